@@ -1,0 +1,64 @@
+//! Activation kernels (relu, leaky_relu, sigmoid, tanh, gelu) and their derivatives.
+
+use shapeflow_core::{Activation, Elem};
+
+use crate::CpuElem;
+
+const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+/// 1/√(2π).
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+fn sigmoid<E: Elem>(x: E) -> E {
+    // Stable for large |x|: never exponentiates a large positive number.
+    if x >= E::zero() {
+        E::one() / (E::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (E::one() + e)
+    }
+}
+
+/// `y = f(x)`.
+pub(crate) fn forward<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
+    let zero = E::zero();
+    match kind {
+        Activation::Relu => y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { zero }),
+        Activation::LeakyRelu(s) => {
+            let s = E::from_f64(s);
+            y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { s * v })
+        }
+        Activation::Sigmoid => y.iter_mut().zip(x).for_each(|(o, &v)| *o = sigmoid(v)),
+        Activation::Tanh => y.iter_mut().zip(x).for_each(|(o, &v)| *o = v.tanh()),
+        Activation::Gelu => {
+            let half = E::from_f64(0.5);
+            let r = E::from_f64(FRAC_1_SQRT_2);
+            y.iter_mut().zip(x).for_each(|(o, &v)| *o = half * v * (E::one() + (v * r).erf()))
+        }
+    }
+}
+
+/// `dx = f'(·)·dy`; `saved` is the output for relu/sigmoid/tanh, the input otherwise.
+pub(crate) fn backward<E: CpuElem>(kind: Activation, saved: &[E], dy: &[E], dx: &mut [E]) {
+    let zero = E::zero();
+    let one = E::one();
+    let it = dx.iter_mut().zip(saved).zip(dy);
+    match kind {
+        Activation::Relu => it.for_each(|((o, &y), &g)| *o = if y > zero { g } else { zero }),
+        Activation::LeakyRelu(s) => {
+            let s = E::from_f64(s);
+            it.for_each(|((o, &x), &g)| *o = if x > zero { g } else { s * g })
+        }
+        Activation::Sigmoid => it.for_each(|((o, &y), &g)| *o = g * y * (one - y)),
+        Activation::Tanh => it.for_each(|((o, &y), &g)| *o = g * (one - y * y)),
+        Activation::Gelu => {
+            let half = E::from_f64(0.5);
+            let r = E::from_f64(FRAC_1_SQRT_2);
+            let c = E::from_f64(FRAC_1_SQRT_2PI);
+            it.for_each(|((o, &x), &g)| {
+                let cdf = half * (one + (x * r).erf());
+                let pdf = c * (-half * x * x).exp();
+                *o = g * (cdf + x * pdf)
+            })
+        }
+    }
+}

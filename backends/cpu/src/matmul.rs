@@ -1,0 +1,124 @@
+//! matmul: `c = op(a)·op(b) + beta·c` through the `gemm` crate, transposes expressed as strides.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gemm::Parallelism;
+use shapeflow_core::Elem;
+
+/// 0 = use every core rayon offers.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Below this many multiply-adds a product runs on one thread: thread start-up would dominate.
+const PARALLEL_MIN_FLOPS: usize = 1 << 20;
+
+/// Sets how many threads large matrix products use (0: all cores). Returns the previous value.
+///
+/// ```
+/// let old = shapeflow_cpu::set_matmul_threads(1);
+/// shapeflow_cpu::set_matmul_threads(old);
+/// ```
+pub fn set_matmul_threads(n: usize) -> usize {
+    THREADS.swap(n, Ordering::Relaxed)
+}
+
+fn parallelism(m: usize, k: usize, n: usize) -> Parallelism {
+    let threads = match THREADS.load(Ordering::Relaxed) {
+        0 => rayon::current_num_threads(),
+        t => t,
+    };
+    if threads <= 1 || m.saturating_mul(k).saturating_mul(n) < PARALLEL_MIN_FLOPS {
+        Parallelism::None
+    } else {
+        Parallelism::Rayon(threads)
+    }
+}
+
+/// Row-major product; `trans_a`: `a` stored `k × m`; `trans_b`: `b` stored `n × k`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul<E: Elem>(
+    a: &[E],
+    b: &[E],
+    c: &mut [E],
+    m: usize,
+    k: usize,
+    n: usize,
+    trans_a: bool,
+    trans_b: bool,
+    beta: E,
+) {
+    if a.len() < m * k || b.len() < k * n || c.len() < m * n {
+        debug_assert!(false, "matmul: buffers smaller than {m}×{k}·{k}×{n}");
+        return;
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c[..m * n].iter_mut().for_each(|v| *v = *v * beta);
+        return;
+    }
+    // Strides (column stride, row stride) of each logical operand.
+    let (a_cs, a_rs) = if trans_a { (m as isize, 1) } else { (1, k as isize) };
+    let (b_cs, b_rs) = if trans_b { (k as isize, 1) } else { (1, n as isize) };
+    // SAFETY: the three buffers hold at least m·k, k·n and m·n elements (checked above), and the
+    // strides describe exactly those row-major (or transposed) layouts, so gemm reads and writes
+    // in bounds; `c` is a unique borrow, distinct from `a` and `b`. gemm computes
+    // dst = alpha·dst + beta·lhs·rhs, so our `beta` is its `alpha` and its `beta` is 1.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            beta != E::zero(),
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            beta,
+            E::one(),
+            false,
+            false,
+            false,
+            parallelism(m, k, n),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                    c[i * n + j] += av * bv;
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matches_naive_product_for_every_transpose() {
+        let (m, k, n) = (7, 5, 3);
+        let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut c = vec![1.0; m * n];
+            matmul(&a, &b, &mut c, m, k, n, ta, tb, 0.5);
+            let want = naive(&a, &b, m, k, n, ta, tb);
+            for (x, w) in c.iter().zip(&want) {
+                assert!((x - (w + 0.5)).abs() < 1e-12, "ta={ta} tb={tb}: {x} vs {}", w + 0.5);
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The backend trait: the small set of primitive kernels every layer, loss and optimizer is
+//! written against. The CPU backend lives in `shapeflow-cpu`, the CUDA one in `shapeflow-cuda`.
+//!
+//! Storage is a flat, contiguous, row-major buffer; kernels take the sizes they need. Layers check
+//! sizes before calling a kernel, so kernels may assume consistent arguments.
+
+use std::fmt::{Debug, Display};
+
+/// A floating-point element type a backend computes in (`f32`, or `f64` for gradient checks).
+///
+/// ```
+/// use shapeflow_core::Elem;
+/// assert_eq!(<f32 as Elem>::from_f64(0.5), 0.5f32);
+/// ```
+pub trait Elem:
+    num_traits::Float + Debug + Display + Default + Send + Sync + 'static + std::iter::Sum
+{
+    /// Converts from `f64` (rounding for `f32`).
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (exact).
+    fn as_f64(self) -> f64;
+    /// The type's name: `"f32"` or `"f64"`.
+    const NAME: &'static str;
+}
+
+impl Elem for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    const NAME: &'static str = "f32";
+}
+
+impl Elem for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn as_f64(self) -> f64 {
+        self
+    }
+    const NAME: &'static str = "f64";
+}
+
+/// Elementwise activation functions, shared by the activation layers and the kernels.
+///
+/// ```
+/// use shapeflow_core::Activation;
+/// assert!(Activation::Relu.backward_uses_output());
+/// assert!(!Activation::Gelu.backward_uses_output());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x > 0`, else `slope * x`.
+    LeakyRelu(f64),
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// `x · Φ(x)`, the exact (erf) form, as PyTorch's default `GELU()`.
+    Gelu,
+}
+
+impl Activation {
+    /// Whether the backward kernel reads the forward output (`true`) or the input (`false`).
+    pub fn backward_uses_output(self) -> bool {
+        matches!(self, Activation::Relu | Activation::Sigmoid | Activation::Tanh)
+    }
+}
+
+/// Hyper-parameters of one fused Adam/AdamW update (PyTorch's rules).
+///
+/// ```
+/// let s = shapeflow_core::backend::AdamStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+///     weight_decay: 0.0, decoupled: false, step: 1 };
+/// assert_eq!(s.step, 1);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Denominator epsilon.
+    pub eps: f64,
+    /// Weight decay (L2 for Adam, decoupled for AdamW).
+    pub weight_decay: f64,
+    /// `true` for AdamW's decoupled weight decay.
+    pub decoupled: bool,
+    /// The step number, starting at 1.
+    pub step: u64,
+}
+
+/// Hyper-parameters of one fused SGD update (PyTorch's rules).
+///
+/// ```
+/// let s = shapeflow_core::backend::SgdStep { lr: 0.1, momentum: 0.9, dampening: 0.0,
+///     nesterov: false, weight_decay: 0.0, first: true };
+/// assert!(s.first);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SgdStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor (0 disables the buffer).
+    pub momentum: f64,
+    /// Dampening of the momentum.
+    pub dampening: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// First step: the momentum buffer is initialised to the gradient.
+    pub first: bool,
+}
+
+/// A compute backend: a device handle plus the primitive kernels.
+///
+/// All buffers are flat and row-major. `rows × cols` arguments describe 2-D views of them.
+///
+/// ```
+/// use shapeflow_core::Backend;
+/// fn zeros<B: Backend>(dev: &B) -> Vec<B::Elem> { B::to_host(&dev.zeros(4)) }
+/// ```
+pub trait Backend: Clone + Debug + Send + Sync + 'static {
+    /// Element type of every buffer of this backend.
+    type Elem: Elem;
+    /// A device buffer.
+    type Storage: Clone + Debug + Send + Sync;
+
+    /// Short name for messages and summaries, e.g. `"cpu-f32"`.
+    fn name(&self) -> String;
+
+    // ---- memory ----------------------------------------------------------------------------
+    /// A zero-filled buffer of `len` elements on this device.
+    fn zeros(&self, len: usize) -> Self::Storage;
+    /// Copies host data to this device.
+    fn from_host(&self, data: &[Self::Elem]) -> Self::Storage;
+    /// A zero-filled buffer on the same device as `like`.
+    fn zeros_like(like: &Self::Storage, len: usize) -> Self::Storage;
+    /// Copies a buffer back to the host.
+    fn to_host(s: &Self::Storage) -> Vec<Self::Elem>;
+    /// Number of elements in a buffer.
+    fn len(s: &Self::Storage) -> usize;
+    /// Sets every element to `v`.
+    fn fill(s: &mut Self::Storage, v: Self::Elem);
+
+    // ---- linear algebra --------------------------------------------------------------------
+    /// `c = op(a) · op(b) + beta · c`, with `op(a)` of size `m × k` and `op(b)` of size `k × n`.
+    /// `trans_a` means `a` is stored `k × m`; `trans_b` means `b` is stored `n × k` (no copies).
+    #[allow(clippy::too_many_arguments)]
+    fn matmul(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        c: &mut Self::Storage,
+        m: usize,
+        k: usize,
+        n: usize,
+        trans_a: bool,
+        trans_b: bool,
+        beta: Self::Elem,
+    );
+    /// `y[r, c] += bias[c]` for a `rows × cols` buffer.
+    fn add_bias(y: &mut Self::Storage, bias: &Self::Storage, rows: usize, cols: usize);
+    /// `out[c] = sum_r x[r, c]` (the bias gradient).
+    fn sum_rows(x: &Self::Storage, out: &mut Self::Storage, rows: usize, cols: usize);
+
+    // ---- elementwise -----------------------------------------------------------------------
+    /// `y = f(x)` elementwise.
+    fn activation(kind: Activation, x: &Self::Storage, y: &mut Self::Storage);
+    /// `dx = f'(·) · dy`; `saved` is the forward output or input per
+    /// [`Activation::backward_uses_output`].
+    fn activation_backward(
+        kind: Activation,
+        saved: &Self::Storage,
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+    );
+    /// `out = a ⊙ b`.
+    fn mul(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    /// `out = a - b`.
+    fn sub(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    /// `y += alpha · x`.
+    fn axpy(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage);
+    /// `x *= alpha`.
+    fn scale(x: &mut Self::Storage, alpha: Self::Elem);
+    /// Sum of all elements (accumulated in `f64`).
+    fn sum(x: &Self::Storage) -> f64;
+    /// Sum of squares of all elements (accumulated in `f64`).
+    fn sum_squares(x: &Self::Storage) -> f64;
+    /// Fills `mask` with `1/(1-p)` (kept) or `0` (dropped), from a counter-based RNG keyed by
+    /// `seed`: the same seed gives the same mask on every backend.
+    fn dropout_mask(mask: &mut Self::Storage, p: f64, seed: u64);
+
+    // ---- rows: softmax family and classification losses ------------------------------------
+    /// Numerically stable softmax of each row.
+    fn softmax_rows(x: &Self::Storage, y: &mut Self::Storage, rows: usize, cols: usize);
+    /// Numerically stable log-softmax of each row.
+    fn log_softmax_rows(x: &Self::Storage, y: &mut Self::Storage, rows: usize, cols: usize);
+    /// Softmax backward from its output `y`: `dx = y ⊙ (dy − Σ dy ⊙ y)` per row.
+    fn softmax_backward_rows(
+        y: &Self::Storage,
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+        rows: usize,
+        cols: usize,
+    );
+    /// Log-softmax backward from its output `y`: `dx = dy − e^y · Σ dy` per row.
+    fn log_softmax_backward_rows(
+        y: &Self::Storage,
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+        rows: usize,
+        cols: usize,
+    );
+    /// `Σ_r −logp[r, labels[r]]`. Labels are already checked to be `< cols`.
+    fn nll_sum(logp: &Self::Storage, labels: &[usize], rows: usize, cols: usize) -> f64;
+    /// `dx = scale · (e^logp − onehot(labels))` (cross-entropy gradient from log-probabilities).
+    fn softmax_minus_onehot(
+        logp: &Self::Storage,
+        labels: &[usize],
+        dx: &mut Self::Storage,
+        rows: usize,
+        cols: usize,
+        scale: Self::Elem,
+    );
+    /// `dx = −scale · onehot(labels)` (NLL gradient).
+    fn neg_onehot(
+        labels: &[usize],
+        dx: &mut Self::Storage,
+        rows: usize,
+        cols: usize,
+        scale: Self::Elem,
+    );
+    /// Binary cross-entropy with logits: returns `Σ max(x,0) − x·t + ln(1+e^−|x|)` and writes
+    /// `grad = scale · (σ(x) − t)`.
+    fn bce_with_logits(
+        x: &Self::Storage,
+        t: &Self::Storage,
+        grad: &mut Self::Storage,
+        scale: Self::Elem,
+    ) -> f64;
+
+    // ---- optimizers --------------------------------------------------------------------------
+    /// One fused Adam/AdamW update of `p` with gradient `g` and moments `m`, `v`.
+    fn adam_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        m: &mut Self::Storage,
+        v: &mut Self::Storage,
+        hp: AdamStep,
+    );
+    /// One fused SGD update of `p` with gradient `g` and momentum buffer `buf` (`None` when
+    /// momentum is 0).
+    fn sgd_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        buf: Option<&mut Self::Storage>,
+        hp: SgdStep,
+    );
+}

@@ -1,0 +1,82 @@
+//! The library's error type: every runtime failure says what went wrong and where.
+
+use std::fmt;
+
+/// A shapeflow error.
+///
+/// ```
+/// let e = shapeflow_core::Error::Length { what: "tensor data".into(), expected: 6, got: 5 };
+/// assert_eq!(e.to_string(), "tensor data: expected 6 elements, got 5");
+/// ```
+#[derive(Debug)]
+pub enum Error {
+    /// A buffer holds the wrong number of elements.
+    Length {
+        /// What was being built.
+        what: String,
+        /// Elements the shape needs.
+        expected: usize,
+        /// Elements supplied.
+        got: usize,
+    },
+    /// Runtime sizes that do not fit a shape (or each other).
+    Shape(String),
+    /// A class label outside `0..classes`.
+    Label {
+        /// Position of the label in the batch.
+        index: usize,
+        /// The label found.
+        label: usize,
+        /// Number of classes of the model output.
+        classes: usize,
+    },
+    /// A loss or value that is NaN or infinite.
+    NonFinite(String),
+    /// A file could not be read or written.
+    Io {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file whose contents are not what was expected.
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A backend could not be used (no driver, a failed kernel compile, …).
+    Backend(String),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Length { what, expected, got } => {
+                write!(f, "{what}: expected {expected} elements, got {got}")
+            }
+            Error::Shape(m) => write!(f, "shape error: {m}"),
+            Error::Label { index, label, classes } => write!(
+                f,
+                "label {label} at batch position {index} is outside 0..{classes} (the model has {classes} classes)"
+            ),
+            Error::NonFinite(m) => write!(f, "non-finite value: {m}"),
+            Error::Io { path, source } => write!(f, "{path}: {source}"),
+            Error::Format { path, message } => write!(f, "{path}: {message}"),
+            Error::Backend(m) => write!(f, "backend error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The layer trait: a typed forward that can keep a cache, and a backward that returns the input
+//! gradient and the parameter gradients.
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::module::Module;
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// A layer taking tensors of shape `S` on backend `B`.
+///
+/// Gradients are a value of the layer's own type (`Self`): a `Linear`'s gradient is a `Linear`
+/// whose weight and bias hold `∂L/∂weight` and `∂L/∂bias`, so optimizers pair parameters and
+/// gradients through one visitor ([`Module::visit_params_with_grads`]).
+///
+/// ```
+/// use shapeflow_core::{Dyn, Layer, Tensor};
+/// use shapeflow_core::layers::Relu;
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let x = Tensor::<(Dyn, typenum::U2), Cpu>::from_batch(&dev, 1, vec![-1.0, 2.0]).unwrap();
+/// let mut relu = Relu;
+/// let (y, cache) = relu.forward_train(&x);
+/// assert_eq!(y.to_vec(), vec![0.0, 2.0]);
+/// let (dx, _grads) = relu.backward(&cache, &y.ones_like()).unwrap();
+/// assert_eq!(dx.to_vec(), vec![0.0, 1.0]);
+/// ```
+pub trait Layer<S: Shape, B: Backend>: Module<B> + Sized {
+    /// The output shape.
+    type Output: Shape;
+    /// What the forward pass keeps for the backward pass.
+    type Cache;
+
+    /// Inference: no cache, dropout off, batch norm in eval mode.
+    fn forward(&self, x: &Tensor<S, B>) -> Tensor<Self::Output, B>;
+
+    /// Training forward: keeps what backward needs (`&mut self` for dropout's RNG counter and
+    /// batch-norm running statistics).
+    fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<Self::Output, B>, Self::Cache);
+
+    /// From the output gradient, returns the input gradient and the parameter gradients.
+    /// An `Err` when `dy`'s runtime sizes do not match the cached forward pass.
+    fn backward(
+        &self,
+        cache: &Self::Cache,
+        dy: &Tensor<Self::Output, B>,
+    ) -> Result<(Tensor<S, B>, Self)>;
+}
+
+/// Construction from a seeded generator: how `model!` builds each layer in `new(&device, seed)`.
+///
+/// ```
+/// use shapeflow_core::{Init, Rng};
+/// use shapeflow_core::layers::Linear;
+/// use shapeflow_cpu::Cpu;
+/// let fc = Linear::<typenum::U4, typenum::U2, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+/// assert_eq!(fc.weight.dims(), &[2, 4]);
+/// ```
+pub trait Init<B: Backend>: Sized {
+    /// A freshly initialised layer.
+    fn init(dev: &B, rng: &mut Rng) -> Self;
+}
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// A tensor of ones with the same sizes and device.
+    pub fn ones_like(&self) -> Self {
+        let mut t = self.zeros_like();
+        B::fill(t.storage_mut(), <B::Elem as num_traits::One>::one());
+        t
+    }
+}

@@ -1,0 +1,68 @@
+//! `Dropout`: zeroes elements with probability `p` in training, scaling the rest by `1/(1-p)`;
+//! the identity in inference.
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::layer::{Init, Layer};
+use crate::rng::{Rng, mix64};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// Dropout with probability `p` (PyTorch semantics: inverted dropout).
+///
+/// `forward` (inference) passes values through; `forward_train` draws a fresh mask from a seeded,
+/// counter-based generator, so a run is reproducible.
+///
+/// ```
+/// use shapeflow_core::{Layer, Tensor, layers::Dropout};
+/// use shapeflow_cpu::Cpu;
+/// let x = Tensor::<(typenum::U4,), Cpu>::ones(&Cpu::default(), &[4]).unwrap();
+/// let mut d = Dropout::new(0.5, 1);
+/// assert_eq!(d.forward(&x).to_vec(), vec![1.0; 4]);
+/// let (y, _) = d.forward_train(&x);
+/// assert!(y.to_vec().iter().all(|&v| v == 0.0 || v == 2.0));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Dropout {
+    /// Probability of zeroing an element, in `[0, 1)`.
+    pub p: f64,
+    seed: u64,
+    calls: u64,
+}
+
+impl Dropout {
+    /// A dropout layer with probability `p` (clamped to `[0, 1)`) and a seed for its masks.
+    pub fn new(p: f64, seed: u64) -> Self {
+        let p = if p.is_finite() { p.clamp(0.0, 0.999_999) } else { 0.0 };
+        Dropout { p, seed, calls: 0 }
+    }
+}
+
+impl<B: Backend> Init<B> for Dropout {
+    fn init(_: &B, rng: &mut Rng) -> Self {
+        Dropout::new(0.5, rng.next_u64())
+    }
+}
+
+impl<S: Shape, B: Backend> Layer<S, B> for Dropout {
+    type Output = S;
+    type Cache = Tensor<S, B>;
+    fn forward(&self, x: &Tensor<S, B>) -> Tensor<S, B> {
+        x.clone()
+    }
+    fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<S, B>, Tensor<S, B>) {
+        let mut mask = x.zeros_like();
+        B::dropout_mask(mask.storage_mut(), self.p, mix64(self.seed ^ mix64(self.calls)));
+        self.calls += 1;
+        let mut y = x.zeros_like();
+        B::mul(x.storage(), mask.storage(), y.storage_mut());
+        (y, mask)
+    }
+    fn backward(&self, mask: &Tensor<S, B>, dy: &Tensor<S, B>) -> Result<(Tensor<S, B>, Self)> {
+        mask.check_same_dims(dy, "Dropout backward")?;
+        let mut dx = dy.zeros_like();
+        B::mul(dy.storage(), mask.storage(), dx.storage_mut());
+        Ok((dx, *self))
+    }
+}
+crate::impl_module_without_params!(Dropout);

@@ -1,0 +1,155 @@
+//! `Linear<I, O>`: `y = x · Wᵀ + b`, weight stored `[out, in]` as in PyTorch.
+
+use num_traits::Zero;
+
+use crate::backend::Backend;
+use crate::dim::{Dim, StaticDim};
+use crate::error::{Error, Result};
+use crate::layer::{Init, Layer};
+use crate::module::{Module, with_field};
+use crate::rng::Rng;
+use crate::shape::Dims;
+use crate::tensor::Tensor;
+
+/// Fully connected layer from `I` to `O` features, with bias.
+///
+/// Initialised as PyTorch's `nn.Linear`: weight and bias uniform on `±1/√I` (kaiming-uniform
+/// with `a = √5`), drawn from the model's seeded generator.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor};
+/// use shapeflow_core::layers::Linear;
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U3, U2};
+/// let dev = Cpu::default();
+/// let fc = Linear::<U3, U2, Cpu>::init(&dev, &mut Rng::new(1));
+/// let x = Tensor::<(Dyn, U3), Cpu>::from_batch(&dev, 4, vec![0.5; 12]).unwrap();
+/// assert_eq!(fc.forward(&x).dims(), &[4, 2]);
+/// ```
+pub struct Linear<I: StaticDim, O: StaticDim, B: Backend> {
+    /// Weight, `[out, in]`.
+    pub weight: Tensor<(O, I), B>,
+    /// Bias, `[out]`.
+    pub bias: Tensor<(O,), B>,
+}
+
+impl<I: StaticDim, O: StaticDim, B: Backend> Clone for Linear<I, O, B> {
+    fn clone(&self) -> Self {
+        Linear { weight: self.weight.clone(), bias: self.bias.clone() }
+    }
+}
+
+impl<I: StaticDim, O: StaticDim, B: Backend> std::fmt::Debug for Linear<I, O, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Linear({} -> {})", I::N, O::N)
+    }
+}
+
+impl<I: StaticDim, O: StaticDim, B: Backend> Init<B> for Linear<I, O, B> {
+    fn init(dev: &B, rng: &mut Rng) -> Self {
+        let bound = 1.0 / (I::N as f64).sqrt();
+        // Sizes come from the type, so these cannot fail; fall back to zeros rather than panic.
+        let weight = Tensor::rand_uniform_with(dev, &[O::N, I::N], -bound, bound, rng)
+            .unwrap_or_else(|_| zeros_static(dev, &[O::N, I::N]));
+        let bias = Tensor::rand_uniform_with(dev, &[O::N], -bound, bound, rng)
+            .unwrap_or_else(|_| zeros_static(dev, &[O::N]));
+        Linear { weight, bias }
+    }
+}
+
+fn zeros_static<S: crate::Shape, B: Backend>(dev: &B, sizes: &[usize]) -> Tensor<S, B> {
+    match Tensor::zeros(dev, sizes) {
+        Ok(t) => t,
+        Err(_) => unreachable_shape(),
+    }
+}
+
+#[cold]
+fn unreachable_shape() -> ! {
+    unreachable!("static sizes always match their own shape")
+}
+
+impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
+    fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {
+        with_field(path, "weight", |p| self.weight.visit_params(p, f));
+        with_field(path, "bias", |p| self.bias.visit_params(p, f));
+    }
+    fn visit_params_mut(
+        &mut self,
+        path: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
+    ) {
+        with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
+        with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
+    }
+    fn visit_params_with_grads(
+        &mut self,
+        grads: &Self,
+        path: &mut String,
+        f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+    ) {
+        with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
+        with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
+    }
+}
+
+impl<I: StaticDim, O: StaticDim, B: Backend> Linear<I, O, B> {
+    fn apply<N: Dim>(&self, x: &Tensor<(N, I), B>) -> Tensor<(N, O), B> {
+        let n = x.batch();
+        let mut y = x.zeros_on::<(N, O)>(dims2(n, O::N));
+        B::matmul(
+            x.storage(),
+            self.weight.storage(),
+            y.storage_mut(),
+            n,
+            I::N,
+            O::N,
+            false,
+            true,
+            B::Elem::zero(),
+        );
+        B::add_bias(y.storage_mut(), self.bias.storage(), n, O::N);
+        y
+    }
+}
+
+pub(crate) fn dims2(a: usize, b: usize) -> Dims {
+    Dims::new(&[a, b]).unwrap_or_default()
+}
+
+impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear<I, O, B> {
+    type Output = (N, O);
+    type Cache = Tensor<(N, I), B>;
+
+    fn forward(&self, x: &Tensor<(N, I), B>) -> Tensor<(N, O), B> {
+        self.apply(x)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<(N, I), B>) -> (Tensor<(N, O), B>, Self::Cache) {
+        (self.apply(x), x.clone())
+    }
+
+    fn backward(
+        &self,
+        x: &Self::Cache,
+        dy: &Tensor<(N, O), B>,
+    ) -> Result<(Tensor<(N, I), B>, Self)> {
+        let n = x.batch();
+        if dy.batch() != n {
+            return Err(Error::Shape(format!(
+                "Linear backward: the output gradient has batch {} but the forward pass had {n}",
+                dy.batch()
+            )));
+        }
+        let zero = B::Elem::zero();
+        let mut dx = x.zeros_like();
+        // dx[n, I] = dy[n, O] · W[O, I]
+        B::matmul(dy.storage(), self.weight.storage(), dx.storage_mut(), n, O::N, I::N, false, false, zero);
+        // dW[O, I] = dyᵀ[O, n] · x[n, I]
+        let mut weight = self.weight.zeros_like();
+        B::matmul(dy.storage(), x.storage(), weight.storage_mut(), O::N, n, I::N, true, false, zero);
+        let mut bias = self.bias.zeros_like();
+        B::sum_rows(dy.storage(), bias.storage_mut(), n, O::N);
+        Ok((dx, Linear { weight, bias }))
+    }
+}

@@ -1,0 +1,27 @@
+//! shapeflow-core: shape-typed tensors, the backend trait, layers, losses, optimizers and data.
+//!
+//! Users normally reach all of this through the `shapeflow` facade crate and its prelude.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod data;
+pub mod dim;
+pub mod error;
+pub mod layer;
+pub mod layers;
+pub mod loss;
+pub mod module;
+pub mod optim;
+pub mod rng;
+pub mod shape;
+pub mod summary;
+pub mod tensor;
+
+pub use backend::{Activation, Backend, Elem};
+pub use dim::{Dim, Dyn};
+pub use error::{Error, Result};
+pub use layer::{Init, Layer};
+pub use module::Module;
+pub use rng::Rng;
+pub use shape::{Dims, Shape};
+pub use tensor::Tensor;

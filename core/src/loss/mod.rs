@@ -1,0 +1,34 @@
+//! Losses. Each returns the loss (mean over the batch, as PyTorch's default `reduction='mean'`)
+//! and its gradient with respect to the prediction; a non-finite loss is an `Err`.
+
+mod bce;
+mod cross_entropy;
+mod mse;
+mod nll;
+
+pub use bce::bce_with_logits;
+pub use cross_entropy::cross_entropy;
+pub use mse::mse_loss;
+pub use nll::nll_loss;
+
+use crate::error::{Error, Result};
+
+/// Checks a batch of class labels: one per row, each below `classes`.
+pub(crate) fn check_labels(labels: &[usize], rows: usize, classes: usize) -> Result<()> {
+    if labels.len() != rows {
+        return Err(Error::Length { what: "class labels for the batch".into(), expected: rows, got: labels.len() });
+    }
+    if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+        return Err(Error::Label { index, label, classes });
+    }
+    Ok(())
+}
+
+/// Turns a loss value into an `Err` when it is NaN or infinite.
+pub(crate) fn finite(name: &str, value: f64) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::NonFinite(format!("{name} loss is {value}; check the learning rate and the inputs")))
+    }
+}

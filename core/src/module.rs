@@ -1,0 +1,117 @@
+//! `Module`: the parameter visitor that names every parameter (`fc1.weight`) for optimizers,
+//! save/load and summaries. `#[derive(Module)]` writes it for a user's own layer.
+
+use crate::backend::Backend;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// A value holding parameters: layers, models, and parameter tensors themselves.
+///
+/// Visitors receive the dotted name of each parameter (PyTorch's `state_dict` names), its sizes
+/// and its buffer. `path` is a scratch string: implementations push `.field`, recurse and truncate,
+/// so visiting allocates nothing once the string has grown.
+///
+/// ```
+/// use shapeflow_core::{Module, Tensor};
+/// use shapeflow_cpu::Cpu;
+/// let t = Tensor::<(typenum::U3,), Cpu>::zeros(&Cpu::default(), &[3]).unwrap();
+/// assert_eq!(t.num_params(), 3);
+/// assert_eq!(t.param_names(), vec![String::new()]);
+/// ```
+pub trait Module<B: Backend> {
+    /// Calls `f(name, sizes, buffer)` for every parameter.
+    fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage));
+
+    /// Calls `f(name, sizes, buffer)` for every parameter, mutably.
+    fn visit_params_mut(
+        &mut self,
+        path: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
+    );
+
+    /// Walks `self` and `grads` (a value of the same type holding gradients) together, calling
+    /// `f(name, parameter, gradient)`: how optimizers pair every parameter with its gradient.
+    fn visit_params_with_grads(
+        &mut self,
+        grads: &Self,
+        path: &mut String,
+        f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+    );
+
+    /// Total number of scalar parameters.
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut String::new(), &mut |_, d, _| n += d.iter().product::<usize>());
+        n
+    }
+
+    /// Every parameter's dotted name, in visiting order.
+    fn param_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        self.visit_params(&mut String::new(), &mut |n, _, _| names.push(n.to_string()));
+        names
+    }
+}
+
+/// Runs `body` with `.name` appended to `path` (no separator at the root), then restores `path`.
+///
+/// ```
+/// let mut p = String::from("fc1");
+/// shapeflow_core::module::with_field(&mut p, "weight", |p| assert_eq!(p, "fc1.weight"));
+/// assert_eq!(p, "fc1");
+/// ```
+pub fn with_field<R>(path: &mut String, name: &str, body: impl FnOnce(&mut String) -> R) -> R {
+    let len = path.len();
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(name);
+    let r = body(path);
+    path.truncate(len);
+    r
+}
+
+impl<S: Shape, B: Backend> Module<B> for Tensor<S, B> {
+    fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {
+        f(path, self.dims(), self.storage());
+    }
+    fn visit_params_mut(
+        &mut self,
+        path: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
+    ) {
+        let dims = self.shape();
+        f(path, dims.as_slice(), self.storage_mut());
+    }
+    fn visit_params_with_grads(
+        &mut self,
+        grads: &Self,
+        path: &mut String,
+        f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+    ) {
+        f(path, self.storage_mut(), grads.storage());
+    }
+}
+
+/// Implements [`Module`] with no parameters for a layer type (activations, pooling, …).
+#[macro_export]
+macro_rules! impl_module_without_params {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl<B: $crate::Backend> $crate::Module<B> for $ty {
+            fn visit_params(&self, _: &mut String, _: &mut dyn FnMut(&str, &[usize], &B::Storage)) {}
+            fn visit_params_mut(
+                &mut self,
+                _: &mut String,
+                _: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
+            ) {
+            }
+            fn visit_params_with_grads(
+                &mut self,
+                _: &Self,
+                _: &mut String,
+                _: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+            ) {
+            }
+        }
+    )+};
+}

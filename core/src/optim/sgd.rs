@@ -1,0 +1,99 @@
+//! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay
+//! (PyTorch's `torch.optim.SGD` rules, fused per parameter).
+
+use std::marker::PhantomData;
+
+use crate::backend::{Backend, SgdStep};
+use crate::error::Result;
+use crate::module::Module;
+
+use super::state::{for_each_param, zero_buffers};
+
+/// SGD hyper-parameters (PyTorch's defaults apart from the learning rate, which it requires).
+///
+/// ```
+/// let c = shapeflow_core::optim::SgdConfig { lr: 0.1, momentum: 0.9, nesterov: true, ..Default::default() };
+/// assert_eq!(c.dampening, 0.0);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SgdConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor.
+    pub momentum: f64,
+    /// Dampening for momentum.
+    pub dampening: f64,
+    /// Nesterov momentum (needs `momentum > 0` and `dampening == 0`, as in PyTorch).
+    pub nesterov: bool,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig { lr: 1e-2, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+    }
+}
+
+/// The SGD optimizer for a model of type `M`.
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, layers::Linear, optim::{Sgd, SgdConfig}};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let mut fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&dev, &mut Rng::new(0));
+/// let grads = fc.clone();
+/// let mut opt = Sgd::new(&fc, SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
+/// opt.step(&mut fc, &grads).unwrap();
+/// ```
+pub struct Sgd<M, B: Backend> {
+    config: SgdConfig,
+    steps: u64,
+    momentum: [Vec<B::Storage>; 1],
+    _model: PhantomData<fn(&M)>,
+}
+
+impl<M: Module<B>, B: Backend> Sgd<M, B> {
+    /// SGD for `model`; an `Err` for Nesterov without momentum or with dampening (as PyTorch).
+    pub fn new(model: &M, config: SgdConfig) -> Result<Self> {
+        if config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0) {
+            return Err(crate::Error::Shape(
+                "Nesterov momentum requires momentum > 0 and dampening = 0".into(),
+            ));
+        }
+        let momentum = if config.momentum != 0.0 { zero_buffers(model) } else { Vec::new() };
+        Ok(Sgd { config, steps: 0, momentum: [momentum], _model: PhantomData })
+    }
+
+    /// Applies one update to every parameter of `model` from `grads`.
+    pub fn step(&mut self, model: &mut M, grads: &M) -> Result<()> {
+        let hp = SgdStep {
+            lr: self.config.lr,
+            momentum: self.config.momentum,
+            dampening: self.config.dampening,
+            nesterov: self.config.nesterov,
+            weight_decay: self.config.weight_decay,
+            first: self.steps == 0,
+        };
+        self.steps += 1;
+        if self.config.momentum == 0.0 {
+            let mut none: [Vec<B::Storage>; 0] = [];
+            return for_each_param(model, grads, &mut none, |p, g, _| B::sgd_step(p, g, None, hp));
+        }
+        for_each_param(model, grads, &mut self.momentum, |p, g, bufs| {
+            if let [buf] = bufs {
+                B::sgd_step(p, g, Some(buf), hp);
+            }
+        })
+    }
+
+    /// The current learning rate.
+    pub fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    /// Sets the learning rate (for schedulers).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+}

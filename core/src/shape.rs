@@ -1,0 +1,178 @@
+//! Shapes: tuples of dimensions, rank 0 to 6, with their runtime sizes ([`Dims`]).
+
+use crate::dim::Dim;
+use crate::error::{Error, Result};
+
+/// The largest rank a tensor may have.
+pub const MAX_RANK: usize = 6;
+
+/// Runtime sizes of a tensor: a fixed array, so tensors carry their sizes without allocating.
+///
+/// ```
+/// use shapeflow_core::shape::Dims;
+/// let d = Dims::new(&[2, 3]).unwrap();
+/// assert_eq!(d.as_slice(), &[2, 3]);
+/// assert_eq!(d.numel(), 6);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Dims {
+    sizes: [usize; MAX_RANK],
+    rank: usize,
+}
+
+impl Dims {
+    /// Sizes from a slice; an `Err` when the rank is above [`MAX_RANK`].
+    pub fn new(sizes: &[usize]) -> Result<Self> {
+        if sizes.len() > MAX_RANK {
+            return Err(Error::Shape(format!(
+                "rank {} is above the maximum rank {MAX_RANK}",
+                sizes.len()
+            )));
+        }
+        let mut d = Dims { sizes: [0; MAX_RANK], rank: sizes.len() };
+        d.sizes[..sizes.len()].copy_from_slice(sizes);
+        Ok(d)
+    }
+    /// The sizes, outermost first.
+    pub fn as_slice(&self) -> &[usize] {
+        &self.sizes[..self.rank]
+    }
+    /// The rank (number of dimensions).
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+    /// Number of elements (1 for rank 0).
+    pub fn numel(&self) -> usize {
+        self.as_slice().iter().product()
+    }
+    /// Size of the first dimension (the batch), 1 for rank 0.
+    pub fn first(&self) -> usize {
+        self.as_slice().first().copied().unwrap_or(1)
+    }
+}
+
+impl std::fmt::Debug for Dims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_slice())
+    }
+}
+
+impl std::fmt::Display for Dims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_slice())
+    }
+}
+
+/// A tensor shape: a tuple of [`Dim`]s, checked by the compiler, with runtime sizes where `Dyn`.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Shape};
+/// use typenum::U784;
+/// assert_eq!(<(Dyn, U784)>::describe(), "[batch, 784]");
+/// assert!(<(Dyn, U784)>::dims_for_batch(32).is_ok());
+/// assert!(<(Dyn, U784)>::check(&[32, 783]).is_err());
+/// ```
+pub trait Shape: Copy + Default + Send + Sync + 'static {
+    /// Number of dimensions.
+    const RANK: usize;
+    /// Each dimension's size when static, `None` when `Dyn`.
+    const STATIC: &'static [Option<usize>];
+
+    /// Checks runtime sizes against the static ones.
+    fn check(sizes: &[usize]) -> Result<Dims> {
+        if sizes.len() != Self::RANK {
+            return Err(Error::Shape(format!(
+                "expected a rank-{} tensor of shape {}, got sizes {:?}",
+                Self::RANK,
+                Self::describe(),
+                sizes
+            )));
+        }
+        for (i, (s, want)) in sizes.iter().zip(Self::STATIC).enumerate() {
+            if let Some(w) = want
+                && w != s
+            {
+                return Err(Error::Shape(format!(
+                    "dimension {i} of shape {} must be {w}, got sizes {:?}",
+                    Self::describe(),
+                    sizes
+                )));
+            }
+        }
+        Dims::new(sizes)
+    }
+
+    /// Runtime sizes with every `Dyn` dimension set to `batch`.
+    fn dims_for_batch(batch: usize) -> Result<Dims> {
+        let sizes: Vec<usize> = Self::STATIC.iter().map(|d| d.unwrap_or(batch)).collect();
+        Dims::new(&sizes)
+    }
+
+    /// Number of elements per sample: the product of the static dimensions.
+    fn static_numel() -> usize {
+        Self::STATIC.iter().map(|d| d.unwrap_or(1)).product()
+    }
+
+    /// The shape in decimal, `Dyn` dimensions written `batch`: `[batch, 1, 28, 28]`.
+    fn describe() -> String {
+        let parts: Vec<String> = Self::STATIC
+            .iter()
+            .map(|d| d.map_or_else(|| "batch".to_string(), |n| n.to_string()))
+            .collect();
+        format!("[{}]", parts.join(", "))
+    }
+}
+
+impl Shape for () {
+    const RANK: usize = 0;
+    const STATIC: &'static [Option<usize>] = &[];
+}
+
+macro_rules! tuple_shape {
+    ($rank:expr; $($d:ident),+) => {
+        impl<$($d: Dim),+> Shape for ($($d,)+) {
+            const RANK: usize = $rank;
+            const STATIC: &'static [Option<usize>] = &[$($d::SIZE),+];
+        }
+    };
+}
+tuple_shape!(1; A);
+tuple_shape!(2; A, B);
+tuple_shape!(3; A, B, C);
+tuple_shape!(4; A, B, C, D);
+tuple_shape!(5; A, B, C, D, E);
+tuple_shape!(6; A, B, C, D, E, F);
+
+/// Asserts that two shapes are the same (the rule behind elementwise ops between tensors).
+///
+/// ```
+/// use shapeflow_core::shape::SameShapeAs;
+/// fn same<A: SameShapeAs<B>, B>() {}
+/// same::<(typenum::U2, typenum::U3), (typenum::U2, typenum::U3)>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "shape mismatch: a tensor of shape `{Self}` cannot be combined with one of shape `{S}`",
+    label = "both tensors must have the same shape"
+)]
+pub trait SameShapeAs<S> {}
+impl<S: Shape> SameShapeAs<S> for S {}
+
+/// Asserts that a matrix product `Self × Rhs` is defined: `(M, K) × (K, N) = (M, N)`.
+///
+/// ```
+/// use shapeflow_core::shape::InnerDimsAgree;
+/// use typenum::{U2, U3, U4};
+/// fn out<A: InnerDimsAgree<B>, B>() -> usize { <A::Output as shapeflow_core::Shape>::RANK }
+/// assert_eq!(out::<(U2, U3), (U3, U4)>(), 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "matrix product of `{Self}` by `{Rhs}`: the inner dimensions differ",
+    label = "the left operand's columns must equal the right operand's rows"
+)]
+pub trait InnerDimsAgree<Rhs> {
+    /// The product's shape.
+    type Output: Shape;
+}
+impl<M: Dim, K: Dim, N: Dim> InnerDimsAgree<(K, N)> for (M, K) {
+    type Output = (M, N);
+}

@@ -1,0 +1,346 @@
+//! `Tensor<S, B>`: a buffer on backend `B` whose shape `S` the compiler checks.
+
+use std::marker::PhantomData;
+
+use crate::backend::{Backend, Elem};
+use crate::dim::Dim;
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::shape::{Dims, InnerDimsAgree, SameShapeAs, Shape};
+
+/// A tensor of shape `S` (a tuple of dimensions) stored on backend `B`.
+///
+/// The static dimensions of `S` are checked by the compiler; `Dyn` dimensions (the batch) are
+/// checked when the tensor is built, so every tensor's runtime sizes agree with its type.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Tensor};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::U3;
+/// let dev = Cpu::default();
+/// let t = Tensor::<(Dyn, U3), Cpu>::from_vec(&dev, &[2, 3], vec![1.0; 6]).unwrap();
+/// assert_eq!(t.dims(), &[2, 3]);
+/// assert!(Tensor::<(Dyn, U3), Cpu>::from_vec(&dev, &[2, 3], vec![1.0; 5]).is_err());
+/// ```
+pub struct Tensor<S: Shape, B: Backend> {
+    storage: B::Storage,
+    dims: Dims,
+    _shape: PhantomData<S>,
+}
+
+impl<S: Shape, B: Backend> Clone for Tensor<S, B> {
+    fn clone(&self) -> Self {
+        Tensor { storage: self.storage.clone(), dims: self.dims, _shape: PhantomData }
+    }
+}
+
+impl<S: Shape, B: Backend> std::fmt::Debug for Tensor<S, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tensor")
+            .field("shape", &S::describe())
+            .field("dims", &self.dims)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// Wraps a buffer whose length and sizes are checked against `S`.
+    pub fn from_storage(storage: B::Storage, sizes: &[usize]) -> Result<Self> {
+        let dims = S::check(sizes)?;
+        let len = B::len(&storage);
+        if len != dims.numel() {
+            return Err(Error::Length {
+                what: format!("tensor of shape {} with sizes {:?}", S::describe(), sizes),
+                expected: dims.numel(),
+                got: len,
+            });
+        }
+        Ok(Tensor { storage, dims, _shape: PhantomData })
+    }
+
+    /// Builds a tensor from host data; the length must equal the product of `sizes`.
+    pub fn from_vec(dev: &B, sizes: &[usize], data: Vec<B::Elem>) -> Result<Self> {
+        let dims = S::check(sizes)?;
+        if data.len() != dims.numel() {
+            return Err(Error::Length {
+                what: format!("tensor of shape {} with sizes {:?}", S::describe(), sizes),
+                expected: dims.numel(),
+                got: data.len(),
+            });
+        }
+        Ok(Tensor { storage: dev.from_host(&data), dims, _shape: PhantomData })
+    }
+
+    /// Builds a tensor from host data with every `Dyn` dimension set to `batch`.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Tensor};
+    /// use shapeflow_cpu::Cpu;
+    /// let t = Tensor::<(Dyn, typenum::U2), Cpu>::from_batch(&Cpu::default(), 3, vec![0.0; 6]).unwrap();
+    /// assert_eq!(t.batch(), 3);
+    /// ```
+    pub fn from_batch(dev: &B, batch: usize, data: Vec<B::Elem>) -> Result<Self> {
+        let dims = S::dims_for_batch(batch)?;
+        Self::from_vec(dev, dims.as_slice(), data)
+    }
+
+    /// A tensor filled with `value`.
+    pub fn full(dev: &B, sizes: &[usize], value: B::Elem) -> Result<Self> {
+        let dims = S::check(sizes)?;
+        let mut storage = dev.zeros(dims.numel());
+        if value != B::Elem::default() {
+            B::fill(&mut storage, value);
+        }
+        Ok(Tensor { storage, dims, _shape: PhantomData })
+    }
+
+    /// A tensor of zeros.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let z = Tensor::<(typenum::U2, typenum::U2), Cpu>::zeros(&Cpu::default(), &[2, 2]).unwrap();
+    /// assert_eq!(z.to_vec(), vec![0.0; 4]);
+    /// ```
+    pub fn zeros(dev: &B, sizes: &[usize]) -> Result<Self> {
+        Self::full(dev, sizes, B::Elem::default())
+    }
+
+    /// A tensor of ones.
+    pub fn ones(dev: &B, sizes: &[usize]) -> Result<Self> {
+        Self::full(dev, sizes, B::Elem::one())
+    }
+
+    /// Seeded samples from a normal distribution `N(mean, std²)`.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let a = Tensor::<(typenum::U8,), Cpu>::randn(&dev, &[8], 0.0, 1.0, 7).unwrap();
+    /// let b = Tensor::<(typenum::U8,), Cpu>::randn(&dev, &[8], 0.0, 1.0, 7).unwrap();
+    /// assert_eq!(a.to_vec(), b.to_vec());
+    /// ```
+    pub fn randn(dev: &B, sizes: &[usize], mean: f64, std: f64, seed: u64) -> Result<Self> {
+        let dims = S::check(sizes)?;
+        let mut rng = Rng::new(seed);
+        let data: Vec<B::Elem> =
+            (0..dims.numel()).map(|_| B::Elem::from_f64(mean + std * rng.normal())).collect();
+        Self::from_vec(dev, sizes, data)
+    }
+
+    /// Seeded samples from a uniform distribution on `[lo, hi)`.
+    pub fn rand_uniform(dev: &B, sizes: &[usize], lo: f64, hi: f64, seed: u64) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        Self::rand_uniform_with(dev, sizes, lo, hi, &mut rng)
+    }
+
+    /// Uniform samples on `[lo, hi)` drawn from an existing generator (used by initialisers).
+    pub fn rand_uniform_with(
+        dev: &B,
+        sizes: &[usize],
+        lo: f64,
+        hi: f64,
+        rng: &mut Rng,
+    ) -> Result<Self> {
+        let dims = S::check(sizes)?;
+        let data: Vec<B::Elem> =
+            (0..dims.numel()).map(|_| B::Elem::from_f64(rng.uniform_in(lo, hi))).collect();
+        Self::from_vec(dev, sizes, data)
+    }
+
+    /// A zero tensor with the same sizes and device as `self`.
+    pub fn zeros_like(&self) -> Self {
+        Tensor {
+            storage: B::zeros_like(&self.storage, self.dims.numel()),
+            dims: self.dims,
+            _shape: PhantomData,
+        }
+    }
+
+    /// A zero tensor of another shape on the same device, with the given runtime dims.
+    pub(crate) fn zeros_on<T: Shape>(&self, dims: Dims) -> Tensor<T, B> {
+        Tensor { storage: B::zeros_like(&self.storage, dims.numel()), dims, _shape: PhantomData }
+    }
+
+    /// Copies the data to the host, row-major.
+    pub fn to_vec(&self) -> Vec<B::Elem> {
+        B::to_host(&self.storage)
+    }
+
+    /// The runtime sizes, outermost first.
+    pub fn dims(&self) -> &[usize] {
+        self.dims.as_slice()
+    }
+
+    /// The runtime sizes as a [`Dims`] value.
+    pub fn shape(&self) -> Dims {
+        self.dims
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.dims.numel()
+    }
+
+    /// Whether the tensor holds no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Size of the first dimension (the batch for `(Dyn, …)` shapes).
+    pub fn batch(&self) -> usize {
+        self.dims.first()
+    }
+
+    /// The device buffer.
+    pub fn storage(&self) -> &B::Storage {
+        &self.storage
+    }
+
+    /// The device buffer, mutably (its length cannot change).
+    pub fn storage_mut(&mut self) -> &mut B::Storage {
+        &mut self.storage
+    }
+
+    /// Reinterprets the data under another shape with the same number of elements.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Tensor};
+    /// use shapeflow_cpu::Cpu;
+    /// use typenum::{U2, U6};
+    /// let t = Tensor::<(Dyn, U6), Cpu>::from_batch(&Cpu::default(), 1, vec![0.0; 6]).unwrap();
+    /// let r = t.reshape::<(Dyn, U2, typenum::U3)>(&[1, 2, 3]).unwrap();
+    /// assert_eq!(r.dims(), &[1, 2, 3]);
+    /// ```
+    pub fn reshape<T: Shape>(self, sizes: &[usize]) -> Result<Tensor<T, B>> {
+        Tensor::<T, B>::from_storage(self.storage, sizes)
+    }
+
+    /// Checks that `other` has exactly the same runtime sizes (`Dyn` dimensions included).
+    pub fn check_same_dims<T: Shape>(&self, other: &Tensor<T, B>, what: &str) -> Result<()> {
+        if self.dims != other.dims {
+            return Err(Error::Shape(format!(
+                "{what}: sizes {:?} and {:?} differ",
+                self.dims(),
+                other.dims()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Elementwise sum of two tensors of the same shape.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let a = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
+    /// assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 2.0]);
+    /// ```
+    pub fn add<T: Shape>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>>
+    where
+        T: SameShapeAs<S>,
+    {
+        self.check_same_dims(other, "add")?;
+        let mut out = self.clone();
+        B::axpy(B::Elem::one(), &other.storage, &mut out.storage);
+        Ok(out)
+    }
+
+    /// Elementwise difference of two tensors of the same shape.
+    pub fn sub<T: Shape>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>>
+    where
+        T: SameShapeAs<S>,
+    {
+        self.check_same_dims(other, "sub")?;
+        let mut out = self.zeros_like();
+        B::sub(&self.storage, &other.storage, &mut out.storage);
+        Ok(out)
+    }
+
+    /// Elementwise product of two tensors of the same shape.
+    pub fn mul<T: Shape>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>>
+    where
+        T: SameShapeAs<S>,
+    {
+        self.check_same_dims(other, "mul")?;
+        let mut out = self.zeros_like();
+        B::mul(&self.storage, &other.storage, &mut out.storage);
+        Ok(out)
+    }
+
+    /// Multiplies every element by `alpha`.
+    pub fn scaled(&self, alpha: f64) -> Tensor<S, B> {
+        let mut out = self.clone();
+        B::scale(&mut out.storage, B::Elem::from_f64(alpha));
+        out
+    }
+
+    /// Sum of all elements.
+    pub fn sum(&self) -> f64 {
+        B::sum(&self.storage)
+    }
+}
+
+impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
+    /// Matrix product `(M, K) × (K, N) → (M, N)`; the inner dimensions must agree at compile time
+    /// (and at run time, for `Dyn` ones).
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// use typenum::{U1, U2};
+    /// let dev = Cpu::default();
+    /// let a = Tensor::<(U1, U2), Cpu>::from_vec(&dev, &[1, 2], vec![1.0, 2.0]).unwrap();
+    /// let b = Tensor::<(U2, U1), Cpu>::from_vec(&dev, &[2, 1], vec![3.0, 4.0]).unwrap();
+    /// assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![11.0]);
+    /// ```
+    pub fn matmul<R: Shape>(
+        &self,
+        rhs: &Tensor<R, B>,
+    ) -> Result<Tensor<<(M, K) as InnerDimsAgree<R>>::Output, B>>
+    where
+        (M, K): InnerDimsAgree<R>,
+    {
+        let (m, k) = (self.dims()[0], self.dims()[1]);
+        let (k2, n) = (rhs.dims()[0], rhs.dims()[1]);
+        if k != k2 {
+            return Err(Error::Shape(format!(
+                "matmul: left operand is {m}×{k} but right operand is {k2}×{n}"
+            )));
+        }
+        let mut out = self.zeros_on(Dims::new(&[m, n])?);
+        B::matmul(
+            &self.storage,
+            &rhs.storage,
+            &mut out.storage,
+            m,
+            k,
+            n,
+            false,
+            false,
+            B::Elem::zero(),
+        );
+        Ok(out)
+    }
+}
+
+use num_traits::{One, Zero};
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// A zero tensor of shape `T` with the given sizes, on the same device as `self` (how layers
+    /// written outside this crate allocate outputs in `backward`).
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Tensor};
+    /// use shapeflow_cpu::Cpu;
+    /// let x = Tensor::<(Dyn, typenum::U2), Cpu>::from_batch(&Cpu::default(), 3, vec![0.0; 6]).unwrap();
+    /// let y = x.zeros_with::<(Dyn, typenum::U4)>(&[3, 4]).unwrap();
+    /// assert_eq!(y.len(), 12);
+    /// ```
+    pub fn zeros_with<T: Shape>(&self, sizes: &[usize]) -> Result<Tensor<T, B>> {
+        let dims = T::check(sizes)?;
+        Ok(self.zeros_on(dims))
+    }
+}

@@ -1,0 +1,40 @@
+//! Procedural macros for shapeflow: `model!`, `dim!` and `#[derive(Module)]`.
+//!
+//! Use them through the `shapeflow` facade crate; generated code names items through
+//! `::shapeflow::__private`, so a user crate needs only `shapeflow` as a dependency.
+//! Each macro parses into an IR, validates it (collecting every error, each spanned at the
+//! user's token) and only then expands.
+
+mod derive_module;
+mod dim;
+mod model;
+
+use proc_macro::TokenStream;
+
+/// A dimension type for any literal: `dim!(3136)` is typenum's `U3136`, written in binary form
+/// (typenum's own `U<N>` aliases stop at 1024).
+///
+/// ```ignore
+/// type Features = shapeflow::dim!(3136);
+/// ```
+#[proc_macro]
+pub fn dim(input: TokenStream) -> TokenStream {
+    dim::expand(input.into()).into()
+}
+
+/// Declares a sequential model whose shapes are checked at compile time.
+///
+/// See the `shapeflow` crate documentation for the syntax and what is generated.
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    model::expand(input.into()).into()
+}
+
+/// Derives `shapeflow::Module` (the named parameter visitor) for a user's own layer.
+///
+/// Every field is visited under its name unless marked `#[module(skip)]`; the backend is the
+/// type parameter bounded by `Backend` (or named `B`).
+#[proc_macro_derive(Module, attributes(module))]
+pub fn derive_module(input: TokenStream) -> TokenStream {
+    derive_module::expand(input.into()).into()
+}

@@ -1,0 +1,270 @@
+//! Code generation for a validated model: the struct, its cache, `new`, `forward`,
+//! `forward_train`, the generated `backward` (layers in reverse), the parameter visitor, the
+//! summary, and the `Layer` impl that lets a model stand inside another one.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::parse::ModelDef;
+use super::shapes::Flow;
+use super::spec::Resolved;
+use crate::dim::typenum_type;
+
+fn private() -> TokenStream {
+    quote!(::shapeflow::__private)
+}
+
+/// `(Dyn, U1, U28, U28)` for a per-sample shape `[1, 28, 28]`.
+fn shape_type(per_sample: &[usize]) -> TokenStream {
+    let p = private();
+    let dims = per_sample.iter().map(|&d| typenum_type(d as u64));
+    quote!((#p::Dyn, #(#dims,)*))
+}
+
+fn layer_type(layer: &Resolved) -> TokenStream {
+    let p = private();
+    match layer {
+        Resolved::Linear { input, output } => {
+            let (i, o) = (typenum_type(input.0 as u64), typenum_type(*output as u64));
+            quote!(#p::layers::Linear<#i, #o, B>)
+        }
+        Resolved::Activation(k) | Resolved::Softmax(k) => {
+            let k = format_ident!("{}", k);
+            quote!(#p::layers::#k)
+        }
+        Resolved::LeakyRelu(_) => quote!(#p::layers::LeakyRelu),
+        Resolved::Dropout(_) => quote!(#p::layers::Dropout),
+        Resolved::Custom(ty) => quote!(#ty),
+        Resolved::Invalid => quote!(()),
+    }
+}
+
+fn init_expr(layer: &Resolved, ty: &TokenStream) -> TokenStream {
+    let p = private();
+    match layer {
+        Resolved::LeakyRelu(s) => quote!(#p::layers::LeakyRelu::new(#s)),
+        Resolved::Dropout(prob) => quote!(#p::layers::Dropout::new(#prob, rng.next_u64())),
+        _ => quote!(<#ty as #p::Init<B>>::init(dev, &mut rng)),
+    }
+}
+
+/// Everything the expansion needs per layer.
+struct Plan {
+    names: Vec<syn::Ident>,
+    types: Vec<TokenStream>,
+    /// `shapes[i]`: the type of layer i's input; `shapes[n]`: the model output.
+    shapes: Vec<TokenStream>,
+    where_clauses: Vec<TokenStream>,
+}
+
+fn plan(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> Plan {
+    let p = private();
+    let names: Vec<syn::Ident> = def.layers.iter().map(|l| l.name.clone()).collect();
+    let types: Vec<TokenStream> = layers.iter().map(layer_type).collect();
+    let mut shapes = Vec::with_capacity(layers.len() + 1);
+    let mut where_clauses = Vec::new();
+    for (i, known) in flow.shapes.iter().enumerate() {
+        let ty = match known {
+            Some(s) => shape_type(s),
+            None => {
+                let (prev_ty, prev_shape): (&TokenStream, &TokenStream) = (&types[i - 1], &shapes[i - 1]);
+                quote!(<#prev_ty as #p::Layer<#prev_shape, B>>::Output)
+            }
+        };
+        shapes.push(ty);
+    }
+    for (i, layer) in layers.iter().enumerate() {
+        let (ty, input) = (&types[i], &shapes[i]);
+        if matches!(layer, Resolved::Custom(_)) {
+            where_clauses.push(quote!(#ty: #p::Layer<#input, B> + #p::Init<B>));
+        } else if flow.shapes[i].is_none() {
+            where_clauses.push(quote!(#ty: #p::Layer<#input, B>));
+        }
+    }
+    Plan { names, types, shapes, where_clauses }
+}
+
+pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenStream {
+    let p = private();
+    let Plan { names, types, shapes, where_clauses } = plan(def, layers, flow);
+    let n = names.len();
+    let name = &def.name;
+    let vis = &def.vis;
+    let attrs = &def.attrs;
+    let cache_name = format_ident!("{}Cache", name);
+    let input_alias = format_ident!("{}Input", name);
+    let output_alias = format_ident!("{}Output", name);
+    let s0 = &shapes[0];
+    let sn = &shapes[n];
+    let inputs = &shapes[..n];
+    let docs: Vec<&Vec<syn::Attribute>> = def.layers.iter().map(|l| &l.docs).collect();
+    let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let kinds: Vec<String> = layers.iter().zip(&def.layers).map(|(l, d)| l.describe(&d.kind)).collect();
+    let outputs = &shapes[1..];
+    let inits: Vec<TokenStream> = layers.iter().zip(&types).map(|(l, t)| init_expr(l, t)).collect();
+    let input_desc = format!(
+        "[batch, {}]",
+        def.input.dims.iter().map(|d| d.0.to_string()).collect::<Vec<_>>().join(", ")
+    );
+    let model_str = name.to_string();
+
+    // forward: x_0 is the argument; x_{i+1} = layer_i(x_i).
+    let xs: Vec<syn::Ident> = (0..=n).map(|i| format_ident!("x{}", i)).collect();
+    let cs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("c{}", i)).collect();
+    let ds: Vec<syn::Ident> = (0..=n).map(|i| format_ident!("d{}", i)).collect();
+    let gs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("g{}", i)).collect();
+    // The first layer borrows the caller's input; later ones borrow the previous output.
+    let x_in: Vec<TokenStream> =
+        (0..n).map(|i| if i == 0 { quote!(x0) } else { let x = &xs[i]; quote!(&#x) }).collect();
+    let x_out = &xs[1..];
+    let x_last = &xs[n];
+    // backward walks the layers in reverse: d_i = input gradient of layer i.
+    let rev: Vec<usize> = (0..n).rev().collect();
+    let rev_names: Vec<&syn::Ident> = rev.iter().map(|&i| &names[i]).collect();
+    let rev_types: Vec<&TokenStream> = rev.iter().map(|&i| &types[i]).collect();
+    let rev_inputs: Vec<&TokenStream> = rev.iter().map(|&i| &shapes[i]).collect();
+    let rev_d_in: Vec<&syn::Ident> = rev.iter().map(|&i| &ds[i]).collect();
+    let rev_d_out: Vec<&syn::Ident> = rev.iter().map(|&i| &ds[i + 1]).collect();
+    let rev_g: Vec<&syn::Ident> = rev.iter().map(|&i| &gs[i]).collect();
+    let d_n = &ds[n];
+    let d_0 = &ds[0];
+    let cache_doc = format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
+    let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
+    let output_doc = format!("Output tensor of `{name}`.");
+
+    quote! {
+        #(#attrs)*
+        #vis struct #name<B: #p::Backend> where #(#where_clauses,)* {
+            #( #(#docs)* pub #names: #types, )*
+        }
+
+        #[doc = #cache_doc]
+        #vis struct #cache_name<B: #p::Backend> where #(#where_clauses,)* {
+            #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: <#types as #p::Layer<#inputs, B>>::Cache, )*
+        }
+
+        #[doc = #input_doc]
+        #vis type #input_alias<B> = #p::Tensor<#s0, B>;
+        #[doc = #output_doc]
+        #vis type #output_alias<B> = #p::Tensor<#sn, B>;
+
+        impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
+            /// A freshly initialised model on `dev`; the same seed gives the same weights.
+            pub fn new(dev: &B, seed: u64) -> Self {
+                let mut rng = #p::Rng::new(seed);
+                let _ = &mut rng;
+                Self { #( #names: #inits, )* }
+            }
+
+            /// Inference forward pass (dropout off).
+            pub fn forward(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
+                <Self as #p::Layer<#s0, B>>::forward(self, x)
+            }
+
+            /// Training forward pass: the output and every layer's cache for [`Self::backward`].
+            pub fn forward_train(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
+                <Self as #p::Layer<#s0, B>>::forward_train(self, x)
+            }
+
+            /// Generated backward pass: from the output gradient, the gradient of every parameter,
+            /// as a value of the model's own type (`grads.fc1.weight` is `∂L/∂fc1.weight`).
+            pub fn backward(&self, cache: &#cache_name<B>, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
+                <Self as #p::Layer<#s0, B>>::backward(self, cache, dy).map(|(_, grads)| grads)
+            }
+
+            /// Number of scalar parameters.
+            pub fn num_params(&self) -> usize {
+                #p::Module::<B>::num_params(self)
+            }
+
+            /// The Keras-like summary table (print it with `{}`).
+            pub fn summary(&self) -> #p::Summary {
+                #p::Summary {
+                    model: #model_str.to_string(),
+                    input: #input_desc.to_string(),
+                    rows: vec![#(
+                        #p::SummaryRow {
+                            name: #name_strs.to_string(),
+                            kind: #kinds.to_string(),
+                            output: <#outputs as #p::Shape>::describe(),
+                            params: #p::Module::<B>::num_params(&self.#names),
+                        },
+                    )*],
+                }
+            }
+        }
+
+        impl<B: #p::Backend> #p::Layer<#s0, B> for #name<B> where #(#where_clauses,)* {
+            type Output = #sn;
+            type Cache = #cache_name<B>;
+
+            fn forward(&self, x0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
+                #( let #x_out = <#types as #p::Layer<#inputs, B>>::forward(&self.#names, #x_in); )*
+                #x_last
+            }
+
+            fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
+                #( let (#x_out, #cs) = <#types as #p::Layer<#inputs, B>>::forward_train(&mut self.#names, #x_in); )*
+                (#x_last, #cache_name { #( #names: #cs, )* })
+            }
+
+            fn backward(
+                &self,
+                cache: &#cache_name<B>,
+                dy: &#p::Tensor<#sn, B>,
+            ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
+                let #d_n = dy.clone();
+                #( let (#rev_d_in, #rev_g) = <#rev_types as #p::Layer<#rev_inputs, B>>::backward(&self.#rev_names, &cache.#rev_names, &#rev_d_out)?; )*
+                Ok((#d_0, Self { #( #names: #gs, )* }))
+            }
+        }
+
+        impl<B: #p::Backend> #p::Module<B> for #name<B> where #(#where_clauses,)* {
+            fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {
+                #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params(&self.#names, path, f)); )*
+            }
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &mut B::Storage)) {
+                #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params_mut(&mut self.#names, path, f)); )*
+            }
+            fn visit_params_with_grads(
+                &mut self,
+                grads: &Self,
+                path: &mut String,
+                f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+            ) {
+                #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params_with_grads(&mut self.#names, &grads.#names, path, f)); )*
+            }
+        }
+    }
+}
+
+/// After a DSL error: the same public items with the declared input type and no working bodies,
+/// so the user sees the one real error rather than a cascade from code that uses the model.
+pub(crate) fn fallback(def: &ModelDef) -> TokenStream {
+    let p = private();
+    let name = &def.name;
+    let vis = &def.vis;
+    let attrs = &def.attrs;
+    let cache_name = format_ident!("{}Cache", name);
+    let s0 = shape_type(&def.input.dims.iter().map(|d| d.0).collect::<Vec<_>>());
+    quote! {
+        #(#attrs)*
+        #vis struct #name<B: #p::Backend>(::core::marker::PhantomData<B>);
+        #vis struct #cache_name<B: #p::Backend>(::core::marker::PhantomData<B>);
+        #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> #name<B> {
+            pub fn new(dev: &B, seed: u64) -> Self { ::core::unreachable!() }
+            pub fn forward<S: #p::Shape>(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<S, B> { ::core::unreachable!() }
+            pub fn forward_train<S: #p::Shape>(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<S, B>, #cache_name<B>) { ::core::unreachable!() }
+            pub fn backward<S: #p::Shape>(&self, cache: &#cache_name<B>, dy: &#p::Tensor<S, B>) -> #p::Result<Self> { ::core::unreachable!() }
+            pub fn num_params(&self) -> usize { ::core::unreachable!() }
+            pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }
+        }
+        #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> #p::Module<B> for #name<B> {
+            fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {}
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &mut B::Storage)) {}
+            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage)) {}
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Parsing the `model!` body into an IR that keeps the user's tokens (for spans and messages).
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Attribute, Ident, Lit, Token, Type, Visibility, braced, bracketed};
+
+/// The whole declaration.
+pub(crate) struct ModelDef {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub input: InputDecl,
+    pub layers: Vec<LayerDecl>,
+    /// The closing brace, where "empty model" errors point.
+    pub body_span: Span,
+}
+
+/// `input: [1, 28, 28]`: per-sample sizes; the batch dimension is added.
+pub(crate) struct InputDecl {
+    pub dims: Vec<(usize, Span)>,
+}
+
+/// One `name: Kind<args>` line.
+pub(crate) struct LayerDecl {
+    pub docs: Vec<Attribute>,
+    pub name: Ident,
+    pub kind: KindDecl,
+}
+
+pub(crate) enum KindDecl {
+    /// A built-in layer (or an unknown name, reported by validation).
+    Builtin { kind: Ident, args: Vec<Arg>, span: Span },
+    /// `#[custom] name: Type`: a user layer, checked by the type system alone.
+    Custom(Type),
+}
+
+/// One argument: positional (`784`) or named (`p = 0.5`).
+pub(crate) struct Arg {
+    pub name: Option<Ident>,
+    pub value: ArgValue,
+    pub span: Span,
+}
+
+pub(crate) enum ArgValue {
+    Int(u64),
+    Float(f64),
+    Bool(bool),
+    /// Anything else (a string, an identifier): kept for the error message.
+    Other(String),
+}
+
+impl ArgValue {
+    pub fn describe(&self) -> String {
+        match self {
+            ArgValue::Int(v) => format!("the integer {v}"),
+            ArgValue::Float(v) => format!("the number {v}"),
+            ArgValue::Bool(v) => format!("`{v}`"),
+            ArgValue::Other(s) => format!("`{s}`"),
+        }
+    }
+}
+
+impl Parse for ModelDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>().map_err(|e| {
+            syn::Error::new(e.span(), "expected `struct Name { input: [...], layer: Kind, ... }`")
+        })?;
+        let name: Ident = input.parse()?;
+        let body;
+        let brace = braced!(body in input);
+        let body_span = brace.span.close();
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the model's closing brace"));
+        }
+        let first_attrs = body.call(Attribute::parse_outer)?;
+        let key: Ident = body.parse().map_err(|e| {
+            syn::Error::new(e.span(), "a model starts with its per-sample input shape, e.g. `input: [784],`")
+        })?;
+        if key != "input" {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("a model starts with its per-sample input shape, e.g. `input: [784],`, not `{key}`"),
+            ));
+        }
+        let _ = first_attrs;
+        body.parse::<Token![:]>()?;
+        let input_decl = parse_input(&body)?;
+        let mut layers = Vec::new();
+        while !body.is_empty() {
+            body.parse::<Token![,]>()?;
+            if body.is_empty() {
+                break;
+            }
+            layers.push(body.parse::<LayerDecl>()?);
+        }
+        Ok(ModelDef { attrs, vis, name, input: input_decl, layers, body_span })
+    }
+}
+
+fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
+    let content;
+    let bracket = bracketed!(content in input);
+    let mut dims = Vec::new();
+    while !content.is_empty() {
+        let lit: syn::LitInt = content.parse().map_err(|e| {
+            syn::Error::new(e.span(), "input sizes are integer literals, e.g. `input: [1, 28, 28]`")
+        })?;
+        let v: usize = lit.base10_parse()?;
+        if v == 0 {
+            return Err(syn::Error::new(lit.span(), "an input size must be at least 1"));
+        }
+        dims.push((v, lit.span()));
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    let span = bracket.span.join();
+    if dims.is_empty() {
+        return Err(syn::Error::new(span, "the input shape needs at least one size, e.g. `[784]`"));
+    }
+    if dims.len() > 5 {
+        return Err(syn::Error::new(span, "the input shape has at most 5 sizes (rank 6 with the batch)"));
+    }
+    Ok(InputDecl { dims })
+}
+
+impl Parse for LayerDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let mut custom = false;
+        let mut docs = Vec::new();
+        for a in attrs {
+            if a.path().is_ident("custom") {
+                custom = true;
+            } else if a.path().is_ident("doc") {
+                docs.push(a);
+            } else {
+                return Err(syn::Error::new(
+                    a.span(),
+                    "only doc comments and `#[custom]` (a user layer) may annotate a layer",
+                ));
+            }
+        }
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        if custom {
+            return Ok(LayerDecl { docs, name, kind: KindDecl::Custom(input.parse()?) });
+        }
+        let kind: Ident = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a layer kind such as `Linear<784, 128>` or `Relu`")
+        })?;
+        let mut args = Vec::new();
+        let mut span = kind.span();
+        if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            loop {
+                if input.peek(Token![>]) {
+                    let close = input.parse::<Token![>]>()?;
+                    span = kind.span().join(close.span).unwrap_or(span);
+                    break;
+                }
+                args.push(parse_arg(input)?);
+                if input.peek(Token![,]) {
+                    input.parse::<Token![,]>()?;
+                } else if !input.peek(Token![>]) {
+                    return Err(input.error("expected `,` or `>` in the layer's arguments"));
+                }
+            }
+        }
+        Ok(LayerDecl { docs, name, kind: KindDecl::Builtin { kind, args, span } })
+    }
+}
+
+fn parse_arg(input: ParseStream) -> syn::Result<Arg> {
+    let mut name = None;
+    if input.peek(Ident) && input.peek2(Token![=]) {
+        name = Some(input.parse::<Ident>()?);
+        input.parse::<Token![=]>()?;
+    }
+    let neg = if input.peek(Token![-]) { Some(input.parse::<Token![-]>()?) } else { None };
+    let sign = if neg.is_some() { -1.0 } else { 1.0 };
+    let (value, span) = if input.peek(Lit) {
+        let lit: Lit = input.parse()?;
+        let v = match &lit {
+            Lit::Int(i) if neg.is_none() => match i.base10_parse::<u64>() {
+                Ok(v) => ArgValue::Int(v),
+                Err(_) => ArgValue::Other(i.to_string()),
+            },
+            Lit::Int(i) => ArgValue::Float(sign * i.base10_parse::<f64>().unwrap_or(f64::NAN)),
+            Lit::Float(f) => ArgValue::Float(sign * f.base10_parse::<f64>().unwrap_or(f64::NAN)),
+            Lit::Bool(b) => ArgValue::Bool(b.value),
+            Lit::Str(s) => ArgValue::Other(format!("\"{}\"", s.value())),
+            other => ArgValue::Other(quote::quote!(#other).to_string()),
+        };
+        (v, lit.span())
+    } else if input.peek(Ident) {
+        let id: Ident = input.parse()?;
+        (ArgValue::Other(id.to_string()), id.span())
+    } else {
+        return Err(input.error("expected a literal argument, e.g. `784`, `0.5` or `p = 0.5`"));
+    };
+    let span = match &name {
+        Some(n) => n.span().join(span).unwrap_or(span),
+        None => span,
+    };
+    Ok(Arg { name, value, span })
+}

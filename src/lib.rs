@@ -1,0 +1,82 @@
+//! # shapeflow
+//!
+//! Deep learning in Rust where the compiler proves your tensor shapes fit. Declare a model once
+//! with [`model!`]; a wrong layer size is a compile error that names the layer and the numbers.
+//! The macro generates the layers, the forward pass and the backward pass, which run on the CPU
+//! ([`Cpu`], or [`Cpu64`] in `f64`) or, with the `cuda` feature, on a GPU.
+//!
+//! ```
+//! use shapeflow::prelude::*;
+//!
+//! model! {
+//!     /// A small classifier.
+//!     pub struct Mlp {
+//!         input: [4],
+//!         fc1: Linear<4, 8>,
+//!         act1: Relu,
+//!         fc2: Linear<8, 3>,
+//!     }
+//! }
+//!
+//! let dev = Cpu::default();
+//! let mut model = Mlp::<Cpu>::new(&dev, 0);
+//! let x = Tensor::<(Dyn, U4), Cpu>::from_batch(&dev, 2, vec![0.5; 8]).unwrap();
+//! let (logits, cache) = model.forward_train(&x);
+//! let (loss, dlogits) = cross_entropy(&logits, &[0, 2]).unwrap();
+//! let grads = model.backward(&cache, &dlogits).unwrap();
+//! let mut opt = Adam::new(&model, AdamConfig::default());
+//! opt.step(&mut model, &grads).unwrap();
+//! assert!(loss > 0.0);
+//! ```
+//!
+//! ## The DSL
+//!
+//! `model! { pub struct Name { input: [sizes…], layer: Kind<args>, … } }`. The input is the
+//! per-sample shape; the batch dimension is added and is a runtime size. Built-in kinds:
+//! `Linear<in, out>`, `Relu`, `LeakyRelu<negative_slope = 0.01>`, `Sigmoid`, `Tanh`, `Gelu`,
+//! `Softmax`, `LogSoftmax`, `Dropout<p = 0.5>`. A layer of your own is written
+//! `#[custom] name: YourType<B>` (it implements [`Layer`] and [`Init`], and derives [`Module`]);
+//! its shapes are then checked by the type system.
+//!
+//! Generated for `Name`: `Name<B>` with a public field per layer, `new(&device, seed)`, `forward`,
+//! `forward_train` → `(output, NameCache<B>)`, `backward(&cache, &dy)` → gradients as a `Name<B>`,
+//! `num_params()`, `summary()`, the aliases `NameInput<B>` / `NameOutput<B>`, and impls of
+//! [`Module`] (parameter names such as `fc1.weight`) and [`Layer`].
+
+pub use shapeflow_core::{
+    Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
+    Tensor, backend, data, dim::DimEq, dim::StaticDim, layers, loss, module, optim, rng, shape,
+    summary,
+};
+pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
+pub use shapeflow_macros::{Module, dim, model};
+
+#[cfg(feature = "cuda")]
+pub use shapeflow_cuda::Cuda;
+
+/// typenum, re-exported: `U784` and friends name static dimensions up to 1024; `dim!(N)` any.
+pub use typenum;
+
+/// Everything a model file needs: `use shapeflow::prelude::*;`.
+pub mod prelude {
+    pub use crate::layers::{
+        Dropout, Gelu, LeakyRelu, Linear, LogSoftmax, Relu, Sigmoid, Softmax, Tanh,
+    };
+    pub use crate::loss::{bce_with_logits, cross_entropy, mse_loss, nll_loss};
+    pub use crate::optim::{Adam, AdamConfig, Sgd, SgdConfig};
+    pub use crate::{
+        Backend, Cpu, Cpu64, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, dim, model,
+    };
+    pub use typenum::consts::*;
+}
+
+/// Paths used by generated code; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use shapeflow_core::module::with_field;
+    pub use shapeflow_core::summary::{Summary, SummaryRow};
+    pub use shapeflow_core::{
+        Backend, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, layers,
+    };
+    pub use typenum;
+}
