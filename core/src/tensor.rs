@@ -344,3 +344,27 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Ok(self.zeros_on(dims))
     }
 }
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// A tensor of shape `T` from host data, on the same device as `self` (for layers written
+    /// outside this crate, which have no device handle in `backward`).
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Tensor};
+    /// use shapeflow_cpu::Cpu;
+    /// let x = Tensor::<(Dyn, typenum::U2), Cpu>::from_batch(&Cpu::default(), 1, vec![1.0, 2.0]).unwrap();
+    /// let y = x.from_vec_like::<(Dyn, typenum::U1)>(&[1, 1], vec![3.0]).unwrap();
+    /// assert_eq!(y.to_vec(), vec![3.0]);
+    /// ```
+    pub fn from_vec_like<T: Shape>(&self, sizes: &[usize], data: Vec<B::Elem>) -> Result<Tensor<T, B>> {
+        let dims = T::check(sizes)?;
+        if data.len() != dims.numel() {
+            return Err(Error::Length {
+                what: format!("tensor of shape {} with sizes {:?}", T::describe(), sizes),
+                expected: dims.numel(),
+                got: data.len(),
+            });
+        }
+        Ok(Tensor { storage: B::from_host_like(&self.storage, &data), dims, _shape: PhantomData })
+    }
+}

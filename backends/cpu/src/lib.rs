@@ -91,6 +91,9 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     fn zeros_like(_: &Vec<E>, len: usize) -> Vec<E> {
         vec![E::zero(); len]
     }
+    fn from_host_like(_: &Vec<E>, data: &[E]) -> Vec<E> {
+        data.to_vec()
+    }
     fn to_host(s: &Vec<E>) -> Vec<E> {
         s.clone()
     }

@@ -24,7 +24,9 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
         let current = shapes[i].clone();
         let out = match (layer, current) {
             (Resolved::Custom(_) | Resolved::Invalid, _) => None,
-            (Resolved::Linear { output, .. }, None) => Some(vec![*output]),
+            // After a custom layer the shape is the type system's to check: stay unknown, so the
+            // generated types are the layers' own associated `Output`s.
+            (_, None) => None,
             (Resolved::Linear { input, output }, Some(shape)) => {
                 if shape.len() != 1 {
                     errors.push(syn::Error::new(

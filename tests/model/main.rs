@@ -1,0 +1,8 @@
+//! Generated models: whole-model gradient check, parameter names, summary, custom layers via
+//! `#[derive(Module)]`, nesting, and training that lowers the loss.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod custom_layer;
+mod generated;

@@ -1,0 +1,18 @@
+//! One module per op: gradient check against finite differences (f64) and value test against
+//! PyTorch (tests/fixtures/pytorch_reference.py).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod activation;
+mod bce;
+mod cross_entropy;
+mod dropout;
+mod linear;
+mod matmul;
+mod mse;
+mod nll;
+mod optim_adam;
+mod optim_sgd;
+mod softmax;
+mod tensor;

@@ -1,0 +1,126 @@
+//! Shared test helpers: fixture loading, closeness checks and finite-difference gradient checks.
+#![allow(dead_code)]
+
+use shapeflow::prelude::*;
+
+/// The PyTorch reference values (see tests/fixtures/pytorch_reference.py).
+pub fn fixture() -> serde_json::Value {
+    let text = include_str!("../fixtures/pytorch_reference.json");
+    serde_json::from_str(text).expect("fixture parses")
+}
+
+/// A list of numbers from the fixture.
+pub fn nums(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+}
+
+/// Asserts `|a − b| ≤ atol + rtol·|b|` elementwise.
+pub fn assert_close(what: &str, got: &[f64], want: &[f64], rtol: f64, atol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= atol + rtol * w.abs(),
+            "{what}[{i}]: got {g}, want {w} (diff {:e})",
+            (g - w).abs()
+        );
+    }
+}
+
+/// A seeded f64 tensor whose entries stay at least 0.05 away from 0 (ReLU's kink).
+pub fn input<S: Shape>(sizes: &[usize], seed: u64) -> Tensor<S, Cpu64> {
+    let mut rng = Rng::new(seed);
+    let n: usize = sizes.iter().product();
+    let data = (0..n)
+        .map(|_| {
+            let v = rng.normal();
+            if v.abs() < 0.05 { v.signum() * 0.05 + v } else { v }
+        })
+        .collect();
+    Tensor::from_vec(&Cpu64::default(), sizes, data).expect("sizes match")
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+const H: f64 = 1e-6;
+/// Central differences in f64 with h = 1e-6 have truncation error O(h²·f''') ≈ 1e-12 and
+/// rounding error ≈ ε·|f|/h ≈ 1e-10 for |f| ≈ 1, so 1e-6 relative plus 1e-7 absolute is
+/// tight enough to catch a wrong derivative and loose enough never to flake.
+const RTOL: f64 = 1e-6;
+const ATOL: f64 = 1e-7;
+
+/// Checks a layer's backward pass (input and every parameter gradient) against central finite
+/// differences of `L(x) = Σ forward(x) ⊙ r` for a seeded random `r`.
+pub fn check_layer<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &Tensor<S, Cpu64>) {
+    let dev = Cpu64::default();
+    let (y, cache) = layer.forward_train(x);
+    let r_data: Vec<f64> = {
+        let mut rng = Rng::new(99);
+        (0..y.len()).map(|_| rng.normal()).collect()
+    };
+    let r = Tensor::<L::Output, Cpu64>::from_vec(&dev, y.dims(), r_data.clone()).expect("same sizes");
+    let (dx, grads) = layer.backward(&cache, &r).expect("backward");
+    let loss = |layer: &L, x: &Tensor<S, Cpu64>| dot(&layer.forward(x).to_vec(), &r_data);
+
+    // Input gradient.
+    let base = x.to_vec();
+    let mut numeric = Vec::with_capacity(base.len());
+    for i in 0..base.len() {
+        let mut plus = base.clone();
+        plus[i] += H;
+        let mut minus = base.clone();
+        minus[i] -= H;
+        let xp = Tensor::<S, Cpu64>::from_vec(&dev, x.dims(), plus).expect("sizes");
+        let xm = Tensor::<S, Cpu64>::from_vec(&dev, x.dims(), minus).expect("sizes");
+        numeric.push((loss(layer, &xp) - loss(layer, &xm)) / (2.0 * H));
+    }
+    assert_close(&format!("{name}: d/dx"), &dx.to_vec(), &numeric, RTOL, ATOL);
+
+    // Parameter gradients, matched by name.
+    let mut analytic: Vec<(String, Vec<f64>)> = Vec::new();
+    grads.visit_params(&mut String::new(), &mut |n, _, s| analytic.push((n.to_string(), s.clone())));
+    for (k, (pname, agrad)) in analytic.iter().enumerate() {
+        let mut numeric = Vec::with_capacity(agrad.len());
+        for j in 0..agrad.len() {
+            let nudge = |delta: f64, layer: &mut L| {
+                let mut idx = 0;
+                layer.visit_params_mut(&mut String::new(), &mut |_, _, s| {
+                    if idx == k {
+                        s[j] += delta;
+                    }
+                    idx += 1;
+                });
+            };
+            nudge(H, layer);
+            let fp = loss(layer, x);
+            nudge(-2.0 * H, layer);
+            let fm = loss(layer, x);
+            nudge(H, layer);
+            numeric.push((fp - fm) / (2.0 * H));
+        }
+        assert_close(&format!("{name}: d/d{pname}"), agrad, &numeric, RTOL, ATOL);
+    }
+}
+
+/// Checks a loss's gradient against central finite differences of the loss value.
+pub fn check_loss<S: Shape>(
+    name: &str,
+    pred: &Tensor<S, Cpu64>,
+    loss: impl Fn(&Tensor<S, Cpu64>) -> shapeflow::Result<(f64, Tensor<S, Cpu64>)>,
+) {
+    let dev = Cpu64::default();
+    let (_, grad) = loss(pred).expect("loss");
+    let base = pred.to_vec();
+    let mut numeric = Vec::new();
+    for i in 0..base.len() {
+        let mut plus = base.clone();
+        plus[i] += H;
+        let mut minus = base.clone();
+        minus[i] -= H;
+        let fp = loss(&Tensor::from_vec(&dev, pred.dims(), plus).expect("sizes")).expect("loss").0;
+        let fm = loss(&Tensor::from_vec(&dev, pred.dims(), minus).expect("sizes")).expect("loss").0;
+        numeric.push((fp - fm) / (2.0 * H));
+    }
+    assert_close(&format!("{name}: d/dpred"), &grad.to_vec(), &numeric, RTOL, ATOL);
+}
