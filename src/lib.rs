@@ -73,7 +73,7 @@ pub mod prelude {
 /// Paths used by generated code; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use shapeflow_core::module::with_field;
+    pub use shapeflow_core::module::{VisitFn, VisitGradsFn, VisitMutFn, with_field};
     pub use shapeflow_core::summary::{Summary, SummaryRow};
     pub use shapeflow_core::{
         Backend, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, layers,

@@ -140,11 +140,11 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     /// A zero-filled buffer of `len` elements on this device.
     fn zeros(&self, len: usize) -> Self::Storage;
     /// Copies host data to this device.
-    fn from_host(&self, data: &[Self::Elem]) -> Self::Storage;
+    fn upload(&self, data: &[Self::Elem]) -> Self::Storage;
     /// A zero-filled buffer on the same device as `like`.
     fn zeros_like(like: &Self::Storage, len: usize) -> Self::Storage;
     /// Copies host data to the device that holds `like`.
-    fn from_host_like(like: &Self::Storage, data: &[Self::Elem]) -> Self::Storage;
+    fn upload_like(like: &Self::Storage, data: &[Self::Elem]) -> Self::Storage;
     /// Copies a buffer back to the host.
     fn to_host(s: &Self::Storage) -> Vec<Self::Elem>;
     /// Number of elements in a buffer.

@@ -34,8 +34,10 @@ impl Dim for UTerm {
     const SIZE: Option<usize> = Some(0);
 }
 
-impl<U: Unsigned + Default + Copy + Send + Sync + 'static, B: Bit + Default + Copy + Send + Sync + 'static>
-    Dim for UInt<U, B>
+impl<
+    U: Unsigned + Default + Copy + Send + Sync + 'static,
+    B: Bit + Default + Copy + Send + Sync + 'static,
+> Dim for UInt<U, B>
 {
     const SIZE: Option<usize> = Some(<UInt<U, B> as Unsigned>::USIZE);
 }

@@ -20,14 +20,10 @@ use crate::tensor::Tensor;
 /// ```
 pub trait Module<B: Backend> {
     /// Calls `f(name, sizes, buffer)` for every parameter.
-    fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage));
+    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>);
 
     /// Calls `f(name, sizes, buffer)` for every parameter, mutably.
-    fn visit_params_mut(
-        &mut self,
-        path: &mut String,
-        f: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
-    );
+    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>);
 
     /// Walks `self` and `grads` (a value of the same type holding gradients) together, calling
     /// `f(name, parameter, gradient)`: how optimizers pair every parameter with its gradient.
@@ -35,7 +31,7 @@ pub trait Module<B: Backend> {
         &mut self,
         grads: &Self,
         path: &mut String,
-        f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+        f: &mut VisitGradsFn<'_, B>,
     );
 
     /// Total number of scalar parameters.
@@ -52,6 +48,14 @@ pub trait Module<B: Backend> {
         names
     }
 }
+
+/// A parameter visitor: `f(name, sizes, buffer)`.
+pub type VisitFn<'a, B> = dyn FnMut(&str, &[usize], &<B as Backend>::Storage) + 'a;
+/// A mutable parameter visitor: `f(name, sizes, buffer)`.
+pub type VisitMutFn<'a, B> = dyn FnMut(&str, &[usize], &mut <B as Backend>::Storage) + 'a;
+/// A parameter-and-gradient visitor: `f(name, parameter, gradient)`.
+pub type VisitGradsFn<'a, B> =
+    dyn FnMut(&str, &mut <B as Backend>::Storage, &<B as Backend>::Storage) + 'a;
 
 /// Runs `body` with `.name` appended to `path` (no separator at the root), then restores `path`.
 ///
@@ -72,14 +76,10 @@ pub fn with_field<R>(path: &mut String, name: &str, body: impl FnOnce(&mut Strin
 }
 
 impl<S: Shape, B: Backend> Module<B> for Tensor<S, B> {
-    fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {
+    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
         f(path, self.dims(), self.storage());
     }
-    fn visit_params_mut(
-        &mut self,
-        path: &mut String,
-        f: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
-    ) {
+    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
         let dims = self.shape();
         f(path, dims.as_slice(), self.storage_mut());
     }
@@ -87,7 +87,7 @@ impl<S: Shape, B: Backend> Module<B> for Tensor<S, B> {
         &mut self,
         grads: &Self,
         path: &mut String,
-        f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+        f: &mut VisitGradsFn<'_, B>,
     ) {
         f(path, self.storage_mut(), grads.storage());
     }
@@ -98,18 +98,18 @@ impl<S: Shape, B: Backend> Module<B> for Tensor<S, B> {
 macro_rules! impl_module_without_params {
     ($($ty:ty),+ $(,)?) => {$(
         impl<B: $crate::Backend> $crate::Module<B> for $ty {
-            fn visit_params(&self, _: &mut String, _: &mut dyn FnMut(&str, &[usize], &B::Storage)) {}
+            fn visit_params(&self, _: &mut String, _: &mut $crate::module::VisitFn<'_, B>) {}
             fn visit_params_mut(
                 &mut self,
                 _: &mut String,
-                _: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
+                _: &mut $crate::module::VisitMutFn<'_, B>,
             ) {
             }
             fn visit_params_with_grads(
                 &mut self,
                 _: &Self,
                 _: &mut String,
-                _: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+                _: &mut $crate::module::VisitGradsFn<'_, B>,
             ) {
             }
         }

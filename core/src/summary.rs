@@ -45,7 +45,7 @@ fn grouped(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -71,10 +71,32 @@ impl fmt::Display for Summary {
         let line = "─".repeat(total_width);
         writeln!(f, "Model: {} (input {})", self.model, self.input)?;
         writeln!(f, "{line}")?;
-        writeln!(f, "{:<a$}   {:<b$}   {:<c$}   {:>d$}", head[0], head[1], head[2], head[3], a = w[0], b = w[1], c = w[2], d = w[3])?;
+        writeln!(
+            f,
+            "{:<a$}   {:<b$}   {:<c$}   {:>d$}",
+            head[0],
+            head[1],
+            head[2],
+            head[3],
+            a = w[0],
+            b = w[1],
+            c = w[2],
+            d = w[3]
+        )?;
         writeln!(f, "{line}")?;
         for r in &cells {
-            writeln!(f, "{:<a$}   {:<b$}   {:<c$}   {:>d$}", r[0], r[1], r[2], r[3], a = w[0], b = w[1], c = w[2], d = w[3])?;
+            writeln!(
+                f,
+                "{:<a$}   {:<b$}   {:<c$}   {:>d$}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                a = w[0],
+                b = w[1],
+                c = w[2],
+                d = w[3]
+            )?;
         }
         writeln!(f, "{line}")?;
         writeln!(f, "Total params: {}", grouped(self.total_params()))?;

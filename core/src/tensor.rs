@@ -68,7 +68,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
                 got: data.len(),
             });
         }
-        Ok(Tensor { storage: dev.from_host(&data), dims, _shape: PhantomData })
+        Ok(Tensor { storage: dev.upload(&data), dims, _shape: PhantomData })
     }
 
     /// Builds a tensor from host data with every `Dyn` dimension set to `batch`.
@@ -238,10 +238,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// let a = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
     /// assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 2.0]);
     /// ```
-    pub fn add<T: Shape>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>>
-    where
-        T: SameShapeAs<S>,
-    {
+    pub fn add<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
         self.check_same_dims(other, "add")?;
         let mut out = self.clone();
         B::axpy(B::Elem::one(), &other.storage, &mut out.storage);
@@ -249,10 +246,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 
     /// Elementwise difference of two tensors of the same shape.
-    pub fn sub<T: Shape>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>>
-    where
-        T: SameShapeAs<S>,
-    {
+    pub fn sub<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
         self.check_same_dims(other, "sub")?;
         let mut out = self.zeros_like();
         B::sub(&self.storage, &other.storage, &mut out.storage);
@@ -260,10 +254,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 
     /// Elementwise product of two tensors of the same shape.
-    pub fn mul<T: Shape>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>>
-    where
-        T: SameShapeAs<S>,
-    {
+    pub fn mul<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
         self.check_same_dims(other, "mul")?;
         let mut out = self.zeros_like();
         B::mul(&self.storage, &other.storage, &mut out.storage);
@@ -283,6 +274,9 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 }
 
+/// The shape of `Tensor<L> · Tensor<R>`.
+pub type MatmulOutput<L, R> = <L as InnerDimsAgree<R>>::Output;
+
 impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
     /// Matrix product `(M, K) × (K, N) → (M, N)`; the inner dimensions must agree at compile time
     /// (and at run time, for `Dyn` ones).
@@ -296,10 +290,7 @@ impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
     /// let b = Tensor::<(U2, U1), Cpu>::from_vec(&dev, &[2, 1], vec![3.0, 4.0]).unwrap();
     /// assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![11.0]);
     /// ```
-    pub fn matmul<R: Shape>(
-        &self,
-        rhs: &Tensor<R, B>,
-    ) -> Result<Tensor<<(M, K) as InnerDimsAgree<R>>::Output, B>>
+    pub fn matmul<R: Shape>(&self, rhs: &Tensor<R, B>) -> Result<Tensor<MatmulOutput<(M, K), R>, B>>
     where
         (M, K): InnerDimsAgree<R>,
     {
@@ -356,7 +347,11 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// let y = x.from_vec_like::<(Dyn, typenum::U1)>(&[1, 1], vec![3.0]).unwrap();
     /// assert_eq!(y.to_vec(), vec![3.0]);
     /// ```
-    pub fn from_vec_like<T: Shape>(&self, sizes: &[usize], data: Vec<B::Elem>) -> Result<Tensor<T, B>> {
+    pub fn from_vec_like<T: Shape>(
+        &self,
+        sizes: &[usize],
+        data: Vec<B::Elem>,
+    ) -> Result<Tensor<T, B>> {
         let dims = T::check(sizes)?;
         if data.len() != dims.numel() {
             return Err(Error::Length {
@@ -365,6 +360,6 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
                 got: data.len(),
             });
         }
-        Ok(Tensor { storage: B::from_host_like(&self.storage, &data), dims, _shape: PhantomData })
+        Ok(Tensor { storage: B::upload_like(&self.storage, &data), dims, _shape: PhantomData })
     }
 }

@@ -35,10 +35,16 @@ fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let p = quote!(::shapeflow::__private);
     let name = &input.ident;
     let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(name.span(), "derive(Module) works on structs with named fields"));
+        return Err(syn::Error::new(
+            name.span(),
+            "derive(Module) works on structs with named fields",
+        ));
     };
     let Fields::Named(fields) = &data.fields else {
-        return Err(syn::Error::new(data.fields.span(), "derive(Module) needs named fields: they name the parameters"));
+        return Err(syn::Error::new(
+            data.fields.span(),
+            "derive(Module) needs named fields: they name the parameters",
+        ));
     };
     let backend = input
         .generics
@@ -79,17 +85,17 @@ fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
     Ok(quote! {
         impl #impl_g #p::Module<#backend> for #name #ty_g #where_c {
-            fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &<#backend as #p::Backend>::Storage)) {
+            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, #backend>) {
                 #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params(&self.#idents, path, f)); )*
             }
-            fn visit_params_mut(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &mut <#backend as #p::Backend>::Storage)) {
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, #backend>) {
                 #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_mut(&mut self.#idents, path, f)); )*
             }
             fn visit_params_with_grads(
                 &mut self,
                 grads: &Self,
                 path: &mut String,
-                f: &mut dyn FnMut(&str, &mut <#backend as #p::Backend>::Storage, &<#backend as #p::Backend>::Storage),
+                f: &mut #p::VisitGradsFn<'_, #backend>,
             ) {
                 #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_with_grads(&mut self.#idents, &grads.#idents, path, f)); )*
             }

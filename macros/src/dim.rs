@@ -23,7 +23,9 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             Ok(n) => typenum_type(n),
             Err(e) => e.to_compile_error(),
         },
-        Err(e) => syn::Error::new(e.span(), "dim! takes one unsigned integer literal, e.g. `dim!(3136)`")
-            .to_compile_error(),
+        Err(e) => {
+            syn::Error::new(e.span(), "dim! takes one unsigned integer literal, e.g. `dim!(3136)`")
+                .to_compile_error()
+        }
     }
 }

@@ -31,8 +31,11 @@ impl<B: Backend> Layer<(Dyn, U4), B> for ScaleShift<B> {
 
     fn forward(&self, x: &Tensor<(Dyn, U4), B>) -> Tensor<(Dyn, U4), B> {
         let (s, b) = (self.scale.to_vec(), self.shift.to_vec());
-        let y: Vec<B::Elem> =
-            x.to_vec().chunks(4).flat_map(|row| (0..4).map(|j| row[j] * s[j] + b[j]).collect::<Vec<_>>()).collect();
+        let y: Vec<B::Elem> = x
+            .to_vec()
+            .chunks(4)
+            .flat_map(|row| (0..4).map(|j| row[j] * s[j] + b[j]).collect::<Vec<_>>())
+            .collect();
         x.from_vec_like(x.dims(), y).unwrap()
     }
 
@@ -138,7 +141,11 @@ fn a_model_with_a_custom_layer_trains() {
         opt.step(&mut m, &g).unwrap();
     }
     assert!(m.inner.affine.calls == 150);
-    assert_ne!(m.inner.affine.scale.to_vec(), before, "the optimizer updates the custom parameters");
+    assert_ne!(
+        m.inner.affine.scale.to_vec(),
+        before,
+        "the optimizer updates the custom parameters"
+    );
     assert!(losses[149] < 0.5 * losses[0], "{} -> {}", losses[0], losses[149]);
     assert_eq!(m.param_names()[2], "inner.affine.scale");
 }

@@ -57,11 +57,32 @@ fn parameter_names_follow_pytorch_state_dict() {
     assert_eq!(
         names,
         [
-            "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias", "fc4.weight",
-            "fc4.bias", "fc5.weight", "fc5.bias", "fc6.weight", "fc6.bias", "fc7.weight", "fc7.bias"
+            "fc1.weight",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "fc3.weight",
+            "fc3.bias",
+            "fc4.weight",
+            "fc4.bias",
+            "fc5.weight",
+            "fc5.bias",
+            "fc6.weight",
+            "fc6.bias",
+            "fc7.weight",
+            "fc7.bias"
         ]
     );
-    assert_eq!(m.num_params(), (6 * 8 + 8) + (8 * 8 + 8) + (8 * 7 + 7) + (7 * 5 + 5) + (5 * 4 + 4) + (4 * 3 + 3) + (3 * 3 + 3));
+    assert_eq!(
+        m.num_params(),
+        (6 * 8 + 8)
+            + (8 * 8 + 8)
+            + (8 * 7 + 7)
+            + (7 * 5 + 5)
+            + (5 * 4 + 4)
+            + (4 * 3 + 3)
+            + (3 * 3 + 3)
+    );
     assert_eq!(m.fc1.weight.dims(), &[8, 6]);
     assert_eq!(m.drop.p, 0.25);
     assert_eq!(m.act3.negative_slope, 0.2);
@@ -105,7 +126,13 @@ fn training_lowers_the_loss_on_a_learnable_problem() {
     let mut labels = Vec::new();
     for _ in 0..n {
         let v: Vec<f32> = (0..6).map(|_| rng.normal() as f32).collect();
-        labels.push(if v[0] + v[1] > 0.5 { 2 } else if v[2] > 0.0 { 1 } else { 0 });
+        labels.push(if v[0] + v[1] > 0.5 {
+            2
+        } else if v[2] > 0.0 {
+            1
+        } else {
+            0
+        });
         xs.extend(v);
     }
     let x = EverythingInput::<Cpu>::from_batch(&dev, n, xs).unwrap();

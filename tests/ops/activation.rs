@@ -12,7 +12,13 @@ fn against_pytorch<L: Layer<(Dyn, U5), Cpu64, Output = (Dyn, U5)>>(key: &str, mu
     let (y, cache) = layer.forward_train(&x);
     let want = &f["activations"][key];
     assert_close(&format!("{key} y"), &y.to_vec(), &nums(&want["y"]), 1e-12, 1e-14);
-    assert_close(&format!("{key} inference y"), &layer.forward(&x).to_vec(), &nums(&want["y"]), 1e-12, 1e-14);
+    assert_close(
+        &format!("{key} inference y"),
+        &layer.forward(&x).to_vec(),
+        &nums(&want["y"]),
+        1e-12,
+        1e-14,
+    );
     let (dx, _) = layer.backward(&cache, &r).unwrap();
     assert_close(&format!("{key} dx"), &dx.to_vec(), &nums(&want["dx"]), 1e-12, 1e-14);
 }

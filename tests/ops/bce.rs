@@ -20,7 +20,8 @@ fn bce_with_logits_matches_pytorch() {
 fn bce_gradient_check() {
     let x = input::<(Dyn, U3)>(&[2, 3], 15);
     let dev = Cpu64::default();
-    let t = Tensor::<(Dyn, U3), Cpu64>::from_vec(&dev, &[2, 3], vec![0.0, 1.0, 0.3, 1.0, 0.0, 0.5]).unwrap();
+    let t = Tensor::<(Dyn, U3), Cpu64>::from_vec(&dev, &[2, 3], vec![0.0, 1.0, 0.3, 1.0, 0.0, 0.5])
+        .unwrap();
     check_loss("bce_with_logits", &x, |p| bce_with_logits(p, &t));
 }
 

@@ -30,9 +30,12 @@ fn cross_entropy_gradient_check() {
 fn cross_entropy_rejects_bad_labels() {
     let dev = Cpu::default();
     let logits = Tensor::<(Dyn, U4), Cpu>::from_batch(&dev, 2, vec![0.0; 8]).unwrap();
-    let e = cross_entropy(&logits, &[1, 4]).err().expect("label 4 of 4 classes");
-    assert_eq!(e.to_string(), "label 4 at batch position 1 is outside 0..4 (the model has 4 classes)");
-    let e = cross_entropy(&logits, &[1]).err().expect("one label for two rows");
+    let e = cross_entropy(&logits, &[1, 4]).expect_err("label 4 of 4 classes");
+    assert_eq!(
+        e.to_string(),
+        "label 4 at batch position 1 is outside 0..4 (the model has 4 classes)"
+    );
+    let e = cross_entropy(&logits, &[1]).expect_err("one label for two rows");
     assert!(e.to_string().contains("expected 2"), "{e}");
 }
 
@@ -40,6 +43,6 @@ fn cross_entropy_rejects_bad_labels() {
 fn cross_entropy_reports_nan_as_an_error() {
     let dev = Cpu::default();
     let logits = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 1, vec![f32::NAN, 0.0]).unwrap();
-    let e = cross_entropy(&logits, &[0]).err().expect("NaN loss");
+    let e = cross_entropy(&logits, &[0]).expect_err("NaN loss");
     assert!(e.to_string().contains("NaN"), "{e}");
 }

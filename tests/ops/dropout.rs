@@ -16,7 +16,12 @@ fn dropout_is_identity_in_eval_and_inverted_in_train() {
     // 10,000 Bernoulli(0.3) draws: standard deviation 0.0046; allow 4 of them.
     assert!((dropped - 0.3).abs() < 0.02, "dropped fraction {dropped}");
     // Backward: the same mask applied to the output gradient (a linear map, checked exactly).
-    let dy = Tensor::<(Dyn, U100), Cpu64>::from_batch(&dev, 100, (0..10_000).map(|i| i as f64).collect()).unwrap();
+    let dy = Tensor::<(Dyn, U100), Cpu64>::from_batch(
+        &dev,
+        100,
+        (0..10_000).map(|i| i as f64).collect(),
+    )
+    .unwrap();
     let (dx, _) = d.backward(&mask, &dy).unwrap();
     for ((g, m), v) in dx.to_vec().iter().zip(mask.to_vec()).zip(dy.to_vec()) {
         assert_eq!(*g, m * v);

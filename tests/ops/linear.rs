@@ -53,6 +53,6 @@ fn linear_backward_rejects_a_gradient_from_another_batch() {
     let x = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 3, vec![1.0; 6]).unwrap();
     let (_, cache) = fc.forward_train(&x);
     let dy = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 2, vec![1.0; 4]).unwrap();
-    let err = fc.backward(&cache, &dy).err().expect("mismatched batch is an error");
+    let err = fc.backward(&cache, &dy).expect_err("mismatched batch is an error");
     assert!(err.to_string().contains("batch 2"), "{err}");
 }

@@ -6,7 +6,8 @@ use shapeflow::prelude::*;
 fn matmul_by_hand() {
     let dev = Cpu::default();
     let a = Tensor::<(U2, U3), Cpu>::from_vec(&dev, &[2, 3], vec![1., 2., 3., 4., 5., 6.]).unwrap();
-    let b = Tensor::<(U3, U2), Cpu>::from_vec(&dev, &[3, 2], vec![7., 8., 9., 10., 11., 12.]).unwrap();
+    let b =
+        Tensor::<(U3, U2), Cpu>::from_vec(&dev, &[3, 2], vec![7., 8., 9., 10., 11., 12.]).unwrap();
     assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![58., 64., 139., 154.]);
 }
 
@@ -32,6 +33,6 @@ fn matmul_checks_dynamic_inner_dimension() {
     let dev = Cpu::default();
     let a = Tensor::<(U1, Dyn), Cpu>::from_vec(&dev, &[1, 2], vec![1.0, 2.0]).unwrap();
     let b = Tensor::<(Dyn, U1), Cpu>::from_vec(&dev, &[3, 1], vec![1.0; 3]).unwrap();
-    let err = a.matmul(&b).err().expect("inner sizes differ at run time");
+    let err = a.matmul(&b).expect_err("inner sizes differ at run time");
     assert!(err.to_string().contains("1×2") && err.to_string().contains("3×1"), "{err}");
 }

@@ -10,7 +10,8 @@ fn mse_matches_pytorch() {
     let dev = Cpu64::default();
     let want = &f["losses"]["mse"];
     let pred = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
-    let target = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&want["target"])).unwrap();
+    let target =
+        Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&want["target"])).unwrap();
     let (loss, grad) = mse_loss(&pred, &target).unwrap();
     assert_close("mse loss", &[loss], &[want["loss"].as_f64().unwrap()], 1e-12, 0.0);
     assert_close("mse grad", &grad.to_vec(), &nums(&want["grad"]), 1e-12, 1e-15);

@@ -9,7 +9,8 @@ fn nll_matches_pytorch() {
     let f = fixture();
     let dev = Cpu64::default();
     let logp = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
-    let labels: Vec<usize> = f["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let labels: Vec<usize> =
+        f["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
     let (loss, grad) = nll_loss(&logp, &labels).unwrap();
     let want = &f["losses"]["nll"];
     assert_close("nll loss", &[loss], &[want["loss"].as_f64().unwrap()], 1e-12, 0.0);

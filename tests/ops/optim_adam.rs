@@ -15,7 +15,8 @@ pub fn three_steps<B: Backend>(
 ) {
     let f = fixture();
     let prob = &f["optim_problem"];
-    let cast = |v: Vec<f64>| v.into_iter().map(<B::Elem as shapeflow::Elem>::from_f64).collect::<Vec<_>>();
+    let cast =
+        |v: Vec<f64>| v.into_iter().map(<B::Elem as shapeflow::Elem>::from_f64).collect::<Vec<_>>();
     let mut fc = Linear::<U3, U2, B> {
         weight: Tensor::from_vec(dev, &[2, 3], cast(nums(&prob["w"]))).unwrap(),
         bias: Tensor::from_vec(dev, &[2], cast(nums(&prob["b"]))).unwrap(),
@@ -28,8 +29,20 @@ pub fn three_steps<B: Backend>(
         let (_, grads) = fc.backward(&cache, &dy).unwrap();
         step(&mut fc, &grads);
         let as64 = |v: Vec<B::Elem>| v.into_iter().map(shapeflow::Elem::as_f64).collect::<Vec<_>>();
-        assert_close(&format!("{key} step {} weight", i + 1), &as64(fc.weight.to_vec()), &nums(&want["w"]), 0.0, tol);
-        assert_close(&format!("{key} step {} bias", i + 1), &as64(fc.bias.to_vec()), &nums(&want["b"]), 0.0, tol);
+        assert_close(
+            &format!("{key} step {} weight", i + 1),
+            &as64(fc.weight.to_vec()),
+            &nums(&want["w"]),
+            0.0,
+            tol,
+        );
+        assert_close(
+            &format!("{key} step {} bias", i + 1),
+            &as64(fc.bias.to_vec()),
+            &nums(&want["b"]),
+            0.0,
+            tol,
+        );
     }
 }
 
@@ -39,14 +52,18 @@ fn adam_case(key: &str, cfg: AdamConfig, decoupled: bool) {
             let dev = Cpu64::default();
             let mut opt: Option<Adam<Linear<U3, U2, Cpu64>, Cpu64>> = None;
             three_steps(&dev, key, dev_tol, |m, g| {
-                let o = opt.get_or_insert_with(|| if decoupled { Adam::adamw(m, cfg) } else { Adam::new(m, cfg) });
+                let o = opt.get_or_insert_with(|| {
+                    if decoupled { Adam::adamw(m, cfg) } else { Adam::new(m, cfg) }
+                });
                 o.step(m, g).unwrap();
             });
         } else {
             let dev = Cpu::default();
             let mut opt: Option<Adam<Linear<U3, U2, Cpu>, Cpu>> = None;
             three_steps(&dev, key, dev_tol, |m, g| {
-                let o = opt.get_or_insert_with(|| if decoupled { Adam::adamw(m, cfg) } else { Adam::new(m, cfg) });
+                let o = opt.get_or_insert_with(|| {
+                    if decoupled { Adam::adamw(m, cfg) } else { Adam::new(m, cfg) }
+                });
                 o.step(m, g).unwrap();
             });
         }

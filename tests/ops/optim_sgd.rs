@@ -24,17 +24,26 @@ fn sgd_matches_pytorch() {
 
 #[test]
 fn sgd_momentum_and_weight_decay_match_pytorch() {
-    sgd_case("sgd_momentum_wd", SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 0.01, ..Default::default() });
+    sgd_case(
+        "sgd_momentum_wd",
+        SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 0.01, ..Default::default() },
+    );
 }
 
 #[test]
 fn sgd_nesterov_matches_pytorch() {
-    sgd_case("sgd_nesterov", SgdConfig { lr: 0.05, momentum: 0.8, nesterov: true, ..Default::default() });
+    sgd_case(
+        "sgd_nesterov",
+        SgdConfig { lr: 0.05, momentum: 0.8, nesterov: true, ..Default::default() },
+    );
 }
 
 #[test]
 fn sgd_dampening_matches_pytorch() {
-    sgd_case("sgd_dampening", SgdConfig { lr: 0.1, momentum: 0.9, dampening: 0.3, ..Default::default() });
+    sgd_case(
+        "sgd_dampening",
+        SgdConfig { lr: 0.1, momentum: 0.9, dampening: 0.3, ..Default::default() },
+    );
 }
 
 #[test]

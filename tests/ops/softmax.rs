@@ -31,7 +31,9 @@ fn log_softmax() {
 #[test]
 fn softmax_rows_are_stable_and_sum_to_one() {
     let dev = Cpu::default();
-    let x = Tensor::<(Dyn, U3), Cpu>::from_batch(&dev, 2, vec![1e4, 1e4 + 1.0, -1e4, 0.0, 0.0, 0.0]).unwrap();
+    let x =
+        Tensor::<(Dyn, U3), Cpu>::from_batch(&dev, 2, vec![1e4, 1e4 + 1.0, -1e4, 0.0, 0.0, 0.0])
+            .unwrap();
     let y = Softmax.forward(&x).to_vec();
     assert!(y.iter().all(|v| v.is_finite()));
     assert!((y[..3].iter().sum::<f32>() - 1.0).abs() < 1e-6);

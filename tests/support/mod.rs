@@ -59,7 +59,8 @@ pub fn check_layer<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &
         let mut rng = Rng::new(99);
         (0..y.len()).map(|_| rng.normal()).collect()
     };
-    let r = Tensor::<L::Output, Cpu64>::from_vec(&dev, y.dims(), r_data.clone()).expect("same sizes");
+    let r =
+        Tensor::<L::Output, Cpu64>::from_vec(&dev, y.dims(), r_data.clone()).expect("same sizes");
     let (dx, grads) = layer.backward(&cache, &r).expect("backward");
     let loss = |layer: &L, x: &Tensor<S, Cpu64>| dot(&layer.forward(x).to_vec(), &r_data);
 
@@ -79,7 +80,8 @@ pub fn check_layer<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &
 
     // Parameter gradients, matched by name.
     let mut analytic: Vec<(String, Vec<f64>)> = Vec::new();
-    grads.visit_params(&mut String::new(), &mut |n, _, s| analytic.push((n.to_string(), s.clone())));
+    grads
+        .visit_params(&mut String::new(), &mut |n, _, s| analytic.push((n.to_string(), s.clone())));
     for (k, (pname, agrad)) in analytic.iter().enumerate() {
         let mut numeric = Vec::with_capacity(agrad.len());
         for j in 0..agrad.len() {

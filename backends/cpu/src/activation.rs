@@ -22,7 +22,9 @@ fn sigmoid<E: Elem>(x: E) -> E {
 pub(crate) fn forward<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
     let zero = E::zero();
     match kind {
-        Activation::Relu => y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { zero }),
+        Activation::Relu => {
+            y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { zero })
+        }
         Activation::LeakyRelu(s) => {
             let s = E::from_f64(s);
             y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { s * v })

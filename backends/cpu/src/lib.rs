@@ -39,7 +39,7 @@ pub struct CpuDevice<E> {
 
 impl<E> Clone for CpuDevice<E> {
     fn clone(&self) -> Self {
-        CpuDevice { _elem: PhantomData }
+        *self
     }
 }
 impl<E> Copy for CpuDevice<E> {}
@@ -85,13 +85,13 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     fn zeros(&self, len: usize) -> Vec<E> {
         vec![E::zero(); len]
     }
-    fn from_host(&self, data: &[E]) -> Vec<E> {
+    fn upload(&self, data: &[E]) -> Vec<E> {
         data.to_vec()
     }
     fn zeros_like(_: &Vec<E>, len: usize) -> Vec<E> {
         vec![E::zero(); len]
     }
-    fn from_host_like(_: &Vec<E>, data: &[E]) -> Vec<E> {
+    fn upload_like(_: &Vec<E>, data: &[E]) -> Vec<E> {
         data.to_vec()
     }
     fn to_host(s: &Vec<E>) -> Vec<E> {

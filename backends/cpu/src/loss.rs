@@ -4,10 +4,7 @@ use shapeflow_core::Elem;
 
 /// Σ_r −logp[r, labels[r]].
 pub(crate) fn nll_sum<E: Elem>(logp: &[E], labels: &[usize], rows: usize, cols: usize) -> f64 {
-    (0..rows)
-        .filter_map(|r| logp.get(r * cols + *labels.get(r)?))
-        .map(|v| -v.as_f64())
-        .sum()
+    (0..rows).filter_map(|r| logp.get(r * cols + *labels.get(r)?)).map(|v| -v.as_f64()).sum()
 }
 
 /// `dx = scale·(e^logp − onehot)`.
@@ -30,7 +27,13 @@ pub(crate) fn softmax_minus_onehot<E: Elem>(
 }
 
 /// `dx = −scale·onehot`.
-pub(crate) fn neg_onehot<E: Elem>(labels: &[usize], dx: &mut [E], rows: usize, cols: usize, scale: E) {
+pub(crate) fn neg_onehot<E: Elem>(
+    labels: &[usize],
+    dx: &mut [E],
+    rows: usize,
+    cols: usize,
+    scale: E,
+) {
     dx.iter_mut().for_each(|v| *v = E::zero());
     for (r, &l) in labels.iter().enumerate().take(rows) {
         if let Some(o) = dx.get_mut(r * cols + l) {

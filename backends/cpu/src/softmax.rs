@@ -47,7 +47,13 @@ pub(crate) fn log_softmax_rows<E: Elem>(x: &[E], y: &mut [E], rows: usize, cols:
 }
 
 /// `dx = y ⊙ (dy − Σ dy⊙y)` per row.
-pub(crate) fn softmax_backward_rows<E: Elem>(y: &[E], dy: &[E], dx: &mut [E], rows: usize, cols: usize) {
+pub(crate) fn softmax_backward_rows<E: Elem>(
+    y: &[E],
+    dy: &[E],
+    dx: &mut [E],
+    rows: usize,
+    cols: usize,
+) {
     let (Ok(yv), Ok(gv), Ok(mut dv)) = (
         ArrayView2::from_shape((rows, cols), y),
         ArrayView2::from_shape((rows, cols), dy),

@@ -70,7 +70,12 @@ impl Dataset {
     }
     /// Batches in storage order (for evaluation).
     pub fn batches_in_order(&self, batch_size: usize) -> Batches<'_> {
-        Batches { data: self, order: (0..self.len()).collect(), pos: 0, batch_size: batch_size.max(1) }
+        Batches {
+            data: self,
+            order: (0..self.len()).collect(),
+            pos: 0,
+            batch_size: batch_size.max(1),
+        }
     }
 }
 

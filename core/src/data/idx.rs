@@ -23,9 +23,11 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(io)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| Error::Format {
-            path: path.display().to_string(),
-            message: format!("corrupt gzip data: {e}"),
+        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| {
+            Error::Format {
+                path: path.display().to_string(),
+                message: format!("corrupt gzip data: {e}"),
+            }
         })?;
         Ok(out)
     } else {
@@ -40,7 +42,9 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
 
 fn header(path: &Path, bytes: &[u8], magic: usize, fields: usize) -> Result<Vec<usize>> {
     let fmt = |message: String| Error::Format { path: path.display().to_string(), message };
-    let found = be_u32(bytes, 0).ok_or_else(|| fmt(format!("file of {} bytes is too short for an IDX header", bytes.len())))?;
+    let found = be_u32(bytes, 0).ok_or_else(|| {
+        fmt(format!("file of {} bytes is too short for an IDX header", bytes.len()))
+    })?;
     if found != magic {
         return Err(fmt(format!("bad magic number 0x{found:08x}, expected 0x{magic:08x}")));
     }
@@ -78,10 +82,11 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
     let bytes = read_file(path)?;
     let h = header(path, &bytes, 0x803, 3)?;
     let (count, rows, cols) = (h[0], h[1], h[2]);
-    let expected = count.checked_mul(rows).and_then(|v| v.checked_mul(cols)).ok_or_else(|| Error::Format {
-        path: path.display().to_string(),
-        message: format!("header sizes {count} × {rows} × {cols} overflow"),
-    })?;
+    let expected =
+        count.checked_mul(rows).and_then(|v| v.checked_mul(cols)).ok_or_else(|| Error::Format {
+            path: path.display().to_string(),
+            message: format!("header sizes {count} × {rows} × {cols} overflow"),
+        })?;
     check_len(path, &bytes, 16, expected)?;
     Ok(IdxImages { count, rows, cols, pixels: bytes[16..].to_vec() })
 }

@@ -25,10 +25,7 @@ impl Mnist {
     /// Loads `train-images-idx3-ubyte(.gz)` and the three other files from `dir`.
     pub fn load(dir: impl AsRef<Path>) -> Result<Mnist> {
         let dir = dir.as_ref();
-        Ok(Mnist {
-            train: load_split(dir, "train")?,
-            test: load_split(dir, "t10k")?,
-        })
+        Ok(Mnist { train: load_split(dir, "train")?, test: load_split(dir, "t10k")? })
     }
 }
 

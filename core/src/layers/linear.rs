@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::module::{Module, with_field};
+use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn, with_field};
 use crate::rng::Rng;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
@@ -70,15 +70,11 @@ fn unreachable_shape() -> ! {
 }
 
 impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
-    fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {
+    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
         with_field(path, "weight", |p| self.weight.visit_params(p, f));
         with_field(path, "bias", |p| self.bias.visit_params(p, f));
     }
-    fn visit_params_mut(
-        &mut self,
-        path: &mut String,
-        f: &mut dyn FnMut(&str, &[usize], &mut B::Storage),
-    ) {
+    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
         with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
         with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
     }
@@ -86,7 +82,7 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
         &mut self,
         grads: &Self,
         path: &mut String,
-        f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+        f: &mut VisitGradsFn<'_, B>,
     ) {
         with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
         with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
@@ -144,10 +140,30 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
         let zero = B::Elem::zero();
         let mut dx = x.zeros_like();
         // dx[n, I] = dy[n, O] · W[O, I]
-        B::matmul(dy.storage(), self.weight.storage(), dx.storage_mut(), n, O::N, I::N, false, false, zero);
+        B::matmul(
+            dy.storage(),
+            self.weight.storage(),
+            dx.storage_mut(),
+            n,
+            O::N,
+            I::N,
+            false,
+            false,
+            zero,
+        );
         // dW[O, I] = dyᵀ[O, n] · x[n, I]
         let mut weight = self.weight.zeros_like();
-        B::matmul(dy.storage(), x.storage(), weight.storage_mut(), O::N, n, I::N, true, false, zero);
+        B::matmul(
+            dy.storage(),
+            x.storage(),
+            weight.storage_mut(),
+            O::N,
+            n,
+            I::N,
+            true,
+            false,
+            zero,
+        );
         let mut bias = self.bias.zeros_like();
         B::sum_rows(dy.storage(), bias.storage_mut(), n, O::N);
         Ok((dx, Linear { weight, bias }))

@@ -11,7 +11,7 @@ use super::activation::init_by_default;
 
 fn rows_cols<S: Shape, B: Backend>(x: &Tensor<S, B>) -> (usize, usize) {
     let cols = x.dims().last().copied().unwrap_or(1);
-    let rows = if cols == 0 { 0 } else { x.len() / cols };
+    let rows = x.len().checked_div(cols).unwrap_or(0);
     (rows, cols)
 }
 
@@ -30,7 +30,11 @@ macro_rules! softmax_layer {
                 let y = Layer::<S, B>::forward(self, x);
                 (y.clone(), y)
             }
-            fn backward(&self, y: &Tensor<S, B>, dy: &Tensor<S, B>) -> Result<(Tensor<S, B>, Self)> {
+            fn backward(
+                &self,
+                y: &Tensor<S, B>,
+                dy: &Tensor<S, B>,
+            ) -> Result<(Tensor<S, B>, Self)> {
                 y.check_same_dims(dy, concat!(stringify!($name), " backward"))?;
                 let (r, c) = rows_cols(y);
                 let mut dx = dy.zeros_like();

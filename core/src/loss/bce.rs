@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::shape::{SameShapeAs, Shape};
 use crate::tensor::Tensor;
 
+use super::LossGrad;
 use super::finite;
 
 /// Mean of `max(x,0) − x·t + ln(1 + e^−|x|)` over all elements (PyTorch's
@@ -23,7 +24,7 @@ use super::finite;
 pub fn bce_with_logits<S: Shape, T: Shape + SameShapeAs<S>, B: Backend>(
     logits: &Tensor<S, B>,
     targets: &Tensor<T, B>,
-) -> Result<(f64, Tensor<S, B>)> {
+) -> Result<LossGrad<S, B>> {
     logits.check_same_dims(targets, "binary cross-entropy: logits and targets")?;
     let n = logits.len().max(1) as f64;
     let mut grad = logits.zeros_like();

@@ -5,6 +5,7 @@ use crate::dim::{Dim, StaticDim};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
+use super::LossGrad;
 use super::{check_labels, finite};
 
 /// Mean cross-entropy of `logits` (`[batch, classes]`) against class `labels`, and its gradient
@@ -22,12 +23,15 @@ use super::{check_labels, finite};
 pub fn cross_entropy<N: Dim, C: StaticDim, B: Backend>(
     logits: &Tensor<(N, C), B>,
     labels: &[usize],
-) -> Result<(f64, Tensor<(N, C), B>)> {
+) -> Result<LossGrad<(N, C), B>> {
     let rows = logits.batch();
     check_labels(labels, rows, C::N)?;
     let mut logp = logits.zeros_like();
     B::log_softmax_rows(logits.storage(), logp.storage_mut(), rows, C::N);
-    let loss = finite("cross-entropy", B::nll_sum(logp.storage(), labels, rows, C::N) / rows.max(1) as f64)?;
+    let loss = finite(
+        "cross-entropy",
+        B::nll_sum(logp.storage(), labels, rows, C::N) / rows.max(1) as f64,
+    )?;
     let mut grad = logits.zeros_like();
     let scale = B::Elem::from_f64(1.0 / rows.max(1) as f64);
     B::softmax_minus_onehot(logp.storage(), labels, grad.storage_mut(), rows, C::N, scale);

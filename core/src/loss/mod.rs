@@ -12,11 +12,19 @@ pub use mse::mse_loss;
 pub use nll::nll_loss;
 
 use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// What a loss returns: its value and its gradient with respect to the prediction.
+pub type LossGrad<S, B> = (f64, Tensor<S, B>);
 
 /// Checks a batch of class labels: one per row, each below `classes`.
 pub(crate) fn check_labels(labels: &[usize], rows: usize, classes: usize) -> Result<()> {
     if labels.len() != rows {
-        return Err(Error::Length { what: "class labels for the batch".into(), expected: rows, got: labels.len() });
+        return Err(Error::Length {
+            what: "class labels for the batch".into(),
+            expected: rows,
+            got: labels.len(),
+        });
     }
     if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
         return Err(Error::Label { index, label, classes });
@@ -29,6 +37,8 @@ pub(crate) fn finite(name: &str, value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(Error::NonFinite(format!("{name} loss is {value}; check the learning rate and the inputs")))
+        Err(Error::NonFinite(format!(
+            "{name} loss is {value}; check the learning rate and the inputs"
+        )))
     }
 }

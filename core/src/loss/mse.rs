@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::shape::{SameShapeAs, Shape};
 use crate::tensor::Tensor;
 
+use super::LossGrad;
 use super::finite;
 
 /// Mean of `(pred − target)²` over all elements, and its gradient `2 (pred − target) / n`.
@@ -23,7 +24,7 @@ use super::finite;
 pub fn mse_loss<S: Shape, T: Shape + SameShapeAs<S>, B: Backend>(
     pred: &Tensor<S, B>,
     target: &Tensor<T, B>,
-) -> Result<(f64, Tensor<S, B>)> {
+) -> Result<LossGrad<S, B>> {
     let mut diff = pred.sub(target)?;
     let n = pred.len().max(1) as f64;
     let loss = finite("MSE", B::sum_squares(diff.storage()) / n)?;

@@ -5,6 +5,7 @@ use crate::dim::{Dim, StaticDim};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
+use super::LossGrad;
 use super::{check_labels, finite};
 
 /// Mean `−logp[r, labels[r]]` over the batch, and its gradient (`−1/batch` at each label).
@@ -21,11 +22,17 @@ use super::{check_labels, finite};
 pub fn nll_loss<N: Dim, C: StaticDim, B: Backend>(
     logp: &Tensor<(N, C), B>,
     labels: &[usize],
-) -> Result<(f64, Tensor<(N, C), B>)> {
+) -> Result<LossGrad<(N, C), B>> {
     let rows = logp.batch();
     check_labels(labels, rows, C::N)?;
     let loss = finite("NLL", B::nll_sum(logp.storage(), labels, rows, C::N) / rows.max(1) as f64)?;
     let mut grad = logp.zeros_like();
-    B::neg_onehot(labels, grad.storage_mut(), rows, C::N, B::Elem::from_f64(1.0 / rows.max(1) as f64));
+    B::neg_onehot(
+        labels,
+        grad.storage_mut(),
+        rows,
+        C::N,
+        B::Elem::from_f64(1.0 / rows.max(1) as f64),
+    );
     Ok((loss, grad))
 }

@@ -39,11 +39,15 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
-            "--epochs" => args.epochs = value("--epochs")?.parse().map_err(|e| format!("--epochs: {e}"))?,
+            "--epochs" => {
+                args.epochs = value("--epochs")?.parse().map_err(|e| format!("--epochs: {e}"))?
+            }
             "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--data" => args.data = value("--data")?,
             "-h" | "--help" => {
-                println!("usage: mnist-mlp [--epochs N (3)] [--seed S (0)] [--data DIR (data/mnist)]");
+                println!(
+                    "usage: mnist-mlp [--epochs N (3)] [--seed S (0)] [--data DIR (data/mnist)]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
@@ -61,7 +65,10 @@ fn accuracy(model: &Mlp<Cpu>, dev: &Cpu, data: &Dataset) -> shapeflow::Result<f6
             let pred = row
                 .iter()
                 .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+                )
                 .0;
             correct += usize::from(pred == label);
         }
@@ -91,9 +98,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for epoch in 1..=args.epochs {
         let batches = mnist.train.batches(batch_size, &mut rng);
         let bar = ProgressBar::new(batches.remaining() as u64);
-        bar.set_style(ProgressStyle::with_template(
-            "epoch {prefix} [{bar:30}] {pos}/{len} {msg} (eta {eta})",
-        )?.progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} {msg} (eta {eta})",
+            )?
+            .progress_chars("=> "),
+        );
         bar.set_prefix(format!("{epoch}/{}", args.epochs));
         let start = Instant::now();
         let (mut running, mut seen) = (0.0f64, 0usize);

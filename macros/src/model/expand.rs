@@ -67,7 +67,8 @@ fn plan(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> Plan {
         let ty = match known {
             Some(s) => shape_type(s),
             None => {
-                let (prev_ty, prev_shape): (&TokenStream, &TokenStream) = (&types[i - 1], &shapes[i - 1]);
+                let (prev_ty, prev_shape): (&TokenStream, &TokenStream) =
+                    (&types[i - 1], &shapes[i - 1]);
                 quote!(<#prev_ty as #p::Layer<#prev_shape, B>>::Output)
             }
         };
@@ -99,7 +100,8 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let inputs = &shapes[..n];
     let docs: Vec<&Vec<syn::Attribute>> = def.layers.iter().map(|l| &l.docs).collect();
     let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let kinds: Vec<String> = layers.iter().zip(&def.layers).map(|(l, d)| l.describe(&d.kind)).collect();
+    let kinds: Vec<String> =
+        layers.iter().zip(&def.layers).map(|(l, d)| l.describe(&d.kind)).collect();
     let outputs = &shapes[1..];
     let inits: Vec<TokenStream> = layers.iter().zip(&types).map(|(l, t)| init_expr(l, t)).collect();
     let input_desc = format!(
@@ -114,8 +116,16 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let ds: Vec<syn::Ident> = (0..=n).map(|i| format_ident!("d{}", i)).collect();
     let gs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("g{}", i)).collect();
     // The first layer borrows the caller's input; later ones borrow the previous output.
-    let x_in: Vec<TokenStream> =
-        (0..n).map(|i| if i == 0 { quote!(x0) } else { let x = &xs[i]; quote!(&#x) }).collect();
+    let x_in: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                quote!(x0)
+            } else {
+                let x = &xs[i];
+                quote!(&#x)
+            }
+        })
+        .collect();
     let x_out = &xs[1..];
     let x_last = &xs[n];
     // backward walks the layers in reverse: d_i = input gradient of layer i.
@@ -128,7 +138,8 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let rev_g: Vec<&syn::Ident> = rev.iter().map(|&i| &gs[i]).collect();
     let d_n = &ds[n];
     let d_0 = &ds[0];
-    let cache_doc = format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
+    let cache_doc =
+        format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
     let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
     let output_doc = format!("Output tensor of `{name}`.");
 
@@ -220,17 +231,17 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         }
 
         impl<B: #p::Backend> #p::Module<B> for #name<B> where #(#where_clauses,)* {
-            fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {
+            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, B>) {
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params(&self.#names, path, f)); )*
             }
-            fn visit_params_mut(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &mut B::Storage)) {
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, B>) {
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params_mut(&mut self.#names, path, f)); )*
             }
             fn visit_params_with_grads(
                 &mut self,
                 grads: &Self,
                 path: &mut String,
-                f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage),
+                f: &mut #p::VisitGradsFn<'_, B>,
             ) {
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params_with_grads(&mut self.#names, &grads.#names, path, f)); )*
             }
@@ -240,13 +251,14 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
 /// After a DSL error: the same public items with the declared input type and no working bodies,
 /// so the user sees the one real error rather than a cascade from code that uses the model.
-pub(crate) fn fallback(def: &ModelDef) -> TokenStream {
+pub(crate) fn fallback(def: &ModelDef, output: &[usize]) -> TokenStream {
     let p = private();
     let name = &def.name;
     let vis = &def.vis;
     let attrs = &def.attrs;
     let cache_name = format_ident!("{}Cache", name);
     let s0 = shape_type(&def.input.dims.iter().map(|d| d.0).collect::<Vec<_>>());
+    let sn = shape_type(output);
     quote! {
         #(#attrs)*
         #vis struct #name<B: #p::Backend>(::core::marker::PhantomData<B>);
@@ -254,17 +266,17 @@ pub(crate) fn fallback(def: &ModelDef) -> TokenStream {
         #[allow(unused_variables, clippy::all)]
         impl<B: #p::Backend> #name<B> {
             pub fn new(dev: &B, seed: u64) -> Self { ::core::unreachable!() }
-            pub fn forward<S: #p::Shape>(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<S, B> { ::core::unreachable!() }
-            pub fn forward_train<S: #p::Shape>(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<S, B>, #cache_name<B>) { ::core::unreachable!() }
-            pub fn backward<S: #p::Shape>(&self, cache: &#cache_name<B>, dy: &#p::Tensor<S, B>) -> #p::Result<Self> { ::core::unreachable!() }
+            pub fn forward(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> { ::core::unreachable!() }
+            pub fn forward_train(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) { ::core::unreachable!() }
+            pub fn backward(&self, cache: &#cache_name<B>, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> { ::core::unreachable!() }
             pub fn num_params(&self) -> usize { ::core::unreachable!() }
             pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }
         }
         #[allow(unused_variables, clippy::all)]
         impl<B: #p::Backend> #p::Module<B> for #name<B> {
-            fn visit_params(&self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &B::Storage)) {}
-            fn visit_params_mut(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &[usize], &mut B::Storage)) {}
-            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut dyn FnMut(&str, &mut B::Storage, &B::Storage)) {}
+            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, B>) {}
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, B>) {}
+            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut #p::VisitGradsFn<'_, B>) {}
         }
     }
 }

@@ -19,7 +19,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         expand::model(&def, &layers, &flow)
     } else {
         let compile_errors = errors.iter().map(syn::Error::to_compile_error);
-        let stub = expand::fallback(&def);
+        let stub = expand::fallback(&def, flow.last_known());
         quote::quote!(#(#compile_errors)* #stub)
     }
 }

@@ -77,12 +77,17 @@ impl Parse for ModelDef {
         }
         let first_attrs = body.call(Attribute::parse_outer)?;
         let key: Ident = body.parse().map_err(|e| {
-            syn::Error::new(e.span(), "a model starts with its per-sample input shape, e.g. `input: [784],`")
+            syn::Error::new(
+                e.span(),
+                "a model starts with its per-sample input shape, e.g. `input: [784],`",
+            )
         })?;
         if key != "input" {
             return Err(syn::Error::new(
                 key.span(),
-                format!("a model starts with its per-sample input shape, e.g. `input: [784],`, not `{key}`"),
+                format!(
+                    "a model starts with its per-sample input shape, e.g. `input: [784],`, not `{key}`"
+                ),
             ));
         }
         let _ = first_attrs;
@@ -122,7 +127,10 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
         return Err(syn::Error::new(span, "the input shape needs at least one size, e.g. `[784]`"));
     }
     if dims.len() > 5 {
-        return Err(syn::Error::new(span, "the input shape has at most 5 sizes (rank 6 with the batch)"));
+        return Err(syn::Error::new(
+            span,
+            "the input shape has at most 5 sizes (rank 6 with the batch)",
+        ));
     }
     Ok(InputDecl { dims })
 }

@@ -10,20 +10,33 @@ pub(crate) struct Flow {
     pub shapes: Vec<Option<Vec<usize>>>,
 }
 
+impl Flow {
+    /// The last shape known at expansion time (the output, when no custom layer intervenes).
+    pub fn last_known(&self) -> &[usize] {
+        self.shapes.iter().rev().flatten().next().map_or(&[], Vec::as_slice)
+    }
+}
+
 fn fmt_shape(s: &[usize]) -> String {
     format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
 }
 
 pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::Error>) -> Flow {
-    let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(def.input.dims.iter().map(|d| d.0).collect())];
+    let mut shapes: Vec<Option<Vec<usize>>> =
+        vec![Some(def.input.dims.iter().map(|d| d.0).collect())];
     // "input [784] → fc1 [512] → …", for notes on errors.
-    let mut trace: Vec<String> = vec![format!("input {}", fmt_shape(shapes[0].as_deref().unwrap_or(&[])))];
+    let mut trace: Vec<String> =
+        vec![format!("input {}", fmt_shape(shapes[0].as_deref().unwrap_or(&[])))];
     for (i, (decl, layer)) in def.layers.iter().zip(layers).enumerate() {
-        let prev_name = if i == 0 { "input".to_string() } else { def.layers[i - 1].name.to_string() };
+        let prev_name =
+            if i == 0 { "input".to_string() } else { def.layers[i - 1].name.to_string() };
         let name = &decl.name;
         let current = shapes[i].clone();
         let out = match (layer, current) {
-            (Resolved::Custom(_) | Resolved::Invalid, _) => None,
+            (Resolved::Custom(_), _) => None,
+            // An invalid layer (already reported) passes its input on as a best guess, so one
+            // mistake does not hide the checks of the layers after it.
+            (Resolved::Invalid, shape) => shape,
             // After a custom layer the shape is the type system's to check: stay unknown, so the
             // generated types are the layers' own associated `Output`s.
             (_, None) => None,

@@ -47,7 +47,10 @@ const KINDS: &[KindSpec] = &[
 
 /// A layer after resolution: what the shape pass and the expansion need.
 pub(crate) enum Resolved {
-    Linear { input: (usize, Span), output: usize },
+    Linear {
+        input: (usize, Span),
+        output: usize,
+    },
     Activation(&'static str),
     LeakyRelu(f64),
     Dropout(f64),
@@ -65,9 +68,11 @@ impl Resolved {
             (Resolved::LeakyRelu(s), _) => format!("LeakyRelu<{s}>"),
             (Resolved::Dropout(p), _) => format!("Dropout<{p}>"),
             (Resolved::Activation(k) | Resolved::Softmax(k), _) => k.to_string(),
-            (_, KindDecl::Custom(ty)) => {
-                quote::quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace(" ,", ",")
-            }
+            (_, KindDecl::Custom(ty)) => quote::quote!(#ty)
+                .to_string()
+                .replace(" < ", "<")
+                .replace(" >", ">")
+                .replace(" ,", ","),
             _ => String::from("?"),
         }
     }
@@ -82,10 +87,19 @@ pub(crate) fn resolve(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Vec<Resol
     let mut seen: Vec<&syn::Ident> = Vec::new();
     for layer in &def.layers {
         if layer.name == "input" {
-            errors.push(syn::Error::new(layer.name.span(), "`input` is reserved for the model's input shape"));
+            errors.push(syn::Error::new(
+                layer.name.span(),
+                "`input` is reserved for the model's input shape",
+            ));
         } else if let Some(first) = seen.iter().find(|n| **n == &layer.name) {
-            let mut e = syn::Error::new(layer.name.span(), format!("duplicate layer name `{}`", layer.name));
-            e.combine(syn::Error::new(first.span(), format!("`{}` first declared here", layer.name)));
+            let mut e = syn::Error::new(
+                layer.name.span(),
+                format!("duplicate layer name `{}`", layer.name),
+            );
+            e.combine(syn::Error::new(
+                first.span(),
+                format!("`{}` first declared here", layer.name),
+            ));
             errors.push(e);
         }
         seen.push(&layer.name);
@@ -93,8 +107,11 @@ pub(crate) fn resolve(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Vec<Resol
     if def.layers.is_empty() {
         errors.push(syn::Error::new(
             def.body_span,
-            format!("model `{}` has no layers; add at least one, e.g. `fc: Linear<{}, 10>,`", def.name,
-                def.input.dims.iter().map(|d| d.0).product::<usize>()),
+            format!(
+                "model `{}` has no layers; add at least one, e.g. `fc: Linear<{}, 10>,`",
+                def.name,
+                def.input.dims.iter().map(|d| d.0).product::<usize>()
+            ),
         ));
     }
     def.layers.iter().map(|l| resolve_one(&l.name, &l.kind, errors)).collect()
@@ -149,7 +166,11 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
                 None => {
                     errors.push(syn::Error::new(
                         name.span(),
-                        format!("`{}` has no parameter `{name}`; it takes {}", spec.name, param_list()),
+                        format!(
+                            "`{}` has no parameter `{name}`; it takes {}",
+                            spec.name,
+                            param_list()
+                        ),
                     ));
                     ok = false;
                     continue;
@@ -158,7 +179,10 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
         };
         let p = &spec.params[idx];
         if values[idx].is_some() {
-            errors.push(syn::Error::new(arg.span, format!("`{}` is given twice for `{layer}`", p.name)));
+            errors.push(syn::Error::new(
+                arg.span,
+                format!("`{}` is given twice for `{layer}`", p.name),
+            ));
             ok = false;
             continue;
         }
@@ -169,7 +193,11 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
             (other, ParamTy::Size) => {
                 errors.push(syn::Error::new(
                     arg.span,
-                    format!("`{}` of `{layer}` must be an integer ≥ 1, found {}", p.name, other.describe()),
+                    format!(
+                        "`{}` of `{layer}` must be an integer ≥ 1, found {}",
+                        p.name,
+                        other.describe()
+                    ),
                 ));
                 ok = false;
                 continue;
@@ -177,7 +205,11 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
             (other, ParamTy::Real) => {
                 errors.push(syn::Error::new(
                     arg.span,
-                    format!("`{}` of `{layer}` must be a number, found {}", p.name, other.describe()),
+                    format!(
+                        "`{}` of `{layer}` must be a number, found {}",
+                        p.name,
+                        other.describe()
+                    ),
                 ));
                 ok = false;
                 continue;
@@ -212,13 +244,18 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
         "Dropout" => {
             let (p, pspan) = get(0);
             if !(0.0..1.0).contains(&p) {
-                errors.push(syn::Error::new(pspan, format!("dropout probability `p` of `{layer}` must be in [0, 1), found {p}")));
+                errors.push(syn::Error::new(
+                    pspan,
+                    format!("dropout probability `p` of `{layer}` must be in [0, 1), found {p}"),
+                ));
                 return Resolved::Invalid;
             }
             Resolved::Dropout(p)
         }
         "Softmax" => Resolved::Softmax("Softmax"),
         "LogSoftmax" => Resolved::Softmax("LogSoftmax"),
-        other => Resolved::Activation(KINDS.iter().find(|k| k.name == other).map_or("Relu", |k| k.name)),
+        other => {
+            Resolved::Activation(KINDS.iter().find(|k| k.name == other).map_or("Relu", |k| k.name))
+        }
     }
 }

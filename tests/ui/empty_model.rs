@@ -1,0 +1,9 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Nothing {
+        input: [784],
+    }
+}
+
+fn main() {}

@@ -1,0 +1,32 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Inner {
+        input: [4],
+        fc: Linear<4, 3>,
+    }
+}
+
+impl<B: Backend> Init<B> for Inner<B> {
+    fn init(dev: &B, rng: &mut Rng) -> Self {
+        Inner::new(dev, rng.next_u64())
+    }
+}
+
+model! {
+    pub struct Outer {
+        input: [4],
+        #[custom]
+        inner: Inner<B>,
+        act: Relu,
+        head: Linear<3, 2>,
+    }
+}
+
+fn main() {
+    let dev = Cpu::default();
+    let m = Outer::<Cpu>::new(&dev, 0);
+    let x = Tensor::<(Dyn, U4), Cpu>::zeros(&dev, &[2, 4]).unwrap();
+    let y: Tensor<(Dyn, U2), Cpu> = m.forward(&x);
+    assert_eq!(y.dims(), &[2, 2]);
+}
