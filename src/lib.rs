@@ -80,3 +80,8 @@ pub mod __private {
     };
     pub use typenum;
 }
+
+/// The README's code blocks, compiled as doctests so the quick start cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

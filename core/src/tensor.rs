@@ -363,3 +363,22 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Ok(Tensor { storage: B::upload_like(&self.storage, &data), dims, _shape: PhantomData })
     }
 }
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// Uniform samples on `[lo, hi)` for a shape whose dimensions are all static (parameters):
+    /// no `Result`, because the sizes come from the type. `Dyn` dimensions count as size 0.
+    ///
+    /// ```
+    /// use shapeflow_core::{Rng, Tensor};
+    /// use shapeflow_cpu::Cpu;
+    /// let w = Tensor::<(typenum::U2, typenum::U3), Cpu>::uniform_static(&Cpu::default(), -1.0, 1.0, &mut Rng::new(0));
+    /// assert_eq!(w.dims(), &[2, 3]);
+    /// ```
+    pub fn uniform_static(dev: &B, lo: f64, hi: f64, rng: &mut Rng) -> Self {
+        let sizes: Vec<usize> = S::STATIC.iter().map(|d| d.unwrap_or(0)).collect();
+        let dims = Dims::new(&sizes).unwrap_or_default();
+        let data: Vec<B::Elem> =
+            (0..dims.numel()).map(|_| B::Elem::from_f64(rng.uniform_in(lo, hi))).collect();
+        Tensor { storage: dev.upload(&data), dims, _shape: PhantomData }
+    }
+}

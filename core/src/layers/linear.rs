@@ -48,25 +48,11 @@ impl<I: StaticDim, O: StaticDim, B: Backend> std::fmt::Debug for Linear<I, O, B>
 impl<I: StaticDim, O: StaticDim, B: Backend> Init<B> for Linear<I, O, B> {
     fn init(dev: &B, rng: &mut Rng) -> Self {
         let bound = 1.0 / (I::N as f64).sqrt();
-        // Sizes come from the type, so these cannot fail; fall back to zeros rather than panic.
-        let weight = Tensor::rand_uniform_with(dev, &[O::N, I::N], -bound, bound, rng)
-            .unwrap_or_else(|_| zeros_static(dev, &[O::N, I::N]));
-        let bias = Tensor::rand_uniform_with(dev, &[O::N], -bound, bound, rng)
-            .unwrap_or_else(|_| zeros_static(dev, &[O::N]));
-        Linear { weight, bias }
+        Linear {
+            weight: Tensor::uniform_static(dev, -bound, bound, rng),
+            bias: Tensor::uniform_static(dev, -bound, bound, rng),
+        }
     }
-}
-
-fn zeros_static<S: crate::Shape, B: Backend>(dev: &B, sizes: &[usize]) -> Tensor<S, B> {
-    match Tensor::zeros(dev, sizes) {
-        Ok(t) => t,
-        Err(_) => unreachable_shape(),
-    }
-}
-
-#[cold]
-fn unreachable_shape() -> ! {
-    unreachable!("static sizes always match their own shape")
 }
 
 impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
