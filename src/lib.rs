@@ -45,8 +45,8 @@
 
 pub use shapeflow_core::{
     Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
-    Tensor, backend, data, dim::DimEq, dim::StaticDim, layers, loss, module, optim, rng, shape,
-    summary,
+    Tensor, backend, data, dim::DimEq, dim::StaticDim, dim_arith, layers, loss, module, optim, rng,
+    shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
@@ -60,7 +60,9 @@ pub use typenum;
 /// Everything a model file needs: `use shapeflow::prelude::*;`.
 pub mod prelude {
     pub use crate::layers::{
-        Dropout, Gelu, LeakyRelu, Linear, LogSoftmax, Relu, Sigmoid, Softmax, Tanh,
+        AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Dropout2d,
+        Flatten, Gelu, GlobalAvgPool2d, LeakyRelu, Linear, LogSoftmax, MaxPool2d, Relu, Sigmoid,
+        Softmax, Tanh,
     };
     pub use crate::loss::{bce_with_logits, cross_entropy, mse_loss, nll_loss};
     pub use crate::optim::{Adam, AdamConfig, Sgd, SgdConfig};

@@ -119,6 +119,99 @@ pub struct SgdStep {
     pub first: bool,
 }
 
+/// Geometry of a 2-D convolution or pooling window over an `[n, c, h, w]` input.
+///
+/// Output sizes follow PyTorch: `out = (in + 2·pad − dilation·(kernel − 1) − 1) / stride + 1`.
+///
+/// ```
+/// let g = shapeflow_core::backend::Window2d::new([1, 3, 28, 28], [5, 5], [1, 1], [2, 2], [1, 1]).unwrap();
+/// assert_eq!((g.oh, g.ow), (28, 28));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window2d {
+    /// Batch size.
+    pub n: usize,
+    /// Channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Vertical stride.
+    pub sh: usize,
+    /// Horizontal stride.
+    pub sw: usize,
+    /// Vertical padding (each side).
+    pub ph: usize,
+    /// Horizontal padding (each side).
+    pub pw: usize,
+    /// Vertical dilation.
+    pub dh: usize,
+    /// Horizontal dilation.
+    pub dw: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+}
+
+impl Window2d {
+    /// The geometry for input `[n, c, h, w]`; `None` when the window does not fit or a stride or
+    /// dilation is 0.
+    pub fn new(
+        input: [usize; 4],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pad: [usize; 2],
+        dilation: [usize; 2],
+    ) -> Option<Self> {
+        let out = |i: usize, k: usize, s: usize, p: usize, d: usize| -> Option<usize> {
+            if s == 0 || d == 0 || k == 0 {
+                return None;
+            }
+            let span = d * (k - 1) + 1;
+            let padded = i + 2 * p;
+            if span > padded {
+                return None;
+            }
+            Some((padded - span) / s + 1)
+        };
+        let [n, c, h, w] = input;
+        let oh = out(h, kernel[0], stride[0], pad[0], dilation[0])?;
+        let ow = out(w, kernel[1], stride[1], pad[1], dilation[1])?;
+        Some(Window2d {
+            n,
+            c,
+            h,
+            w,
+            kh: kernel[0],
+            kw: kernel[1],
+            sh: stride[0],
+            sw: stride[1],
+            ph: pad[0],
+            pw: pad[1],
+            dh: dilation[0],
+            dw: dilation[1],
+            oh,
+            ow,
+        })
+    }
+
+    /// Rows of the im2col matrix of one sample: `c · kh · kw`.
+    pub fn col_rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// Columns of the im2col matrix of one sample: `oh · ow`.
+    pub fn col_cols(&self) -> usize {
+        self.oh * self.ow
+    }
+}
+
 /// A compute backend: a device handle plus the primitive kernels.
 ///
 /// All buffers are flat and row-major. `rows × cols` arguments describe 2-D views of them.
@@ -167,10 +260,112 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
         trans_b: bool,
         beta: Self::Elem,
     );
+    /// `batch` products `c_i = op(a_i) · op(b_i) + beta · c_i`, operand `i` starting at
+    /// `i · stride` in its buffer (a stride of 0 reuses one operand, e.g. a weight).
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_batched(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        c: &mut Self::Storage,
+        batch: usize,
+        strides: [usize; 3],
+        m: usize,
+        k: usize,
+        n: usize,
+        trans_a: bool,
+        trans_b: bool,
+        beta: Self::Elem,
+    );
     /// `y[r, c] += bias[c]` for a `rows × cols` buffer.
     fn add_bias(y: &mut Self::Storage, bias: &Self::Storage, rows: usize, cols: usize);
     /// `out[c] = sum_r x[r, c]` (the bias gradient).
     fn sum_rows(x: &Self::Storage, out: &mut Self::Storage, rows: usize, cols: usize);
+    /// `y[o, c, i] += bias[c]` for an `outer × channels × inner` buffer (conv bias).
+    fn add_channel_bias(
+        y: &mut Self::Storage,
+        bias: &Self::Storage,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    );
+    /// `out[c] = Σ_{o, i} x[o, c, i]` (conv bias gradient).
+    fn sum_channels(
+        x: &Self::Storage,
+        out: &mut Self::Storage,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    );
+    /// `y[r, i] = x[r, i] · m[r]` for `rows × inner` buffers (channel dropout masks).
+    fn mul_rows_broadcast(
+        x: &Self::Storage,
+        m: &Self::Storage,
+        y: &mut Self::Storage,
+        rows: usize,
+        inner: usize,
+    );
+
+    // ---- convolution and pooling -----------------------------------------------------------
+    /// Unfolds every sample of `x` (`[n, c, h, w]`) into `cols` (`[n, c·kh·kw, oh·ow]`), zeros for
+    /// padding.
+    fn im2col(x: &Self::Storage, cols: &mut Self::Storage, g: Window2d);
+    /// The adjoint of [`Backend::im2col`]: sums `cols` back into `dx` (overwritten).
+    fn col2im(cols: &Self::Storage, dx: &mut Self::Storage, g: Window2d);
+    /// Max pooling; `argmax` receives the input index (within the sample's channel plane) of each
+    /// maximum, as an element value, for the backward pass. Padding never wins.
+    fn max_pool2d(x: &Self::Storage, y: &mut Self::Storage, argmax: &mut Self::Storage, g: Window2d);
+    /// Max-pool backward: routes each `dy` to its argmax (overwrites `dx`).
+    fn max_pool2d_backward(
+        dy: &Self::Storage,
+        argmax: &Self::Storage,
+        dx: &mut Self::Storage,
+        g: Window2d,
+    );
+    /// Average pooling, dividing by the full window (PyTorch's `count_include_pad=True`).
+    fn avg_pool2d(x: &Self::Storage, y: &mut Self::Storage, g: Window2d);
+    /// Average-pool backward (overwrites `dx`).
+    fn avg_pool2d_backward(dy: &Self::Storage, dx: &mut Self::Storage, g: Window2d);
+
+    // ---- batch normalisation -----------------------------------------------------------------
+    /// Per-channel mean and biased variance of `x` (`[outer, channels, inner]`).
+    fn channel_moments(
+        x: &Self::Storage,
+        mean: &mut Self::Storage,
+        var: &mut Self::Storage,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    );
+    /// `y = (x − mean[c]) · invstd[c] · gamma[c] + beta[c]`; `invstd = 1/√(var + eps)`.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_apply(
+        x: &Self::Storage,
+        mean: &Self::Storage,
+        var: &Self::Storage,
+        gamma: &Self::Storage,
+        beta: &Self::Storage,
+        y: &mut Self::Storage,
+        eps: f64,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    );
+    /// Batch-norm backward in training mode (batch statistics), writing `dx`, `dgamma`, `dbeta`.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_backward(
+        x: &Self::Storage,
+        dy: &Self::Storage,
+        mean: &Self::Storage,
+        var: &Self::Storage,
+        gamma: &Self::Storage,
+        dx: &mut Self::Storage,
+        dgamma: &mut Self::Storage,
+        dbeta: &mut Self::Storage,
+        eps: f64,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    );
 
     // ---- elementwise -----------------------------------------------------------------------
     /// `y = f(x)` elementwise.

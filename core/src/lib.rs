@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod data;
 pub mod dim;
+pub mod dim_arith;
 pub mod error;
 pub mod layer;
 pub mod layers;

@@ -382,3 +382,17 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Tensor { storage: dev.upload(&data), dims, _shape: PhantomData }
     }
 }
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// Wraps a buffer and sizes that the caller guarantees agree with each other and with `S`
+    /// (layers use it for outputs whose sizes they computed from their types).
+    pub(crate) fn from_parts(storage: B::Storage, dims: Dims) -> Self {
+        debug_assert_eq!(B::len(&storage), dims.numel());
+        Tensor { storage, dims, _shape: PhantomData }
+    }
+
+    /// Gives up the buffer.
+    pub fn into_storage(self) -> B::Storage {
+        self.storage
+    }
+}

@@ -4,5 +4,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod conv_models;
 mod custom_layer;
 mod generated;

@@ -51,8 +51,18 @@ const RTOL: f64 = 1e-6;
 const ATOL: f64 = 1e-7;
 
 /// Checks a layer's backward pass (input and every parameter gradient) against central finite
-/// differences of `L(x) = Σ forward(x) ⊙ r` for a seeded random `r`.
+/// differences of `L(x) = Σ forward(x) ⊙ r` for a seeded random `r`, evaluating `L` in
+/// inference mode (for layers whose inference and training forward agree).
 pub fn check_layer<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &Tensor<S, Cpu64>) {
+    check(name, layer, x, false);
+}
+
+/// As [`check_layer`], evaluating `L` with `forward_train` (batch norm with batch statistics).
+pub fn check_layer_train<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &Tensor<S, Cpu64>) {
+    check(name, layer, x, true);
+}
+
+fn check<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &Tensor<S, Cpu64>, train: bool) {
     let dev = Cpu64::default();
     let (y, cache) = layer.forward_train(x);
     let r_data: Vec<f64> = {
@@ -62,7 +72,10 @@ pub fn check_layer<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &
     let r =
         Tensor::<L::Output, Cpu64>::from_vec(&dev, y.dims(), r_data.clone()).expect("same sizes");
     let (dx, grads) = layer.backward(&cache, &r).expect("backward");
-    let loss = |layer: &L, x: &Tensor<S, Cpu64>| dot(&layer.forward(x).to_vec(), &r_data);
+    let loss = |layer: &mut L, x: &Tensor<S, Cpu64>| {
+        let y = if train { layer.forward_train(x).0 } else { layer.forward(x) };
+        dot(&y.to_vec(), &r_data)
+    };
 
     // Input gradient.
     let base = x.to_vec();

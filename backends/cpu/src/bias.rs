@@ -29,3 +29,26 @@ pub(crate) fn sum_rows<E: Elem>(x: &[E], out: &mut [E], rows: usize, cols: usize
         }
     }
 }
+
+/// `y[o, c, i] += bias[c]`.
+pub(crate) fn add_channel_bias<E: Elem>(y: &mut [E], bias: &[E], outer: usize, channels: usize, inner: usize) {
+    if y.len() < outer * channels * inner || bias.len() < channels || inner == 0 {
+        return;
+    }
+    for (k, plane) in y[..outer * channels * inner].chunks_exact_mut(inner).enumerate() {
+        let b = bias[k % channels];
+        plane.iter_mut().for_each(|v| *v = *v + b);
+    }
+}
+
+/// `out[c] = Σ_{o, i} x[o, c, i]`.
+pub(crate) fn sum_channels<E: Elem>(x: &[E], out: &mut [E], outer: usize, channels: usize, inner: usize) {
+    out.iter_mut().for_each(|o| *o = E::zero());
+    if x.len() < outer * channels * inner || out.len() < channels || inner == 0 {
+        return;
+    }
+    for (k, plane) in x[..outer * channels * inner].chunks_exact(inner).enumerate() {
+        let s: E = plane.iter().copied().sum();
+        out[k % channels] = out[k % channels] + s;
+    }
+}

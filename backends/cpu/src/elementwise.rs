@@ -37,3 +37,15 @@ pub(crate) fn sum<E: Elem>(x: &[E]) -> f64 {
 pub(crate) fn sum_squares<E: Elem>(x: &[E]) -> f64 {
     x.iter().map(|v| v.as_f64() * v.as_f64()).sum()
 }
+
+/// `y[r, i] = x[r, i] · m[r]`.
+pub(crate) fn mul_rows_broadcast<E: Elem>(x: &[E], m: &[E], y: &mut [E], rows: usize, inner: usize) {
+    if inner == 0 {
+        return;
+    }
+    for ((ys, xs), &mv) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)).zip(m).take(rows) {
+        for (o, &v) in ys.iter_mut().zip(xs) {
+            *o = v * mv;
+        }
+    }
+}

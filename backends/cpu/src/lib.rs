@@ -12,17 +12,20 @@
 #![warn(missing_docs)]
 
 mod activation;
+mod batch_norm;
 mod bias;
+mod conv;
 mod dropout;
 mod elementwise;
 mod loss;
 mod matmul;
 mod optim;
+mod pool;
 mod softmax;
 
 use std::marker::PhantomData;
 
-use shapeflow_core::backend::{AdamStep, SgdStep};
+use shapeflow_core::backend::{AdamStep, SgdStep, Window2d};
 use shapeflow_core::{Activation, Backend, Elem};
 
 pub use matmul::set_matmul_threads;
@@ -115,6 +118,81 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
         beta: E,
     ) {
         matmul::matmul(a, b, c, m, k, n, trans_a, trans_b, beta);
+    }
+    fn matmul_batched(
+        a: &Vec<E>,
+        b: &Vec<E>,
+        c: &mut Vec<E>,
+        batch: usize,
+        strides: [usize; 3],
+        m: usize,
+        k: usize,
+        n: usize,
+        trans_a: bool,
+        trans_b: bool,
+        beta: E,
+    ) {
+        matmul::matmul_batched(a, b, c, batch, strides, m, k, n, trans_a, trans_b, beta);
+    }
+    fn add_channel_bias(y: &mut Vec<E>, bias: &Vec<E>, outer: usize, channels: usize, inner: usize) {
+        bias::add_channel_bias(y, bias, outer, channels, inner);
+    }
+    fn sum_channels(x: &Vec<E>, out: &mut Vec<E>, outer: usize, channels: usize, inner: usize) {
+        bias::sum_channels(x, out, outer, channels, inner);
+    }
+    fn mul_rows_broadcast(x: &Vec<E>, m: &Vec<E>, y: &mut Vec<E>, rows: usize, inner: usize) {
+        elementwise::mul_rows_broadcast(x, m, y, rows, inner);
+    }
+    fn im2col(x: &Vec<E>, cols: &mut Vec<E>, g: Window2d) {
+        conv::im2col(x, cols, g);
+    }
+    fn col2im(cols: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
+        conv::col2im(cols, dx, g);
+    }
+    fn max_pool2d(x: &Vec<E>, y: &mut Vec<E>, argmax: &mut Vec<E>, g: Window2d) {
+        pool::max_pool2d(x, y, argmax, g);
+    }
+    fn max_pool2d_backward(dy: &Vec<E>, argmax: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
+        pool::max_pool2d_backward(dy, argmax, dx, g);
+    }
+    fn avg_pool2d(x: &Vec<E>, y: &mut Vec<E>, g: Window2d) {
+        pool::avg_pool2d(x, y, g);
+    }
+    fn avg_pool2d_backward(dy: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
+        pool::avg_pool2d_backward(dy, dx, g);
+    }
+    fn channel_moments(x: &Vec<E>, mean: &mut Vec<E>, var: &mut Vec<E>, outer: usize, channels: usize, inner: usize) {
+        batch_norm::channel_moments(x, mean, var, outer, channels, inner);
+    }
+    fn batch_norm_apply(
+        x: &Vec<E>,
+        mean: &Vec<E>,
+        var: &Vec<E>,
+        gamma: &Vec<E>,
+        beta: &Vec<E>,
+        y: &mut Vec<E>,
+        eps: f64,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) {
+        batch_norm::batch_norm_apply(x, mean, var, gamma, beta, y, eps, outer, channels, inner);
+    }
+    fn batch_norm_backward(
+        x: &Vec<E>,
+        dy: &Vec<E>,
+        mean: &Vec<E>,
+        var: &Vec<E>,
+        gamma: &Vec<E>,
+        dx: &mut Vec<E>,
+        dgamma: &mut Vec<E>,
+        dbeta: &mut Vec<E>,
+        eps: f64,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) {
+        batch_norm::batch_norm_backward(x, dy, mean, var, gamma, dx, dgamma, dbeta, eps, outer, channels, inner);
     }
     fn add_bias(y: &mut Vec<E>, bias: &Vec<E>, rows: usize, cols: usize) {
         bias::add_bias(y, bias, rows, cols);

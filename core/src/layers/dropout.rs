@@ -66,3 +66,79 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout {
     }
 }
 crate::impl_module_without_params!(Dropout);
+
+/// Channel dropout: zeroes whole channels of `[batch, C, …]` inputs with probability `p`,
+/// scaling the kept ones by `1/(1-p)` (PyTorch's `nn.Dropout2d`); the identity in inference.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Layer, Tensor, layers::Dropout2d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U2, U4};
+/// let x = Tensor::<(Dyn, U4, U2, U2), Cpu>::ones(&Cpu::default(), &[1, 4, 2, 2]).unwrap();
+/// let (y, _) = Dropout2d::new(0.5, 3).forward_train(&x);
+/// for plane in y.to_vec().chunks(4) {
+///     assert!(plane.iter().all(|&v| v == plane[0]));
+/// }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Dropout2d {
+    inner: Dropout,
+}
+
+impl Dropout2d {
+    /// Channel dropout with probability `p` and a seed for its masks.
+    pub fn new(p: f64, seed: u64) -> Self {
+        Dropout2d { inner: Dropout::new(p, seed) }
+    }
+    /// The drop probability.
+    pub fn p(&self) -> f64 {
+        self.inner.p
+    }
+}
+
+impl<B: Backend> Init<B> for Dropout2d {
+    fn init(_: &B, rng: &mut Rng) -> Self {
+        Dropout2d::new(0.5, rng.next_u64())
+    }
+}
+crate::impl_module_without_params!(Dropout2d);
+
+/// The channel mask (one value per `(sample, channel)`) and the plane size.
+#[derive(Clone, Debug)]
+pub struct ChannelMask<B: Backend> {
+    mask: B::Storage,
+    rows: usize,
+    inner: usize,
+}
+
+impl<S: Shape, B: Backend> Layer<S, B> for Dropout2d {
+    type Output = S;
+    type Cache = ChannelMask<B>;
+    fn forward(&self, x: &Tensor<S, B>) -> Tensor<S, B> {
+        x.clone()
+    }
+    fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<S, B>, ChannelMask<B>) {
+        let d = x.dims();
+        let rows = d.iter().take(2).product::<usize>();
+        let inner = d.iter().skip(2).product::<usize>();
+        let mut mask = B::zeros_like(x.storage(), rows);
+        let d = &mut self.inner;
+        B::dropout_mask(&mut mask, d.p, mix64(d.seed ^ mix64(d.calls)));
+        d.calls += 1;
+        let mut y = x.zeros_like();
+        B::mul_rows_broadcast(x.storage(), &mask, y.storage_mut(), rows, inner);
+        (y, ChannelMask { mask, rows, inner })
+    }
+    fn backward(&self, m: &ChannelMask<B>, dy: &Tensor<S, B>) -> Result<(Tensor<S, B>, Self)> {
+        if dy.len() != m.rows * m.inner {
+            return Err(crate::Error::Shape(format!(
+                "Dropout2d backward: gradient of {} elements, the forward pass had {}",
+                dy.len(),
+                m.rows * m.inner
+            )));
+        }
+        let mut dx = dy.zeros_like();
+        B::mul_rows_broadcast(dy.storage(), &m.mask, dx.storage_mut(), m.rows, m.inner);
+        Ok((dx, *self))
+    }
+}

@@ -1,11 +1,19 @@
 //! Built-in layers. Each file holds one layer (or one family): its struct, forward and backward.
 
 mod activation;
+mod batch_norm;
+mod conv;
 mod dropout;
+mod flatten;
 mod linear;
+mod pool;
 mod softmax;
 
+pub use conv::{Conv1d, Conv2d, ConvCache};
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
-pub use dropout::Dropout;
+pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache};
+pub use dropout::{ChannelMask, Dropout, Dropout2d};
+pub use flatten::Flatten;
+pub use pool::{AvgPool2d, GlobalAvgPool2d, MaxPool2d, MaxPoolCache};
 pub use linear::Linear;
 pub use softmax::{LogSoftmax, Softmax};

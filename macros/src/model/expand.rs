@@ -32,6 +32,24 @@ fn layer_type(layer: &Resolved) -> TokenStream {
             let k = format_ident!("{}", k);
             quote!(#p::layers::#k)
         }
+        Resolved::Conv { two_d, input, output, kernel, stride, padding, dilation } => {
+            let kind = if *two_d { format_ident!("Conv2d") } else { format_ident!("Conv1d") };
+            let [i, o, k, s, pd, d] = [input.0, *output, kernel.0, *stride, *padding, *dilation]
+                .map(|v| typenum_type(v as u64));
+            quote!(#p::layers::#kind<#i, #o, #k, B, #s, #pd, #d>)
+        }
+        Resolved::Pool { max, kernel, stride, padding } => {
+            let kind = if *max { format_ident!("MaxPool2d") } else { format_ident!("AvgPool2d") };
+            let [k, s, pd] = [kernel.0, *stride, padding.0].map(|v| typenum_type(v as u64));
+            quote!(#p::layers::#kind<#k, #s, #pd>)
+        }
+        Resolved::GlobalAvgPool => quote!(#p::layers::GlobalAvgPool2d),
+        Resolved::Flatten => quote!(#p::layers::Flatten),
+        Resolved::BatchNorm { features, .. } => {
+            let c = typenum_type(features.0 as u64);
+            quote!(#p::layers::BatchNorm<#c, B>)
+        }
+        Resolved::Dropout2d(_) => quote!(#p::layers::Dropout2d),
         Resolved::LeakyRelu(_) => quote!(#p::layers::LeakyRelu),
         Resolved::Dropout(_) => quote!(#p::layers::Dropout),
         Resolved::Custom(ty) => quote!(#ty),
@@ -44,6 +62,10 @@ fn init_expr(layer: &Resolved, ty: &TokenStream) -> TokenStream {
     match layer {
         Resolved::LeakyRelu(s) => quote!(#p::layers::LeakyRelu::new(#s)),
         Resolved::Dropout(prob) => quote!(#p::layers::Dropout::new(#prob, rng.next_u64())),
+        Resolved::Dropout2d(prob) => quote!(#p::layers::Dropout2d::new(#prob, rng.next_u64())),
+        Resolved::BatchNorm { eps, momentum, .. } => {
+            quote!(<#ty>::with_config(dev, #eps, #momentum))
+        }
         _ => quote!(<#ty as #p::Init<B>>::init(dev, &mut rng)),
     }
 }

@@ -10,15 +10,24 @@ use super::parse::{ArgValue, KindDecl, ModelDef};
 enum ParamTy {
     /// A size: an integer ≥ 1.
     Size,
+    /// A count: an integer ≥ 0 (padding).
+    Count,
     /// A real number.
     Real,
+}
+
+#[derive(Clone, Copy)]
+enum Default {
+    Required,
+    Value(f64),
+    /// A pool's stride defaults to its kernel size (parameter 0).
+    SameAsKernel,
 }
 
 struct ParamSpec {
     name: &'static str,
     ty: ParamTy,
-    /// `None`: required.
-    default: Option<f64>,
+    default: Default,
 }
 
 struct KindSpec {
@@ -27,14 +36,42 @@ struct KindSpec {
 }
 
 const fn size(name: &'static str) -> ParamSpec {
-    ParamSpec { name, ty: ParamTy::Size, default: None }
+    ParamSpec { name, ty: ParamTy::Size, default: Default::Required }
+}
+const fn size_or(name: &'static str, default: f64) -> ParamSpec {
+    ParamSpec { name, ty: ParamTy::Size, default: Default::Value(default) }
+}
+const fn count_or(name: &'static str, default: f64) -> ParamSpec {
+    ParamSpec { name, ty: ParamTy::Count, default: Default::Value(default) }
 }
 const fn real(name: &'static str, default: f64) -> ParamSpec {
-    ParamSpec { name, ty: ParamTy::Real, default: Some(default) }
+    ParamSpec { name, ty: ParamTy::Real, default: Default::Value(default) }
 }
+const STRIDE_AS_KERNEL: ParamSpec =
+    ParamSpec { name: "stride", ty: ParamTy::Size, default: Default::SameAsKernel };
+
+const CONV: &[ParamSpec] = &[
+    size("in_channels"),
+    size("out_channels"),
+    size("kernel_size"),
+    size_or("stride", 1.0),
+    count_or("padding", 0.0),
+    size_or("dilation", 1.0),
+];
+const POOL: &[ParamSpec] = &[size("kernel_size"), STRIDE_AS_KERNEL, count_or("padding", 0.0)];
+const NORM: &[ParamSpec] = &[size("num_features"), real("eps", 1e-5), real("momentum", 0.1)];
 
 const KINDS: &[KindSpec] = &[
     KindSpec { name: "Linear", params: &[size("in_features"), size("out_features")] },
+    KindSpec { name: "Conv2d", params: CONV },
+    KindSpec { name: "Conv1d", params: CONV },
+    KindSpec { name: "MaxPool2d", params: POOL },
+    KindSpec { name: "AvgPool2d", params: POOL },
+    KindSpec { name: "GlobalAvgPool2d", params: &[] },
+    KindSpec { name: "Flatten", params: &[] },
+    KindSpec { name: "BatchNorm1d", params: NORM },
+    KindSpec { name: "BatchNorm2d", params: NORM },
+    KindSpec { name: "Dropout2d", params: &[real("p", 0.5)] },
     KindSpec { name: "Relu", params: &[] },
     KindSpec { name: "LeakyRelu", params: &[real("negative_slope", 0.01)] },
     KindSpec { name: "Sigmoid", params: &[] },
@@ -51,6 +88,22 @@ pub(crate) enum Resolved {
         input: (usize, Span),
         output: usize,
     },
+    /// Conv1d (`two_d == false`) or Conv2d.
+    Conv {
+        two_d: bool,
+        input: (usize, Span),
+        output: usize,
+        kernel: (usize, Span),
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+    },
+    /// MaxPool2d (`max == true`) or AvgPool2d.
+    Pool { max: bool, kernel: (usize, Span), stride: usize, padding: (usize, Span) },
+    GlobalAvgPool,
+    Flatten,
+    BatchNorm { two_d: bool, features: (usize, Span), eps: f64, momentum: f64 },
+    Dropout2d(f64),
     Activation(&'static str),
     LeakyRelu(f64),
     Dropout(f64),
@@ -65,6 +118,31 @@ impl Resolved {
     pub fn describe(&self, decl: &KindDecl) -> String {
         match (self, decl) {
             (Resolved::Linear { input, output }, _) => format!("Linear<{}, {output}>", input.0),
+            (Resolved::Conv { two_d, input, output, kernel, stride, padding, dilation }, _) => {
+                let mut s = format!("Conv{}d<{}, {output}, {}", if *two_d { 2 } else { 1 }, input.0, kernel.0);
+                for (name, v, d) in [("stride", *stride, 1), ("padding", *padding, 0), ("dilation", *dilation, 1)] {
+                    if v != d {
+                        s.push_str(&format!(", {name} = {v}"));
+                    }
+                }
+                s + ">"
+            }
+            (Resolved::Pool { max, kernel, stride, padding }, _) => {
+                let mut s = format!("{}Pool2d<{}", if *max { "Max" } else { "Avg" }, kernel.0);
+                if *stride != kernel.0 {
+                    s.push_str(&format!(", stride = {stride}"));
+                }
+                if padding.0 != 0 {
+                    s.push_str(&format!(", padding = {}", padding.0));
+                }
+                s + ">"
+            }
+            (Resolved::GlobalAvgPool, _) => "GlobalAvgPool2d".to_string(),
+            (Resolved::Flatten, _) => "Flatten".to_string(),
+            (Resolved::BatchNorm { two_d, features, .. }, _) => {
+                format!("BatchNorm{}d<{}>", if *two_d { 2 } else { 1 }, features.0)
+            }
+            (Resolved::Dropout2d(p), _) => format!("Dropout2d<{p}>"),
             (Resolved::LeakyRelu(s), _) => format!("LeakyRelu<{s}>"),
             (Resolved::Dropout(p), _) => format!("Dropout<{p}>"),
             (Resolved::Activation(k) | Resolved::Softmax(k), _) => k.to_string(),
@@ -188,6 +266,15 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
         }
         let v = match (&arg.value, p.ty) {
             (ArgValue::Int(v), ParamTy::Size) if *v >= 1 => *v as f64,
+            (ArgValue::Int(v), ParamTy::Count) => *v as f64,
+            (other, ParamTy::Count) => {
+                errors.push(syn::Error::new(
+                    arg.span,
+                    format!("`{}` of `{layer}` must be an integer ≥ 0, found {}", p.name, other.describe()),
+                ));
+                ok = false;
+                continue;
+            }
             (ArgValue::Int(v), ParamTy::Real) => *v as f64,
             (ArgValue::Float(v), ParamTy::Real) => *v,
             (other, ParamTy::Size) => {
@@ -217,11 +304,13 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
         };
         values[idx] = Some((v, arg.span));
     }
+    let first = values.first().copied().flatten();
     for (p, v) in spec.params.iter().zip(values.iter_mut()) {
         if v.is_none() {
             match p.default {
-                Some(d) => *v = Some((d, span)),
-                None => {
+                Default::Value(d) => *v = Some((d, span)),
+                Default::SameAsKernel => *v = first.or(Some((1.0, span))),
+                Default::Required => {
                     errors.push(syn::Error::new(
                         span,
                         format!("`{layer}` is missing `{}`: write {}", p.name, param_list()),
@@ -251,6 +340,37 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
                 return Resolved::Invalid;
             }
             Resolved::Dropout(p)
+        }
+        "Conv2d" | "Conv1d" => Resolved::Conv {
+            two_d: spec.name == "Conv2d",
+            input: (get(0).0 as usize, get(0).1),
+            output: get(1).0 as usize,
+            kernel: (get(2).0 as usize, get(2).1),
+            stride: get(3).0 as usize,
+            padding: get(4).0 as usize,
+            dilation: get(5).0 as usize,
+        },
+        "MaxPool2d" | "AvgPool2d" => Resolved::Pool {
+            max: spec.name == "MaxPool2d",
+            kernel: (get(0).0 as usize, get(0).1),
+            stride: get(1).0 as usize,
+            padding: (get(2).0 as usize, get(2).1),
+        },
+        "GlobalAvgPool2d" => Resolved::GlobalAvgPool,
+        "Flatten" => Resolved::Flatten,
+        "BatchNorm1d" | "BatchNorm2d" => Resolved::BatchNorm {
+            two_d: spec.name == "BatchNorm2d",
+            features: (get(0).0 as usize, get(0).1),
+            eps: get(1).0,
+            momentum: get(2).0,
+        },
+        "Dropout2d" => {
+            let (p, pspan) = get(0);
+            if !(0.0..1.0).contains(&p) {
+                errors.push(syn::Error::new(pspan, format!("dropout probability `p` of `{layer}` must be in [0, 1), found {p}")));
+                return Resolved::Invalid;
+            }
+            Resolved::Dropout2d(p)
         }
         "Softmax" => Resolved::Softmax("Softmax"),
         "LogSoftmax" => Resolved::Softmax("LogSoftmax"),

@@ -1,0 +1,246 @@
+//! `BatchNorm1d` / `BatchNorm2d`: normalisation per channel with learned scale and shift and
+//! running statistics (PyTorch's momentum, eps, unbiased running variance, train/eval modes).
+
+use num_traits::One;
+
+use crate::backend::{Backend, Elem};
+use crate::dim::{Dim, StaticDim};
+use crate::error::{Error, Result};
+use crate::layer::{Init, Layer};
+use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn, with_field};
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// Batch normalisation over `C` channels: `y = (x − mean) / √(var + eps) · weight + bias`.
+///
+/// `forward_train` normalises with the batch's statistics and updates the running ones
+/// (`running = (1 − momentum)·running + momentum·batch`, the variance unbiased); `forward`
+/// (inference) uses the running statistics. Accepts `[batch, C]`, `[batch, C, L]` and
+/// `[batch, C, H, W]`; [`BatchNorm1d`] and [`BatchNorm2d`] name the usual uses.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::BatchNorm1d};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let mut bn = BatchNorm1d::<typenum::U1, Cpu>::init(&dev, &mut Rng::new(0));
+/// let x = Tensor::<(Dyn, typenum::U1), Cpu>::from_batch(&dev, 2, vec![1.0, 3.0]).unwrap();
+/// let (y, _) = bn.forward_train(&x);
+/// assert!((y.to_vec()[0] + 1.0).abs() < 1e-4);
+/// assert_eq!(bn.running_mean.to_vec(), vec![0.2]);
+/// ```
+pub struct BatchNorm<C: StaticDim, B: Backend> {
+    /// Scale γ, initialised to 1.
+    pub weight: Tensor<(C,), B>,
+    /// Shift β, initialised to 0.
+    pub bias: Tensor<(C,), B>,
+    /// Running mean (a buffer, not a parameter).
+    pub running_mean: Tensor<(C,), B>,
+    /// Running (unbiased) variance.
+    pub running_var: Tensor<(C,), B>,
+    /// Training batches seen.
+    pub num_batches_tracked: u64,
+    /// Added to the variance.
+    pub eps: f64,
+    /// Weight of the newest batch in the running statistics.
+    pub momentum: f64,
+}
+
+/// Batch normalisation of `[batch, C]` or `[batch, C, L]` inputs.
+pub type BatchNorm1d<C, B> = BatchNorm<C, B>;
+/// Batch normalisation of `[batch, C, H, W]` inputs.
+pub type BatchNorm2d<C, B> = BatchNorm<C, B>;
+
+impl<C: StaticDim, B: Backend> Clone for BatchNorm<C, B> {
+    fn clone(&self) -> Self {
+        BatchNorm {
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+            running_mean: self.running_mean.clone(),
+            running_var: self.running_var.clone(),
+            num_batches_tracked: self.num_batches_tracked,
+            eps: self.eps,
+            momentum: self.momentum,
+        }
+    }
+}
+
+impl<C: StaticDim, B: Backend> std::fmt::Debug for BatchNorm<C, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BatchNorm({}, eps={}, momentum={})", C::N, self.eps, self.momentum)
+    }
+}
+
+impl<C: StaticDim, B: Backend> BatchNorm<C, B> {
+    /// A batch-norm layer with the given `eps` and `momentum` (PyTorch: 1e-5 and 0.1).
+    pub fn with_config(dev: &B, eps: f64, momentum: f64) -> Self {
+        let ones = |d: &B| Tensor::from_parts(d.upload(&vec![B::Elem::one(); C::N]), dims1(C::N));
+        let zeros = |d: &B| Tensor::from_parts(d.zeros(C::N), dims1(C::N));
+        BatchNorm {
+            weight: ones(dev),
+            bias: zeros(dev),
+            running_mean: zeros(dev),
+            running_var: ones(dev),
+            num_batches_tracked: 0,
+            eps,
+            momentum,
+        }
+    }
+
+    fn layout(dims: &[usize]) -> (usize, usize, usize) {
+        let outer = dims.first().copied().unwrap_or(1);
+        let inner: usize = dims.iter().skip(2).product();
+        (outer, C::N, inner)
+    }
+}
+
+fn dims1(n: usize) -> crate::shape::Dims {
+    crate::shape::Dims::new(&[n]).unwrap_or_default()
+}
+
+impl<C: StaticDim, B: Backend> Init<B> for BatchNorm<C, B> {
+    fn init(dev: &B, _: &mut Rng) -> Self {
+        Self::with_config(dev, 1e-5, 0.1)
+    }
+}
+
+impl<C: StaticDim, B: Backend> Module<B> for BatchNorm<C, B> {
+    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
+        with_field(path, "weight", |p| self.weight.visit_params(p, f));
+        with_field(path, "bias", |p| self.bias.visit_params(p, f));
+    }
+    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
+        with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
+        with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
+    }
+    fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut VisitGradsFn<'_, B>) {
+        with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
+        with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
+    }
+}
+
+/// What training-mode batch norm keeps for backward: the input and the batch statistics.
+#[derive(Clone, Debug)]
+pub struct BatchNormCache<B: Backend> {
+    x: B::Storage,
+    mean: B::Storage,
+    var: B::Storage,
+    layout: (usize, usize, usize),
+}
+
+macro_rules! batch_norm_layer {
+    ($($shape:ident),+) => {
+        impl<N: Dim, C: StaticDim, $($shape: Dim,)* B: Backend> Layer<(N, C, $($shape),*), B> for BatchNorm<C, B> {
+            type Output = (N, C, $($shape),*);
+            type Cache = BatchNormCache<B>;
+            fn forward(&self, x: &Tensor<(N, C, $($shape),*), B>) -> Tensor<(N, C, $($shape),*), B> {
+                bn_eval(self, x)
+            }
+            fn forward_train(&mut self, x: &Tensor<(N, C, $($shape),*), B>) -> (Tensor<(N, C, $($shape),*), B>, BatchNormCache<B>) {
+                bn_train(self, x)
+            }
+            fn backward(&self, cache: &BatchNormCache<B>, dy: &Tensor<(N, C, $($shape),*), B>) -> Result<(Tensor<(N, C, $($shape),*), B>, Self)> {
+                bn_backward(self, cache, dy)
+            }
+        }
+    };
+}
+
+impl<N: Dim, C: StaticDim, B: Backend> Layer<(N, C), B> for BatchNorm<C, B> {
+    type Output = (N, C);
+    type Cache = BatchNormCache<B>;
+    fn forward(&self, x: &Tensor<(N, C), B>) -> Tensor<(N, C), B> {
+        bn_eval(self, x)
+    }
+    fn forward_train(&mut self, x: &Tensor<(N, C), B>) -> (Tensor<(N, C), B>, BatchNormCache<B>) {
+        bn_train(self, x)
+    }
+    fn backward(&self, cache: &BatchNormCache<B>, dy: &Tensor<(N, C), B>) -> Result<(Tensor<(N, C), B>, Self)> {
+        bn_backward(self, cache, dy)
+    }
+}
+batch_norm_layer!(L);
+batch_norm_layer!(H, W);
+
+fn bn_eval<S: Shape, C: StaticDim, B: Backend>(bn: &BatchNorm<C, B>, x: &Tensor<S, B>) -> Tensor<S, B> {
+    let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
+    let mut y = x.zeros_like();
+    B::batch_norm_apply(
+        x.storage(),
+        bn.running_mean.storage(),
+        bn.running_var.storage(),
+        bn.weight.storage(),
+        bn.bias.storage(),
+        y.storage_mut(),
+        bn.eps,
+        outer,
+        channels,
+        inner,
+    );
+    y
+}
+
+fn bn_train<S: Shape, C: StaticDim, B: Backend>(
+    bn: &mut BatchNorm<C, B>,
+    x: &Tensor<S, B>,
+) -> (Tensor<S, B>, BatchNormCache<B>) {
+    let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
+    let mut mean = B::zeros_like(x.storage(), channels);
+    let mut var = B::zeros_like(x.storage(), channels);
+    B::channel_moments(x.storage(), &mut mean, &mut var, outer, channels, inner);
+    let mut y = x.zeros_like();
+    B::batch_norm_apply(
+        x.storage(),
+        &mean,
+        &var,
+        bn.weight.storage(),
+        bn.bias.storage(),
+        y.storage_mut(),
+        bn.eps,
+        outer,
+        channels,
+        inner,
+    );
+    let m = (outer * inner) as f64;
+    let keep = B::Elem::from_f64(1.0 - bn.momentum);
+    B::scale(bn.running_mean.storage_mut(), keep);
+    B::axpy(B::Elem::from_f64(bn.momentum), &mean, bn.running_mean.storage_mut());
+    B::scale(bn.running_var.storage_mut(), keep);
+    let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
+    B::axpy(B::Elem::from_f64(bn.momentum * unbias), &var, bn.running_var.storage_mut());
+    bn.num_batches_tracked += 1;
+    let cache = BatchNormCache { x: x.storage().clone(), mean, var, layout: (outer, channels, inner) };
+    (y, cache)
+}
+
+fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
+    bn: &BatchNorm<C, B>,
+    cache: &BatchNormCache<B>,
+    dy: &Tensor<S, B>,
+) -> Result<(Tensor<S, B>, BatchNorm<C, B>)> {
+    let (outer, channels, inner) = cache.layout;
+    if dy.len() != outer * channels * inner {
+        return Err(Error::Shape(format!(
+            "BatchNorm backward: gradient of {} elements, the forward pass had {}",
+            dy.len(),
+            outer * channels * inner
+        )));
+    }
+    let mut dx = dy.zeros_like();
+    let mut grads = bn.clone();
+    B::batch_norm_backward(
+        &cache.x,
+        dy.storage(),
+        &cache.mean,
+        &cache.var,
+        bn.weight.storage(),
+        dx.storage_mut(),
+        grads.weight.storage_mut(),
+        grads.bias.storage_mut(),
+        bn.eps,
+        outer,
+        channels,
+        inner,
+    );
+    Ok((dx, grads))
+}

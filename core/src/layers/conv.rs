@@ -1,0 +1,353 @@
+//! `Conv2d` and `Conv1d`: cross-correlation with bias, as PyTorch's `nn.Conv2d` / `nn.Conv1d`,
+//! computed as im2col + one matrix product per sample (samples in parallel).
+
+use std::marker::PhantomData;
+
+use num_traits::{One, Zero};
+use typenum::{U0, U1};
+
+use crate::backend::{Backend, Window2d};
+use crate::dim::{Dim, StaticDim};
+use crate::dim_arith::ConvOut;
+use crate::error::{Error, Result};
+use crate::layer::{Init, Layer};
+use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn, with_field};
+use crate::rng::Rng;
+use crate::shape::{Dims, Shape};
+use crate::tensor::Tensor;
+
+/// What a convolution keeps for its backward pass: the unfolded input and the geometry.
+#[derive(Clone, Debug)]
+pub struct ConvCache<B: Backend> {
+    cols: B::Storage,
+    geom: Window2d,
+}
+
+/// `y = W ⋆ x + b` for `x` of `[n, c, h, w]`; returns `y` (`[n, out, oh, ow]`) and the columns.
+fn conv_forward<B: Backend>(
+    x: &B::Storage,
+    weight: &B::Storage,
+    bias: &B::Storage,
+    g: Window2d,
+    out_channels: usize,
+) -> (B::Storage, B::Storage) {
+    let (rows, cols_per) = (g.col_rows(), g.col_cols());
+    let mut cols = B::zeros_like(x, g.n * rows * cols_per);
+    B::im2col(x, &mut cols, g);
+    let mut y = B::zeros_like(x, g.n * out_channels * cols_per);
+    B::matmul_batched(
+        weight,
+        &cols,
+        &mut y,
+        g.n,
+        [0, rows * cols_per, out_channels * cols_per],
+        out_channels,
+        rows,
+        cols_per,
+        false,
+        false,
+        B::Elem::zero(),
+    );
+    B::add_channel_bias(&mut y, bias, g.n, out_channels, cols_per);
+    (y, cols)
+}
+
+/// Returns `(dx, dweight, dbias)`.
+fn conv_backward<B: Backend>(
+    cache: &ConvCache<B>,
+    weight: &B::Storage,
+    dy: &B::Storage,
+    out_channels: usize,
+) -> Result<(B::Storage, B::Storage, B::Storage)> {
+    let g = cache.geom;
+    let (rows, cols_per) = (g.col_rows(), g.col_cols());
+    if B::len(dy) != g.n * out_channels * cols_per {
+        return Err(Error::Shape(format!(
+            "convolution backward: the output gradient has {} elements but the forward pass produced {}",
+            B::len(dy),
+            g.n * out_channels * cols_per
+        )));
+    }
+    let mut dbias = B::zeros_like(dy, out_channels);
+    B::sum_channels(dy, &mut dbias, g.n, out_channels, cols_per);
+    // dW[O, CKK] = Σ_n dy[n][O, OHW] · cols[n]ᵀ[OHW, CKK]
+    let mut dweight = B::zeros_like(dy, out_channels * rows);
+    B::matmul_batched(
+        dy,
+        &cache.cols,
+        &mut dweight,
+        g.n,
+        [out_channels * cols_per, rows * cols_per, 0],
+        out_channels,
+        cols_per,
+        rows,
+        false,
+        true,
+        B::Elem::one(),
+    );
+    // dcols[n][CKK, OHW] = Wᵀ[CKK, O] · dy[n][O, OHW]
+    let mut dcols = B::zeros_like(dy, g.n * rows * cols_per);
+    B::matmul_batched(
+        weight,
+        dy,
+        &mut dcols,
+        g.n,
+        [0, out_channels * cols_per, rows * cols_per],
+        rows,
+        out_channels,
+        cols_per,
+        true,
+        false,
+        B::Elem::zero(),
+    );
+    let mut dx = B::zeros_like(dy, g.n * g.c * g.h * g.w);
+    B::col2im(&dcols, &mut dx, g);
+    Ok((dx, dweight, dbias))
+}
+
+/// Wraps a buffer in a tensor of shape `S` with the given sizes (sizes computed from types).
+fn tensor<S: Shape, B: Backend>(storage: B::Storage, sizes: &[usize]) -> Tensor<S, B> {
+    Tensor::from_parts(storage, Dims::new(sizes).unwrap_or_default())
+}
+
+macro_rules! conv_module {
+    ($name:ident) => {
+        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+            Module<B> for $name<I, O, K, B, S, P, D>
+        {
+            fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
+                with_field(path, "weight", |p| self.weight.visit_params(p, f));
+                with_field(path, "bias", |p| self.bias.visit_params(p, f));
+            }
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
+                with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
+                with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
+            }
+            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut VisitGradsFn<'_, B>) {
+                with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
+                with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
+            }
+        }
+
+        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+            Clone for $name<I, O, K, B, S, P, D>
+        {
+            fn clone(&self) -> Self {
+                $name { weight: self.weight.clone(), bias: self.bias.clone(), _geometry: PhantomData }
+            }
+        }
+
+        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+            std::fmt::Debug for $name<I, O, K, B, S, P, D>
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(
+                    f,
+                    "{}({} -> {}, kernel {}, stride {}, padding {}, dilation {})",
+                    stringify!($name), I::N, O::N, K::N, S::N, P::N, D::N
+                )
+            }
+        }
+    };
+}
+
+/// 2-D convolution from `I` to `O` channels with a `K × K` kernel, stride `S`, zero padding `P`
+/// and dilation `D` (defaults 1, 0, 1), with bias. Weight `[O, I, K, K]` as in PyTorch,
+/// initialised like `nn.Conv2d` (uniform on `±1/√(I·K·K)`).
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::Conv2d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U1, U2, U3, U6, U28};
+/// let dev = Cpu::default();
+/// let conv = Conv2d::<U1, U6, U3, Cpu>::init(&dev, &mut Rng::new(0));
+/// let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
+/// let y = conv.forward(&x); // Tensor<(Dyn, U6, U26, U26), Cpu>
+/// assert_eq!(y.dims(), &[2, 6, 26, 26]);
+/// ```
+pub struct Conv2d<I, O, K, B, S = U1, P = U0, D = U1>
+where
+    I: StaticDim,
+    O: StaticDim,
+    K: StaticDim,
+    B: Backend,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+{
+    /// Kernel weights, `[out, in, k, k]`.
+    pub weight: Tensor<(O, I, K, K), B>,
+    /// Bias, `[out]`.
+    pub bias: Tensor<(O,), B>,
+    _geometry: PhantomData<(S, P, D)>,
+}
+conv_module!(Conv2d);
+
+impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+    Init<B> for Conv2d<I, O, K, B, S, P, D>
+{
+    fn init(dev: &B, rng: &mut Rng) -> Self {
+        let bound = 1.0 / ((I::N * K::N * K::N) as f64).sqrt();
+        Conv2d {
+            weight: Tensor::uniform_static(dev, -bound, bound, rng),
+            bias: Tensor::uniform_static(dev, -bound, bound, rng),
+            _geometry: PhantomData,
+        }
+    }
+}
+
+impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+    Conv2d<I, O, K, B, S, P, D>
+{
+    fn geometry(x_dims: &[usize]) -> Option<Window2d> {
+        let [n, c, h, w] = <[usize; 4]>::try_from(x_dims).ok()?;
+        Window2d::new([n, c, h, w], [K::N, K::N], [S::N, S::N], [P::N, P::N], [D::N, D::N])
+    }
+}
+
+impl<N, I, O, K, B, S, P, D, H, W> Layer<(N, I, H, W), B> for Conv2d<I, O, K, B, S, P, D>
+where
+    N: Dim,
+    I: StaticDim,
+    O: StaticDim,
+    K: StaticDim,
+    B: Backend,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+    H: ConvOut<K, S, P, D>,
+    W: ConvOut<K, S, P, D>,
+{
+    type Output = (N, O, H::Output, W::Output);
+    type Cache = ConvCache<B>;
+
+    fn forward(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<Self::Output, B> {
+        self.forward_cached(x).0
+    }
+
+    fn forward_train(&mut self, x: &Tensor<(N, I, H, W), B>) -> (Tensor<Self::Output, B>, ConvCache<B>) {
+        self.forward_cached(x)
+    }
+
+    fn backward(
+        &self,
+        cache: &ConvCache<B>,
+        dy: &Tensor<Self::Output, B>,
+    ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
+        let g = cache.geom;
+        let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy.storage(), O::N)?;
+        let grads = Conv2d {
+            weight: tensor(dw, &[O::N, I::N, K::N, K::N]),
+            bias: tensor(db, &[O::N]),
+            _geometry: PhantomData,
+        };
+        Ok((tensor(dx, &[g.n, g.c, g.h, g.w]), grads))
+    }
+}
+
+impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+    Conv2d<I, O, K, B, S, P, D>
+{
+    fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
+        // The types guarantee the window fits; an impossible geometry yields an empty output.
+        let g = Self::geometry(x.dims()).unwrap_or(Window2d {
+            n: 0, c: 0, h: 0, w: 0, kh: 0, kw: 0, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 0, ow: 0,
+        });
+        let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
+        (tensor(y, &[g.n, O::N, g.oh, g.ow]), ConvCache { cols, geom: g })
+    }
+}
+
+/// 1-D convolution over `[batch, channels, length]`, from `I` to `O` channels, kernel `K`,
+/// stride `S`, padding `P`, dilation `D` (defaults 1, 0, 1), with bias. Weight `[O, I, K]`.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::Conv1d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U2, U3, U4, U10};
+/// let dev = Cpu::default();
+/// let conv = Conv1d::<U2, U4, U3, Cpu>::init(&dev, &mut Rng::new(0));
+/// let x = Tensor::<(Dyn, U2, U10), Cpu>::zeros(&dev, &[5, 2, 10]).unwrap();
+/// assert_eq!(conv.forward(&x).dims(), &[5, 4, 8]);
+/// ```
+pub struct Conv1d<I, O, K, B, S = U1, P = U0, D = U1>
+where
+    I: StaticDim,
+    O: StaticDim,
+    K: StaticDim,
+    B: Backend,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+{
+    /// Kernel weights, `[out, in, k]`.
+    pub weight: Tensor<(O, I, K), B>,
+    /// Bias, `[out]`.
+    pub bias: Tensor<(O,), B>,
+    _geometry: PhantomData<(S, P, D)>,
+}
+conv_module!(Conv1d);
+
+impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+    Init<B> for Conv1d<I, O, K, B, S, P, D>
+{
+    fn init(dev: &B, rng: &mut Rng) -> Self {
+        let bound = 1.0 / ((I::N * K::N) as f64).sqrt();
+        Conv1d {
+            weight: Tensor::uniform_static(dev, -bound, bound, rng),
+            bias: Tensor::uniform_static(dev, -bound, bound, rng),
+            _geometry: PhantomData,
+        }
+    }
+}
+
+impl<N, I, O, K, B, S, P, D, L> Layer<(N, I, L), B> for Conv1d<I, O, K, B, S, P, D>
+where
+    N: Dim,
+    I: StaticDim,
+    O: StaticDim,
+    K: StaticDim,
+    B: Backend,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+    L: ConvOut<K, S, P, D>,
+{
+    type Output = (N, O, L::Output);
+    type Cache = ConvCache<B>;
+
+    fn forward(&self, x: &Tensor<(N, I, L), B>) -> Tensor<Self::Output, B> {
+        self.forward_cached(x).0
+    }
+
+    fn forward_train(&mut self, x: &Tensor<(N, I, L), B>) -> (Tensor<Self::Output, B>, ConvCache<B>) {
+        self.forward_cached(x)
+    }
+
+    fn backward(&self, cache: &ConvCache<B>, dy: &Tensor<Self::Output, B>) -> Result<(Tensor<(N, I, L), B>, Self)> {
+        let g = cache.geom;
+        let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy.storage(), O::N)?;
+        let grads = Conv1d {
+            weight: tensor(dw, &[O::N, I::N, K::N]),
+            bias: tensor(db, &[O::N]),
+            _geometry: PhantomData,
+        };
+        Ok((tensor(dx, &[g.n, g.c, g.w]), grads))
+    }
+}
+
+impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+    Conv1d<I, O, K, B, S, P, D>
+{
+    fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
+        let d = x.dims();
+        let g = (d.len() == 3)
+            .then(|| Window2d::new([d[0], d[1], 1, d[2]], [1, K::N], [1, S::N], [0, P::N], [1, D::N]))
+            .flatten()
+            .unwrap_or(Window2d {
+                n: 0, c: 0, h: 0, w: 0, kh: 0, kw: 0, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 0, ow: 0,
+            });
+        let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
+        (tensor(y, &[g.n, O::N, g.ow]), ConvCache { cols, geom: g })
+    }
+}

@@ -1,0 +1,209 @@
+//! `MaxPool2d`, `AvgPool2d` (kernel `K`, stride `S` defaulting to `K`, padding `P`) and
+//! `GlobalAvgPool2d`.
+
+use std::marker::PhantomData;
+
+use typenum::{U0, U1};
+
+use crate::backend::{Backend, Window2d};
+use crate::dim::{Dim, StaticDim};
+use crate::dim_arith::ConvOut;
+use crate::error::{Error, Result};
+use crate::layer::{Init, Layer};
+use crate::rng::Rng;
+use crate::shape::Dims;
+use crate::tensor::Tensor;
+
+fn window(d: &[usize], k: [usize; 2], s: [usize; 2], p: [usize; 2]) -> Window2d {
+    <[usize; 4]>::try_from(d)
+        .ok()
+        .and_then(|[n, c, h, w]| Window2d::new([n, c, h, w], k, s, p, [1, 1]))
+        .unwrap_or(Window2d { n: 0, c: 0, h: 0, w: 0, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 0, ow: 0 })
+}
+
+fn out_dims(g: &Window2d) -> Dims {
+    Dims::new(&[g.n, g.c, g.oh, g.ow]).unwrap_or_default()
+}
+
+fn in_dims(g: &Window2d) -> Dims {
+    Dims::new(&[g.n, g.c, g.h, g.w]).unwrap_or_default()
+}
+
+fn check_grad<B: Backend>(dy: &B::Storage, g: &Window2d, what: &str) -> Result<()> {
+    let want = g.n * g.c * g.oh * g.ow;
+    if B::len(dy) != want {
+        return Err(Error::Shape(format!(
+            "{what} backward: the output gradient has {} elements but the forward pass produced {want}",
+            B::len(dy)
+        )));
+    }
+    Ok(())
+}
+
+macro_rules! zst_layer {
+    ($name:ident<$($p:ident),*>) => {
+        impl<$($p),*> Clone for $name<$($p),*> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<$($p),*> Copy for $name<$($p),*> {}
+        impl<$($p),*> Default for $name<$($p),*> {
+            fn default() -> Self {
+                $name(PhantomData)
+            }
+        }
+        impl<$($p),*> std::fmt::Debug for $name<$($p),*> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+        impl<Bk: Backend, $($p),*> Init<Bk> for $name<$($p),*> {
+            fn init(_: &Bk, _: &mut Rng) -> Self {
+                Self::default()
+            }
+        }
+        impl<Bk: Backend, $($p),*> crate::Module<Bk> for $name<$($p),*> {
+            fn visit_params(&self, _: &mut String, _: &mut crate::module::VisitFn<'_, Bk>) {}
+            fn visit_params_mut(&mut self, _: &mut String, _: &mut crate::module::VisitMutFn<'_, Bk>) {}
+            fn visit_params_with_grads(&mut self, _: &Self, _: &mut String, _: &mut crate::module::VisitGradsFn<'_, Bk>) {}
+        }
+    };
+}
+
+/// Max pooling over `K × K` windows with stride `S` (default `K`) and padding `P` (default 0);
+/// padding never wins the maximum.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Layer, Tensor, layers::MaxPool2d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U1, U2, U4};
+/// let x = Tensor::<(Dyn, U1, U4, U4), Cpu>::from_vec(&Cpu::default(), &[1, 1, 4, 4], (0..16).map(|v| v as f32).collect()).unwrap();
+/// assert_eq!(MaxPool2d::<U2>::default().forward(&x).to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+/// ```
+pub struct MaxPool2d<K, S = K, P = U0>(PhantomData<fn() -> (K, S, P)>);
+zst_layer!(MaxPool2d<K, S, P>);
+
+/// What max pooling keeps for backward: the argmax of every window.
+#[derive(Clone, Debug)]
+pub struct MaxPoolCache<B: Backend> {
+    argmax: B::Storage,
+    geom: Window2d,
+}
+
+impl<N, C, H, W, K, S, P, B> Layer<(N, C, H, W), B> for MaxPool2d<K, S, P>
+where
+    N: Dim,
+    C: Dim,
+    K: StaticDim,
+    S: StaticDim,
+    P: StaticDim,
+    H: ConvOut<K, S, P, U1>,
+    W: ConvOut<K, S, P, U1>,
+    B: Backend,
+{
+    type Output = (N, C, H::Output, W::Output);
+    type Cache = MaxPoolCache<B>;
+
+    fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<Self::Output, B> {
+        Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
+    }
+
+    fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<Self::Output, B>, MaxPoolCache<B>) {
+        let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
+        let len = g.n * g.c * g.oh * g.ow;
+        let mut y = B::zeros_like(x.storage(), len);
+        let mut argmax = B::zeros_like(x.storage(), len);
+        B::max_pool2d(x.storage(), &mut y, &mut argmax, g);
+        (Tensor::from_parts(y, out_dims(&g)), MaxPoolCache { argmax, geom: g })
+    }
+
+    fn backward(&self, cache: &MaxPoolCache<B>, dy: &Tensor<Self::Output, B>) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+        let g = cache.geom;
+        check_grad::<B>(dy.storage(), &g, "MaxPool2d")?;
+        let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
+        B::max_pool2d_backward(dy.storage(), &cache.argmax, &mut dx, g);
+        Ok((Tensor::from_parts(dx, in_dims(&g)), *self))
+    }
+}
+
+/// Average pooling over `K × K` windows with stride `S` (default `K`) and padding `P`
+/// (default 0), dividing by `K²` (PyTorch's default `count_include_pad=True`).
+///
+/// ```
+/// use shapeflow_core::{Dyn, Layer, Tensor, layers::AvgPool2d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U1, U2};
+/// let x = Tensor::<(Dyn, U1, U2, U2), Cpu>::from_vec(&Cpu::default(), &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 6.0]).unwrap();
+/// assert_eq!(AvgPool2d::<U2>::default().forward(&x).to_vec(), vec![3.0]);
+/// ```
+pub struct AvgPool2d<K, S = K, P = U0>(PhantomData<fn() -> (K, S, P)>);
+zst_layer!(AvgPool2d<K, S, P>);
+
+impl<N, C, H, W, K, S, P, B> Layer<(N, C, H, W), B> for AvgPool2d<K, S, P>
+where
+    N: Dim,
+    C: Dim,
+    K: StaticDim,
+    S: StaticDim,
+    P: StaticDim,
+    H: ConvOut<K, S, P, U1>,
+    W: ConvOut<K, S, P, U1>,
+    B: Backend,
+{
+    type Output = (N, C, H::Output, W::Output);
+    type Cache = Window2d;
+
+    fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<Self::Output, B> {
+        Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
+    }
+
+    fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<Self::Output, B>, Window2d) {
+        let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
+        let mut y = B::zeros_like(x.storage(), g.n * g.c * g.oh * g.ow);
+        B::avg_pool2d(x.storage(), &mut y, g);
+        (Tensor::from_parts(y, out_dims(&g)), g)
+    }
+
+    fn backward(&self, g: &Window2d, dy: &Tensor<Self::Output, B>) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+        check_grad::<B>(dy.storage(), g, "AvgPool2d")?;
+        let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
+        B::avg_pool2d_backward(dy.storage(), &mut dx, *g);
+        Ok((Tensor::from_parts(dx, in_dims(g)), *self))
+    }
+}
+
+/// Global average pooling: `[batch, c, h, w] → [batch, c]`, the mean of each channel plane.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Layer, Tensor, layers::GlobalAvgPool2d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U1, U2};
+/// let x = Tensor::<(Dyn, U1, U2, U2), Cpu>::from_vec(&Cpu::default(), &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 6.0]).unwrap();
+/// assert_eq!(GlobalAvgPool2d::default().forward(&x).to_vec(), vec![3.0]);
+/// ```
+pub struct GlobalAvgPool2d(PhantomData<fn()>);
+zst_layer!(GlobalAvgPool2d<>);
+
+impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W), B> for GlobalAvgPool2d {
+    type Output = (N, C);
+    type Cache = Window2d;
+
+    fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<(N, C), B> {
+        Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
+    }
+
+    fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<(N, C), B>, Window2d) {
+        let g = window(x.dims(), [H::N, W::N], [1, 1], [0, 0]);
+        let mut y = B::zeros_like(x.storage(), g.n * g.c);
+        B::avg_pool2d(x.storage(), &mut y, g);
+        (Tensor::from_parts(y, Dims::new(&[g.n, g.c]).unwrap_or_default()), g)
+    }
+
+    fn backward(&self, g: &Window2d, dy: &Tensor<(N, C), B>) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+        check_grad::<B>(dy.storage(), g, "GlobalAvgPool2d")?;
+        let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
+        B::avg_pool2d_backward(dy.storage(), &mut dx, *g);
+        Ok((Tensor::from_parts(dx, in_dims(g)), *self))
+    }
+}
