@@ -27,7 +27,7 @@ def emit(impl, workload, param, unit, stats):
 
 
 def main():
-    workloads = sys.argv[1:] or ["matmul", "mlp"]
+    workloads = sys.argv[1:] or ["matmul", "mlp", "cnn"]
     try:
         import torch
     except ImportError as e:
@@ -55,6 +55,24 @@ def main():
 
         emit(impl, "mlp-train", f"b{batch}", "samples/s",
              measure(step, 20, 200, lambda s: batch / s))
+
+    if "cnn" in workloads:
+        batch = 64
+        nn = torch.nn
+        model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(400, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        x = torch.rand(batch, 1, 28, 28)
+        y = torch.arange(batch) % 10
+
+        def cnn_step():
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        emit(impl, "cnn-train", f"b{batch}", "samples/s",
+             measure(cnn_step, 20, 200, lambda s: batch / s))
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@
 
 pub use shapeflow_core::{
     Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
-    Tensor, backend, data, dim::DimEq, dim::StaticDim, dim_arith, layers, loss, module, optim, rng,
-    shape, summary,
+    Tensor, backend, data, dim::DimEq, dim::StaticDim, dim_arith, layers, loss, metrics, module,
+    optim, rng, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};

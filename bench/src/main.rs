@@ -1,13 +1,15 @@
 //! shapeflow benchmarks.
 //!
 //! ```text
-//! cargo run --release -p shapeflow-bench -- [matmul] [mlp] [--json] [--peers]
+//! cargo run --release -p shapeflow-bench -- [matmul] [mlp] [cnn] [--json] [--peers]
 //! ```
 //!
 //! * `matmul`: f32 1024×1024 product in GFLOP/s, against ndarray's default `dot`
 //!   (matrixmultiply) measured in the same run.
 //! * `mlp`: one training step of the 784-512-256-10 ReLU MLP (forward, cross-entropy, generated
 //!   backward, Adam) at batch 128, in samples/s.
+//! * `cnn`: one training step of the small CNN (conv 1→8 k3, ReLU, max-pool 2, conv 8→16 k3,
+//!   ReLU, max-pool 2, flatten 400, linear → 10; cross-entropy; Adam) at batch 64, samples/s.
 //! * `--peers`: also runs `bench/peers.py` (PyTorch, skipped with a message when it cannot be
 //!   imported) in the same invocation and prints shapeflow/peer ratios.
 //! * `--json`: one JSON object per line per figure instead of the table.
@@ -26,6 +28,21 @@ model! {
         fc2: Linear<512, 256>,
         act2: Relu,
         fc3: Linear<256, 10>,
+    }
+}
+
+model! {
+    /// The benchmark CNN (the convolution issue's workload).
+    pub struct Cnn {
+        input: [1, 28, 28],
+        conv1: Conv2d<1, 8, 3>,
+        act1: Relu,
+        pool1: MaxPool2d<2>,
+        conv2: Conv2d<8, 16, 3>,
+        act2: Relu,
+        pool2: MaxPool2d<2>,
+        flat: Flatten,
+        fc: Linear<400, 10>,
     }
 }
 
@@ -133,6 +150,33 @@ fn bench_mlp(out: &mut Vec<Figure>) {
     });
 }
 
+fn bench_cnn(out: &mut Vec<Figure>) {
+    let batch = 64;
+    let dev = Cpu::default();
+    let mut model = Cnn::<Cpu>::new(&dev, 0);
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let x =
+        Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[batch, 1, 28, 28], 0.0, 1.0, 1)
+            .expect("sizes");
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let mut step = || {
+        let (logits, cache) = model.forward_train(&x);
+        let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
+        let grads = model.backward(&cache, &d).expect("backward");
+        opt.step(&mut model, &grads).expect("step");
+    };
+    let (median, min, max) = measure(20, 200, &mut step, |s| batch as f64 / s);
+    out.push(Figure {
+        implementation: "shapeflow".into(),
+        workload: "cnn-train",
+        param: format!("b{batch}"),
+        unit: "samples/s",
+        median,
+        min,
+        max,
+    });
+}
+
 fn run_peers(workloads: &[&str]) -> Vec<Figure> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers.py");
     let python = std::env::var("SHAPEFLOW_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -151,6 +195,7 @@ fn run_peers(workloads: &[&str]) -> Vec<Figure> {
             let workload = match v["workload"].as_str()? {
                 "matmul" => "matmul",
                 "mlp-train" => "mlp-train",
+                "cnn-train" => "cnn-train",
                 _ => return None,
             };
             Some(Figure {
@@ -173,15 +218,16 @@ fn main() {
     let mut workloads: Vec<&str> =
         args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
     if workloads.is_empty() {
-        workloads = vec!["matmul", "mlp"];
+        workloads = vec!["matmul", "mlp", "cnn"];
     }
     let mut figures = Vec::new();
     for w in &workloads {
         match *w {
             "matmul" => bench_matmul(&mut figures),
             "mlp" => bench_mlp(&mut figures),
+            "cnn" => bench_cnn(&mut figures),
             other => {
-                eprintln!("unknown workload `{other}` (known: matmul, mlp)");
+                eprintln!("unknown workload `{other}` (known: matmul, mlp, cnn)");
                 std::process::exit(2);
             }
         }

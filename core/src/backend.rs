@@ -260,21 +260,14 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
         trans_b: bool,
         beta: Self::Elem,
     );
-    /// `batch` products `c_i = op(a_i) · op(b_i) + beta · c_i`, operand `i` starting at
-    /// `i · stride` in its buffer (a stride of 0 reuses one operand, e.g. a weight).
-    #[allow(clippy::too_many_arguments)]
-    fn matmul_batched(
-        a: &Self::Storage,
-        b: &Self::Storage,
-        c: &mut Self::Storage,
-        batch: usize,
-        strides: [usize; 3],
-        m: usize,
-        k: usize,
-        n: usize,
-        trans_a: bool,
-        trans_b: bool,
-        beta: Self::Elem,
+    /// Transposes a `rows × cols` matrix of blocks of `inner` contiguous elements:
+    /// `y[c, r, i] = x[r, c, i]` (moves the batch axis in and out of convolution products).
+    fn transpose_blocks(
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        rows: usize,
+        cols: usize,
+        inner: usize,
     );
     /// `y[r, c] += bias[c]` for a `rows × cols` buffer.
     fn add_bias(y: &mut Self::Storage, bias: &Self::Storage, rows: usize, cols: usize);
@@ -306,14 +299,19 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     );
 
     // ---- convolution and pooling -----------------------------------------------------------
-    /// Unfolds every sample of `x` (`[n, c, h, w]`) into `cols` (`[n, c·kh·kw, oh·ow]`), zeros for
-    /// padding.
+    /// Unfolds `x` (`[n, c, h, w]`) into `cols` (`[c·kh·kw, n·oh·ow]`: one column per output
+    /// position of every sample, zeros for padding), so a convolution is one matrix product.
     fn im2col(x: &Self::Storage, cols: &mut Self::Storage, g: Window2d);
     /// The adjoint of [`Backend::im2col`]: sums `cols` back into `dx` (overwritten).
     fn col2im(cols: &Self::Storage, dx: &mut Self::Storage, g: Window2d);
     /// Max pooling; `argmax` receives the input index (within the sample's channel plane) of each
     /// maximum, as an element value, for the backward pass. Padding never wins.
-    fn max_pool2d(x: &Self::Storage, y: &mut Self::Storage, argmax: &mut Self::Storage, g: Window2d);
+    fn max_pool2d(
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        argmax: &mut Self::Storage,
+        g: Window2d,
+    );
     /// Max-pool backward: routes each `dy` to its argmax (overwrites `dx`).
     fn max_pool2d_backward(
         dy: &Self::Storage,

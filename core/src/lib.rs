@@ -11,6 +11,7 @@ pub mod error;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod module;
 pub mod optim;
 pub mod rng;

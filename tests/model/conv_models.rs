@@ -29,8 +29,15 @@ fn lenet_shapes_and_summary() {
     assert_eq!(
         outs,
         [
-            "[batch, 6, 28, 28]", "[batch, 6, 28, 28]", "[batch, 6, 14, 14]", "[batch, 16, 10, 10]",
-            "[batch, 16, 10, 10]", "[batch, 16, 5, 5]", "[batch, 400]", "[batch, 120]", "[batch, 120]",
+            "[batch, 6, 28, 28]",
+            "[batch, 6, 28, 28]",
+            "[batch, 6, 14, 14]",
+            "[batch, 16, 10, 10]",
+            "[batch, 16, 10, 10]",
+            "[batch, 16, 5, 5]",
+            "[batch, 400]",
+            "[batch, 120]",
+            "[batch, 120]",
             "[batch, 10]"
         ]
     );

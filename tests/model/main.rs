@@ -7,3 +7,4 @@ mod support;
 mod conv_models;
 mod custom_layer;
 mod generated;
+mod shape_rules_agree;

@@ -39,3 +39,31 @@ fn dropout_masks_are_seeded_and_change_between_steps() {
     let (ya2, _) = a.forward_train(&x);
     assert_ne!(ya1.to_vec(), ya2.to_vec());
 }
+
+#[test]
+fn dropout2d_drops_whole_channels() {
+    let dev = Cpu64::default();
+    let x =
+        Tensor::<(Dyn, U8, U3, U3), Cpu64>::from_batch(&dev, 50, vec![1.0; 50 * 8 * 9]).unwrap();
+    let mut d = Dropout2d::new(0.5, 11);
+    assert_eq!(d.forward(&x).to_vec(), x.to_vec());
+    let (y, mask) = d.forward_train(&x);
+    let y = y.to_vec();
+    let mut dropped = 0;
+    for plane in y.chunks(9) {
+        assert!(plane.iter().all(|&v| v == plane[0]) && (plane[0] == 0.0 || plane[0] == 2.0));
+        dropped += usize::from(plane[0] == 0.0);
+    }
+    // 400 channels, Bernoulli(0.5): standard deviation 10.
+    assert!((160..=240).contains(&dropped), "{dropped} of 400 dropped");
+    let dy = Tensor::<(Dyn, U8, U3, U3), Cpu64>::from_batch(
+        &dev,
+        50,
+        (0..3600).map(|v| v as f64).collect(),
+    )
+    .unwrap();
+    let (dx, _) = d.backward(&mask, &dy).unwrap();
+    for ((g, yv), v) in dx.to_vec().iter().zip(&y).zip(dy.to_vec()) {
+        assert_eq!(*g, yv * v);
+    }
+}

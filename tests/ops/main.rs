@@ -5,14 +5,19 @@
 mod support;
 
 mod activation;
+mod batch_norm;
 mod bce;
+mod conv1d;
+mod conv2d;
 mod cross_entropy;
 mod dropout;
+mod flatten;
 mod linear;
 mod matmul;
 mod mse;
 mod nll;
 mod optim_adam;
 mod optim_sgd;
+mod pool;
 mod softmax;
 mod tensor;

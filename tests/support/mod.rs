@@ -9,6 +9,17 @@ pub fn fixture() -> serde_json::Value {
     serde_json::from_str(text).expect("fixture parses")
 }
 
+/// The convolution/pooling/batch-norm reference values (tests/fixtures/pytorch_conv_reference.py).
+pub fn conv_fixture() -> serde_json::Value {
+    let text = include_str!("../fixtures/pytorch_conv_reference.json");
+    serde_json::from_str(text).expect("fixture parses")
+}
+
+/// A tensor of shape `S` from fixture numbers.
+pub fn tensor<S: Shape>(sizes: &[usize], v: &serde_json::Value) -> Tensor<S, Cpu64> {
+    Tensor::from_vec(&Cpu64::default(), sizes, nums(v)).expect("fixture sizes")
+}
+
 /// A list of numbers from the fixture.
 pub fn nums(v: &serde_json::Value) -> Vec<f64> {
     v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
@@ -58,11 +69,20 @@ pub fn check_layer<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &
 }
 
 /// As [`check_layer`], evaluating `L` with `forward_train` (batch norm with batch statistics).
-pub fn check_layer_train<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &Tensor<S, Cpu64>) {
+pub fn check_layer_train<S: Shape, L: Layer<S, Cpu64>>(
+    name: &str,
+    layer: &mut L,
+    x: &Tensor<S, Cpu64>,
+) {
     check(name, layer, x, true);
 }
 
-fn check<S: Shape, L: Layer<S, Cpu64>>(name: &str, layer: &mut L, x: &Tensor<S, Cpu64>, train: bool) {
+fn check<S: Shape, L: Layer<S, Cpu64>>(
+    name: &str,
+    layer: &mut L,
+    x: &Tensor<S, Cpu64>,
+    train: bool,
+) {
     let dev = Cpu64::default();
     let (y, cache) = layer.forward_train(x);
     let r_data: Vec<f64> = {

@@ -3,8 +3,16 @@
 use shapeflow_core::Elem;
 
 /// Visits `x[o, c, i]` for one channel.
-fn channel<E: Copy>(x: &[E], c: usize, outer: usize, channels: usize, inner: usize) -> impl Iterator<Item = E> + '_ {
-    (0..outer).flat_map(move |o| x[(o * channels + c) * inner..(o * channels + c + 1) * inner].iter().copied())
+fn channel<E: Copy>(
+    x: &[E],
+    c: usize,
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) -> impl Iterator<Item = E> + '_ {
+    (0..outer).flat_map(move |o| {
+        x[(o * channels + c) * inner..(o * channels + c + 1) * inner].iter().copied()
+    })
 }
 
 fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {
@@ -12,14 +20,23 @@ fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {
 }
 
 /// Mean and biased variance per channel (two passes, accumulated in f64).
-pub(crate) fn channel_moments<E: Elem>(x: &[E], mean: &mut [E], var: &mut [E], outer: usize, channels: usize, inner: usize) {
+pub(crate) fn channel_moments<E: Elem>(
+    x: &[E],
+    mean: &mut [E],
+    var: &mut [E],
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) {
     if !sizes_ok(x, outer, channels, inner) {
         return;
     }
     let m = (outer * inner) as f64;
     for c in 0..channels.min(mean.len()).min(var.len()) {
         let mu = channel(x, c, outer, channels, inner).map(|v| v.as_f64()).sum::<f64>() / m;
-        let v = channel(x, c, outer, channels, inner).map(|v| (v.as_f64() - mu).powi(2)).sum::<f64>() / m;
+        let v =
+            channel(x, c, outer, channels, inner).map(|v| (v.as_f64() - mu).powi(2)).sum::<f64>()
+                / m;
         mean[c] = E::from_f64(mu);
         var[c] = E::from_f64(v);
     }
@@ -79,7 +96,9 @@ pub(crate) fn batch_norm_backward<E: Elem>(
         let mu = mean[c].as_f64();
         let invstd = 1.0 / (var[c].as_f64() + eps).sqrt();
         let (mut sum_dy, mut sum_dy_xhat) = (0.0f64, 0.0f64);
-        for (xv, g) in channel(x, c, outer, channels, inner).zip(channel(dy, c, outer, channels, inner)) {
+        for (xv, g) in
+            channel(x, c, outer, channels, inner).zip(channel(dy, c, outer, channels, inner))
+        {
             sum_dy += g.as_f64();
             sum_dy_xhat += g.as_f64() * (xv.as_f64() - mu) * invstd;
         }

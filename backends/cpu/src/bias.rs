@@ -31,7 +31,13 @@ pub(crate) fn sum_rows<E: Elem>(x: &[E], out: &mut [E], rows: usize, cols: usize
 }
 
 /// `y[o, c, i] += bias[c]`.
-pub(crate) fn add_channel_bias<E: Elem>(y: &mut [E], bias: &[E], outer: usize, channels: usize, inner: usize) {
+pub(crate) fn add_channel_bias<E: Elem>(
+    y: &mut [E],
+    bias: &[E],
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) {
     if y.len() < outer * channels * inner || bias.len() < channels || inner == 0 {
         return;
     }
@@ -42,7 +48,13 @@ pub(crate) fn add_channel_bias<E: Elem>(y: &mut [E], bias: &[E], outer: usize, c
 }
 
 /// `out[c] = Σ_{o, i} x[o, c, i]`.
-pub(crate) fn sum_channels<E: Elem>(x: &[E], out: &mut [E], outer: usize, channels: usize, inner: usize) {
+pub(crate) fn sum_channels<E: Elem>(
+    x: &[E],
+    out: &mut [E],
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) {
     out.iter_mut().for_each(|o| *o = E::zero());
     if x.len() < outer * channels * inner || out.len() < channels || inner == 0 {
         return;

@@ -1,4 +1,7 @@
-//! im2col / col2im: convolution as matrix products. Samples are processed in parallel.
+//! im2col / col2im: convolution as one matrix product over the whole batch.
+//!
+//! `cols` is `[c·kh·kw, n·oh·ow]`: row `(c, i, j)` holds, for every sample and output position,
+//! the input element under kernel tap `(i, j)` of channel `c`.
 
 use rayon::prelude::*;
 use shapeflow_core::Elem;
@@ -11,31 +14,27 @@ fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize
     (pos < size).then_some(pos)
 }
 
-/// `cols[n, (c·kh + i)·kw + j, oy·ow + ox] = x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw]`.
+/// Fills `cols` from `x`; rows are independent, so they are filled in parallel.
 pub(crate) fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
-    let (plane, sample_in) = (g.h * g.w, g.c * g.h * g.w);
-    let sample_cols = g.col_rows() * g.col_cols();
-    if x.len() < g.n * sample_in || cols.len() < g.n * sample_cols || sample_cols == 0 {
+    let (plane, sample_in, per) = (g.h * g.w, g.c * g.h * g.w, g.col_cols());
+    let row_len = g.n * per;
+    if x.len() < g.n * sample_in || cols.len() < g.col_rows() * row_len || row_len == 0 {
         return;
     }
-    cols[..g.n * sample_cols].par_chunks_mut(sample_cols).enumerate().for_each(|(n, out)| {
-        let xs = &x[n * sample_in..(n + 1) * sample_in];
-        for c in 0..g.c {
-            for i in 0..g.kh {
-                for j in 0..g.kw {
-                    let row = (c * g.kh + i) * g.kw + j;
-                    let dst = &mut out[row * g.col_cols()..(row + 1) * g.col_cols()];
-                    for oy in 0..g.oh {
-                        let line = &mut dst[oy * g.ow..(oy + 1) * g.ow];
-                        match source(oy, i, g.sh, g.ph, g.dh, g.h) {
-                            None => line.iter_mut().for_each(|v| *v = E::zero()),
-                            Some(iy) => {
-                                let src = &xs[c * plane + iy * g.w..c * plane + (iy + 1) * g.w];
-                                for (ox, v) in line.iter_mut().enumerate() {
-                                    *v = source(ox, j, g.sw, g.pw, g.dw, g.w)
-                                        .map_or(E::zero(), |ix| src[ix]);
-                                }
-                            }
+    cols[..g.col_rows() * row_len].par_chunks_mut(row_len).enumerate().for_each(|(row, dst)| {
+        let (c, i, j) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
+        for n in 0..g.n {
+            let xs = &x[n * sample_in + c * plane..n * sample_in + (c + 1) * plane];
+            let out = &mut dst[n * per..(n + 1) * per];
+            for oy in 0..g.oh {
+                let line = &mut out[oy * g.ow..(oy + 1) * g.ow];
+                match source(oy, i, g.sh, g.ph, g.dh, g.h) {
+                    None => line.iter_mut().for_each(|v| *v = E::zero()),
+                    Some(iy) => {
+                        let src = &xs[iy * g.w..(iy + 1) * g.w];
+                        for (ox, v) in line.iter_mut().enumerate() {
+                            *v = source(ox, j, g.sw, g.pw, g.dw, g.w)
+                                .map_or(E::zero(), |ix| src[ix]);
                         }
                     }
                 }
@@ -45,28 +44,26 @@ pub(crate) fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
 }
 
 /// The adjoint of [`im2col`]: `dx` is overwritten with the sums of `cols` over every window
-/// position that read each input element.
+/// position that read each input element. Channel planes are independent: parallel over them.
 pub(crate) fn col2im<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
-    let (plane, sample_in) = (g.h * g.w, g.c * g.h * g.w);
-    let sample_cols = g.col_rows() * g.col_cols();
-    if dx.len() < g.n * sample_in || cols.len() < g.n * sample_cols || sample_in == 0 {
+    let (plane, per) = (g.h * g.w, g.col_cols());
+    let row_len = g.n * per;
+    if dx.len() < g.n * g.c * plane || cols.len() < g.col_rows() * row_len || plane == 0 {
         return;
     }
-    dx[..g.n * sample_in].par_chunks_mut(sample_in).enumerate().for_each(|(n, out)| {
+    dx[..g.n * g.c * plane].par_chunks_mut(plane).enumerate().for_each(|(nc, out)| {
+        let (n, c) = (nc / g.c, nc % g.c);
         out.iter_mut().for_each(|v| *v = E::zero());
-        let cs = &cols[n * sample_cols..(n + 1) * sample_cols];
-        for c in 0..g.c {
-            for i in 0..g.kh {
-                for j in 0..g.kw {
-                    let row = (c * g.kh + i) * g.kw + j;
-                    let src = &cs[row * g.col_cols()..(row + 1) * g.col_cols()];
-                    for oy in 0..g.oh {
-                        let Some(iy) = source(oy, i, g.sh, g.ph, g.dh, g.h) else { continue };
-                        let dst = &mut out[c * plane + iy * g.w..c * plane + (iy + 1) * g.w];
-                        for ox in 0..g.ow {
-                            if let Some(ix) = source(ox, j, g.sw, g.pw, g.dw, g.w) {
-                                dst[ix] = dst[ix] + src[oy * g.ow + ox];
-                            }
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = (c * g.kh + i) * g.kw + j;
+                let src = &cols[row * row_len + n * per..row * row_len + (n + 1) * per];
+                for oy in 0..g.oh {
+                    let Some(iy) = source(oy, i, g.sh, g.ph, g.dh, g.h) else { continue };
+                    let dst = &mut out[iy * g.w..(iy + 1) * g.w];
+                    for ox in 0..g.ow {
+                        if let Some(ix) = source(ox, j, g.sw, g.pw, g.dw, g.w) {
+                            dst[ix] = dst[ix] + src[oy * g.ow + ox];
                         }
                     }
                 }

@@ -39,7 +39,13 @@ pub(crate) fn sum_squares<E: Elem>(x: &[E]) -> f64 {
 }
 
 /// `y[r, i] = x[r, i] · m[r]`.
-pub(crate) fn mul_rows_broadcast<E: Elem>(x: &[E], m: &[E], y: &mut [E], rows: usize, inner: usize) {
+pub(crate) fn mul_rows_broadcast<E: Elem>(
+    x: &[E],
+    m: &[E],
+    y: &mut [E],
+    rows: usize,
+    inner: usize,
+) {
     if inner == 0 {
         return;
     }
@@ -48,4 +54,25 @@ pub(crate) fn mul_rows_broadcast<E: Elem>(x: &[E], m: &[E], y: &mut [E], rows: u
             *o = v * mv;
         }
     }
+}
+
+/// `y[c, r, i] = x[r, c, i]` for a `rows × cols` matrix of `inner`-element blocks.
+pub(crate) fn transpose_blocks<E: Elem>(
+    x: &[E],
+    y: &mut [E],
+    rows: usize,
+    cols: usize,
+    inner: usize,
+) {
+    use rayon::prelude::*;
+    let n = rows * cols * inner;
+    if x.len() < n || y.len() < n || inner == 0 || rows == 0 {
+        return;
+    }
+    y[..n].par_chunks_mut(rows * inner).enumerate().for_each(|(c, out)| {
+        for (r, block) in out.chunks_exact_mut(inner).enumerate() {
+            let at = (r * cols + c) * inner;
+            block.copy_from_slice(&x[at..at + inner]);
+        }
+    });
 }

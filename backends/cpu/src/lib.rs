@@ -119,22 +119,16 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     ) {
         matmul::matmul(a, b, c, m, k, n, trans_a, trans_b, beta);
     }
-    fn matmul_batched(
-        a: &Vec<E>,
-        b: &Vec<E>,
-        c: &mut Vec<E>,
-        batch: usize,
-        strides: [usize; 3],
-        m: usize,
-        k: usize,
-        n: usize,
-        trans_a: bool,
-        trans_b: bool,
-        beta: E,
-    ) {
-        matmul::matmul_batched(a, b, c, batch, strides, m, k, n, trans_a, trans_b, beta);
+    fn transpose_blocks(x: &Vec<E>, y: &mut Vec<E>, rows: usize, cols: usize, inner: usize) {
+        elementwise::transpose_blocks(x, y, rows, cols, inner);
     }
-    fn add_channel_bias(y: &mut Vec<E>, bias: &Vec<E>, outer: usize, channels: usize, inner: usize) {
+    fn add_channel_bias(
+        y: &mut Vec<E>,
+        bias: &Vec<E>,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) {
         bias::add_channel_bias(y, bias, outer, channels, inner);
     }
     fn sum_channels(x: &Vec<E>, out: &mut Vec<E>, outer: usize, channels: usize, inner: usize) {
@@ -161,7 +155,14 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     fn avg_pool2d_backward(dy: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
         pool::avg_pool2d_backward(dy, dx, g);
     }
-    fn channel_moments(x: &Vec<E>, mean: &mut Vec<E>, var: &mut Vec<E>, outer: usize, channels: usize, inner: usize) {
+    fn channel_moments(
+        x: &Vec<E>,
+        mean: &mut Vec<E>,
+        var: &mut Vec<E>,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) {
         batch_norm::channel_moments(x, mean, var, outer, channels, inner);
     }
     fn batch_norm_apply(
@@ -192,7 +193,9 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
         channels: usize,
         inner: usize,
     ) {
-        batch_norm::batch_norm_backward(x, dy, mean, var, gamma, dx, dgamma, dbeta, eps, outer, channels, inner);
+        batch_norm::batch_norm_backward(
+            x, dy, mean, var, gamma, dx, dgamma, dbeta, eps, outer, channels, inner,
+        );
     }
     fn add_bias(y: &mut Vec<E>, bias: &Vec<E>, rows: usize, cols: usize) {
         bias::add_bias(y, bias, rows, cols);

@@ -49,41 +49,6 @@ pub(crate) fn matmul<E: Elem>(
     matmul_with(a, b, c, m, k, n, trans_a, trans_b, beta, parallelism(m, k, n));
 }
 
-/// `batch` products, operand `i` at offset `i · stride`; outputs that do not overlap
-/// (`strides[2] ≥ m·n`) are computed in parallel, one single-threaded product per task.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul_batched<E: Elem>(
-    a: &[E],
-    b: &[E],
-    c: &mut [E],
-    batch: usize,
-    strides: [usize; 3],
-    m: usize,
-    k: usize,
-    n: usize,
-    trans_a: bool,
-    trans_b: bool,
-    beta: E,
-) {
-    let [sa, sb, sc] = strides;
-    let fits = |len: usize, stride: usize, size: usize| batch == 0 || len >= (batch - 1) * stride + size;
-    if !fits(a.len(), sa, m * k) || !fits(b.len(), sb, k * n) || !fits(c.len(), sc, m * n) {
-        debug_assert!(false, "matmul_batched: buffers too small");
-        return;
-    }
-    if sc >= m * n && sc > 0 && batch > 1 {
-        use rayon::prelude::*;
-        c.par_chunks_mut(sc).take(batch).enumerate().for_each(|(i, ci)| {
-            matmul_with(&a[i * sa..], &b[i * sb..], ci, m, k, n, trans_a, trans_b, beta, Parallelism::None);
-        });
-    } else {
-        for i in 0..batch {
-            let ci = &mut c[i * sc..];
-            matmul_with(&a[i * sa..], &b[i * sb..], ci, m, k, n, trans_a, trans_b, beta, parallelism(m, k, n));
-        }
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn matmul_with<E: Elem>(
     a: &[E],

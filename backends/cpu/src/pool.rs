@@ -25,28 +25,30 @@ pub(crate) fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Win
         return;
     }
     let (pin, pout) = (g.h * g.w, g.oh * g.ow);
-    y.par_chunks_mut(pout).zip(argmax.par_chunks_mut(pout)).enumerate().for_each(|(p, (ys, am))| {
-        let xs = &x[p * pin..(p + 1) * pin];
-        for oy in 0..g.oh {
-            for ox in 0..g.ow {
-                let mut best = E::neg_infinity();
-                let mut at = 0usize;
-                for (iy, ix) in window(&g, oy, ox) {
-                    let v = xs[iy * g.w + ix];
-                    // NaN propagates, as in PyTorch.
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = iy * g.w + ix;
-                        if v.is_nan() {
-                            break;
+    y.par_chunks_mut(pout).zip(argmax.par_chunks_mut(pout)).enumerate().for_each(
+        |(p, (ys, am))| {
+            let xs = &x[p * pin..(p + 1) * pin];
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let mut best = E::neg_infinity();
+                    let mut at = 0usize;
+                    for (iy, ix) in window(&g, oy, ox) {
+                        let v = xs[iy * g.w + ix];
+                        // NaN propagates, as in PyTorch.
+                        if v > best || v.is_nan() {
+                            best = v;
+                            at = iy * g.w + ix;
+                            if v.is_nan() {
+                                break;
+                            }
                         }
                     }
+                    ys[oy * g.ow + ox] = best;
+                    am[oy * g.ow + ox] = E::from_f64(at as f64);
                 }
-                ys[oy * g.ow + ox] = best;
-                am[oy * g.ow + ox] = E::from_f64(at as f64);
             }
-        }
-    });
+        },
+    );
 }
 
 /// Routes each output gradient to its window's maximum.
@@ -57,7 +59,8 @@ pub(crate) fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E],
     let (pin, pout) = (g.h * g.w, g.oh * g.ow);
     dx[..g.n * g.c * pin].par_chunks_mut(pin).enumerate().for_each(|(p, d)| {
         d.iter_mut().for_each(|v| *v = E::zero());
-        for (&gy, &a) in dy[p * pout..(p + 1) * pout].iter().zip(&argmax[p * pout..(p + 1) * pout]) {
+        for (&gy, &a) in dy[p * pout..(p + 1) * pout].iter().zip(&argmax[p * pout..(p + 1) * pout])
+        {
             if let Some(slot) = d.get_mut(a.as_f64() as usize) {
                 *slot = *slot + gy;
             }

@@ -113,7 +113,12 @@ impl<C: StaticDim, B: Backend> Module<B> for BatchNorm<C, B> {
         with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
         with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
     }
-    fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut VisitGradsFn<'_, B>) {
+    fn visit_params_with_grads(
+        &mut self,
+        grads: &Self,
+        path: &mut String,
+        f: &mut VisitGradsFn<'_, B>,
+    ) {
         with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
         with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
     }
@@ -155,14 +160,21 @@ impl<N: Dim, C: StaticDim, B: Backend> Layer<(N, C), B> for BatchNorm<C, B> {
     fn forward_train(&mut self, x: &Tensor<(N, C), B>) -> (Tensor<(N, C), B>, BatchNormCache<B>) {
         bn_train(self, x)
     }
-    fn backward(&self, cache: &BatchNormCache<B>, dy: &Tensor<(N, C), B>) -> Result<(Tensor<(N, C), B>, Self)> {
+    fn backward(
+        &self,
+        cache: &BatchNormCache<B>,
+        dy: &Tensor<(N, C), B>,
+    ) -> Result<(Tensor<(N, C), B>, Self)> {
         bn_backward(self, cache, dy)
     }
 }
 batch_norm_layer!(L);
 batch_norm_layer!(H, W);
 
-fn bn_eval<S: Shape, C: StaticDim, B: Backend>(bn: &BatchNorm<C, B>, x: &Tensor<S, B>) -> Tensor<S, B> {
+fn bn_eval<S: Shape, C: StaticDim, B: Backend>(
+    bn: &BatchNorm<C, B>,
+    x: &Tensor<S, B>,
+) -> Tensor<S, B> {
     let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
     let mut y = x.zeros_like();
     B::batch_norm_apply(
@@ -209,7 +221,8 @@ fn bn_train<S: Shape, C: StaticDim, B: Backend>(
     let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
     B::axpy(B::Elem::from_f64(bn.momentum * unbias), &var, bn.running_var.storage_mut());
     bn.num_batches_tracked += 1;
-    let cache = BatchNormCache { x: x.storage().clone(), mean, var, layout: (outer, channels, inner) };
+    let cache =
+        BatchNormCache { x: x.storage().clone(), mean, var, layout: (outer, channels, inner) };
     (y, cache)
 }
 

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use num_traits::{One, Zero};
+use num_traits::Zero;
 use typenum::{U0, U1};
 
 use crate::backend::{Backend, Window2d};
@@ -23,7 +23,8 @@ pub struct ConvCache<B: Backend> {
     geom: Window2d,
 }
 
-/// `y = W ⋆ x + b` for `x` of `[n, c, h, w]`; returns `y` (`[n, out, oh, ow]`) and the columns.
+/// `y = W ⋆ x + b` for `x` of `[n, c, h, w]`: one product `W[O, CKK] · cols[CKK, n·OHW]`,
+/// then the batch axis moved out. Returns `y` (`[n, out, oh, ow]`) and the columns.
 fn conv_forward<B: Backend>(
     x: &B::Storage,
     weight: &B::Storage,
@@ -31,28 +32,28 @@ fn conv_forward<B: Backend>(
     g: Window2d,
     out_channels: usize,
 ) -> (B::Storage, B::Storage) {
-    let (rows, cols_per) = (g.col_rows(), g.col_cols());
-    let mut cols = B::zeros_like(x, g.n * rows * cols_per);
+    let (rows, per) = (g.col_rows(), g.col_cols());
+    let mut cols = B::zeros_like(x, rows * g.n * per);
     B::im2col(x, &mut cols, g);
-    let mut y = B::zeros_like(x, g.n * out_channels * cols_per);
-    B::matmul_batched(
+    let mut y_t = B::zeros_like(x, out_channels * g.n * per);
+    B::matmul(
         weight,
         &cols,
-        &mut y,
-        g.n,
-        [0, rows * cols_per, out_channels * cols_per],
+        &mut y_t,
         out_channels,
         rows,
-        cols_per,
+        g.n * per,
         false,
         false,
         B::Elem::zero(),
     );
-    B::add_channel_bias(&mut y, bias, g.n, out_channels, cols_per);
+    let mut y = B::zeros_like(x, g.n * out_channels * per);
+    B::transpose_blocks(&y_t, &mut y, out_channels, g.n, per);
+    B::add_channel_bias(&mut y, bias, g.n, out_channels, per);
     (y, cols)
 }
 
-/// Returns `(dx, dweight, dbias)`.
+/// Returns `(dx, dweight, dbias)`: `dW = dyᵀ·colsᵀ` and `dcols = Wᵀ·dyᵀ`, one product each.
 fn conv_backward<B: Backend>(
     cache: &ConvCache<B>,
     weight: &B::Storage,
@@ -60,46 +61,26 @@ fn conv_backward<B: Backend>(
     out_channels: usize,
 ) -> Result<(B::Storage, B::Storage, B::Storage)> {
     let g = cache.geom;
-    let (rows, cols_per) = (g.col_rows(), g.col_cols());
-    if B::len(dy) != g.n * out_channels * cols_per {
+    let (rows, per) = (g.col_rows(), g.col_cols());
+    if B::len(dy) != g.n * out_channels * per {
         return Err(Error::Shape(format!(
             "convolution backward: the output gradient has {} elements but the forward pass produced {}",
             B::len(dy),
-            g.n * out_channels * cols_per
+            g.n * out_channels * per
         )));
     }
+    let zero = B::Elem::zero();
     let mut dbias = B::zeros_like(dy, out_channels);
-    B::sum_channels(dy, &mut dbias, g.n, out_channels, cols_per);
-    // dW[O, CKK] = Σ_n dy[n][O, OHW] · cols[n]ᵀ[OHW, CKK]
+    B::sum_channels(dy, &mut dbias, g.n, out_channels, per);
+    // dy as [O, n·OHW]
+    let mut dy_t = B::zeros_like(dy, out_channels * g.n * per);
+    B::transpose_blocks(dy, &mut dy_t, g.n, out_channels, per);
+    // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
     let mut dweight = B::zeros_like(dy, out_channels * rows);
-    B::matmul_batched(
-        dy,
-        &cache.cols,
-        &mut dweight,
-        g.n,
-        [out_channels * cols_per, rows * cols_per, 0],
-        out_channels,
-        cols_per,
-        rows,
-        false,
-        true,
-        B::Elem::one(),
-    );
-    // dcols[n][CKK, OHW] = Wᵀ[CKK, O] · dy[n][O, OHW]
-    let mut dcols = B::zeros_like(dy, g.n * rows * cols_per);
-    B::matmul_batched(
-        weight,
-        dy,
-        &mut dcols,
-        g.n,
-        [0, out_channels * cols_per, rows * cols_per],
-        rows,
-        out_channels,
-        cols_per,
-        true,
-        false,
-        B::Elem::zero(),
-    );
+    B::matmul(&dy_t, &cache.cols, &mut dweight, out_channels, g.n * per, rows, false, true, zero);
+    // dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW]
+    let mut dcols = B::zeros_like(dy, rows * g.n * per);
+    B::matmul(weight, &dy_t, &mut dcols, rows, out_channels, g.n * per, true, false, zero);
     let mut dx = B::zeros_like(dy, g.n * g.c * g.h * g.w);
     B::col2im(&dcols, &mut dx, g);
     Ok((dx, dweight, dbias))
@@ -112,8 +93,15 @@ fn tensor<S: Shape, B: Backend>(storage: B::Storage, sizes: &[usize]) -> Tensor<
 
 macro_rules! conv_module {
     ($name:ident) => {
-        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-            Module<B> for $name<I, O, K, B, S, P, D>
+        impl<
+            I: StaticDim,
+            O: StaticDim,
+            K: StaticDim,
+            B: Backend,
+            S: StaticDim,
+            P: StaticDim,
+            D: StaticDim,
+        > Module<B> for $name<I, O, K, B, S, P, D>
         {
             fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
                 with_field(path, "weight", |p| self.weight.visit_params(p, f));
@@ -123,28 +111,59 @@ macro_rules! conv_module {
                 with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
                 with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
             }
-            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut VisitGradsFn<'_, B>) {
-                with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
+            fn visit_params_with_grads(
+                &mut self,
+                grads: &Self,
+                path: &mut String,
+                f: &mut VisitGradsFn<'_, B>,
+            ) {
+                with_field(path, "weight", |p| {
+                    self.weight.visit_params_with_grads(&grads.weight, p, f)
+                });
                 with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
             }
         }
 
-        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-            Clone for $name<I, O, K, B, S, P, D>
+        impl<
+            I: StaticDim,
+            O: StaticDim,
+            K: StaticDim,
+            B: Backend,
+            S: StaticDim,
+            P: StaticDim,
+            D: StaticDim,
+        > Clone for $name<I, O, K, B, S, P, D>
         {
             fn clone(&self) -> Self {
-                $name { weight: self.weight.clone(), bias: self.bias.clone(), _geometry: PhantomData }
+                $name {
+                    weight: self.weight.clone(),
+                    bias: self.bias.clone(),
+                    _geometry: PhantomData,
+                }
             }
         }
 
-        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-            std::fmt::Debug for $name<I, O, K, B, S, P, D>
+        impl<
+            I: StaticDim,
+            O: StaticDim,
+            K: StaticDim,
+            B: Backend,
+            S: StaticDim,
+            P: StaticDim,
+            D: StaticDim,
+        > std::fmt::Debug for $name<I, O, K, B, S, P, D>
         {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 write!(
                     f,
                     "{}({} -> {}, kernel {}, stride {}, padding {}, dilation {})",
-                    stringify!($name), I::N, O::N, K::N, S::N, P::N, D::N
+                    stringify!($name),
+                    I::N,
+                    O::N,
+                    K::N,
+                    S::N,
+                    P::N,
+                    D::N
                 )
             }
         }
@@ -225,7 +244,10 @@ where
         self.forward_cached(x).0
     }
 
-    fn forward_train(&mut self, x: &Tensor<(N, I, H, W), B>) -> (Tensor<Self::Output, B>, ConvCache<B>) {
+    fn forward_train(
+        &mut self,
+        x: &Tensor<(N, I, H, W), B>,
+    ) -> (Tensor<Self::Output, B>, ConvCache<B>) {
         self.forward_cached(x)
     }
 
@@ -251,9 +273,23 @@ impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: Stat
     fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
         // The types guarantee the window fits; an impossible geometry yields an empty output.
         let g = Self::geometry(x.dims()).unwrap_or(Window2d {
-            n: 0, c: 0, h: 0, w: 0, kh: 0, kw: 0, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 0, ow: 0,
+            n: 0,
+            c: 0,
+            h: 0,
+            w: 0,
+            kh: 0,
+            kw: 0,
+            sh: 1,
+            sw: 1,
+            ph: 0,
+            pw: 0,
+            dh: 1,
+            dw: 1,
+            oh: 0,
+            ow: 0,
         });
-        let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
+        let (y, cols) =
+            conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
         (tensor(y, &[g.n, O::N, g.oh, g.ow]), ConvCache { cols, geom: g })
     }
 }
@@ -320,11 +356,18 @@ where
         self.forward_cached(x).0
     }
 
-    fn forward_train(&mut self, x: &Tensor<(N, I, L), B>) -> (Tensor<Self::Output, B>, ConvCache<B>) {
+    fn forward_train(
+        &mut self,
+        x: &Tensor<(N, I, L), B>,
+    ) -> (Tensor<Self::Output, B>, ConvCache<B>) {
         self.forward_cached(x)
     }
 
-    fn backward(&self, cache: &ConvCache<B>, dy: &Tensor<Self::Output, B>) -> Result<(Tensor<(N, I, L), B>, Self)> {
+    fn backward(
+        &self,
+        cache: &ConvCache<B>,
+        dy: &Tensor<Self::Output, B>,
+    ) -> Result<(Tensor<(N, I, L), B>, Self)> {
         let g = cache.geom;
         let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy.storage(), O::N)?;
         let grads = Conv1d {
@@ -342,12 +385,28 @@ impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: Stat
     fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
         let d = x.dims();
         let g = (d.len() == 3)
-            .then(|| Window2d::new([d[0], d[1], 1, d[2]], [1, K::N], [1, S::N], [0, P::N], [1, D::N]))
+            .then(|| {
+                Window2d::new([d[0], d[1], 1, d[2]], [1, K::N], [1, S::N], [0, P::N], [1, D::N])
+            })
             .flatten()
             .unwrap_or(Window2d {
-                n: 0, c: 0, h: 0, w: 0, kh: 0, kw: 0, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 0, ow: 0,
+                n: 0,
+                c: 0,
+                h: 0,
+                w: 0,
+                kh: 0,
+                kw: 0,
+                sh: 1,
+                sw: 1,
+                ph: 0,
+                pw: 0,
+                dh: 1,
+                dw: 1,
+                oh: 0,
+                ow: 0,
             });
-        let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
+        let (y, cols) =
+            conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
         (tensor(y, &[g.n, O::N, g.ow]), ConvCache { cols, geom: g })
     }
 }

@@ -9,11 +9,11 @@ mod linear;
 mod pool;
 mod softmax;
 
-pub use conv::{Conv1d, Conv2d, ConvCache};
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache};
+pub use conv::{Conv1d, Conv2d, ConvCache};
 pub use dropout::{ChannelMask, Dropout, Dropout2d};
 pub use flatten::Flatten;
-pub use pool::{AvgPool2d, GlobalAvgPool2d, MaxPool2d, MaxPoolCache};
 pub use linear::Linear;
+pub use pool::{AvgPool2d, GlobalAvgPool2d, MaxPool2d, MaxPoolCache};
 pub use softmax::{LogSoftmax, Softmax};

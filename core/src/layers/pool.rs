@@ -18,7 +18,22 @@ fn window(d: &[usize], k: [usize; 2], s: [usize; 2], p: [usize; 2]) -> Window2d 
     <[usize; 4]>::try_from(d)
         .ok()
         .and_then(|[n, c, h, w]| Window2d::new([n, c, h, w], k, s, p, [1, 1]))
-        .unwrap_or(Window2d { n: 0, c: 0, h: 0, w: 0, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 0, ow: 0 })
+        .unwrap_or(Window2d {
+            n: 0,
+            c: 0,
+            h: 0,
+            w: 0,
+            kh: 1,
+            kw: 1,
+            sh: 1,
+            sw: 1,
+            ph: 0,
+            pw: 0,
+            dh: 1,
+            dw: 1,
+            oh: 0,
+            ow: 0,
+        })
 }
 
 fn out_dims(g: &Window2d) -> Dims {
@@ -41,7 +56,7 @@ fn check_grad<B: Backend>(dy: &B::Storage, g: &Window2d, what: &str) -> Result<(
 }
 
 macro_rules! zst_layer {
-    ($name:ident<$($p:ident),*>) => {
+    ($name:ident [$($p:ident),*]) => {
         impl<$($p),*> Clone for $name<$($p),*> {
             fn clone(&self) -> Self {
                 *self
@@ -82,7 +97,7 @@ macro_rules! zst_layer {
 /// assert_eq!(MaxPool2d::<U2>::default().forward(&x).to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
 /// ```
 pub struct MaxPool2d<K, S = K, P = U0>(PhantomData<fn() -> (K, S, P)>);
-zst_layer!(MaxPool2d<K, S, P>);
+zst_layer!(MaxPool2d[K, S, P]);
 
 /// What max pooling keeps for backward: the argmax of every window.
 #[derive(Clone, Debug)]
@@ -109,7 +124,10 @@ where
         Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
     }
 
-    fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<Self::Output, B>, MaxPoolCache<B>) {
+    fn forward_train(
+        &mut self,
+        x: &Tensor<(N, C, H, W), B>,
+    ) -> (Tensor<Self::Output, B>, MaxPoolCache<B>) {
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let len = g.n * g.c * g.oh * g.ow;
         let mut y = B::zeros_like(x.storage(), len);
@@ -118,7 +136,11 @@ where
         (Tensor::from_parts(y, out_dims(&g)), MaxPoolCache { argmax, geom: g })
     }
 
-    fn backward(&self, cache: &MaxPoolCache<B>, dy: &Tensor<Self::Output, B>) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+    fn backward(
+        &self,
+        cache: &MaxPoolCache<B>,
+        dy: &Tensor<Self::Output, B>,
+    ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         let g = cache.geom;
         check_grad::<B>(dy.storage(), &g, "MaxPool2d")?;
         let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
@@ -138,7 +160,7 @@ where
 /// assert_eq!(AvgPool2d::<U2>::default().forward(&x).to_vec(), vec![3.0]);
 /// ```
 pub struct AvgPool2d<K, S = K, P = U0>(PhantomData<fn() -> (K, S, P)>);
-zst_layer!(AvgPool2d<K, S, P>);
+zst_layer!(AvgPool2d[K, S, P]);
 
 impl<N, C, H, W, K, S, P, B> Layer<(N, C, H, W), B> for AvgPool2d<K, S, P>
 where
@@ -158,14 +180,21 @@ where
         Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
     }
 
-    fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<Self::Output, B>, Window2d) {
+    fn forward_train(
+        &mut self,
+        x: &Tensor<(N, C, H, W), B>,
+    ) -> (Tensor<Self::Output, B>, Window2d) {
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let mut y = B::zeros_like(x.storage(), g.n * g.c * g.oh * g.ow);
         B::avg_pool2d(x.storage(), &mut y, g);
         (Tensor::from_parts(y, out_dims(&g)), g)
     }
 
-    fn backward(&self, g: &Window2d, dy: &Tensor<Self::Output, B>) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+    fn backward(
+        &self,
+        g: &Window2d,
+        dy: &Tensor<Self::Output, B>,
+    ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         check_grad::<B>(dy.storage(), g, "AvgPool2d")?;
         let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
         B::avg_pool2d_backward(dy.storage(), &mut dx, *g);
@@ -183,9 +212,11 @@ where
 /// assert_eq!(GlobalAvgPool2d::default().forward(&x).to_vec(), vec![3.0]);
 /// ```
 pub struct GlobalAvgPool2d(PhantomData<fn()>);
-zst_layer!(GlobalAvgPool2d<>);
+zst_layer!(GlobalAvgPool2d[]);
 
-impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W), B> for GlobalAvgPool2d {
+impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W), B>
+    for GlobalAvgPool2d
+{
     type Output = (N, C);
     type Cache = Window2d;
 
@@ -200,7 +231,11 @@ impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W),
         (Tensor::from_parts(y, Dims::new(&[g.n, g.c]).unwrap_or_default()), g)
     }
 
-    fn backward(&self, g: &Window2d, dy: &Tensor<(N, C), B>) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+    fn backward(
+        &self,
+        g: &Window2d,
+        dy: &Tensor<(N, C), B>,
+    ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         check_grad::<B>(dy.storage(), g, "GlobalAvgPool2d")?;
         let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
         B::avg_pool2d_backward(dy.storage(), &mut dx, *g);

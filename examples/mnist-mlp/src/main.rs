@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use shapeflow::data::{Dataset, Mnist};
+use shapeflow::data::Mnist;
+use shapeflow::metrics::accuracy;
 use shapeflow::prelude::*;
 
 model! {
@@ -56,26 +57,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn accuracy(model: &Mlp<Cpu>, dev: &Cpu, data: &Dataset) -> shapeflow::Result<f64> {
-    let mut correct = 0usize;
-    for batch in data.batches_in_order(1000) {
-        let x = batch.inputs_tensor::<(Dyn, U784), Cpu>(dev)?;
-        let logits = model.forward(&x).to_vec();
-        for (row, &label) in logits.chunks_exact(10).zip(&batch.labels) {
-            let pred = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |best, (i, &v)| if v > best.1 { (i, v) } else { best },
-                )
-                .0;
-            correct += usize::from(pred == label);
-        }
-    }
-    Ok(correct as f64 / data.len().max(1) as f64)
-}
-
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
@@ -121,7 +102,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         bar.finish();
         let secs = start.elapsed().as_secs_f64();
-        let acc = accuracy(&model, &dev, &mnist.test)?;
+        let acc = accuracy(&dev, &mnist.test, 1000, |x| model.forward(x))?;
         println!(
             "epoch {epoch}: loss {running:.4}, {:.0} samples/s, test accuracy {:.2}%",
             seen as f64 / secs,

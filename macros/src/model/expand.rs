@@ -169,11 +169,15 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         #(#attrs)*
         #vis struct #name<B: #p::Backend> where #(#where_clauses,)* {
             #( #(#docs)* pub #names: #types, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
 
         #[doc = #cache_doc]
         #vis struct #cache_name<B: #p::Backend> where #(#where_clauses,)* {
             #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: <#types as #p::Layer<#inputs, B>>::Cache, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
 
         #[doc = #input_doc]
@@ -186,7 +190,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             pub fn new(dev: &B, seed: u64) -> Self {
                 let mut rng = #p::Rng::new(seed);
                 let _ = &mut rng;
-                Self { #( #names: #inits, )* }
+                Self { #( #names: #inits, )* __backend: ::core::marker::PhantomData }
             }
 
             /// Inference forward pass (dropout off).
@@ -238,7 +242,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
             fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
                 #( let (#x_out, #cs) = <#types as #p::Layer<#inputs, B>>::forward_train(&mut self.#names, #x_in); )*
-                (#x_last, #cache_name { #( #names: #cs, )* })
+                (#x_last, #cache_name { #( #names: #cs, )* __backend: ::core::marker::PhantomData })
             }
 
             fn backward(
@@ -248,7 +252,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
                 let #d_n = dy.clone();
                 #( let (#rev_d_in, #rev_g) = <#rev_types as #p::Layer<#rev_inputs, B>>::backward(&self.#rev_names, &cache.#rev_names, &#rev_d_out)?; )*
-                Ok((#d_0, Self { #( #names: #gs, )* }))
+                Ok((#d_0, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
             }
         }
 

@@ -92,12 +92,22 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
                 }
                 Some(vec![*output])
             }
-            (Resolved::Conv { two_d, input, output, kernel, stride, padding, dilation }, Some(shape)) => {
+            (
+                Resolved::Conv { two_d, input, output, kernel, stride, padding, dilation },
+                Some(shape),
+            ) => {
                 let rank = if *two_d { 3 } else { 2 };
                 let kind = if *two_d { "Conv2d" } else { "Conv1d" };
-                let layout = if *two_d { "[channels, height, width]" } else { "[channels, length]" };
+                let layout =
+                    if *two_d { "[channels, height, width]" } else { "[channels, length]" };
                 if shape.len() != rank {
-                    walk.err(input.1, format!("`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}", fmt_shape(&shape)));
+                    walk.err(
+                        input.1,
+                        format!(
+                            "`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}",
+                            fmt_shape(&shape)
+                        ),
+                    );
                     None
                 } else {
                     if shape[0] != input.0 {
@@ -110,15 +120,27 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
                         );
                     }
                     let spatial = &shape[1..];
-                    let outs: Vec<Option<usize>> =
-                        spatial.iter().map(|&s| window_out(s, kernel.0, *stride, *padding, *dilation)).collect();
+                    let outs: Vec<Option<usize>> = spatial
+                        .iter()
+                        .map(|&s| window_out(s, kernel.0, *stride, *padding, *dilation))
+                        .collect();
                     if outs.iter().any(Option::is_none) {
                         let reach = dilation * (kernel.0 - 1) + 1;
+                        let k = kernel.0;
+                        let what = if *two_d {
+                            format!("{k}×{k} kernel")
+                        } else {
+                            format!("kernel of {k}")
+                        };
+                        let spans = if *dilation > 1 {
+                            format!(" with dilation {dilation} spans {reach} and")
+                        } else {
+                            String::new()
+                        };
                         walk.err(
                             kernel.1,
                             format!(
-                                "`{name}`: kernel {} (dilation {dilation}, spanning {reach}) is larger than its padded input {} ({} from `{prev}` plus 2 × {padding} padding)",
-                                kernel.0,
+                                "`{name}`: the {what}{spans} is larger than its padded input {} (`{prev}` produces {}; padding {padding})",
                                 spatial.iter().map(|s| (s + 2 * padding).to_string()).collect::<Vec<_>>().join(" × "),
                                 product(spatial)
                             ),
@@ -138,13 +160,15 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
                     walk.err(padding.1, format!("`{name}`: padding {} is more than half the kernel size {} (PyTorch's rule for pools)", padding.0, kernel.0));
                     None
                 } else {
-                    let outs: Vec<Option<usize>> =
-                        shape[1..].iter().map(|&s| window_out(s, kernel.0, *stride, padding.0, 1)).collect();
+                    let outs: Vec<Option<usize>> = shape[1..]
+                        .iter()
+                        .map(|&s| window_out(s, kernel.0, *stride, padding.0, 1))
+                        .collect();
                     if outs.iter().any(Option::is_none) {
                         walk.err(
                             kernel.1,
                             format!(
-                                "`{name}`: a {k}×{k} pool does not fit its input {} from `{prev}` (padded {})",
+                                "`{name}`: the {k}×{k} pooling window does not fit its input {} from `{prev}` ({} with padding)",
                                 product(&shape[1..]),
                                 shape[1..].iter().map(|s| (s + 2 * padding.0).to_string()).collect::<Vec<_>>().join(" × "),
                                 k = kernel.0
@@ -172,10 +196,24 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
                 Some(flat)
             }
             (Resolved::BatchNorm { two_d, features, .. }, Some(shape)) => {
-                let (kind, ok_rank) = if *two_d { ("BatchNorm2d", shape.len() == 3) } else { ("BatchNorm1d", shape.len() <= 2) };
+                let (kind, ok_rank) = if *two_d {
+                    ("BatchNorm2d", shape.len() == 3)
+                } else {
+                    ("BatchNorm1d", shape.len() <= 2)
+                };
                 if !ok_rank {
-                    let layout = if *two_d { "[channels, height, width]" } else { "[features] or [channels, length]" };
-                    walk.err(features.1, format!("`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}", fmt_shape(&shape)));
+                    let layout = if *two_d {
+                        "[channels, height, width]"
+                    } else {
+                        "[features] or [channels, length]"
+                    };
+                    walk.err(
+                        features.1,
+                        format!(
+                            "`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}",
+                            fmt_shape(&shape)
+                        ),
+                    );
                 } else if shape[0] != features.0 {
                     walk.err(
                         features.1,

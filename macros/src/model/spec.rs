@@ -99,10 +99,20 @@ pub(crate) enum Resolved {
         dilation: usize,
     },
     /// MaxPool2d (`max == true`) or AvgPool2d.
-    Pool { max: bool, kernel: (usize, Span), stride: usize, padding: (usize, Span) },
+    Pool {
+        max: bool,
+        kernel: (usize, Span),
+        stride: usize,
+        padding: (usize, Span),
+    },
     GlobalAvgPool,
     Flatten,
-    BatchNorm { two_d: bool, features: (usize, Span), eps: f64, momentum: f64 },
+    BatchNorm {
+        two_d: bool,
+        features: (usize, Span),
+        eps: f64,
+        momentum: f64,
+    },
     Dropout2d(f64),
     Activation(&'static str),
     LeakyRelu(f64),
@@ -119,8 +129,15 @@ impl Resolved {
         match (self, decl) {
             (Resolved::Linear { input, output }, _) => format!("Linear<{}, {output}>", input.0),
             (Resolved::Conv { two_d, input, output, kernel, stride, padding, dilation }, _) => {
-                let mut s = format!("Conv{}d<{}, {output}, {}", if *two_d { 2 } else { 1 }, input.0, kernel.0);
-                for (name, v, d) in [("stride", *stride, 1), ("padding", *padding, 0), ("dilation", *dilation, 1)] {
+                let mut s = format!(
+                    "Conv{}d<{}, {output}, {}",
+                    if *two_d { 2 } else { 1 },
+                    input.0,
+                    kernel.0
+                );
+                for (name, v, d) in
+                    [("stride", *stride, 1), ("padding", *padding, 0), ("dilation", *dilation, 1)]
+                {
                     if v != d {
                         s.push_str(&format!(", {name} = {v}"));
                     }
@@ -270,7 +287,11 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
             (other, ParamTy::Count) => {
                 errors.push(syn::Error::new(
                     arg.span,
-                    format!("`{}` of `{layer}` must be an integer ≥ 0, found {}", p.name, other.describe()),
+                    format!(
+                        "`{}` of `{layer}` must be an integer ≥ 0, found {}",
+                        p.name,
+                        other.describe()
+                    ),
                 ));
                 ok = false;
                 continue;
@@ -367,7 +388,10 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
         "Dropout2d" => {
             let (p, pspan) = get(0);
             if !(0.0..1.0).contains(&p) {
-                errors.push(syn::Error::new(pspan, format!("dropout probability `p` of `{layer}` must be in [0, 1), found {p}")));
+                errors.push(syn::Error::new(
+                    pspan,
+                    format!("dropout probability `p` of `{layer}` must be in [0, 1), found {p}"),
+                ));
                 return Resolved::Invalid;
             }
             Resolved::Dropout2d(p)

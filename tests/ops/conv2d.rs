@@ -1,0 +1,90 @@
+//! Conv2d: PyTorch values for stride, padding and dilation; gradient checks.
+
+use shapeflow::dim_arith::ConvOut;
+use shapeflow::prelude::*;
+
+use crate::support::{assert_close, check_layer, conv_fixture, input, nums, tensor};
+
+type X = (Dyn, U3, U7, U6);
+
+fn case<S, P, D>(index: usize)
+where
+    S: shapeflow::StaticDim,
+    P: shapeflow::StaticDim,
+    D: shapeflow::StaticDim,
+    U7: ConvOut<U3, S, P, D>,
+    U6: ConvOut<U3, S, P, D>,
+{
+    let f = conv_fixture();
+    let c = &f["conv2d"];
+    let want = &c["cases"][index];
+    let mut conv = Conv2d::<U3, U4, U3, Cpu64, S, P, D>::init(&Cpu64::default(), &mut Rng::new(0));
+    conv.weight = tensor(&[4, 3, 3, 3], &c["w"]);
+    conv.bias = tensor(&[4], &c["b"]);
+    let x = tensor::<X>(&[2, 3, 7, 6], &c["x"]);
+    let (y, cache) = conv.forward_train(&x);
+    let shape: Vec<usize> =
+        want["y_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    assert_eq!(y.dims(), &shape[..], "case {index} output shape");
+    assert_close(&format!("conv2d case {index} y"), &y.to_vec(), &nums(&want["y"]), 1e-10, 1e-12);
+    let r = Tensor::from_vec(&Cpu64::default(), y.dims(), nums(&want["r"])).unwrap();
+    let (dx, g) = Layer::<X, Cpu64>::backward(&conv, &cache, &r).unwrap();
+    assert_close(
+        &format!("conv2d case {index} dx"),
+        &dx.to_vec(),
+        &nums(&want["dx"]),
+        1e-10,
+        1e-12,
+    );
+    assert_close(
+        &format!("conv2d case {index} dw"),
+        &g.weight.to_vec(),
+        &nums(&want["dw"]),
+        1e-10,
+        1e-12,
+    );
+    assert_close(
+        &format!("conv2d case {index} db"),
+        &g.bias.to_vec(),
+        &nums(&want["db"]),
+        1e-10,
+        1e-12,
+    );
+}
+
+#[test]
+fn conv2d_matches_pytorch_plain() {
+    case::<U1, U0, U1>(0);
+}
+
+#[test]
+fn conv2d_matches_pytorch_stride_2_padding_1() {
+    case::<U2, U1, U1>(1);
+}
+
+#[test]
+fn conv2d_matches_pytorch_padding_2_dilation_2() {
+    case::<U1, U2, U2>(2);
+}
+
+#[test]
+fn conv2d_matches_pytorch_stride_2_dilation_2() {
+    case::<U2, U0, U2>(3);
+}
+
+#[test]
+fn conv2d_gradient_checks() {
+    let dev = Cpu64::default();
+    let mut c = Conv2d::<U2, U3, U3, Cpu64, U2, U1, U1>::init(&dev, &mut Rng::new(1));
+    check_layer("Conv2d s2 p1", &mut c, &input::<(Dyn, U2, U6, U5)>(&[2, 2, 6, 5], 50));
+    let mut c = Conv2d::<U2, U2, U2, Cpu64, U1, U1, U2>::init(&dev, &mut Rng::new(2));
+    check_layer("Conv2d p1 d2", &mut c, &input::<(Dyn, U2, U5, U5)>(&[2, 2, 5, 5], 51));
+}
+
+#[test]
+fn conv2d_init_follows_pytorch_bounds() {
+    let c = Conv2d::<U6, U16, U5, Cpu>::init(&Cpu::default(), &mut Rng::new(3));
+    let bound = 1.0 / (6.0f32 * 25.0).sqrt();
+    assert!(c.weight.to_vec().iter().chain(c.bias.to_vec().iter()).all(|v| v.abs() <= bound));
+    assert_eq!(c.weight.dims(), &[16, 6, 5, 5]);
+}
