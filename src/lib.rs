@@ -33,8 +33,11 @@
 //!
 //! `model! { pub struct Name { input: [sizes…], layer: Kind<args>, … } }`. The input is the
 //! per-sample shape; the batch dimension is added and is a runtime size. Built-in kinds:
-//! `Linear<in, out>`, `Relu`, `LeakyRelu<negative_slope = 0.01>`, `Sigmoid`, `Tanh`, `Gelu`,
-//! `Softmax`, `LogSoftmax`, `Dropout<p = 0.5>`. A layer of your own is written
+//! `Linear<in, out>`, `Conv2d<in, out, kernel, stride = 1, padding = 0, dilation = 1>`, `Conv1d<…>`,
+//! `MaxPool2d<kernel, stride = kernel, padding = 0>`, `AvgPool2d<…>`, `GlobalAvgPool2d`, `Flatten`,
+//! `BatchNorm1d<features, eps = 1e-5, momentum = 0.1>`, `BatchNorm2d<…>`, `Relu`,
+//! `LeakyRelu<negative_slope = 0.01>`, `Sigmoid`, `Tanh`, `Gelu`, `Softmax`, `LogSoftmax`,
+//! `Dropout<p = 0.5>`, `Dropout2d<p = 0.5>`. A layer of your own is written
 //! `#[custom] name: YourType<B>` (it implements [`Layer`] and [`Init`], and derives [`Module`]);
 //! its shapes are then checked by the type system.
 //!
@@ -45,8 +48,8 @@
 
 pub use shapeflow_core::{
     Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
-    Tensor, backend, data, dim::DimEq, dim::StaticDim, dim_arith, layers, loss, metrics, module,
-    optim, rng, shape, summary,
+    Tensor, backend, data, dim::DimEq, dim::StaticDim, dim_arith, init, layers, loss, metrics,
+    module, optim, rng, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};

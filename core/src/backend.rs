@@ -384,6 +384,8 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     fn axpy(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage);
     /// `x *= alpha`.
     fn scale(x: &mut Self::Storage, alpha: Self::Elem);
+    /// Clamps every element to `[lo, hi]`.
+    fn clamp(x: &mut Self::Storage, lo: f64, hi: f64);
     /// Sum of all elements (accumulated in `f64`).
     fn sum(x: &Self::Storage) -> f64;
     /// Sum of squares of all elements (accumulated in `f64`).

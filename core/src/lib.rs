@@ -8,6 +8,7 @@ pub mod data;
 pub mod dim;
 pub mod dim_arith;
 pub mod error;
+pub mod init;
 pub mod layer;
 pub mod layers;
 pub mod loss;

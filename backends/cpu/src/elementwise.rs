@@ -76,3 +76,15 @@ pub(crate) fn transpose_blocks<E: Elem>(
         }
     });
 }
+
+/// Clamps to `[lo, hi]` (NaN stays NaN).
+pub(crate) fn clamp<E: Elem>(x: &mut [E], lo: f64, hi: f64) {
+    let (lo, hi) = (E::from_f64(lo), E::from_f64(hi));
+    x.iter_mut().for_each(|v| {
+        if *v < lo {
+            *v = lo;
+        } else if *v > hi {
+            *v = hi;
+        }
+    });
+}

@@ -221,6 +221,9 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     fn scale(x: &mut Vec<E>, alpha: E) {
         elementwise::scale(x, alpha);
     }
+    fn clamp(x: &mut Vec<E>, lo: f64, hi: f64) {
+        elementwise::clamp(x, lo, hi);
+    }
     fn sum(x: &Vec<E>) -> f64 {
         elementwise::sum(x)
     }

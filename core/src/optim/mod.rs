@@ -2,8 +2,34 @@
 //! rules. An optimizer is typed by the model it was built for, so it cannot step another model.
 
 mod adam;
+mod clip;
+mod schedule;
 mod sgd;
 mod state;
 
 pub use adam::{Adam, AdamConfig};
+pub use clip::{clip_grad_norm, clip_grad_value};
+pub use schedule::{CosineAnnealingLr, ExponentialLr, LinearLr, LrSchedule, OneCycleLr, StepLr};
 pub use sgd::{Sgd, SgdConfig};
+
+use crate::error::Result;
+
+/// What every optimizer offers: a step from gradients, and its learning rate (for schedulers
+/// and callbacks).
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, layers::Linear, optim::{Adam, AdamConfig, Optimizer}};
+/// use shapeflow_cpu::Cpu;
+/// let fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+/// let mut opt = Adam::new(&fc, AdamConfig::default());
+/// Optimizer::set_lr(&mut opt, 0.5);
+/// assert_eq!(Optimizer::lr(&opt), 0.5);
+/// ```
+pub trait Optimizer<M> {
+    /// Applies one update to every parameter of `model` from `grads`.
+    fn step(&mut self, model: &mut M, grads: &M) -> Result<()>;
+    /// The current learning rate.
+    fn lr(&self) -> f64;
+    /// Sets the learning rate.
+    fn set_lr(&mut self, lr: f64);
+}

@@ -97,3 +97,15 @@ impl<M: Module<B>, B: Backend> Sgd<M, B> {
         self.config.lr = lr;
     }
 }
+
+impl<M: Module<B>, B: Backend> super::Optimizer<M> for Sgd<M, B> {
+    fn step(&mut self, model: &mut M, grads: &M) -> Result<()> {
+        Sgd::step(self, model, grads)
+    }
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+}
