@@ -48,8 +48,8 @@
 
 pub use shapeflow_core::{
     Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
-    Tensor, backend, data, dim::DimEq, dim::StaticDim, dim_arith, init, layers, loss, metrics,
-    module, optim, rng, shape, summary,
+    Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, init, layers, loss,
+    metrics, module, optim, rng, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
@@ -78,7 +78,9 @@ pub mod prelude {
 /// Paths used by generated code; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use shapeflow_core::module::{VisitFn, VisitGradsFn, VisitMutFn, with_field};
+    pub use shapeflow_core::module::{
+        StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, with_field,
+    };
     pub use shapeflow_core::summary::{Summary, SummaryRow};
     pub use shapeflow_core::{
         Backend, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, layers,

@@ -21,6 +21,14 @@ pub trait Elem:
     fn as_f64(self) -> f64;
     /// The type's name: `"f32"` or `"f64"`.
     const NAME: &'static str;
+    /// The safetensors dtype: `"F32"` or `"F64"`.
+    const SAFETENSORS_DTYPE: &'static str;
+    /// Bytes per element.
+    const BYTES: usize;
+    /// Appends the little-endian bytes.
+    fn write_le(self, out: &mut Vec<u8>);
+    /// Reads from little-endian bytes (`bytes.len() == BYTES`).
+    fn read_le(bytes: &[u8]) -> Self;
 }
 
 impl Elem for f32 {
@@ -31,6 +39,16 @@ impl Elem for f32 {
         self as f64
     }
     const NAME: &'static str = "f32";
+    const SAFETENSORS_DTYPE: &'static str = "F32";
+    const BYTES: usize = 4;
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&bytes[..4]);
+        f32::from_le_bytes(b)
+    }
 }
 
 impl Elem for f64 {
@@ -41,6 +59,16 @@ impl Elem for f64 {
         self
     }
     const NAME: &'static str = "f64";
+    const SAFETENSORS_DTYPE: &'static str = "F64";
+    const BYTES: usize = 8;
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[..8]);
+        f64::from_le_bytes(b)
+    }
 }
 
 /// Elementwise activation functions, shared by the activation layers and the kernels.

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod checkpoint;
 pub mod data;
 pub mod dim;
 pub mod dim_arith;

@@ -34,6 +34,17 @@ pub trait Module<B: Backend> {
         f: &mut VisitGradsFn<'_, B>,
     );
 
+    /// Calls `f(name, entry)` for every entry of the state dict, in PyTorch's order: parameters
+    /// and buffers (batch-norm running statistics). The default visits the parameters.
+    fn visit_state(&self, path: &mut String, f: &mut StateFn<'_, B>) {
+        self.visit_params(path, &mut |n, d, s| f(n, StateRef::Tensor(d, s)));
+    }
+
+    /// Calls `f(name, entry)` for every entry of the state dict, mutably.
+    fn visit_state_mut(&mut self, path: &mut String, f: &mut StateMutFn<'_, B>) {
+        self.visit_params_mut(path, &mut |n, d, s| f(n, StateMut::Tensor(d, s)));
+    }
+
     /// Total number of scalar parameters.
     fn num_params(&self) -> usize {
         let mut n = 0;
@@ -56,6 +67,28 @@ pub type VisitMutFn<'a, B> = dyn FnMut(&str, &[usize], &mut <B as Backend>::Stor
 /// A parameter-and-gradient visitor: `f(name, parameter, gradient)`.
 pub type VisitGradsFn<'a, B> =
     dyn FnMut(&str, &mut <B as Backend>::Storage, &<B as Backend>::Storage) + 'a;
+
+/// One entry of a state dict, read-only: a tensor (sizes and buffer) or a counter
+/// (`num_batches_tracked`, an `int64` scalar in PyTorch).
+pub enum StateRef<'a, B: Backend> {
+    /// A parameter or buffer tensor.
+    Tensor(&'a [usize], &'a B::Storage),
+    /// An integer counter.
+    Count(u64),
+}
+
+/// One entry of a state dict, writable.
+pub enum StateMut<'a, B: Backend> {
+    /// A parameter or buffer tensor.
+    Tensor(&'a [usize], &'a mut B::Storage),
+    /// An integer counter.
+    Count(&'a mut u64),
+}
+
+/// A state-dict visitor.
+pub type StateFn<'a, B> = dyn FnMut(&str, StateRef<'_, B>) + 'a;
+/// A mutable state-dict visitor.
+pub type StateMutFn<'a, B> = dyn FnMut(&str, StateMut<'_, B>) + 'a;
 
 /// Runs `body` with `.name` appended to `path` (no separator at the root), then restores `path`.
 ///

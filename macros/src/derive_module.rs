@@ -99,6 +99,12 @@ fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             ) {
                 #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_with_grads(&mut self.#idents, &grads.#idents, path, f)); )*
             }
+            fn visit_state(&self, path: &mut String, f: &mut #p::StateFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state(&self.#idents, path, f)); )*
+            }
+            fn visit_state_mut(&mut self, path: &mut String, f: &mut #p::StateMutFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state_mut(&mut self.#idents, path, f)); )*
+            }
         }
     })
 }

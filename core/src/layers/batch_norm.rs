@@ -7,7 +7,9 @@ use crate::backend::{Backend, Elem};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn, with_field};
+use crate::module::{
+    Module, StateFn, StateMut, StateMutFn, StateRef, VisitFn, VisitGradsFn, VisitMutFn, with_field,
+};
 use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -121,6 +123,33 @@ impl<C: StaticDim, B: Backend> Module<B> for BatchNorm<C, B> {
     ) {
         with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
         with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
+    }
+    fn visit_state(&self, path: &mut String, f: &mut StateFn<'_, B>) {
+        let tensors = [
+            ("weight", &self.weight),
+            ("bias", &self.bias),
+            ("running_mean", &self.running_mean),
+            ("running_var", &self.running_var),
+        ];
+        for (name, t) in tensors {
+            with_field(path, name, |p| f(p, StateRef::Tensor(t.dims(), t.storage())));
+        }
+        let count = self.num_batches_tracked;
+        with_field(path, "num_batches_tracked", |p| f(p, StateRef::Count(count)));
+    }
+    fn visit_state_mut(&mut self, path: &mut String, f: &mut StateMutFn<'_, B>) {
+        let BatchNorm { weight, bias, running_mean, running_var, num_batches_tracked, .. } = self;
+        let tensors = [
+            ("weight", weight),
+            ("bias", bias),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ];
+        for (name, t) in tensors {
+            let dims = t.shape();
+            with_field(path, name, |p| f(p, StateMut::Tensor(dims.as_slice(), t.storage_mut())));
+        }
+        with_field(path, "num_batches_tracked", |p| f(p, StateMut::Count(num_batches_tracked)));
     }
 }
 

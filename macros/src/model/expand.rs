@@ -271,6 +271,12 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             ) {
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params_with_grads(&mut self.#names, &grads.#names, path, f)); )*
             }
+            fn visit_state(&self, path: &mut String, f: &mut #p::StateFn<'_, B>) {
+                #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_state(&self.#names, path, f)); )*
+            }
+            fn visit_state_mut(&mut self, path: &mut String, f: &mut #p::StateMutFn<'_, B>) {
+                #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_state_mut(&mut self.#names, path, f)); )*
+            }
         }
     }
 }
