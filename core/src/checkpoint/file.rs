@@ -80,7 +80,7 @@ pub fn write_atomic(
         offset = end;
     }
     let mut text = serde_json::Value::Object(header).to_string().into_bytes();
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(b' ');
     }
     let crc = entries.iter().fold(Crc32::new().update(&text), |c, e| c.update(&e.data)).finish();
