@@ -48,14 +48,16 @@
 
 pub use shapeflow_core::{
     Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
-    Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, init, layers, loss,
-    metrics, module, optim, rng, shape, summary,
+    Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, fit, init, layers,
+    loss, metrics, module, optim, rng, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
 
 #[cfg(feature = "cuda")]
 pub use shapeflow_cuda::Cuda;
+
+pub mod example_args;
 
 /// typenum, re-exported: `U784` and friends name static dimensions up to 1024; `dim!(N)` any.
 pub use typenum;

@@ -9,6 +9,7 @@ pub mod data;
 pub mod dim;
 pub mod dim_arith;
 pub mod error;
+pub mod fit;
 pub mod init;
 pub mod layer;
 pub mod layers;

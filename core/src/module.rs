@@ -45,6 +45,12 @@ pub trait Module<B: Backend> {
         self.visit_params_mut(path, &mut |n, d, s| f(n, StateMut::Tensor(d, s)));
     }
 
+    /// Calls `f(name, counter)` for every random-number counter (dropout's mask counter), so a
+    /// training checkpoint can resume bit for bit. Not part of the PyTorch state dict.
+    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+        let _ = (path, f);
+    }
+
     /// Total number of scalar parameters.
     fn num_params(&self) -> usize {
         let mut n = 0;

@@ -71,6 +71,14 @@ impl Rng {
             items.swap(i, j);
         }
     }
+    /// The generator's internal state (for checkpoints).
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+    /// A generator resumed from [`Rng::state`].
+    pub fn from_state(state: u64) -> Rng {
+        Rng { state }
+    }
     /// A new independent generator (for a sub-layer), advancing this one.
     pub fn fork(&mut self) -> Rng {
         Rng { state: self.next_u64() }

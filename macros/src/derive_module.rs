@@ -105,6 +105,9 @@ fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             fn visit_state_mut(&mut self, path: &mut String, f: &mut #p::StateMutFn<'_, #backend>) {
                 #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state_mut(&mut self.#idents, path, f)); )*
             }
+            fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_rng(&mut self.#idents, path, f)); )*
+            }
         }
     })
 }

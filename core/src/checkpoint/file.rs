@@ -33,6 +33,15 @@ impl Entry {
             data,
         }
     }
+    /// A `U64` scalar (generator states).
+    pub fn u64(name: &str, value: u64) -> Entry {
+        Entry {
+            name: name.to_string(),
+            dtype: "U64".into(),
+            shape: vec![],
+            data: value.to_le_bytes().to_vec(),
+        }
+    }
     /// An `I64` scalar.
     pub fn count(name: &str, value: u64) -> Entry {
         let v = i64::try_from(value).unwrap_or(i64::MAX);

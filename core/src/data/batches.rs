@@ -19,6 +19,9 @@ pub struct Dataset {
     inputs: Vec<f32>,
     labels: Vec<usize>,
     features: usize,
+    /// Regression targets, `target_width` per sample (empty for classification).
+    targets: Vec<f32>,
+    target_width: usize,
 }
 
 impl Dataset {
@@ -32,7 +35,63 @@ impl Dataset {
                 got: inputs.len(),
             });
         }
-        Ok(Dataset { inputs, labels, features })
+        Ok(Dataset { inputs, labels, features, targets: Vec::new(), target_width: 0 })
+    }
+
+    /// A regression dataset: `targets` holds `target_width` values per sample; labels are
+    /// unused (all 0).
+    ///
+    /// ```
+    /// let ds = shapeflow_core::data::Dataset::regression(vec![0.0; 4], vec![1.0, 2.0], 2, 1).unwrap();
+    /// assert_eq!(ds.len(), 2);
+    /// ```
+    pub fn regression(
+        inputs: Vec<f32>,
+        targets: Vec<f32>,
+        features: usize,
+        target_width: usize,
+    ) -> Result<Self> {
+        let n = targets.len().checked_div(target_width).unwrap_or(0);
+        if targets.len() != n * target_width || inputs.len() != n * features {
+            return Err(Error::Length {
+                what: format!("regression dataset ({n} samples × {features} features)"),
+                expected: n * features,
+                got: inputs.len(),
+            });
+        }
+        Ok(Dataset { inputs, labels: vec![0; n], features, targets, target_width })
+    }
+
+    /// Regression targets per sample (0 for a classification dataset).
+    pub fn target_width(&self) -> usize {
+        self.target_width
+    }
+
+    /// Splits off the last `fraction` of the samples (Keras's `validation_split`): returns
+    /// `(train, validation)`.
+    ///
+    /// ```
+    /// let ds = shapeflow_core::data::Dataset::new(vec![0.0; 10], (0..10).map(|i| i % 2).collect(), 1).unwrap();
+    /// let (train, val) = ds.split(0.2);
+    /// assert_eq!((train.len(), val.len()), (8, 2));
+    /// ```
+    pub fn split(&self, fraction: f64) -> (Dataset, Dataset) {
+        let n = self.len();
+        let n_val = ((n as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
+        let cut = n - n_val;
+        let part = |range: std::ops::Range<usize>| Dataset {
+            inputs: self.inputs[range.start * self.features..range.end * self.features].to_vec(),
+            labels: self.labels[range.clone()].to_vec(),
+            features: self.features,
+            targets: if self.target_width == 0 {
+                Vec::new()
+            } else {
+                self.targets[range.start * self.target_width..range.end * self.target_width]
+                    .to_vec()
+            },
+            target_width: self.target_width,
+        };
+        (part(0..cut), part(cut..n))
     }
     /// Number of samples.
     pub fn len(&self) -> usize {
@@ -102,14 +161,17 @@ impl Iterator for Batches<'_> {
         }
         let end = (self.pos + self.batch_size).min(self.order.len());
         let f = self.data.features;
+        let tw = self.data.target_width;
         let mut inputs = Vec::with_capacity((end - self.pos) * f);
         let mut labels = Vec::with_capacity(end - self.pos);
+        let mut targets = Vec::with_capacity((end - self.pos) * tw);
         for &i in &self.order[self.pos..end] {
             inputs.extend_from_slice(&self.data.inputs[i * f..(i + 1) * f]);
             labels.push(self.data.labels[i]);
+            targets.extend_from_slice(&self.data.targets[i * tw..(i + 1) * tw]);
         }
         self.pos = end;
-        Some(Batch { inputs, labels })
+        Some(Batch { inputs, labels, targets })
     }
 }
 
@@ -120,6 +182,8 @@ pub struct Batch {
     pub inputs: Vec<f32>,
     /// One class label per sample.
     pub labels: Vec<usize>,
+    /// Regression targets (empty for classification).
+    pub targets: Vec<f32>,
 }
 
 impl Batch {
@@ -145,6 +209,13 @@ impl Batch {
     /// ```
     pub fn inputs_tensor<S: Shape, B: Backend>(&self, dev: &B) -> Result<Tensor<S, B>> {
         let data: Vec<B::Elem> = self.inputs.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
+        Tensor::from_batch(dev, self.len(), data)
+    }
+
+    /// The regression targets as a tensor of shape `S`.
+    pub fn targets_tensor<S: Shape, B: Backend>(&self, dev: &B) -> Result<Tensor<S, B>> {
+        let data: Vec<B::Elem> =
+            self.targets.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
         Tensor::from_batch(dev, self.len(), data)
     }
 }

@@ -65,7 +65,21 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout {
         Ok((dx, *self))
     }
 }
-crate::impl_module_without_params!(Dropout);
+impl<B: Backend> crate::Module<B> for Dropout {
+    fn visit_params(&self, _: &mut String, _: &mut crate::module::VisitFn<'_, B>) {}
+    fn visit_params_mut(&mut self, _: &mut String, _: &mut crate::module::VisitMutFn<'_, B>) {}
+    fn visit_params_with_grads(
+        &mut self,
+        _: &Self,
+        _: &mut String,
+        _: &mut crate::module::VisitGradsFn<'_, B>,
+    ) {
+    }
+    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+        crate::module::with_field(path, "seed", |p| f(p, &mut self.seed));
+        crate::module::with_field(path, "calls", |p| f(p, &mut self.calls));
+    }
+}
 
 /// Channel dropout: zeroes whole channels of `[batch, C, …]` inputs with probability `p`,
 /// scaling the kept ones by `1/(1-p)` (PyTorch's `nn.Dropout2d`); the identity in inference.
@@ -101,7 +115,20 @@ impl<B: Backend> Init<B> for Dropout2d {
         Dropout2d::new(0.5, rng.next_u64())
     }
 }
-crate::impl_module_without_params!(Dropout2d);
+impl<B: Backend> crate::Module<B> for Dropout2d {
+    fn visit_params(&self, _: &mut String, _: &mut crate::module::VisitFn<'_, B>) {}
+    fn visit_params_mut(&mut self, _: &mut String, _: &mut crate::module::VisitMutFn<'_, B>) {}
+    fn visit_params_with_grads(
+        &mut self,
+        _: &Self,
+        _: &mut String,
+        _: &mut crate::module::VisitGradsFn<'_, B>,
+    ) {
+    }
+    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+        <Dropout as crate::Module<B>>::visit_rng(&mut self.inner, path, f);
+    }
+}
 
 /// The channel mask (one value per `(sample, channel)`) and the plane size.
 #[derive(Clone, Debug)]

@@ -118,4 +118,17 @@ impl<M: Module<B>, B: Backend> super::Optimizer<M> for Adam<M, B> {
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
     }
+    fn state_entries(&self) -> Vec<crate::checkpoint::Entry> {
+        let [m, v] = &self.moments;
+        super::state::buffer_entries::<B>(self.step, &[("exp_avg", m), ("exp_avg_sq", v)])
+    }
+    fn load_state(
+        &mut self,
+        entries: &std::collections::HashMap<String, crate::checkpoint::Entry>,
+    ) -> std::result::Result<(), String> {
+        let [m, v] = &mut self.moments;
+        self.step =
+            super::state::load_buffers::<B>(entries, &mut [("exp_avg", m), ("exp_avg_sq", v)])?;
+        Ok(())
+    }
 }

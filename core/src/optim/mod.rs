@@ -32,4 +32,13 @@ pub trait Optimizer<M> {
     fn lr(&self) -> f64;
     /// Sets the learning rate.
     fn set_lr(&mut self, lr: f64);
+    /// The optimizer's state (step count, moment buffers) as checkpoint entries named
+    /// `optimizer.*`, for resumable training.
+    fn state_entries(&self) -> Vec<crate::checkpoint::Entry>;
+    /// Restores [`Optimizer::state_entries`]; an `Err` message when an entry is missing or does
+    /// not fit (nothing is changed then).
+    fn load_state(
+        &mut self,
+        entries: &std::collections::HashMap<String, crate::checkpoint::Entry>,
+    ) -> std::result::Result<(), String>;
 }

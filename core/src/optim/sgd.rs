@@ -108,4 +108,15 @@ impl<M: Module<B>, B: Backend> super::Optimizer<M> for Sgd<M, B> {
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
     }
+    fn state_entries(&self) -> Vec<crate::checkpoint::Entry> {
+        super::state::buffer_entries::<B>(self.steps, &[("momentum_buffer", &self.momentum[0])])
+    }
+    fn load_state(
+        &mut self,
+        entries: &std::collections::HashMap<String, crate::checkpoint::Entry>,
+    ) -> std::result::Result<(), String> {
+        let [buf] = &mut self.momentum;
+        self.steps = super::state::load_buffers::<B>(entries, &mut [("momentum_buffer", buf)])?;
+        Ok(())
+    }
 }

@@ -1,16 +1,15 @@
-//! Trains a LeNet-style CNN on MNIST (two conv + pool blocks, two linear layers; Adam, lr 1e-3,
-//! batch 64, the learning rate halved after each epoch) and reports test
-//! accuracy after each epoch.
+//! Trains a LeNet-style CNN on MNIST (two conv + pool blocks, two linear layers; Adam, lr 1e-3
+//! halved after each epoch, batch 64) with `fit`: summary, progress bars, test accuracy per
+//! epoch, a plot, the trained weights and a resumable training checkpoint.
 //!
 //! ```text
-//! cargo run --release -p mnist-cnn -- [--epochs N] [--seed S] [--data DIR]
+//! cargo run --release -p mnist-cnn -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--resume]
 //! ```
 
-use std::time::Instant;
-
-use indicatif::{ProgressBar, ProgressStyle};
+use shapeflow::checkpoint;
 use shapeflow::data::Mnist;
-use shapeflow::metrics::accuracy;
+use shapeflow::fit::{FitConfig, LrScheduler, Metric, Validation, fit};
+use shapeflow::optim::ExponentialLr;
 use shapeflow::prelude::*;
 
 model! {
@@ -30,39 +29,6 @@ model! {
     }
 }
 
-struct Args {
-    epochs: usize,
-    seed: u64,
-    data: String,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        epochs: 5,
-        seed: 0,
-        data: concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist").to_string(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--epochs" => {
-                args.epochs = value("--epochs")?.parse().map_err(|e| format!("--epochs: {e}"))?
-            }
-            "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--data" => args.data = value("--data")?,
-            "-h" | "--help" => {
-                println!(
-                    "usage: mnist-cnn [--epochs N (5)] [--seed S (0)] [--data DIR (data/mnist)]"
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument `{other}` (try --help)")),
-        }
-    }
-    Ok(args)
-}
-
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
@@ -71,53 +37,40 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
+    let args = shapeflow::example_args::ExampleArgs::parse("mnist-cnn", 5)?;
     let mut mnist = Mnist::load(&args.data)?;
-    // Standardise with the training set's mean and standard deviation, as PyTorch's examples do.
     mnist.train.normalize(0.1307, 0.3081);
     mnist.test.normalize(0.1307, 0.3081);
     let dev = Cpu::default();
     let mut model = LeNet::<Cpu>::new(&dev, args.seed);
     println!("{}\n", model.summary());
     let mut opt = Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() });
-    let mut rng = Rng::new(args.seed.wrapping_add(1));
-    let batch_size = 64;
-    for epoch in 1..=args.epochs {
-        // Halve the learning rate after every epoch: it settles the last epochs' accuracy.
-        if epoch > 1 {
-            opt.set_lr(opt.lr() * 0.5);
-        }
-        let batches = mnist.train.batches(batch_size, &mut rng);
-        let bar = ProgressBar::new(batches.remaining() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {msg} (eta {eta})",
-            )?
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{}", args.epochs));
-        let start = Instant::now();
-        let (mut running, mut seen) = (0.0f64, 0usize);
-        for (i, batch) in batches.enumerate() {
-            let x = batch.inputs_tensor::<(Dyn, U1, U28, U28), Cpu>(&dev)?;
-            let (logits, cache) = model.forward_train(&x);
-            let (loss, dlogits) = cross_entropy(&logits, &batch.labels)?;
-            let grads = model.backward(&cache, &dlogits)?;
-            opt.step(&mut model, &grads)?;
-            running = if i == 0 { loss } else { 0.98 * running + 0.02 * loss };
-            seen += batch.len();
-            let rate = seen as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("loss {running:.4} | {rate:.0} samples/s"));
-            bar.inc(1);
-        }
-        bar.finish();
-        let secs = start.elapsed().as_secs_f64();
-        let acc = accuracy(&dev, &mnist.test, 1000, |x| model.forward(x))?;
-        println!(
-            "epoch {epoch}: loss {running:.4}, {:.0} samples/s, test accuracy {:.2}%",
-            seen as f64 / secs,
-            100.0 * acc
-        );
-    }
+    let mut halve = LrScheduler::per_epoch(ExponentialLr { gamma: 0.5 });
+    let config = FitConfig {
+        epochs: args.epochs,
+        batch_size: 64,
+        seed: args.seed.wrapping_add(1),
+        metrics: vec![Metric::Accuracy],
+        validation: Validation::Data(mnist.test.clone()),
+        checkpoint: Some(args.out.join("training.safetensors")),
+        resume: args.resume,
+        ..Default::default()
+    };
+    let history = fit::<_, (Dyn, U1, U28, U28), U10, Cpu, _>(
+        &mut model,
+        &mut opt,
+        &dev,
+        &mnist.train,
+        &config,
+        &mut [&mut halve],
+    )?;
+    history.plot(args.out.join("training.svg"))?;
+    checkpoint::save(&model, args.out.join("model.safetensors"))?;
+    let acc = history.last("val_accuracy").unwrap_or(0.0);
+    println!(
+        "test accuracy {:.2}%; wrote {}/{{model.safetensors, training.svg}}",
+        100.0 * acc,
+        args.out.display()
+    );
     Ok(())
 }

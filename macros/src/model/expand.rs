@@ -277,6 +277,9 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             fn visit_state_mut(&mut self, path: &mut String, f: &mut #p::StateMutFn<'_, B>) {
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_state_mut(&mut self.#names, path, f)); )*
             }
+            fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+                #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_rng(&mut self.#names, path, f)); )*
+            }
         }
     }
 }

@@ -1,0 +1,233 @@
+//! Callbacks: early stopping, keep-best checkpoints, learning-rate schedules, and your own.
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::optim::LrSchedule;
+
+use super::history::EpochLogs;
+
+/// What a callback sees at the end of an epoch, and what it may change.
+pub struct EpochContext<'a, M> {
+    /// The epoch just finished (from 1).
+    pub epoch: usize,
+    /// Its logs.
+    pub logs: &'a EpochLogs,
+    /// The model.
+    pub model: &'a M,
+    pub(crate) stop: &'a mut bool,
+    pub(crate) lr: Option<f64>,
+}
+
+impl<M> EpochContext<'_, M> {
+    /// Stops training after this epoch.
+    pub fn stop_training(&mut self) {
+        *self.stop = true;
+    }
+    /// Sets the learning rate for the next epoch.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = Some(lr);
+    }
+}
+
+/// Hooks into [`fit`](super::fit). A closure `FnMut(&mut EpochContext<M>) -> Result<()>` is a
+/// callback too (called at the end of every epoch).
+pub trait Callback<M> {
+    /// Before the first epoch: the optimizer's learning rate and the epochs already done.
+    fn on_train_begin(&mut self, base_lr: f64, epochs_done: usize) -> Result<()> {
+        let _ = (base_lr, epochs_done);
+        Ok(())
+    }
+    /// After every optimizer step; may return a new learning rate.
+    fn on_batch_end(&mut self) -> Result<Option<f64>> {
+        Ok(None)
+    }
+    /// After every epoch (and validation).
+    fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+}
+
+impl<M, F: FnMut(&mut EpochContext<'_, M>) -> Result<()>> Callback<M> for F {
+    fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
+        self(ctx)
+    }
+}
+
+/// Whether a monitored value improves downwards (a loss) or upwards (an accuracy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Lower is better.
+    Min,
+    /// Higher is better.
+    Max,
+}
+
+impl Mode {
+    /// `Max` for names containing "acc", else `Min` (Keras's `auto`).
+    pub fn auto(monitor: &str) -> Mode {
+        if monitor.contains("acc") { Mode::Max } else { Mode::Min }
+    }
+    fn better(self, new: f64, best: f64, min_delta: f64) -> bool {
+        match self {
+            Mode::Min => new < best - min_delta,
+            Mode::Max => new > best + min_delta,
+        }
+    }
+}
+
+/// Stops training when `monitor` has not improved by `min_delta` for `patience` epochs.
+///
+/// ```
+/// use shapeflow_core::fit::EarlyStopping;
+/// let es = EarlyStopping::new("val_loss", 3);
+/// assert_eq!(es.patience, 3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct EarlyStopping {
+    /// The logged value watched (`val_loss`, `val_accuracy`, …).
+    pub monitor: String,
+    /// Epochs without improvement tolerated.
+    pub patience: usize,
+    /// The smallest change that counts as an improvement.
+    pub min_delta: f64,
+    /// Direction of improvement.
+    pub mode: Mode,
+    best: Option<f64>,
+    waited: usize,
+    /// The epoch training stopped at, if it did.
+    pub stopped_epoch: Option<usize>,
+}
+
+impl EarlyStopping {
+    /// Watches `monitor` with the given patience (direction from the name, `min_delta` 0).
+    pub fn new(monitor: &str, patience: usize) -> Self {
+        EarlyStopping {
+            monitor: monitor.into(),
+            patience,
+            min_delta: 0.0,
+            mode: Mode::auto(monitor),
+            best: None,
+            waited: 0,
+            stopped_epoch: None,
+        }
+    }
+}
+
+fn monitored(logs: &EpochLogs, monitor: &str) -> Result<f64> {
+    logs.get(monitor).copied().ok_or_else(|| {
+        crate::Error::Shape(format!(
+            "callback monitors `{monitor}`, which is not logged (logged: {})",
+            logs.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+impl<M> Callback<M> for EarlyStopping {
+    fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
+        let v = monitored(ctx.logs, &self.monitor)?;
+        match self.best {
+            Some(b) if !self.mode.better(v, b, self.min_delta) => {
+                self.waited += 1;
+                if self.waited >= self.patience {
+                    self.stopped_epoch = Some(ctx.epoch);
+                    ctx.stop_training();
+                }
+            }
+            _ => {
+                self.best = Some(v);
+                self.waited = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Saves the model (weights only, PyTorch-compatible safetensors) whenever `monitor` improves.
+pub struct ModelCheckpoint<M> {
+    /// Where the best model goes.
+    pub path: PathBuf,
+    /// The logged value watched.
+    pub monitor: String,
+    /// Direction of improvement.
+    pub mode: Mode,
+    best: Option<f64>,
+    /// The epoch of the best value so far.
+    pub best_epoch: Option<usize>,
+    save: Box<dyn Fn(&M, &std::path::Path) -> Result<()>>,
+}
+
+impl<M> ModelCheckpoint<M> {
+    /// Keeps the best model by `monitor` at `path`.
+    pub fn new<B: crate::Backend>(path: impl Into<PathBuf>, monitor: &str) -> Self
+    where
+        M: crate::Module<B>,
+    {
+        ModelCheckpoint {
+            path: path.into(),
+            monitor: monitor.into(),
+            mode: Mode::auto(monitor),
+            best: None,
+            best_epoch: None,
+            save: Box::new(|m, p| crate::checkpoint::save(m, p)),
+        }
+    }
+}
+
+impl<M> Callback<M> for ModelCheckpoint<M> {
+    fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
+        let v = monitored(ctx.logs, &self.monitor)?;
+        if self.best.is_none_or(|b| self.mode.better(v, b, 0.0)) {
+            self.best = Some(v);
+            self.best_epoch = Some(ctx.epoch);
+            (self.save)(ctx.model, &self.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets the learning rate from a schedule, per epoch or per batch (one-cycle).
+pub struct LrScheduler {
+    schedule: Box<dyn LrSchedule>,
+    per_batch: bool,
+    base: f64,
+    steps: usize,
+}
+
+impl LrScheduler {
+    /// Steps `schedule` after every epoch.
+    pub fn per_epoch(schedule: impl LrSchedule + 'static) -> Self {
+        LrScheduler { schedule: Box::new(schedule), per_batch: false, base: 0.0, steps: 0 }
+    }
+    /// Steps `schedule` after every batch.
+    pub fn per_batch(schedule: impl LrSchedule + 'static) -> Self {
+        LrScheduler { schedule: Box::new(schedule), per_batch: true, base: 0.0, steps: 0 }
+    }
+}
+
+impl<M> Callback<M> for LrScheduler {
+    fn on_train_begin(&mut self, base_lr: f64, epochs_done: usize) -> Result<()> {
+        if self.steps == 0 {
+            self.base = base_lr;
+        }
+        if !self.per_batch {
+            self.steps = epochs_done;
+        }
+        Ok(())
+    }
+    fn on_batch_end(&mut self) -> Result<Option<f64>> {
+        if !self.per_batch {
+            return Ok(None);
+        }
+        self.steps += 1;
+        Ok(Some(self.schedule.lr(self.base, self.steps)))
+    }
+    fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
+        if !self.per_batch {
+            self.steps += 1;
+            ctx.set_lr(self.schedule.lr(self.base, self.steps));
+        }
+        Ok(())
+    }
+}

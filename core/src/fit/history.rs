@@ -1,0 +1,76 @@
+//! The training history: every logged value per epoch, and its plot.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// One epoch's logs: `loss`, metrics, `val_*`, `lr`, `time_s`.
+pub type EpochLogs = BTreeMap<String, f64>;
+
+/// Every epoch's logs, in order.
+///
+/// ```
+/// use shapeflow_core::fit::History;
+/// let mut h = History::default();
+/// h.push([("loss".to_string(), 0.5)].into());
+/// assert_eq!(h.get("loss"), vec![0.5]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    epochs: Vec<EpochLogs>,
+}
+
+impl History {
+    /// Appends an epoch.
+    pub fn push(&mut self, logs: EpochLogs) {
+        self.epochs.push(logs);
+    }
+    /// Every epoch's logs.
+    pub fn epochs(&self) -> &[EpochLogs] {
+        &self.epochs
+    }
+    /// One metric across epochs (epochs without it are skipped).
+    pub fn get(&self, name: &str) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.get(name).copied()).collect()
+    }
+    /// The last epoch's value of a metric.
+    pub fn last(&self, name: &str) -> Option<f64> {
+        self.epochs.last().and_then(|e| e.get(name).copied())
+    }
+    /// Number of epochs.
+    pub fn len(&self) -> usize {
+        self.epochs.len()
+    }
+    /// Whether no epoch has run.
+    pub fn is_empty(&self) -> bool {
+        self.epochs.is_empty()
+    }
+
+    /// As JSON (stored in training checkpoints).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.epochs).unwrap_or_else(|_| "[]".into())
+    }
+    /// From [`History::to_json`].
+    pub fn from_json(text: &str) -> Result<History> {
+        let epochs = serde_json::from_str(text)
+            .map_err(|e| Error::Format { path: "history".into(), message: e.to_string() })?;
+        Ok(History { epochs })
+    }
+
+    /// Draws loss and accuracy per epoch, training and validation, as an SVG file (written
+    /// atomically).
+    ///
+    /// ```
+    /// use shapeflow_core::fit::History;
+    /// let mut h = History::default();
+    /// h.push([("loss".to_string(), 0.9), ("val_loss".to_string(), 1.0)].into());
+    /// h.push([("loss".to_string(), 0.5), ("val_loss".to_string(), 0.7)].into());
+    /// let path = std::env::temp_dir().join("shapeflow-doc-history.svg");
+    /// h.plot(&path).unwrap();
+    /// assert!(std::fs::read_to_string(&path).unwrap().contains("<svg"));
+    /// ```
+    pub fn plot(&self, path: impl AsRef<Path>) -> Result<()> {
+        super::history_plot::plot(self, path.as_ref())
+    }
+}

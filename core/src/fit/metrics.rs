@@ -1,0 +1,140 @@
+//! The losses `fit` minimises and the metrics it reports, accumulated over an epoch.
+
+use crate::backend::{Backend, Elem};
+use crate::data::Batch;
+use crate::dim::{Dyn, StaticDim};
+use crate::error::{Error, Result};
+use crate::loss::{cross_entropy, mse_loss};
+use crate::tensor::Tensor;
+
+use super::history::EpochLogs;
+
+/// The loss [`fit`](super::fit) minimises.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LossFn {
+    /// Cross-entropy from logits against class labels.
+    CrossEntropy,
+    /// Mean squared error against regression targets.
+    Mse,
+}
+
+impl LossFn {
+    pub(crate) fn apply<C: StaticDim, B: Backend>(
+        self,
+        out: &Tensor<(Dyn, C), B>,
+        batch: &Batch,
+        dev: &B,
+    ) -> Result<(f64, Tensor<(Dyn, C), B>)> {
+        match self {
+            LossFn::CrossEntropy => cross_entropy(out, &batch.labels),
+            LossFn::Mse => mse_loss(out, &targets::<C, B>(batch, dev)?),
+        }
+    }
+}
+
+fn targets<C: StaticDim, B: Backend>(batch: &Batch, dev: &B) -> Result<Tensor<(Dyn, C), B>> {
+    if batch.targets.is_empty() {
+        return Err(Error::Shape(
+            "MSE and MAE need regression targets (Dataset::regression)".into(),
+        ));
+    }
+    batch.targets_tensor(dev)
+}
+
+/// A metric reported by [`fit`](super::fit) (the loss is always reported).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Metric {
+    /// Fraction of samples whose highest output is the label (`accuracy`).
+    Accuracy,
+    /// Fraction whose label is among the `k` highest outputs (`top_k_accuracy`).
+    TopK(usize),
+    /// Mean squared error against regression targets (`mse`).
+    Mse,
+    /// Mean absolute error against regression targets (`mae`).
+    Mae,
+}
+
+impl Metric {
+    /// The name in logs and history.
+    pub fn name(self) -> String {
+        match self {
+            Metric::Accuracy => "accuracy".into(),
+            Metric::TopK(k) => format!("top_{k}_accuracy"),
+            Metric::Mse => "mse".into(),
+            Metric::Mae => "mae".into(),
+        }
+    }
+}
+
+/// Sums over an epoch, weighted by batch size.
+pub(crate) struct Accumulator {
+    metrics: Vec<Metric>,
+    loss: f64,
+    sums: Vec<f64>,
+    /// Denominators per metric (samples, or elements for MSE/MAE).
+    counts: Vec<f64>,
+    samples: usize,
+}
+
+impl Accumulator {
+    pub(crate) fn new(metrics: &[Metric]) -> Self {
+        Accumulator {
+            metrics: metrics.to_vec(),
+            loss: 0.0,
+            sums: vec![0.0; metrics.len()],
+            counts: vec![0.0; metrics.len()],
+            samples: 0,
+        }
+    }
+
+    pub(crate) fn add<C: StaticDim, B: Backend>(
+        &mut self,
+        loss: f64,
+        out: &Tensor<(Dyn, C), B>,
+        batch: &Batch,
+        dev: &B,
+    ) -> Result<()> {
+        let n = batch.len();
+        self.loss += loss * n as f64;
+        self.samples += n;
+        if self.metrics.is_empty() {
+            return Ok(());
+        }
+        let values: Vec<f64> = out.to_vec().into_iter().map(Elem::as_f64).collect();
+        for (i, m) in self.metrics.iter().enumerate() {
+            match *m {
+                Metric::Accuracy | Metric::TopK(_) => {
+                    let k = if let Metric::TopK(k) = *m { k } else { 1 };
+                    for (row, &label) in values.chunks_exact(C::N.max(1)).zip(&batch.labels) {
+                        let target = row.get(label).copied().unwrap_or(f64::NEG_INFINITY);
+                        let above = row.iter().filter(|&&v| v > target).count();
+                        self.sums[i] += f64::from(u8::from(above < k));
+                    }
+                    self.counts[i] += n as f64;
+                }
+                Metric::Mse | Metric::Mae => {
+                    let t = targets::<C, B>(batch, dev)?.to_vec();
+                    for (v, t) in values.iter().zip(t) {
+                        let d = v - t.as_f64();
+                        self.sums[i] += if *m == Metric::Mse { d * d } else { d.abs() };
+                    }
+                    self.counts[i] += values.len() as f64;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Running values for the progress bar.
+    pub(crate) fn summary(&self) -> Vec<(String, f64)> {
+        let mut out = vec![("loss".to_string(), self.loss / self.samples.max(1) as f64)];
+        for (i, m) in self.metrics.iter().enumerate() {
+            out.push((m.name(), self.sums[i] / self.counts[i].max(1.0)));
+        }
+        out
+    }
+
+    pub(crate) fn logs(&self, prefix: &str) -> EpochLogs {
+        self.summary().into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)).collect()
+    }
+}

@@ -1,0 +1,235 @@
+//! Keras-style training: [`fit`] runs epochs of shuffled batches with a progress bar, evaluates
+//! metrics on training and validation data, calls callbacks (early stopping, best-model
+//! checkpoints, learning-rate schedules, your own), and returns a [`History`]. With
+//! [`FitConfig::checkpoint`] it saves a training checkpoint after every epoch, and
+//! [`FitConfig::resume`] continues from one exactly where it stopped.
+
+mod callbacks;
+mod history;
+mod history_plot;
+mod metrics;
+mod progress;
+mod state;
+
+pub use callbacks::{Callback, EarlyStopping, EpochContext, LrScheduler, Mode, ModelCheckpoint};
+pub use history::{EpochLogs, History};
+pub use metrics::{LossFn, Metric};
+pub use progress::Verbosity;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::backend::Backend;
+use crate::data::Dataset;
+use crate::dim::{Dyn, StaticDim};
+use crate::error::{Error, Result};
+use crate::layer::Layer;
+use crate::optim::{Optimizer, clip_grad_norm};
+use crate::rng::Rng;
+use crate::shape::Shape;
+
+use metrics::Accumulator;
+use progress::Progress;
+
+/// Where validation data comes from.
+#[derive(Clone, Debug, Default)]
+pub enum Validation {
+    /// No validation.
+    #[default]
+    None,
+    /// The last fraction of the training data (Keras's `validation_split`).
+    Split(f64),
+    /// A separate dataset.
+    Data(Dataset),
+}
+
+/// How [`fit`] trains.
+///
+/// ```
+/// use shapeflow_core::fit::{FitConfig, Metric, Validation};
+/// let c = FitConfig { epochs: 3, validation: Validation::Split(0.1), metrics: vec![Metric::Accuracy], ..Default::default() };
+/// assert_eq!(c.batch_size, 32);
+/// ```
+#[derive(Clone, Debug)]
+pub struct FitConfig {
+    /// Epochs to train (counting those already done when resuming).
+    pub epochs: usize,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// Shuffle the training data every epoch.
+    pub shuffle: bool,
+    /// Seed of the shuffling generator.
+    pub seed: u64,
+    /// The loss minimised.
+    pub loss: LossFn,
+    /// Metrics reported besides the loss (on validation data too, prefixed `val_`).
+    pub metrics: Vec<Metric>,
+    /// Validation data.
+    pub validation: Validation,
+    /// Clip the gradients' global norm to this value before each step.
+    pub clip_grad_norm: Option<f64>,
+    /// Progress output.
+    pub verbosity: Verbosity,
+    /// Save a training checkpoint (model, optimizer, generators, history) here after every epoch.
+    pub checkpoint: Option<PathBuf>,
+    /// Resume from [`FitConfig::checkpoint`] when that file exists.
+    pub resume: bool,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            loss: LossFn::CrossEntropy,
+            metrics: Vec::new(),
+            validation: Validation::None,
+            clip_grad_norm: None,
+            verbosity: Verbosity::Auto,
+            checkpoint: None,
+            resume: false,
+        }
+    }
+}
+
+/// Trains `model` on `train` with `opt`, as configured; returns every metric per epoch.
+///
+/// The model's input shape is `S` (with a `Dyn` batch) and its output `[batch, C]`. A NaN or
+/// infinite loss stops training with an `Err` naming the epoch and batch.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Rng, data::Dataset, layers::Linear, optim::{Adam, AdamConfig}};
+/// use shapeflow_core::fit::{fit, FitConfig, Metric, Verbosity};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::U2;
+/// let dev = Cpu::default();
+/// // Two separable classes.
+/// let inputs: Vec<f32> = (0..200).flat_map(|i| { let c = (i % 2) as f32; [c * 2.0 - 1.0, 0.5] }).collect();
+/// let data = Dataset::new(inputs, (0..200).map(|i| i % 2).collect(), 2).unwrap();
+/// let mut model = Linear::<U2, U2, Cpu>::init(&dev, &mut Rng::new(0));
+/// let mut opt = Adam::new(&model, AdamConfig { lr: 0.1, ..Default::default() });
+/// let config = FitConfig { epochs: 5, metrics: vec![Metric::Accuracy], verbosity: Verbosity::Quiet, ..Default::default() };
+/// let history = fit::<_, (Dyn, U2), U2, Cpu, _>(&mut model, &mut opt, &dev, &data, &config, &mut []).unwrap();
+/// assert_eq!(history.last("accuracy"), Some(1.0));
+/// ```
+pub fn fit<M, S, C, B, O>(
+    model: &mut M,
+    opt: &mut O,
+    dev: &B,
+    train: &Dataset,
+    config: &FitConfig,
+    callbacks: &mut [&mut dyn Callback<M>],
+) -> Result<History>
+where
+    M: Layer<S, B, Output = (Dyn, C)>,
+    S: Shape,
+    C: StaticDim,
+    B: Backend,
+    O: Optimizer<M>,
+{
+    let (train_set, val_set) = match &config.validation {
+        Validation::None => (train.clone(), None),
+        Validation::Split(f) => {
+            let (t, v) = train.split(*f);
+            (t, Some(v))
+        }
+        Validation::Data(v) => (train.clone(), Some(v.clone())),
+    };
+    let mut rng = Rng::new(config.seed);
+    let mut history = History::default();
+    let mut first_epoch = 1;
+    if let (Some(path), true) = (&config.checkpoint, config.resume)
+        && path.exists()
+    {
+        let resumed = state::load(path, model, opt)?;
+        rng = Rng::from_state(resumed.rng);
+        history = resumed.history;
+        first_epoch = resumed.epoch + 1;
+    }
+    let base_lr = opt.lr();
+    for cb in callbacks.iter_mut() {
+        cb.on_train_begin(base_lr, first_epoch - 1)?;
+    }
+    let mut progress = Progress::new(config.verbosity);
+    for epoch in first_epoch..=config.epochs {
+        let start = Instant::now();
+        let batches = if config.shuffle {
+            train_set.batches(config.batch_size, &mut rng)
+        } else {
+            train_set.batches_in_order(config.batch_size)
+        };
+        progress.start_epoch(epoch, config.epochs, batches.remaining());
+        let mut acc = Accumulator::new(&config.metrics);
+        for (index, batch) in batches.enumerate() {
+            let x = batch.inputs_tensor::<S, B>(dev)?;
+            let (out, cache) = model.forward_train(&x);
+            let (loss, dout) = config.loss.apply(&out, &batch, dev).map_err(|e| match e {
+                Error::NonFinite(m) => {
+                    Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
+                }
+                other => other,
+            })?;
+            acc.add(loss, &out, &batch, dev)?;
+            let (_, mut grads) = model.backward(&cache, &dout)?;
+            if let Some(max) = config.clip_grad_norm {
+                clip_grad_norm(&mut grads, max)?;
+            }
+            opt.step(model, &grads)?;
+            for cb in callbacks.iter_mut() {
+                if let Some(lr) = cb.on_batch_end()? {
+                    opt.set_lr(lr);
+                }
+            }
+            progress.batch(&acc.summary(), batch.len(), start.elapsed().as_secs_f64());
+        }
+        let mut logs = acc.logs("");
+        if let Some(val) = &val_set {
+            let val_logs = evaluate::<M, S, C, B>(model, dev, val, config)?;
+            logs.extend(val_logs.iter().map(|(k, v)| (format!("val_{k}"), *v)));
+        }
+        logs.insert("lr".into(), opt.lr());
+        logs.insert("time_s".into(), start.elapsed().as_secs_f64());
+        progress.end_epoch(epoch, config.epochs, &logs);
+        history.push(logs.clone());
+        let mut stop = false;
+        for cb in callbacks.iter_mut() {
+            let mut ctx = EpochContext { epoch, logs: &logs, model, stop: &mut stop, lr: None };
+            cb.on_epoch_end(&mut ctx)?;
+            if let Some(lr) = ctx.lr {
+                opt.set_lr(lr);
+            }
+        }
+        if let Some(path) = &config.checkpoint {
+            state::save(path, model, opt, epoch, rng.state(), &history)?;
+        }
+        if stop {
+            break;
+        }
+    }
+    Ok(history)
+}
+
+/// Loss and metrics of `model` on `data` (inference mode), as a map `name → value`.
+pub fn evaluate<M, S, C, B>(
+    model: &M,
+    dev: &B,
+    data: &Dataset,
+    config: &FitConfig,
+) -> Result<EpochLogs>
+where
+    M: Layer<S, B, Output = (Dyn, C)>,
+    S: Shape,
+    C: StaticDim,
+    B: Backend,
+{
+    let mut acc = Accumulator::new(&config.metrics);
+    for batch in data.batches_in_order(config.batch_size.max(256)) {
+        let x = batch.inputs_tensor::<S, B>(dev)?;
+        let out = model.forward(&x);
+        let (loss, _) = config.loss.apply(&out, &batch, dev)?;
+        acc.add(loss, &out, &batch, dev)?;
+    }
+    Ok(acc.logs(""))
+}

@@ -1,0 +1,82 @@
+//! Training checkpoints: model state, optimizer state, dropout counters, the shuffling
+//! generator, the epoch and the history, in one safetensors file (written atomically).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::backend::Backend;
+use crate::checkpoint::{self, Entry};
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::optim::Optimizer;
+
+use super::history::History;
+
+pub(crate) struct Resumed {
+    pub epoch: usize,
+    pub rng: u64,
+    pub history: History,
+}
+
+pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M>>(
+    path: &Path,
+    model: &mut M,
+    opt: &O,
+    epoch: usize,
+    rng: u64,
+    history: &History,
+) -> Result<()> {
+    let mut entries = checkpoint::state_entries(model, "model");
+    entries.extend(opt.state_entries());
+    model.visit_rng(&mut "rng".to_string(), &mut |name, c| entries.push(Entry::u64(name, *c)));
+    let meta: BTreeMap<String, String> = [
+        ("epoch".to_string(), epoch.to_string()),
+        ("shuffle_rng".to_string(), rng.to_string()),
+        ("lr".to_string(), format!("{:e}", opt.lr())),
+        ("history".to_string(), history.to_json()),
+    ]
+    .into();
+    checkpoint::write_atomic(path, &entries, &meta)
+}
+
+pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M>>(
+    path: &Path,
+    model: &mut M,
+    opt: &mut O,
+) -> Result<Resumed> {
+    let file = path.display().to_string();
+    let fmt = |message: String| Error::Format { path: file.clone(), message };
+    let (entries, meta) = checkpoint::read_entries(path)?;
+    let get = |k: &str| {
+        meta.get(k).ok_or_else(|| fmt(format!("not a training checkpoint: no `{k}` metadata")))
+    };
+    let epoch = get("epoch")?.parse::<usize>().map_err(|e| fmt(format!("bad epoch: {e}")))?;
+    let rng =
+        get("shuffle_rng")?.parse::<u64>().map_err(|e| fmt(format!("bad generator state: {e}")))?;
+    let lr = get("lr")?.parse::<f64>().map_err(|e| fmt(format!("bad learning rate: {e}")))?;
+    let history = History::from_json(get("history")?).map_err(|e| fmt(e.to_string()))?;
+    // Check the model and optimizer parts before changing either.
+    let mut probe_error = None;
+    model.visit_rng(&mut "rng".to_string(), &mut |name, _| {
+        let ok = entries.get(name).is_some_and(|e| e.dtype == "U64" && e.data.len() == 8);
+        if probe_error.is_none() && !ok {
+            probe_error = Some(fmt(format!("missing or malformed generator state `{name}`")));
+        }
+    });
+    if let Some(e) = probe_error {
+        return Err(e);
+    }
+    checkpoint::load_entries(model, &entries, "model", path, false)?;
+    opt.load_state(&entries).map_err(fmt)?;
+    opt.set_lr(lr);
+    model.visit_rng(&mut "rng".to_string(), &mut |name, c| {
+        if let Some(e) = entries.get(name)
+            && e.data.len() == 8
+        {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&e.data);
+            *c = u64::from_le_bytes(b);
+        }
+    });
+    Ok(Resumed { epoch, rng, history })
+}

@@ -1,0 +1,68 @@
+//! Command-line arguments shared by the example model crates.
+
+use std::path::PathBuf;
+
+/// `--epochs N --seed S --data DIR --out DIR --resume`.
+///
+/// ```
+/// let a = shapeflow::example_args::ExampleArgs::from_iter("demo", 3, ["--epochs", "2", "--resume"].map(String::from)).unwrap();
+/// assert_eq!((a.epochs, a.resume), (2, true));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ExampleArgs {
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Seed for initialisation and shuffling.
+    pub seed: u64,
+    /// The MNIST folder.
+    pub data: PathBuf,
+    /// Where the run's files go (`runs/<name>` by default).
+    pub out: PathBuf,
+    /// Continue from `out/training.safetensors`.
+    pub resume: bool,
+}
+
+impl ExampleArgs {
+    /// Parses the process arguments; creates the output folder.
+    pub fn parse(name: &str, default_epochs: usize) -> Result<Self, String> {
+        Self::from_iter(name, default_epochs, std::env::args().skip(1))
+    }
+
+    /// Parses `args`; creates the output folder.
+    pub fn from_iter(
+        name: &str,
+        default_epochs: usize,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Self, String> {
+        let mut a = ExampleArgs {
+            epochs: default_epochs,
+            seed: 0,
+            data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+            out: PathBuf::from("runs").join(name),
+            resume: false,
+        };
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            let mut value = |n: &str| it.next().ok_or(format!("{n} needs a value"));
+            match flag.as_str() {
+                "--epochs" => {
+                    a.epochs = value("--epochs")?.parse().map_err(|e| format!("--epochs: {e}"))?
+                }
+                "--seed" => {
+                    a.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?
+                }
+                "--data" => a.data = value("--data")?.into(),
+                "--out" => a.out = value("--out")?.into(),
+                "--resume" => a.resume = true,
+                "-h" | "--help" => {
+                    return Err(format!(
+                        "usage: {name} [--epochs N ({default_epochs})] [--seed S (0)] [--data DIR (data/mnist)] [--out DIR (runs/{name})] [--resume]"
+                    ));
+                }
+                other => return Err(format!("unknown argument `{other}` (try --help)")),
+            }
+        }
+        std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+        Ok(a)
+    }
+}

@@ -1,0 +1,212 @@
+//! `fit`: histories, metrics, validation, callbacks, schedules, clipping, NaN handling, plots,
+//! and resuming a run bit for bit from a training checkpoint.
+
+use std::path::PathBuf;
+
+use shapeflow::data::Dataset;
+use shapeflow::fit::{
+    Callback, EarlyStopping, EpochContext, FitConfig, LossFn, LrScheduler, Metric, ModelCheckpoint,
+    Validation, Verbosity, fit,
+};
+use shapeflow::optim::StepLr;
+use shapeflow::prelude::*;
+
+model! {
+    /// A small classifier with dropout (so resuming must restore its generator).
+    pub struct Clf {
+        input: [4],
+        fc1: Linear<4, 16>,
+        act: Tanh,
+        drop: Dropout<0.2>,
+        fc2: Linear<16, 3>,
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shapeflow-fit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Three classes separated by the sign of two inputs.
+fn data(n: usize, seed: u64) -> Dataset {
+    let mut rng = Rng::new(seed);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for _ in 0..n {
+        let v: Vec<f32> = (0..4).map(|_| rng.normal() as f32).collect();
+        y.push(if v[0] > 0.3 {
+            0
+        } else if v[1] > 0.0 {
+            1
+        } else {
+            2
+        });
+        x.extend(v);
+    }
+    Dataset::new(x, y, 4).unwrap()
+}
+
+fn config(epochs: usize) -> FitConfig {
+    FitConfig {
+        epochs,
+        batch_size: 16,
+        metrics: vec![Metric::Accuracy, Metric::TopK(2)],
+        validation: Validation::Split(0.25),
+        verbosity: Verbosity::Quiet,
+        ..Default::default()
+    }
+}
+
+fn train(
+    model: &mut Clf<Cpu>,
+    opt: &mut Adam<Clf<Cpu>, Cpu>,
+    cfg: &FitConfig,
+    cbs: &mut [&mut dyn Callback<Clf<Cpu>>],
+) -> shapeflow::Result<shapeflow::fit::History> {
+    fit::<_, (Dyn, U4), U3, Cpu, _>(model, opt, &Cpu::default(), &data(400, 1), cfg, cbs)
+}
+
+#[test]
+fn fit_logs_every_metric_per_epoch_and_learns() {
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m, AdamConfig { lr: 0.01, ..Default::default() });
+    let h = train(&mut m, &mut opt, &config(8), &mut []).unwrap();
+    assert_eq!(h.len(), 8);
+    let keys: Vec<&String> = h.epochs()[0].keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "accuracy",
+            "loss",
+            "lr",
+            "time_s",
+            "top_2_accuracy",
+            "val_accuracy",
+            "val_loss",
+            "val_top_2_accuracy"
+        ]
+    );
+    let loss = h.get("loss");
+    assert!(loss[7] < 0.6 * loss[0], "{loss:?}");
+    assert!(h.last("val_accuracy").unwrap() > 0.85, "{:?}", h.get("val_accuracy"));
+    assert!(h.get("top_2_accuracy").iter().zip(h.get("accuracy")).all(|(t2, t1)| *t2 >= t1));
+    let plot = tmp("history.svg");
+    h.plot(&plot).unwrap();
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("validation loss"), "the plot has both curves");
+}
+
+#[test]
+fn early_stopping_stops_after_patience_epochs_without_improvement() {
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    // A zero learning rate: the validation loss never improves after the first epoch.
+    let mut opt = Adam::new(&m, AdamConfig { lr: 0.0, ..Default::default() });
+    let mut es = EarlyStopping::new("val_loss", 2);
+    let h = train(&mut m, &mut opt, &config(10), &mut [&mut es]).unwrap();
+    assert_eq!(h.len(), 3);
+    assert_eq!(es.stopped_epoch, Some(3));
+}
+
+#[test]
+fn model_checkpoint_keeps_the_best_model_and_schedules_set_the_lr() {
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m, AdamConfig { lr: 0.02, ..Default::default() });
+    let best = tmp("best.safetensors");
+    let mut ckpt = ModelCheckpoint::new(&best, "val_accuracy");
+    let mut sched = LrScheduler::per_epoch(StepLr { step_size: 2, gamma: 0.5 });
+    let mut seen = Vec::new();
+    let mut mine = |ctx: &mut EpochContext<'_, Clf<Cpu>>| {
+        seen.push((ctx.epoch, ctx.logs["lr"]));
+        Ok(())
+    };
+    let h = train(&mut m, &mut opt, &config(5), &mut [&mut ckpt, &mut sched, &mut mine]).unwrap();
+    assert_eq!(h.get("lr"), vec![0.02, 0.02, 0.01, 0.01, 0.005]);
+    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    let best_epoch = ckpt.best_epoch.unwrap();
+    let val = h.get("val_accuracy");
+    assert_eq!(val[best_epoch - 1], val.iter().cloned().fold(f64::MIN, f64::max));
+    let mut restored = Clf::<Cpu>::new(&Cpu::default(), 7);
+    shapeflow::checkpoint::load(&mut restored, &best).unwrap();
+}
+
+#[test]
+fn resuming_from_a_training_checkpoint_is_bitwise_identical() {
+    let dev = Cpu::default();
+    let straight = {
+        let mut m = Clf::<Cpu>::new(&dev, 3);
+        let mut opt = Adam::new(&m, AdamConfig::default());
+        let h = train(&mut m, &mut opt, &config(4), &mut []).unwrap();
+        (m.fc1.weight.to_vec(), m.fc2.bias.to_vec(), h.get("loss"))
+    };
+    let path = tmp("resume.safetensors");
+    let _ = std::fs::remove_file(&path);
+    let mut cfg = FitConfig { checkpoint: Some(path.clone()), resume: true, ..config(2) };
+    {
+        let mut m = Clf::<Cpu>::new(&dev, 3);
+        let mut opt = Adam::new(&m, AdamConfig::default());
+        train(&mut m, &mut opt, &cfg, &mut []).unwrap();
+    }
+    // A fresh process: new model and optimizer, everything else from the checkpoint.
+    cfg.epochs = 4;
+    let mut m = Clf::<Cpu>::new(&dev, 999);
+    let mut opt = Adam::new(&m, AdamConfig::default());
+    let h = train(&mut m, &mut opt, &cfg, &mut []).unwrap();
+    assert_eq!(h.len(), 4);
+    assert_eq!(m.fc1.weight.to_vec(), straight.0);
+    assert_eq!(m.fc2.bias.to_vec(), straight.1);
+    assert_eq!(h.get("loss"), straight.2);
+    assert_eq!(m.drop.p, 0.2);
+}
+
+#[test]
+fn a_nan_loss_is_an_error_naming_epoch_and_batch() {
+    let mut x = vec![0.5f32; 64 * 4];
+    x[20 * 4] = f32::NAN;
+    let ds = Dataset::new(x, vec![0; 64], 4).unwrap();
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m, AdamConfig::default());
+    let cfg = FitConfig { shuffle: false, ..config(1) };
+    let cfg = FitConfig { validation: Validation::None, ..cfg };
+    let e = fit::<_, (Dyn, U4), U3, Cpu, _>(&mut m, &mut opt, &Cpu::default(), &ds, &cfg, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("epoch 1, batch 2") && e.contains("NaN"), "{e}");
+}
+
+model! {
+    /// Linear regression.
+    pub struct Reg {
+        input: [3],
+        fc: Linear<3, 2>,
+    }
+}
+
+#[test]
+fn regression_with_mse_loss_and_mse_mae_metrics() {
+    let mut rng = Rng::new(5);
+    let (mut x, mut t) = (Vec::new(), Vec::new());
+    for _ in 0..256 {
+        let v: Vec<f32> = (0..3).map(|_| rng.normal() as f32).collect();
+        t.extend([v[0] - 2.0 * v[1], 0.5 * v[2] + 1.0]);
+        x.extend(v);
+    }
+    let ds = Dataset::regression(x, t, 3, 2).unwrap();
+    let dev = Cpu::default();
+    let mut m = Reg::<Cpu>::new(&dev, 0);
+    let mut opt = Adam::new(&m, AdamConfig { lr: 0.05, ..Default::default() });
+    let cfg = FitConfig {
+        epochs: 30,
+        loss: LossFn::Mse,
+        metrics: vec![Metric::Mse, Metric::Mae],
+        clip_grad_norm: Some(10.0),
+        verbosity: Verbosity::Quiet,
+        ..Default::default()
+    };
+    let h = fit::<_, (Dyn, U3), U2, Cpu, _>(&mut m, &mut opt, &dev, &ds, &cfg, &mut []).unwrap();
+    assert!(h.last("mse").unwrap() < 1e-3, "{:?}", h.get("mse"));
+    // The MSE metric is the loss itself.
+    let (loss, mse) = (h.get("loss"), h.get("mse"));
+    assert!(loss.iter().zip(&mse).all(|(a, b)| (a - b).abs() < 1e-6 * a.max(1e-3)));
+    assert!(h.last("mae").unwrap() < 0.05);
+}
