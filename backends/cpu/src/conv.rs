@@ -14,6 +14,15 @@ fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize
     (pos < size).then_some(pos)
 }
 
+/// Output positions `lo..hi` whose input `o·stride + k·dil − pad` lies in `0..size`.
+#[inline]
+fn valid(count: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> (usize, usize) {
+    let shift = k * dil;
+    let lo = if pad > shift { (pad - shift).div_ceil(stride) } else { 0 };
+    let hi = if size + pad > shift { ((size + pad - shift - 1) / stride + 1).min(count) } else { 0 };
+    (lo.min(hi), hi)
+}
+
 /// Fills `cols` from `x`; rows are independent, so they are filled in parallel.
 pub(crate) fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
     let (plane, sample_in, per) = (g.h * g.w, g.c * g.h * g.w, g.col_cols());
@@ -32,9 +41,16 @@ pub(crate) fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
                     None => line.iter_mut().for_each(|v| *v = E::zero()),
                     Some(iy) => {
                         let src = &xs[iy * g.w..(iy + 1) * g.w];
-                        for (ox, v) in line.iter_mut().enumerate() {
-                            *v = source(ox, j, g.sw, g.pw, g.dw, g.w)
-                                .map_or(E::zero(), |ix| src[ix]);
+                        let (lo, hi) = valid(g.ow, j, g.sw, g.pw, g.dw, g.w);
+                        line[..lo].iter_mut().for_each(|v| *v = E::zero());
+                        line[hi..].iter_mut().for_each(|v| *v = E::zero());
+                        let first = lo * g.sw + j * g.dw - g.pw;
+                        if g.sw == 1 {
+                            line[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                        } else {
+                            for (t, v) in line[lo..hi].iter_mut().enumerate() {
+                                *v = src[first + t * g.sw];
+                            }
                         }
                     }
                 }
@@ -61,9 +77,20 @@ pub(crate) fn col2im<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
                 for oy in 0..g.oh {
                     let Some(iy) = source(oy, i, g.sh, g.ph, g.dh, g.h) else { continue };
                     let dst = &mut out[iy * g.w..(iy + 1) * g.w];
-                    for ox in 0..g.ow {
-                        if let Some(ix) = source(ox, j, g.sw, g.pw, g.dw, g.w) {
-                            dst[ix] = dst[ix] + src[oy * g.ow + ox];
+                    let (lo, hi) = valid(g.ow, j, g.sw, g.pw, g.dw, g.w);
+                    if lo >= hi {
+                        continue;
+                    }
+                    let first = lo * g.sw + j * g.dw - g.pw;
+                    let line = &src[oy * g.ow + lo..oy * g.ow + hi];
+                    if g.sw == 1 {
+                        for (d, &v) in dst[first..first + (hi - lo)].iter_mut().zip(line) {
+                            *d = *d + v;
+                        }
+                    } else {
+                        for (t, &v) in line.iter().enumerate() {
+                            let d = &mut dst[first + t * g.sw];
+                            *d = *d + v;
                         }
                     }
                 }

@@ -4,15 +4,15 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::Window2d;
 
-/// Input positions `(iy, ix)` of the window at output `(oy, ox)`, padding excluded.
-fn window(g: &Window2d, oy: usize, ox: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-    (0..g.kh).flat_map(move |i| {
-        (0..g.kw).filter_map(move |j| {
-            let iy = (oy * g.sh + i * g.dh).checked_sub(g.ph).filter(|&v| v < g.h)?;
-            let ix = (ox * g.sw + j * g.dw).checked_sub(g.pw).filter(|&v| v < g.w)?;
-            Some((iy, ix))
-        })
-    })
+/// The input rows and columns under the window at output `(oy, ox)`, padding excluded (pools
+/// have no dilation).
+#[inline]
+fn window(g: &Window2d, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    let span = |o: usize, s: usize, p: usize, k: usize, size: usize| {
+        let start = o * s;
+        (start.saturating_sub(p))..(start + k).saturating_sub(p).min(size)
+    };
+    (span(oy, g.sh, g.ph, g.kh, g.h), span(ox, g.sw, g.pw, g.kw, g.w))
 }
 
 fn sizes_ok<E>(x: &[E], y: &[E], g: &Window2d) -> bool {
@@ -32,14 +32,17 @@ pub(crate) fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Win
                 for ox in 0..g.ow {
                     let mut best = E::neg_infinity();
                     let mut at = 0usize;
-                    for (iy, ix) in window(&g, oy, ox) {
-                        let v = xs[iy * g.w + ix];
-                        // NaN propagates, as in PyTorch.
-                        if v > best || v.is_nan() {
-                            best = v;
-                            at = iy * g.w + ix;
-                            if v.is_nan() {
-                                break;
+                    let (rows, cols) = window(&g, oy, ox);
+                    'window: for iy in rows {
+                        for ix in cols.clone() {
+                            let v = xs[iy * g.w + ix];
+                            // NaN propagates, as in PyTorch.
+                            if v > best || v.is_nan() {
+                                best = v;
+                                at = iy * g.w + ix;
+                                if v.is_nan() {
+                                    break 'window;
+                                }
                             }
                         }
                     }
@@ -79,7 +82,11 @@ pub(crate) fn avg_pool2d<E: Elem>(x: &[E], y: &mut [E], g: Window2d) {
         let xs = &x[p * pin..(p + 1) * pin];
         for oy in 0..g.oh {
             for ox in 0..g.ow {
-                let s: E = window(&g, oy, ox).map(|(iy, ix)| xs[iy * g.w + ix]).sum();
+                let (rows, cols) = window(&g, oy, ox);
+                let mut s = E::zero();
+                for iy in rows {
+                    s = s + xs[iy * g.w + cols.start..iy * g.w + cols.end].iter().copied().sum::<E>();
+                }
                 ys[oy * g.ow + ox] = s * inv;
             }
         }
@@ -99,8 +106,11 @@ pub(crate) fn avg_pool2d_backward<E: Elem>(dy: &[E], dx: &mut [E], g: Window2d) 
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let share = gs[oy * g.ow + ox] * inv;
-                for (iy, ix) in window(&g, oy, ox) {
-                    d[iy * g.w + ix] = d[iy * g.w + ix] + share;
+                let (rows, cols) = window(&g, oy, ox);
+                for iy in rows {
+                    for v in &mut d[iy * g.w + cols.start..iy * g.w + cols.end] {
+                        *v = *v + share;
+                    }
                 }
             }
         }
