@@ -264,6 +264,11 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     fn upload(&self, data: &[Self::Elem]) -> Self::Storage;
     /// A zero-filled buffer on the same device as `like`.
     fn zeros_like(like: &Self::Storage, len: usize) -> Self::Storage;
+    /// A buffer on the same device as `like` whose contents are unspecified (but initialised):
+    /// for outputs the caller overwrites completely. Defaults to [`Backend::zeros_like`].
+    fn scratch_like(like: &Self::Storage, len: usize) -> Self::Storage {
+        Self::zeros_like(like, len)
+    }
     /// Copies host data to the device that holds `like`.
     fn upload_like(like: &Self::Storage, data: &[Self::Elem]) -> Self::Storage;
     /// Copies a buffer back to the host.

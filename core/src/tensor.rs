@@ -158,6 +158,21 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         }
     }
 
+    /// A tensor with the same sizes and device whose contents are unspecified, for outputs a
+    /// kernel overwrites completely (reuses pooled memory without zero-filling it).
+    pub(crate) fn scratch_like(&self) -> Self {
+        Tensor {
+            storage: B::scratch_like(&self.storage, self.dims.numel()),
+            dims: self.dims,
+            _shape: PhantomData,
+        }
+    }
+
+    /// As [`Tensor::scratch_like`] for another shape.
+    pub(crate) fn scratch_on<T: Shape>(&self, dims: Dims) -> Tensor<T, B> {
+        Tensor { storage: B::scratch_like(&self.storage, dims.numel()), dims, _shape: PhantomData }
+    }
+
     /// A zero tensor of another shape on the same device, with the given runtime dims.
     pub(crate) fn zeros_on<T: Shape>(&self, dims: Dims) -> Tensor<T, B> {
         Tensor { storage: B::zeros_like(&self.storage, dims.numel()), dims, _shape: PhantomData }

@@ -113,8 +113,9 @@ fn check<S: Shape, L: Layer<S, Cpu64>>(
 
     // Parameter gradients, matched by name.
     let mut analytic: Vec<(String, Vec<f64>)> = Vec::new();
-    grads
-        .visit_params(&mut String::new(), &mut |n, _, s| analytic.push((n.to_string(), s.clone())));
+    grads.visit_params(&mut String::new(), &mut |n, _, s| {
+        analytic.push((n.to_string(), s.to_vec()))
+    });
     for (k, (pname, agrad)) in analytic.iter().enumerate() {
         let mut numeric = Vec::with_capacity(agrad.len());
         for j in 0..agrad.len() {

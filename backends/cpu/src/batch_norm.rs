@@ -29,6 +29,7 @@ pub(crate) fn channel_moments<E: Elem>(
     inner: usize,
 ) {
     if !sizes_ok(x, outer, channels, inner) {
+        mean.iter_mut().chain(var.iter_mut()).for_each(|v| *v = E::zero());
         return;
     }
     let m = (outer * inner) as f64;

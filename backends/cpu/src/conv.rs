@@ -16,10 +16,18 @@ fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize
 
 /// Output positions `lo..hi` whose input `o·stride + k·dil − pad` lies in `0..size`.
 #[inline]
-fn valid(count: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> (usize, usize) {
+fn valid(
+    count: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+    size: usize,
+) -> (usize, usize) {
     let shift = k * dil;
     let lo = if pad > shift { (pad - shift).div_ceil(stride) } else { 0 };
-    let hi = if size + pad > shift { ((size + pad - shift - 1) / stride + 1).min(count) } else { 0 };
+    let hi =
+        if size + pad > shift { ((size + pad - shift - 1) / stride + 1).min(count) } else { 0 };
     (lo.min(hi), hi)
 }
 

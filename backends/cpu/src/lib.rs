@@ -14,6 +14,7 @@
 mod activation;
 mod batch_norm;
 mod bias;
+mod buffer;
 mod conv;
 mod dropout;
 mod elementwise;
@@ -28,6 +29,7 @@ use std::marker::PhantomData;
 use shapeflow_core::backend::{AdamStep, SgdStep, Window2d};
 use shapeflow_core::{Activation, Backend, Elem};
 
+pub use buffer::{CpuBuf, Pool};
 pub use matmul::set_matmul_threads;
 
 /// The CPU device, computing in `E` (`f32` or `f64`).
@@ -66,50 +68,61 @@ pub type Cpu64 = CpuDevice<f64>;
 pub trait CpuElem: Elem {
     /// The error function (for GELU).
     fn erf(self) -> Self;
+    /// The buffer pool of this type.
+    fn pool() -> &'static std::sync::Mutex<Pool<Self>>;
 }
 impl CpuElem for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
+    }
+    fn pool() -> &'static std::sync::Mutex<Pool<Self>> {
+        &buffer::POOL_F32
     }
 }
 impl CpuElem for f64 {
     fn erf(self) -> Self {
         libm::erf(self)
     }
+    fn pool() -> &'static std::sync::Mutex<Pool<Self>> {
+        &buffer::POOL_F64
+    }
 }
 
 impl<E: CpuElem> Backend for CpuDevice<E> {
     type Elem = E;
-    type Storage = Vec<E>;
+    type Storage = CpuBuf<E>;
 
     fn name(&self) -> String {
         format!("cpu-{}", E::NAME)
     }
-    fn zeros(&self, len: usize) -> Vec<E> {
-        vec![E::zero(); len]
+    fn zeros(&self, len: usize) -> CpuBuf<E> {
+        CpuBuf::zeros(len)
     }
-    fn upload(&self, data: &[E]) -> Vec<E> {
-        data.to_vec()
+    fn upload(&self, data: &[E]) -> CpuBuf<E> {
+        CpuBuf::from_slice(data)
     }
-    fn zeros_like(_: &Vec<E>, len: usize) -> Vec<E> {
-        vec![E::zero(); len]
+    fn zeros_like(_: &CpuBuf<E>, len: usize) -> CpuBuf<E> {
+        CpuBuf::zeros(len)
     }
-    fn upload_like(_: &Vec<E>, data: &[E]) -> Vec<E> {
-        data.to_vec()
+    fn scratch_like(_: &CpuBuf<E>, len: usize) -> CpuBuf<E> {
+        CpuBuf::scratch(len)
     }
-    fn to_host(s: &Vec<E>) -> Vec<E> {
-        s.clone()
+    fn upload_like(_: &CpuBuf<E>, data: &[E]) -> CpuBuf<E> {
+        CpuBuf::from_slice(data)
     }
-    fn len(s: &Vec<E>) -> usize {
+    fn to_host(s: &CpuBuf<E>) -> Vec<E> {
+        s.to_vec()
+    }
+    fn len(s: &CpuBuf<E>) -> usize {
         s.len()
     }
-    fn fill(s: &mut Vec<E>, v: E) {
+    fn fill(s: &mut CpuBuf<E>, v: E) {
         s.fill(v);
     }
     fn matmul(
-        a: &Vec<E>,
-        b: &Vec<E>,
-        c: &mut Vec<E>,
+        a: &CpuBuf<E>,
+        b: &CpuBuf<E>,
+        c: &mut CpuBuf<E>,
         m: usize,
         k: usize,
         n: usize,
@@ -119,46 +132,58 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     ) {
         matmul::matmul(a, b, c, m, k, n, trans_a, trans_b, beta);
     }
-    fn transpose_blocks(x: &Vec<E>, y: &mut Vec<E>, rows: usize, cols: usize, inner: usize) {
+    fn transpose_blocks(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize, inner: usize) {
         elementwise::transpose_blocks(x, y, rows, cols, inner);
     }
     fn add_channel_bias(
-        y: &mut Vec<E>,
-        bias: &Vec<E>,
+        y: &mut CpuBuf<E>,
+        bias: &CpuBuf<E>,
         outer: usize,
         channels: usize,
         inner: usize,
     ) {
         bias::add_channel_bias(y, bias, outer, channels, inner);
     }
-    fn sum_channels(x: &Vec<E>, out: &mut Vec<E>, outer: usize, channels: usize, inner: usize) {
+    fn sum_channels(
+        x: &CpuBuf<E>,
+        out: &mut CpuBuf<E>,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) {
         bias::sum_channels(x, out, outer, channels, inner);
     }
-    fn mul_rows_broadcast(x: &Vec<E>, m: &Vec<E>, y: &mut Vec<E>, rows: usize, inner: usize) {
+    fn mul_rows_broadcast(
+        x: &CpuBuf<E>,
+        m: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        rows: usize,
+        inner: usize,
+    ) {
         elementwise::mul_rows_broadcast(x, m, y, rows, inner);
     }
-    fn im2col(x: &Vec<E>, cols: &mut Vec<E>, g: Window2d) {
+    fn im2col(x: &CpuBuf<E>, cols: &mut CpuBuf<E>, g: Window2d) {
         conv::im2col(x, cols, g);
     }
-    fn col2im(cols: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
+    fn col2im(cols: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
         conv::col2im(cols, dx, g);
     }
-    fn max_pool2d(x: &Vec<E>, y: &mut Vec<E>, argmax: &mut Vec<E>, g: Window2d) {
+    fn max_pool2d(x: &CpuBuf<E>, y: &mut CpuBuf<E>, argmax: &mut CpuBuf<E>, g: Window2d) {
         pool::max_pool2d(x, y, argmax, g);
     }
-    fn max_pool2d_backward(dy: &Vec<E>, argmax: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
+    fn max_pool2d_backward(dy: &CpuBuf<E>, argmax: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
         pool::max_pool2d_backward(dy, argmax, dx, g);
     }
-    fn avg_pool2d(x: &Vec<E>, y: &mut Vec<E>, g: Window2d) {
+    fn avg_pool2d(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Window2d) {
         pool::avg_pool2d(x, y, g);
     }
-    fn avg_pool2d_backward(dy: &Vec<E>, dx: &mut Vec<E>, g: Window2d) {
+    fn avg_pool2d_backward(dy: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
         pool::avg_pool2d_backward(dy, dx, g);
     }
     fn channel_moments(
-        x: &Vec<E>,
-        mean: &mut Vec<E>,
-        var: &mut Vec<E>,
+        x: &CpuBuf<E>,
+        mean: &mut CpuBuf<E>,
+        var: &mut CpuBuf<E>,
         outer: usize,
         channels: usize,
         inner: usize,
@@ -166,12 +191,12 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
         batch_norm::channel_moments(x, mean, var, outer, channels, inner);
     }
     fn batch_norm_apply(
-        x: &Vec<E>,
-        mean: &Vec<E>,
-        var: &Vec<E>,
-        gamma: &Vec<E>,
-        beta: &Vec<E>,
-        y: &mut Vec<E>,
+        x: &CpuBuf<E>,
+        mean: &CpuBuf<E>,
+        var: &CpuBuf<E>,
+        gamma: &CpuBuf<E>,
+        beta: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
         eps: f64,
         outer: usize,
         channels: usize,
@@ -180,14 +205,14 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
         batch_norm::batch_norm_apply(x, mean, var, gamma, beta, y, eps, outer, channels, inner);
     }
     fn batch_norm_backward(
-        x: &Vec<E>,
-        dy: &Vec<E>,
-        mean: &Vec<E>,
-        var: &Vec<E>,
-        gamma: &Vec<E>,
-        dx: &mut Vec<E>,
-        dgamma: &mut Vec<E>,
-        dbeta: &mut Vec<E>,
+        x: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        mean: &CpuBuf<E>,
+        var: &CpuBuf<E>,
+        gamma: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+        dgamma: &mut CpuBuf<E>,
+        dbeta: &mut CpuBuf<E>,
         eps: f64,
         outer: usize,
         channels: usize,
@@ -197,83 +222,100 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
             x, dy, mean, var, gamma, dx, dgamma, dbeta, eps, outer, channels, inner,
         );
     }
-    fn add_bias(y: &mut Vec<E>, bias: &Vec<E>, rows: usize, cols: usize) {
+    fn add_bias(y: &mut CpuBuf<E>, bias: &CpuBuf<E>, rows: usize, cols: usize) {
         bias::add_bias(y, bias, rows, cols);
     }
-    fn sum_rows(x: &Vec<E>, out: &mut Vec<E>, rows: usize, cols: usize) {
+    fn sum_rows(x: &CpuBuf<E>, out: &mut CpuBuf<E>, rows: usize, cols: usize) {
         bias::sum_rows(x, out, rows, cols);
     }
-    fn activation(kind: Activation, x: &Vec<E>, y: &mut Vec<E>) {
+    fn activation(kind: Activation, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         activation::forward(kind, x, y);
     }
-    fn activation_backward(kind: Activation, saved: &Vec<E>, dy: &Vec<E>, dx: &mut Vec<E>) {
+    fn activation_backward(
+        kind: Activation,
+        saved: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+    ) {
         activation::backward(kind, saved, dy, dx);
     }
-    fn mul(a: &Vec<E>, b: &Vec<E>, out: &mut Vec<E>) {
+    fn mul(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
         elementwise::mul(a, b, out);
     }
-    fn sub(a: &Vec<E>, b: &Vec<E>, out: &mut Vec<E>) {
+    fn sub(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
         elementwise::sub(a, b, out);
     }
-    fn axpy(alpha: E, x: &Vec<E>, y: &mut Vec<E>) {
+    fn axpy(alpha: E, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         elementwise::axpy(alpha, x, y);
     }
-    fn scale(x: &mut Vec<E>, alpha: E) {
+    fn scale(x: &mut CpuBuf<E>, alpha: E) {
         elementwise::scale(x, alpha);
     }
-    fn clamp(x: &mut Vec<E>, lo: f64, hi: f64) {
+    fn clamp(x: &mut CpuBuf<E>, lo: f64, hi: f64) {
         elementwise::clamp(x, lo, hi);
     }
-    fn sum(x: &Vec<E>) -> f64 {
+    fn sum(x: &CpuBuf<E>) -> f64 {
         elementwise::sum(x)
     }
-    fn sum_squares(x: &Vec<E>) -> f64 {
+    fn sum_squares(x: &CpuBuf<E>) -> f64 {
         elementwise::sum_squares(x)
     }
-    fn dropout_mask(mask: &mut Vec<E>, p: f64, seed: u64) {
+    fn dropout_mask(mask: &mut CpuBuf<E>, p: f64, seed: u64) {
         dropout::dropout_mask(mask, p, seed);
     }
-    fn softmax_rows(x: &Vec<E>, y: &mut Vec<E>, rows: usize, cols: usize) {
+    fn softmax_rows(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize) {
         softmax::softmax_rows(x, y, rows, cols);
     }
-    fn log_softmax_rows(x: &Vec<E>, y: &mut Vec<E>, rows: usize, cols: usize) {
+    fn log_softmax_rows(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize) {
         softmax::log_softmax_rows(x, y, rows, cols);
     }
-    fn softmax_backward_rows(y: &Vec<E>, dy: &Vec<E>, dx: &mut Vec<E>, rows: usize, cols: usize) {
+    fn softmax_backward_rows(
+        y: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+        rows: usize,
+        cols: usize,
+    ) {
         softmax::softmax_backward_rows(y, dy, dx, rows, cols);
     }
     fn log_softmax_backward_rows(
-        y: &Vec<E>,
-        dy: &Vec<E>,
-        dx: &mut Vec<E>,
+        y: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
         rows: usize,
         cols: usize,
     ) {
         softmax::log_softmax_backward_rows(y, dy, dx, rows, cols);
     }
-    fn nll_sum(logp: &Vec<E>, labels: &[usize], rows: usize, cols: usize) -> f64 {
+    fn nll_sum(logp: &CpuBuf<E>, labels: &[usize], rows: usize, cols: usize) -> f64 {
         loss::nll_sum(logp, labels, rows, cols)
     }
     fn softmax_minus_onehot(
-        logp: &Vec<E>,
+        logp: &CpuBuf<E>,
         labels: &[usize],
-        dx: &mut Vec<E>,
+        dx: &mut CpuBuf<E>,
         rows: usize,
         cols: usize,
         scale: E,
     ) {
         loss::softmax_minus_onehot(logp, labels, dx, rows, cols, scale);
     }
-    fn neg_onehot(labels: &[usize], dx: &mut Vec<E>, rows: usize, cols: usize, scale: E) {
+    fn neg_onehot(labels: &[usize], dx: &mut CpuBuf<E>, rows: usize, cols: usize, scale: E) {
         loss::neg_onehot(labels, dx, rows, cols, scale);
     }
-    fn bce_with_logits(x: &Vec<E>, t: &Vec<E>, grad: &mut Vec<E>, scale: E) -> f64 {
+    fn bce_with_logits(x: &CpuBuf<E>, t: &CpuBuf<E>, grad: &mut CpuBuf<E>, scale: E) -> f64 {
         loss::bce_with_logits(x, t, grad, scale)
     }
-    fn adam_step(p: &mut Vec<E>, g: &Vec<E>, m: &mut Vec<E>, v: &mut Vec<E>, hp: AdamStep) {
+    fn adam_step(
+        p: &mut CpuBuf<E>,
+        g: &CpuBuf<E>,
+        m: &mut CpuBuf<E>,
+        v: &mut CpuBuf<E>,
+        hp: AdamStep,
+    ) {
         optim::adam_step(p, g, m, v, hp);
     }
-    fn sgd_step(p: &mut Vec<E>, g: &Vec<E>, buf: Option<&mut Vec<E>>, hp: SgdStep) {
-        optim::sgd_step(p, g, buf.map(|b| b.as_mut_slice()), hp);
+    fn sgd_step(p: &mut CpuBuf<E>, g: &CpuBuf<E>, buf: Option<&mut CpuBuf<E>>, hp: SgdStep) {
+        optim::sgd_step(p, g, buf.map(|b| &mut b[..]), hp);
     }
 }

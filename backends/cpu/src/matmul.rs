@@ -70,7 +70,9 @@ fn matmul_with<E: Elem>(
         return;
     }
     if k == 0 {
-        c[..m * n].iter_mut().for_each(|v| *v = *v * beta);
+        // An empty sum: c = beta·c (never multiply unspecified scratch contents by zero).
+        let zero = beta == E::zero();
+        c[..m * n].iter_mut().for_each(|v| *v = if zero { E::zero() } else { *v * beta });
         return;
     }
     // Strides (column stride, row stride) of each logical operand.

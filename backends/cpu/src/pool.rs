@@ -85,7 +85,10 @@ pub(crate) fn avg_pool2d<E: Elem>(x: &[E], y: &mut [E], g: Window2d) {
                 let (rows, cols) = window(&g, oy, ox);
                 let mut s = E::zero();
                 for iy in rows {
-                    s = s + xs[iy * g.w + cols.start..iy * g.w + cols.end].iter().copied().sum::<E>();
+                    s = s + xs[iy * g.w + cols.start..iy * g.w + cols.end]
+                        .iter()
+                        .copied()
+                        .sum::<E>();
                 }
                 ys[oy * g.ow + ox] = s * inv;
             }

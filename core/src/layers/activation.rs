@@ -12,7 +12,7 @@ pub(crate) fn activation_forward<S: Shape, B: Backend>(
     kind: Activation,
     x: &Tensor<S, B>,
 ) -> Tensor<S, B> {
-    let mut y = x.zeros_like();
+    let mut y = x.scratch_like();
     B::activation(kind, x.storage(), y.storage_mut());
     y
 }
@@ -23,7 +23,7 @@ pub(crate) fn activation_backward<S: Shape, B: Backend>(
     dy: &Tensor<S, B>,
 ) -> Result<Tensor<S, B>> {
     saved.check_same_dims(dy, "activation backward: saved value and output gradient")?;
-    let mut dx = dy.zeros_like();
+    let mut dx = dy.scratch_like();
     B::activation_backward(kind, saved.storage(), dy.storage(), dx.storage_mut());
     Ok(dx)
 }

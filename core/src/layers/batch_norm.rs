@@ -205,7 +205,7 @@ fn bn_eval<S: Shape, C: StaticDim, B: Backend>(
     x: &Tensor<S, B>,
 ) -> Tensor<S, B> {
     let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
-    let mut y = x.zeros_like();
+    let mut y = x.scratch_like();
     B::batch_norm_apply(
         x.storage(),
         bn.running_mean.storage(),
@@ -226,10 +226,10 @@ fn bn_train<S: Shape, C: StaticDim, B: Backend>(
     x: &Tensor<S, B>,
 ) -> (Tensor<S, B>, BatchNormCache<B>) {
     let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
-    let mut mean = B::zeros_like(x.storage(), channels);
-    let mut var = B::zeros_like(x.storage(), channels);
+    let mut mean = B::scratch_like(x.storage(), channels);
+    let mut var = B::scratch_like(x.storage(), channels);
     B::channel_moments(x.storage(), &mut mean, &mut var, outer, channels, inner);
-    let mut y = x.zeros_like();
+    let mut y = x.scratch_like();
     B::batch_norm_apply(
         x.storage(),
         &mean,
@@ -268,7 +268,7 @@ fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
             outer * channels * inner
         )));
     }
-    let mut dx = dy.zeros_like();
+    let mut dx = dy.scratch_like();
     let mut grads = bn.clone();
     B::batch_norm_backward(
         &cache.x,

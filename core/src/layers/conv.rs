@@ -33,9 +33,9 @@ fn conv_forward<B: Backend>(
     out_channels: usize,
 ) -> (B::Storage, B::Storage) {
     let (rows, per) = (g.col_rows(), g.col_cols());
-    let mut cols = B::zeros_like(x, rows * g.n * per);
+    let mut cols = B::scratch_like(x, rows * g.n * per);
     B::im2col(x, &mut cols, g);
-    let mut y_t = B::zeros_like(x, out_channels * g.n * per);
+    let mut y_t = B::scratch_like(x, out_channels * g.n * per);
     B::matmul(
         weight,
         &cols,
@@ -47,7 +47,7 @@ fn conv_forward<B: Backend>(
         false,
         B::Elem::zero(),
     );
-    let mut y = B::zeros_like(x, g.n * out_channels * per);
+    let mut y = B::scratch_like(x, g.n * out_channels * per);
     B::transpose_blocks(&y_t, &mut y, out_channels, g.n, per);
     B::add_channel_bias(&mut y, bias, g.n, out_channels, per);
     (y, cols)
@@ -70,18 +70,18 @@ fn conv_backward<B: Backend>(
         )));
     }
     let zero = B::Elem::zero();
-    let mut dbias = B::zeros_like(dy, out_channels);
+    let mut dbias = B::scratch_like(dy, out_channels);
     B::sum_channels(dy, &mut dbias, g.n, out_channels, per);
     // dy as [O, n·OHW]
-    let mut dy_t = B::zeros_like(dy, out_channels * g.n * per);
+    let mut dy_t = B::scratch_like(dy, out_channels * g.n * per);
     B::transpose_blocks(dy, &mut dy_t, g.n, out_channels, per);
     // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
-    let mut dweight = B::zeros_like(dy, out_channels * rows);
+    let mut dweight = B::scratch_like(dy, out_channels * rows);
     B::matmul(&dy_t, &cache.cols, &mut dweight, out_channels, g.n * per, rows, false, true, zero);
     // dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW]
-    let mut dcols = B::zeros_like(dy, rows * g.n * per);
+    let mut dcols = B::scratch_like(dy, rows * g.n * per);
     B::matmul(weight, &dy_t, &mut dcols, rows, out_channels, g.n * per, true, false, zero);
-    let mut dx = B::zeros_like(dy, g.n * g.c * g.h * g.w);
+    let mut dx = B::scratch_like(dy, g.n * g.c * g.h * g.w);
     B::col2im(&dcols, &mut dx, g);
     Ok((dx, dweight, dbias))
 }

@@ -51,16 +51,16 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout {
         x.clone()
     }
     fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<S, B>, Tensor<S, B>) {
-        let mut mask = x.zeros_like();
+        let mut mask = x.scratch_like();
         B::dropout_mask(mask.storage_mut(), self.p, mix64(self.seed ^ mix64(self.calls)));
         self.calls += 1;
-        let mut y = x.zeros_like();
+        let mut y = x.scratch_like();
         B::mul(x.storage(), mask.storage(), y.storage_mut());
         (y, mask)
     }
     fn backward(&self, mask: &Tensor<S, B>, dy: &Tensor<S, B>) -> Result<(Tensor<S, B>, Self)> {
         mask.check_same_dims(dy, "Dropout backward")?;
-        let mut dx = dy.zeros_like();
+        let mut dx = dy.scratch_like();
         B::mul(dy.storage(), mask.storage(), dx.storage_mut());
         Ok((dx, *self))
     }
@@ -148,11 +148,11 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout2d {
         let d = x.dims();
         let rows = d.iter().take(2).product::<usize>();
         let inner = d.iter().skip(2).product::<usize>();
-        let mut mask = B::zeros_like(x.storage(), rows);
+        let mut mask = B::scratch_like(x.storage(), rows);
         let d = &mut self.inner;
         B::dropout_mask(&mut mask, d.p, mix64(d.seed ^ mix64(d.calls)));
         d.calls += 1;
-        let mut y = x.zeros_like();
+        let mut y = x.scratch_like();
         B::mul_rows_broadcast(x.storage(), &mask, y.storage_mut(), rows, inner);
         (y, ChannelMask { mask, rows, inner })
     }
@@ -164,7 +164,7 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout2d {
                 m.rows * m.inner
             )));
         }
-        let mut dx = dy.zeros_like();
+        let mut dx = dy.scratch_like();
         B::mul_rows_broadcast(dy.storage(), &m.mask, dx.storage_mut(), m.rows, m.inner);
         Ok((dx, *self))
     }

@@ -78,7 +78,7 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
 impl<I: StaticDim, O: StaticDim, B: Backend> Linear<I, O, B> {
     fn apply<N: Dim>(&self, x: &Tensor<(N, I), B>) -> Tensor<(N, O), B> {
         let n = x.batch();
-        let mut y = x.zeros_on::<(N, O)>(dims2(n, O::N));
+        let mut y = x.scratch_on::<(N, O)>(dims2(n, O::N));
         B::matmul(
             x.storage(),
             self.weight.storage(),
@@ -124,7 +124,7 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             )));
         }
         let zero = B::Elem::zero();
-        let mut dx = x.zeros_like();
+        let mut dx = x.scratch_like();
         // dx[n, I] = dy[n, O] · W[O, I]
         B::matmul(
             dy.storage(),
@@ -138,7 +138,7 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             zero,
         );
         // dW[O, I] = dyᵀ[O, n] · x[n, I]
-        let mut weight = self.weight.zeros_like();
+        let mut weight = self.weight.scratch_like();
         B::matmul(
             dy.storage(),
             x.storage(),
@@ -150,7 +150,7 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             false,
             zero,
         );
-        let mut bias = self.bias.zeros_like();
+        let mut bias = self.bias.scratch_like();
         B::sum_rows(dy.storage(), bias.storage_mut(), n, O::N);
         Ok((dx, Linear { weight, bias }))
     }

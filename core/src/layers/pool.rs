@@ -130,8 +130,8 @@ where
     ) -> (Tensor<Self::Output, B>, MaxPoolCache<B>) {
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let len = g.n * g.c * g.oh * g.ow;
-        let mut y = B::zeros_like(x.storage(), len);
-        let mut argmax = B::zeros_like(x.storage(), len);
+        let mut y = B::scratch_like(x.storage(), len);
+        let mut argmax = B::scratch_like(x.storage(), len);
         B::max_pool2d(x.storage(), &mut y, &mut argmax, g);
         (Tensor::from_parts(y, out_dims(&g)), MaxPoolCache { argmax, geom: g })
     }
@@ -143,7 +143,7 @@ where
     ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         let g = cache.geom;
         check_grad::<B>(dy.storage(), &g, "MaxPool2d")?;
-        let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
+        let mut dx = B::scratch_like(dy.storage(), g.n * g.c * g.h * g.w);
         B::max_pool2d_backward(dy.storage(), &cache.argmax, &mut dx, g);
         Ok((Tensor::from_parts(dx, in_dims(&g)), *self))
     }
@@ -185,7 +185,7 @@ where
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<Self::Output, B>, Window2d) {
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
-        let mut y = B::zeros_like(x.storage(), g.n * g.c * g.oh * g.ow);
+        let mut y = B::scratch_like(x.storage(), g.n * g.c * g.oh * g.ow);
         B::avg_pool2d(x.storage(), &mut y, g);
         (Tensor::from_parts(y, out_dims(&g)), g)
     }
@@ -196,7 +196,7 @@ where
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         check_grad::<B>(dy.storage(), g, "AvgPool2d")?;
-        let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
+        let mut dx = B::scratch_like(dy.storage(), g.n * g.c * g.h * g.w);
         B::avg_pool2d_backward(dy.storage(), &mut dx, *g);
         Ok((Tensor::from_parts(dx, in_dims(g)), *self))
     }
@@ -226,7 +226,7 @@ impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W),
 
     fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<(N, C), B>, Window2d) {
         let g = window(x.dims(), [H::N, W::N], [1, 1], [0, 0]);
-        let mut y = B::zeros_like(x.storage(), g.n * g.c);
+        let mut y = B::scratch_like(x.storage(), g.n * g.c);
         B::avg_pool2d(x.storage(), &mut y, g);
         (Tensor::from_parts(y, Dims::new(&[g.n, g.c]).unwrap_or_default()), g)
     }
@@ -237,7 +237,7 @@ impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W),
         dy: &Tensor<(N, C), B>,
     ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         check_grad::<B>(dy.storage(), g, "GlobalAvgPool2d")?;
-        let mut dx = B::zeros_like(dy.storage(), g.n * g.c * g.h * g.w);
+        let mut dx = B::scratch_like(dy.storage(), g.n * g.c * g.h * g.w);
         B::avg_pool2d_backward(dy.storage(), &mut dx, *g);
         Ok((Tensor::from_parts(dx, in_dims(g)), *self))
     }

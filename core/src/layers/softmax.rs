@@ -22,7 +22,7 @@ macro_rules! softmax_layer {
             type Cache = Tensor<S, B>;
             fn forward(&self, x: &Tensor<S, B>) -> Tensor<S, B> {
                 let (r, c) = rows_cols(x);
-                let mut y = x.zeros_like();
+                let mut y = x.scratch_like();
                 B::$fwd(x.storage(), y.storage_mut(), r, c);
                 y
             }
@@ -37,7 +37,7 @@ macro_rules! softmax_layer {
             ) -> Result<(Tensor<S, B>, Self)> {
                 y.check_same_dims(dy, concat!(stringify!($name), " backward"))?;
                 let (r, c) = rows_cols(y);
-                let mut dx = dy.zeros_like();
+                let mut dx = dy.scratch_like();
                 B::$bwd(y.storage(), dy.storage(), dx.storage_mut(), r, c);
                 Ok((dx, *self))
             }

@@ -27,7 +27,7 @@ pub fn bce_with_logits<S: Shape, T: Shape + SameShapeAs<S>, B: Backend>(
 ) -> Result<LossGrad<S, B>> {
     logits.check_same_dims(targets, "binary cross-entropy: logits and targets")?;
     let n = logits.len().max(1) as f64;
-    let mut grad = logits.zeros_like();
+    let mut grad = logits.scratch_like();
     let sum = B::bce_with_logits(
         logits.storage(),
         targets.storage(),

@@ -26,13 +26,13 @@ pub fn cross_entropy<N: Dim, C: StaticDim, B: Backend>(
 ) -> Result<LossGrad<(N, C), B>> {
     let rows = logits.batch();
     check_labels(labels, rows, C::N)?;
-    let mut logp = logits.zeros_like();
+    let mut logp = logits.scratch_like();
     B::log_softmax_rows(logits.storage(), logp.storage_mut(), rows, C::N);
     let loss = finite(
         "cross-entropy",
         B::nll_sum(logp.storage(), labels, rows, C::N) / rows.max(1) as f64,
     )?;
-    let mut grad = logits.zeros_like();
+    let mut grad = logits.scratch_like();
     let scale = B::Elem::from_f64(1.0 / rows.max(1) as f64);
     B::softmax_minus_onehot(logp.storage(), labels, grad.storage_mut(), rows, C::N, scale);
     Ok((loss, grad))

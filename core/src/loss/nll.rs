@@ -26,7 +26,7 @@ pub fn nll_loss<N: Dim, C: StaticDim, B: Backend>(
     let rows = logp.batch();
     check_labels(labels, rows, C::N)?;
     let loss = finite("NLL", B::nll_sum(logp.storage(), labels, rows, C::N) / rows.max(1) as f64)?;
-    let mut grad = logp.zeros_like();
+    let mut grad = logp.scratch_like();
     B::neg_onehot(
         labels,
         grad.storage_mut(),
