@@ -16,8 +16,8 @@ pub struct Pool<E> {
 
 /// At most this many bytes wait in a pool; beyond it, buffers go back to the system.
 const MAX_POOLED_BYTES: usize = 1 << 30;
-/// Buffers this small are cheaper to allocate than to pool.
-const MIN_POOLED_LEN: usize = 1024;
+/// Every non-empty buffer is pooled, so a steady-state training step allocates nothing.
+const MIN_POOLED_LEN: usize = 1;
 
 impl<E> Pool<E> {
     /// An empty pool.

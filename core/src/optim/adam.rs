@@ -49,6 +49,7 @@ pub struct Adam<M, B: Backend> {
     decoupled: bool,
     step: u64,
     moments: [Vec<B::Storage>; 2],
+    path: String,
     _model: PhantomData<fn(&M)>,
 }
 
@@ -69,6 +70,7 @@ impl<M: Module<B>, B: Backend> Adam<M, B> {
             decoupled,
             step: 0,
             moments: [zero_buffers(model), zero_buffers(model)],
+            path: String::new(),
             _model: PhantomData,
         }
     }
@@ -85,8 +87,8 @@ impl<M: Module<B>, B: Backend> Adam<M, B> {
             decoupled: self.decoupled,
             step: self.step,
         };
-        for_each_param(model, grads, &mut self.moments, |p, g, bufs| {
-            if let [m, v] = bufs {
+        for_each_param(model, grads, &mut self.moments, &mut self.path, |p, g, [m, v], i| {
+            if let (Some(m), Some(v)) = (m.get_mut(i), v.get_mut(i)) {
                 B::adam_step(p, g, m, v, hp);
             }
         })

@@ -50,6 +50,7 @@ pub struct Sgd<M, B: Backend> {
     config: SgdConfig,
     steps: u64,
     momentum: [Vec<B::Storage>; 1],
+    path: String,
     _model: PhantomData<fn(&M)>,
 }
 
@@ -62,7 +63,7 @@ impl<M: Module<B>, B: Backend> Sgd<M, B> {
             ));
         }
         let momentum = if config.momentum != 0.0 { zero_buffers(model) } else { Vec::new() };
-        Ok(Sgd { config, steps: 0, momentum: [momentum], _model: PhantomData })
+        Ok(Sgd { config, steps: 0, momentum: [momentum], path: String::new(), _model: PhantomData })
     }
 
     /// Applies one update to every parameter of `model` from `grads`.
@@ -78,12 +79,12 @@ impl<M: Module<B>, B: Backend> Sgd<M, B> {
         self.steps += 1;
         if self.config.momentum == 0.0 {
             let mut none: [Vec<B::Storage>; 0] = [];
-            return for_each_param(model, grads, &mut none, |p, g, _| B::sgd_step(p, g, None, hp));
+            return for_each_param(model, grads, &mut none, &mut self.path, |p, g, _, _| {
+                B::sgd_step(p, g, None, hp)
+            });
         }
-        for_each_param(model, grads, &mut self.momentum, |p, g, bufs| {
-            if let [buf] = bufs {
-                B::sgd_step(p, g, Some(buf), hp);
-            }
+        for_each_param(model, grads, &mut self.momentum, &mut self.path, |p, g, [buf], i| {
+            B::sgd_step(p, g, buf.get_mut(i), hp);
         })
     }
 

@@ -13,17 +13,21 @@ pub(crate) fn zero_buffers<M: Module<B>, B: Backend>(model: &M) -> Vec<B::Storag
     out
 }
 
-/// Walks parameters and gradients with each parameter's buffers; `update` gets
-/// `(param, grad, buffers_of_this_param)`. Sizes are checked so a kernel never sees a mismatch.
-pub(crate) fn for_each_param<M: Module<B>, B: Backend>(
+/// Walks parameters and gradients with the optimizer's `K` buffer sets; `update` gets
+/// `(param, grad, buffer_sets, index)`, the index of this parameter in every set, whose sizes
+/// have been checked so a kernel never sees a mismatch. `path` is reused scratch for the names
+/// (no allocation once it has grown).
+pub(crate) fn for_each_param<M: Module<B>, B: Backend, const K: usize>(
     model: &mut M,
     grads: &M,
-    buffers: &mut [Vec<B::Storage>],
-    mut update: impl FnMut(&mut B::Storage, &B::Storage, &mut [&mut B::Storage]),
+    buffers: &mut [Vec<B::Storage>; K],
+    path: &mut String,
+    mut update: impl FnMut(&mut B::Storage, &B::Storage, &mut [Vec<B::Storage>; K], usize),
 ) -> Result<()> {
     let mut index = 0usize;
     let mut error: Option<Error> = None;
-    model.visit_params_with_grads(grads, &mut String::new(), &mut |name, p, g| {
+    path.clear();
+    model.visit_params_with_grads(grads, path, &mut |name, p, g| {
         if error.is_some() {
             return;
         }
@@ -32,19 +36,13 @@ pub(crate) fn for_each_param<M: Module<B>, B: Backend>(
             error = Some(Error::Length { what: format!("gradient of `{name}`"), expected: len, got: B::len(g) });
             return;
         }
-        let mut bufs: Vec<&mut B::Storage> = Vec::with_capacity(buffers.len());
-        for set in buffers.iter_mut() {
-            match set.get_mut(index) {
-                Some(b) if B::len(b) == len => bufs.push(b),
-                _ => {
-                    error = Some(Error::Shape(format!(
-                        "optimizer state for `{name}` does not match the parameter (was the optimizer built for this model?)"
-                    )));
-                    return;
-                }
-            }
+        if buffers.iter().any(|set| set.get(index).is_none_or(|b| B::len(b) != len)) {
+            error = Some(Error::Shape(format!(
+                "optimizer state for `{name}` does not match the parameter (was the optimizer built for this model?)"
+            )));
+            return;
         }
-        update(p, g, &mut bufs);
+        update(p, g, buffers, index);
         index += 1;
     });
     match error {
