@@ -1,7 +1,8 @@
-"""Peer measurements for `shapeflow-bench --peers`: the same workloads in PyTorch (CPU).
+"""Peer measurements for `shapeflow-bench --peers`: W1-W4 in PyTorch and JAX (CPU).
 
-Prints one JSON object per line per figure. Skips (with a message on stderr) when PyTorch
-cannot be imported. Threads: torch uses its default (all cores), like shapeflow.
+Prints one JSON object per line per figure. Each framework is skipped, with a message on
+stderr, when it cannot be imported. Threads: each framework's default (all cores), like
+shapeflow.
 """
 import json
 import statistics
@@ -9,15 +10,15 @@ import sys
 import time
 
 
-def measure(fn, warmup, reps, rate):
+def measure(fn, warmup, reps, value):
     for _ in range(warmup):
         fn()
-    rates = []
+    out = []
     for _ in range(reps):
         t = time.perf_counter()
         fn()
-        rates.append(rate(time.perf_counter() - t))
-    return statistics.median(rates), min(rates), max(rates)
+        out.append(value(time.perf_counter() - t))
+    return statistics.median(out), min(out), max(out)
 
 
 def emit(impl, workload, param, unit, stats):
@@ -26,53 +27,118 @@ def emit(impl, workload, param, unit, stats):
                       "median": med, "min": lo, "max": hi}), flush=True)
 
 
-def main():
-    workloads = sys.argv[1:] or ["matmul", "mlp", "cnn"]
+def pytorch(workloads):
     try:
         import torch
     except ImportError as e:
         print(f"peers: PyTorch skipped ({e})", file=sys.stderr)
         return
     impl = f"pytorch-{torch.__version__.split('+')[0]}"
-    if "matmul" in workloads:
-        n = 1024
-        a, b = torch.rand(n, n), torch.rand(n, n)
-        emit(impl, "matmul", f"n{n}", "GFLOP/s",
-             measure(lambda: torch.mm(a, b), 3, 15, lambda s: 2 * n**3 / s / 1e9))
-    if "mlp" in workloads:
-        batch = 128
-        model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
-                                    torch.nn.Linear(512, 256), torch.nn.ReLU(),
-                                    torch.nn.Linear(256, 10))
+    nn, F = torch.nn, torch.nn.functional
+    if "w1" in workloads:
+        for n in (512, 1024, 2048):
+            a, b = torch.rand(n, n), torch.rand(n, n)
+            emit(impl, "w1", f"n{n}", "GFLOP/s",
+                 measure(lambda: torch.mm(a, b), 3, 7 if n >= 2048 else 15, lambda s: 2 * n**3 / s / 1e9))
+
+    def mlp():
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                             nn.Linear(256, 10))
+
+    def train(model, x, y):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x = torch.rand(batch, 784)
-        y = torch.arange(batch) % 10
 
         def step():
             opt.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(model(x), y).backward()
+            F.cross_entropy(model(x), y).backward()
             opt.step()
+        return step
 
-        emit(impl, "mlp-train", f"b{batch}", "samples/s",
-             measure(step, 20, 200, lambda s: batch / s))
+    if "w2" in workloads:
+        x, y = torch.rand(128, 784), torch.arange(128) % 10
+        emit(impl, "w2", "b128", "samples/s", measure(train(mlp(), x, y), 20, 200, lambda s: 128 / s))
+    if "w3" in workloads:
+        cnn = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3),
+                            nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10))
+        x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
+        emit(impl, "w3", "b64", "samples/s", measure(train(cnn, x, y), 20, 200, lambda s: 64 / s))
+    if "w4" in workloads:
+        model = mlp().eval()
+        one, big = torch.rand(1, 784), torch.rand(1024, 784)
+        with torch.inference_mode():
+            emit(impl, "w4", "b1", "us", measure(lambda: model(one), 200, 2000, lambda s: s * 1e6))
+            emit(impl, "w4", "b1024", "samples/s", measure(lambda: model(big), 5, 50, lambda s: 1024 / s))
 
-    if "cnn" in workloads:
-        batch = 64
-        nn = torch.nn
-        model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(400, 10))
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x = torch.rand(batch, 1, 28, 28)
-        y = torch.arange(batch) % 10
 
-        def cnn_step():
-            opt.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
+def jax_peer(workloads):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError as e:
+        print(f"peers: JAX skipped ({e})", file=sys.stderr)
+        return
+    impl = f"jax-{jax.__version__}"
+    if "w1" in workloads:
+        mm = jax.jit(jnp.matmul)
+        for n in (512, 1024, 2048):
+            a = jnp.ones((n, n), jnp.float32)
+            emit(impl, "w1", f"n{n}", "GFLOP/s",
+                 measure(lambda: mm(a, a).block_until_ready(), 3, 7 if n >= 2048 else 15,
+                         lambda s: 2 * n**3 / s / 1e9))
+    if "w4" in workloads or "w2" in workloads:
+        key = jax.random.PRNGKey(0)
+        sizes = [(784, 512), (512, 256), (256, 10)]
+        params = [(jax.random.normal(key, s) * 0.05, jnp.zeros(s[1])) for s in sizes]
 
-        emit(impl, "cnn-train", f"b{batch}", "samples/s",
-             measure(cnn_step, 20, 200, lambda s: batch / s))
+        def forward(params, x):
+            for i, (w, b) in enumerate(params):
+                x = x @ w + b
+                if i < len(params) - 1:
+                    x = jax.nn.relu(x)
+            return x
+
+        if "w4" in workloads:
+            f = jax.jit(forward)
+            one, big = jnp.ones((1, 784)), jnp.ones((1024, 784))
+            emit(impl, "w4", "b1", "us", measure(lambda: f(params, one).block_until_ready(), 200, 2000,
+                                                 lambda s: s * 1e6))
+            emit(impl, "w4", "b1024", "samples/s", measure(lambda: f(params, big).block_until_ready(), 5, 50,
+                                                           lambda s: 1024 / s))
+        if "w2" in workloads:
+            def loss(params, x, y):
+                logp = jax.nn.log_softmax(forward(params, x))
+                return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+            lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+
+            @jax.jit
+            def step(params, m, v, t, x, y):
+                g = jax.grad(loss)(params, x, y)
+                m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
+                v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
+                mhat = jax.tree_util.tree_map(lambda m: m / (1 - b1 ** t), m)
+                vhat = jax.tree_util.tree_map(lambda v: v / (1 - b2 ** t), v)
+                params = jax.tree_util.tree_map(lambda p, m, v: p - lr * m / (jnp.sqrt(v) + eps),
+                                                params, mhat, vhat)
+                return params, m, v
+
+            state = {"p": params, "m": jax.tree_util.tree_map(jnp.zeros_like, params),
+                     "v": jax.tree_util.tree_map(jnp.zeros_like, params), "t": 0}
+            x, y = jnp.ones((128, 784)), jnp.arange(128) % 10
+
+            def run():
+                state["t"] += 1
+                state["p"], state["m"], state["v"] = step(state["p"], state["m"], state["v"],
+                                                          state["t"], x, y)
+                jax.block_until_ready(state["p"])
+
+            emit(impl, "w2", "b128", "samples/s", measure(run, 20, 200, lambda s: 128 / s))
+
+
+def main():
+    workloads = sys.argv[1:] or ["w1", "w2", "w3", "w4"]
+    pytorch(workloads)
+    jax_peer(workloads)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,120 @@
+//! The workloads W1–W4 on shapeflow's CPU backend.
+
+use std::time::Instant;
+
+use shapeflow::prelude::*;
+
+use crate::figure::Figure;
+
+model! {
+    /// W2 and W4's MLP.
+    pub struct Mlp {
+        input: [784],
+        fc1: Linear<784, 512>,
+        act1: Relu,
+        fc2: Linear<512, 256>,
+        act2: Relu,
+        fc3: Linear<256, 10>,
+    }
+}
+
+model! {
+    /// W3's CNN.
+    pub struct Cnn {
+        input: [1, 28, 28],
+        conv1: Conv2d<1, 8, 3>,
+        act1: Relu,
+        pool1: MaxPool2d<2>,
+        conv2: Conv2d<8, 16, 3>,
+        act2: Relu,
+        pool2: MaxPool2d<2>,
+        flat: Flatten,
+        fc: Linear<400, 10>,
+    }
+}
+
+/// Seconds of each of `reps` runs of `body`, after `warmup` runs.
+fn times(warmup: usize, reps: usize, mut body: impl FnMut()) -> Vec<f64> {
+    for _ in 0..warmup {
+        body();
+    }
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            body();
+            t.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
+pub fn w1_gemm(out: &mut Vec<Figure>) {
+    let dev = Cpu::default();
+    for n in [512usize, 1024, 2048] {
+        let a: Vec<f32> = (0..n * n).map(|i| ((i * 31 % 97) as f32) / 97.0 - 0.5).collect();
+        let b: Vec<f32> = (0..n * n).map(|i| ((i * 17 % 89) as f32) / 89.0 - 0.5).collect();
+        let ta = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[n, n], a.clone()).expect("sizes");
+        let tb = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[n, n], b.clone()).expect("sizes");
+        let flops = 2.0 * (n as f64).powi(3);
+        let reps = if n >= 2048 { 7 } else { 15 };
+        let t = times(3, reps, || {
+            std::hint::black_box(ta.matmul(&tb).ok());
+        });
+        out.push(Figure::new("shapeflow", "w1", &format!("n{n}"), "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
+        if n == 1024 {
+            let na = ndarray::Array2::from_shape_vec((n, n), a).expect("sizes");
+            let nb = ndarray::Array2::from_shape_vec((n, n), b).expect("sizes");
+            let t = times(2, 7, || {
+                std::hint::black_box(na.dot(&nb));
+            });
+            out.push(Figure::new("ndarray-dot", "w1", "n1024", "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
+        }
+    }
+}
+
+pub fn w2_mlp_train(out: &mut Vec<Figure>) {
+    let batch = 128;
+    let dev = Cpu::default();
+    let mut model = Mlp::<Cpu>::new(&dev, 0);
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let x = Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[batch, 784], 0.0, 1.0, 1).expect("sizes");
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let t = times(20, 200, || {
+        let (logits, cache) = model.forward_train(&x);
+        let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
+        let grads = model.backward(&cache, &d).expect("backward");
+        opt.step(&mut model, &grads).expect("step");
+    });
+    out.push(Figure::new("shapeflow", "w2", "b128", "samples/s", t.iter().map(|s| batch as f64 / s)));
+}
+
+pub fn w3_cnn_train(out: &mut Vec<Figure>) {
+    let batch = 64;
+    let dev = Cpu::default();
+    let mut model = Cnn::<Cpu>::new(&dev, 0);
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[batch, 1, 28, 28], 0.0, 1.0, 1)
+        .expect("sizes");
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let t = times(20, 200, || {
+        let (logits, cache) = model.forward_train(&x);
+        let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
+        let grads = model.backward(&cache, &d).expect("backward");
+        opt.step(&mut model, &grads).expect("step");
+    });
+    out.push(Figure::new("shapeflow", "w3", "b64", "samples/s", t.iter().map(|s| batch as f64 / s)));
+}
+
+pub fn w4_mlp_inference(out: &mut Vec<Figure>) {
+    let dev = Cpu::default();
+    let model = Mlp::<Cpu>::new(&dev, 0);
+    let one = Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1, 784], 0.0, 1.0, 2).expect("sizes");
+    let t = times(200, 2000, || {
+        std::hint::black_box(model.forward(&one));
+    });
+    out.push(Figure::new("shapeflow", "w4", "b1", "us", t.iter().map(|s| s * 1e6)));
+    let big = Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1024, 784], 0.0, 1.0, 3).expect("sizes");
+    let t = times(5, 50, || {
+        std::hint::black_box(model.forward(&big));
+    });
+    out.push(Figure::new("shapeflow", "w4", "b1024", "samples/s", t.iter().map(|s| 1024.0 / s)));
+}
