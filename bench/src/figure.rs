@@ -13,7 +13,13 @@ pub struct Figure {
 
 impl Figure {
     /// From raw samples (sorted here).
-    pub fn new(implementation: &str, workload: &str, param: &str, unit: &str, samples: impl IntoIterator<Item = f64>) -> Figure {
+    pub fn new(
+        implementation: &str,
+        workload: &str,
+        param: &str,
+        unit: &str,
+        samples: impl IntoIterator<Item = f64>,
+    ) -> Figure {
         let mut v: Vec<f64> = samples.into_iter().collect();
         v.sort_by(f64::total_cmp);
         let (median, min, max) = match v.len() {
@@ -62,7 +68,9 @@ pub fn print_table(figures: &[Figure]) {
     for f in figures {
         let ours = figures
             .iter()
-            .find(|g| g.implementation == "shapeflow" && g.workload == f.workload && g.param == f.param)
+            .find(|g| {
+                g.implementation == "shapeflow" && g.workload == f.workload && g.param == f.param
+            })
             .map(|g| g.median);
         let ratio = ours.map_or("-".to_string(), |o| {
             let r = if f.lower_is_better() { f.median / o } else { o / f.median };

@@ -28,7 +28,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
     let peers = args.iter().any(|a| a == "--peers");
-    let mut chosen: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let mut chosen: Vec<&str> =
+        args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
     if chosen.is_empty() {
         chosen = vec!["w1", "w2", "w3", "w4"];
     }

@@ -59,14 +59,26 @@ pub fn w1_gemm(out: &mut Vec<Figure>) {
         let t = times(3, reps, || {
             std::hint::black_box(ta.matmul(&tb).ok());
         });
-        out.push(Figure::new("shapeflow", "w1", &format!("n{n}"), "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
+        out.push(Figure::new(
+            "shapeflow",
+            "w1",
+            &format!("n{n}"),
+            "GFLOP/s",
+            t.iter().map(|s| flops / s / 1e9),
+        ));
         if n == 1024 {
             let na = ndarray::Array2::from_shape_vec((n, n), a).expect("sizes");
             let nb = ndarray::Array2::from_shape_vec((n, n), b).expect("sizes");
             let t = times(2, 7, || {
                 std::hint::black_box(na.dot(&nb));
             });
-            out.push(Figure::new("ndarray-dot", "w1", "n1024", "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
+            out.push(Figure::new(
+                "ndarray-dot",
+                "w1",
+                "n1024",
+                "GFLOP/s",
+                t.iter().map(|s| flops / s / 1e9),
+            ));
         }
     }
 }
@@ -76,7 +88,8 @@ pub fn w2_mlp_train(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
     let mut model = Mlp::<Cpu>::new(&dev, 0);
     let mut opt = Adam::new(&model, AdamConfig::default());
-    let x = Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[batch, 784], 0.0, 1.0, 1).expect("sizes");
+    let x =
+        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[batch, 784], 0.0, 1.0, 1).expect("sizes");
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
     let t = times(20, 200, || {
         let (logits, cache) = model.forward_train(&x);
@@ -84,7 +97,13 @@ pub fn w2_mlp_train(out: &mut Vec<Figure>) {
         let grads = model.backward(&cache, &d).expect("backward");
         opt.step(&mut model, &grads).expect("step");
     });
-    out.push(Figure::new("shapeflow", "w2", "b128", "samples/s", t.iter().map(|s| batch as f64 / s)));
+    out.push(Figure::new(
+        "shapeflow",
+        "w2",
+        "b128",
+        "samples/s",
+        t.iter().map(|s| batch as f64 / s),
+    ));
 }
 
 pub fn w3_cnn_train(out: &mut Vec<Figure>) {
@@ -92,8 +111,9 @@ pub fn w3_cnn_train(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
     let mut model = Cnn::<Cpu>::new(&dev, 0);
     let mut opt = Adam::new(&model, AdamConfig::default());
-    let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[batch, 1, 28, 28], 0.0, 1.0, 1)
-        .expect("sizes");
+    let x =
+        Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[batch, 1, 28, 28], 0.0, 1.0, 1)
+            .expect("sizes");
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
     let t = times(20, 200, || {
         let (logits, cache) = model.forward_train(&x);
@@ -101,18 +121,26 @@ pub fn w3_cnn_train(out: &mut Vec<Figure>) {
         let grads = model.backward(&cache, &d).expect("backward");
         opt.step(&mut model, &grads).expect("step");
     });
-    out.push(Figure::new("shapeflow", "w3", "b64", "samples/s", t.iter().map(|s| batch as f64 / s)));
+    out.push(Figure::new(
+        "shapeflow",
+        "w3",
+        "b64",
+        "samples/s",
+        t.iter().map(|s| batch as f64 / s),
+    ));
 }
 
 pub fn w4_mlp_inference(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
     let model = Mlp::<Cpu>::new(&dev, 0);
-    let one = Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1, 784], 0.0, 1.0, 2).expect("sizes");
+    let one =
+        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1, 784], 0.0, 1.0, 2).expect("sizes");
     let t = times(200, 2000, || {
         std::hint::black_box(model.forward(&one));
     });
     out.push(Figure::new("shapeflow", "w4", "b1", "us", t.iter().map(|s| s * 1e6)));
-    let big = Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1024, 784], 0.0, 1.0, 3).expect("sizes");
+    let big =
+        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1024, 784], 0.0, 1.0, 3).expect("sizes");
     let t = times(5, 50, || {
         std::hint::black_box(model.forward(&big));
     });

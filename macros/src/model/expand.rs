@@ -116,6 +116,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let attrs = &def.attrs;
     let cache_name = format_ident!("{}Cache", name);
     let input_alias = format_ident!("{}Input", name);
+    let accepts = format_ident!("{}AcceptsInput", name);
     let output_alias = format_ident!("{}Output", name);
     let s0 = &shapes[0];
     let sn = &shapes[n];
@@ -164,6 +165,14 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
     let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
     let output_doc = format!("Output tensor of `{name}`.");
+    let accepts_doc = format!(
+        "Implemented by the one tensor type `{name}` accepts ({input_desc}); its failure message names the model and the shape it expects."
+    );
+    let accepts_message = format!("model `{name}` expects input {input_desc}");
+    let accepts_label =
+        format!("this is not a tensor of shape {input_desc} on the model's backend");
+    let accepts_note =
+        format!("the input type is `{name}Input<B>`, a `Tensor` of shape {input_desc}");
 
     quote! {
         #(#attrs)*
@@ -182,6 +191,23 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
         #[doc = #input_doc]
         #vis type #input_alias<B> = #p::Tensor<#s0, B>;
+
+        #[doc = #accepts_doc]
+        #[diagnostic::on_unimplemented(
+            message = #accepts_message,
+            label = #accepts_label,
+            note = #accepts_note
+        )]
+        #vis trait #accepts<B: #p::Backend> {
+            /// The tensor as the model's input type.
+            fn as_model_input(&self) -> &#p::Tensor<#s0, B>;
+        }
+
+        impl<B: #p::Backend> #accepts<B> for #p::Tensor<#s0, B> {
+            fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
+                self
+            }
+        }
         #[doc = #output_doc]
         #vis type #output_alias<B> = #p::Tensor<#sn, B>;
 
@@ -194,13 +220,13 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
 
             /// Inference forward pass (dropout off).
-            pub fn forward(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
-                <Self as #p::Layer<#s0, B>>::forward(self, x)
+            pub fn forward<X: #accepts<B>>(&self, x: &X) -> #p::Tensor<#sn, B> {
+                <Self as #p::Layer<#s0, B>>::forward(self, x.as_model_input())
             }
 
             /// Training forward pass: the output and every layer's cache for [`Self::backward`].
-            pub fn forward_train(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
-                <Self as #p::Layer<#s0, B>>::forward_train(self, x)
+            pub fn forward_train<X: #accepts<B>>(&mut self, x: &X) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
+                <Self as #p::Layer<#s0, B>>::forward_train(self, x.as_model_input())
             }
 
             /// Generated backward pass: from the output gradient, the gradient of every parameter,

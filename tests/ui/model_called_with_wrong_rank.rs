@@ -1,0 +1,15 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Mlp {
+        input: [784],
+        fc1: Linear<784, 10>,
+    }
+}
+
+fn main() {
+    let dev = Cpu::default();
+    let mut model = Mlp::<Cpu>::new(&dev, 0);
+    let images = Tensor::<(Dyn, U1, U28, U28), Cpu>::zeros(&dev, &[1, 1, 28, 28]).unwrap();
+    let _ = model.forward_train(&images);
+}
