@@ -411,3 +411,20 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         self.storage
     }
 }
+
+impl<S: Shape, B: Backend> Tensor<S, B> {
+    /// A copy of this tensor on another device (or backend), through host memory.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::{Cpu, Cpu64};
+    /// let t = Tensor::<(typenum::U2,), Cpu>::ones(&Cpu::default(), &[2]).unwrap();
+    /// let d = t.to_device(&Cpu64::default());
+    /// assert_eq!(d.to_vec(), vec![1.0f64, 1.0]);
+    /// ```
+    pub fn to_device<C: Backend>(&self, dev: &C) -> Tensor<S, C> {
+        let host: Vec<C::Elem> =
+            self.to_vec().into_iter().map(|v| C::Elem::from_f64(v.as_f64())).collect();
+        Tensor { storage: dev.upload(&host), dims: self.dims, _shape: PhantomData }
+    }
+}

@@ -4,8 +4,9 @@
 //! NVRTC and cuBLAS with `dlopen` at run time. [`Cuda::new`] checks that the driver library
 //! is present before touching it and returns a clean `Err` otherwise.
 //!
-//! Status: the device handle and its checks are here; the kernels and the `Backend`
-//! implementation are the CUDA issue's work.
+//! [`Cuda`] implements `shapeflow_core::Backend`: kernels in `kernels/*.cu`, compiled by NVRTC for
+//! the device when it is opened, matrix products by cuBLAS (fp32, TF32 off), and a caching
+//! allocator so a steady-state step makes no `cudaMalloc`/`cudaFree`.
 //!
 //! ```
 //! match shapeflow_cuda::Cuda::new(0) {
@@ -14,6 +15,13 @@
 //! }
 //! ```
 #![warn(missing_docs)]
+
+mod backend;
+pub mod kernels;
+mod runtime;
+mod storage;
+
+pub use storage::CudaBuf;
 
 use std::sync::Arc;
 
@@ -26,6 +34,7 @@ pub struct Cuda {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     name: String,
+    pub(crate) rt: Arc<runtime::Runtime>,
 }
 
 /// Whether the CUDA driver library (libcuda) can be loaded on this machine.
@@ -50,9 +59,33 @@ impl Cuda {
         }
         let ctx = CudaContext::new(ordinal)
             .map_err(|e| Error::Backend(format!("cannot open CUDA device {ordinal}: {e}")))?;
+        if !kernels::nvrtc_present() {
+            return Err(Error::Backend(
+                "NVRTC not found: libnvrtc.so could not be loaded (add the CUDA toolkit's lib64 to LD_LIBRARY_PATH)".into(),
+            ));
+        }
+        // SAFETY: only tries to dlopen cuBLAS and reports whether that worked.
+        if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+            return Err(Error::Backend(
+                "cuBLAS not found: libcublas.so could not be loaded (add the CUDA toolkit's lib64 to LD_LIBRARY_PATH)".into(),
+            ));
+        }
         let name = ctx.name().unwrap_or_else(|_| format!("CUDA device {ordinal}"));
         let stream = ctx.default_stream();
-        Ok(Cuda { ctx, stream, name })
+        let rt = runtime::Runtime::new(&ctx, stream.clone()).map_err(Error::Backend)?;
+        Ok(Cuda { ctx, stream, name, rt: Arc::new(rt) })
+    }
+
+    /// Waits for the device and reports the first failure of any earlier operation (kernel
+    /// launches are asynchronous and the backend's kernels return no `Result`).
+    pub fn check(&self) -> Result<()> {
+        if let Err(e) = self.stream.synchronize() {
+            self.rt.record(format!("synchronize: {e}"));
+        }
+        match self.rt.error() {
+            Some(e) => Err(Error::Backend(e)),
+            None => Ok(()),
+        }
     }
 
     /// The device's name, e.g. `NVIDIA H100 80GB HBM3`.

@@ -1,0 +1,26 @@
+// Fused optimizer updates with PyTorch's rules: Adam/AdamW and SGD (momentum, dampening,
+// Nesterov, weight decay).
+
+extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, float step_size, float bc2_sqrt, float b1, float b2, float eps, float wd, float decay, int l2, int decoupled, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
+        float grad = l2 ? g[i] + wd * p[i] : g[i];
+        float pi = decoupled ? p[i] * decay : p[i];
+        float mi = b1 * m[i] + (1.0f - b1) * grad;
+        float vi = b2 * v[i] + (1.0f - b2) * grad * grad;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    }
+}
+
+extern "C" __global__ void sgd_step(float* p, const float* g, float* buf, float lr, float momentum, float damp, float wd, int has_buf, int first, int nesterov, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
+        float d = g[i] + wd * p[i];
+        if (has_buf) {
+            float b = first ? d : momentum * buf[i] + damp * d;
+            buf[i] = b;
+            d = nesterov ? d + momentum * b : b;
+        }
+        p[i] -= lr * d;
+    }
+}

@@ -1,0 +1,136 @@
+//! Per-device state: the stream, the kernels NVRTC compiled for this device, cuBLAS, a caching
+//! allocator, and the first error of an asynchronous operation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use cudarc::cublas::CudaBlas;
+use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig};
+
+use crate::kernels::{SOURCES, compile};
+
+/// Threads per block of every kernel (the block reductions assume exactly this).
+pub(crate) const BLOCK: u32 = 256;
+
+/// The device's compiled kernels and services, shared by every buffer on it.
+pub struct Runtime {
+    pub(crate) stream: Arc<CudaStream>,
+    pub(crate) blas: CudaBlas,
+    functions: HashMap<&'static str, CudaFunction>,
+    pool: Mutex<BTreeMap<usize, Vec<CudaSlice<f32>>>>,
+    error: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Runtime({} kernels)", self.functions.len())
+    }
+}
+
+fn arch_for(major: i32, minor: i32) -> &'static str {
+    match (major, minor) {
+        (9, _) => "sm_90",
+        (8, 9) => "sm_89",
+        (8, 6) => "sm_86",
+        (m, _) if m >= 10 => "sm_90",
+        _ => "sm_80",
+    }
+}
+
+impl Runtime {
+    /// Compiles every kernel for the device's architecture and loads them.
+    pub(crate) fn new(ctx: &Arc<CudaContext>, stream: Arc<CudaStream>) -> Result<Runtime, String> {
+        use cudarc::driver::sys::CUdevice_attribute::*;
+        let major = ctx
+            .attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
+            .map_err(|e| e.to_string())?;
+        let minor = ctx
+            .attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+            .map_err(|e| e.to_string())?;
+        let arch = arch_for(major, minor);
+        let mut functions = HashMap::new();
+        for (name, source, kernels) in SOURCES {
+            let ptx = compile(name, source, arch)?;
+            let module = ctx.load_module(ptx).map_err(|e| format!("loading {name}: {e}"))?;
+            for k in *kernels {
+                let f =
+                    module.load_function(k).map_err(|e| format!("kernel `{k}` of {name}: {e}"))?;
+                functions.insert(*k, f);
+            }
+        }
+        let blas = CudaBlas::new(stream.clone()).map_err(|e| format!("cuBLAS: {e}"))?;
+        Ok(Runtime {
+            stream,
+            blas,
+            functions,
+            pool: Mutex::new(BTreeMap::new()),
+            error: Mutex::new(None),
+        })
+    }
+
+    /// A compiled kernel.
+    pub(crate) fn function(&self, name: &str) -> Option<&CudaFunction> {
+        self.functions.get(name)
+    }
+
+    /// Records the first failure of an operation (kernels cannot return errors through the
+    /// backend's signatures); later operations are skipped and [`crate::Cuda::check`] reports it.
+    pub(crate) fn record(&self, message: String) {
+        if let Ok(mut e) = self.error.lock()
+            && e.is_none()
+        {
+            *e = Some(message);
+        }
+    }
+
+    /// Whether an earlier operation failed.
+    pub(crate) fn failed(&self) -> bool {
+        self.error.lock().map(|e| e.is_some()).unwrap_or(true)
+    }
+
+    /// The first recorded failure, if any.
+    pub(crate) fn error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// A device buffer of `len` floats from the cache (contents unspecified), or a fresh one.
+    pub(crate) fn take(&self, len: usize) -> Option<CudaSlice<f32>> {
+        let len = len.max(1);
+        if let Some(buf) =
+            self.pool.lock().ok().and_then(|mut p| p.get_mut(&len).and_then(Vec::pop))
+        {
+            return Some(buf);
+        }
+        // SAFETY: the buffer is uninitialised device memory; every caller either zero-fills it
+        // or overwrites every element before reading (the backend's scratch contract).
+        match unsafe { self.stream.alloc::<f32>(len) } {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.record(format!("cudaMalloc of {len} floats: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Returns a buffer to the cache.
+    pub(crate) fn give(&self, buf: CudaSlice<f32>) {
+        if let Ok(mut p) = self.pool.lock() {
+            p.entry(buf.len()).or_default().push(buf);
+        }
+    }
+
+    /// A launch configuration for a grid-stride loop over `n` elements.
+    pub(crate) fn grid(n: usize) -> LaunchConfig {
+        let blocks = n.div_ceil(BLOCK as usize).clamp(1, 65_535) as u32;
+        LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 }
+    }
+
+    /// One block per item (per-channel reductions).
+    pub(crate) fn per_item(items: usize) -> LaunchConfig {
+        LaunchConfig {
+            grid_dim: (items.max(1) as u32, 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+}

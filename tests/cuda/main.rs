@@ -1,0 +1,11 @@
+//! The op and layer suite on CUDA, against the CPU backend (TF32 off: within 1e-4 relative).
+//! Without a GPU (or without the `cuda` feature) every test prints why it skips.
+
+#[cfg(feature = "cuda")]
+mod on_gpu;
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_suite_needs_the_cuda_feature() {
+    println!("skipped: build with `--features cuda` to run the CUDA suite");
+}

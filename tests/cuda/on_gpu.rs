@@ -1,0 +1,233 @@
+//! Each layer's forward and backward, each loss and each optimizer step on CUDA match the CPU.
+
+use shapeflow::Cuda;
+use shapeflow::prelude::*;
+
+fn gpu() -> Option<Cuda> {
+    match Cuda::new(0) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            println!("skipped: {e}");
+            None
+        }
+    }
+}
+
+fn close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{what}[{i}]: cuda {g}, cpu {w}");
+    }
+}
+
+/// Runs `layer` (built identically on both backends) forward and backward on both and compares
+/// outputs, input gradients and parameter gradients.
+fn same_layer<S, L, M>(
+    what: &str,
+    cpu_layer: &mut L,
+    gpu_layer: &mut M,
+    sizes: &[usize],
+    dev: &Cuda,
+) where
+    S: Shape,
+    L: Layer<S, Cpu>,
+    M: Layer<S, Cuda, Output = L::Output>,
+{
+    let x = Tensor::<S, Cpu>::randn(&Cpu::default(), sizes, 0.0, 1.0, 5).unwrap();
+    let xg = x.to_device(dev);
+    let (y, c) = cpu_layer.forward_train(&x);
+    let (yg, cg) = gpu_layer.forward_train(&xg);
+    close(&format!("{what} y"), &yg.to_vec(), &y.to_vec());
+    close(
+        &format!("{what} inference y"),
+        &gpu_layer.forward(&xg).to_vec(),
+        &cpu_layer.forward(&x).to_vec(),
+    );
+    let r = Tensor::<L::Output, Cpu>::randn(&Cpu::default(), y.dims(), 0.0, 1.0, 6).unwrap();
+    let (dx, g) = cpu_layer.backward(&c, &r).unwrap();
+    let (dxg, gg) = gpu_layer.backward(&cg, &r.to_device(dev)).unwrap();
+    close(&format!("{what} dx"), &dxg.to_vec(), &dx.to_vec());
+    let mut want = Vec::new();
+    g.visit_params(&mut String::new(), &mut |n, _, s| want.push((n.to_string(), s.to_vec())));
+    let mut got = Vec::new();
+    gg.visit_params(&mut String::new(), &mut |n, _, s| {
+        got.push((n.to_string(), <Cuda as Backend>::to_host(s)))
+    });
+    for ((n, w), (_, g)) in want.iter().zip(&got) {
+        close(&format!("{what} d{n}"), g, w);
+    }
+    dev.check().unwrap();
+}
+
+macro_rules! twin {
+    ($ty:ty, $seed:expr, $dev:expr) => {{
+        let cpu = <$ty as Init<Cpu>>::init(&Cpu::default(), &mut Rng::new($seed));
+        (cpu, <$ty as Init<Cuda>>::init($dev, &mut Rng::new($seed)))
+    }};
+}
+
+#[test]
+fn layers_match_the_cpu() {
+    let Some(dev) = gpu() else { return };
+    let (mut a, mut b) = (
+        Linear::<U7, U5, Cpu>::init(&Cpu::default(), &mut Rng::new(1)),
+        Linear::<U7, U5, Cuda>::init(&dev, &mut Rng::new(1)),
+    );
+    same_layer::<(Dyn, U7), _, _>("Linear", &mut a, &mut b, &[9, 7], &dev);
+    for (name, kind) in
+        [("Relu", 0), ("Sigmoid", 1), ("Tanh", 2), ("Gelu", 3), ("Softmax", 4), ("LogSoftmax", 5)]
+    {
+        let sizes = [6, 11];
+        match kind {
+            0 => same_layer::<(Dyn, U11), _, _>(name, &mut Relu, &mut Relu, &sizes, &dev),
+            1 => same_layer::<(Dyn, U11), _, _>(name, &mut Sigmoid, &mut Sigmoid, &sizes, &dev),
+            2 => same_layer::<(Dyn, U11), _, _>(name, &mut Tanh, &mut Tanh, &sizes, &dev),
+            3 => same_layer::<(Dyn, U11), _, _>(name, &mut Gelu, &mut Gelu, &sizes, &dev),
+            4 => same_layer::<(Dyn, U11), _, _>(name, &mut Softmax, &mut Softmax, &sizes, &dev),
+            _ => {
+                same_layer::<(Dyn, U11), _, _>(name, &mut LogSoftmax, &mut LogSoftmax, &sizes, &dev)
+            }
+        }
+    }
+    same_layer::<(Dyn, U11), _, _>(
+        "LeakyRelu",
+        &mut LeakyRelu::new(0.1),
+        &mut LeakyRelu::new(0.1),
+        &[6, 11],
+        &dev,
+    );
+    // Dropout draws the same mask on both backends (counter-based generator).
+    same_layer::<(Dyn, U11), _, _>(
+        "Dropout",
+        &mut Dropout::new(0.3, 9),
+        &mut Dropout::new(0.3, 9),
+        &[6, 11],
+        &dev,
+    );
+    same_layer::<(Dyn, U3, U5, U5), _, _>(
+        "Dropout2d",
+        &mut Dropout2d::new(0.5, 9),
+        &mut Dropout2d::new(0.5, 9),
+        &[4, 3, 5, 5],
+        &dev,
+    );
+    let (mut a, mut b) = twin!(Conv2d<U3, U4, U3, _, U2, U1, U1>, 2, &dev);
+    same_layer::<(Dyn, U3, U9, U8), _, _>("Conv2d s2 p1", &mut a, &mut b, &[3, 3, 9, 8], &dev);
+    let (mut a, mut b) = twin!(Conv2d<U3, U4, U3, _, U1, U2, U2>, 3, &dev);
+    same_layer::<(Dyn, U3, U7, U6), _, _>("Conv2d p2 d2", &mut a, &mut b, &[2, 3, 7, 6], &dev);
+    let (mut a, mut b) = twin!(Conv1d<U2, U3, U3, _, U2, U1>, 4, &dev);
+    same_layer::<(Dyn, U2, U9), _, _>("Conv1d", &mut a, &mut b, &[3, 2, 9], &dev);
+    same_layer::<(Dyn, U3, U7, U6), _, _>(
+        "MaxPool2d",
+        &mut MaxPool2d::<U3, U2, U1>::default(),
+        &mut MaxPool2d::<U3, U2, U1>::default(),
+        &[2, 3, 7, 6],
+        &dev,
+    );
+    same_layer::<(Dyn, U3, U7, U6), _, _>(
+        "AvgPool2d",
+        &mut AvgPool2d::<U3, U2, U1>::default(),
+        &mut AvgPool2d::<U3, U2, U1>::default(),
+        &[2, 3, 7, 6],
+        &dev,
+    );
+    same_layer::<(Dyn, U3, U7, U6), _, _>(
+        "GlobalAvgPool2d",
+        &mut GlobalAvgPool2d::default(),
+        &mut GlobalAvgPool2d::default(),
+        &[2, 3, 7, 6],
+        &dev,
+    );
+    same_layer::<(Dyn, U3, U4, U2), _, _>(
+        "Flatten",
+        &mut Flatten,
+        &mut Flatten,
+        &[2, 3, 4, 2],
+        &dev,
+    );
+    let (mut a, mut b) = twin!(BatchNorm2d<U3, _>, 5, &dev);
+    same_layer::<(Dyn, U3, U5, U4), _, _>("BatchNorm2d", &mut a, &mut b, &[4, 3, 5, 4], &dev);
+    close("BatchNorm2d running_var", &b.running_var.to_vec(), &a.running_var.to_vec());
+    let (mut a, mut b) = twin!(BatchNorm1d<U6, _>, 6, &dev);
+    same_layer::<(Dyn, U6), _, _>("BatchNorm1d", &mut a, &mut b, &[8, 6], &dev);
+}
+
+#[test]
+fn losses_and_optimizers_match_the_cpu() {
+    let Some(dev) = gpu() else { return };
+    let cpu = Cpu::default();
+    let x = Tensor::<(Dyn, U5), Cpu>::randn(&cpu, &[4, 5], 0.0, 2.0, 7).unwrap();
+    let t = Tensor::<(Dyn, U5), Cpu>::rand_uniform(&cpu, &[4, 5], 0.0, 1.0, 8).unwrap();
+    let (xg, tg) = (x.to_device(&dev), t.to_device(&dev));
+    let labels = [0, 4, 2, 2];
+    let pairs = [
+        (
+            "cross_entropy",
+            cross_entropy(&x, &labels).unwrap(),
+            cross_entropy(&xg, &labels).unwrap(),
+        ),
+        ("nll", nll_loss(&x, &labels).unwrap(), nll_loss(&xg, &labels).unwrap()),
+        ("mse", mse_loss(&x, &t).unwrap(), mse_loss(&xg, &tg).unwrap()),
+        ("bce", bce_with_logits(&x, &t).unwrap(), bce_with_logits(&xg, &tg).unwrap()),
+    ];
+    for (name, (l, g), (lg, gg)) in pairs {
+        assert!((l - lg).abs() <= 1e-4 * (1.0 + l.abs()), "{name}: cpu {l}, cuda {lg}");
+        close(name, &gg.to_vec(), &g.to_vec());
+    }
+    assert!(cross_entropy(&xg, &[0, 5, 1, 1]).is_err());
+    // Three optimizer steps on identical parameters and gradients.
+    let mut p = Linear::<U5, U3, Cpu>::init(&cpu, &mut Rng::new(3));
+    let mut pg = Linear::<U5, U3, Cuda>::init(&dev, &mut Rng::new(3));
+    let g = Linear::<U5, U3, Cpu>::init(&cpu, &mut Rng::new(4));
+    let gg = Linear::<U5, U3, Cuda>::init(&dev, &mut Rng::new(4));
+    let cfg = AdamConfig { lr: 0.01, weight_decay: 0.1, ..Default::default() };
+    let (mut o, mut og) = (Adam::adamw(&p, cfg), Adam::adamw(&pg, cfg));
+    let sgd_cfg = SgdConfig { lr: 0.05, momentum: 0.9, nesterov: true, ..Default::default() };
+    let (mut s, mut sg) = (Sgd::new(&p, sgd_cfg).unwrap(), Sgd::new(&pg, sgd_cfg).unwrap());
+    for _ in 0..3 {
+        o.step(&mut p, &g).unwrap();
+        og.step(&mut pg, &gg).unwrap();
+        s.step(&mut p, &g).unwrap();
+        sg.step(&mut pg, &gg).unwrap();
+    }
+    close("optimizer steps", &pg.weight.to_vec(), &p.weight.to_vec());
+    dev.check().unwrap();
+}
+
+model! {
+    /// A small CNN trained on both backends.
+    pub struct Small {
+        input: [1, 12, 12],
+        conv: Conv2d<1, 4, 3, padding = 1>,
+        bn: BatchNorm2d<4>,
+        act: Relu,
+        pool: MaxPool2d<2>,
+        flat: Flatten,
+        fc: Linear<144, 3>,
+    }
+}
+
+#[test]
+fn a_model_trains_identically_on_cuda_and_cpu() {
+    let Some(dev) = gpu() else { return };
+    let cpu = Cpu::default();
+    let (mut a, mut b) = (Small::<Cpu>::new(&cpu, 1), Small::<Cuda>::new(&dev, 1));
+    let (mut oa, mut ob) =
+        (Adam::new(&a, AdamConfig::default()), Adam::new(&b, AdamConfig::default()));
+    let x = Tensor::<(Dyn, U1, U12, U12), Cpu>::randn(&cpu, &[8, 1, 12, 12], 0.0, 1.0, 2).unwrap();
+    let xg = x.to_device(&dev);
+    let labels: Vec<usize> = (0..8).map(|i| i % 3).collect();
+    for step in 0..5 {
+        let (ya, ca) = a.forward_train(&x);
+        let (yb, cb) = b.forward_train(&xg);
+        let (la, da) = cross_entropy(&ya, &labels).unwrap();
+        let (lb, db) = cross_entropy(&yb, &labels).unwrap();
+        assert!((la - lb).abs() < 1e-4 * (1.0 + la), "step {step}: loss cpu {la}, cuda {lb}");
+        let ga = a.backward(&ca, &da).unwrap();
+        let gb = b.backward(&cb, &db).unwrap();
+        oa.step(&mut a, &ga).unwrap();
+        ob.step(&mut b, &gb).unwrap();
+    }
+    close("trained fc.weight", &b.fc.weight.to_vec(), &a.fc.weight.to_vec());
+    dev.check().unwrap();
+}
