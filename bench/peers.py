@@ -70,6 +70,56 @@ def pytorch(workloads):
             emit(impl, "w4", "b1024", "samples/s", measure(lambda: model(big), 5, 50, lambda s: 1024 / s))
 
 
+def pytorch_cuda(workloads):
+    gpu = [w for w in workloads if w.startswith("gpu-")]
+    if not gpu:
+        return
+    try:
+        import torch
+    except ImportError as e:
+        print(f"peers: PyTorch CUDA skipped ({e})", file=sys.stderr)
+        return
+    if not torch.cuda.is_available():
+        print("peers: PyTorch CUDA skipped (no GPU)", file=sys.stderr)
+        return
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    impl = f"pytorch-{torch.__version__.split('+')[0]}-cuda"
+    nn, F = torch.nn, torch.nn.functional
+    dev = torch.device("cuda")
+
+    def timed(fn, warmup, reps, value):
+        def run():
+            fn()
+            torch.cuda.synchronize()
+        return measure(run, warmup, reps, value)
+
+    if "gpu-gemm" in gpu:
+        n = 4096
+        a, b = torch.rand(n, n, device=dev), torch.rand(n, n, device=dev)
+        emit(impl, "gpu-gemm", f"n{n}", "GFLOP/s", timed(lambda: torch.mm(a, b), 3, 20, lambda s: 2 * n**3 / s / 1e9))
+
+    def train(model, x, y):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return step
+
+    if "gpu-w2" in gpu:
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                              nn.Linear(256, 10)).to(dev)
+        x, y = torch.rand(128, 784, device=dev), (torch.arange(128) % 10).to(dev)
+        emit(impl, "gpu-w2", "b128", "samples/s", timed(train(model, x, y), 20, 200, lambda s: 128 / s))
+    if "gpu-w3" in gpu:
+        model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10)).to(dev)
+        x, y = torch.rand(64, 1, 28, 28, device=dev), (torch.arange(64) % 10).to(dev)
+        emit(impl, "gpu-w3", "b64", "samples/s", timed(train(model, x, y), 20, 200, lambda s: 64 / s))
+
+
 def jax_peer(workloads):
     try:
         import jax
@@ -138,6 +188,7 @@ def jax_peer(workloads):
 def main():
     workloads = sys.argv[1:] or ["w1", "w2", "w3", "w4"]
     pytorch(workloads)
+    pytorch_cuda(workloads)
     jax_peer(workloads)
 
 

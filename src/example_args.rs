@@ -20,6 +20,8 @@ pub struct ExampleArgs {
     pub out: PathBuf,
     /// Continue from `out/training.safetensors`.
     pub resume: bool,
+    /// `cpu` (default) or `cuda` (needs the example's `cuda` feature and a GPU).
+    pub device: String,
 }
 
 impl ExampleArgs {
@@ -40,6 +42,7 @@ impl ExampleArgs {
             data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
             out: PathBuf::from("runs").join(name),
             resume: false,
+            device: "cpu".into(),
         };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
@@ -54,9 +57,10 @@ impl ExampleArgs {
                 "--data" => a.data = value("--data")?.into(),
                 "--out" => a.out = value("--out")?.into(),
                 "--resume" => a.resume = true,
+                "--device" => a.device = value("--device")?,
                 "-h" | "--help" => {
                     return Err(format!(
-                        "usage: {name} [--epochs N ({default_epochs})] [--seed S (0)] [--data DIR (data/mnist)] [--out DIR (runs/{name})] [--resume]"
+                        "usage: {name} [--epochs N ({default_epochs})] [--seed S (0)] [--data DIR (data/mnist)] [--out DIR (runs/{name})] [--resume] [--device cpu|cuda]"
                     ));
                 }
                 other => return Err(format!("unknown argument `{other}` (try --help)")),

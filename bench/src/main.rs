@@ -11,6 +11,8 @@
 //! * `w3`: training step of the small CNN (conv 1→8 k3, ReLU, max-pool 2, conv 8→16 k3, ReLU,
 //!   max-pool 2, flatten 400, linear → 10; cross-entropy; Adam), batch 64, samples/s.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
+//! * `gpu-gemm`, `gpu-w2`, `gpu-w3` (with `--features cuda`): a 4096² fp32 GEMM (TF32 off) and
+//!   the W2/W3 training steps on CUDA device 0; with `--peers`, PyTorch CUDA runs the same.
 //! * `--peers`: also runs `bench/peers.py` (PyTorch and JAX, each skipped with a message when not
 //!   importable; `$SHAPEFLOW_PYTHON` picks the interpreter) and prints shapeflow/peer ratios,
 //!   oriented so that above 1 means shapeflow is better.
@@ -19,6 +21,8 @@
 //! The process's peak resident memory is reported last (`rss`, MiB).
 
 mod figure;
+#[cfg(feature = "cuda")]
+mod gpu;
 mod peers;
 mod workloads;
 
@@ -40,8 +44,12 @@ fn main() {
             "w2" => workloads::w2_mlp_train(&mut figures),
             "w3" => workloads::w3_cnn_train(&mut figures),
             "w4" => workloads::w4_mlp_inference(&mut figures),
+            #[cfg(feature = "cuda")]
+            "gpu-gemm" | "gpu-w2" | "gpu-w3" => gpu::run(w, &mut figures),
             other => {
-                eprintln!("unknown workload `{other}` (known: w1, w2, w3, w4)");
+                eprintln!(
+                    "unknown workload `{other}` (known: w1, w2, w3, w4; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
+                );
                 std::process::exit(2);
             }
         }

@@ -34,7 +34,7 @@ model! {
 }
 
 /// Seconds of each of `reps` runs of `body`, after `warmup` runs.
-fn times(warmup: usize, reps: usize, mut body: impl FnMut()) -> Vec<f64> {
+pub fn times(warmup: usize, reps: usize, mut body: impl FnMut()) -> Vec<f64> {
     for _ in 0..warmup {
         body();
     }

@@ -41,8 +41,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut mnist = Mnist::load(&args.data)?;
     mnist.train.normalize(0.1307, 0.3081);
     mnist.test.normalize(0.1307, 0.3081);
-    let dev = Cpu::default();
-    let mut model = LeNet::<Cpu>::new(&dev, args.seed);
+    match args.device.as_str() {
+        "cpu" => train(&Cpu::default(), &args, &mnist),
+        #[cfg(feature = "cuda")]
+        "cuda" => train(&shapeflow::Cuda::new(0)?, &args, &mnist),
+        other => Err(format!(
+            "unknown device `{other}` (cpu{})",
+            if cfg!(feature = "cuda") { ", cuda" } else { "; build with --features cuda for cuda" }
+        )
+        .into()),
+    }
+}
+
+fn train<B: Backend>(
+    dev: &B,
+    args: &shapeflow::example_args::ExampleArgs,
+    mnist: &Mnist,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut model = LeNet::<B>::new(dev, args.seed);
     println!("{}\n", model.summary());
     let mut opt = Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() });
     let mut halve = LrScheduler::per_epoch(ExponentialLr { gamma: 0.5 });
@@ -56,10 +72,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         resume: args.resume,
         ..Default::default()
     };
-    let history = fit::<_, (Dyn, U1, U28, U28), U10, Cpu, _>(
+    let history = fit::<_, (Dyn, U1, U28, U28), U10, B, _>(
         &mut model,
         &mut opt,
-        &dev,
+        dev,
         &mnist.train,
         &config,
         &mut [&mut halve],

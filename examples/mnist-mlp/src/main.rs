@@ -36,8 +36,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Standardise with the training set's mean and standard deviation, as PyTorch's examples do.
     mnist.train.normalize(0.1307, 0.3081);
     mnist.test.normalize(0.1307, 0.3081);
-    let dev = Cpu::default();
-    let mut model = Mlp::<Cpu>::new(&dev, args.seed);
+    match args.device.as_str() {
+        "cpu" => train(&Cpu::default(), &args, &mnist),
+        #[cfg(feature = "cuda")]
+        "cuda" => train(&shapeflow::Cuda::new(0)?, &args, &mnist),
+        other => Err(format!(
+            "unknown device `{other}` (cpu{})",
+            if cfg!(feature = "cuda") { ", cuda" } else { "; build with --features cuda for cuda" }
+        )
+        .into()),
+    }
+}
+
+fn train<B: Backend>(
+    dev: &B,
+    args: &shapeflow::example_args::ExampleArgs,
+    mnist: &Mnist,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut model = Mlp::<B>::new(dev, args.seed);
     println!("{}\n", model.summary());
     let mut opt = Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() });
     let config = FitConfig {
@@ -50,10 +66,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         resume: args.resume,
         ..Default::default()
     };
-    let history = fit::<_, (Dyn, U784), U10, Cpu, _>(
+    let history = fit::<_, (Dyn, U784), U10, B, _>(
         &mut model,
         &mut opt,
-        &dev,
+        dev,
         &mnist.train,
         &config,
         &mut [],
