@@ -64,6 +64,8 @@ pub use typenum;
 
 /// Everything a model file needs: `use shapeflow::prelude::*;`.
 pub mod prelude {
+    pub use crate::data::Mnist;
+    pub use crate::fit::{FitConfig, Metric, Validation, fit};
     pub use crate::layers::{
         AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Dropout2d,
         Flatten, Gelu, GlobalAvgPool2d, LeakyRelu, Linear, LogSoftmax, MaxPool2d, Relu, Sigmoid,

@@ -48,7 +48,13 @@ fn draw(history: &History, out: &mut String) -> std::result::Result<(), String> 
             .y_label_area_size(50)
             .build_cartesian_2d(1.0..epochs, (lo - pad)..(hi + pad))
             .map_err(|e| e.to_string())?;
-        chart.configure_mesh().x_desc("epoch").draw().map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_labels(history.len().clamp(2, 20))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
         for (name, values, color) in series {
             let points: Vec<(f64, f64)> =
                 values.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)).collect();

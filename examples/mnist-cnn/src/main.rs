@@ -3,12 +3,11 @@
 //! epoch, a plot, the trained weights and a resumable training checkpoint.
 //!
 //! ```text
-//! cargo run --release -p mnist-cnn -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--resume]
+//! cargo run --release -p mnist-cnn -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--resume] [--device cpu|cuda]
 //! ```
 
 use shapeflow::checkpoint;
-use shapeflow::data::Mnist;
-use shapeflow::fit::{FitConfig, LrScheduler, Metric, Validation, fit};
+use shapeflow::fit::LrScheduler;
 use shapeflow::optim::ExponentialLr;
 use shapeflow::prelude::*;
 
@@ -72,14 +71,7 @@ fn train<B: Backend>(
         resume: args.resume,
         ..Default::default()
     };
-    let history = fit::<_, (Dyn, U1, U28, U28), U10, B, _>(
-        &mut model,
-        &mut opt,
-        dev,
-        &mnist.train,
-        &config,
-        &mut [&mut halve],
-    )?;
+    let history = fit(&mut model, &mut opt, dev, &mnist.train, &config, &mut [&mut halve])?;
     history.plot(args.out.join("training.svg"))?;
     checkpoint::save(&model, args.out.join("model.safetensors"))?;
     let acc = history.last("val_accuracy").unwrap_or(0.0);

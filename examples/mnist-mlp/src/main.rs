@@ -3,12 +3,10 @@
 //! weights (PyTorch-compatible safetensors) and a training checkpoint that `--resume` continues.
 //!
 //! ```text
-//! cargo run --release -p mnist-mlp -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--resume]
+//! cargo run --release -p mnist-mlp -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--resume] [--device cpu|cuda]
 //! ```
 
 use shapeflow::checkpoint;
-use shapeflow::data::Mnist;
-use shapeflow::fit::{FitConfig, Metric, Validation, fit};
 use shapeflow::prelude::*;
 
 model! {
@@ -66,14 +64,7 @@ fn train<B: Backend>(
         resume: args.resume,
         ..Default::default()
     };
-    let history = fit::<_, (Dyn, U784), U10, B, _>(
-        &mut model,
-        &mut opt,
-        dev,
-        &mnist.train,
-        &config,
-        &mut [],
-    )?;
+    let history = fit(&mut model, &mut opt, dev, &mnist.train, &config, &mut [])?;
     history.plot(args.out.join("training.svg"))?;
     checkpoint::save(&model, args.out.join("model.safetensors"))?;
     let acc = history.last("val_accuracy").unwrap_or(0.0);
