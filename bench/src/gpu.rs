@@ -4,7 +4,7 @@ use shapeflow::Cuda;
 use shapeflow::prelude::*;
 
 use crate::figure::Figure;
-use crate::workloads::{Cnn, Mlp, times};
+use crate::workloads::{Cnn, Mlp, times, train_steps};
 
 pub fn run(workload: &str, out: &mut Vec<Figure>) {
     let dev = match Cuda::new(0) {
@@ -16,8 +16,22 @@ pub fn run(workload: &str, out: &mut Vec<Figure>) {
     };
     match workload {
         "gpu-gemm" => gemm(&dev, out),
-        "gpu-w2" => train::<Mlp<Cuda>, (Dyn, U784)>(&dev, Mlp::new(&dev, 0), 128, "gpu-w2", out),
-        _ => train::<Cnn<Cuda>, (Dyn, U1, U28, U28)>(&dev, Cnn::new(&dev, 0), 64, "gpu-w3", out),
+        "gpu-w2" => {
+            let x = Tensor::<(Dyn, U784), Cuda>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 3)
+                .expect("sizes");
+            train_steps(&mut Mlp::<Cuda>::new(&dev, 0), &x, "gpu-w2", out);
+        }
+        _ => {
+            let x = Tensor::<(Dyn, U1, U28, U28), Cuda>::rand_uniform(
+                &dev,
+                &[64, 1, 28, 28],
+                0.0,
+                1.0,
+                3,
+            )
+            .expect("sizes");
+            train_steps(&mut Cnn::<Cuda>::new(&dev, 0), &x, "gpu-w3", out);
+        }
     }
     if let Err(e) = dev.check() {
         eprintln!("{workload}: the device reported an error: {e}");
@@ -40,35 +54,5 @@ fn gemm(dev: &Cuda, out: &mut Vec<Figure>) {
         "n4096",
         "GFLOP/s",
         t.iter().map(|s| flops / s / 1e9),
-    ));
-}
-
-fn train<M, S>(dev: &Cuda, mut model: M, batch: usize, name: &str, out: &mut Vec<Figure>)
-where
-    M: Layer<S, Cuda, Output = (Dyn, U10)> + Module<Cuda>,
-    S: shapeflow::Shape,
-{
-    let mut opt = Adam::new(&model, AdamConfig::default());
-    let x = Tensor::<S, Cuda>::rand_uniform(
-        dev,
-        S::dims_for_batch(batch).expect("rank").as_slice(),
-        0.0,
-        1.0,
-        3,
-    )
-    .expect("sizes");
-    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    let t = times(20, 200, || {
-        let (logits, cache) = model.forward_train(&x);
-        let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
-        let (_, grads) = model.backward(&cache, &d).expect("backward");
-        opt.step(&mut model, &grads).expect("step");
-    });
-    out.push(Figure::new(
-        "shapeflow",
-        name,
-        &format!("b{batch}"),
-        "samples/s",
-        t.iter().map(|s| batch as f64 / s),
     ));
 }

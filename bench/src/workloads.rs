@@ -83,51 +83,44 @@ pub fn w1_gemm(out: &mut Vec<Figure>) {
     }
 }
 
-pub fn w2_mlp_train(out: &mut Vec<Figure>) {
-    let batch = 128;
-    let dev = Cpu::default();
-    let mut model = Mlp::<Cpu>::new(&dev, 0);
-    let mut opt = Adam::new(&model, AdamConfig::default());
-    let x =
-        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[batch, 784], 0.0, 1.0, 1).expect("sizes");
+/// Samples per second of `model`'s training step (forward, cross-entropy, backward, Adam) on
+/// `x`, one figure named `workload`.
+pub fn train_steps<M, S, B>(model: &mut M, x: &Tensor<S, B>, workload: &str, out: &mut Vec<Figure>)
+where
+    M: Layer<S, B, Output = (Dyn, U10)>,
+    S: shapeflow::Shape,
+    B: Backend,
+{
+    let batch = x.batch();
+    let mut opt = Adam::new(&*model, AdamConfig::default());
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
     let t = times(20, 200, || {
-        let (logits, cache) = model.forward_train(&x);
+        let (logits, cache) = model.forward_train(x);
         let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
-        let grads = model.backward(&cache, &d).expect("backward");
-        opt.step(&mut model, &grads).expect("step");
+        let (_, grads) = model.backward(&cache, &d).expect("backward");
+        opt.step(model, &grads).expect("step");
     });
     out.push(Figure::new(
         "shapeflow",
-        "w2",
-        "b128",
+        workload,
+        &format!("b{batch}"),
         "samples/s",
         t.iter().map(|s| batch as f64 / s),
     ));
 }
 
-pub fn w3_cnn_train(out: &mut Vec<Figure>) {
-    let batch = 64;
+pub fn w2_mlp_train(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
-    let mut model = Cnn::<Cpu>::new(&dev, 0);
-    let mut opt = Adam::new(&model, AdamConfig::default());
     let x =
-        Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[batch, 1, 28, 28], 0.0, 1.0, 1)
-            .expect("sizes");
-    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    let t = times(20, 200, || {
-        let (logits, cache) = model.forward_train(&x);
-        let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
-        let grads = model.backward(&cache, &d).expect("backward");
-        opt.step(&mut model, &grads).expect("step");
-    });
-    out.push(Figure::new(
-        "shapeflow",
-        "w3",
-        "b64",
-        "samples/s",
-        t.iter().map(|s| batch as f64 / s),
-    ));
+        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 1).expect("sizes");
+    train_steps(&mut Mlp::<Cpu>::new(&dev, 0), &x, "w2", out);
+}
+
+pub fn w3_cnn_train(out: &mut Vec<Figure>) {
+    let dev = Cpu::default();
+    let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[64, 1, 28, 28], 0.0, 1.0, 1)
+        .expect("sizes");
+    train_steps(&mut Cnn::<Cpu>::new(&dev, 0), &x, "w3", out);
 }
 
 pub fn w4_mlp_inference(out: &mut Vec<Figure>) {

@@ -154,3 +154,28 @@ macro_rules! impl_module_without_params {
         }
     )+};
 }
+
+/// The three parameter visits of a layer whose parameters are the listed tensor fields, for use
+/// inside `impl<…, B: Backend> Module<B> for …` (the backend parameter must be named `B`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! visit_param_fields {
+    ($($field:ident),+ $(,)?) => {
+        fn visit_params(&self, path: &mut String, f: &mut $crate::module::VisitFn<'_, B>) {
+            $( $crate::module::with_field(path, stringify!($field), |p| $crate::Module::<B>::visit_params(&self.$field, p, f)); )+
+        }
+        fn visit_params_mut(&mut self, path: &mut String, f: &mut $crate::module::VisitMutFn<'_, B>) {
+            $( $crate::module::with_field(path, stringify!($field), |p| $crate::Module::<B>::visit_params_mut(&mut self.$field, p, f)); )+
+        }
+        fn visit_params_with_grads(
+            &mut self,
+            grads: &Self,
+            path: &mut String,
+            f: &mut $crate::module::VisitGradsFn<'_, B>,
+        ) {
+            $( $crate::module::with_field(path, stringify!($field), |p| {
+                $crate::Module::<B>::visit_params_with_grads(&mut self.$field, &grads.$field, p, f)
+            }); )+
+        }
+    };
+}

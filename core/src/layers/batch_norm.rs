@@ -7,9 +7,7 @@ use crate::backend::{Backend, Elem};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::module::{
-    Module, StateFn, StateMut, StateMutFn, StateRef, VisitFn, VisitGradsFn, VisitMutFn, with_field,
-};
+use crate::module::{Module, StateFn, StateMut, StateMutFn, StateRef, with_field};
 use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -107,23 +105,7 @@ impl<C: StaticDim, B: Backend> Init<B> for BatchNorm<C, B> {
 }
 
 impl<C: StaticDim, B: Backend> Module<B> for BatchNorm<C, B> {
-    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
-        with_field(path, "weight", |p| self.weight.visit_params(p, f));
-        with_field(path, "bias", |p| self.bias.visit_params(p, f));
-    }
-    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
-        with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
-        with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
-    }
-    fn visit_params_with_grads(
-        &mut self,
-        grads: &Self,
-        path: &mut String,
-        f: &mut VisitGradsFn<'_, B>,
-    ) {
-        with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
-        with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
-    }
+    crate::visit_param_fields!(weight, bias);
     fn visit_state(&self, path: &mut String, f: &mut StateFn<'_, B>) {
         let tensors = [
             ("weight", &self.weight),

@@ -11,7 +11,7 @@ use crate::dim::{Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn, with_field};
+use crate::module::Module;
 use crate::rng::Rng;
 use crate::shape::{Dims, Shape};
 use crate::tensor::Tensor;
@@ -103,25 +103,7 @@ macro_rules! conv_module {
             D: StaticDim,
         > Module<B> for $name<I, O, K, B, S, P, D>
         {
-            fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
-                with_field(path, "weight", |p| self.weight.visit_params(p, f));
-                with_field(path, "bias", |p| self.bias.visit_params(p, f));
-            }
-            fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
-                with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
-                with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
-            }
-            fn visit_params_with_grads(
-                &mut self,
-                grads: &Self,
-                path: &mut String,
-                f: &mut VisitGradsFn<'_, B>,
-            ) {
-                with_field(path, "weight", |p| {
-                    self.weight.visit_params_with_grads(&grads.weight, p, f)
-                });
-                with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
-            }
+            crate::visit_param_fields!(weight, bias);
         }
 
         impl<

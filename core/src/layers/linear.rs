@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn, with_field};
+use crate::module::Module;
 use crate::rng::Rng;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
@@ -56,23 +56,7 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Init<B> for Linear<I, O, B> {
 }
 
 impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
-    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
-        with_field(path, "weight", |p| self.weight.visit_params(p, f));
-        with_field(path, "bias", |p| self.bias.visit_params(p, f));
-    }
-    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
-        with_field(path, "weight", |p| self.weight.visit_params_mut(p, f));
-        with_field(path, "bias", |p| self.bias.visit_params_mut(p, f));
-    }
-    fn visit_params_with_grads(
-        &mut self,
-        grads: &Self,
-        path: &mut String,
-        f: &mut VisitGradsFn<'_, B>,
-    ) {
-        with_field(path, "weight", |p| self.weight.visit_params_with_grads(&grads.weight, p, f));
-        with_field(path, "bias", |p| self.bias.visit_params_with_grads(&grads.bias, p, f));
-    }
+    crate::visit_param_fields!(weight, bias);
 }
 
 impl<I: StaticDim, O: StaticDim, B: Backend> Linear<I, O, B> {
