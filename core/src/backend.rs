@@ -293,11 +293,12 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
         trans_b: bool,
         beta: Self::Elem,
     );
-    /// Transposes a `rows × cols` matrix of blocks of `inner` contiguous elements:
-    /// `y[c, r, i] = x[r, c, i]` (moves the batch axis in and out of convolution products).
+    /// Transposes `batch` matrices of `rows × cols` blocks of `inner` contiguous elements:
+    /// `y[b, c, r, i] = x[b, r, c, i]` (moves axes in and out of convolution products).
     fn transpose_blocks(
         x: &Self::Storage,
         y: &mut Self::Storage,
+        batch: usize,
         rows: usize,
         cols: usize,
         inner: usize,

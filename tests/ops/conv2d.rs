@@ -88,3 +88,39 @@ fn conv2d_init_follows_pytorch_bounds() {
     assert!(c.weight.to_vec().iter().chain(c.bias.to_vec().iter()).all(|v| v.abs() <= bound));
     assert_eq!(c.weight.dims(), &[16, 6, 5, 5]);
 }
+
+#[test]
+fn conv2d_large_weight_gradient_matches_a_direct_sum() {
+    // 32 × 16·3·3 = 4,608 weights: the transposed weight-gradient path.
+    let dev = Cpu64::default();
+    let mut conv = Conv2d::<U16, U32, U3, Cpu64, U1, U1>::init(&dev, &mut Rng::new(7));
+    let (n, h, w) = (2, 5, 4);
+    let x = input::<(Dyn, U16, U5, U4)>(&[n, 16, h, w], 80);
+    let (y, cache) = conv.forward_train(&x);
+    let r = input::<(Dyn, U32, U5, U4)>(y.dims(), 81);
+    let (_, g) = Layer::<(Dyn, U16, U5, U4), Cpu64>::backward(&conv, &cache, &r).unwrap();
+    let (xv, rv, dw) = (x.to_vec(), r.to_vec(), g.weight.to_vec());
+    for o in 0..32 {
+        for c in 0..16 {
+            for i in 0..3 {
+                for j in 0..3 {
+                    let mut want = 0.0;
+                    for b in 0..n {
+                        for oy in 0..h {
+                            for ox in 0..w {
+                                let (iy, ix) =
+                                    (oy as isize + i as isize - 1, ox as isize + j as isize - 1);
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    want += rv[((b * 32 + o) * h + oy) * w + ox]
+                                        * xv[((b * 16 + c) * h + iy as usize) * w + ix as usize];
+                                }
+                            }
+                        }
+                    }
+                    let got = dw[((o * 16 + c) * 3 + i) * 3 + j];
+                    assert!((got - want).abs() < 1e-10, "dW[{o},{c},{i},{j}]: {got} vs {want}");
+                }
+            }
+        }
+    }
+}

@@ -56,23 +56,31 @@ pub(crate) fn mul_rows_broadcast<E: Elem>(
     }
 }
 
-/// `y[c, r, i] = x[r, c, i]` for a `rows × cols` matrix of `inner`-element blocks.
+/// `y[b, c, r, i] = x[b, r, c, i]` for `batch` matrices of `rows × cols` `inner`-element blocks.
 pub(crate) fn transpose_blocks<E: Elem>(
     x: &[E],
     y: &mut [E],
+    batch: usize,
     rows: usize,
     cols: usize,
     inner: usize,
 ) {
     use rayon::prelude::*;
-    let n = rows * cols * inner;
-    if x.len() < n || y.len() < n || inner == 0 || rows == 0 {
+    let n = batch * rows * cols * inner;
+    if x.len() < n || y.len() < n || inner == 0 || rows == 0 || cols == 0 {
         return;
     }
-    y[..n].par_chunks_mut(rows * inner).enumerate().for_each(|(c, out)| {
-        for (r, block) in out.chunks_exact_mut(inner).enumerate() {
-            let at = (r * cols + c) * inner;
-            block.copy_from_slice(&x[at..at + inner]);
+    y[..n].par_chunks_mut(rows * inner).enumerate().for_each(|(q, out)| {
+        let (b, c) = (q / cols, q % cols);
+        if inner == 1 {
+            for (r, v) in out.iter_mut().enumerate() {
+                *v = x[(b * rows + r) * cols + c];
+            }
+        } else {
+            for (r, block) in out.chunks_exact_mut(inner).enumerate() {
+                let at = ((b * rows + r) * cols + c) * inner;
+                block.copy_from_slice(&x[at..at + inner]);
+            }
         }
     });
 }

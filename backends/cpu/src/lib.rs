@@ -132,8 +132,15 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     ) {
         matmul::matmul(a, b, c, m, k, n, trans_a, trans_b, beta);
     }
-    fn transpose_blocks(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize, inner: usize) {
-        elementwise::transpose_blocks(x, y, rows, cols, inner);
+    fn transpose_blocks(
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        inner: usize,
+    ) {
+        elementwise::transpose_blocks(x, y, batch, rows, cols, inner);
     }
     fn add_channel_bias(
         y: &mut CpuBuf<E>,

@@ -122,13 +122,14 @@ extern "C" __global__ void mul_rows_broadcast(const float* x, const float* m, fl
     GRID_STRIDE(i, rows * inner) { y[i] = x[i] * m[i / inner]; }
 }
 
-// y[c, r, i] = x[r, c, i]
-extern "C" __global__ void transpose_blocks(const float* x, float* y, size_t rows, size_t cols, size_t inner) {
-    GRID_STRIDE(k, rows * cols * inner) {
+// y[b, c, r, i] = x[b, r, c, i]
+extern "C" __global__ void transpose_blocks(const float* x, float* y, size_t batch, size_t rows, size_t cols, size_t inner) {
+    GRID_STRIDE(k, batch * rows * cols * inner) {
         size_t i = k % inner;
         size_t r = (k / inner) % rows;
-        size_t c = k / (inner * rows);
-        y[k] = x[(r * cols + c) * inner + i];
+        size_t c = (k / (inner * rows)) % cols;
+        size_t b = k / (inner * rows * cols);
+        y[k] = x[((b * rows + r) * cols + c) * inner + i];
     }
 }
 

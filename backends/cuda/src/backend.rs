@@ -298,15 +298,23 @@ impl Backend for Cuda {
             );
         }
     }
-    fn transpose_blocks(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize, inner: usize) {
+    fn transpose_blocks(
+        x: &CudaBuf,
+        y: &mut CudaBuf,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        inner: usize,
+    ) {
         let rt = y.rt.clone();
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(
                 &rt,
                 "transpose_blocks",
-                Runtime::grid(rows * cols * inner),
+                Runtime::grid(batch * rows * cols * inner),
                 xd,
                 yd,
+                &batch,
                 &rows,
                 &cols,
                 &inner

@@ -48,7 +48,7 @@ fn conv_forward<B: Backend>(
         B::Elem::zero(),
     );
     let mut y = B::scratch_like(x, g.n * out_channels * per);
-    B::transpose_blocks(&y_t, &mut y, out_channels, g.n, per);
+    B::transpose_blocks(&y_t, &mut y, 1, out_channels, g.n, per);
     B::add_channel_bias(&mut y, bias, g.n, out_channels, per);
     (y, cols)
 }
@@ -74,10 +74,41 @@ fn conv_backward<B: Backend>(
     B::sum_channels(dy, &mut dbias, g.n, out_channels, per);
     // dy as [O, n·OHW]
     let mut dy_t = B::scratch_like(dy, out_channels * g.n * per);
-    B::transpose_blocks(dy, &mut dy_t, g.n, out_channels, per);
-    // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
+    B::transpose_blocks(dy, &mut dy_t, 1, g.n, out_channels, per);
     let mut dweight = B::scratch_like(dy, out_channels * rows);
-    B::matmul(&dy_t, &cache.cols, &mut dweight, out_channels, g.n * per, rows, false, true, zero);
+    if out_channels * rows >= DW_TRANSPOSED_MIN {
+        // dWᵀ[CKK, O] = cols[CKK, n·OHW] · dy_p[n·OHW, O], with dy_p = dy as [n, OHW, O]: both
+        // operands in the layout GEMM streams fastest, then one small transpose. Measured on
+        // the mnist-cnn LeNet: 18 % faster per epoch; on small layers the extra copy costs more.
+        let mut dy_p = B::scratch_like(dy, out_channels * g.n * per);
+        B::transpose_blocks(dy, &mut dy_p, g.n, out_channels, per, 1);
+        let mut dweight_t = B::scratch_like(dy, rows * out_channels);
+        B::matmul(
+            &cache.cols,
+            &dy_p,
+            &mut dweight_t,
+            rows,
+            g.n * per,
+            out_channels,
+            false,
+            false,
+            zero,
+        );
+        B::transpose_blocks(&dweight_t, &mut dweight, 1, rows, out_channels, 1);
+    } else {
+        // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
+        B::matmul(
+            &dy_t,
+            &cache.cols,
+            &mut dweight,
+            out_channels,
+            g.n * per,
+            rows,
+            false,
+            true,
+            zero,
+        );
+    }
     // dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW]
     let mut dcols = B::scratch_like(dy, rows * g.n * per);
     B::matmul(weight, &dy_t, &mut dcols, rows, out_channels, g.n * per, true, false, zero);
@@ -85,6 +116,9 @@ fn conv_backward<B: Backend>(
     B::col2im(&dcols, &mut dx, g);
     Ok((dx, dweight, dbias))
 }
+
+/// Weight gradients at least this large are computed in the transposed, copy-then-GEMM form.
+const DW_TRANSPOSED_MIN: usize = 4096;
 
 /// Wraps a buffer in a tensor of shape `S` with the given sizes (sizes computed from types).
 fn tensor<S: Shape, B: Backend>(storage: B::Storage, sizes: &[usize]) -> Tensor<S, B> {
