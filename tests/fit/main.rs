@@ -210,3 +210,23 @@ fn regression_with_mse_loss_and_mse_mae_metrics() {
     assert!(loss.iter().zip(&mse).all(|(a, b)| (a - b).abs() < 1e-6 * a.max(1e-3)));
     assert!(h.last("mae").unwrap() < 0.05);
 }
+
+#[test]
+fn a_resumed_run_continues_its_learning_rate_schedule() {
+    let path = tmp("resume-schedule.safetensors");
+    let _ = std::fs::remove_file(&path);
+    let mut cfg = FitConfig { checkpoint: Some(path.clone()), resume: true, ..config(2) };
+    let lr = AdamConfig { lr: 0.04, ..Default::default() };
+    {
+        let mut m = Clf::<Cpu>::new(&Cpu::default(), 3);
+        let mut opt = Adam::new(&m, lr);
+        let mut sched = LrScheduler::per_epoch(StepLr { step_size: 1, gamma: 0.5 });
+        train(&mut m, &mut opt, &cfg, &mut [&mut sched]).unwrap();
+    }
+    cfg.epochs = 4;
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 3);
+    let mut opt = Adam::new(&m, lr);
+    let mut sched = LrScheduler::per_epoch(StepLr { step_size: 1, gamma: 0.5 });
+    let h = train(&mut m, &mut opt, &cfg, &mut [&mut sched]).unwrap();
+    assert_eq!(h.get("lr"), vec![0.04, 0.02, 0.01, 0.005]);
+}

@@ -33,9 +33,15 @@ impl<M> EpochContext<'_, M> {
 /// Hooks into [`fit`](super::fit). A closure `FnMut(&mut EpochContext<M>) -> Result<()>` is a
 /// callback too (called at the end of every epoch).
 pub trait Callback<M> {
-    /// Before the first epoch: the optimizer's learning rate and the epochs already done.
-    fn on_train_begin(&mut self, base_lr: f64, epochs_done: usize) -> Result<()> {
-        let _ = (base_lr, epochs_done);
+    /// Before the first epoch: the optimizer's learning rate, the epochs already done (when
+    /// resuming) and the number of batches per epoch.
+    fn on_train_begin(
+        &mut self,
+        base_lr: f64,
+        epochs_done: usize,
+        batches_per_epoch: usize,
+    ) -> Result<()> {
+        let _ = (base_lr, epochs_done, batches_per_epoch);
         Ok(())
     }
     /// After every optimizer step; may return a new learning rate.
@@ -207,13 +213,15 @@ impl LrScheduler {
 }
 
 impl<M> Callback<M> for LrScheduler {
-    fn on_train_begin(&mut self, base_lr: f64, epochs_done: usize) -> Result<()> {
-        if self.steps == 0 {
-            self.base = base_lr;
-        }
-        if !self.per_batch {
-            self.steps = epochs_done;
-        }
+    fn on_train_begin(
+        &mut self,
+        base_lr: f64,
+        epochs_done: usize,
+        batches_per_epoch: usize,
+    ) -> Result<()> {
+        self.base = base_lr;
+        // When resuming, continue the schedule where the checkpoint left it.
+        self.steps = if self.per_batch { epochs_done * batches_per_epoch } else { epochs_done };
         Ok(())
     }
     fn on_batch_end(&mut self) -> Result<Option<f64>> {

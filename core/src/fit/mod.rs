@@ -137,6 +137,9 @@ where
         }
         Validation::Data(v) => (train.clone(), Some(v.clone())),
     };
+    // The configured learning rate, before a resumed checkpoint replaces it: schedules are
+    // computed from it.
+    let base_lr = opt.lr();
     let mut rng = Rng::new(config.seed);
     let mut history = History::default();
     let mut first_epoch = 1;
@@ -148,9 +151,12 @@ where
         history = resumed.history;
         first_epoch = resumed.epoch + 1;
     }
-    let base_lr = opt.lr();
     for cb in callbacks.iter_mut() {
-        cb.on_train_begin(base_lr, first_epoch - 1)?;
+        cb.on_train_begin(
+            base_lr,
+            first_epoch - 1,
+            train_set.len().div_ceil(config.batch_size.max(1)),
+        )?;
     }
     let mut progress = Progress::new(config.verbosity);
     for epoch in first_epoch..=config.epochs {
