@@ -10,6 +10,11 @@ use crate::tensor::Tensor;
 
 /// Which fan Kaiming initialisation preserves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// ```
+/// use shapeflow_core::init::FanMode;
+/// assert_ne!(FanMode::FanIn, FanMode::FanOut);
+/// ```
 pub enum FanMode {
     /// Preserve the variance of activations (forward pass), PyTorch's default.
     FanIn,
@@ -132,6 +137,15 @@ fn kaiming_std(dims: &[usize], gain: f64, mode: FanMode) -> Result<f64> {
 }
 
 /// Kaiming/He uniform: `U(−b, b)`, `b = gain·√(3/fan)` (use `gain("relu", 0.0)` for ReLU nets).
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, init, layers::Conv2d};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U3, U8};
+/// let mut conv = Conv2d::<U3, U8, U3, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+/// init::kaiming_uniform(&mut conv.weight, init::gain("relu", 0.0), init::FanMode::FanIn, &mut Rng::new(1)).unwrap();
+/// init::zeros(&mut conv.bias);
+/// ```
 pub fn kaiming_uniform<S: Shape, B: Backend>(
     t: &mut Tensor<S, B>,
     gain: f64,

@@ -179,6 +179,14 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 
     /// Copies the data to the host, row-major.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let t = Tensor::<(typenum::U2, typenum::U2), Cpu>::from_vec(&Cpu::default(), &[2, 2], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+    /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!((t.dims(), t.len(), t.batch()), (&[2usize, 2][..], 4, 2));
+    /// ```
     pub fn to_vec(&self) -> Vec<B::Elem> {
         B::to_host(&self.storage)
     }

@@ -58,6 +58,18 @@ pub fn state_entries<M: Module<B>, B: Backend>(model: &M, prefix: &str) -> Vec<E
 
 /// Loads `path` into `model`; the file must hold exactly the model's tensors with the same
 /// shapes and dtype. On any error the model is unchanged.
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, checkpoint, layers::Linear};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let path = std::env::temp_dir().join("shapeflow-doc-load.safetensors");
+/// checkpoint::save(&Linear::<typenum::U4, typenum::U2, Cpu>::init(&dev, &mut Rng::new(0)), &path).unwrap();
+/// // A model of another shape: an error that names the tensor and both shapes.
+/// let mut wrong = Linear::<typenum::U4, typenum::U3, Cpu>::init(&dev, &mut Rng::new(0));
+/// let e = checkpoint::load(&mut wrong, &path).unwrap_err().to_string();
+/// assert!(e.contains("`weight` has shape [2, 4] but the model expects [3, 4]"), "{e}");
+/// ```
 pub fn load<M: Module<B>, B: Backend>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let (entries, _) = read_entries(path)?;

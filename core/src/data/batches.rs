@@ -122,6 +122,13 @@ impl Dataset {
         &self.labels
     }
     /// Batches in a fresh random order drawn from `rng` (the last one may be smaller).
+    ///
+    /// ```
+    /// use shapeflow_core::{Rng, data::Dataset};
+    /// let ds = Dataset::new((0..8).map(|v| v as f32).collect(), (0..8).collect(), 1).unwrap();
+    /// let first: Vec<usize> = ds.batches(4, &mut Rng::new(3)).next().unwrap().labels;
+    /// assert_eq!(first.len(), 4);
+    /// ```
     pub fn batches<'a>(&'a self, batch_size: usize, rng: &mut Rng) -> Batches<'a> {
         let mut order: Vec<usize> = (0..self.len()).collect();
         rng.shuffle(&mut order);

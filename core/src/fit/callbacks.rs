@@ -32,6 +32,18 @@ impl<M> EpochContext<'_, M> {
 
 /// Hooks into [`fit`](super::fit). A closure `FnMut(&mut EpochContext<M>) -> Result<()>` is a
 /// callback too (called at the end of every epoch).
+///
+/// ```
+/// use shapeflow_core::fit::EpochContext;
+/// // Any closure over the epoch context is a callback: stop once the loss is small.
+/// let mut stop_early = |ctx: &mut EpochContext<'_, ()>| -> shapeflow_core::Result<()> {
+///     if ctx.logs["loss"] < 0.01 {
+///         ctx.stop_training();
+///     }
+///     Ok(())
+/// };
+/// # let _ = &mut stop_early;
+/// ```
 pub trait Callback<M> {
     /// Before the first epoch: the optimizer's learning rate, the epochs already done (when
     /// resuming) and the number of batches per epoch.
@@ -63,6 +75,12 @@ impl<M, F: FnMut(&mut EpochContext<'_, M>) -> Result<()>> Callback<M> for F {
 
 /// Whether a monitored value improves downwards (a loss) or upwards (an accuracy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// ```
+/// use shapeflow_core::fit::Mode;
+/// assert_eq!(Mode::auto("val_accuracy"), Mode::Max);
+/// assert_eq!(Mode::auto("val_loss"), Mode::Min);
+/// ```
 pub enum Mode {
     /// Lower is better.
     Min,
@@ -151,6 +169,14 @@ impl<M> Callback<M> for EarlyStopping {
 }
 
 /// Saves the model (weights only, PyTorch-compatible safetensors) whenever `monitor` improves.
+///
+/// ```
+/// use shapeflow_core::fit::ModelCheckpoint;
+/// use shapeflow_core::layers::Linear;
+/// use shapeflow_cpu::Cpu;
+/// let best = ModelCheckpoint::<Linear<typenum::U2, typenum::U1, Cpu>>::new("best.safetensors", "val_loss");
+/// assert_eq!(best.monitor, "val_loss");
+/// ```
 pub struct ModelCheckpoint<M> {
     /// Where the best model goes.
     pub path: PathBuf,
@@ -194,6 +220,13 @@ impl<M> Callback<M> for ModelCheckpoint<M> {
 }
 
 /// Sets the learning rate from a schedule, per epoch or per batch (one-cycle).
+///
+/// ```
+/// use shapeflow_core::fit::LrScheduler;
+/// use shapeflow_core::optim::{CosineAnnealingLr, OneCycleLr};
+/// let per_epoch = LrScheduler::per_epoch(CosineAnnealingLr { t_max: 10, eta_min: 1e-5 });
+/// let per_batch = LrScheduler::per_batch(OneCycleLr::new(0.1, 1000));
+/// ```
 pub struct LrScheduler {
     schedule: Box<dyn LrSchedule>,
     per_batch: bool,

@@ -11,6 +11,12 @@ use super::history::EpochLogs;
 
 /// The loss [`fit`](super::fit) minimises.
 #[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// ```
+/// use shapeflow_core::fit::{FitConfig, LossFn, Metric};
+/// let regression = FitConfig { loss: LossFn::Mse, metrics: vec![Metric::Mae], ..Default::default() };
+/// assert_eq!(regression.loss, LossFn::Mse);
+/// ```
 pub enum LossFn {
     /// Cross-entropy from logits against class labels.
     CrossEntropy,
@@ -43,6 +49,11 @@ fn targets<C: StaticDim, B: Backend>(batch: &Batch, dev: &B) -> Result<Tensor<(D
 
 /// A metric reported by [`fit`](super::fit) (the loss is always reported).
 #[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// ```
+/// use shapeflow_core::fit::Metric;
+/// assert_eq!(Metric::TopK(5).name(), "top_5_accuracy");
+/// ```
 pub enum Metric {
     /// Fraction of samples whose highest output is the label (`accuracy`).
     Accuracy,

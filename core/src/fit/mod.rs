@@ -33,6 +33,12 @@ use progress::Progress;
 
 /// Where validation data comes from.
 #[derive(Clone, Debug, Default)]
+///
+/// ```
+/// use shapeflow_core::fit::{FitConfig, Validation};
+/// let c = FitConfig { validation: Validation::Split(0.1), ..Default::default() };
+/// assert!(matches!(c.validation, Validation::Split(f) if f == 0.1));
+/// ```
 pub enum Validation {
     /// No validation.
     #[default]
@@ -218,6 +224,18 @@ where
 }
 
 /// Loss and metrics of `model` on `data` (inference mode), as a map `name → value`.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Rng, data::Dataset, layers::Linear};
+/// use shapeflow_core::fit::{evaluate, FitConfig, Metric};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let data = Dataset::new(vec![1.0, 0.0, 0.0, 1.0], vec![0, 1], 2).unwrap();
+/// let model = Linear::<typenum::U2, typenum::U2, Cpu>::init(&dev, &mut Rng::new(0));
+/// let cfg = FitConfig { metrics: vec![Metric::Accuracy], ..Default::default() };
+/// let logs = evaluate::<_, (Dyn, typenum::U2), typenum::U2, Cpu>(&model, &dev, &data, &cfg).unwrap();
+/// assert!(logs.contains_key("loss") && logs.contains_key("accuracy"));
+/// ```
 pub fn evaluate<M, S, C, B>(
     model: &M,
     dev: &B,

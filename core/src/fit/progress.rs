@@ -9,6 +9,12 @@ use super::history::EpochLogs;
 
 /// How much `fit` prints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// ```
+/// use shapeflow_core::fit::{FitConfig, Verbosity};
+/// let quiet = FitConfig { verbosity: Verbosity::Quiet, ..Default::default() };
+/// assert_eq!(quiet.verbosity, Verbosity::Quiet);
+/// ```
 pub enum Verbosity {
     /// A progress bar when stdout is a terminal, else one line per epoch.
     #[default]

@@ -19,6 +19,12 @@ pub trait LrSchedule: Send {
 
 /// `base · gamma^⌊step / step_size⌋` (PyTorch's `StepLR`).
 #[derive(Clone, Copy, Debug)]
+///
+/// ```
+/// use shapeflow_core::optim::{LrSchedule, StepLr};
+/// let s = StepLr { step_size: 30, gamma: 0.1 };
+/// assert!((s.lr(0.1, 30) - 0.01).abs() < 1e-12);
+/// ```
 pub struct StepLr {
     /// Steps between decays.
     pub step_size: usize,
