@@ -14,8 +14,10 @@ use proc_macro::TokenStream;
 /// A dimension type for any literal: `dim!(3136)` is typenum's `U3136`, written in binary form
 /// (typenum's own `U<N>` aliases stop at 1024).
 ///
-/// ```ignore
+/// ```
+/// use shapeflow::Dim;
 /// type Features = shapeflow::dim!(3136);
+/// assert_eq!(<Features as Dim>::SIZE, Some(3136));
 /// ```
 #[proc_macro]
 pub fn dim(input: TokenStream) -> TokenStream {
@@ -25,6 +27,22 @@ pub fn dim(input: TokenStream) -> TokenStream {
 /// Declares a sequential model whose shapes are checked at compile time.
 ///
 /// See the `shapeflow` crate documentation for the syntax and what is generated.
+///
+/// ```
+/// use shapeflow::prelude::*;
+/// model! {
+///     /// A small classifier.
+///     pub struct Net {
+///         input: [1, 8, 8],
+///         conv: Conv2d<1, 4, 3>,   // [4, 6, 6]
+///         act: Relu,
+///         flat: Flatten,           // [144]
+///         fc: Linear<144, 2>,
+///     }
+/// }
+/// let net = Net::<Cpu>::new(&Cpu::default(), 0);
+/// assert_eq!(net.summary().rows[2].output, "[batch, 144]");
+/// ```
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     model::expand(input.into()).into()
@@ -34,6 +52,21 @@ pub fn model(input: TokenStream) -> TokenStream {
 ///
 /// Every field is visited under its name unless marked `#[module(skip)]`; the backend is the
 /// type parameter bounded by `Backend` (or named `B`).
+///
+/// ```
+/// use shapeflow::prelude::*;
+/// #[derive(Module)]
+/// struct Affine<B: Backend> {
+///     scale: Tensor<(U4,), B>,
+///     shift: Tensor<(U4,), B>,
+///     #[module(skip)]
+///     calls: usize,
+/// }
+/// let dev = Cpu::default();
+/// let a = Affine::<Cpu> { scale: Tensor::ones(&dev, &[4]).unwrap(), shift: Tensor::zeros(&dev, &[4]).unwrap(), calls: 0 };
+/// assert_eq!(a.param_names(), ["scale", "shift"]);
+/// assert_eq!(a.calls, 0);
+/// ```
 #[proc_macro_derive(Module, attributes(module))]
 pub fn derive_module(input: TokenStream) -> TokenStream {
     derive_module::expand(input.into()).into()
