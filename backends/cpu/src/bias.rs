@@ -60,7 +60,6 @@ pub(crate) fn sum_channels<E: Elem>(
         return;
     }
     for (k, plane) in x[..outer * channels * inner].chunks_exact(inner).enumerate() {
-        let s: E = plane.iter().copied().sum();
-        out[k % channels] = out[k % channels] + s;
+        out[k % channels] = out[k % channels] + crate::elementwise::sum8(plane);
     }
 }

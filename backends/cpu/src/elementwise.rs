@@ -96,3 +96,17 @@ pub(crate) fn clamp<E: Elem>(x: &mut [E], lo: f64, hi: f64) {
         }
     });
 }
+
+/// Σ x with eight independent accumulators, so the loop vectorises (the order of additions
+/// differs from a sequential sum by rounding only).
+pub(crate) fn sum8<E: Elem>(x: &[E]) -> E {
+    let mut acc = [E::zero(); 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = *a + v;
+        }
+    }
+    rest.iter().fold(acc.iter().fold(E::zero(), |s, &v| s + v), |s, &v| s + v)
+}

@@ -28,6 +28,29 @@ pub(crate) fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Win
     y.par_chunks_mut(pout).zip(argmax.par_chunks_mut(pout)).enumerate().for_each(
         |(p, (ys, am))| {
             let xs = &x[p * pin..(p + 1) * pin];
+            if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+                // The common 2×2, stride-2 window: four fixed candidates, no range arithmetic.
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let base = 2 * oy * g.w + 2 * ox;
+                        let mut best = E::neg_infinity();
+                        let mut at = base;
+                        for i in [base, base + 1, base + g.w, base + g.w + 1] {
+                            let v = xs[i];
+                            if v > best || v.is_nan() {
+                                best = v;
+                                at = i;
+                                if v.is_nan() {
+                                    break;
+                                }
+                            }
+                        }
+                        ys[oy * g.ow + ox] = best;
+                        am[oy * g.ow + ox] = E::from_f64(at as f64);
+                    }
+                }
+                return;
+            }
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
                     let mut best = E::neg_infinity();
