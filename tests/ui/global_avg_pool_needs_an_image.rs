@@ -1,0 +1,10 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Net {
+        input: [64],
+        gap: GlobalAvgPool2d,
+    }
+}
+
+fn main() {}
