@@ -126,7 +126,55 @@ fn tensor<S: Shape, B: Backend>(storage: B::Storage, sizes: &[usize]) -> Tensor<
 }
 
 macro_rules! conv_module {
-    ($name:ident) => {
+    (
+        $name:ident,
+        weight: [$($wd:expr),+],
+        fan_in: $fan:expr,
+        geometry: |$d:ident| $geometry:expr,
+        output: |$go:ident| [$($od:expr),+],
+        input: |$gi:ident| [$($id:expr),+]
+    ) => {
+        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+            Init<B> for $name<I, O, K, B, S, P, D>
+        {
+            fn init(dev: &B, rng: &mut Rng) -> Self {
+                let bound = 1.0 / (($fan) as f64).sqrt();
+                $name {
+                    weight: Tensor::uniform_static(dev, -bound, bound, rng),
+                    bias: Tensor::uniform_static(dev, -bound, bound, rng),
+                    _geometry: PhantomData,
+                }
+            }
+        }
+
+        impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
+            $name<I, O, K, B, S, P, D>
+        {
+            /// The window over an input of sizes `d`; the types guarantee it fits, and an
+            /// impossible geometry yields an empty output rather than a panic.
+            fn geometry($d: &[usize]) -> Window2d {
+                $geometry.unwrap_or_default()
+            }
+
+            fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
+                let g = Self::geometry(x.dims());
+                let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
+                let $go = g;
+                (tensor(y, &[$($od),+]), ConvCache { cols, geom: g })
+            }
+
+            fn backward_cached<X: Shape>(&self, cache: &ConvCache<B>, dy: &B::Storage) -> Result<(Tensor<X, B>, Self)> {
+                let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy, O::N)?;
+                let grads = $name {
+                    weight: tensor(dw, &[$($wd),+]),
+                    bias: tensor(db, &[O::N]),
+                    _geometry: PhantomData,
+                };
+                let $gi = cache.geom;
+                Ok((tensor(dx, &[$($id),+]), grads))
+            }
+        }
+
         impl<
             I: StaticDim,
             O: StaticDim,
@@ -216,29 +264,16 @@ where
     pub bias: Tensor<(O,), B>,
     _geometry: PhantomData<(S, P, D)>,
 }
-conv_module!(Conv2d);
-
-impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-    Init<B> for Conv2d<I, O, K, B, S, P, D>
-{
-    fn init(dev: &B, rng: &mut Rng) -> Self {
-        let bound = 1.0 / ((I::N * K::N * K::N) as f64).sqrt();
-        Conv2d {
-            weight: Tensor::uniform_static(dev, -bound, bound, rng),
-            bias: Tensor::uniform_static(dev, -bound, bound, rng),
-            _geometry: PhantomData,
-        }
-    }
-}
-
-impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-    Conv2d<I, O, K, B, S, P, D>
-{
-    fn geometry(x_dims: &[usize]) -> Option<Window2d> {
-        let [n, c, h, w] = <[usize; 4]>::try_from(x_dims).ok()?;
+conv_module!(
+    Conv2d,
+    weight: [O::N, I::N, K::N, K::N],
+    fan_in: I::N * K::N * K::N,
+    geometry: |d| <[usize; 4]>::try_from(d).ok().and_then(|[n, c, h, w]| {
         Window2d::new([n, c, h, w], [K::N, K::N], [S::N, S::N], [P::N, P::N], [D::N, D::N])
-    }
-}
+    }),
+    output: |g| [g.n, O::N, g.oh, g.ow],
+    input: |g| [g.n, g.c, g.h, g.w]
+);
 
 impl<N, I, O, K, B, S, P, D, H, W> Layer<(N, I, H, W), B> for Conv2d<I, O, K, B, S, P, D>
 where
@@ -272,41 +307,7 @@ where
         cache: &ConvCache<B>,
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
-        let g = cache.geom;
-        let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy.storage(), O::N)?;
-        let grads = Conv2d {
-            weight: tensor(dw, &[O::N, I::N, K::N, K::N]),
-            bias: tensor(db, &[O::N]),
-            _geometry: PhantomData,
-        };
-        Ok((tensor(dx, &[g.n, g.c, g.h, g.w]), grads))
-    }
-}
-
-impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-    Conv2d<I, O, K, B, S, P, D>
-{
-    fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
-        // The types guarantee the window fits; an impossible geometry yields an empty output.
-        let g = Self::geometry(x.dims()).unwrap_or(Window2d {
-            n: 0,
-            c: 0,
-            h: 0,
-            w: 0,
-            kh: 0,
-            kw: 0,
-            sh: 1,
-            sw: 1,
-            ph: 0,
-            pw: 0,
-            dh: 1,
-            dw: 1,
-            oh: 0,
-            ow: 0,
-        });
-        let (y, cols) =
-            conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
-        (tensor(y, &[g.n, O::N, g.oh, g.ow]), ConvCache { cols, geom: g })
+        self.backward_cached(cache, dy.storage())
     }
 }
 
@@ -338,20 +339,16 @@ where
     pub bias: Tensor<(O,), B>,
     _geometry: PhantomData<(S, P, D)>,
 }
-conv_module!(Conv1d);
-
-impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-    Init<B> for Conv1d<I, O, K, B, S, P, D>
-{
-    fn init(dev: &B, rng: &mut Rng) -> Self {
-        let bound = 1.0 / ((I::N * K::N) as f64).sqrt();
-        Conv1d {
-            weight: Tensor::uniform_static(dev, -bound, bound, rng),
-            bias: Tensor::uniform_static(dev, -bound, bound, rng),
-            _geometry: PhantomData,
-        }
-    }
-}
+conv_module!(
+    Conv1d,
+    weight: [O::N, I::N, K::N],
+    fan_in: I::N * K::N,
+    geometry: |d| <[usize; 3]>::try_from(d).ok().and_then(|[n, c, l]| {
+        Window2d::new([n, c, 1, l], [1, K::N], [1, S::N], [0, P::N], [1, D::N])
+    }),
+    output: |g| [g.n, O::N, g.ow],
+    input: |g| [g.n, g.c, g.w]
+);
 
 impl<N, I, O, K, B, S, P, D, L> Layer<(N, I, L), B> for Conv1d<I, O, K, B, S, P, D>
 where
@@ -384,45 +381,6 @@ where
         cache: &ConvCache<B>,
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, I, L), B>, Self)> {
-        let g = cache.geom;
-        let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy.storage(), O::N)?;
-        let grads = Conv1d {
-            weight: tensor(dw, &[O::N, I::N, K::N]),
-            bias: tensor(db, &[O::N]),
-            _geometry: PhantomData,
-        };
-        Ok((tensor(dx, &[g.n, g.c, g.w]), grads))
-    }
-}
-
-impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
-    Conv1d<I, O, K, B, S, P, D>
-{
-    fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
-        let d = x.dims();
-        let g = (d.len() == 3)
-            .then(|| {
-                Window2d::new([d[0], d[1], 1, d[2]], [1, K::N], [1, S::N], [0, P::N], [1, D::N])
-            })
-            .flatten()
-            .unwrap_or(Window2d {
-                n: 0,
-                c: 0,
-                h: 0,
-                w: 0,
-                kh: 0,
-                kw: 0,
-                sh: 1,
-                sw: 1,
-                ph: 0,
-                pw: 0,
-                dh: 1,
-                dw: 1,
-                oh: 0,
-                ow: 0,
-            });
-        let (y, cols) =
-            conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
-        (tensor(y, &[g.n, O::N, g.ow]), ConvCache { cols, geom: g })
+        self.backward_cached(cache, dy.storage())
     }
 }

@@ -18,22 +18,7 @@ fn window(d: &[usize], k: [usize; 2], s: [usize; 2], p: [usize; 2]) -> Window2d 
     <[usize; 4]>::try_from(d)
         .ok()
         .and_then(|[n, c, h, w]| Window2d::new([n, c, h, w], k, s, p, [1, 1]))
-        .unwrap_or(Window2d {
-            n: 0,
-            c: 0,
-            h: 0,
-            w: 0,
-            kh: 1,
-            kw: 1,
-            sh: 1,
-            sw: 1,
-            ph: 0,
-            pw: 0,
-            dh: 1,
-            dw: 1,
-            oh: 0,
-            ow: 0,
-        })
+        .unwrap_or_default()
 }
 
 fn out_dims(g: &Window2d) -> Dims {
