@@ -71,7 +71,7 @@ pub mod prelude {
         Flatten, Gelu, GlobalAvgPool2d, LeakyRelu, Linear, LogSoftmax, MaxPool2d, Relu, Sigmoid,
         Softmax, Tanh,
     };
-    pub use crate::loss::{bce_with_logits, cross_entropy, mse_loss, nll_loss};
+    pub use crate::loss::{Labels, bce_with_logits, cross_entropy, mse_loss, nll_loss};
     pub use crate::optim::{Adam, AdamConfig, Sgd, SgdConfig};
     pub use crate::{
         Backend, Cpu, Cpu64, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, dim, model,

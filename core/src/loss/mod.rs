@@ -3,11 +3,13 @@
 
 mod bce;
 mod cross_entropy;
+mod labels;
 mod mse;
 mod nll;
 
 pub use bce::bce_with_logits;
 pub use cross_entropy::cross_entropy;
+pub use labels::{ClassLabels, Labels};
 pub use mse::mse_loss;
 pub use nll::nll_loss;
 
