@@ -88,6 +88,25 @@ impl Cuda {
         }
     }
 
+    /// Lets cuBLAS use TF32 tensor cores for fp32 products (`true`), or keeps full fp32 (`false`,
+    /// the default). TF32 rounds products' inputs to 10 mantissa bits.
+    pub fn set_tf32(&self, on: bool) -> Result<()> {
+        use cudarc::cublas::sys::{cublasMath_t, cublasSetMathMode, cublasStatus_t};
+        let mode = if on {
+            cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH
+        } else {
+            cublasMath_t::CUBLAS_DEFAULT_MATH
+        };
+        // SAFETY: the handle belongs to this device's live cuBLAS instance (owned by the
+        // runtime, which outlives this call); setting the math mode has no other precondition.
+        let status = unsafe { cublasSetMathMode(*self.rt.blas.handle(), mode) };
+        if status == cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+            Ok(())
+        } else {
+            Err(Error::Backend(format!("cublasSetMathMode: {status:?}")))
+        }
+    }
+
     /// The device's name, e.g. `NVIDIA H100 80GB HBM3`.
     pub fn device_name(&self) -> &str {
         &self.name
