@@ -102,40 +102,22 @@ fn rows_cfg(rows: usize) -> LaunchConfig {
     }
 }
 
-/// Uploads class labels as `i32`.
-fn labels_on(rt: &Arc<Runtime>, labels: &[usize]) -> Option<cudarc::driver::CudaSlice<i32>> {
-    let v: Vec<i32> = labels.iter().map(|&l| i32::try_from(l).unwrap_or(0)).collect();
-    match rt.stream.clone_htod(&v) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            rt.record(format!("uploading labels: {e}"));
-            None
+/// Copies the first `len` `f64` partial results back, sums them and returns the buffer to the
+/// runtime; NaN after any failure.
+fn host_sum(rt: &Arc<Runtime>, partial: cudarc::driver::CudaSlice<f64>, len: usize) -> f64 {
+    let total = if rt.failed() {
+        f64::NAN
+    } else {
+        match rt.stream.clone_dtoh(&partial.slice(..len.max(1).min(partial.len()))) {
+            Ok(v) => v.iter().take(len).sum(),
+            Err(e) => {
+                rt.record(format!("reading back a reduction: {e}"));
+                f64::NAN
+            }
         }
-    }
-}
-
-/// Copies `f64` partial results back and sums them; NaN after any failure.
-fn host_sum(rt: &Arc<Runtime>, partial: &cudarc::driver::CudaSlice<f64>) -> f64 {
-    if rt.failed() {
-        return f64::NAN;
-    }
-    match rt.stream.clone_dtoh(partial) {
-        Ok(v) => v.iter().sum(),
-        Err(e) => {
-            rt.record(format!("reading back a reduction: {e}"));
-            f64::NAN
-        }
-    }
-}
-
-fn alloc_f64(rt: &Arc<Runtime>, n: usize) -> Option<cudarc::driver::CudaSlice<f64>> {
-    match rt.stream.alloc_zeros::<f64>(n.max(1)) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            rt.record(format!("cudaMalloc of {n} doubles: {e}"));
-            None
-        }
-    }
+    };
+    rt.give_partials(partial);
+    total
 }
 
 impl Backend for Cuda {
@@ -429,12 +411,13 @@ impl Backend for Cuda {
     fn nll_sum(logp: &CudaBuf, labels: &[usize], rows: usize, cols: usize) -> f64 {
         let rt = logp.rt.clone();
         let (Some(ld), Some(lab), Some(mut per_row)) =
-            (logp.data.as_ref(), labels_on(&rt, labels), alloc_f64(&rt, rows))
+            (logp.data.as_ref(), rt.take_labels(labels), rt.take_partials(rows))
         else {
             return f64::NAN;
         };
         launch!(&rt, "nll_rows", rows_cfg(rows), ld, &lab, &mut per_row, &rows, &cols);
-        host_sum(&rt, &per_row)
+        rt.give_labels(lab);
+        host_sum(&rt, per_row, rows)
     }
     fn softmax_minus_onehot(
         logp: &CudaBuf,
@@ -445,7 +428,7 @@ impl Backend for Cuda {
         scale: f32,
     ) {
         let rt = dx.rt.clone();
-        let Some(lab) = labels_on(&rt, labels) else { return };
+        let Some(lab) = rt.take_labels(labels) else { return };
         if let (Some(ld), Some(dd)) = (logp.data.as_ref(), dx.data.as_mut()) {
             launch!(
                 &rt,
@@ -459,23 +442,25 @@ impl Backend for Cuda {
                 &scale
             );
         }
+        rt.give_labels(lab);
     }
     fn neg_onehot(labels: &[usize], dx: &mut CudaBuf, rows: usize, cols: usize, scale: f32) {
         let rt = dx.rt.clone();
-        let Some(lab) = labels_on(&rt, labels) else { return };
+        let Some(lab) = rt.take_labels(labels) else { return };
         if let Some(dd) = dx.data.as_mut() {
             launch!(&rt, "neg_onehot", rows_cfg(rows * cols), &lab, dd, &rows, &cols, &scale);
         }
+        rt.give_labels(lab);
     }
     fn bce_with_logits(x: &CudaBuf, t: &CudaBuf, grad: &mut CudaBuf, scale: f32) -> f64 {
         let (rt, n) = (grad.rt.clone(), grad.len);
-        let Some(mut loss) = alloc_f64(&rt, n) else { return f64::NAN };
+        let Some(mut loss) = rt.take_partials(n) else { return f64::NAN };
         if let (Some(xd), Some(td), Some(gd)) =
             (x.data.as_ref(), t.data.as_ref(), grad.data.as_mut())
         {
             launch!(&rt, "bce_with_logits", rows_cfg(n), xd, td, gd, &mut loss, &scale, &n);
         }
-        host_sum(&rt, &loss)
+        host_sum(&rt, loss, n)
     }
 
     fn im2col(x: &CudaBuf, cols: &mut CudaBuf, g: Window2d) {
@@ -744,7 +729,7 @@ fn reduce(x: &CudaBuf, squares: i32) -> f64 {
     let rt = x.rt.clone();
     let n = x.len;
     let blocks = n.div_ceil(crate::runtime::BLOCK as usize).clamp(1, 1024);
-    let Some(mut partial) = alloc_f64(&rt, blocks) else { return f64::NAN };
+    let Some(mut partial) = rt.take_partials(blocks) else { return f64::NAN };
     if let Some(xd) = x.data.as_ref() {
         let cfg = LaunchConfig {
             grid_dim: (blocks as u32, 1, 1),
@@ -753,5 +738,5 @@ fn reduce(x: &CudaBuf, squares: i32) -> f64 {
         };
         launch!(&rt, "sum_partial", cfg, xd, &mut partial, &n, &squares);
     }
-    host_sum(&rt, &partial)
+    host_sum(&rt, partial, blocks)
 }

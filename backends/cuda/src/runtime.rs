@@ -18,6 +18,9 @@ pub struct Runtime {
     pub(crate) blas: CudaBlas,
     functions: HashMap<&'static str, CudaFunction>,
     pool: Mutex<BTreeMap<usize, Vec<CudaSlice<f32>>>>,
+    /// Small per-call buffers (reduction partials, labels), kept between calls.
+    partials: Mutex<Option<CudaSlice<f64>>>,
+    labels: Mutex<Option<CudaSlice<i32>>>,
     error: Mutex<Option<String>>,
 }
 
@@ -64,6 +67,8 @@ impl Runtime {
             blas,
             functions,
             pool: Mutex::new(BTreeMap::new()),
+            partials: Mutex::new(None),
+            labels: Mutex::new(None),
             error: Mutex::new(None),
         })
     }
@@ -116,6 +121,63 @@ impl Runtime {
     pub(crate) fn give(&self, buf: CudaSlice<f32>) {
         if let Ok(mut p) = self.pool.lock() {
             p.entry(buf.len()).or_default().push(buf);
+        }
+    }
+
+    /// A zeroed `f64` buffer of at least `len` elements for reduction partials, reused between
+    /// calls (grown when too small). Give it back with [`Runtime::give_partials`].
+    pub(crate) fn take_partials(&self, len: usize) -> Option<CudaSlice<f64>> {
+        let cached = self.partials.lock().ok().and_then(|mut p| p.take());
+        let mut buf = match cached {
+            Some(b) if b.len() >= len.max(1) => b,
+            _ => match self.stream.alloc_zeros::<f64>(len.max(1)) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.record(format!("cudaMalloc of {len} doubles: {e}"));
+                    return None;
+                }
+            },
+        };
+        if let Err(e) = self.stream.memset_zeros(&mut buf) {
+            self.record(format!("memset: {e}"));
+        }
+        Some(buf)
+    }
+
+    /// Returns the partials buffer for the next call.
+    pub(crate) fn give_partials(&self, buf: CudaSlice<f64>) {
+        if let Ok(mut p) = self.partials.lock() {
+            *p = Some(buf);
+        }
+    }
+
+    /// Class labels on the device, in a buffer reused between calls.
+    pub(crate) fn take_labels(&self, labels: &[usize]) -> Option<CudaSlice<i32>> {
+        let host: Vec<i32> = labels.iter().map(|&l| i32::try_from(l).unwrap_or(0)).collect();
+        let cached = self.labels.lock().ok().and_then(|mut p| p.take());
+        let mut buf = match cached {
+            Some(b) if b.len() >= host.len().max(1) => b,
+            _ => match self.stream.alloc_zeros::<i32>(host.len().max(1)) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.record(format!("cudaMalloc of {} labels: {e}", host.len()));
+                    return None;
+                }
+            },
+        };
+        if !host.is_empty() {
+            let mut view = buf.slice_mut(..host.len());
+            if let Err(e) = self.stream.memcpy_htod(&host, &mut view) {
+                self.record(format!("uploading labels: {e}"));
+            }
+        }
+        Some(buf)
+    }
+
+    /// Returns the labels buffer for the next call.
+    pub(crate) fn give_labels(&self, buf: CudaSlice<i32>) {
+        if let Ok(mut p) = self.labels.lock() {
+            *p = Some(buf);
         }
     }
 
