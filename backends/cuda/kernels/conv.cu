@@ -1,9 +1,12 @@
 // im2col / col2im for convolutions as one matrix product over the batch.
 // cols is [c*kh*kw, n*oh*ow]; geometry as shapeflow_core::backend::Window2d.
 
+#ifndef SHAPEFLOW_GEOM
+#define SHAPEFLOW_GEOM
 struct Geom {
     int n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
 };
+#endif
 
 extern "C" __global__ void im2col(const float* x, float* cols, Geom g) {
     size_t per = (size_t)g.oh * g.ow;

@@ -1,9 +1,12 @@
 // Max and average pooling (PyTorch semantics: padding never wins a max; averages divide by the
 // full window) and their backward passes. One thread per output (forward) or input (backward).
 
+#ifndef SHAPEFLOW_GEOM
+#define SHAPEFLOW_GEOM
 struct Geom {
     int n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
 };
+#endif
 
 extern "C" __global__ void max_pool2d(const float* x, float* y, float* argmax, Geom g) {
     size_t total = (size_t)g.n * g.c * g.oh * g.ow;

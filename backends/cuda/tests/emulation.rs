@@ -1,0 +1,519 @@
+//! The CUDA kernels' index arithmetic, checked on the CPU: `tests/emulation/` compiles every
+//! `.cu` file as C++ with one thread per block (grid-stride loops then cover everything, per-row
+//! kernels run once per block, shared-memory reductions become plain sums), and each kernel's
+//! output is compared with the CPU backend's. Needs `g++`; skips with a message without it.
+//! This checks what runs inside the kernels, not launches, streams or cuBLAS.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use libloading::{Library, Symbol};
+use shapeflow_core::backend::{AdamStep, SgdStep, Window2d};
+use shapeflow_core::{Activation, Backend};
+use shapeflow_cpu::{Cpu, CpuBuf};
+
+/// Compiles the kernels once per test run (tests run in parallel and share the library).
+fn compiled() -> Option<&'static PathBuf> {
+    static LIB: OnceLock<Option<PathBuf>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulation");
+        let out = std::env::temp_dir()
+            .join(format!("shapeflow-cuda-emulation-{}.so", std::process::id()));
+        let status = std::process::Command::new("g++")
+            .args(["-std=c++17", "-O1", "-shared", "-fPIC", "-I"])
+            .arg(&dir)
+            .arg(dir.join("kernels.cpp"))
+            .arg("-o")
+            .arg(&out)
+            .status();
+        match status {
+            Ok(s) if s.success() => Some(out),
+            other => {
+                println!("skipped: could not compile the kernels with g++ ({other:?})");
+                None
+            }
+        }
+    })
+    .as_ref()
+}
+
+fn build() -> Option<Library> {
+    let out = compiled()?;
+    // SAFETY: the library was built from our kernel sources; loading runs no initialisers
+    // beyond the C++ runtime's.
+    match unsafe { Library::new(out) } {
+        Ok(l) => Some(l),
+        Err(e) => {
+            println!("skipped: could not load the emulated kernels: {e}");
+            None
+        }
+    }
+}
+
+struct Emu(Library);
+
+impl Emu {
+    /// Runs `body` once per block of a `grid`-block launch (one thread per block). The emulated
+    /// block index and `__shared__` arrays are globals of the library, so launches from the
+    /// tests' threads are serialised.
+    fn launch(&self, grid: usize, mut body: impl FnMut()) {
+        static LAUNCH: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: `emu_set_block(u32, u32)` is defined in kernels.cpp with this signature.
+        let set: Symbol<unsafe extern "C" fn(u32, u32)> =
+            unsafe { self.0.get(b"emu_set_block") }.unwrap();
+        for b in 0..grid.max(1) {
+            // SAFETY: plain stores to the emulated block index and grid size.
+            unsafe { set(b as u32, grid.max(1) as u32) };
+            body();
+        }
+    }
+    fn sym<T>(&self, name: &str) -> Symbol<'_, T> {
+        // SAFETY: each caller names a kernel with the matching C signature (kernels/*.cu).
+        unsafe { self.0.get(name.as_bytes()) }.unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Geom([i32; 14]);
+
+impl From<Window2d> for Geom {
+    fn from(g: Window2d) -> Self {
+        let v = [g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow];
+        Geom(v.map(|x| x as i32))
+    }
+}
+
+fn data(n: usize, seed: f32) -> Vec<f32> {
+    (0..n).map(|i| (i as f32 * 0.73 + seed).sin() * 2.0).collect()
+}
+
+fn buf(v: &[f32]) -> CpuBuf<f32> {
+    CpuBuf::from_slice(v)
+}
+
+fn close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{what}[{i}]: kernel {g}, cpu {w}");
+    }
+}
+
+type Unary = unsafe extern "C" fn(*const f32, *mut f32, i32, f32, usize);
+type UnaryBwd = unsafe extern "C" fn(*const f32, *const f32, *mut f32, i32, f32, usize);
+type Rows = unsafe extern "C" fn(*const f32, *mut f32, usize, usize);
+type RowsBwd = unsafe extern "C" fn(*const f32, *const f32, *mut f32, usize, usize);
+
+#[test]
+fn elementwise_and_row_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let n = 300;
+    let x = data(n, 0.1);
+    let dy = data(n, 0.7);
+    for (code, kind, slope) in [
+        (0, Activation::Relu, 0.0),
+        (1, Activation::LeakyRelu(0.1), 0.1),
+        (2, Activation::Sigmoid, 0.0),
+        (3, Activation::Tanh, 0.0),
+        (4, Activation::Gelu, 0.0),
+    ] {
+        let mut y = vec![0.0f32; n];
+        let f = emu.sym::<Unary>("activation_fwd");
+        // SAFETY: buffers of `n` floats each, as the kernel indexes.
+        emu.launch(1, || unsafe { f(x.as_ptr(), y.as_mut_ptr(), code, slope, n) });
+        let mut want = buf(&vec![0.0; n]);
+        Cpu::activation(kind, &buf(&x), &mut want);
+        close(&format!("{kind:?} forward"), &y, &want);
+        let saved = if kind.backward_uses_output() { y.clone() } else { x.clone() };
+        let mut dx = vec![0.0f32; n];
+        let b = emu.sym::<UnaryBwd>("activation_bwd");
+        // SAFETY: as above.
+        emu.launch(1, || unsafe {
+            b(saved.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), code, slope, n)
+        });
+        let mut want = buf(&vec![0.0; n]);
+        Cpu::activation_backward(kind, &buf(&saved), &buf(&dy), &mut want);
+        close(&format!("{kind:?} backward"), &dx, &want);
+    }
+    let (rows, cols) = (12, 25);
+    for (name, bwd) in [
+        ("softmax_rows", "softmax_backward_rows"),
+        ("log_softmax_rows", "log_softmax_backward_rows"),
+    ] {
+        let mut y = vec![0.0f32; n];
+        let f = emu.sym::<Rows>(name);
+        // SAFETY: rows × cols floats.
+        emu.launch(rows, || unsafe { f(x.as_ptr(), y.as_mut_ptr(), rows, cols) });
+        let mut want = buf(&vec![0.0; n]);
+        if name == "softmax_rows" {
+            Cpu::softmax_rows(&buf(&x), &mut want, rows, cols);
+        } else {
+            Cpu::log_softmax_rows(&buf(&x), &mut want, rows, cols);
+        }
+        close(name, &y, &want);
+        let mut dx = vec![0.0f32; n];
+        let b = emu.sym::<RowsBwd>(bwd);
+        // SAFETY: rows × cols floats.
+        emu.launch(rows, || unsafe { b(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), rows, cols) });
+        let mut want = buf(&vec![0.0; n]);
+        if name == "softmax_rows" {
+            Cpu::softmax_backward_rows(&buf(&y), &buf(&dy), &mut want, rows, cols);
+        } else {
+            Cpu::log_softmax_backward_rows(&buf(&y), &buf(&dy), &mut want, rows, cols);
+        }
+        close(bwd, &dx, &want);
+    }
+    // Cross-entropy pieces and the reductions.
+    let mut logp = buf(&vec![0.0; n]);
+    Cpu::log_softmax_rows(&buf(&x), &mut logp, rows, cols);
+    let labels: Vec<usize> = (0..rows).map(|r| (r * 7) % cols).collect();
+    let labels32: Vec<i32> = labels.iter().map(|&l| l as i32).collect();
+    let mut per_row = vec![0.0f64; rows];
+    let nll =
+        emu.sym::<unsafe extern "C" fn(*const f32, *const i32, *mut f64, usize, usize)>("nll_rows");
+    // SAFETY: logp rows × cols, labels and per_row `rows` long.
+    emu.launch(rows, || unsafe {
+        nll(logp.as_ptr(), labels32.as_ptr(), per_row.as_mut_ptr(), rows, cols)
+    });
+    let want = Cpu::nll_sum(&logp, &labels, rows, cols);
+    assert!((per_row.iter().sum::<f64>() - want).abs() < 1e-6 * want.abs().max(1.0));
+    let mut dx = vec![0.0f32; n];
+    let smo = emu.sym::<unsafe extern "C" fn(*const f32, *const i32, *mut f32, usize, usize, f32)>(
+        "softmax_minus_onehot",
+    );
+    // SAFETY: as above.
+    emu.launch(n, || unsafe {
+        smo(logp.as_ptr(), labels32.as_ptr(), dx.as_mut_ptr(), rows, cols, 0.25)
+    });
+    let mut want = buf(&vec![0.0; n]);
+    Cpu::softmax_minus_onehot(&logp, &labels, &mut want, rows, cols, 0.25);
+    close("softmax_minus_onehot", &dx, &want);
+    let mut partial = vec![0.0f64; 1];
+    let sum = emu.sym::<unsafe extern "C" fn(*const f32, *mut f64, usize, i32)>("sum_partial");
+    // SAFETY: x has n floats; one partial.
+    emu.launch(1, || unsafe { sum(x.as_ptr(), partial.as_mut_ptr(), n, 1) });
+    assert!((partial[0] - Cpu::sum_squares(&buf(&x))).abs() < 1e-6);
+    let t: Vec<f32> = data(n, 0.3).iter().map(|v| (v + 2.0) / 4.0).collect();
+    let (mut grad, mut loss) = (vec![0.0f32; n], vec![0.0f64; n]);
+    let bce = emu
+        .sym::<unsafe extern "C" fn(*const f32, *const f32, *mut f32, *mut f64, f32, usize)>(
+            "bce_with_logits",
+        );
+    // SAFETY: n elements each.
+    emu.launch(n, || unsafe {
+        bce(x.as_ptr(), t.as_ptr(), grad.as_mut_ptr(), loss.as_mut_ptr(), 0.5, n)
+    });
+    let mut want = buf(&vec![0.0; n]);
+    let total = Cpu::bce_with_logits(&buf(&x), &buf(&t), &mut want, 0.5);
+    close("bce grad", &grad, &want);
+    assert!((loss.iter().sum::<f64>() - total).abs() < 1e-6 * total.abs().max(1.0));
+}
+
+#[test]
+fn dropout_masks_are_identical_to_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let n = 1000;
+    let mut mask = vec![0.0f32; n];
+    let f = emu.sym::<unsafe extern "C" fn(*mut f32, f64, u64, usize)>("dropout_mask");
+    // SAFETY: n floats.
+    emu.launch(1, || unsafe { f(mask.as_mut_ptr(), 0.3, 0xDEAD_BEEF_1234, n) });
+    let mut want = buf(&vec![0.0; n]);
+    Cpu::dropout_mask(&mut want, 0.3, 0xDEAD_BEEF_1234);
+    assert_eq!(&mask[..], &want[..], "the same seed gives the same mask on both backends");
+}
+
+#[test]
+fn convolution_and_pooling_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    for (k, s, p, d) in [(3, 1, 0, 1), (3, 2, 1, 1), (2, 1, 2, 2)] {
+        let g = Window2d::new([2, 3, 7, 6], [k, k], [s, s], [p, p], [d, d]).unwrap();
+        let x = data(2 * 3 * 7 * 6, 0.4);
+        let cols_len = g.col_rows() * g.n * g.col_cols();
+        let mut cols = vec![0.0f32; cols_len];
+        let im2col = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("im2col");
+        // SAFETY: x is n·c·h·w floats, cols c·kh·kw × n·oh·ow.
+        emu.launch(1, || unsafe { im2col(x.as_ptr(), cols.as_mut_ptr(), g.into()) });
+        let mut want = buf(&vec![0.0; cols_len]);
+        Cpu::im2col(&buf(&x), &mut want, g);
+        close("im2col", &cols, &want);
+        let dcols = data(cols_len, 0.9);
+        let mut dx = vec![0.0f32; x.len()];
+        let col2im = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("col2im");
+        // SAFETY: as above.
+        emu.launch(1, || unsafe { col2im(dcols.as_ptr(), dx.as_mut_ptr(), g.into()) });
+        let mut want = buf(&vec![0.0; x.len()]);
+        Cpu::col2im(&buf(&dcols), &mut want, g);
+        close("col2im", &dx, &want);
+    }
+    for (k, s, p) in [(2, 2, 0), (3, 2, 1)] {
+        let g = Window2d::new([2, 3, 7, 6], [k, k], [s, s], [p, p], [1, 1]).unwrap();
+        let x = data(2 * 3 * 7 * 6, 0.2);
+        let out = g.n * g.c * g.oh * g.ow;
+        let (mut y, mut am) = (vec![0.0f32; out], vec![0.0f32; out]);
+        let mp =
+            emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, *mut f32, Geom)>("max_pool2d");
+        // SAFETY: sizes from the geometry.
+        emu.launch(1, || unsafe { mp(x.as_ptr(), y.as_mut_ptr(), am.as_mut_ptr(), g.into()) });
+        let (mut wy, mut wam) = (buf(&vec![0.0; out]), buf(&vec![0.0; out]));
+        Cpu::max_pool2d(&buf(&x), &mut wy, &mut wam, g);
+        close("max_pool2d", &y, &wy);
+        close("max_pool2d argmax", &am, &wam);
+        let dy = data(out, 0.5);
+        let mut dx = vec![0.0f32; x.len()];
+        let mpb = emu.sym::<unsafe extern "C" fn(*const f32, *const f32, *mut f32, Geom)>(
+            "max_pool2d_backward",
+        );
+        // SAFETY: dx is zeroed, as the backend does before this kernel.
+        emu.launch(1, || unsafe { mpb(dy.as_ptr(), am.as_ptr(), dx.as_mut_ptr(), g.into()) });
+        let mut want = buf(&vec![0.0; x.len()]);
+        Cpu::max_pool2d_backward(&buf(&dy), &wam, &mut want, g);
+        close("max_pool2d_backward", &dx, &want);
+        let ap = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("avg_pool2d");
+        // SAFETY: as above.
+        emu.launch(1, || unsafe { ap(x.as_ptr(), y.as_mut_ptr(), g.into()) });
+        Cpu::avg_pool2d(&buf(&x), &mut wy, g);
+        close("avg_pool2d", &y, &wy);
+        let apb =
+            emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("avg_pool2d_backward");
+        // SAFETY: as above.
+        emu.launch(1, || unsafe { apb(dy.as_ptr(), dx.as_mut_ptr(), g.into()) });
+        let mut want = buf(&vec![0.0; x.len()]);
+        Cpu::avg_pool2d_backward(&buf(&dy), &mut want, g);
+        close("avg_pool2d_backward", &dx, &want);
+    }
+}
+
+#[test]
+fn batch_norm_and_channel_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let (outer, channels, inner) = (4, 3, 10);
+    let n = outer * channels * inner;
+    let x = data(n, 0.6);
+    let dy = data(n, 1.3);
+    let gamma = vec![1.5f32, -0.5, 2.0];
+    let beta = vec![0.1f32, 0.2, -0.3];
+    let (mut mean, mut var) = (vec![0.0f32; channels], vec![0.0f32; channels]);
+    let mom = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, *mut f32, usize, usize, usize)>(
+        "channel_moments",
+    );
+    // SAFETY: x is outer·channels·inner floats; mean and var `channels`.
+    emu.launch(channels, || unsafe {
+        mom(x.as_ptr(), mean.as_mut_ptr(), var.as_mut_ptr(), outer, channels, inner)
+    });
+    let (mut wm, mut wv) = (buf(&[0.0; 3]), buf(&[0.0; 3]));
+    Cpu::channel_moments(&buf(&x), &mut wm, &mut wv, outer, channels, inner);
+    close("channel mean", &mean, &wm);
+    close("channel var", &var, &wv);
+    let mut y = vec![0.0f32; n];
+    type Apply = unsafe extern "C" fn(
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *mut f32,
+        f64,
+        usize,
+        usize,
+        usize,
+    );
+    let apply = emu.sym::<Apply>("batch_norm_apply");
+    // SAFETY: as above.
+    emu.launch(1, || unsafe {
+        apply(
+            x.as_ptr(),
+            mean.as_ptr(),
+            var.as_ptr(),
+            gamma.as_ptr(),
+            beta.as_ptr(),
+            y.as_mut_ptr(),
+            1e-5,
+            outer,
+            channels,
+            inner,
+        )
+    });
+    let mut want = buf(&vec![0.0; n]);
+    Cpu::batch_norm_apply(
+        &buf(&x),
+        &wm,
+        &wv,
+        &buf(&gamma),
+        &buf(&beta),
+        &mut want,
+        1e-5,
+        outer,
+        channels,
+        inner,
+    );
+    close("batch_norm_apply", &y, &want);
+    let (mut dx, mut dg, mut db) =
+        (vec![0.0f32; n], vec![0.0f32; channels], vec![0.0f32; channels]);
+    type Bwd = unsafe extern "C" fn(
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *mut f32,
+        *mut f32,
+        *mut f32,
+        f64,
+        usize,
+        usize,
+        usize,
+    );
+    let bwd = emu.sym::<Bwd>("batch_norm_backward");
+    // SAFETY: as above.
+    emu.launch(channels, || unsafe {
+        bwd(
+            x.as_ptr(),
+            dy.as_ptr(),
+            mean.as_ptr(),
+            var.as_ptr(),
+            gamma.as_ptr(),
+            dx.as_mut_ptr(),
+            dg.as_mut_ptr(),
+            db.as_mut_ptr(),
+            1e-5,
+            outer,
+            channels,
+            inner,
+        )
+    });
+    let (mut wdx, mut wdg, mut wdb) = (buf(&vec![0.0; n]), buf(&[0.0; 3]), buf(&[0.0; 3]));
+    Cpu::batch_norm_backward(
+        &buf(&x),
+        &buf(&dy),
+        &wm,
+        &wv,
+        &buf(&gamma),
+        &mut wdx,
+        &mut wdg,
+        &mut wdb,
+        1e-5,
+        outer,
+        channels,
+        inner,
+    );
+    close("batch_norm dx", &dx, &wdx);
+    close("batch_norm dgamma", &dg, &wdg);
+    close("batch_norm dbeta", &db, &wdb);
+    let mut sums = vec![0.0f32; channels];
+    let sc =
+        emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize, usize)>("sum_channels");
+    // SAFETY: as above.
+    emu.launch(channels, || unsafe { sc(dy.as_ptr(), sums.as_mut_ptr(), outer, channels, inner) });
+    let mut want = buf(&[0.0; 3]);
+    Cpu::sum_channels(&buf(&dy), &mut want, outer, channels, inner);
+    close("sum_channels", &sums, &want);
+    let mut t = vec![0.0f32; n];
+    let tb = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize, usize, usize)>(
+        "transpose_blocks",
+    );
+    // SAFETY: n floats each.
+    emu.launch(1, || unsafe { tb(x.as_ptr(), t.as_mut_ptr(), 2, 2, channels, inner / 2) });
+    let mut want = buf(&vec![0.0; n]);
+    Cpu::transpose_blocks(&buf(&x), &mut want, 2, 2, channels, inner / 2);
+    close("transpose_blocks", &t, &want);
+}
+
+#[test]
+fn optimizer_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let n = 257;
+    let g = data(n, 0.8);
+    let hp = AdamStep {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.1,
+        decoupled: true,
+        step: 3,
+    };
+    let (mut p, mut m, mut v) = (data(n, 0.1), vec![0.05f32; n], vec![0.02f32; n]);
+    let (mut wp, mut wm, mut wv) = (buf(&p), buf(&m), buf(&v));
+    // The host-side constants exactly as shapeflow-cuda's adam_step computes them.
+    let t = hp.step as i32;
+    let step_size = (hp.lr / (1.0 - hp.beta1.powi(t))) as f32;
+    let bc2_sqrt = (1.0 - hp.beta2.powi(t)).sqrt() as f32;
+    let decay = (1.0 - hp.lr * hp.weight_decay) as f32;
+    type Adam = unsafe extern "C" fn(
+        *mut f32,
+        *const f32,
+        *mut f32,
+        *mut f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        i32,
+        i32,
+        usize,
+    );
+    let adam = emu.sym::<Adam>("adam_step");
+    // SAFETY: n floats each.
+    emu.launch(1, || unsafe {
+        adam(
+            p.as_mut_ptr(),
+            g.as_ptr(),
+            m.as_mut_ptr(),
+            v.as_mut_ptr(),
+            step_size,
+            bc2_sqrt,
+            0.9,
+            0.999,
+            1e-8,
+            0.1,
+            decay,
+            0,
+            1,
+            n,
+        )
+    });
+    Cpu::adam_step(&mut wp, &buf(&g), &mut wm, &mut wv, hp);
+    close("adam p", &p, &wp);
+    close("adam m", &m, &wm);
+    close("adam v", &v, &wv);
+    let hp = SgdStep {
+        lr: 0.05,
+        momentum: 0.8,
+        dampening: 0.0,
+        nesterov: true,
+        weight_decay: 0.01,
+        first: false,
+    };
+    let (mut p, mut b) = (data(n, 0.3), data(n, 0.6));
+    let (mut wp, mut wb) = (buf(&p), buf(&b));
+    type Sgd = unsafe extern "C" fn(
+        *mut f32,
+        *const f32,
+        *mut f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        i32,
+        i32,
+        i32,
+        usize,
+    );
+    let sgd = emu.sym::<Sgd>("sgd_step");
+    // SAFETY: n floats each.
+    emu.launch(1, || unsafe {
+        sgd(p.as_mut_ptr(), g.as_ptr(), b.as_mut_ptr(), 0.05, 0.8, 1.0, 0.01, 1, 0, 1, n)
+    });
+    Cpu::sgd_step(&mut wp, &buf(&g), Some(&mut wb), hp);
+    close("sgd p", &p, &wp);
+    close("sgd buffer", &b, &wb);
+}
