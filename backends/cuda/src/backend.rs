@@ -120,6 +120,33 @@ fn host_sum(rt: &Arc<Runtime>, partial: cudarc::driver::CudaSlice<f64>, len: usi
     total
 }
 
+/// cuBLAS (column-major) arguments for the row-major product `C = op(A)·op(B)`: row-major `C` is
+/// column-major `Cᵀ = op(B)ᵀ·op(A)ᵀ`, so the operands swap (pass `b` first, then `a`).
+pub(crate) fn row_major_gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    trans_a: bool,
+    trans_b: bool,
+    beta: f32,
+) -> GemmConfig<f32> {
+    let op =
+        |t: bool| if t { cublasOperation_t::CUBLAS_OP_T } else { cublasOperation_t::CUBLAS_OP_N };
+    let i = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    GemmConfig {
+        transa: op(trans_b),
+        transb: op(trans_a),
+        m: i(n),
+        n: i(m),
+        k: i(k),
+        alpha: 1.0f32,
+        lda: i(if trans_b { k } else { n }),
+        ldb: i(if trans_a { m } else { k }),
+        beta,
+        ldc: i(n),
+    }
+}
+
 impl Backend for Cuda {
     type Elem = f32;
     type Storage = CudaBuf;
@@ -193,23 +220,7 @@ impl Backend for Cuda {
             launch!(&rt, "scale", Runtime::grid(len), cd, &scale_by, &len);
             return;
         }
-        // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the operands.
-        let op = |t: bool| {
-            if t { cublasOperation_t::CUBLAS_OP_T } else { cublasOperation_t::CUBLAS_OP_N }
-        };
-        let i = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
-        let cfg = GemmConfig {
-            transa: op(trans_b),
-            transb: op(trans_a),
-            m: i(n),
-            n: i(m),
-            k: i(k),
-            alpha: 1.0f32,
-            lda: i(if trans_b { k } else { n }),
-            ldb: i(if trans_a { m } else { k }),
-            beta,
-            ldc: i(n),
-        };
+        let cfg = row_major_gemm(m, k, n, trans_a, trans_b, beta);
         // SAFETY: a holds m·k, b k·n and c m·n floats (checked by the layers), and the leading
         // dimensions above describe exactly those row-major (or transposed) layouts.
         if let Err(e) = unsafe { rt.blas.gemm(cfg, bd, ad, cd) } {
@@ -739,4 +750,52 @@ fn reduce(x: &CudaBuf, squares: i32) -> f64 {
         launch!(&rt, "sum_partial", cfg, xd, &mut partial, &n, &squares);
     }
     host_sum(&rt, partial, blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// cuBLAS's sgemm semantics, written out: column-major, `C = alpha·op(A)·op(B) + beta·C`.
+    fn reference_sgemm(cfg: &GemmConfig<f32>, a: &[f32], b: &[f32], c: &mut [f32]) {
+        let t = |o: cublasOperation_t| o == cublasOperation_t::CUBLAS_OP_T;
+        let (m, n, k) = (cfg.m as usize, cfg.n as usize, cfg.k as usize);
+        let (lda, ldb, ldc) = (cfg.lda as usize, cfg.ldb as usize, cfg.ldc as usize);
+        let at = |i: usize, p: usize| if t(cfg.transa) { a[p + i * lda] } else { a[i + p * lda] };
+        let bt = |p: usize, j: usize| if t(cfg.transb) { b[j + p * ldb] } else { b[p + j * ldb] };
+        for i in 0..m {
+            for j in 0..n {
+                let s: f32 = (0..k).map(|p| at(i, p) * bt(p, j)).sum();
+                c[i + j * ldc] = cfg.alpha * s + cfg.beta * c[i + j * ldc];
+            }
+        }
+    }
+
+    #[test]
+    fn the_row_major_mapping_computes_the_row_major_product() {
+        let (m, k, n) = (3, 4, 5);
+        let a: Vec<f32> = (0..m * k).map(|v| v as f32 * 0.5 - 1.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|v| (v as f32 * 0.3).sin()).collect();
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            // Logical A (m×k) and B (k×n), stored transposed where asked.
+            let a_st: Vec<f32> =
+                if ta { (0..k * m).map(|q| a[(q % m) * k + q / m]).collect() } else { a.clone() };
+            let b_st: Vec<f32> =
+                if tb { (0..n * k).map(|q| b[(q % k) * n + q / k]).collect() } else { b.clone() };
+            let mut c = vec![1.0f32; m * n];
+            let cfg = row_major_gemm(m, k, n, ta, tb, 0.5);
+            // The backend passes b first, then a (see `matmul`).
+            reference_sgemm(&cfg, &b_st, &a_st, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>() + 0.5;
+                    assert!(
+                        (c[i * n + j] - want).abs() < 1e-5,
+                        "ta={ta} tb={tb} [{i},{j}]: {} vs {want}",
+                        c[i * n + j]
+                    );
+                }
+            }
+        }
+    }
 }
