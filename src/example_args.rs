@@ -25,6 +25,15 @@ pub struct ExampleArgs {
 }
 
 impl ExampleArgs {
+    /// MNIST from `--data`, standardised with the training set's mean and standard deviation
+    /// (0.1307, 0.3081), as PyTorch's examples do.
+    pub fn load_mnist(&self) -> shapeflow_core::Result<shapeflow_core::data::Mnist> {
+        let mut mnist = shapeflow_core::data::Mnist::load(&self.data)?;
+        mnist.train.normalize(0.1307, 0.3081);
+        mnist.test.normalize(0.1307, 0.3081);
+        Ok(mnist)
+    }
+
     /// Parses the process arguments; creates the output folder.
     pub fn parse(name: &str, default_epochs: usize) -> Result<Self, String> {
         Self::from_iter(name, default_epochs, std::env::args().skip(1))

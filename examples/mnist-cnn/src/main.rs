@@ -37,9 +37,7 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = shapeflow::example_args::ExampleArgs::parse("mnist-cnn", 5)?;
-    let mut mnist = Mnist::load(&args.data)?;
-    mnist.train.normalize(0.1307, 0.3081);
-    mnist.test.normalize(0.1307, 0.3081);
+    let mnist = args.load_mnist()?;
     match args.device.as_str() {
         "cpu" => train(&Cpu::default(), &args, &mnist),
         #[cfg(feature = "cuda")]

@@ -30,10 +30,7 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = shapeflow::example_args::ExampleArgs::parse("mnist-mlp", 3)?;
-    let mut mnist = Mnist::load(&args.data)?;
-    // Standardise with the training set's mean and standard deviation, as PyTorch's examples do.
-    mnist.train.normalize(0.1307, 0.3081);
-    mnist.test.normalize(0.1307, 0.3081);
+    let mnist = args.load_mnist()?;
     match args.device.as_str() {
         "cpu" => train(&Cpu::default(), &args, &mnist),
         #[cfg(feature = "cuda")]
