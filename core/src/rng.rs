@@ -47,24 +47,51 @@ impl Rng {
         mix64(self.state)
     }
     /// Uniform in `[0, 1)`.
+    ///
+    /// ```
+    /// let u = shapeflow_core::Rng::new(1).uniform();
+    /// assert!((0.0..1.0).contains(&u));
+    /// ```
     pub fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
     /// Uniform in `[lo, hi)`.
+    ///
+    /// ```
+    /// let v = shapeflow_core::Rng::new(1).uniform_in(-2.0, 2.0);
+    /// assert!((-2.0..2.0).contains(&v));
+    /// ```
     pub fn uniform_in(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.uniform()
     }
     /// Standard normal (Box–Muller).
+    ///
+    /// ```
+    /// let mut rng = shapeflow_core::Rng::new(3);
+    /// let mean = (0..10_000).map(|_| rng.normal()).sum::<f64>() / 10_000.0;
+    /// assert!(mean.abs() < 0.05);
+    /// ```
     pub fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.uniform(); // (0, 1]
         let u2 = self.uniform();
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
     /// Uniform integer in `0..n` (`n > 0`), without modulo bias worth measuring for `n < 2^32`.
+    ///
+    /// ```
+    /// assert!(shapeflow_core::Rng::new(5).below(10) < 10);
+    /// ```
     pub fn below(&mut self, n: usize) -> usize {
         (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
     /// Fisher–Yates shuffle.
+    ///
+    /// ```
+    /// let mut v: Vec<u32> = (0..10).collect();
+    /// shapeflow_core::Rng::new(2).shuffle(&mut v);
+    /// v.sort();
+    /// assert_eq!(v, (0..10).collect::<Vec<_>>());
+    /// ```
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i + 1);
@@ -72,6 +99,14 @@ impl Rng {
         }
     }
     /// The generator's internal state (for checkpoints).
+    ///
+    /// ```
+    /// use shapeflow_core::Rng;
+    /// let mut a = Rng::new(9);
+    /// a.next_u64();
+    /// let mut b = Rng::from_state(a.state());
+    /// assert_eq!(a.next_u64(), b.next_u64());
+    /// ```
     pub fn state(&self) -> u64 {
         self.state
     }
@@ -80,6 +115,12 @@ impl Rng {
         Rng { state }
     }
     /// A new independent generator (for a sub-layer), advancing this one.
+    ///
+    /// ```
+    /// let mut parent = shapeflow_core::Rng::new(1);
+    /// let mut child = parent.fork();
+    /// assert_ne!(child.next_u64(), parent.next_u64());
+    /// ```
     pub fn fork(&mut self) -> Rng {
         Rng { state: self.next_u64() }
     }

@@ -34,6 +34,11 @@ impl Dims {
         Ok(d)
     }
     /// The sizes, outermost first.
+    ///
+    /// ```
+    /// let d = shapeflow_core::Dims::new(&[4, 3, 2]).unwrap();
+    /// assert_eq!((d.as_slice(), d.rank(), d.numel(), d.first()), (&[4usize, 3, 2][..], 3, 24, 4));
+    /// ```
     pub fn as_slice(&self) -> &[usize] {
         &self.sizes[..self.rank]
     }

@@ -85,6 +85,13 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 
     /// A tensor filled with `value`.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Tensor};
+    /// use shapeflow_cpu::Cpu;
+    /// let t = Tensor::<(Dyn, typenum::U2), Cpu>::full(&Cpu::default(), &[3, 2], 0.5).unwrap();
+    /// assert_eq!(t.to_vec(), vec![0.5; 6]);
+    /// ```
     pub fn full(dev: &B, sizes: &[usize], value: B::Elem) -> Result<Self> {
         let dims = S::check(sizes)?;
         let mut storage = dev.zeros(dims.numel());
@@ -269,6 +276,16 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 
     /// Elementwise difference of two tensors of the same shape.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let a = Tensor::<(typenum::U2,), Cpu>::from_vec(&Cpu::default(), &[2], vec![3.0, 4.0]).unwrap();
+    /// assert_eq!(a.sub(&a).unwrap().to_vec(), vec![0.0, 0.0]);
+    /// assert_eq!(a.mul(&a).unwrap().to_vec(), vec![9.0, 16.0]);
+    /// assert_eq!(a.scaled(0.5).to_vec(), vec![1.5, 2.0]);
+    /// assert_eq!(a.sum(), 7.0);
+    /// ```
     pub fn sub<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
         self.check_same_dims(other, "sub")?;
         let mut out = self.zeros_like();

@@ -36,6 +36,16 @@ pub fn save<M: Module<B>, B: Backend>(model: &M, path: impl AsRef<Path>) -> Resu
 }
 
 /// [`save`] with extra string metadata in the safetensors header.
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, checkpoint, layers::Linear};
+/// use shapeflow_cpu::Cpu;
+/// let fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+/// let path = std::env::temp_dir().join("shapeflow-doc-meta.safetensors");
+/// checkpoint::save_with_metadata(&fc, &path, &[("note".to_string(), "demo".to_string())].into()).unwrap();
+/// let (_, meta) = checkpoint::read_entries(&path).unwrap();
+/// assert_eq!(meta["note"], "demo");
+/// ```
 pub fn save_with_metadata<M: Module<B>, B: Backend>(
     model: &M,
     path: impl AsRef<Path>,

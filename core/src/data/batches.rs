@@ -102,6 +102,11 @@ impl Dataset {
         self.labels.is_empty()
     }
     /// Values per sample.
+    ///
+    /// ```
+    /// let ds = shapeflow_core::data::Dataset::new(vec![0.0; 6], vec![0, 1, 1], 2).unwrap();
+    /// assert_eq!((ds.len(), ds.features(), ds.labels()), (3, 2, &[0usize, 1, 1][..]));
+    /// ```
     pub fn features(&self) -> usize {
         self.features
     }
@@ -135,6 +140,12 @@ impl Dataset {
         Batches { data: self, order, pos: 0, batch_size: batch_size.max(1) }
     }
     /// Batches in storage order (for evaluation).
+    ///
+    /// ```
+    /// let ds = shapeflow_core::data::Dataset::new(vec![0.0; 3], vec![2, 0, 1], 1).unwrap();
+    /// let labels: Vec<usize> = ds.batches_in_order(2).flat_map(|b| b.labels).collect();
+    /// assert_eq!(labels, vec![2, 0, 1]);
+    /// ```
     pub fn batches_in_order(&self, batch_size: usize) -> Batches<'_> {
         Batches {
             data: self,

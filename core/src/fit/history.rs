@@ -48,6 +48,13 @@ impl History {
     }
 
     /// As JSON (stored in training checkpoints).
+    ///
+    /// ```
+    /// use shapeflow_core::fit::History;
+    /// let mut h = History::default();
+    /// h.push([("loss".to_string(), 0.25)].into());
+    /// assert_eq!(History::from_json(&h.to_json()).unwrap(), h);
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.epochs).unwrap_or_else(|_| "[]".into())
     }

@@ -73,6 +73,13 @@ impl<C: StaticDim, B: Backend> std::fmt::Debug for BatchNorm<C, B> {
 
 impl<C: StaticDim, B: Backend> BatchNorm<C, B> {
     /// A batch-norm layer with the given `eps` and `momentum` (PyTorch: 1e-5 and 0.1).
+    ///
+    /// ```
+    /// use shapeflow_core::layers::BatchNorm2d;
+    /// use shapeflow_cpu::Cpu;
+    /// let bn = BatchNorm2d::<typenum::U8, Cpu>::with_config(&Cpu::default(), 1e-3, 0.01);
+    /// assert_eq!((bn.eps, bn.momentum), (1e-3, 0.01));
+    /// ```
     pub fn with_config(dev: &B, eps: f64, momentum: f64) -> Self {
         let ones = |d: &B| Tensor::from_parts(d.upload(&vec![B::Elem::one(); C::N]), dims1(C::N));
         let zeros = |d: &B| Tensor::from_parts(d.zeros(C::N), dims1(C::N));

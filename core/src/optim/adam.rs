@@ -60,6 +60,14 @@ impl<M: Module<B>, B: Backend> Adam<M, B> {
     }
 
     /// AdamW: weight decay applied directly to the parameters (PyTorch's default there is 0.01).
+    ///
+    /// ```
+    /// use shapeflow_core::{Init, Rng, layers::Linear, optim::{Adam, AdamConfig}};
+    /// use shapeflow_cpu::Cpu;
+    /// let fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+    /// let opt = Adam::adamw(&fc, AdamConfig { weight_decay: 0.01, ..Default::default() });
+    /// assert_eq!(opt.lr(), 1e-3);
+    /// ```
     pub fn adamw(model: &M, config: AdamConfig) -> Self {
         Self::build(model, config, true)
     }
