@@ -28,6 +28,19 @@ pub struct Tensor<S: Shape, B: Backend> {
     _shape: PhantomData<S>,
 }
 
+/// Sizes checked against shape `S` and against the `len` elements supplied for them.
+fn checked_dims<S: Shape>(sizes: &[usize], len: usize) -> Result<Dims> {
+    let dims = S::check(sizes)?;
+    if len != dims.numel() {
+        return Err(Error::Length {
+            what: format!("tensor of shape {} with sizes {:?}", S::describe(), sizes),
+            expected: dims.numel(),
+            got: len,
+        });
+    }
+    Ok(dims)
+}
+
 impl<S: Shape, B: Backend> Clone for Tensor<S, B> {
     fn clone(&self) -> Self {
         Tensor { storage: self.storage.clone(), dims: self.dims, _shape: PhantomData }
@@ -46,28 +59,13 @@ impl<S: Shape, B: Backend> std::fmt::Debug for Tensor<S, B> {
 impl<S: Shape, B: Backend> Tensor<S, B> {
     /// Wraps a buffer whose length and sizes are checked against `S`.
     pub fn from_storage(storage: B::Storage, sizes: &[usize]) -> Result<Self> {
-        let dims = S::check(sizes)?;
-        let len = B::len(&storage);
-        if len != dims.numel() {
-            return Err(Error::Length {
-                what: format!("tensor of shape {} with sizes {:?}", S::describe(), sizes),
-                expected: dims.numel(),
-                got: len,
-            });
-        }
+        let dims = checked_dims::<S>(sizes, B::len(&storage))?;
         Ok(Tensor { storage, dims, _shape: PhantomData })
     }
 
     /// Builds a tensor from host data; the length must equal the product of `sizes`.
     pub fn from_vec(dev: &B, sizes: &[usize], data: Vec<B::Elem>) -> Result<Self> {
-        let dims = S::check(sizes)?;
-        if data.len() != dims.numel() {
-            return Err(Error::Length {
-                what: format!("tensor of shape {} with sizes {:?}", S::describe(), sizes),
-                expected: dims.numel(),
-                got: data.len(),
-            });
-        }
+        let dims = checked_dims::<S>(sizes, data.len())?;
         Ok(Tensor { storage: dev.upload(&data), dims, _shape: PhantomData })
     }
 
@@ -392,14 +390,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         sizes: &[usize],
         data: Vec<B::Elem>,
     ) -> Result<Tensor<T, B>> {
-        let dims = T::check(sizes)?;
-        if data.len() != dims.numel() {
-            return Err(Error::Length {
-                what: format!("tensor of shape {} with sizes {:?}", T::describe(), sizes),
-                expected: dims.numel(),
-                got: data.len(),
-            });
-        }
+        let dims = checked_dims::<T>(sizes, data.len())?;
         Ok(Tensor { storage: B::upload_like(&self.storage, &data), dims, _shape: PhantomData })
     }
 }

@@ -46,13 +46,14 @@ pub(crate) fn log_softmax_rows<E: Elem>(x: &[E], y: &mut [E], rows: usize, cols:
     });
 }
 
-/// `dx = y ⊙ (dy − Σ dy⊙y)` per row.
-pub(crate) fn softmax_backward_rows<E: Elem>(
+/// Calls `row(y_row, dy_row, dx_row)` for every row of the three `rows × cols` buffers.
+fn each_row_backward<E: Elem>(
     y: &[E],
     dy: &[E],
     dx: &mut [E],
     rows: usize,
     cols: usize,
+    row: impl Fn(ndarray::ArrayView1<'_, E>, ndarray::ArrayView1<'_, E>, ndarray::ArrayViewMut1<'_, E>),
 ) {
     let (Ok(yv), Ok(gv), Ok(mut dv)) = (
         ArrayView2::from_shape((rows, cols), y),
@@ -64,10 +65,21 @@ pub(crate) fn softmax_backward_rows<E: Elem>(
     Zip::from(yv.axis_iter(Axis(0)))
         .and(gv.axis_iter(Axis(0)))
         .and(dv.axis_iter_mut(Axis(0)))
-        .for_each(|yr, gr, mut dr| {
-            let dot: E = yr.iter().zip(gr.iter()).map(|(&a, &b)| a * b).sum();
-            Zip::from(&mut dr).and(&yr).and(&gr).for_each(|o, &yy, &g| *o = yy * (g - dot));
-        });
+        .for_each(row);
+}
+
+/// `dx = y ⊙ (dy − Σ dy⊙y)` per row.
+pub(crate) fn softmax_backward_rows<E: Elem>(
+    y: &[E],
+    dy: &[E],
+    dx: &mut [E],
+    rows: usize,
+    cols: usize,
+) {
+    each_row_backward(y, dy, dx, rows, cols, |yr, gr, mut dr| {
+        let dot: E = yr.iter().zip(gr.iter()).map(|(&a, &b)| a * b).sum();
+        Zip::from(&mut dr).and(&yr).and(&gr).for_each(|o, &yy, &g| *o = yy * (g - dot));
+    });
 }
 
 /// `dx = dy − e^y · Σ dy` per row (y is the log-softmax output).
@@ -78,18 +90,8 @@ pub(crate) fn log_softmax_backward_rows<E: Elem>(
     rows: usize,
     cols: usize,
 ) {
-    let (Ok(yv), Ok(gv), Ok(mut dv)) = (
-        ArrayView2::from_shape((rows, cols), y),
-        ArrayView2::from_shape((rows, cols), dy),
-        ArrayViewMut2::from_shape((rows, cols), dx),
-    ) else {
-        return;
-    };
-    Zip::from(yv.axis_iter(Axis(0)))
-        .and(gv.axis_iter(Axis(0)))
-        .and(dv.axis_iter_mut(Axis(0)))
-        .for_each(|yr, gr, mut dr| {
-            let total: E = gr.iter().copied().sum();
-            Zip::from(&mut dr).and(&yr).and(&gr).for_each(|o, &yy, &g| *o = g - yy.exp() * total);
-        });
+    each_row_backward(y, dy, dx, rows, cols, |yr, gr, mut dr| {
+        let total: E = gr.iter().copied().sum();
+        Zip::from(&mut dr).and(&yr).and(&gr).for_each(|o, &yy, &g| *o = g - yy.exp() * total);
+    });
 }

@@ -148,7 +148,11 @@ enum Staged<B: Backend> {
 
 impl Entry {
     /// The entry's values as `E`, checking dtype and shape.
-    fn values<E: Elem>(&self, name: &str, dims: &[usize]) -> std::result::Result<Vec<E>, String> {
+    pub(crate) fn values<E: Elem>(
+        &self,
+        name: &str,
+        dims: &[usize],
+    ) -> std::result::Result<Vec<E>, String> {
         if self.dtype != E::SAFETENSORS_DTYPE {
             return Err(format!(
                 "tensor `{name}` has dtype {} but the model computes in {} (expected {})",
@@ -175,7 +179,7 @@ impl Entry {
     }
 
     /// The entry as a counter (an `I64` scalar).
-    fn count_value(&self, name: &str) -> std::result::Result<u64, String> {
+    pub(crate) fn count_value(&self, name: &str) -> std::result::Result<u64, String> {
         if self.dtype != "I64" || !self.shape.is_empty() || self.data.len() != 8 {
             return Err(format!(
                 "`{name}` must be an I64 scalar, found dtype {} shape {:?}",
@@ -185,5 +189,18 @@ impl Entry {
         let mut b = [0u8; 8];
         b.copy_from_slice(&self.data);
         u64::try_from(i64::from_le_bytes(b)).map_err(|_| format!("`{name}` is negative"))
+    }
+
+    /// The entry as a generator state (a `U64` scalar).
+    pub(crate) fn u64_value(&self, name: &str) -> std::result::Result<u64, String> {
+        if self.dtype != "U64" || !self.shape.is_empty() || self.data.len() != 8 {
+            return Err(format!(
+                "`{name}` must be a U64 scalar, found dtype {} shape {:?}",
+                self.dtype, self.shape
+            ));
+        }
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.data);
+        Ok(u64::from_le_bytes(b))
     }
 }

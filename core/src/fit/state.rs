@@ -55,12 +55,14 @@ pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M>>(
         get("shuffle_rng")?.parse::<u64>().map_err(|e| fmt(format!("bad generator state: {e}")))?;
     let lr = get("lr")?.parse::<f64>().map_err(|e| fmt(format!("bad learning rate: {e}")))?;
     let history = History::from_json(get("history")?).map_err(|e| fmt(e.to_string()))?;
-    // Check the model and optimizer parts before changing either.
+    // Check the generator states before changing anything.
     let mut probe_error = None;
     model.visit_rng(&mut "rng".to_string(), &mut |name, _| {
-        let ok = entries.get(name).is_some_and(|e| e.dtype == "U64" && e.data.len() == 8);
-        if probe_error.is_none() && !ok {
-            probe_error = Some(fmt(format!("missing or malformed generator state `{name}`")));
+        let state = entries.get(name).ok_or_else(|| format!("missing generator state `{name}`"));
+        if let Err(m) = state.and_then(|e| e.u64_value(name))
+            && probe_error.is_none()
+        {
+            probe_error = Some(fmt(m));
         }
     });
     if let Some(e) = probe_error {
@@ -70,12 +72,8 @@ pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M>>(
     opt.load_state(&entries).map_err(fmt)?;
     opt.set_lr(lr);
     model.visit_rng(&mut "rng".to_string(), &mut |name, c| {
-        if let Some(e) = entries.get(name)
-            && e.data.len() == 8
-        {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&e.data);
-            *c = u64::from_le_bytes(b);
+        if let Some(Ok(v)) = entries.get(name).map(|e| e.u64_value(name)) {
+            *c = v;
         }
     });
     Ok(Resumed { epoch, rng, history })

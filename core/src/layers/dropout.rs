@@ -38,6 +38,15 @@ impl Dropout {
     }
 }
 
+impl Dropout {
+    /// The seed of the next training mask (advances the counter).
+    fn next_mask_seed(&mut self) -> u64 {
+        let seed = mix64(self.seed ^ mix64(self.calls));
+        self.calls += 1;
+        seed
+    }
+}
+
 impl<B: Backend> Init<B> for Dropout {
     fn init(_: &B, rng: &mut Rng) -> Self {
         Dropout::new(0.5, rng.next_u64())
@@ -52,8 +61,8 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout {
     }
     fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<S, B>, Tensor<S, B>) {
         let mut mask = x.scratch_like();
-        B::dropout_mask(mask.storage_mut(), self.p, mix64(self.seed ^ mix64(self.calls)));
-        self.calls += 1;
+        let seed = self.next_mask_seed();
+        B::dropout_mask(mask.storage_mut(), self.p, seed);
         let mut y = x.scratch_like();
         B::mul(x.storage(), mask.storage(), y.storage_mut());
         (y, mask)
@@ -149,9 +158,8 @@ impl<S: Shape, B: Backend> Layer<S, B> for Dropout2d {
         let rows = d.iter().take(2).product::<usize>();
         let inner = d.iter().skip(2).product::<usize>();
         let mut mask = B::scratch_like(x.storage(), rows);
-        let d = &mut self.inner;
-        B::dropout_mask(&mut mask, d.p, mix64(d.seed ^ mix64(d.calls)));
-        d.calls += 1;
+        let seed = self.inner.next_mask_seed();
+        B::dropout_mask(&mut mask, self.inner.p, seed);
         let mut y = x.scratch_like();
         B::mul_rows_broadcast(x.storage(), &mask, y.storage_mut(), rows, inner);
         (y, ChannelMask { mask, rows, inner })

@@ -53,7 +53,6 @@ pub(crate) fn for_each_param<M: Module<B>, B: Backend, const K: usize>(
 
 use std::collections::HashMap;
 
-use crate::backend::Elem;
 use crate::checkpoint::Entry;
 
 /// Checkpoint entries for buffer sets: `optimizer.{name}.{index}`, plus the step counter.
@@ -76,34 +75,17 @@ pub(crate) fn load_buffers<B: Backend>(
     entries: &HashMap<String, Entry>,
     sets: &mut [(&str, &mut Vec<B::Storage>)],
 ) -> std::result::Result<u64, String> {
-    let step_entry = entries.get("optimizer.step").ok_or("missing `optimizer.step`")?;
-    let step = match (step_entry.dtype.as_str(), step_entry.data.as_slice()) {
-        ("I64", bytes) if bytes.len() == 8 => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(bytes);
-            u64::try_from(i64::from_le_bytes(b)).map_err(|_| "negative `optimizer.step`")?
-        }
-        _ => return Err("`optimizer.step` must be an I64 scalar".into()),
-    };
+    let step = entries
+        .get("optimizer.step")
+        .ok_or("missing `optimizer.step`")?
+        .count_value("optimizer.step")?;
     let mut staged: Vec<Vec<Vec<B::Elem>>> = Vec::new();
     for (name, set) in sets.iter() {
         let mut values = Vec::new();
         for (i, s) in set.iter().enumerate() {
             let key = format!("optimizer.{name}.{i}");
             let e = entries.get(&key).ok_or_else(|| format!("missing `{key}`"))?;
-            let len = B::len(s);
-            if e.dtype != B::Elem::SAFETENSORS_DTYPE
-                || e.shape != [len]
-                || e.data.len() != len * B::Elem::BYTES
-            {
-                return Err(format!(
-                    "`{key}` does not match the optimizer (dtype {}, shape {:?}; expected {} [{len}])",
-                    e.dtype,
-                    e.shape,
-                    B::Elem::SAFETENSORS_DTYPE
-                ));
-            }
-            values.push(e.data.chunks_exact(B::Elem::BYTES).map(B::Elem::read_le).collect());
+            values.push(e.values::<B::Elem>(&key, &[B::len(s)])?);
         }
         staged.push(values);
     }

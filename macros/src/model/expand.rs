@@ -157,9 +157,19 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let rev_types: Vec<&TokenStream> = rev.iter().map(|&i| &types[i]).collect();
     let rev_inputs: Vec<&TokenStream> = rev.iter().map(|&i| &shapes[i]).collect();
     let rev_d_in: Vec<&syn::Ident> = rev.iter().map(|&i| &ds[i]).collect();
-    let rev_d_out: Vec<&syn::Ident> = rev.iter().map(|&i| &ds[i + 1]).collect();
+    // The last layer borrows the caller's gradient; earlier ones borrow the next layer's result.
+    let rev_d_out: Vec<TokenStream> = rev
+        .iter()
+        .map(|&i| {
+            if i + 1 == n {
+                quote!(dy)
+            } else {
+                let d = &ds[i + 1];
+                quote!(&#d)
+            }
+        })
+        .collect();
     let rev_g: Vec<&syn::Ident> = rev.iter().map(|&i| &gs[i]).collect();
-    let d_n = &ds[n];
     let d_0 = &ds[0];
     let cache_doc =
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
@@ -276,8 +286,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
                 cache: &#cache_name<B>,
                 dy: &#p::Tensor<#sn, B>,
             ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
-                let #d_n = dy.clone();
-                #( let (#rev_d_in, #rev_g) = <#rev_types as #p::Layer<#rev_inputs, B>>::backward(&self.#rev_names, &cache.#rev_names, &#rev_d_out)?; )*
+                #( let (#rev_d_in, #rev_g) = <#rev_types as #p::Layer<#rev_inputs, B>>::backward(&self.#rev_names, &cache.#rev_names, #rev_d_out)?; )*
                 Ok((#d_0, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
             }
         }
