@@ -20,7 +20,7 @@
 //!
 //! let dev = Cpu::default();
 //! let mut model = Mlp::<Cpu>::new(&dev, 0);
-//! let x = Tensor::<(Dyn, U4), Cpu>::from_batch(&dev, 2, vec![0.5; 8]).unwrap();
+//! let x = Tensor::<(Dyn, Const<4>), Cpu>::from_batch(&dev, 2, vec![0.5; 8]).unwrap();
 //! let (logits, cache) = model.forward_train(&x);
 //! let (loss, dlogits) = cross_entropy(&logits, &[0, 2]).unwrap();
 //! let grads = model.backward(&cache, &dlogits).unwrap();
@@ -38,8 +38,10 @@
 //! `BatchNorm1d<features, eps = 1e-5, momentum = 0.1>`, `BatchNorm2d<…>`, `Relu`,
 //! `LeakyRelu<negative_slope = 0.01>`, `Sigmoid`, `Tanh`, `Gelu`, `Softmax`, `LogSoftmax`,
 //! `Dropout<p = 0.5>`, `Dropout2d<p = 0.5>`. A layer of your own is written
-//! `#[custom] name: YourType<B>` (it implements [`Layer`] and [`Init`], and derives [`Module`]);
-//! its shapes are then checked by the type system.
+//! `#[custom(output = [sizes…])] name: YourType<B>` (it implements [`Layer`] and [`Init`], and
+//! derives [`Module`]); the compiler checks that its `Layer` impl takes the shape before it and
+//! produces the stated one. `output` may be left out (`#[custom]`) only when no built-in layer
+//! follows. Every size in the generated types is a [`Const`], printed in decimal.
 //!
 //! Generated for `Name`: `Name<B>` with a public field per layer, `new(&device, seed)`, `forward`,
 //! `forward_train` → `(output, NameCache<B>)`, `backward(&cache, &dy)` → gradients as a `Name<B>`,
@@ -47,9 +49,9 @@
 //! [`Module`] (parameter names such as `fc1.weight`) and [`Layer`].
 
 pub use shapeflow_core::{
-    Activation, Backend, Dim, Dims, Dyn, Elem, Error, Init, Layer, Module, Result, Rng, Shape,
-    Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, fit, init, layers,
-    loss, metrics, module, optim, rng, shape, summary,
+    Activation, Backend, Const, Dim, Dims, Dyn, Elem, Error, Init, Layer, LayerTo, Module, Result,
+    Rng, Shape, Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, fit,
+    init, layers, loss, metrics, module, optim, rng, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
@@ -59,7 +61,9 @@ pub use shapeflow_cuda::Cuda;
 
 pub mod example_args;
 
-/// typenum, re-exported: `U784` and friends name static dimensions up to 1024; `dim!(N)` any.
+/// typenum, re-exported for hand-written generic code whose convolution, pooling and flatten
+/// sizes the type system computes (`Conv2d` on `(Dyn, Const<1>, Const<28>, Const<28>)` yields `(Dyn, Const<6>, Const<24>, Const<24>)`).
+/// Models and everyday code use [`Const`] dimensions, which errors print in decimal.
 pub use typenum;
 
 /// Everything a model file needs: `use shapeflow::prelude::*;`.
@@ -74,9 +78,9 @@ pub mod prelude {
     pub use crate::loss::{Labels, bce_with_logits, cross_entropy, mse_loss, nll_loss};
     pub use crate::optim::{Adam, AdamConfig, Sgd, SgdConfig};
     pub use crate::{
-        Backend, Cpu, Cpu64, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, dim, model,
+        Backend, Const, Cpu, Cpu64, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor,
+        dim, model,
     };
-    pub use typenum::consts::*;
 }
 
 /// Paths used by generated code; not part of the public API.
@@ -87,7 +91,7 @@ pub mod __private {
     };
     pub use shapeflow_core::summary::{Summary, SummaryRow};
     pub use shapeflow_core::{
-        Backend, Dyn, Init, Layer, Module, Result, Rng, Shape, Tensor, layers,
+        Backend, Const, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor, layers,
     };
     pub use typenum;
 }

@@ -17,12 +17,12 @@ pub fn run(workload: &str, out: &mut Vec<Figure>) {
     match workload {
         "gpu-gemm" => gemm(&dev, out),
         "gpu-w2" => {
-            let x = Tensor::<(Dyn, U784), Cuda>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 3)
+            let x = Tensor::<(Dyn, Const<784>), Cuda>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 3)
                 .expect("sizes");
             train_steps(&mut Mlp::<Cuda>::new(&dev, 0), &x, "gpu-w2", out);
         }
         _ => {
-            let x = Tensor::<(Dyn, U1, U28, U28), Cuda>::rand_uniform(
+            let x = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cuda>::rand_uniform(
                 &dev,
                 &[64, 1, 28, 28],
                 0.0,

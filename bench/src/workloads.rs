@@ -87,7 +87,7 @@ pub fn w1_gemm(out: &mut Vec<Figure>) {
 /// `x`, one figure named `workload`.
 pub fn train_steps<M, S, B>(model: &mut M, x: &Tensor<S, B>, workload: &str, out: &mut Vec<Figure>)
 where
-    M: Layer<S, B, Output = (Dyn, U10)>,
+    M: Layer<S, B, Output = (Dyn, Const<10>)>,
     S: shapeflow::Shape,
     B: Backend,
 {
@@ -111,29 +111,35 @@ where
 
 pub fn w2_mlp_train(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
-    let x =
-        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 1).expect("sizes");
+    let x = Tensor::<(Dyn, Const<784>), Cpu>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 1)
+        .expect("sizes");
     train_steps(&mut Mlp::<Cpu>::new(&dev, 0), &x, "w2", out);
 }
 
 pub fn w3_cnn_train(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
-    let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::rand_uniform(&dev, &[64, 1, 28, 28], 0.0, 1.0, 1)
-        .expect("sizes");
+    let x = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>::rand_uniform(
+        &dev,
+        &[64, 1, 28, 28],
+        0.0,
+        1.0,
+        1,
+    )
+    .expect("sizes");
     train_steps(&mut Cnn::<Cpu>::new(&dev, 0), &x, "w3", out);
 }
 
 pub fn w4_mlp_inference(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
     let model = Mlp::<Cpu>::new(&dev, 0);
-    let one =
-        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1, 784], 0.0, 1.0, 2).expect("sizes");
+    let one = Tensor::<(Dyn, Const<784>), Cpu>::rand_uniform(&dev, &[1, 784], 0.0, 1.0, 2)
+        .expect("sizes");
     let t = times(200, 2000, || {
         std::hint::black_box(model.forward(&one));
     });
     out.push(Figure::new("shapeflow", "w4", "b1", "us", t.iter().map(|s| s * 1e6)));
-    let big =
-        Tensor::<(Dyn, U784), Cpu>::rand_uniform(&dev, &[1024, 784], 0.0, 1.0, 3).expect("sizes");
+    let big = Tensor::<(Dyn, Const<784>), Cpu>::rand_uniform(&dev, &[1024, 784], 0.0, 1.0, 3)
+        .expect("sizes");
     let t = times(5, 50, || {
         std::hint::black_box(model.forward(&big));
     });

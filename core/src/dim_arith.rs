@@ -7,7 +7,7 @@ use core::ops::{Add, Div, Mul, Sub};
 
 use typenum::{Add1, B1, Diff, Prod, Quot, Sub1, Sum, U2};
 
-use crate::dim::Dim;
+use crate::dim::{Dim, StaticDim};
 use crate::shape::Shape;
 
 /// `2·P`.
@@ -33,17 +33,18 @@ type WindowOut<H, K, S, P, D> = Add1<Quot<Sub1<Diff<Padded<H, P>, Reach<K, D>>>,
 /// assert_eq!(<Pooled as Dim>::SIZE, Some(14));
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "the window does not fit: a kernel of `{K}` (dilation `{D}`) is larger than the padded input `{Self}`",
-    label = "kernel larger than the padded input"
+    message = "no type-level output size for a window of `{K}` (stride `{S}`, padding `{P}`, dilation `{D}`) over `{Self}`",
+    label = "the kernel is larger than the padded input, or the sizes are `Const`",
+    note = "with `Const` sizes, state the output shape: `let y: Tensor<(Dyn, …), B> = layer.forward_to(&x);` (or declare the layer in `model!`)"
 )]
-pub trait ConvOut<K, S, P, D>: Dim {
+pub trait ConvOut<K, S, P, D>: StaticDim {
     /// The output size.
-    type Output: Dim;
+    type Output: StaticDim;
 }
 
 impl<H, K, S, P, D> ConvOut<K, S, P, D> for H
 where
-    H: Dim + Add<Twice<P>>,
+    H: StaticDim + Add<Twice<P>>,
     P: Mul<U2>,
     K: Sub<B1>,
     D: Mul<Sub1<K>>,
@@ -51,7 +52,7 @@ where
     Diff<Padded<H, P>, Reach<K, D>>: Sub<B1>,
     Sub1<Diff<Padded<H, P>, Reach<K, D>>>: Div<S>,
     Quot<Sub1<Diff<Padded<H, P>, Reach<K, D>>>, S>: Add<B1>,
-    WindowOut<H, K, S, P, D>: Dim,
+    WindowOut<H, K, S, P, D>: StaticDim,
 {
     type Output = WindowOut<H, K, S, P, D>;
 }

@@ -26,6 +26,10 @@ use crate::tensor::Tensor;
 /// let (dx, _grads) = relu.backward(&cache, &y.ones_like()).unwrap();
 /// assert_eq!(dx.to_vec(), vec![0.0, 1.0]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot take a tensor of shape `{S}`",
+    label = "this layer does not accept that shape"
+)]
 pub trait Layer<S: Shape, B: Backend>: Module<B> + Sized {
     /// The output shape.
     type Output: Shape;

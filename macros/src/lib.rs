@@ -11,13 +11,13 @@ mod model;
 
 use proc_macro::TokenStream;
 
-/// A dimension type for any literal: `dim!(3136)` is typenum's `U3136`, written in binary form
-/// (typenum's own `U<N>` aliases stop at 1024).
+/// A static dimension for a literal: `dim!(3136)` is `Const<3136>`, the type `model!` uses.
 ///
 /// ```
-/// use shapeflow::Dim;
+/// use shapeflow::{Const, Dim};
 /// type Features = shapeflow::dim!(3136);
 /// assert_eq!(<Features as Dim>::SIZE, Some(3136));
+/// let _same: Features = Const::<3136>;
 /// ```
 #[proc_macro]
 pub fn dim(input: TokenStream) -> TokenStream {
@@ -57,8 +57,8 @@ pub fn model(input: TokenStream) -> TokenStream {
 /// use shapeflow::prelude::*;
 /// #[derive(Module)]
 /// struct Affine<B: Backend> {
-///     scale: Tensor<(U4,), B>,
-///     shift: Tensor<(U4,), B>,
+///     scale: Tensor<(Const<4>,), B>,
+///     shift: Tensor<(Const<4>,), B>,
 ///     #[module(skip)]
 ///     calls: usize,
 /// }

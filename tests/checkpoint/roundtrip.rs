@@ -41,7 +41,9 @@ pub fn tmp(name: &str) -> PathBuf {
 pub fn trained() -> Net<Cpu> {
     let dev = Cpu::default();
     let mut m = Net::<Cpu>::new(&dev, 3);
-    let x = Tensor::<(Dyn, U1, U8, U8), Cpu>::randn(&dev, &[4, 1, 8, 8], 0.5, 2.0, 9).unwrap();
+    let x =
+        Tensor::<(Dyn, Const<1>, Const<8>, Const<8>), Cpu>::randn(&dev, &[4, 1, 8, 8], 0.5, 2.0, 9)
+            .unwrap();
     let _ = m.forward_train(&x);
     m
 }
@@ -77,7 +79,9 @@ fn round_trip_restores_parameters_buffers_and_outputs() {
     checkpoint::load(&mut other, &path).unwrap();
     assert_eq!(other.bn.running_var.to_vec(), m.bn.running_var.to_vec());
     assert_eq!(other.bn.num_batches_tracked, 1);
-    let x = Tensor::<(Dyn, U1, U8, U8), Cpu>::randn(&dev, &[2, 1, 8, 8], 0.0, 1.0, 1).unwrap();
+    let x =
+        Tensor::<(Dyn, Const<1>, Const<8>, Const<8>), Cpu>::randn(&dev, &[2, 1, 8, 8], 0.0, 1.0, 1)
+            .unwrap();
     assert_eq!(other.forward(&x).to_vec(), m.forward(&x).to_vec());
     // No temporary file is left beside the checkpoint.
     let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())

@@ -2,6 +2,7 @@
 
 use shapeflow::Cuda;
 use shapeflow::prelude::*;
+use shapeflow::typenum::consts::*;
 
 fn gpu() -> Option<Cuda> {
     match Cuda::new(0) {
@@ -115,7 +116,7 @@ fn layers_match_the_cpu() {
     same_layer::<(Dyn, U3, U9, U8), _, _>("Conv2d s2 p1", &mut a, &mut b, &[3, 3, 9, 8], &dev);
     let (mut a, mut b) = twin!(Conv2d<U3, U4, U3, _, U1, U2, U2>, 3, &dev);
     same_layer::<(Dyn, U3, U7, U6), _, _>("Conv2d p2 d2", &mut a, &mut b, &[2, 3, 7, 6], &dev);
-    let (mut a, mut b) = twin!(Conv1d<U2, U3, U3, _, U2, U1>, 4, &dev);
+    let (mut a, mut b) = twin!(Conv1d<U2, U3, U3, _, U2, U1, U1>, 4, &dev);
     same_layer::<(Dyn, U2, U9), _, _>("Conv1d", &mut a, &mut b, &[3, 2, 9], &dev);
     same_layer::<(Dyn, U3, U7, U6), _, _>(
         "MaxPool2d",
@@ -214,7 +215,7 @@ fn a_model_trains_identically_on_cuda_and_cpu() {
     let (mut a, mut b) = (Small::<Cpu>::new(&cpu, 1), Small::<Cuda>::new(&dev, 1));
     let (mut oa, mut ob) =
         (Adam::new(&a, AdamConfig::default()), Adam::new(&b, AdamConfig::default()));
-    let x = Tensor::<(Dyn, U1, U12, U12), Cpu>::randn(&cpu, &[8, 1, 12, 12], 0.0, 1.0, 2).unwrap();
+    let x = SmallInput::<Cpu>::randn(&cpu, &[8, 1, 12, 12], 0.0, 1.0, 2).unwrap();
     let xg = x.to_device(&dev);
     let labels: Vec<usize> = (0..8).map(|i| i % 3).collect();
     for step in 0..5 {

@@ -64,7 +64,14 @@ fn train(
     cfg: &FitConfig,
     cbs: &mut [&mut dyn Callback<Clf<Cpu>>],
 ) -> shapeflow::Result<shapeflow::fit::History> {
-    fit::<_, (Dyn, U4), U3, Cpu, _>(model, opt, &Cpu::default(), &data(400, 1), cfg, cbs)
+    fit::<_, (Dyn, Const<4>), Const<3>, Cpu, _>(
+        model,
+        opt,
+        &Cpu::default(),
+        &data(400, 1),
+        cfg,
+        cbs,
+    )
 }
 
 #[test]
@@ -168,9 +175,16 @@ fn a_nan_loss_is_an_error_naming_epoch_and_batch() {
     let mut opt = Adam::new(&m, AdamConfig::default());
     let cfg = FitConfig { shuffle: false, ..config(1) };
     let cfg = FitConfig { validation: Validation::None, ..cfg };
-    let e = fit::<_, (Dyn, U4), U3, Cpu, _>(&mut m, &mut opt, &Cpu::default(), &ds, &cfg, &mut [])
-        .unwrap_err()
-        .to_string();
+    let e = fit::<_, (Dyn, Const<4>), Const<3>, Cpu, _>(
+        &mut m,
+        &mut opt,
+        &Cpu::default(),
+        &ds,
+        &cfg,
+        &mut [],
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("epoch 1, batch 2") && e.contains("NaN"), "{e}");
 }
 
@@ -203,7 +217,8 @@ fn regression_with_mse_loss_and_mse_mae_metrics() {
         verbosity: Verbosity::Quiet,
         ..Default::default()
     };
-    let h = fit::<_, (Dyn, U3), U2, Cpu, _>(&mut m, &mut opt, &dev, &ds, &cfg, &mut []).unwrap();
+    let h = fit::<_, (Dyn, Const<3>), Const<2>, Cpu, _>(&mut m, &mut opt, &dev, &ds, &cfg, &mut [])
+        .unwrap();
     assert!(h.last("mse").unwrap() < 1e-3, "{:?}", h.get("mse"));
     // The MSE metric is the loss itself.
     let (loss, mse) = (h.get("loss"), h.get("mse"));

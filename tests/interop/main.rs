@@ -35,7 +35,8 @@ fn mnist() -> Mnist {
 
 fn first_16_logits(model: &LeNet<Cpu>, test: &Dataset) -> Vec<f32> {
     let batch = test.batches_in_order(16).next().unwrap();
-    let x = batch.inputs_tensor::<(Dyn, U1, U28, U28), Cpu>(&Cpu::default()).unwrap();
+    let x =
+        batch.inputs_tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>(&Cpu::default()).unwrap();
     model.forward(&x).to_vec()
 }
 
@@ -89,8 +90,15 @@ fn export_for_pytorch() {
     let (subset, _) = data.train.split(0.9);
     let cfg =
         FitConfig { epochs: 1, batch_size: 64, verbosity: Verbosity::Quiet, ..Default::default() };
-    fit::<_, (Dyn, U1, U28, U28), U10, Cpu, _>(&mut model, &mut opt, &dev, &subset, &cfg, &mut [])
-        .unwrap();
+    fit::<_, (Dyn, Const<1>, Const<28>, Const<28>), Const<10>, Cpu, _>(
+        &mut model,
+        &mut opt,
+        &dev,
+        &subset,
+        &cfg,
+        &mut [],
+    )
+    .unwrap();
     checkpoint::save(&model, format!("{FIXTURES}/lenet_shapeflow.safetensors")).unwrap();
     let logits = first_16_logits(&model, &data.test);
     let rows: Vec<Vec<f32>> = logits.chunks(10).map(|r| r.to_vec()).collect();

@@ -67,7 +67,7 @@ model! {
 fn small_cnn_gradient_check() {
     let dev = Cpu64::default();
     let mut m = SmallCnn::<Cpu64>::new(&dev, 1);
-    let x = input::<(Dyn, U2, U7, U6)>(&[3, 2, 7, 6], 40);
+    let x = input::<(Dyn, Const<2>, Const<7>, Const<6>)>(&[3, 2, 7, 6], 40);
     assert_eq!(m.forward(&x).dims(), &[3, 3]);
     // Training mode: batch norm normalises with the batch's statistics.
     check_layer_train("SmallCnn", &mut m, &x);

@@ -8,8 +8,8 @@ use crate::support::{check_layer, input};
 /// `y = x ⊙ scale + shift`, per feature.
 #[derive(Module)]
 pub struct ScaleShift<B: Backend> {
-    pub scale: Tensor<(U4,), B>,
-    pub shift: Tensor<(U4,), B>,
+    pub scale: Tensor<(Const<4>,), B>,
+    pub shift: Tensor<(Const<4>,), B>,
     /// Not a parameter.
     #[module(skip)]
     pub calls: usize,
@@ -25,11 +25,11 @@ impl<B: Backend> Init<B> for ScaleShift<B> {
     }
 }
 
-impl<B: Backend> Layer<(Dyn, U4), B> for ScaleShift<B> {
-    type Output = (Dyn, U4);
-    type Cache = Tensor<(Dyn, U4), B>;
+impl<B: Backend> Layer<(Dyn, Const<4>), B> for ScaleShift<B> {
+    type Output = (Dyn, Const<4>);
+    type Cache = Tensor<(Dyn, Const<4>), B>;
 
-    fn forward(&self, x: &Tensor<(Dyn, U4), B>) -> Tensor<(Dyn, U4), B> {
+    fn forward(&self, x: &Tensor<(Dyn, Const<4>), B>) -> Tensor<(Dyn, Const<4>), B> {
         let (s, b) = (self.scale.to_vec(), self.shift.to_vec());
         let y: Vec<B::Elem> = x
             .to_vec()
@@ -39,7 +39,10 @@ impl<B: Backend> Layer<(Dyn, U4), B> for ScaleShift<B> {
         x.from_vec_like(x.dims(), y).unwrap()
     }
 
-    fn forward_train(&mut self, x: &Tensor<(Dyn, U4), B>) -> (Tensor<(Dyn, U4), B>, Self::Cache) {
+    fn forward_train(
+        &mut self,
+        x: &Tensor<(Dyn, Const<4>), B>,
+    ) -> (Tensor<(Dyn, Const<4>), B>, Self::Cache) {
         self.calls += 1;
         (self.forward(x), x.clone())
     }
@@ -47,8 +50,8 @@ impl<B: Backend> Layer<(Dyn, U4), B> for ScaleShift<B> {
     fn backward(
         &self,
         x: &Self::Cache,
-        dy: &Tensor<(Dyn, U4), B>,
-    ) -> shapeflow::Result<(Tensor<(Dyn, U4), B>, Self)> {
+        dy: &Tensor<(Dyn, Const<4>), B>,
+    ) -> shapeflow::Result<(Tensor<(Dyn, Const<4>), B>, Self)> {
         let (xv, g, s) = (x.to_vec(), dy.to_vec(), self.scale.to_vec());
         let zero = <B::Elem as Default>::default();
         let (mut ds, mut db) = (vec![zero; 4], vec![zero; 4]);
@@ -74,7 +77,7 @@ model! {
         input: [3],
         fc1: Linear<3, 4>,
         act: Tanh,
-        #[custom]
+        #[custom(output = [4])]
         /// The user's layer.
         affine: ScaleShift<B>,
         fc2: Linear<4, 2>,
@@ -85,7 +88,7 @@ model! {
     /// A model used as a layer of another model.
     pub struct Outer {
         input: [3],
-        #[custom]
+        #[custom(output = [2])]
         inner: WithCustom<B>,
         act: Relu,
         head: Linear<2, 2>,
@@ -117,18 +120,18 @@ fn custom_layer_and_model_gradient_check() {
     let dev = Cpu64::default();
     let mut layer = ScaleShift::<Cpu64>::init(&dev, &mut Rng::new(0));
     layer.scale = Tensor::from_vec(&dev, &[4], vec![0.5, -1.0, 2.0, 1.5]).unwrap();
-    check_layer("ScaleShift", &mut layer, &input::<(Dyn, U4)>(&[3, 4], 30));
+    check_layer("ScaleShift", &mut layer, &input::<(Dyn, Const<4>)>(&[3, 4], 30));
     let mut m = WithCustom::<Cpu64>::new(&dev, 4);
-    check_layer("WithCustom", &mut m, &input::<(Dyn, U3)>(&[5, 3], 31));
+    check_layer("WithCustom", &mut m, &input::<(Dyn, Const<3>)>(&[5, 3], 31));
     let mut outer = Outer::<Cpu64>::new(&dev, 5);
-    check_layer("Outer", &mut outer, &input::<(Dyn, U3)>(&[5, 3], 32));
+    check_layer("Outer", &mut outer, &input::<(Dyn, Const<3>)>(&[5, 3], 32));
 }
 
 #[test]
 fn a_model_with_a_custom_layer_trains() {
     let dev = Cpu::default();
     let mut m = Outer::<Cpu>::new(&dev, 7);
-    let x = Tensor::<(Dyn, U3), Cpu>::randn(&dev, &[32, 3], 0.0, 1.0, 8).unwrap();
+    let x = Tensor::<(Dyn, Const<3>), Cpu>::randn(&dev, &[32, 3], 0.0, 1.0, 8).unwrap();
     let labels: Vec<usize> = x.to_vec().chunks(3).map(|r| usize::from(r[0] > r[1])).collect();
     let mut opt = Adam::new(&m, AdamConfig { lr: 0.05, ..Default::default() });
     let before = m.inner.affine.scale.to_vec();

@@ -46,7 +46,7 @@ model! {
 #[test]
 fn whole_model_gradient_check() {
     let mut m = Deterministic::<Cpu64>::new(&Cpu64::default(), 3);
-    let x = input::<(Dyn, U5)>(&[3, 5], 21);
+    let x = input::<(Dyn, Const<5>)>(&[3, 5], 21);
     check_layer("Deterministic model", &mut m, &x);
 }
 
@@ -150,4 +150,29 @@ fn training_lowers_the_loss_on_a_learnable_problem() {
     let first = first.unwrap();
     // A deliberately awkward stack (a 3-wide softmax bottleneck, dropout): a clear drop is enough.
     assert!(last < 0.7 * first, "loss went from {first} to {last}");
+}
+
+model! {
+    /// The model `docs/shape-errors.md` describes.
+    pub struct Mlp784 {
+        input: [784],
+        fc1: Linear<784, 10>,
+    }
+}
+
+/// What `type_name` (and so debuggers, rustdoc and editors) show for a model's types: decimal.
+#[test]
+fn generated_types_print_their_sizes_in_decimal() {
+    assert_eq!(
+        std::any::type_name::<Mlp784Input<Cpu>>(),
+        "shapeflow_core::tensor::Tensor<(shapeflow_core::dim::Dyn, shapeflow_core::dim::Const<784>), shapeflow_cpu::CpuDevice<f32>>"
+    );
+    assert!(
+        std::any::type_name::<Mlp784<Cpu>>().ends_with("::Mlp784<shapeflow_cpu::CpuDevice<f32>>")
+    );
+    let m = Mlp784::<Cpu>::new(&Cpu::default(), 0);
+    assert!(
+        std::any::type_name_of_val(&m.fc1)
+            .contains("Linear<shapeflow_core::dim::Const<784>, shapeflow_core::dim::Const<10>,")
+    );
 }

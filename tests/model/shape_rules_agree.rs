@@ -1,11 +1,12 @@
-//! The expansion-time shape rule of `model!` and the type-level rule (`ConvOut`, `FlattenShape`)
-//! agree on a table of cases. Each case is a generated model: the macro writes the shapes it
-//! computed as concrete types, the layers' `Output` types come from typenum arithmetic, and the
-//! model only compiles if the two are the same type. The test then checks both against the
-//! formula in plain numbers.
+//! The three shape rules agree on a table of cases: `model!`'s expansion-time rule (which writes
+//! the sizes it computed as `Const` types), the build-time check of `LayerTo` (a `const` assert
+//! in `shapeflow-core`, so this file only builds if the macro's sizes pass it), and the
+//! type-level rule for typenum dimensions (`ConvOut`). Each is checked against the formula in
+//! plain numbers.
 
 use shapeflow::dim_arith::ConvOut;
 use shapeflow::prelude::*;
+use shapeflow::typenum::U;
 
 /// PyTorch's rule, written out independently of both implementations.
 fn formula(size: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
@@ -30,10 +31,9 @@ macro_rules! conv_case {
             let s = m.summary();
             assert_eq!(s.rows[0].output, format!("[batch, 3, {oh}, {ow}]"));
             assert_eq!(s.rows[2].output, format!("[batch, {}]", 3 * oh * ow));
-            type H = dim!($h);
-            type Out = <H as ConvOut<dim!($k), dim!($s), dim!($p), dim!($d)>>::Output;
+            type Out = <U<$h> as ConvOut<U<$k>, U<$s>, U<$p>, U<$d>>>::Output;
             assert_eq!(<Out as shapeflow::Dim>::SIZE, Some(oh));
-            let x = Tensor::<(Dyn, U2, dim!($h), dim!($w)), Cpu>::zeros(
+            let x = Tensor::<(Dyn, Const<2>, Const<$h>, Const<$w>), Cpu>::zeros(
                 &Cpu::default(),
                 &[1, 2, $h, $w],
             )

@@ -4,11 +4,14 @@ use shapeflow::prelude::*;
 
 use crate::support::{assert_close, check_layer, fixture, input, nums};
 
-fn against_pytorch<L: Layer<(Dyn, U5), Cpu64, Output = (Dyn, U5)>>(key: &str, mut layer: L) {
+fn against_pytorch<L: Layer<(Dyn, Const<5>), Cpu64, Output = (Dyn, Const<5>)>>(
+    key: &str,
+    mut layer: L,
+) {
     let f = fixture();
     let dev = Cpu64::default();
-    let x = Tensor::<(Dyn, U5), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["x"])).unwrap();
-    let r = Tensor::<(Dyn, U5), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["r"])).unwrap();
+    let x = Tensor::<(Dyn, Const<5>), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["x"])).unwrap();
+    let r = Tensor::<(Dyn, Const<5>), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["r"])).unwrap();
     let (y, cache) = layer.forward_train(&x);
     let want = &f["activations"][key];
     assert_close(&format!("{key} y"), &y.to_vec(), &nums(&want["y"]), 1e-12, 1e-14);
@@ -26,36 +29,36 @@ fn against_pytorch<L: Layer<(Dyn, U5), Cpu64, Output = (Dyn, U5)>>(key: &str, mu
 #[test]
 fn relu() {
     against_pytorch("relu", Relu);
-    check_layer("Relu", &mut Relu, &input::<(Dyn, U7)>(&[3, 7], 2));
+    check_layer("Relu", &mut Relu, &input::<(Dyn, Const<7>)>(&[3, 7], 2));
 }
 
 #[test]
 fn leaky_relu() {
     against_pytorch("leaky_relu_0.1", LeakyRelu::new(0.1));
-    check_layer("LeakyRelu", &mut LeakyRelu::new(0.2), &input::<(Dyn, U7)>(&[3, 7], 3));
+    check_layer("LeakyRelu", &mut LeakyRelu::new(0.2), &input::<(Dyn, Const<7>)>(&[3, 7], 3));
 }
 
 #[test]
 fn sigmoid() {
     against_pytorch("sigmoid", Sigmoid);
-    check_layer("Sigmoid", &mut Sigmoid, &input::<(Dyn, U7)>(&[3, 7], 4));
+    check_layer("Sigmoid", &mut Sigmoid, &input::<(Dyn, Const<7>)>(&[3, 7], 4));
 }
 
 #[test]
 fn tanh() {
     against_pytorch("tanh", Tanh);
-    check_layer("Tanh", &mut Tanh, &input::<(Dyn, U7)>(&[3, 7], 5));
+    check_layer("Tanh", &mut Tanh, &input::<(Dyn, Const<7>)>(&[3, 7], 5));
 }
 
 #[test]
 fn gelu() {
     against_pytorch("gelu", Gelu);
-    check_layer("Gelu", &mut Gelu, &input::<(Dyn, U7)>(&[3, 7], 6));
+    check_layer("Gelu", &mut Gelu, &input::<(Dyn, Const<7>)>(&[3, 7], 6));
 }
 
 #[test]
 fn sigmoid_is_stable_for_large_inputs() {
     let dev = Cpu::default();
-    let x = Tensor::<(U2,), Cpu>::from_vec(&dev, &[2], vec![-1000.0, 1000.0]).unwrap();
+    let x = Tensor::<(Const<2>,), Cpu>::from_vec(&dev, &[2], vec![-1000.0, 1000.0]).unwrap();
     assert_eq!(Sigmoid.forward(&x).to_vec(), vec![0.0, 1.0]);
 }

@@ -56,43 +56,47 @@ where
 
 #[test]
 fn batch_norm2d_matches_pytorch() {
-    against_pytorch::<(Dyn, U3, U5, U5), U3>("batch_norm2d", &[4, 3, 5, 5]);
+    against_pytorch::<(Dyn, Const<3>, Const<5>, Const<5>), Const<3>>("batch_norm2d", &[4, 3, 5, 5]);
 }
 
 #[test]
 fn batch_norm1d_matches_pytorch() {
-    against_pytorch::<(Dyn, U4), U4>("batch_norm1d", &[6, 4]);
+    against_pytorch::<(Dyn, Const<4>), Const<4>>("batch_norm1d", &[6, 4]);
 }
 
 #[test]
 fn batch_norm_gradient_checks() {
     let dev = Cpu64::default();
-    let mut bn = BatchNorm2d::<U3, Cpu64>::init(&dev, &mut Rng::new(0));
+    let mut bn = BatchNorm2d::<Const<3>, Cpu64>::init(&dev, &mut Rng::new(0));
     bn.weight = Tensor::from_vec(&dev, &[3], vec![0.5, 2.0, -1.0]).unwrap();
     bn.bias = Tensor::from_vec(&dev, &[3], vec![0.1, 0.2, 0.3]).unwrap();
-    check_layer_train("BatchNorm2d train", &mut bn, &input::<(Dyn, U3, U2, U3)>(&[3, 3, 2, 3], 70));
-    let mut bn1 = BatchNorm1d::<U4, Cpu64>::init(&dev, &mut Rng::new(0));
-    check_layer_train("BatchNorm1d train", &mut bn1, &input::<(Dyn, U4)>(&[5, 4], 71));
-    let mut bn3 = BatchNorm1d::<U2, Cpu64>::init(&dev, &mut Rng::new(0));
+    check_layer_train(
+        "BatchNorm2d train",
+        &mut bn,
+        &input::<(Dyn, Const<3>, Const<2>, Const<3>)>(&[3, 3, 2, 3], 70),
+    );
+    let mut bn1 = BatchNorm1d::<Const<4>, Cpu64>::init(&dev, &mut Rng::new(0));
+    check_layer_train("BatchNorm1d train", &mut bn1, &input::<(Dyn, Const<4>)>(&[5, 4], 71));
+    let mut bn3 = BatchNorm1d::<Const<2>, Cpu64>::init(&dev, &mut Rng::new(0));
     check_layer_train(
         "BatchNorm1d [N, C, L] train",
         &mut bn3,
-        &input::<(Dyn, U2, U3)>(&[2, 2, 3], 72),
+        &input::<(Dyn, Const<2>, Const<3>)>(&[2, 2, 3], 72),
     );
 }
 
 #[test]
 fn batch_norm_eval_uses_running_statistics() {
     let dev = Cpu64::default();
-    let mut bn = BatchNorm1d::<U2, Cpu64>::with_config(&dev, 0.0, 0.1);
+    let mut bn = BatchNorm1d::<Const<2>, Cpu64>::with_config(&dev, 0.0, 0.1);
     bn.running_mean = Tensor::from_vec(&dev, &[2], vec![1.0, -1.0]).unwrap();
     bn.running_var = Tensor::from_vec(&dev, &[2], vec![4.0, 0.25]).unwrap();
-    let x = Tensor::<(Dyn, U2), Cpu64>::from_batch(&dev, 1, vec![3.0, 0.0]).unwrap();
+    let x = Tensor::<(Dyn, Const<2>), Cpu64>::from_batch(&dev, 1, vec![3.0, 0.0]).unwrap();
     assert_eq!(bn.forward(&x).to_vec(), vec![1.0, 2.0]);
     // Inference is an affine map: its gradient check in eval mode.
     check_layer(
         "BatchNorm1d eval (affine)",
-        &mut Linear::<U2, U2, Cpu64>::init(&dev, &mut Rng::new(0)),
-        &input::<(Dyn, U2)>(&[2, 2], 73),
+        &mut Linear::<Const<2>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(0)),
+        &input::<(Dyn, Const<2>)>(&[2, 2], 73),
     );
 }

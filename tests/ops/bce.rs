@@ -9,8 +9,9 @@ fn bce_with_logits_matches_pytorch() {
     let f = fixture();
     let dev = Cpu64::default();
     let want = &f["losses"]["bce_with_logits"];
-    let x = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
-    let t = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&want["target"])).unwrap();
+    let x = Tensor::<(Dyn, Const<4>), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
+    let t =
+        Tensor::<(Dyn, Const<4>), Cpu64>::from_vec(&dev, &[3, 4], nums(&want["target"])).unwrap();
     let (loss, grad) = bce_with_logits(&x, &t).unwrap();
     assert_close("bce loss", &[loss], &[want["loss"].as_f64().unwrap()], 1e-12, 0.0);
     assert_close("bce grad", &grad.to_vec(), &nums(&want["grad"]), 1e-12, 1e-15);
@@ -18,18 +19,22 @@ fn bce_with_logits_matches_pytorch() {
 
 #[test]
 fn bce_gradient_check() {
-    let x = input::<(Dyn, U3)>(&[2, 3], 15);
+    let x = input::<(Dyn, Const<3>)>(&[2, 3], 15);
     let dev = Cpu64::default();
-    let t = Tensor::<(Dyn, U3), Cpu64>::from_vec(&dev, &[2, 3], vec![0.0, 1.0, 0.3, 1.0, 0.0, 0.5])
-        .unwrap();
+    let t = Tensor::<(Dyn, Const<3>), Cpu64>::from_vec(
+        &dev,
+        &[2, 3],
+        vec![0.0, 1.0, 0.3, 1.0, 0.0, 0.5],
+    )
+    .unwrap();
     check_loss("bce_with_logits", &x, |p| bce_with_logits(p, &t));
 }
 
 #[test]
 fn bce_is_finite_for_extreme_logits() {
     let dev = Cpu::default();
-    let x = Tensor::<(U2,), Cpu>::from_vec(&dev, &[2], vec![-200.0, 200.0]).unwrap();
-    let t = Tensor::<(U2,), Cpu>::from_vec(&dev, &[2], vec![1.0, 0.0]).unwrap();
+    let x = Tensor::<(Const<2>,), Cpu>::from_vec(&dev, &[2], vec![-200.0, 200.0]).unwrap();
+    let t = Tensor::<(Const<2>,), Cpu>::from_vec(&dev, &[2], vec![1.0, 0.0]).unwrap();
     let (loss, _) = bce_with_logits(&x, &t).unwrap();
     assert!((loss - 200.0).abs() < 1e-3, "{loss}");
 }

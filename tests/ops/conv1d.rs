@@ -1,6 +1,7 @@
 //! Conv1d: PyTorch values (stride 2, padding 1) and a gradient check.
 
 use shapeflow::prelude::*;
+use shapeflow::typenum::consts::*;
 
 use crate::support::{assert_close, check_layer, conv_fixture, input, nums, tensor};
 
@@ -10,7 +11,8 @@ type X = (Dyn, U3, U9);
 fn conv1d_matches_pytorch() {
     let f = conv_fixture();
     let c = &f["conv1d"];
-    let mut conv = Conv1d::<U3, U4, U3, Cpu64, U2, U1>::init(&Cpu64::default(), &mut Rng::new(0));
+    let mut conv =
+        Conv1d::<U3, U4, U3, Cpu64, U2, U1, U1>::init(&Cpu64::default(), &mut Rng::new(0));
     conv.weight = tensor(&[4, 3, 3], &c["w"]);
     conv.bias = tensor(&[4], &c["b"]);
     let x = tensor::<X>(&[2, 3, 9], &c["x"]);

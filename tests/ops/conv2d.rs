@@ -2,6 +2,7 @@
 
 use shapeflow::dim_arith::ConvOut;
 use shapeflow::prelude::*;
+use shapeflow::typenum::consts::*;
 
 use crate::support::{assert_close, check_layer, conv_fixture, input, nums, tensor};
 
@@ -83,7 +84,7 @@ fn conv2d_gradient_checks() {
 
 #[test]
 fn conv2d_init_follows_pytorch_bounds() {
-    let c = Conv2d::<U6, U16, U5, Cpu>::init(&Cpu::default(), &mut Rng::new(3));
+    let c = Conv2d::<U6, U16, U5, Cpu, U1, U0, U1>::init(&Cpu::default(), &mut Rng::new(3));
     let bound = 1.0 / (6.0f32 * 25.0).sqrt();
     assert!(c.weight.to_vec().iter().chain(c.bias.to_vec().iter()).all(|v| v.abs() <= bound));
     assert_eq!(c.weight.dims(), &[16, 6, 5, 5]);
@@ -93,7 +94,7 @@ fn conv2d_init_follows_pytorch_bounds() {
 fn conv2d_large_weight_gradient_matches_a_direct_sum() {
     // 32 × 16·3·3 = 4,608 weights: the transposed weight-gradient path.
     let dev = Cpu64::default();
-    let mut conv = Conv2d::<U16, U32, U3, Cpu64, U1, U1>::init(&dev, &mut Rng::new(7));
+    let mut conv = Conv2d::<U16, U32, U3, Cpu64, U1, U1, U1>::init(&dev, &mut Rng::new(7));
     let (n, h, w) = (2, 5, 4);
     let x = input::<(Dyn, U16, U5, U4)>(&[n, 16, h, w], 80);
     let (y, cache) = conv.forward_train(&x);

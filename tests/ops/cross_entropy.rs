@@ -13,7 +13,8 @@ fn labels() -> Vec<usize> {
 fn cross_entropy_matches_pytorch() {
     let f = fixture();
     let dev = Cpu64::default();
-    let logits = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
+    let logits =
+        Tensor::<(Dyn, Const<4>), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
     let (loss, grad) = cross_entropy(&logits, &labels()).unwrap();
     let want = &f["losses"]["cross_entropy"];
     assert_close("ce loss", &[loss], &[want["loss"].as_f64().unwrap()], 1e-12, 0.0);
@@ -22,14 +23,14 @@ fn cross_entropy_matches_pytorch() {
 
 #[test]
 fn cross_entropy_gradient_check() {
-    let x = input::<(Dyn, U5)>(&[4, 5], 11);
+    let x = input::<(Dyn, Const<5>)>(&[4, 5], 11);
     check_loss("cross_entropy", &x, |p| cross_entropy(p, &[0, 4, 2, 2]));
 }
 
 #[test]
 fn cross_entropy_rejects_bad_labels() {
     let dev = Cpu::default();
-    let logits = Tensor::<(Dyn, U4), Cpu>::from_batch(&dev, 2, vec![0.0; 8]).unwrap();
+    let logits = Tensor::<(Dyn, Const<4>), Cpu>::from_batch(&dev, 2, vec![0.0; 8]).unwrap();
     let e = cross_entropy(&logits, &[1, 4]).expect_err("label 4 of 4 classes");
     assert_eq!(
         e.to_string(),
@@ -42,7 +43,7 @@ fn cross_entropy_rejects_bad_labels() {
 #[test]
 fn cross_entropy_reports_nan_as_an_error() {
     let dev = Cpu::default();
-    let logits = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 1, vec![f32::NAN, 0.0]).unwrap();
+    let logits = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 1, vec![f32::NAN, 0.0]).unwrap();
     let e = cross_entropy(&logits, &[0]).expect_err("NaN loss");
     assert!(e.to_string().contains("NaN"), "{e}");
 }

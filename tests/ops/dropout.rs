@@ -5,7 +5,7 @@ use shapeflow::prelude::*;
 #[test]
 fn dropout_is_identity_in_eval_and_inverted_in_train() {
     let dev = Cpu64::default();
-    let x = Tensor::<(Dyn, U100), Cpu64>::from_batch(&dev, 100, vec![1.0; 10_000]).unwrap();
+    let x = Tensor::<(Dyn, Const<100>), Cpu64>::from_batch(&dev, 100, vec![1.0; 10_000]).unwrap();
     let mut d = Dropout::new(0.3, 7);
     assert_eq!(d.forward(&x).to_vec(), x.to_vec());
     let (y, mask) = d.forward_train(&x);
@@ -16,7 +16,7 @@ fn dropout_is_identity_in_eval_and_inverted_in_train() {
     // 10,000 Bernoulli(0.3) draws: standard deviation 0.0046; allow 4 of them.
     assert!((dropped - 0.3).abs() < 0.02, "dropped fraction {dropped}");
     // Backward: the same mask applied to the output gradient (a linear map, checked exactly).
-    let dy = Tensor::<(Dyn, U100), Cpu64>::from_batch(
+    let dy = Tensor::<(Dyn, Const<100>), Cpu64>::from_batch(
         &dev,
         100,
         (0..10_000).map(|i| i as f64).collect(),
@@ -31,7 +31,7 @@ fn dropout_is_identity_in_eval_and_inverted_in_train() {
 #[test]
 fn dropout_masks_are_seeded_and_change_between_steps() {
     let dev = Cpu::default();
-    let x = Tensor::<(Dyn, U10), Cpu>::from_batch(&dev, 10, vec![1.0; 100]).unwrap();
+    let x = Tensor::<(Dyn, Const<10>), Cpu>::from_batch(&dev, 10, vec![1.0; 100]).unwrap();
     let (mut a, mut b) = (Dropout::new(0.5, 1), Dropout::new(0.5, 1));
     let (ya1, _) = a.forward_train(&x);
     let (yb1, _) = b.forward_train(&x);
@@ -43,8 +43,12 @@ fn dropout_masks_are_seeded_and_change_between_steps() {
 #[test]
 fn dropout2d_drops_whole_channels() {
     let dev = Cpu64::default();
-    let x =
-        Tensor::<(Dyn, U8, U3, U3), Cpu64>::from_batch(&dev, 50, vec![1.0; 50 * 8 * 9]).unwrap();
+    let x = Tensor::<(Dyn, Const<8>, Const<3>, Const<3>), Cpu64>::from_batch(
+        &dev,
+        50,
+        vec![1.0; 50 * 8 * 9],
+    )
+    .unwrap();
     let mut d = Dropout2d::new(0.5, 11);
     assert_eq!(d.forward(&x).to_vec(), x.to_vec());
     let (y, mask) = d.forward_train(&x);
@@ -56,7 +60,7 @@ fn dropout2d_drops_whole_channels() {
     }
     // 400 channels, Bernoulli(0.5): standard deviation 10.
     assert!((160..=240).contains(&dropped), "{dropped} of 400 dropped");
-    let dy = Tensor::<(Dyn, U8, U3, U3), Cpu64>::from_batch(
+    let dy = Tensor::<(Dyn, Const<8>, Const<3>, Const<3>), Cpu64>::from_batch(
         &dev,
         50,
         (0..3600).map(|v| v as f64).collect(),

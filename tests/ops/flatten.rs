@@ -1,6 +1,7 @@
 //! Flatten: values by construction (a reshape), gradient check, type-level sizes.
 
 use shapeflow::prelude::*;
+use shapeflow::typenum::consts::*;
 
 use crate::support::{check_layer, input};
 

@@ -9,7 +9,7 @@ fn variance(v: &[f64]) -> f64 {
     v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64
 }
 
-fn weight() -> Tensor<(U64, U32, U3, U3), Cpu64> {
+fn weight() -> Tensor<(Const<64>, Const<32>, Const<3>, Const<3>), Cpu64> {
     Tensor::zeros(&Cpu64::default(), &[64, 32, 3, 3]).unwrap()
 }
 
@@ -42,7 +42,7 @@ fn fills_and_fans() {
     init::zeros(&mut w);
     assert!(w.to_vec().iter().all(|&x| x == 0.0));
     assert_eq!(init::fans(&[10, 20]).unwrap(), (20, 10));
-    let mut bias = Tensor::<(U3,), Cpu64>::zeros(&Cpu64::default(), &[3]).unwrap();
+    let mut bias = Tensor::<(Const<3>,), Cpu64>::zeros(&Cpu64::default(), &[3]).unwrap();
     assert!(init::xavier_uniform(&mut bias, 1.0, &mut Rng::new(0)).is_err());
     assert!((init::gain("leaky_relu", 0.01) - (2.0f64 / 1.0001).sqrt()).abs() < 1e-15);
     assert_eq!(init::gain("tanh", 0.0), 5.0 / 3.0);

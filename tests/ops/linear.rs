@@ -7,8 +7,8 @@ use crate::support::{assert_close, check_layer, fixture, input, nums};
 #[test]
 fn linear_gradients_match_finite_differences() {
     let dev = Cpu64::default();
-    let mut fc = Linear::<U5, U3, Cpu64>::init(&dev, &mut Rng::new(3));
-    let x = input::<(Dyn, U5)>(&[4, 5], 1);
+    let mut fc = Linear::<Const<5>, Const<3>, Cpu64>::init(&dev, &mut Rng::new(3));
+    let x = input::<(Dyn, Const<5>)>(&[4, 5], 1);
     check_layer("Linear", &mut fc, &x);
 }
 
@@ -17,14 +17,14 @@ fn linear_matches_pytorch() {
     let f = fixture();
     let l = &f["linear"];
     let dev = Cpu64::default();
-    let mut fc = Linear::<U5, U3, Cpu64> {
+    let mut fc = Linear::<Const<5>, Const<3>, Cpu64> {
         weight: Tensor::from_vec(&dev, &[3, 5], nums(&l["w"])).unwrap(),
         bias: Tensor::from_vec(&dev, &[3], nums(&l["b"])).unwrap(),
     };
-    let x = Tensor::<(Dyn, U5), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["x"])).unwrap();
+    let x = Tensor::<(Dyn, Const<5>), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["x"])).unwrap();
     let (y, cache) = fc.forward_train(&x);
     assert_close("linear y", &y.to_vec(), &nums(&l["y"]), 1e-12, 1e-12);
-    let r = Tensor::<(Dyn, U3), Cpu64>::from_vec(&dev, &[2, 3], nums(&l["r"])).unwrap();
+    let r = Tensor::<(Dyn, Const<3>), Cpu64>::from_vec(&dev, &[2, 3], nums(&l["r"])).unwrap();
     let (dx, g) = fc.backward(&cache, &r).unwrap();
     assert_close("linear dx", &dx.to_vec(), &nums(&l["dx"]), 1e-12, 1e-12);
     assert_close("linear dw", &g.weight.to_vec(), &nums(&l["dw"]), 1e-12, 1e-12);
@@ -34,8 +34,8 @@ fn linear_matches_pytorch() {
 #[test]
 fn linear_init_follows_pytorch_bounds_and_is_seeded() {
     let dev = Cpu::default();
-    let a = Linear::<U784, U512, Cpu>::init(&dev, &mut Rng::new(5));
-    let b = Linear::<U784, U512, Cpu>::init(&dev, &mut Rng::new(5));
+    let a = Linear::<Const<784>, Const<512>, Cpu>::init(&dev, &mut Rng::new(5));
+    let b = Linear::<Const<784>, Const<512>, Cpu>::init(&dev, &mut Rng::new(5));
     assert_eq!(a.weight.to_vec(), b.weight.to_vec());
     let bound = 1.0 / (784f32).sqrt();
     let w = a.weight.to_vec();
@@ -49,10 +49,10 @@ fn linear_init_follows_pytorch_bounds_and_is_seeded() {
 #[test]
 fn linear_backward_rejects_a_gradient_from_another_batch() {
     let dev = Cpu::default();
-    let mut fc = Linear::<U2, U2, Cpu>::init(&dev, &mut Rng::new(0));
-    let x = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 3, vec![1.0; 6]).unwrap();
+    let mut fc = Linear::<Const<2>, Const<2>, Cpu>::init(&dev, &mut Rng::new(0));
+    let x = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 3, vec![1.0; 6]).unwrap();
     let (_, cache) = fc.forward_train(&x);
-    let dy = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 2, vec![1.0; 4]).unwrap();
+    let dy = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 2, vec![1.0; 4]).unwrap();
     let err = fc.backward(&cache, &dy).expect_err("mismatched batch is an error");
     assert!(err.to_string().contains("batch 2"), "{err}");
 }

@@ -8,7 +8,8 @@ use crate::support::{assert_close, check_loss, fixture, input, nums};
 fn nll_matches_pytorch() {
     let f = fixture();
     let dev = Cpu64::default();
-    let logp = Tensor::<(Dyn, U4), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
+    let logp =
+        Tensor::<(Dyn, Const<4>), Cpu64>::from_vec(&dev, &[3, 4], nums(&f["logits"])).unwrap();
     let labels: Vec<usize> =
         f["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
     let (loss, grad) = nll_loss(&logp, &labels).unwrap();
@@ -20,6 +21,6 @@ fn nll_matches_pytorch() {
 
 #[test]
 fn nll_gradient_check() {
-    let x = input::<(Dyn, U3)>(&[2, 3], 12);
+    let x = input::<(Dyn, Const<3>)>(&[2, 3], 12);
     check_loss("nll", &x, |p| nll_loss(p, &[2, 0]));
 }

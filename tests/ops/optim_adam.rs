@@ -11,18 +11,18 @@ pub fn three_steps<B: Backend>(
     dev: &B,
     key: &str,
     tol: f64,
-    mut step: impl FnMut(&mut Linear<U3, U2, B>, &Linear<U3, U2, B>),
+    mut step: impl FnMut(&mut Linear<Const<3>, Const<2>, B>, &Linear<Const<3>, Const<2>, B>),
 ) {
     let f = fixture();
     let prob = &f["optim_problem"];
     let cast =
         |v: Vec<f64>| v.into_iter().map(<B::Elem as shapeflow::Elem>::from_f64).collect::<Vec<_>>();
-    let mut fc = Linear::<U3, U2, B> {
+    let mut fc = Linear::<Const<3>, Const<2>, B> {
         weight: Tensor::from_vec(dev, &[2, 3], cast(nums(&prob["w"]))).unwrap(),
         bias: Tensor::from_vec(dev, &[2], cast(nums(&prob["b"]))).unwrap(),
     };
-    let x = Tensor::<(Dyn, U3), B>::from_vec(dev, &[4, 3], cast(nums(&prob["x"]))).unwrap();
-    let t = Tensor::<(Dyn, U2), B>::from_vec(dev, &[4, 2], cast(nums(&prob["t"]))).unwrap();
+    let x = Tensor::<(Dyn, Const<3>), B>::from_vec(dev, &[4, 3], cast(nums(&prob["x"]))).unwrap();
+    let t = Tensor::<(Dyn, Const<2>), B>::from_vec(dev, &[4, 2], cast(nums(&prob["t"]))).unwrap();
     for (i, want) in f["optim"][key].as_array().unwrap().iter().enumerate() {
         let (y, cache) = fc.forward_train(&x);
         let (_, dy) = mse_loss(&y, &t).unwrap();
@@ -50,7 +50,7 @@ fn adam_case(key: &str, cfg: AdamConfig, decoupled: bool) {
     let run = |dev_tol: f64, f64_backend: bool| {
         if f64_backend {
             let dev = Cpu64::default();
-            let mut opt: Option<Adam<Linear<U3, U2, Cpu64>, Cpu64>> = None;
+            let mut opt: Option<Adam<Linear<Const<3>, Const<2>, Cpu64>, Cpu64>> = None;
             three_steps(&dev, key, dev_tol, |m, g| {
                 let o = opt.get_or_insert_with(|| {
                     if decoupled { Adam::adamw(m, cfg) } else { Adam::new(m, cfg) }
@@ -59,7 +59,7 @@ fn adam_case(key: &str, cfg: AdamConfig, decoupled: bool) {
             });
         } else {
             let dev = Cpu::default();
-            let mut opt: Option<Adam<Linear<U3, U2, Cpu>, Cpu>> = None;
+            let mut opt: Option<Adam<Linear<Const<3>, Const<2>, Cpu>, Cpu>> = None;
             three_steps(&dev, key, dev_tol, |m, g| {
                 let o = opt.get_or_insert_with(|| {
                     if decoupled { Adam::adamw(m, cfg) } else { Adam::new(m, cfg) }

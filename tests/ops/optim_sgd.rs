@@ -6,12 +6,12 @@ use crate::optim_adam::three_steps;
 
 fn sgd_case(key: &str, cfg: SgdConfig) {
     let dev = Cpu64::default();
-    let mut opt: Option<Sgd<Linear<U3, U2, Cpu64>, Cpu64>> = None;
+    let mut opt: Option<Sgd<Linear<Const<3>, Const<2>, Cpu64>, Cpu64>> = None;
     three_steps(&dev, key, 1e-12, |m, g| {
         opt.get_or_insert_with(|| Sgd::new(m, cfg).unwrap()).step(m, g).unwrap();
     });
     let dev = Cpu::default();
-    let mut opt: Option<Sgd<Linear<U3, U2, Cpu>, Cpu>> = None;
+    let mut opt: Option<Sgd<Linear<Const<3>, Const<2>, Cpu>, Cpu>> = None;
     three_steps(&dev, key, 1e-6, |m, g| {
         opt.get_or_insert_with(|| Sgd::new(m, cfg).unwrap()).step(m, g).unwrap();
     });
@@ -48,6 +48,6 @@ fn sgd_dampening_matches_pytorch() {
 
 #[test]
 fn nesterov_without_momentum_is_an_error() {
-    let fc = Linear::<U3, U2, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+    let fc = Linear::<Const<3>, Const<2>, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
     assert!(Sgd::new(&fc, SgdConfig { nesterov: true, ..Default::default() }).is_err());
 }

@@ -1,6 +1,7 @@
 //! MaxPool2d, AvgPool2d, GlobalAvgPool2d: PyTorch values and gradient checks.
 
 use shapeflow::prelude::*;
+use shapeflow::typenum::consts::*;
 
 use crate::support::{assert_close, check_layer, conv_fixture, input, nums, tensor};
 
@@ -29,19 +30,19 @@ fn against_pytorch<L: Layer<X, Cpu64>>(key: &str, mut layer: L) {
 
 #[test]
 fn max_pool2d() {
-    against_pytorch("max_k2", MaxPool2d::<U2>::default());
+    against_pytorch("max_k2", MaxPool2d::<U2, U2, U0>::default());
     against_pytorch("max_k3_s2_p1", MaxPool2d::<U3, U2, U1>::default());
     // Away from ties the maximum is differentiable.
     check_layer(
         "MaxPool2d",
-        &mut MaxPool2d::<U2, U1>::default(),
+        &mut MaxPool2d::<U2, U1, U0>::default(),
         &input::<(Dyn, U2, U5, U4)>(&[2, 2, 5, 4], 60),
     );
 }
 
 #[test]
 fn avg_pool2d() {
-    against_pytorch("avg_k2_s1", AvgPool2d::<U2, U1>::default());
+    against_pytorch("avg_k2_s1", AvgPool2d::<U2, U1, U0>::default());
     against_pytorch("avg_k3_s2_p1", AvgPool2d::<U3, U2, U1>::default());
     check_layer(
         "AvgPool2d",
@@ -69,5 +70,5 @@ fn max_pool_propagates_nan() {
         vec![1.0, f32::NAN, 3.0, 2.0],
     )
     .unwrap();
-    assert!(MaxPool2d::<U2>::default().forward(&x).to_vec()[0].is_nan());
+    assert!(MaxPool2d::<U2, U2, U0>::default().forward(&x).to_vec()[0].is_nan());
 }

@@ -6,7 +6,7 @@ use shapeflow::prelude::*;
 #[test]
 fn from_vec_with_wrong_length_names_both_lengths() {
     let dev = Cpu::default();
-    let e = Tensor::<(Dyn, U3), Cpu>::from_vec(&dev, &[2, 3], vec![0.0; 5]).err().unwrap();
+    let e = Tensor::<(Dyn, Const<3>), Cpu>::from_vec(&dev, &[2, 3], vec![0.0; 5]).err().unwrap();
     assert_eq!(
         e.to_string(),
         "tensor of shape [batch, 3] with sizes [2, 3]: expected 6 elements, got 5"
@@ -16,21 +16,22 @@ fn from_vec_with_wrong_length_names_both_lengths() {
 #[test]
 fn sizes_must_match_static_dims_and_rank() {
     let dev = Cpu::default();
-    let e = Tensor::<(Dyn, U3), Cpu>::zeros(&dev, &[2, 4]).err().unwrap();
+    let e = Tensor::<(Dyn, Const<3>), Cpu>::zeros(&dev, &[2, 4]).err().unwrap();
     assert!(e.to_string().contains("dimension 1 of shape [batch, 3] must be 3"), "{e}");
-    let e = Tensor::<(Dyn, U3), Cpu>::zeros(&dev, &[6]).err().unwrap();
+    let e = Tensor::<(Dyn, Const<3>), Cpu>::zeros(&dev, &[6]).err().unwrap();
     assert!(e.to_string().contains("rank-2"), "{e}");
 }
 
 #[test]
 fn constructors_and_queries() {
     let dev = Cpu::default();
-    let t = Tensor::<(U2, U3), Cpu>::full(&dev, &[2, 3], 1.5).unwrap();
+    let t = Tensor::<(Const<2>, Const<3>), Cpu>::full(&dev, &[2, 3], 1.5).unwrap();
     assert_eq!((t.len(), t.dims(), t.batch()), (6, &[2usize, 3][..], 2));
-    assert_eq!(Tensor::<(U2,), Cpu>::ones(&dev, &[2]).unwrap().to_vec(), vec![1.0, 1.0]);
+    assert_eq!(Tensor::<(Const<2>,), Cpu>::ones(&dev, &[2]).unwrap().to_vec(), vec![1.0, 1.0]);
     let s = Tensor::<(), Cpu>::full(&dev, &[], 4.0).unwrap();
     assert_eq!(s.to_vec(), vec![4.0]);
-    let r4 = Tensor::<(Dyn, U1, U28, U28), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
+    let r4 =
+        Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
     assert_eq!(r4.len(), 2 * 784);
 }
 
@@ -57,15 +58,15 @@ fn dim_macro_handles_sizes_beyond_typenum_aliases() {
     assert_eq!(<dim!(0) as Dim>::SIZE, Some(0));
     assert_eq!(<dim!(1) as Dim>::SIZE, Some(1));
     // dim! and typenum's aliases are the same types.
-    assert_eq!(std::any::TypeId::of::<dim!(784)>(), std::any::TypeId::of::<U784>());
+    assert_eq!(std::any::TypeId::of::<dim!(784)>(), std::any::TypeId::of::<Const<784>>());
     assert_eq!(<(Dyn, dim!(50176)) as Shape>::describe(), "[batch, 50176]");
 }
 
 #[test]
 fn elementwise_ops_check_runtime_sizes() {
     let dev = Cpu::default();
-    let a = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 1, vec![1.0, 2.0]).unwrap();
-    let b = Tensor::<(Dyn, U2), Cpu>::from_batch(&dev, 2, vec![1.0; 4]).unwrap();
+    let a = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 1, vec![1.0, 2.0]).unwrap();
+    let b = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 2, vec![1.0; 4]).unwrap();
     assert!(a.add(&b).is_err());
     assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 4.0]);
     assert_eq!(a.mul(&a).unwrap().to_vec(), vec![1.0, 4.0]);

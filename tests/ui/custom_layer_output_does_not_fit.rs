@@ -3,7 +3,7 @@ use shapeflow::prelude::*;
 /// A user layer declared as [batch, 4] → [batch, 3].
 #[derive(Module)]
 pub struct Squeeze<B: Backend> {
-    pub w: Tensor<(U4,), B>,
+    pub w: Tensor<(Const<4>,), B>,
 }
 
 impl<B: Backend> Init<B> for Squeeze<B> {
@@ -12,16 +12,16 @@ impl<B: Backend> Init<B> for Squeeze<B> {
     }
 }
 
-impl<B: Backend> Layer<(Dyn, U4), B> for Squeeze<B> {
-    type Output = (Dyn, U3);
+impl<B: Backend> Layer<(Dyn, Const<4>), B> for Squeeze<B> {
+    type Output = (Dyn, Const<3>);
     type Cache = ();
-    fn forward(&self, x: &Tensor<(Dyn, U4), B>) -> Tensor<(Dyn, U3), B> {
+    fn forward(&self, x: &Tensor<(Dyn, Const<4>), B>) -> Tensor<(Dyn, Const<3>), B> {
         x.zeros_with(&[x.batch(), 3]).unwrap()
     }
-    fn forward_train(&mut self, x: &Tensor<(Dyn, U4), B>) -> (Tensor<(Dyn, U3), B>, ()) {
+    fn forward_train(&mut self, x: &Tensor<(Dyn, Const<4>), B>) -> (Tensor<(Dyn, Const<3>), B>, ()) {
         (self.forward(x), ())
     }
-    fn backward(&self, _: &(), dy: &Tensor<(Dyn, U3), B>) -> shapeflow::Result<(Tensor<(Dyn, U4), B>, Self)> {
+    fn backward(&self, _: &(), dy: &Tensor<(Dyn, Const<3>), B>) -> shapeflow::Result<(Tensor<(Dyn, Const<4>), B>, Self)> {
         Ok((dy.zeros_with(&[dy.batch(), 4])?, Squeeze { w: self.w.zeros_like() }))
     }
 }
@@ -29,7 +29,7 @@ impl<B: Backend> Layer<(Dyn, U4), B> for Squeeze<B> {
 model! {
     pub struct Net {
         input: [4],
-        #[custom]
+        #[custom(output = [3])]
         squeeze: Squeeze<B>,
         fc: Linear<4, 2>,
     }

@@ -12,6 +12,6 @@ fn main() {
     let model = Digits::<Cpu>::new(&dev, 0);
     let x = DigitsInput::<Cpu>::zeros(&dev, &[2, 784]).unwrap();
     // Labels for a 5-class problem scored against 10 logits.
-    let labels = Labels::<U5>::new(vec![1, 4]).unwrap();
+    let labels = Labels::<Const<5>>::new(vec![1, 4]).unwrap();
     let _ = cross_entropy(&model.forward(&x), &labels);
 }

@@ -10,6 +10,6 @@ model! {
 fn main() {
     let dev = Cpu::default();
     let mut model = Mlp::<Cpu>::new(&dev, 0);
-    let images = Tensor::<(Dyn, U1, U28, U28), Cpu>::zeros(&dev, &[1, 1, 28, 28]).unwrap();
+    let images = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>::zeros(&dev, &[1, 1, 28, 28]).unwrap();
     let _ = model.forward_train(&images);
 }

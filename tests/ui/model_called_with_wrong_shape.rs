@@ -10,6 +10,6 @@ model! {
 fn main() {
     let dev = Cpu::default();
     let model = Mlp::<Cpu>::new(&dev, 0);
-    let x = Tensor::<(Dyn, U100), Cpu>::zeros(&dev, &[1, 100]).unwrap();
+    let x = Tensor::<(Dyn, Const<100>), Cpu>::zeros(&dev, &[1, 100]).unwrap();
     let _ = model.forward(&x);
 }

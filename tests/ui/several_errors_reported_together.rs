@@ -14,7 +14,7 @@ model! {
 fn main() {
     let dev = Cpu::default();
     let mut model = Mlp::<Cpu>::new(&dev, 0);
-    let x = Tensor::<(Dyn, U784), Cpu>::zeros(&dev, &[1, 784]).unwrap();
+    let x = Tensor::<(Dyn, Const<784>), Cpu>::zeros(&dev, &[1, 784]).unwrap();
     let (y, cache) = model.forward_train(&x);
     let (_, dy) = cross_entropy(&y, &[0]).unwrap();
     let _ = model.backward(&cache, &dy);

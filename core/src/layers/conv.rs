@@ -4,13 +4,13 @@
 use std::marker::PhantomData;
 
 use num_traits::Zero;
-use typenum::{U0, U1};
 
 use crate::backend::{Backend, Window2d};
-use crate::dim::{Dim, StaticDim};
+use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
+use crate::layer_to::{LayerTo, Window};
 use crate::module::Module;
 use crate::rng::Rng;
 use crate::shape::{Dims, Shape};
@@ -241,14 +241,21 @@ macro_rules! conv_module {
 /// ```
 /// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::Conv2d};
 /// use shapeflow_cpu::Cpu;
-/// use typenum::{U1, U2, U3, U6, U28};
+/// use shapeflow_core::{Const, LayerTo};
 /// let dev = Cpu::default();
-/// let conv = Conv2d::<U1, U6, U3, Cpu>::init(&dev, &mut Rng::new(0));
+/// // `Const` sizes (what `model!` generates): the output shape is stated, checked when built.
+/// let conv = Conv2d::<Const<1>, Const<6>, Const<3>, Cpu>::init(&dev, &mut Rng::new(0));
+/// let x = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
+/// let y: Tensor<(Dyn, Const<6>, Const<26>, Const<26>), Cpu> = conv.forward_to(&x);
+/// assert_eq!(y.dims(), &[2, 6, 26, 26]);
+/// // typenum sizes: the type system computes the output shape (stride, padding, dilation spelt out).
+/// use typenum::{U0, U1, U3, U6, U28};
+/// let conv = Conv2d::<U1, U6, U3, Cpu, U1, U0, U1>::init(&dev, &mut Rng::new(0));
 /// let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
 /// let y = conv.forward(&x); // Tensor<(Dyn, U6, U26, U26), Cpu>
 /// assert_eq!(y.dims(), &[2, 6, 26, 26]);
 /// ```
-pub struct Conv2d<I, O, K, B, S = U1, P = U0, D = U1>
+pub struct Conv2d<I, O, K, B, S = Const<1>, P = Const<0>, D = Const<1>>
 where
     I: StaticDim,
     O: StaticDim,
@@ -275,6 +282,48 @@ conv_module!(
     input: |g| [g.n, g.c, g.h, g.w]
 );
 
+impl<N, I, O, K, B, S, P, D, H, W, OH, OW> LayerTo<(N, I, H, W), (N, O, OH, OW), B>
+    for Conv2d<I, O, K, B, S, P, D>
+where
+    N: Dim,
+    I: StaticDim,
+    O: StaticDim,
+    K: StaticDim,
+    B: Backend,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+    H: StaticDim,
+    W: StaticDim,
+    OH: StaticDim,
+    OW: StaticDim,
+{
+    type Cache = ConvCache<B>;
+
+    fn forward_to(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<(N, O, OH, OW), B> {
+        let ((), ()) = (Window::<H, K, S, P, D, OH>::FITS, Window::<W, K, S, P, D, OW>::FITS);
+        self.forward_cached(x).0
+    }
+
+    fn forward_train_to(
+        &mut self,
+        x: &Tensor<(N, I, H, W), B>,
+    ) -> (Tensor<(N, O, OH, OW), B>, ConvCache<B>) {
+        let ((), ()) = (Window::<H, K, S, P, D, OH>::FITS, Window::<W, K, S, P, D, OW>::FITS);
+        self.forward_cached(x)
+    }
+
+    fn backward_to(
+        &self,
+        cache: &ConvCache<B>,
+        dy: &Tensor<(N, O, OH, OW), B>,
+    ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
+        let ((), ()) = (Window::<H, K, S, P, D, OH>::FITS, Window::<W, K, S, P, D, OW>::FITS);
+        self.backward_cached(cache, dy.storage())
+    }
+}
+
+/// Type-level sizes (typenum dimensions): the output shape is computed by [`ConvOut`].
 impl<N, I, O, K, B, S, P, D, H, W> Layer<(N, I, H, W), B> for Conv2d<I, O, K, B, S, P, D>
 where
     N: Dim,
@@ -292,14 +341,14 @@ where
     type Cache = ConvCache<B>;
 
     fn forward(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<Self::Output, B> {
-        self.forward_cached(x).0
+        self.forward_to(x)
     }
 
     fn forward_train(
         &mut self,
         x: &Tensor<(N, I, H, W), B>,
     ) -> (Tensor<Self::Output, B>, ConvCache<B>) {
-        self.forward_cached(x)
+        self.forward_train_to(x)
     }
 
     fn backward(
@@ -307,7 +356,7 @@ where
         cache: &ConvCache<B>,
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
-        self.backward_cached(cache, dy.storage())
+        self.backward_to(cache, dy)
     }
 }
 
@@ -317,13 +366,13 @@ where
 /// ```
 /// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::Conv1d};
 /// use shapeflow_cpu::Cpu;
-/// use typenum::{U2, U3, U4, U10};
+/// use typenum::{U0, U1, U2, U3, U4, U10};
 /// let dev = Cpu::default();
-/// let conv = Conv1d::<U2, U4, U3, Cpu>::init(&dev, &mut Rng::new(0));
+/// let conv = Conv1d::<U2, U4, U3, Cpu, U1, U0, U1>::init(&dev, &mut Rng::new(0));
 /// let x = Tensor::<(Dyn, U2, U10), Cpu>::zeros(&dev, &[5, 2, 10]).unwrap();
 /// assert_eq!(conv.forward(&x).dims(), &[5, 4, 8]);
 /// ```
-pub struct Conv1d<I, O, K, B, S = U1, P = U0, D = U1>
+pub struct Conv1d<I, O, K, B, S = Const<1>, P = Const<0>, D = Const<1>>
 where
     I: StaticDim,
     O: StaticDim,
@@ -350,6 +399,46 @@ conv_module!(
     input: |g| [g.n, g.c, g.w]
 );
 
+impl<N, I, O, K, B, S, P, D, L, OL> LayerTo<(N, I, L), (N, O, OL), B>
+    for Conv1d<I, O, K, B, S, P, D>
+where
+    N: Dim,
+    I: StaticDim,
+    O: StaticDim,
+    K: StaticDim,
+    B: Backend,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+    L: StaticDim,
+    OL: StaticDim,
+{
+    type Cache = ConvCache<B>;
+
+    fn forward_to(&self, x: &Tensor<(N, I, L), B>) -> Tensor<(N, O, OL), B> {
+        let () = Window::<L, K, S, P, D, OL>::FITS;
+        self.forward_cached(x).0
+    }
+
+    fn forward_train_to(
+        &mut self,
+        x: &Tensor<(N, I, L), B>,
+    ) -> (Tensor<(N, O, OL), B>, ConvCache<B>) {
+        let () = Window::<L, K, S, P, D, OL>::FITS;
+        self.forward_cached(x)
+    }
+
+    fn backward_to(
+        &self,
+        cache: &ConvCache<B>,
+        dy: &Tensor<(N, O, OL), B>,
+    ) -> Result<(Tensor<(N, I, L), B>, Self)> {
+        let () = Window::<L, K, S, P, D, OL>::FITS;
+        self.backward_cached(cache, dy.storage())
+    }
+}
+
+/// Type-level sizes (typenum dimensions): the output length is computed by [`ConvOut`].
 impl<N, I, O, K, B, S, P, D, L> Layer<(N, I, L), B> for Conv1d<I, O, K, B, S, P, D>
 where
     N: Dim,
@@ -366,14 +455,14 @@ where
     type Cache = ConvCache<B>;
 
     fn forward(&self, x: &Tensor<(N, I, L), B>) -> Tensor<Self::Output, B> {
-        self.forward_cached(x).0
+        self.forward_to(x)
     }
 
     fn forward_train(
         &mut self,
         x: &Tensor<(N, I, L), B>,
     ) -> (Tensor<Self::Output, B>, ConvCache<B>) {
-        self.forward_cached(x)
+        self.forward_train_to(x)
     }
 
     fn backward(
@@ -381,6 +470,6 @@ where
         cache: &ConvCache<B>,
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, I, L), B>, Self)> {
-        self.backward_cached(cache, dy.storage())
+        self.backward_to(cache, dy)
     }
 }

@@ -3,13 +3,14 @@
 
 use std::marker::PhantomData;
 
-use typenum::{U0, U1};
+use typenum::U1;
 
 use crate::backend::{Backend, Window2d};
-use crate::dim::{Dim, StaticDim};
+use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
+use crate::layer_to::{LayerTo, Window};
 use crate::rng::Rng;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
@@ -77,11 +78,11 @@ macro_rules! zst_layer {
 /// ```
 /// use shapeflow_core::{Dyn, Layer, Tensor, layers::MaxPool2d};
 /// use shapeflow_cpu::Cpu;
-/// use typenum::{U1, U2, U4};
+/// use typenum::{U0, U1, U2, U4};
 /// let x = Tensor::<(Dyn, U1, U4, U4), Cpu>::from_vec(&Cpu::default(), &[1, 1, 4, 4], (0..16).map(|v| v as f32).collect()).unwrap();
-/// assert_eq!(MaxPool2d::<U2>::default().forward(&x).to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+/// assert_eq!(MaxPool2d::<U2, U2, U0>::default().forward(&x).to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
 /// ```
-pub struct MaxPool2d<K, S = K, P = U0>(PhantomData<fn() -> (K, S, P)>);
+pub struct MaxPool2d<K, S = K, P = Const<0>>(PhantomData<fn() -> (K, S, P)>);
 zst_layer!(MaxPool2d[K, S, P]);
 
 /// What max pooling keeps for backward: the argmax of every window.
@@ -91,28 +92,31 @@ pub struct MaxPoolCache<B: Backend> {
     geom: Window2d,
 }
 
-impl<N, C, H, W, K, S, P, B> Layer<(N, C, H, W), B> for MaxPool2d<K, S, P>
+impl<N, C, H, W, K, S, P, OH, OW, B> LayerTo<(N, C, H, W), (N, C, OH, OW), B> for MaxPool2d<K, S, P>
 where
     N: Dim,
     C: Dim,
     K: StaticDim,
     S: StaticDim,
     P: StaticDim,
-    H: ConvOut<K, S, P, U1>,
-    W: ConvOut<K, S, P, U1>,
+    H: StaticDim,
+    W: StaticDim,
+    OH: StaticDim,
+    OW: StaticDim,
     B: Backend,
 {
-    type Output = (N, C, H::Output, W::Output);
     type Cache = MaxPoolCache<B>;
 
-    fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<Self::Output, B> {
-        Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
+    fn forward_to(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<(N, C, OH, OW), B> {
+        { *self }.forward_train_to(x).0
     }
 
-    fn forward_train(
+    fn forward_train_to(
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
-    ) -> (Tensor<Self::Output, B>, MaxPoolCache<B>) {
+    ) -> (Tensor<(N, C, OH, OW), B>, MaxPoolCache<B>) {
+        let ((), ()) =
+            (Window::<H, K, S, P, Const<1>, OH>::FITS, Window::<W, K, S, P, Const<1>, OW>::FITS);
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let len = g.n * g.c * g.oh * g.ow;
         let mut y = B::scratch_like(x.storage(), len);
@@ -121,10 +125,10 @@ where
         (Tensor::from_parts(y, out_dims(&g)), MaxPoolCache { argmax, geom: g })
     }
 
-    fn backward(
+    fn backward_to(
         &self,
         cache: &MaxPoolCache<B>,
-        dy: &Tensor<Self::Output, B>,
+        dy: &Tensor<(N, C, OH, OW), B>,
     ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         let g = cache.geom;
         check_grad::<B>(dy.storage(), &g, "MaxPool2d")?;
@@ -134,51 +138,97 @@ where
     }
 }
 
+/// The `Layer` impls of the pools for typenum dimensions: output sizes by [`ConvOut`].
+macro_rules! pool_layer {
+    ($name:ident, $cache:ty) => {
+        impl<N, C, H, W, K, S, P, B> Layer<(N, C, H, W), B> for $name<K, S, P>
+        where
+            N: Dim,
+            C: Dim,
+            K: StaticDim,
+            S: StaticDim,
+            P: StaticDim,
+            H: ConvOut<K, S, P, U1>,
+            W: ConvOut<K, S, P, U1>,
+            B: Backend,
+        {
+            type Output = (N, C, H::Output, W::Output);
+            type Cache = $cache;
+
+            fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<Self::Output, B> {
+                self.forward_to(x)
+            }
+
+            fn forward_train(
+                &mut self,
+                x: &Tensor<(N, C, H, W), B>,
+            ) -> (Tensor<Self::Output, B>, $cache) {
+                self.forward_train_to(x)
+            }
+
+            fn backward(
+                &self,
+                cache: &$cache,
+                dy: &Tensor<Self::Output, B>,
+            ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
+                self.backward_to(cache, dy)
+            }
+        }
+    };
+}
+pool_layer!(MaxPool2d, MaxPoolCache<B>);
+pool_layer!(AvgPool2d, Window2d);
+
 /// Average pooling over `K × K` windows with stride `S` (default `K`) and padding `P`
 /// (default 0), dividing by `K²` (PyTorch's default `count_include_pad=True`).
 ///
 /// ```
 /// use shapeflow_core::{Dyn, Layer, Tensor, layers::AvgPool2d};
 /// use shapeflow_cpu::Cpu;
-/// use typenum::{U1, U2};
-/// let x = Tensor::<(Dyn, U1, U2, U2), Cpu>::from_vec(&Cpu::default(), &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 6.0]).unwrap();
-/// assert_eq!(AvgPool2d::<U2>::default().forward(&x).to_vec(), vec![3.0]);
+/// use shapeflow_core::{Const, LayerTo};
+/// type X = (Dyn, Const<1>, Const<2>, Const<2>);
+/// let x = Tensor::<X, Cpu>::from_vec(&Cpu::default(), &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 6.0]).unwrap();
+/// let y: Tensor<(Dyn, Const<1>, Const<1>, Const<1>), Cpu> = AvgPool2d::<Const<2>>::default().forward_to(&x);
+/// assert_eq!(y.to_vec(), vec![3.0]);
 /// ```
-pub struct AvgPool2d<K, S = K, P = U0>(PhantomData<fn() -> (K, S, P)>);
+pub struct AvgPool2d<K, S = K, P = Const<0>>(PhantomData<fn() -> (K, S, P)>);
 zst_layer!(AvgPool2d[K, S, P]);
 
-impl<N, C, H, W, K, S, P, B> Layer<(N, C, H, W), B> for AvgPool2d<K, S, P>
+impl<N, C, H, W, K, S, P, OH, OW, B> LayerTo<(N, C, H, W), (N, C, OH, OW), B> for AvgPool2d<K, S, P>
 where
     N: Dim,
     C: Dim,
     K: StaticDim,
     S: StaticDim,
     P: StaticDim,
-    H: ConvOut<K, S, P, U1>,
-    W: ConvOut<K, S, P, U1>,
+    H: StaticDim,
+    W: StaticDim,
+    OH: StaticDim,
+    OW: StaticDim,
     B: Backend,
 {
-    type Output = (N, C, H::Output, W::Output);
     type Cache = Window2d;
 
-    fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<Self::Output, B> {
-        Layer::<(N, C, H, W), B>::forward_train(&mut { *self }, x).0
+    fn forward_to(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<(N, C, OH, OW), B> {
+        { *self }.forward_train_to(x).0
     }
 
-    fn forward_train(
+    fn forward_train_to(
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
-    ) -> (Tensor<Self::Output, B>, Window2d) {
+    ) -> (Tensor<(N, C, OH, OW), B>, Window2d) {
+        let ((), ()) =
+            (Window::<H, K, S, P, Const<1>, OH>::FITS, Window::<W, K, S, P, Const<1>, OW>::FITS);
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let mut y = B::scratch_like(x.storage(), g.n * g.c * g.oh * g.ow);
         B::avg_pool2d(x.storage(), &mut y, g);
         (Tensor::from_parts(y, out_dims(&g)), g)
     }
 
-    fn backward(
+    fn backward_to(
         &self,
         g: &Window2d,
-        dy: &Tensor<Self::Output, B>,
+        dy: &Tensor<(N, C, OH, OW), B>,
     ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
         check_grad::<B>(dy.storage(), g, "AvgPool2d")?;
         let mut dx = B::scratch_like(dy.storage(), g.n * g.c * g.h * g.w);

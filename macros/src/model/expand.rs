@@ -8,16 +8,34 @@ use quote::{format_ident, quote};
 use super::parse::ModelDef;
 use super::shapes::Flow;
 use super::spec::Resolved;
-use crate::dim::typenum_type;
+use crate::dim::const_type;
+
+/// `tokens` with every span set to `span`, so rustc's notes about generated items point at one
+/// token of the user's declaration (the model's name) instead of the whole `model!` block.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
 
 fn private() -> TokenStream {
     quote!(::shapeflow::__private)
 }
 
-/// `(Dyn, U1, U28, U28)` for a per-sample shape `[1, 28, 28]`.
+/// `(Dyn, Const<1>, Const<28>, Const<28>)` for a per-sample shape `[1, 28, 28]`.
 fn shape_type(per_sample: &[usize]) -> TokenStream {
     let p = private();
-    let dims = per_sample.iter().map(|&d| typenum_type(d as u64));
+    let dims = per_sample.iter().map(|&d| const_type(d as u64));
     quote!((#p::Dyn, #(#dims,)*))
 }
 
@@ -25,7 +43,7 @@ fn layer_type(layer: &Resolved) -> TokenStream {
     let p = private();
     match layer {
         Resolved::Linear { input, output } => {
-            let (i, o) = (typenum_type(input.0 as u64), typenum_type(*output as u64));
+            let (i, o) = (const_type(input.0 as u64), const_type(*output as u64));
             quote!(#p::layers::Linear<#i, #o, B>)
         }
         Resolved::Activation(k) | Resolved::Softmax(k) => {
@@ -35,24 +53,24 @@ fn layer_type(layer: &Resolved) -> TokenStream {
         Resolved::Conv { two_d, input, output, kernel, stride, padding, dilation } => {
             let kind = if *two_d { format_ident!("Conv2d") } else { format_ident!("Conv1d") };
             let [i, o, k, s, pd, d] = [input.0, *output, kernel.0, *stride, *padding, *dilation]
-                .map(|v| typenum_type(v as u64));
+                .map(|v| const_type(v as u64));
             quote!(#p::layers::#kind<#i, #o, #k, B, #s, #pd, #d>)
         }
         Resolved::Pool { max, kernel, stride, padding } => {
             let kind = if *max { format_ident!("MaxPool2d") } else { format_ident!("AvgPool2d") };
-            let [k, s, pd] = [kernel.0, *stride, padding.0].map(|v| typenum_type(v as u64));
+            let [k, s, pd] = [kernel.0, *stride, padding.0].map(|v| const_type(v as u64));
             quote!(#p::layers::#kind<#k, #s, #pd>)
         }
         Resolved::GlobalAvgPool => quote!(#p::layers::GlobalAvgPool2d),
         Resolved::Flatten => quote!(#p::layers::Flatten),
         Resolved::BatchNorm { features, .. } => {
-            let c = typenum_type(features.0 as u64);
+            let c = const_type(features.0 as u64);
             quote!(#p::layers::BatchNorm<#c, B>)
         }
         Resolved::Dropout2d(_) => quote!(#p::layers::Dropout2d),
         Resolved::LeakyRelu(_) => quote!(#p::layers::LeakyRelu),
         Resolved::Dropout(_) => quote!(#p::layers::Dropout),
-        Resolved::Custom(ty) => quote!(#ty),
+        Resolved::Custom(ty, _) => quote!(#ty),
         Resolved::Invalid => quote!(()),
     }
 }
@@ -77,39 +95,84 @@ struct Plan {
     /// `shapes[i]`: the type of layer i's input; `shapes[n]`: the model output.
     shapes: Vec<TokenStream>,
     where_clauses: Vec<TokenStream>,
+    /// How layer i is called: `Layer<X, B>`, or `LayerTo<X, Y, B>` for a layer whose output
+    /// size `model!` computed (convolution, pooling, flatten).
+    calls: Vec<Call>,
+}
+
+/// The trait a layer is called through, and its three method names.
+struct Call {
+    /// A custom layer with a stated output: its output is relabelled with the stated shape
+    /// (a generated check proves the two types equal).
+    retype: bool,
+    via: TokenStream,
+    forward: syn::Ident,
+    forward_train: syn::Ident,
+    backward: syn::Ident,
+}
+
+fn call(layer: &Resolved, input: &TokenStream, output: Option<&TokenStream>) -> Call {
+    let p = private();
+    let sized = matches!(layer, Resolved::Conv { .. } | Resolved::Pool { .. } | Resolved::Flatten);
+    match output {
+        Some(out) if sized => Call {
+            retype: false,
+            via: quote!(#p::LayerTo<#input, #out, B>),
+            forward: format_ident!("forward_to"),
+            forward_train: format_ident!("forward_train_to"),
+            backward: format_ident!("backward_to"),
+        },
+        _ => Call {
+            retype: matches!((layer, output), (Resolved::Custom(_, Some(_)), Some(_))),
+            via: quote!(#p::Layer<#input, B>),
+            forward: format_ident!("forward"),
+            forward_train: format_ident!("forward_train"),
+            backward: format_ident!("backward"),
+        },
+    }
 }
 
 fn plan(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> Plan {
     let p = private();
     let names: Vec<syn::Ident> = def.layers.iter().map(|l| l.name.clone()).collect();
     let types: Vec<TokenStream> = layers.iter().map(layer_type).collect();
-    let mut shapes = Vec::with_capacity(layers.len() + 1);
+    let mut shapes: Vec<TokenStream> = Vec::with_capacity(layers.len() + 1);
+    let mut calls: Vec<Call> = Vec::with_capacity(layers.len());
     let mut where_clauses = Vec::new();
     for (i, known) in flow.shapes.iter().enumerate() {
         let ty = match known {
             Some(s) => shape_type(s),
             None => {
-                let (prev_ty, prev_shape): (&TokenStream, &TokenStream) =
-                    (&types[i - 1], &shapes[i - 1]);
-                quote!(<#prev_ty as #p::Layer<#prev_shape, B>>::Output)
+                let via = &calls[i - 1].via;
+                let prev_ty = &types[i - 1];
+                quote!(<#prev_ty as #via>::Output)
             }
         };
         shapes.push(ty);
+        if let Some(layer) = layers.get(i) {
+            let out = flow.shapes[i + 1].as_ref().map(|s| shape_type(s));
+            calls.push(call(layer, &shapes[i], out.as_ref()));
+        }
     }
     for (i, layer) in layers.iter().enumerate() {
         let (ty, input) = (&types[i], &shapes[i]);
-        if matches!(layer, Resolved::Custom(_)) {
-            where_clauses.push(quote!(#ty: #p::Layer<#input, B> + #p::Init<B>));
-        } else if flow.shapes[i].is_none() {
-            where_clauses.push(quote!(#ty: #p::Layer<#input, B>));
+        match layer {
+            Resolved::Custom(..) => {
+                where_clauses.push(quote!(#ty: #p::Layer<#input, B> + #p::Init<B>));
+            }
+            _ if flow.shapes[i].is_none() => {
+                where_clauses.push(quote!(#ty: #p::Layer<#input, B>));
+            }
+            _ => {}
         }
     }
-    Plan { names, types, shapes, where_clauses }
+    Plan { names, types, shapes, where_clauses, calls }
 }
 
 pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenStream {
     let p = private();
-    let Plan { names, types, shapes, where_clauses } = plan(def, layers, flow);
+    let Plan { names, types, shapes, where_clauses, calls } = plan(def, layers, flow);
+    let vias: Vec<&TokenStream> = calls.iter().map(|c| &c.via).collect();
     let n = names.len();
     let name = &def.name;
     let vis = &def.vis;
@@ -120,7 +183,6 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let output_alias = format_ident!("{}Output", name);
     let s0 = &shapes[0];
     let sn = &shapes[n];
-    let inputs = &shapes[..n];
     let docs: Vec<&Vec<syn::Attribute>> = def.layers.iter().map(|l| &l.docs).collect();
     let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let kinds: Vec<String> =
@@ -149,13 +211,31 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
         })
         .collect();
-    let x_out = &xs[1..];
     let x_last = &xs[n];
+    let mut fwd_stmts = Vec::with_capacity(n);
+    let mut train_stmts = Vec::with_capacity(n);
+    for i in 0..n {
+        let (ty, via, field, x, c, xin) =
+            (&types[i], &calls[i].via, &names[i], &xs[i + 1], &cs[i], &x_in[i]);
+        let (fwd, train) = (&calls[i].forward, &calls[i].forward_train);
+        if calls[i].retype {
+            fwd_stmts
+                .push(quote!(let #x = <#ty as #via>::#fwd(&self.#field, #xin).__assume_shape();));
+            train_stmts.push(quote!(
+                let (#x, #c) = <#ty as #via>::#train(&mut self.#field, #xin);
+                let #x = #x.__assume_shape();
+            ));
+        } else {
+            fwd_stmts.push(quote!(let #x = <#ty as #via>::#fwd(&self.#field, #xin);));
+            train_stmts.push(quote!(let (#x, #c) = <#ty as #via>::#train(&mut self.#field, #xin);));
+        }
+    }
     // backward walks the layers in reverse: d_i = input gradient of layer i.
     let rev: Vec<usize> = (0..n).rev().collect();
     let rev_names: Vec<&syn::Ident> = rev.iter().map(|&i| &names[i]).collect();
     let rev_types: Vec<&TokenStream> = rev.iter().map(|&i| &types[i]).collect();
-    let rev_inputs: Vec<&TokenStream> = rev.iter().map(|&i| &shapes[i]).collect();
+    let rev_vias: Vec<&TokenStream> = rev.iter().map(|&i| &calls[i].via).collect();
+    let rev_bwds: Vec<&syn::Ident> = rev.iter().map(|&i| &calls[i].backward).collect();
     let rev_d_in: Vec<&syn::Ident> = rev.iter().map(|&i| &ds[i]).collect();
     // The last layer borrows the caller's gradient; earlier ones borrow the next layer's result.
     let rev_d_out: Vec<TokenStream> = rev
@@ -170,6 +250,12 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         })
         .collect();
     let rev_g: Vec<&syn::Ident> = rev.iter().map(|&i| &gs[i]).collect();
+    // A relabelled output's gradient goes back under the layer's own output type.
+    let rev_d_out: Vec<TokenStream> = rev
+        .iter()
+        .zip(rev_d_out)
+        .map(|(&i, d)| if calls[i].retype { quote!(&(#d).clone().__assume_shape()) } else { d })
+        .collect();
     let d_0 = &ds[0];
     let cache_doc =
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
@@ -181,12 +267,42 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let accepts_message = format!("model `{name}` expects input {input_desc}");
     let accepts_label =
         format!("this is not a tensor of shape {input_desc} on the model's backend");
-    let accepts_note =
-        format!("the input type is `{name}Input<B>`, a `Tensor` of shape {input_desc}");
+
+    let accepts_impl = respan(
+        quote! {
+            impl<B: #p::Backend> #accepts<B> for #p::Tensor<#s0, B> {
+                fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
+                    self
+                }
+            }
+        },
+        name.span(),
+    );
+    let accepts_bound = respan(quote!(#accepts<B>), name.span());
+    // For each custom layer whose output the model states: a function that only compiles when
+    // the layer's `Output` is the stated shape, its error pointing at the layer's name.
+    let stated_checks: Vec<TokenStream> = (0..n)
+        .filter(|&i| calls[i].retype)
+        .map(|i| {
+            let (ty, input, out, field) = (&types[i], &shapes[i], &shapes[i + 1], &names[i]);
+            let check = format_ident!("__{}_output_is_as_stated", field);
+            respan(
+                quote! {
+                    #[allow(dead_code, non_snake_case, clippy::all)]
+                    fn #check<B: #p::Backend>(
+                        y: #p::Tensor<<#ty as #p::Layer<#input, B>>::Output, B>,
+                    ) -> #p::Tensor<#out, B> {
+                        y
+                    }
+                },
+                field.span(),
+            )
+        })
+        .collect();
 
     quote! {
         #(#attrs)*
-        #vis struct #name<B: #p::Backend> where #(#where_clauses,)* {
+        #vis struct #name<B: #p::Backend> {
             #( #(#docs)* pub #names: #types, )*
             #[doc(hidden)]
             pub __backend: ::core::marker::PhantomData<fn() -> B>,
@@ -194,7 +310,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
         #[doc = #cache_doc]
         #vis struct #cache_name<B: #p::Backend> where #(#where_clauses,)* {
-            #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: <#types as #p::Layer<#inputs, B>>::Cache, )*
+            #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: <#types as #vias>::Cache, )*
             #[doc(hidden)]
             pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
@@ -205,19 +321,15 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         #[doc = #accepts_doc]
         #[diagnostic::on_unimplemented(
             message = #accepts_message,
-            label = #accepts_label,
-            note = #accepts_note
+            label = #accepts_label
         )]
         #vis trait #accepts<B: #p::Backend> {
             /// The tensor as the model's input type.
             fn as_model_input(&self) -> &#p::Tensor<#s0, B>;
         }
 
-        impl<B: #p::Backend> #accepts<B> for #p::Tensor<#s0, B> {
-            fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
-                self
-            }
-        }
+        #accepts_impl
+        const _: () = { #( #stated_checks )* };
         #[doc = #output_doc]
         #vis type #output_alias<B> = #p::Tensor<#sn, B>;
 
@@ -230,12 +342,12 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
 
             /// Inference forward pass (dropout off).
-            pub fn forward<X: #accepts<B>>(&self, x: &X) -> #p::Tensor<#sn, B> {
+            pub fn forward<X: #accepts_bound>(&self, x: &X) -> #p::Tensor<#sn, B> {
                 <Self as #p::Layer<#s0, B>>::forward(self, x.as_model_input())
             }
 
             /// Training forward pass: the output and every layer's cache for [`Self::backward`].
-            pub fn forward_train<X: #accepts<B>>(&mut self, x: &X) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
+            pub fn forward_train<X: #accepts_bound>(&mut self, x: &X) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
                 <Self as #p::Layer<#s0, B>>::forward_train(self, x.as_model_input())
             }
 
@@ -272,12 +384,12 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             type Cache = #cache_name<B>;
 
             fn forward(&self, x0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
-                #( let #x_out = <#types as #p::Layer<#inputs, B>>::forward(&self.#names, #x_in); )*
+                #( #fwd_stmts )*
                 #x_last
             }
 
             fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
-                #( let (#x_out, #cs) = <#types as #p::Layer<#inputs, B>>::forward_train(&mut self.#names, #x_in); )*
+                #( #train_stmts )*
                 (#x_last, #cache_name { #( #names: #cs, )* __backend: ::core::marker::PhantomData })
             }
 
@@ -286,12 +398,12 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
                 cache: &#cache_name<B>,
                 dy: &#p::Tensor<#sn, B>,
             ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
-                #( let (#rev_d_in, #rev_g) = <#rev_types as #p::Layer<#rev_inputs, B>>::backward(&self.#rev_names, &cache.#rev_names, #rev_d_out)?; )*
+                #( let (#rev_d_in, #rev_g) = <#rev_types as #rev_vias>::#rev_bwds(&self.#rev_names, &cache.#rev_names, #rev_d_out)?; )*
                 Ok((#d_0, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
             }
         }
 
-        impl<B: #p::Backend> #p::Module<B> for #name<B> where #(#where_clauses,)* {
+        impl<B: #p::Backend> #p::Module<B> for #name<B> {
             fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, B>) {
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_params(&self.#names, path, f)); )*
             }

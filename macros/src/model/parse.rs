@@ -31,8 +31,10 @@ pub(crate) struct LayerDecl {
 pub(crate) enum KindDecl {
     /// A built-in layer (or an unknown name, reported by validation).
     Builtin { kind: Ident, args: Vec<Arg>, span: Span },
-    /// `#[custom] name: Type`: a user layer, checked by the type system alone.
-    Custom(Type),
+    /// `#[custom] name: Type` or `#[custom(output = [16, 8, 8])] name: Type`: a user layer.
+    /// With its output stated, `model!` checks the layers after it in decimal too (and the
+    /// type system checks the statement); without, the shapes after it are the type system's.
+    Custom(Type, Option<InputDecl>),
 }
 
 /// One argument: positional (`784`) or named (`p = 0.5`).
@@ -105,6 +107,26 @@ impl Parse for ModelDef {
     }
 }
 
+/// `output = [16, 8, 8]` inside `#[custom(...)]`.
+fn parse_custom_output(input: ParseStream) -> syn::Result<InputDecl> {
+    let key: Ident = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "write `#[custom(output = [...])]` with the per-sample output shape",
+        )
+    })?;
+    if key != "output" {
+        return Err(syn::Error::new(
+            key.span(),
+            format!(
+                "`#[custom]` takes `output = [...]` (the per-sample output shape), not `{key}`"
+            ),
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    parse_input(input)
+}
+
 fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
     let content;
     let bracket = bracketed!(content in input);
@@ -139,10 +161,14 @@ impl Parse for LayerDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let mut custom = false;
+        let mut stated = None;
         let mut docs = Vec::new();
         for a in attrs {
             if a.path().is_ident("custom") {
                 custom = true;
+                if let syn::Meta::List(list) = &a.meta {
+                    stated = Some(list.parse_args_with(parse_custom_output)?);
+                }
             } else if a.path().is_ident("doc") {
                 docs.push(a);
             } else {
@@ -155,7 +181,7 @@ impl Parse for LayerDecl {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         if custom {
-            return Ok(LayerDecl { docs, name, kind: KindDecl::Custom(input.parse()?) });
+            return Ok(LayerDecl { docs, name, kind: KindDecl::Custom(input.parse()?, stated) });
         }
         let kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a layer kind such as `Linear<784, 128>` or `Relu`")

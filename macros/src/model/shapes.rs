@@ -53,11 +53,28 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
     let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(input)];
     // For a flat shape made by `Flatten`: the shape it flattened and the layer that made it.
     let mut flattened: Option<(Vec<usize>, String)> = None;
+    // The last custom layer whose output shape was not stated.
+    let mut after_custom: Option<String> = None;
     for (i, (decl, layer)) in def.layers.iter().zip(layers).enumerate() {
         let prev = if i == 0 { "input".to_string() } else { def.layers[i - 1].name.to_string() };
         let name = &decl.name;
         let out = match (layer, shapes[i].clone()) {
-            (Resolved::Custom(_), _) => None,
+            (Resolved::Custom(_, stated), _) => {
+                after_custom = stated.is_none().then(|| name.to_string());
+                stated.clone()
+            }
+            // A built-in layer after a custom layer whose output `model!` cannot see: the
+            // custom layer must state it, so every later check stays in decimal.
+            (l, None) if after_custom.is_some() && !matches!(l, Resolved::Invalid) => {
+                let custom = after_custom.take().unwrap_or_default();
+                walk.err(
+                    name.span(),
+                    format!(
+                        "`{name}` follows the custom layer `{custom}`, whose output shape `model!` cannot see\n  = help: state it: `#[custom(output = [...])] {custom}: ...`, with its per-sample output shape"
+                    ),
+                );
+                None
+            }
             // After a custom layer the shape is the type system's to check.
             (_, None) => None,
             // An invalid layer (already reported) passes its input on as a best guess.

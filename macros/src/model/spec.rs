@@ -118,7 +118,8 @@ pub(crate) enum Resolved {
     LeakyRelu(f64),
     Dropout(f64),
     Softmax(&'static str),
-    Custom(Type),
+    /// A user layer and, when stated with `#[custom(output = [...])]`, its per-sample output.
+    Custom(Type, Option<Vec<usize>>),
     /// Resolution failed (an error was recorded); the shape pass treats it as unknown.
     Invalid,
 }
@@ -163,7 +164,7 @@ impl Resolved {
             (Resolved::LeakyRelu(s), _) => format!("LeakyRelu<{s}>"),
             (Resolved::Dropout(p), _) => format!("Dropout<{p}>"),
             (Resolved::Activation(k) | Resolved::Softmax(k), _) => k.to_string(),
-            (_, KindDecl::Custom(ty)) => quote::quote!(#ty)
+            (_, KindDecl::Custom(ty, _)) => quote::quote!(#ty)
                 .to_string()
                 .replace(" < ", "<")
                 .replace(" >", ">")
@@ -214,7 +215,10 @@ pub(crate) fn resolve(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Vec<Resol
 
 fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>) -> Resolved {
     let (kind, args, span) = match decl {
-        KindDecl::Custom(ty) => return Resolved::Custom(ty.clone()),
+        KindDecl::Custom(ty, out) => {
+            let out = out.as_ref().map(|o| o.dims.iter().map(|d| d.0).collect());
+            return Resolved::Custom(ty.clone(), out);
+        }
         KindDecl::Builtin { kind, args, span } => (kind, args, *span),
     };
     let Some(spec) = KINDS.iter().find(|k| kind == k.name) else {

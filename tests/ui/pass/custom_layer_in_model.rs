@@ -16,7 +16,7 @@ impl<B: Backend> Init<B> for Inner<B> {
 model! {
     pub struct Outer {
         input: [4],
-        #[custom]
+        #[custom(output = [3])]
         inner: Inner<B>,
         act: Relu,
         head: Linear<3, 2>,
@@ -26,7 +26,7 @@ model! {
 fn main() {
     let dev = Cpu::default();
     let m = Outer::<Cpu>::new(&dev, 0);
-    let x = Tensor::<(Dyn, U4), Cpu>::zeros(&dev, &[2, 4]).unwrap();
-    let y: Tensor<(Dyn, U2), Cpu> = m.forward(&x);
+    let x = Tensor::<(Dyn, Const<4>), Cpu>::zeros(&dev, &[2, 4]).unwrap();
+    let y: Tensor<(Dyn, Const<2>), Cpu> = m.forward(&x);
     assert_eq!(y.dims(), &[2, 2]);
 }

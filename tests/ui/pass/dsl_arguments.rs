@@ -15,7 +15,7 @@ model! {
 fn main() {
     let dev = Cpu::default();
     let mut model = Mlp::<Cpu>::new(&dev, 0);
-    let x = Tensor::<(Dyn, U784), Cpu>::zeros(&dev, &[1, 784]).unwrap();
+    let x = Tensor::<(Dyn, Const<784>), Cpu>::zeros(&dev, &[1, 784]).unwrap();
     let (y, cache) = model.forward_train(&x);
     let _ = model.backward(&cache, &y);
     let small = Mlp::<Cpu>::new(&dev, 1);

@@ -32,12 +32,12 @@ model! {
 
 fn main() {
     let dev = Cpu::default();
-    let x = Tensor::<(Dyn, U1, U28, U28), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
-    let y: Tensor<(Dyn, U10), Cpu> = LeNet::<Cpu>::new(&dev, 0).forward(&x);
+    let x = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
+    let y: Tensor<(Dyn, Const<10>), Cpu> = LeNet::<Cpu>::new(&dev, 0).forward(&x);
     assert_eq!(y.dims(), &[2, 10]);
     let _ = Tiny::<Cpu>::new(&dev, 0);
-    let conv = Conv2d::<U1, U4, U5, Cpu>::init(&dev, &mut Rng::new(0));
-    let img = Tensor::<(Dyn, U1, U5, U5), Cpu>::zeros(&dev, &[1, 1, 5, 5]).unwrap();
-    let out: Tensor<(Dyn, U4, U1, U1), Cpu> = conv.forward(&img);
+    let conv = Conv2d::<Const<1>, Const<4>, Const<5>, Cpu>::init(&dev, &mut Rng::new(0));
+    let img = Tensor::<(Dyn, Const<1>, Const<5>, Const<5>), Cpu>::zeros(&dev, &[1, 1, 5, 5]).unwrap();
+    let out: Tensor<(Dyn, Const<4>, Const<1>, Const<1>), Cpu> = conv.forward_to(&img);
     assert_eq!(out.dims(), &[1, 4, 1, 1]);
 }

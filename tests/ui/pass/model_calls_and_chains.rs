@@ -19,7 +19,7 @@ model! {
 
 #[derive(Module)]
 pub struct Squeeze<B: Backend> {
-    pub w: Tensor<(U4,), B>,
+    pub w: Tensor<(Const<4>,), B>,
 }
 
 impl<B: Backend> Init<B> for Squeeze<B> {
@@ -28,16 +28,16 @@ impl<B: Backend> Init<B> for Squeeze<B> {
     }
 }
 
-impl<B: Backend> Layer<(Dyn, U4), B> for Squeeze<B> {
-    type Output = (Dyn, U3);
+impl<B: Backend> Layer<(Dyn, Const<4>), B> for Squeeze<B> {
+    type Output = (Dyn, Const<3>);
     type Cache = ();
-    fn forward(&self, x: &Tensor<(Dyn, U4), B>) -> Tensor<(Dyn, U3), B> {
+    fn forward(&self, x: &Tensor<(Dyn, Const<4>), B>) -> Tensor<(Dyn, Const<3>), B> {
         x.zeros_with(&[x.batch(), 3]).unwrap()
     }
-    fn forward_train(&mut self, x: &Tensor<(Dyn, U4), B>) -> (Tensor<(Dyn, U3), B>, ()) {
+    fn forward_train(&mut self, x: &Tensor<(Dyn, Const<4>), B>) -> (Tensor<(Dyn, Const<3>), B>, ()) {
         (self.forward(x), ())
     }
-    fn backward(&self, _: &(), dy: &Tensor<(Dyn, U3), B>) -> shapeflow::Result<(Tensor<(Dyn, U4), B>, Self)> {
+    fn backward(&self, _: &(), dy: &Tensor<(Dyn, Const<3>), B>) -> shapeflow::Result<(Tensor<(Dyn, Const<4>), B>, Self)> {
         Ok((dy.zeros_with(&[dy.batch(), 4])?, Squeeze { w: self.w.zeros_like() }))
     }
 }
@@ -45,7 +45,7 @@ impl<B: Backend> Layer<(Dyn, U4), B> for Squeeze<B> {
 model! {
     pub struct Net {
         input: [4],
-        #[custom]
+        #[custom(output = [3])]
         squeeze: Squeeze<B>,
         fc: Linear<3, 2>,
     }
@@ -56,9 +56,9 @@ fn main() {
     let (body, head) = (Body::<Cpu>::new(&dev, 0), Head::<Cpu>::new(&dev, 1));
     let x = BodyInput::<Cpu>::zeros(&dev, &[2, 784]).unwrap();
     let y = head.forward(&body.forward(&x));
-    let target = Tensor::<(Dyn, U1), Cpu>::zeros(&dev, &[2, 1]).unwrap();
+    let target = Tensor::<(Dyn, Const<1>), Cpu>::zeros(&dev, &[2, 1]).unwrap();
     assert!(mse_loss(&y, &target).is_ok());
     let net = Net::<Cpu>::new(&dev, 0);
-    let z = net.forward(&Tensor::<(Dyn, U4), Cpu>::zeros(&dev, &[1, 4]).unwrap());
+    let z = net.forward(&Tensor::<(Dyn, Const<4>), Cpu>::zeros(&dev, &[1, 4]).unwrap());
     assert_eq!(z.dims(), &[1, 2]);
 }

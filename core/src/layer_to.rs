@@ -1,0 +1,103 @@
+//! [`LayerTo`]: a shape-changing layer (convolution, pooling, flatten) taking one shape to an
+//! output shape *stated* in its type rather than computed by type-level arithmetic.
+//!
+//! `model!` computes every output size in decimal at expansion time (and reports a misfit as a
+//! spanned error with both numbers), then calls these layers through `LayerTo` with the
+//! [`Const`](crate::Const) dimensions it computed, so no model type ever holds a typenum number.
+//! The stated sizes are checked once more when the code is built: a wrong statement fails to
+//! compile (`evaluation panicked: Conv2d: the stated output size is not …`).
+
+use std::marker::PhantomData;
+
+use crate::backend::Backend;
+use crate::dim::StaticDim;
+use crate::error::Result;
+use crate::module::Module;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// A layer taking tensors of shape `X` to the stated shape `Y` on backend `B`; the same
+/// forward/backward contract as [`Layer`](crate::Layer), whose impls for these layers delegate
+/// here.
+///
+/// ```
+/// use shapeflow_core::{Const, Dyn, Init, LayerTo, Rng, Tensor, layers::Conv2d};
+/// use shapeflow_cpu::Cpu;
+/// type X = (Dyn, Const<1>, Const<28>, Const<28>);
+/// type Y = (Dyn, Const<6>, Const<24>, Const<24>);
+/// let dev = Cpu::default();
+/// let conv = Conv2d::<Const<1>, Const<6>, Const<5>, Cpu>::init(&dev, &mut Rng::new(0));
+/// let x = Tensor::<X, Cpu>::zeros(&dev, &[2, 1, 28, 28]).unwrap();
+/// let y: Tensor<Y, Cpu> = conv.forward_to(&x);
+/// assert_eq!(y.dims(), &[2, 6, 24, 24]);
+/// ```
+pub trait LayerTo<X: Shape, Y: Shape, B: Backend>: Module<B> + Sized {
+    /// What the forward pass keeps for the backward pass.
+    type Cache;
+
+    /// Inference forward pass.
+    fn forward_to(&self, x: &Tensor<X, B>) -> Tensor<Y, B>;
+
+    /// Training forward pass, keeping what backward needs.
+    fn forward_train_to(&mut self, x: &Tensor<X, B>) -> (Tensor<Y, B>, Self::Cache);
+
+    /// From the output gradient, the input gradient and the parameter gradients.
+    fn backward_to(&self, cache: &Self::Cache, dy: &Tensor<Y, B>) -> Result<(Tensor<X, B>, Self)>;
+}
+
+/// PyTorch's window rule along one dimension, `(h + 2p − d(k−1) − 1)/s + 1`, or `None` when the
+/// dilated kernel is larger than the padded input (or the stride is 0).
+///
+/// ```
+/// use shapeflow_core::layer_to::window_out;
+/// assert_eq!(window_out(28, 5, 1, 0, 1), Some(24));
+/// assert_eq!(window_out(7, 3, 2, 1, 1), Some(4));
+/// assert_eq!(window_out(5, 7, 1, 0, 1), None);
+/// ```
+pub const fn window_out(h: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
+    if k == 0 || s == 0 {
+        return None;
+    }
+    let reach = d * (k - 1) + 1;
+    let padded = h + 2 * p;
+    if reach > padded { None } else { Some((padded - reach) / s + 1) }
+}
+
+/// Whether `out` is the window rule's size for `h` (a `const` helper for the build-time checks).
+///
+/// ```
+/// use shapeflow_core::layer_to::window_is;
+/// assert!(window_is(28, 5, 1, 0, 1, 24));
+/// assert!(!window_is(28, 5, 1, 0, 1, 23));
+/// ```
+pub const fn window_is(h: usize, k: usize, s: usize, p: usize, d: usize, out: usize) -> bool {
+    match window_out(h, k, s, p, d) {
+        Some(o) => o == out,
+        None => false,
+    }
+}
+
+/// The build-time check of one stated window output: `Window::<H, K, S, P, D, O>::FITS` fails
+/// to evaluate (so the code fails to build) unless `O` is the window rule's size for `H`.
+///
+/// ```
+/// use shapeflow_core::Const;
+/// use shapeflow_core::layer_to::Window;
+/// let () = Window::<Const<28>, Const<5>, Const<1>, Const<0>, Const<1>, Const<24>>::FITS;
+/// ```
+pub struct Window<H, K, S, P, D, O>(PhantomData<fn() -> (H, K, S, P, D, O)>);
+
+impl<H, K, S, P, D, O> Window<H, K, S, P, D, O>
+where
+    H: StaticDim,
+    K: StaticDim,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+    O: StaticDim,
+{
+    /// Evaluates only when the stated size `O` is right.
+    pub const FITS: () = if !window_is(H::N, K::N, S::N, P::N, D::N, O::N) {
+        panic!("the stated output size does not follow the window rule (see `window_out`)")
+    };
+}
