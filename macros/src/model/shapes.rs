@@ -77,8 +77,9 @@ pub(crate) fn infer(def: &ModelDef, layers: &[Resolved], errors: &mut Vec<syn::E
             }
             // After a custom layer the shape is the type system's to check.
             (_, None) => None,
-            // An invalid layer (already reported) passes its input on as a best guess.
-            (Resolved::Invalid, shape) => shape,
+            // An invalid layer (already reported): its output is unknown, so the layers after it
+            // are not checked against a guess (which could report errors that are not there).
+            (Resolved::Invalid, _) => None,
             (Resolved::Linear { input, output }, Some(shape)) => {
                 if shape.len() != 1 {
                     walk.err(

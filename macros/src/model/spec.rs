@@ -225,7 +225,7 @@ fn resolve_one(layer: &syn::Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>
         errors.push(syn::Error::new(
             kind.span(),
             format!(
-                "unknown layer kind `{kind}` for `{layer}`\n  = help: known kinds: {}\n  = help: for a layer of your own, write `#[custom] {layer}: YourType`",
+                "unknown layer kind `{kind}` for `{layer}`\n  = help: known kinds: {}\n  = help: for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`",
                 known_kinds()
             ),
         ));
