@@ -75,6 +75,38 @@ fn matmul_with<E: Elem>(
         c[..m * n].iter_mut().for_each(|v| *v = if zero { E::zero() } else { *v * beta });
         return;
     }
+    if trans_b && !trans_a {
+        // `a·bᵀ` with both operands k-contiguous (every `Linear` forward): gemm runs this 20–25 %
+        // faster as `cᵀ = b·aᵀ`, writing `c` through transposed strides (measured at W2's
+        // 128×784×512: 718 → 560 µs on 2 threads).
+        // SAFETY: as below, with the roles of `a` and `b` swapped: `b` is n×k row-major
+        // (column stride 1, row stride k), `aᵀ` is read from `a` (m×k row-major) with row
+        // stride 1 and column stride k, and `cᵀ`'s element (j, i) is `c[i·n + j]`.
+        unsafe {
+            gemm::gemm(
+                n,
+                m,
+                k,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+                beta != E::zero(),
+                b.as_ptr(),
+                1,
+                k as isize,
+                a.as_ptr(),
+                k as isize,
+                1,
+                beta,
+                E::one(),
+                false,
+                false,
+                false,
+                par,
+            );
+        }
+        return;
+    }
     // Strides (column stride, row stride) of each logical operand.
     let (a_cs, a_rs) = if trans_a { (m as isize, 1) } else { (1, k as isize) };
     let (b_cs, b_rs) = if trans_b { (k as isize, 1) } else { (1, n as isize) };
