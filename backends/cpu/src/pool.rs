@@ -29,26 +29,7 @@ pub(crate) fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Win
         |(p, (ys, am))| {
             let xs = &x[p * pin..(p + 1) * pin];
             if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
-                // The common 2×2, stride-2 window: four fixed candidates, no range arithmetic.
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let base = 2 * oy * g.w + 2 * ox;
-                        let mut best = E::neg_infinity();
-                        let mut at = base;
-                        for i in [base, base + 1, base + g.w, base + g.w + 1] {
-                            let v = xs[i];
-                            if v > best || v.is_nan() {
-                                best = v;
-                                at = i;
-                                if v.is_nan() {
-                                    break;
-                                }
-                            }
-                        }
-                        ys[oy * g.ow + ox] = best;
-                        am[oy * g.ow + ox] = E::from_f64(at as f64);
-                    }
-                }
+                max_pool_2x2(xs, ys, am, &g);
                 return;
             }
             for oy in 0..g.oh {
@@ -75,6 +56,124 @@ pub(crate) fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Win
             }
         },
     );
+}
+
+/// The common 2×2, stride-2 window over one plane: two input rows at a time, four fixed
+/// candidates per output, chosen with selects rather than branches (the same winner as the
+/// general loop: the first maximum in scan order, or the first NaN).
+fn max_pool_2x2<E: Elem>(xs: &[E], ys: &mut [E], am: &mut [E], g: &Window2d) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(x), Some(y), Some(a)) = (as_f32(xs), as_f32_mut(ys), as_f32_mut(am))
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && g.h * g.w < 1 << 24
+    {
+        // SAFETY: AVX-512F is present (checked); plane indices are exact in f32 (< 2^24).
+        unsafe { max_pool_2x2_avx512(x, y, a, g) };
+        return;
+    }
+    for oy in 0..g.oh {
+        let (top, bottom) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        let r0 = &xs[top..top + 2 * g.ow];
+        let r1 = &xs[bottom..bottom + 2 * g.ow];
+        let out = oy * g.ow..(oy + 1) * g.ow;
+        let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+        for (ox, ((p0, p1), (y, a))) in
+            pairs.zip(ys[out.clone()].iter_mut().zip(&mut am[out])).enumerate()
+        {
+            let base = top + 2 * ox;
+            let (mut best, mut at) = (p0[0], base);
+            for (v, i) in [(p0[1], base + 1), (p1[0], base + g.w), (p1[1], base + g.w + 1)] {
+                let take = (v > best) | (v.is_nan() & !best.is_nan());
+                best = if take { v } else { best };
+                at = if take { i } else { at };
+            }
+            *y = best;
+            *a = E::from_f64(at as f64);
+        }
+    }
+}
+
+/// `s` as `f32`s when `E` is `f32`.
+#[cfg(target_arch = "x86_64")]
+fn as_f32<E: Elem>(s: &[E]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()).then(|| {
+        // SAFETY: `E` is `f32` (same type id), so the slice's layout and values are `f32`'s.
+        unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) }
+    })
+}
+
+/// `s` as `f32`s when `E` is `f32`.
+#[cfg(target_arch = "x86_64")]
+fn as_f32_mut<E: Elem>(s: &mut [E]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()).then(|| {
+        // SAFETY: `E` is `f32` (same type id); the unique borrow moves into the result.
+        unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) }
+    })
+}
+
+/// [`max_pool_2x2`] for `f32` on AVX-512: 16 outputs per step (two input rows deinterleaved
+/// into the four window positions), the same winners as the scalar loop, which finishes each
+/// row's last outputs.
+///
+/// # Safety
+/// AVX-512F must be present; the plane holds fewer than 2^24 values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn max_pool_2x2_avx512(xs: &[f32], ys: &mut [f32], am: &mut [f32], g: &Window2d) {
+    use std::arch::x86_64::*;
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    let lanes = _mm512_setr_ps(
+        0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0, 26.0, 28.0, 30.0,
+    );
+    for oy in 0..g.oh {
+        let (top, bottom) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        let r0 = &xs[top..top + 2 * g.ow];
+        let r1 = &xs[bottom..bottom + 2 * g.ow];
+        let y = &mut ys[oy * g.ow..(oy + 1) * g.ow];
+        let a = &mut am[oy * g.ow..(oy + 1) * g.ow];
+        for ox in (0..g.ow).step_by(16) {
+            // The last step of a row may be partial: masks keep loads and stores inside it.
+            let t = (g.ow - ox).min(16);
+            let (lo, hi) = ((2 * t).min(16), (2 * t).saturating_sub(16));
+            let (lo, hi, out) = (low_bits(lo), low_bits(hi), low_bits(t));
+            // SAFETY: masked-off lanes are neither read nor written; the lanes kept read
+            // `r0[2·ox..2·ox + 2t]` and `r1[..]` and write `y[ox..ox + t]`, `a[ox..ox + t]`,
+            // all inside the slices above.
+            unsafe {
+                let (p0, p1) = (r0.as_ptr().add(2 * ox), r1.as_ptr().add(2 * ox));
+                let (a0, b0) =
+                    (_mm512_maskz_loadu_ps(lo, p0), _mm512_maskz_loadu_ps(hi, p0.add(16)));
+                let (a1, b1) =
+                    (_mm512_maskz_loadu_ps(lo, p1), _mm512_maskz_loadu_ps(hi, p1.add(16)));
+                let base = _mm512_add_ps(_mm512_set1_ps((top + 2 * ox) as f32), lanes);
+                let mut best = _mm512_permutex2var_ps(a0, even, b0);
+                let mut at = base;
+                let candidates = [
+                    (_mm512_permutex2var_ps(a0, odd, b0), 1.0),
+                    (_mm512_permutex2var_ps(a1, even, b1), g.w as f32),
+                    (_mm512_permutex2var_ps(a1, odd, b1), (g.w + 1) as f32),
+                ];
+                for (v, offset) in candidates {
+                    let greater = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+                    let v_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
+                    let best_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(best, best);
+                    let take = greater | (v_nan & !best_nan);
+                    best = _mm512_mask_blend_ps(take, best, v);
+                    at =
+                        _mm512_mask_blend_ps(take, at, _mm512_add_ps(base, _mm512_set1_ps(offset)));
+                }
+                _mm512_mask_storeu_ps(y.as_mut_ptr().add(ox), out, best);
+                _mm512_mask_storeu_ps(a.as_mut_ptr().add(ox), out, at);
+            }
+        }
+    }
+}
+
+/// A mask of the lowest `n` (≤ 16) lanes.
+#[cfg(target_arch = "x86_64")]
+fn low_bits(n: usize) -> u16 {
+    ((1u32 << n) - 1) as u16
 }
 
 /// Routes each output gradient to its window's maximum.
@@ -141,4 +240,63 @@ pub(crate) fn avg_pool2d_backward<E: Elem>(dy: &[E], dx: &mut [E], g: Window2d) 
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2×2 fast paths (AVX-512 for f32, selects for f64) against a plain scan of each window
+    /// (first maximum in scan order; the first NaN wins), on planes with ties, NaNs and widths
+    /// around the 16-output vector steps (odd sizes drop the last row or column, as PyTorch).
+    #[test]
+    fn two_by_two_max_pool_matches_a_plain_scan() {
+        for (h, w) in [(2, 2), (3, 5), (26, 26), (11, 11), (4, 32), (6, 33), (2, 64), (5, 70)] {
+            let g = Window2d::new([2, 3, h, w], [2, 2], [2, 2], [0, 0], [1, 1]).unwrap();
+            let x: Vec<f32> = (0..2 * 3 * h * w)
+                .map(|i| match i % 23 {
+                    7 => f32::NAN,
+                    3 | 4 => 1.0, // ties
+                    _ => ((i * 37 % 101) as f32) / 10.0 - 5.0,
+                })
+                .collect();
+            let len = g.n * g.c * g.oh * g.ow;
+            let (mut y, mut am) = (vec![0.0f32; len], vec![0.0f32; len]);
+            max_pool2d(&x, &mut y, &mut am, g);
+            let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            let (mut y64, mut am64) = (vec![0.0f64; len], vec![0.0f64; len]);
+            max_pool2d(&x64, &mut y64, &mut am64, g);
+            for p in 0..g.n * g.c {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let plane = &x[p * h * w..(p + 1) * h * w];
+                        let (mut best, mut at) = (f32::NEG_INFINITY, 0);
+                        'scan: for iy in 2 * oy..2 * oy + 2 {
+                            for ix in 2 * ox..2 * ox + 2 {
+                                let v = plane[iy * w + ix];
+                                if v > best || v.is_nan() {
+                                    (best, at) = (v, iy * w + ix);
+                                    if v.is_nan() {
+                                        break 'scan;
+                                    }
+                                }
+                            }
+                        }
+                        let o = p * g.oh * g.ow + oy * g.ow + ox;
+                        let what = format!("{h}×{w} plane {p} output ({oy}, {ox})");
+                        assert!(
+                            y[o] == best || (y[o].is_nan() && best.is_nan()),
+                            "{what}: f32 value"
+                        );
+                        assert_eq!(am[o] as usize, at, "{what}: f32 argmax");
+                        assert!(
+                            y64[o] as f32 == best || (y64[o].is_nan() && best.is_nan()),
+                            "{what}: f64"
+                        );
+                        assert_eq!(am64[o] as usize, at, "{what}: f64 argmax");
+                    }
+                }
+            }
+        }
+    }
 }
