@@ -87,18 +87,21 @@ pub fn w1_gemm(out: &mut Vec<Figure>) {
 /// `x`, one figure named `workload`.
 pub fn train_steps<M, S, B>(model: &mut M, x: &Tensor<S, B>, workload: &str, out: &mut Vec<Figure>)
 where
-    M: Layer<S, B, Output = (Dyn, Const<10>)>,
+    M: Layer<S, B, Output = (Dyn, Const<10>)> + Send,
     S: shapeflow::Shape,
     B: Backend,
 {
     let batch = x.batch();
     let mut opt = Adam::new(&*model, AdamConfig::default());
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    let t = times(20, 200, || {
-        let (logits, cache) = model.forward_train(x);
-        let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
-        let (_, grads) = model.backward(&cache, &d).expect("backward");
-        opt.step(model, &grads).expect("step");
+    // As `fit` runs a step: on the backend's workers (see `Backend::on_workers`).
+    let t = B::on_workers(|| {
+        times(20, 200, || {
+            let (logits, cache) = model.forward_train(x);
+            let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
+            let (_, grads) = model.backward(&cache, &d).expect("backward");
+            opt.step(model, &grads).expect("step");
+        })
     });
     out.push(Figure::new(
         "shapeflow",

@@ -286,6 +286,23 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     fn upload(&self, data: &[Self::Elem]) -> Self::Storage;
     /// A zero-filled buffer on the same device as `like`.
     fn zeros_like(like: &Self::Storage, len: usize) -> Self::Storage;
+    /// Runs `f` where this backend's parallel kernels run best, and returns its result. The CPU
+    /// backend runs it on one of its worker threads, so each kernel takes the calling thread
+    /// along instead of leaving it asleep until the workers finish (measured: +10 % on an MLP
+    /// training step, +15 % on a small CNN); other backends run `f` in place. `fit` runs each
+    /// training step this way; wrap a hand-written training loop the same way.
+    ///
+    /// ```
+    /// use shapeflow_core::Backend;
+    /// use shapeflow_cpu::Cpu;
+    /// assert_eq!(Cpu::on_workers(|| (1..=10).sum::<i32>()), 55);
+    /// ```
+    fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R
+    where
+        Self: Sized,
+    {
+        f()
+    }
     /// A buffer on the same device as `like` whose contents are unspecified (but initialised):
     /// for outputs the caller overwrites completely. Defaults to [`Backend::zeros_like`].
     fn scratch_like(like: &Self::Storage, len: usize) -> Self::Storage {

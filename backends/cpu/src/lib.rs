@@ -104,6 +104,13 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
     fn zeros_like(_: &CpuBuf<E>, len: usize) -> CpuBuf<E> {
         CpuBuf::zeros(len)
     }
+    /// On a rayon worker: called from another thread (such as `main`), every parallel kernel
+    /// hands its work to the workers and sleeps until they finish, a wake-up per kernel; called
+    /// from a worker, it shares the work and takes part itself.
+    fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+        rayon::scope(|_| f())
+    }
+
     fn scratch_like(_: &CpuBuf<E>, len: usize) -> CpuBuf<E> {
         CpuBuf::scratch(len)
     }

@@ -129,11 +129,11 @@ pub fn fit<M, S, C, B, O>(
     callbacks: &mut [&mut dyn Callback<M>],
 ) -> Result<History>
 where
-    M: Layer<S, B, Output = (Dyn, C)>,
+    M: Layer<S, B, Output = (Dyn, C)> + Send + Sync,
     S: Shape,
     C: StaticDim,
     B: Backend,
-    O: Optimizer<M>,
+    O: Optimizer<M> + Send,
 {
     let (train_set, val_set) = match &config.validation {
         Validation::None => (train.clone(), None),
@@ -176,19 +176,23 @@ where
         let mut acc = Accumulator::new(&config.metrics);
         for (index, batch) in batches.enumerate() {
             let x = batch.inputs_tensor::<S, B>(dev)?;
-            let (out, cache) = model.forward_train(&x);
-            let (loss, dout) = config.loss.apply(&out, &batch, dev).map_err(|e| match e {
-                Error::NonFinite(m) => {
-                    Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
+            let acc = &mut acc;
+            let (model, opt) = (&mut *model, &mut *opt);
+            B::on_workers(|| -> Result<()> {
+                let (out, cache) = model.forward_train(&x);
+                let (loss, dout) = config.loss.apply(&out, &batch, dev).map_err(|e| match e {
+                    Error::NonFinite(m) => {
+                        Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
+                    }
+                    other => other,
+                })?;
+                acc.add(loss, &out, &batch, dev)?;
+                let (_, mut grads) = model.backward(&cache, &dout)?;
+                if let Some(max) = config.clip_grad_norm {
+                    clip_grad_norm(&mut grads, max)?;
                 }
-                other => other,
+                opt.step(model, &grads)
             })?;
-            acc.add(loss, &out, &batch, dev)?;
-            let (_, mut grads) = model.backward(&cache, &dout)?;
-            if let Some(max) = config.clip_grad_norm {
-                clip_grad_norm(&mut grads, max)?;
-            }
-            opt.step(model, &grads)?;
             for cb in callbacks.iter_mut() {
                 if let Some(lr) = cb.on_batch_end()? {
                     opt.set_lr(lr);
@@ -243,7 +247,7 @@ pub fn evaluate<M, S, C, B>(
     config: &FitConfig,
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B, Output = (Dyn, C)>,
+    M: Layer<S, B, Output = (Dyn, C)> + Sync,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -251,9 +255,12 @@ where
     let mut acc = Accumulator::new(&config.metrics);
     for batch in data.batches_in_order(config.batch_size.max(256)) {
         let x = batch.inputs_tensor::<S, B>(dev)?;
-        let out = model.forward(&x);
-        let (loss, _) = config.loss.apply(&out, &batch, dev)?;
-        acc.add(loss, &out, &batch, dev)?;
+        let acc = &mut acc;
+        B::on_workers(|| -> Result<()> {
+            let out = model.forward(&x);
+            let (loss, _) = config.loss.apply(&out, &batch, dev)?;
+            acc.add(loss, &out, &batch, dev)
+        })?;
     }
     Ok(acc.logs(""))
 }
