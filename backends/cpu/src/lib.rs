@@ -18,8 +18,11 @@ mod buffer;
 mod conv;
 mod dropout;
 mod elementwise;
+mod f32_view;
 mod loss;
 mod matmul;
+#[cfg(target_arch = "x86_64")]
+mod matmul_row;
 mod optim;
 mod pool;
 mod softmax;

@@ -1,9 +1,13 @@
-//! matmul: `c = op(a)·op(b) + beta·c` through the `gemm` crate, transposes expressed as strides.
+//! matmul: `c = op(a)·op(b) + beta·c` through the `gemm` crate, transposes expressed as strides;
+//! one row times a transposed matrix (a `Linear` layer at batch 1) in `matmul_row.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gemm::Parallelism;
 use shapeflow_core::Elem;
+
+#[cfg(target_arch = "x86_64")]
+use crate::f32_view::{as_f32, as_f32_mut};
 
 /// 0 = use every core rayon offers.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -46,6 +50,18 @@ pub(crate) fn matmul<E: Elem>(
     trans_b: bool,
     beta: E,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if m == 1 && trans_b && beta == E::zero() && a.len() >= k && b.len() >= k * n && c.len() >= n {
+        // A `Linear` layer on one sample: dot products, each worker on a fixed share of the
+        // weights (`matmul_row.rs`).
+        if let (Some(a), Some(b), Some(c)) =
+            (as_f32(&a[..k]), as_f32(&b[..k * n]), as_f32_mut(&mut c[..n]))
+            && crate::matmul_row::available()
+        {
+            crate::matmul_row::row_times_rows(a, b, c);
+            return;
+        }
+    }
     matmul_with(a, b, c, m, k, n, trans_a, trans_b, beta, parallelism(m, k, n));
 }
 

@@ -4,6 +4,9 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::Window2d;
 
+#[cfg(target_arch = "x86_64")]
+use crate::f32_view::{as_f32, as_f32_mut};
+
 /// The input rows and columns under the window at output `(oy, ox)`, padding excluded (pools
 /// have no dilation).
 #[inline]
@@ -91,24 +94,6 @@ fn max_pool_2x2<E: Elem>(xs: &[E], ys: &mut [E], am: &mut [E], g: &Window2d) {
             *a = E::from_f64(at as f64);
         }
     }
-}
-
-/// `s` as `f32`s when `E` is `f32`.
-#[cfg(target_arch = "x86_64")]
-fn as_f32<E: Elem>(s: &[E]) -> Option<&[f32]> {
-    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()).then(|| {
-        // SAFETY: `E` is `f32` (same type id), so the slice's layout and values are `f32`'s.
-        unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) }
-    })
-}
-
-/// `s` as `f32`s when `E` is `f32`.
-#[cfg(target_arch = "x86_64")]
-fn as_f32_mut<E: Elem>(s: &mut [E]) -> Option<&mut [f32]> {
-    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()).then(|| {
-        // SAFETY: `E` is `f32` (same type id); the unique borrow moves into the result.
-        unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) }
-    })
 }
 
 /// [`max_pool_2x2`] for `f32` on AVX-512: 16 outputs per step (two input rows deinterleaved

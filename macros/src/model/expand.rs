@@ -341,9 +341,14 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
                 Self { #( #names: #inits, )* __backend: ::core::marker::PhantomData }
             }
 
-            /// Inference forward pass (dropout off).
-            pub fn forward<X: #accepts_bound>(&self, x: &X) -> #p::Tensor<#sn, B> {
-                <Self as #p::Layer<#s0, B>>::forward(self, x.as_model_input())
+            /// Inference forward pass (dropout off), run where the backend's kernels run best
+            /// ([`Backend::on_workers`](#p::Backend::on_workers)).
+            pub fn forward<X: #accepts_bound>(&self, x: &X) -> #p::Tensor<#sn, B>
+            where
+                Self: Sync,
+            {
+                let x = x.as_model_input();
+                <B as #p::Backend>::on_workers(|| <Self as #p::Layer<#s0, B>>::forward(self, x))
             }
 
             /// Training forward pass: the output and every layer's cache for [`Self::backward`].
