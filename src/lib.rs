@@ -93,7 +93,6 @@ pub mod __private {
     pub use shapeflow_core::{
         Backend, Const, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor, layers,
     };
-    pub use typenum;
 }
 
 /// The README's code blocks, compiled as doctests so the quick start cannot rot.
