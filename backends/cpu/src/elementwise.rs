@@ -85,6 +85,34 @@ pub(crate) fn transpose_blocks<E: Elem>(
     });
 }
 
+/// `y[c, r] = x[r, c]` for `x` of `rows × cols`, in 32×32 tiles (so reads and writes both stay
+/// in cache), bands of 32 output rows in parallel.
+pub(crate) fn transpose_2d<E: Elem>(x: &[E], y: &mut [E], rows: usize, cols: usize) {
+    use rayon::prelude::*;
+    const T: usize = 32;
+    let n = rows * cols;
+    if x.len() < n || y.len() < n || n == 0 {
+        return;
+    }
+    y[..n].par_chunks_mut(T * rows).with_min_len(64 * 1024 / (T * rows) + 1).enumerate().for_each(
+        |(band, out)| {
+            let c0 = band * T;
+            let width = out.len() / rows;
+            for r0 in (0..rows).step_by(T) {
+                let rn = (rows - r0).min(T);
+                // Output-major inside the tile: each output row segment is written contiguously,
+                // and the tile's input lines (a power-of-two stride apart at most T) stay in L1.
+                for dc in 0..width {
+                    let o = &mut out[dc * rows + r0..dc * rows + r0 + rn];
+                    for (i, v) in o.iter_mut().enumerate() {
+                        *v = x[(r0 + i) * cols + c0 + dc];
+                    }
+                }
+            }
+        },
+    );
+}
+
 /// Clamps to `[lo, hi]` (NaN stays NaN).
 pub(crate) fn clamp<E: Elem>(x: &mut [E], lo: f64, hi: f64) {
     let (lo, hi) = (E::from_f64(lo), E::from_f64(hi));
@@ -109,4 +137,23 @@ pub(crate) fn sum8<E: Elem>(x: &[E]) -> E {
         }
     }
     rest.iter().fold(acc.iter().fold(E::zero(), |s, &v| s + v), |s, &v| s + v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_2d_moves_every_element() {
+        for (rows, cols) in [(1, 1), (3, 70), (33, 31), (128, 784), (65, 2)] {
+            let x: Vec<f64> = (0..rows * cols).map(|i| i as f64).collect();
+            let mut y = vec![f64::NAN; rows * cols];
+            transpose_2d(&x, &mut y, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(y[c * rows + r], x[r * cols + c], "{rows}×{cols} at ({r}, {c})");
+                }
+            }
+        }
+    }
 }
