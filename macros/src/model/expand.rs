@@ -10,18 +10,19 @@ use super::shapes::Flow;
 use super::spec::Resolved;
 use crate::dim::const_type;
 
-/// `tokens` with every span set to `span`, so rustc's notes about generated items point at one
-/// token of the user's declaration (the model's name) instead of the whole `model!` block.
+/// `tokens` located at `span`, so rustc's notes about generated items point at one token of the
+/// user's declaration instead of the whole `model!` block. Only the location moves: each token
+/// keeps its hygiene, so lints still see generated code as coming from a macro.
 fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tt| {
             if let proc_macro2::TokenTree::Group(g) = &tt {
                 let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
+                group.set_span(g.span().located_at(span));
                 tt = proc_macro2::TokenTree::Group(group);
             } else {
-                tt.set_span(span);
+                tt.set_span(tt.span().located_at(span));
             }
             tt
         })
@@ -157,7 +158,11 @@ fn plan(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> Plan {
     for (i, layer) in layers.iter().enumerate() {
         let (ty, input) = (&types[i], &shapes[i]);
         match layer {
-            Resolved::Custom(..) => {
+            // A custom layer whose output is stated needs no bound: its check function (below)
+            // reports a layer that does not take its input at the layer's name, and the model's
+            // items stay usable, so code that uses the model adds no follow-on errors.
+            Resolved::Custom(_, Some(_)) => {}
+            Resolved::Custom(_, None) => {
                 where_clauses.push(quote!(#ty: #p::Layer<#input, B> + #p::Init<B>));
             }
             _ if flow.shapes[i].is_none() => {
@@ -172,7 +177,6 @@ fn plan(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> Plan {
 pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenStream {
     let p = private();
     let Plan { names, types, shapes, where_clauses, calls } = plan(def, layers, flow);
-    let vias: Vec<&TokenStream> = calls.iter().map(|c| &c.via).collect();
     let n = names.len();
     let name = &def.name;
     let vis = &def.vis;
@@ -212,31 +216,31 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         })
         .collect();
     let x_last = &xs[n];
+    // `<Type as Layer<X, B>>` (or `LayerTo<X, Y, B>`) per layer.
+    let quals: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            let (ty, via) = (&types[i], &calls[i].via);
+            quote!(<#ty as #via>)
+        })
+        .collect();
     let mut fwd_stmts = Vec::with_capacity(n);
     let mut train_stmts = Vec::with_capacity(n);
     for i in 0..n {
-        let (ty, via, field, x, c, xin) =
-            (&types[i], &calls[i].via, &names[i], &xs[i + 1], &cs[i], &x_in[i]);
+        let (q, field, x, c, xin) = (&quals[i], &names[i], &xs[i + 1], &cs[i], &x_in[i]);
         let (fwd, train) = (&calls[i].forward, &calls[i].forward_train);
         if calls[i].retype {
-            fwd_stmts
-                .push(quote!(let #x = <#ty as #via>::#fwd(&self.#field, #xin).__assume_shape();));
+            fwd_stmts.push(quote!(let #x = #q::#fwd(&self.#field, #xin).__assume_shape();));
             train_stmts.push(quote!(
-                let (#x, #c) = <#ty as #via>::#train(&mut self.#field, #xin);
+                let (#x, #c) = #q::#train(&mut self.#field, #xin);
                 let #x = #x.__assume_shape();
             ));
         } else {
-            fwd_stmts.push(quote!(let #x = <#ty as #via>::#fwd(&self.#field, #xin);));
-            train_stmts.push(quote!(let (#x, #c) = <#ty as #via>::#train(&mut self.#field, #xin);));
+            fwd_stmts.push(quote!(let #x = #q::#fwd(&self.#field, #xin);));
+            train_stmts.push(quote!(let (#x, #c) = #q::#train(&mut self.#field, #xin);));
         }
     }
     // backward walks the layers in reverse: d_i = input gradient of layer i.
     let rev: Vec<usize> = (0..n).rev().collect();
-    let rev_names: Vec<&syn::Ident> = rev.iter().map(|&i| &names[i]).collect();
-    let rev_types: Vec<&TokenStream> = rev.iter().map(|&i| &types[i]).collect();
-    let rev_vias: Vec<&TokenStream> = rev.iter().map(|&i| &calls[i].via).collect();
-    let rev_bwds: Vec<&syn::Ident> = rev.iter().map(|&i| &calls[i].backward).collect();
-    let rev_d_in: Vec<&syn::Ident> = rev.iter().map(|&i| &ds[i]).collect();
     // The last layer borrows the caller's gradient; earlier ones borrow the next layer's result.
     let rev_d_out: Vec<TokenStream> = rev
         .iter()
@@ -249,7 +253,6 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
         })
         .collect();
-    let rev_g: Vec<&syn::Ident> = rev.iter().map(|&i| &gs[i]).collect();
     // A relabelled output's gradient goes back under the layer's own output type.
     let rev_d_out: Vec<TokenStream> = rev
         .iter()
@@ -257,6 +260,15 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         .map(|(&i, d)| if calls[i].retype { quote!(&(#d).clone().__assume_shape()) } else { d })
         .collect();
     let d_0 = &ds[0];
+    let bwd_stmts: Vec<TokenStream> = rev
+        .iter()
+        .zip(&rev_d_out)
+        .map(|(&i, d_out)| {
+            let (q, bwd, field, d_in, g) =
+                (&quals[i], &calls[i].backward, &names[i], &ds[i], &gs[i]);
+            quote!(let (#d_in, #g) = #q::#bwd(&self.#field, &cache.#field, #d_out)?;)
+        })
+        .collect();
     let cache_doc =
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
     let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
@@ -268,39 +280,43 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let accepts_label =
         format!("this is not a tensor of shape {input_desc} on the model's backend");
 
-    let accepts_impl = respan(
-        quote! {
-            impl<B: #p::Backend> #accepts<B> for #p::Tensor<#s0, B> {
-                fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
-                    self
-                }
+    let accepts_impl = quote! {
+        impl<B: #p::Backend> #accepts<B> for #p::Tensor<#s0, B> {
+            fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
+                self
             }
-        },
-        name.span(),
-    );
-    let accepts_bound = respan(quote!(#accepts<B>), name.span());
+        }
+    };
+    let accepts_bound = quote!(#accepts<B>);
+    let cache_ty = quote!(#cache_name<B>);
     // For each custom layer whose output the model states: a function that only compiles when
-    // the layer's `Output` is the stated shape, its error pointing at the layer's name.
+    // the layer takes its input and its `Output` is the stated shape.
     let stated_checks: Vec<TokenStream> = (0..n)
         .filter(|&i| calls[i].retype)
         .map(|i| {
             let (ty, input, out, field) = (&types[i], &shapes[i], &shapes[i + 1], &names[i]);
             let check = format_ident!("__{}_output_is_as_stated", field);
-            respan(
-                quote! {
-                    #[allow(dead_code, non_snake_case, clippy::all)]
-                    fn #check<B: #p::Backend>(
-                        y: #p::Tensor<<#ty as #p::Layer<#input, B>>::Output, B>,
-                    ) -> #p::Tensor<#out, B> {
-                        y
-                    }
-                },
-                field.span(),
-            )
+            quote! {
+                #[allow(dead_code, non_snake_case, clippy::all)]
+                fn #check<B: #p::Backend>(
+                    y: #p::Tensor<<#ty as #p::Layer<#input, B>>::Output, B>,
+                ) -> #p::Tensor<#out, B> {
+                    y
+                }
+            }
         })
         .collect();
 
-    quote! {
+    // Every generated token is spanned at one token of the declaration: the first custom
+    // layer's name (errors in generated code can only come from a custom layer, and rustc
+    // merges identical errors at one place, so a custom layer that does not fit is one error
+    // there), else the model's name. Notes that point into the generated code then show one
+    // line instead of the whole `model!` block.
+    let span = layers
+        .iter()
+        .position(|l| matches!(l, Resolved::Custom(..)))
+        .map_or(name.span(), |i| names[i].span());
+    let generated = quote! {
         #(#attrs)*
         #vis struct #name<B: #p::Backend> {
             #( #(#docs)* pub #names: #types, )*
@@ -310,7 +326,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
         #[doc = #cache_doc]
         #vis struct #cache_name<B: #p::Backend> where #(#where_clauses,)* {
-            #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: <#types as #vias>::Cache, )*
+            #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: #quals::Cache, )*
             #[doc(hidden)]
             pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
@@ -352,13 +368,13 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
 
             /// Training forward pass: the output and every layer's cache for [`Self::backward`].
-            pub fn forward_train<X: #accepts_bound>(&mut self, x: &X) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
+            pub fn forward_train<X: #accepts_bound>(&mut self, x: &X) -> (#p::Tensor<#sn, B>, #cache_ty) {
                 <Self as #p::Layer<#s0, B>>::forward_train(self, x.as_model_input())
             }
 
             /// Generated backward pass: from the output gradient, the gradient of every parameter,
             /// as a value of the model's own type (`grads.fc1.weight` is `∂L/∂fc1.weight`).
-            pub fn backward(&self, cache: &#cache_name<B>, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
+            pub fn backward(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
                 <Self as #p::Layer<#s0, B>>::backward(self, cache, dy).map(|(_, grads)| grads)
             }
 
@@ -386,24 +402,24 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
         impl<B: #p::Backend> #p::Layer<#s0, B> for #name<B> where #(#where_clauses,)* {
             type Output = #sn;
-            type Cache = #cache_name<B>;
+            type Cache = #cache_ty;
 
             fn forward(&self, x0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
                 #( #fwd_stmts )*
                 #x_last
             }
 
-            fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) {
+            fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_ty) {
                 #( #train_stmts )*
                 (#x_last, #cache_name { #( #names: #cs, )* __backend: ::core::marker::PhantomData })
             }
 
             fn backward(
                 &self,
-                cache: &#cache_name<B>,
+                cache: &#cache_ty,
                 dy: &#p::Tensor<#sn, B>,
             ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
-                #( let (#rev_d_in, #rev_g) = <#rev_types as #rev_vias>::#rev_bwds(&self.#rev_names, &cache.#rev_names, #rev_d_out)?; )*
+                #( #bwd_stmts )*
                 Ok((#d_0, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
             }
         }
@@ -433,7 +449,8 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
                 #( #p::with_field(path, #name_strs, |path| #p::Module::<B>::visit_rng(&mut self.#names, path, f)); )*
             }
         }
-    }
+    };
+    respan(generated, span)
 }
 
 /// After a DSL error: the same public items with the declared input type and no working bodies,
