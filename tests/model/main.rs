@@ -8,3 +8,4 @@ mod conv_models;
 mod custom_layer;
 mod generated;
 mod shape_rules_agree;
+mod w2_reference;
