@@ -167,7 +167,7 @@ fn the_optimised_w2_step_matches_a_plain_f64_reference() {
         let (_, dw1, db1) = layers[0].backward(&xs, &da1, batch);
 
         assert!(
-            ((loss as f64) - want_loss).abs() <= 1e-5 * want_loss.abs(),
+            (loss - want_loss).abs() <= 1e-5 * want_loss.abs(),
             "step {step}: loss {loss} vs {want_loss}"
         );
         let got = [
