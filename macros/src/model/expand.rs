@@ -358,7 +358,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
 
             /// Inference forward pass (dropout off), run where the backend's kernels run best
-            /// ([`Backend::on_workers`](#p::Backend::on_workers)).
+            /// (`Backend::on_workers`: on the CPU, one of its worker threads).
             pub fn forward<X: #accepts_bound>(&self, x: &X) -> #p::Tensor<#sn, B>
             where
                 Self: Sync,
