@@ -17,7 +17,7 @@ const RUSTC_LAYOUT: &[(&str, usize)] = &[
     ("add_shapes_differ.stderr", 14),
     ("chained_models_do_not_meet.stderr", 20),
     ("custom_layer_input_does_not_fit.stderr", 13),
-    ("hand_written_conv_kernel_too_large.stderr", 24),
+    ("hand_written_conv_kernel_too_large.stderr", 19),
     ("loss_labels_for_another_class_count.stderr", 20),
     ("matmul_inner_dims_differ.stderr", 15),
     ("model_called_with_wrong_rank.stderr", 20),

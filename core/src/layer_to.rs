@@ -101,3 +101,35 @@ where
         panic!("the stated output size does not follow the window rule (see `window_out`)")
     };
 }
+
+/// [`Window`] for both axes of a 2-D window at once (one check, so one error when it fails).
+///
+/// ```
+/// use shapeflow_core::Const;
+/// use shapeflow_core::layer_to::Window2;
+/// type C<const N: usize> = Const<N>;
+/// let () = Window2::<C<28>, C<20>, C<5>, C<1>, C<2>, C<1>, C<28>, C<20>>::FITS;
+/// ```
+pub struct Window2<H, W, K, S, P, D, OH, OW>(Marker<(H, W), (K, S, P, D), (OH, OW)>);
+
+/// The type parameters of [`Window2`], grouped: input sizes, window, stated output sizes.
+type Marker<I, G, O> = PhantomData<fn() -> (I, G, O)>;
+
+impl<H, W, K, S, P, D, OH, OW> Window2<H, W, K, S, P, D, OH, OW>
+where
+    H: StaticDim,
+    W: StaticDim,
+    K: StaticDim,
+    S: StaticDim,
+    P: StaticDim,
+    D: StaticDim,
+    OH: StaticDim,
+    OW: StaticDim,
+{
+    /// Evaluates only when the stated sizes `OH × OW` are right.
+    pub const FITS: () = if !(window_is(H::N, K::N, S::N, P::N, D::N, OH::N)
+        && window_is(W::N, K::N, S::N, P::N, D::N, OW::N))
+    {
+        panic!("the stated output size does not follow the window rule (see `window_out`)")
+    };
+}

@@ -10,7 +10,7 @@ use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::layer_to::{LayerTo, Window};
+use crate::layer_to::{LayerTo, Window, Window2};
 use crate::module::Module;
 use crate::rng::Rng;
 use crate::shape::{Dims, Shape};
@@ -301,7 +301,7 @@ where
     type Cache = ConvCache<B>;
 
     fn forward_to(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<(N, O, OH, OW), B> {
-        let ((), ()) = (Window::<H, K, S, P, D, OH>::FITS, Window::<W, K, S, P, D, OW>::FITS);
+        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
         self.forward_cached(x).0
     }
 
@@ -309,7 +309,7 @@ where
         &mut self,
         x: &Tensor<(N, I, H, W), B>,
     ) -> (Tensor<(N, O, OH, OW), B>, ConvCache<B>) {
-        let ((), ()) = (Window::<H, K, S, P, D, OH>::FITS, Window::<W, K, S, P, D, OW>::FITS);
+        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
         self.forward_cached(x)
     }
 
@@ -318,7 +318,7 @@ where
         cache: &ConvCache<B>,
         dy: &Tensor<(N, O, OH, OW), B>,
     ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
-        let ((), ()) = (Window::<H, K, S, P, D, OH>::FITS, Window::<W, K, S, P, D, OW>::FITS);
+        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
         self.backward_cached(cache, dy.storage())
     }
 }

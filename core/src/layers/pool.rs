@@ -10,7 +10,7 @@ use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::layer_to::{LayerTo, Window};
+use crate::layer_to::{LayerTo, Window2};
 use crate::rng::Rng;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
@@ -115,8 +115,7 @@ where
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<(N, C, OH, OW), B>, MaxPoolCache<B>) {
-        let ((), ()) =
-            (Window::<H, K, S, P, Const<1>, OH>::FITS, Window::<W, K, S, P, Const<1>, OW>::FITS);
+        let () = Window2::<H, W, K, S, P, Const<1>, OH, OW>::FITS;
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let len = g.n * g.c * g.oh * g.ow;
         let mut y = B::scratch_like(x.storage(), len);
@@ -217,8 +216,7 @@ where
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<(N, C, OH, OW), B>, Window2d) {
-        let ((), ()) =
-            (Window::<H, K, S, P, Const<1>, OH>::FITS, Window::<W, K, S, P, Const<1>, OW>::FITS);
+        let () = Window2::<H, W, K, S, P, Const<1>, OH, OW>::FITS;
         let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
         let mut y = B::scratch_like(x.storage(), g.n * g.c * g.oh * g.ow);
         B::avg_pool2d(x.storage(), &mut y, g);
