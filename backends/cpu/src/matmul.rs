@@ -217,20 +217,21 @@ mod tests {
         c
     }
 
-    /// The transposing route for `a·bᵀ` (large enough, `a` the smaller operand), with and
-    /// without `beta`.
+    /// Both transposing routes for `a·bᵀ` (large enough, `a` the smaller operand: `n ≥ 4m`
+    /// transposes `a` and the result, `m < n < 4m` transposes `b`), with and without `beta`.
     #[test]
-    fn row_major_times_transposed_matches_naive_product() {
-        let (m, k, n) = (20, 300, 211); // n ≥ 4m and m·k·n ≥ 2^20: the transposing route
-        let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
-        let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
-        let want = naive(&a, &b, m, k, n, false, true);
-        for beta in [0.0, 0.5] {
-            let mut c = vec![if beta == 0.0 { f64::NAN } else { 1.0 }; m * n];
-            matmul(&a, &b, &mut c, m, k, n, false, true, beta);
-            for (i, (x, w)) in c.iter().zip(&want).enumerate() {
-                let w = w + if beta == 0.0 { 0.0 } else { 0.5 };
-                assert!((x - w).abs() < 1e-9, "beta={beta} at {i}: {x} vs {w}");
+    fn transposing_routes_match_naive_product() {
+        for (m, k, n) in [(20, 300, 211), (40, 300, 100)] {
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+            let want = naive(&a, &b, m, k, n, false, true);
+            for beta in [0.0, 0.5] {
+                let mut c = vec![if beta == 0.0 { f64::NAN } else { 1.0 }; m * n];
+                matmul(&a, &b, &mut c, m, k, n, false, true, beta);
+                for (i, (x, w)) in c.iter().zip(&want).enumerate() {
+                    let w = w + if beta == 0.0 { 0.0 } else { 0.5 };
+                    assert!((x - w).abs() < 1e-9, "{m}×{k}×{n} beta={beta} at {i}: {x} vs {w}");
+                }
             }
         }
     }
