@@ -99,7 +99,7 @@ where
         times(20, 200, || {
             let (logits, cache) = model.forward_train(x);
             let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
-            let (_, grads) = model.backward(&cache, &d).expect("backward");
+            let grads = model.backward_params(&cache, &d).expect("backward");
             opt.step(model, &grads).expect("step");
         })
     });

@@ -50,6 +50,13 @@ pub trait Layer<S: Shape, B: Backend>: Module<B> + Sized {
         cache: &Self::Cache,
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<S, B>, Self)>;
+
+    /// The parameter gradients alone: what a model's first layer needs, since nothing takes
+    /// the gradient of the model's input. Layers whose input gradient costs real work (a
+    /// matrix product for `Linear` and the convolutions) skip it; the default discards it.
+    fn backward_params(&self, cache: &Self::Cache, dy: &Tensor<Self::Output, B>) -> Result<Self> {
+        self.backward(cache, dy).map(|(_, grads)| grads)
+    }
 }
 
 /// Construction from a seeded generator: how `model!` builds each layer in `new(&device, seed)`.

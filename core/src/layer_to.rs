@@ -43,6 +43,11 @@ pub trait LayerTo<X: Shape, Y: Shape, B: Backend>: Module<B> + Sized {
 
     /// From the output gradient, the input gradient and the parameter gradients.
     fn backward_to(&self, cache: &Self::Cache, dy: &Tensor<Y, B>) -> Result<(Tensor<X, B>, Self)>;
+
+    /// The parameter gradients alone (see [`Layer::backward_params`](crate::Layer)).
+    fn backward_params_to(&self, cache: &Self::Cache, dy: &Tensor<Y, B>) -> Result<Self> {
+        self.backward_to(cache, dy).map(|(_, grads)| grads)
+    }
 }
 
 /// PyTorch's window rule along one dimension, `(h + 2p − d(k−1) − 1)/s + 1`, or `None` when the

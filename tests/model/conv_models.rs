@@ -108,3 +108,49 @@ fn eight_conv_224_model_type_checks_and_runs() {
     let x = Deep224Input::<Cpu>::zeros(&dev, &[1, 3, 224, 224]).unwrap();
     assert_eq!(m.forward(&x).dims(), &[1, 10]);
 }
+
+model! {
+    /// A `Conv1d` first, for the parameters-only backward below.
+    struct Wave {
+        input: [2, 16],
+        conv: Conv1d<2, 3, 5, stride = 2>,
+        act: Relu,
+        flat: Flatten,
+        fc: Linear<18, 4>,
+    }
+}
+
+/// Every parameter of two gradient values, by name.
+fn param_values<M: Module<Cpu64>>(m: &M) -> Vec<(String, Vec<f64>)> {
+    let mut out = Vec::new();
+    m.visit_params(&mut String::new(), &mut |name, _, buf| {
+        out.push((name.to_string(), buf.to_vec()))
+    });
+    out
+}
+
+/// A model's `backward` computes no input gradient for its first layer (`backward_params`: one
+/// product less for `Linear`, no col2im for a convolution) and must give exactly the gradients
+/// of the full `Layer::backward`.
+#[test]
+fn backward_without_the_input_gradient_gives_the_same_parameter_gradients() {
+    let dev = Cpu64::default();
+    let mut lenet = LeNet::<Cpu64>::new(&dev, 3);
+    let x = input::<(Dyn, Const<1>, Const<28>, Const<28>)>(&[2, 1, 28, 28], 41);
+    let (y, cache) = lenet.forward_train(&x);
+    let dy = y.ones_like();
+    let fast = lenet.backward(&cache, &dy).unwrap();
+    let (_, full) =
+        Layer::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu64>::backward(&lenet, &cache, &dy)
+            .unwrap();
+    assert_eq!(param_values(&fast), param_values(&full));
+
+    let mut wave = Wave::<Cpu64>::new(&dev, 4);
+    let x = input::<(Dyn, Const<2>, Const<16>)>(&[3, 2, 16], 42);
+    let (y, cache) = wave.forward_train(&x);
+    let dy = y.ones_like();
+    let fast = wave.backward(&cache, &dy).unwrap();
+    let (_, full) =
+        Layer::<(Dyn, Const<2>, Const<16>), Cpu64>::backward(&wave, &cache, &dy).unwrap();
+    assert_eq!(param_values(&fast), param_values(&full));
+}

@@ -187,7 +187,7 @@ where
                     other => other,
                 })?;
                 acc.add(loss, &out, &batch, dev)?;
-                let (_, mut grads) = model.backward(&cache, &dout)?;
+                let mut grads = model.backward_params(&cache, &dout)?;
                 if let Some(max) = config.clip_grad_norm {
                     clip_grad_norm(&mut grads, max)?;
                 }

@@ -53,10 +53,10 @@ fn conv_forward<B: Backend>(
     (y, cols)
 }
 
-/// Returns `(dx, dweight, dbias)`: `dW = dyᵀ·colsᵀ` and `dcols = Wᵀ·dyᵀ`, one product each.
-fn conv_backward<B: Backend>(
+/// Returns `(dweight, dbias, dy_t)`: `dW = dyᵀ·colsᵀ` (one product) and the bias sums, with
+/// `dy` laid out as `[O, n·OHW]` for [`conv_input_grad`].
+fn conv_param_grads<B: Backend>(
     cache: &ConvCache<B>,
-    weight: &B::Storage,
     dy: &B::Storage,
     out_channels: usize,
 ) -> Result<(B::Storage, B::Storage, B::Storage)> {
@@ -109,12 +109,24 @@ fn conv_backward<B: Backend>(
             zero,
         );
     }
-    // dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW]
-    let mut dcols = B::scratch_like(dy, rows * g.n * per);
-    B::matmul(weight, &dy_t, &mut dcols, rows, out_channels, g.n * per, true, false, zero);
-    let mut dx = B::scratch_like(dy, g.n * g.c * g.h * g.w);
+    Ok((dweight, dbias, dy_t))
+}
+
+/// `dx`: `dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW]`, folded back by col2im.
+fn conv_input_grad<B: Backend>(
+    cache: &ConvCache<B>,
+    weight: &B::Storage,
+    dy_t: &B::Storage,
+    out_channels: usize,
+) -> B::Storage {
+    let g = cache.geom;
+    let (rows, per) = (g.col_rows(), g.col_cols());
+    let mut dcols = B::scratch_like(dy_t, rows * g.n * per);
+    let zero = B::Elem::zero();
+    B::matmul(weight, dy_t, &mut dcols, rows, out_channels, g.n * per, true, false, zero);
+    let mut dx = B::scratch_like(dy_t, g.n * g.c * g.h * g.w);
     B::col2im(&dcols, &mut dx, g);
-    Ok((dx, dweight, dbias))
+    dx
 }
 
 /// Weight gradients at least this large are computed in the transposed, copy-then-GEMM form.
@@ -164,14 +176,21 @@ macro_rules! conv_module {
             }
 
             fn backward_cached<X: Shape>(&self, cache: &ConvCache<B>, dy: &B::Storage) -> Result<(Tensor<X, B>, Self)> {
-                let (dx, dw, db) = conv_backward(cache, self.weight.storage(), dy, O::N)?;
+                let (grads, dy_t) = self.param_grads(cache, dy)?;
+                let dx = conv_input_grad(cache, self.weight.storage(), &dy_t, O::N);
+                let $gi = cache.geom;
+                Ok((tensor(dx, &[$($id),+]), grads))
+            }
+
+            /// The weight and bias gradients, and `dy` as `[O, n·OHW]`.
+            fn param_grads(&self, cache: &ConvCache<B>, dy: &B::Storage) -> Result<(Self, B::Storage)> {
+                let (dw, db, dy_t) = conv_param_grads(cache, dy, O::N)?;
                 let grads = $name {
                     weight: tensor(dw, &[$($wd),+]),
                     bias: tensor(db, &[O::N]),
                     _geometry: PhantomData,
                 };
-                let $gi = cache.geom;
-                Ok((tensor(dx, &[$($id),+]), grads))
+                Ok((grads, dy_t))
             }
         }
 
@@ -321,6 +340,15 @@ where
         let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
         self.backward_cached(cache, dy.storage())
     }
+
+    fn backward_params_to(
+        &self,
+        cache: &ConvCache<B>,
+        dy: &Tensor<(N, O, OH, OW), B>,
+    ) -> Result<Self> {
+        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
+        self.param_grads(cache, dy.storage()).map(|(grads, _)| grads)
+    }
 }
 
 /// Type-level sizes (typenum dimensions): the output shape is computed by [`ConvOut`].
@@ -357,6 +385,10 @@ where
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
         self.backward_to(cache, dy)
+    }
+
+    fn backward_params(&self, cache: &ConvCache<B>, dy: &Tensor<Self::Output, B>) -> Result<Self> {
+        LayerTo::<(N, I, H, W), Self::Output, B>::backward_params_to(self, cache, dy)
     }
 }
 
@@ -436,6 +468,11 @@ where
         let () = Window::<L, K, S, P, D, OL>::FITS;
         self.backward_cached(cache, dy.storage())
     }
+
+    fn backward_params_to(&self, cache: &ConvCache<B>, dy: &Tensor<(N, O, OL), B>) -> Result<Self> {
+        let () = Window::<L, K, S, P, D, OL>::FITS;
+        self.param_grads(cache, dy.storage()).map(|(grads, _)| grads)
+    }
 }
 
 /// Type-level sizes (typenum dimensions): the output length is computed by [`ConvOut`].
@@ -471,5 +508,9 @@ where
         dy: &Tensor<Self::Output, B>,
     ) -> Result<(Tensor<(N, I, L), B>, Self)> {
         self.backward_to(cache, dy)
+    }
+
+    fn backward_params(&self, cache: &ConvCache<B>, dy: &Tensor<Self::Output, B>) -> Result<Self> {
+        LayerTo::<(N, I, L), Self::Output, B>::backward_params_to(self, cache, dy)
     }
 }

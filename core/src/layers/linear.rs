@@ -100,6 +100,24 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
         x: &Self::Cache,
         dy: &Tensor<(N, O), B>,
     ) -> Result<(Tensor<(N, I), B>, Self)> {
+        let grads = self.backward_params(x, dy)?;
+        let mut dx = x.scratch_like();
+        // dx[n, I] = dy[n, O] · W[O, I]
+        B::matmul(
+            dy.storage(),
+            self.weight.storage(),
+            dx.storage_mut(),
+            x.batch(),
+            O::N,
+            I::N,
+            false,
+            false,
+            B::Elem::zero(),
+        );
+        Ok((dx, grads))
+    }
+
+    fn backward_params(&self, x: &Self::Cache, dy: &Tensor<(N, O), B>) -> Result<Self> {
         let n = x.batch();
         if dy.batch() != n {
             return Err(Error::Shape(format!(
@@ -107,20 +125,6 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
                 dy.batch()
             )));
         }
-        let zero = B::Elem::zero();
-        let mut dx = x.scratch_like();
-        // dx[n, I] = dy[n, O] · W[O, I]
-        B::matmul(
-            dy.storage(),
-            self.weight.storage(),
-            dx.storage_mut(),
-            n,
-            O::N,
-            I::N,
-            false,
-            false,
-            zero,
-        );
         // dW[O, I] = dyᵀ[O, n] · x[n, I]
         let mut weight = self.weight.scratch_like();
         B::matmul(
@@ -132,10 +136,10 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             I::N,
             true,
             false,
-            zero,
+            B::Elem::zero(),
         );
         let mut bias = self.bias.scratch_like();
         B::sum_rows(dy.storage(), bias.storage_mut(), n, O::N);
-        Ok((dx, Linear { weight, bias }))
+        Ok(Linear { weight, bias })
     }
 }

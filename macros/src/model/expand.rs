@@ -110,6 +110,8 @@ struct Call {
     forward: syn::Ident,
     forward_train: syn::Ident,
     backward: syn::Ident,
+    /// The parameter-gradients-only backward (the model's first layer).
+    backward_params: syn::Ident,
 }
 
 fn call(layer: &Resolved, input: &TokenStream, output: Option<&TokenStream>) -> Call {
@@ -122,6 +124,7 @@ fn call(layer: &Resolved, input: &TokenStream, output: Option<&TokenStream>) -> 
             forward: format_ident!("forward_to"),
             forward_train: format_ident!("forward_train_to"),
             backward: format_ident!("backward_to"),
+            backward_params: format_ident!("backward_params_to"),
         },
         _ => Call {
             retype: matches!((layer, output), (Resolved::Custom(_, Some(_)), Some(_))),
@@ -129,6 +132,7 @@ fn call(layer: &Resolved, input: &TokenStream, output: Option<&TokenStream>) -> 
             forward: format_ident!("forward"),
             forward_train: format_ident!("forward_train"),
             backward: format_ident!("backward"),
+            backward_params: format_ident!("backward_params"),
         },
     }
 }
@@ -269,6 +273,20 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             quote!(let (#d_in, #g) = #q::#bwd(&self.#field, &cache.#field, #d_out)?;)
         })
         .collect();
+    // The same walk without the model's input gradient: the first layer computes its
+    // parameter gradients only (for `Linear`, one matrix product less).
+    let bwd_param_stmts: Vec<TokenStream> = rev
+        .iter()
+        .zip(&rev_d_out)
+        .zip(&bwd_stmts)
+        .map(|((&i, d_out), stmt)| {
+            if i > 0 {
+                return stmt.clone();
+            }
+            let (q, bwd, field, g) = (&quals[i], &calls[i].backward_params, &names[i], &gs[i]);
+            quote!(let #g = #q::#bwd(&self.#field, &cache.#field, #d_out)?;)
+        })
+        .collect();
     let cache_doc =
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
     let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
@@ -375,7 +393,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             /// Generated backward pass: from the output gradient, the gradient of every parameter,
             /// as a value of the model's own type (`grads.fc1.weight` is `∂L/∂fc1.weight`).
             pub fn backward(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
-                <Self as #p::Layer<#s0, B>>::backward(self, cache, dy).map(|(_, grads)| grads)
+                <Self as #p::Layer<#s0, B>>::backward_params(self, cache, dy)
             }
 
             /// Number of scalar parameters.
@@ -421,6 +439,11 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
                 #( #bwd_stmts )*
                 Ok((#d_0, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
+            }
+
+            fn backward_params(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
+                #( #bwd_param_stmts )*
+                Ok(Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData })
             }
         }
 
