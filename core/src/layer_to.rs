@@ -50,6 +50,35 @@ pub trait LayerTo<X: Shape, Y: Shape, B: Backend>: Module<B> + Sized {
     }
 }
 
+/// The body of a `Layer<X, B>` impl for a layer whose `LayerTo<X, Self::Output, B>` impl does
+/// the work (the typenum-sized impls of the convolutions and pools): every method delegates.
+macro_rules! layer_via_layer_to {
+    ($x:ty, $cache:ty) => {
+        type Cache = $cache;
+
+        fn forward(&self, x: &Tensor<$x, B>) -> Tensor<Self::Output, B> {
+            LayerTo::<$x, Self::Output, B>::forward_to(self, x)
+        }
+
+        fn forward_train(&mut self, x: &Tensor<$x, B>) -> (Tensor<Self::Output, B>, $cache) {
+            LayerTo::<$x, Self::Output, B>::forward_train_to(self, x)
+        }
+
+        fn backward(
+            &self,
+            cache: &$cache,
+            dy: &Tensor<Self::Output, B>,
+        ) -> Result<(Tensor<$x, B>, Self)> {
+            LayerTo::<$x, Self::Output, B>::backward_to(self, cache, dy)
+        }
+
+        fn backward_params(&self, cache: &$cache, dy: &Tensor<Self::Output, B>) -> Result<Self> {
+            LayerTo::<$x, Self::Output, B>::backward_params_to(self, cache, dy)
+        }
+    };
+}
+pub(crate) use layer_via_layer_to;
+
 /// PyTorch's window rule along one dimension, `(h + 2p − d(k−1) − 1)/s + 1`, or `None` when the
 /// dilated kernel is larger than the padded input (or the stride is 0).
 ///

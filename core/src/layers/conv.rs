@@ -10,7 +10,7 @@ use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::layer_to::{LayerTo, Window, Window2};
+use crate::layer_to::{LayerTo, Window, Window2, layer_via_layer_to};
 use crate::module::Module;
 use crate::rng::Rng;
 use crate::shape::{Dims, Shape};
@@ -366,30 +366,7 @@ where
     W: ConvOut<K, S, P, D>,
 {
     type Output = (N, O, H::Output, W::Output);
-    type Cache = ConvCache<B>;
-
-    fn forward(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<Self::Output, B> {
-        self.forward_to(x)
-    }
-
-    fn forward_train(
-        &mut self,
-        x: &Tensor<(N, I, H, W), B>,
-    ) -> (Tensor<Self::Output, B>, ConvCache<B>) {
-        self.forward_train_to(x)
-    }
-
-    fn backward(
-        &self,
-        cache: &ConvCache<B>,
-        dy: &Tensor<Self::Output, B>,
-    ) -> Result<(Tensor<(N, I, H, W), B>, Self)> {
-        self.backward_to(cache, dy)
-    }
-
-    fn backward_params(&self, cache: &ConvCache<B>, dy: &Tensor<Self::Output, B>) -> Result<Self> {
-        LayerTo::<(N, I, H, W), Self::Output, B>::backward_params_to(self, cache, dy)
-    }
+    layer_via_layer_to!((N, I, H, W), ConvCache<B>);
 }
 
 /// 1-D convolution over `[batch, channels, length]`, from `I` to `O` channels, kernel `K`,
@@ -489,28 +466,5 @@ where
     L: ConvOut<K, S, P, D>,
 {
     type Output = (N, O, L::Output);
-    type Cache = ConvCache<B>;
-
-    fn forward(&self, x: &Tensor<(N, I, L), B>) -> Tensor<Self::Output, B> {
-        self.forward_to(x)
-    }
-
-    fn forward_train(
-        &mut self,
-        x: &Tensor<(N, I, L), B>,
-    ) -> (Tensor<Self::Output, B>, ConvCache<B>) {
-        self.forward_train_to(x)
-    }
-
-    fn backward(
-        &self,
-        cache: &ConvCache<B>,
-        dy: &Tensor<Self::Output, B>,
-    ) -> Result<(Tensor<(N, I, L), B>, Self)> {
-        self.backward_to(cache, dy)
-    }
-
-    fn backward_params(&self, cache: &ConvCache<B>, dy: &Tensor<Self::Output, B>) -> Result<Self> {
-        LayerTo::<(N, I, L), Self::Output, B>::backward_params_to(self, cache, dy)
-    }
+    layer_via_layer_to!((N, I, L), ConvCache<B>);
 }

@@ -10,7 +10,7 @@ use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::layer_to::{LayerTo, Window2};
+use crate::layer_to::{LayerTo, Window2, layer_via_layer_to};
 use crate::rng::Rng;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
@@ -152,26 +152,7 @@ macro_rules! pool_layer {
             B: Backend,
         {
             type Output = (N, C, H::Output, W::Output);
-            type Cache = $cache;
-
-            fn forward(&self, x: &Tensor<(N, C, H, W), B>) -> Tensor<Self::Output, B> {
-                self.forward_to(x)
-            }
-
-            fn forward_train(
-                &mut self,
-                x: &Tensor<(N, C, H, W), B>,
-            ) -> (Tensor<Self::Output, B>, $cache) {
-                self.forward_train_to(x)
-            }
-
-            fn backward(
-                &self,
-                cache: &$cache,
-                dy: &Tensor<Self::Output, B>,
-            ) -> Result<(Tensor<(N, C, H, W), B>, Self)> {
-                self.backward_to(cache, dy)
-            }
+            layer_via_layer_to!((N, C, H, W), $cache);
         }
     };
 }

@@ -246,22 +246,22 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     // backward walks the layers in reverse: d_i = input gradient of layer i.
     let rev: Vec<usize> = (0..n).rev().collect();
     // The last layer borrows the caller's gradient; earlier ones borrow the next layer's result.
+    // A custom layer's relabelled output takes its gradient back under the layer's own output
+    // type: the next layer's result is moved for that, only the caller's `dy` is copied.
     let rev_d_out: Vec<TokenStream> = rev
         .iter()
-        .map(|&i| {
-            if i + 1 == n {
-                quote!(dy)
-            } else {
+        .map(|&i| match (i + 1 == n, calls[i].retype) {
+            (true, false) => quote!(dy),
+            (true, true) => quote!(&dy.clone().__assume_shape()),
+            (false, false) => {
                 let d = &ds[i + 1];
                 quote!(&#d)
             }
+            (false, true) => {
+                let d = &ds[i + 1];
+                quote!(&#d.__assume_shape())
+            }
         })
-        .collect();
-    // A relabelled output's gradient goes back under the layer's own output type.
-    let rev_d_out: Vec<TokenStream> = rev
-        .iter()
-        .zip(rev_d_out)
-        .map(|(&i, d)| if calls[i].retype { quote!(&(#d).clone().__assume_shape()) } else { d })
         .collect();
     let d_0 = &ds[0];
     let bwd_stmts: Vec<TokenStream> = rev
