@@ -8,20 +8,39 @@
 //! current bound, so any allocation added outside the products fails it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use shapeflow::prelude::*;
 
-/// Counts every allocation (on any thread: the matrix-product workers too).
+/// Counts the allocations of the thread that measures and of rayon's workers (where the
+/// kernels run). Other threads are left out: libtest's main thread allocates while it reports
+/// another test's result, which would otherwise be counted at random.
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Set on the thread that runs `allocations`.
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether an allocation made on this thread belongs to the step being measured.
+fn counted() -> bool {
+    MEASURING.with(Cell::get) || rayon::current_thread_index().is_some()
+}
+
+fn count() {
+    if counted() {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 // SAFETY: every call is forwarded unchanged to the system allocator; the counter has no effect
 // on the memory handed out.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -30,12 +49,12 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -79,11 +98,14 @@ fn allocations(warmup: usize, steps: usize, mut step: impl FnMut()) -> usize {
     for _ in 0..warmup {
         step();
     }
+    MEASURING.with(|m| m.set(true));
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     for _ in 0..steps {
         step();
     }
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    MEASURING.with(|m| m.set(false));
+    after - before
 }
 
 /// At most this many allocations per matrix product (`gemm`'s packing buffer, its flag
