@@ -51,7 +51,7 @@
 pub use shapeflow_core::{
     Activation, Backend, Const, Dim, Dims, Dyn, Elem, Error, Init, Layer, LayerTo, Module, Result,
     Rng, Shape, Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, fit,
-    init, layers, loss, metrics, module, optim, rng, shape, summary,
+    init, layers, loss, metrics, module, operand, optim, rng, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
@@ -89,6 +89,7 @@ pub mod __private {
     pub use shapeflow_core::module::{
         StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, with_field,
     };
+    pub use shapeflow_core::operand::Is;
     pub use shapeflow_core::summary::{Summary, SummaryRow};
     pub use shapeflow_core::{
         Backend, Const, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor, layers,

@@ -132,7 +132,7 @@ where
 {
     /// Evaluates only when the stated size `O` is right.
     pub const FITS: () = if !window_is(H::N, K::N, S::N, P::N, D::N, O::N) {
-        panic!("the stated output size does not follow the window rule (see `window_out`)")
+        fail(WINDOW_RULE)
     };
 }
 
@@ -164,6 +164,29 @@ where
     pub const FITS: () = if !(window_is(H::N, K::N, S::N, P::N, D::N, OH::N)
         && window_is(W::N, K::N, S::N, P::N, D::N, OW::N))
     {
-        panic!("the stated output size does not follow the window rule (see `window_out`)")
+        fail(WINDOW_RULE)
     };
+}
+
+/// What a failed [`Window::FITS`] or [`Window2::FITS`] check says.
+const WINDOW_RULE: &str = "the stated output size does not follow the window rule, or the window is larger than its padded input (see `window_out`)";
+
+/// Fails a build-time check with `message`, reported at the caller's line (a `panic!` would be
+/// reported inside `core` with a note on the macro, 4 lines more).
+///
+/// ```
+/// const _: () = shapeflow_core::layer_to::fail_if(false, "never");
+/// ```
+#[track_caller]
+pub const fn fail_if(failed: bool, message: &'static str) {
+    if failed {
+        fail(message)
+    }
+}
+
+/// `Option::expect` (unlike `panic!`) is reported at its caller, without a macro note.
+#[track_caller]
+#[allow(clippy::unnecessary_literal_unwrap)]
+const fn fail(message: &'static str) {
+    None::<()>.expect(message)
 }

@@ -17,6 +17,7 @@ pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod module;
+pub mod operand;
 pub mod optim;
 pub mod rng;
 pub mod shape;

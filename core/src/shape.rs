@@ -147,37 +147,3 @@ tuple_shape!(3; A, B, C);
 tuple_shape!(4; A, B, C, D);
 tuple_shape!(5; A, B, C, D, E);
 tuple_shape!(6; A, B, C, D, E, F);
-
-/// Asserts that two shapes are the same (the rule behind elementwise ops between tensors).
-///
-/// ```
-/// use shapeflow_core::shape::SameShapeAs;
-/// fn same<A: SameShapeAs<B>, B>() {}
-/// same::<(typenum::U2, typenum::U3), (typenum::U2, typenum::U3)>();
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "shape mismatch: a tensor of shape `{Self}` cannot be combined with one of shape `{S}`",
-    label = "both tensors must have the same shape"
-)]
-pub trait SameShapeAs<S> {}
-impl<S: Shape> SameShapeAs<S> for S {}
-
-/// Asserts that a matrix product `Self × Rhs` is defined: `(M, K) × (K, N) = (M, N)`.
-///
-/// ```
-/// use shapeflow_core::shape::InnerDimsAgree;
-/// use typenum::{U2, U3, U4};
-/// fn out<A: InnerDimsAgree<B>, B>() -> usize { <A::Output as shapeflow_core::Shape>::RANK }
-/// assert_eq!(out::<(U2, U3), (U3, U4)>(), 2);
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "matrix product of `{Self}` by `{Rhs}`: the inner dimensions differ",
-    label = "the left operand's columns must equal the right operand's rows"
-)]
-pub trait InnerDimsAgree<Rhs> {
-    /// The product's shape.
-    type Output: Shape;
-}
-impl<M: Dim, K: Dim, N: Dim> InnerDimsAgree<(K, N)> for (M, K) {
-    type Output = (M, N);
-}

@@ -5,8 +5,9 @@ use std::marker::PhantomData;
 use crate::backend::{Backend, Elem};
 use crate::dim::Dim;
 use crate::error::{Error, Result};
+use crate::operand::{MatmulRhs, SameShapeAs};
 use crate::rng::Rng;
-use crate::shape::{Dims, InnerDimsAgree, SameShapeAs, Shape};
+use crate::shape::{Dims, Shape};
 
 /// A tensor of shape `S` (a tuple of dimensions) stored on backend `B`.
 ///
@@ -266,7 +267,8 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// let a = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
     /// assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 2.0]);
     /// ```
-    pub fn add<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
+    pub fn add<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
+        let other = other.operand();
         self.check_same_dims(other, "add")?;
         let mut out = self.clone();
         B::axpy(B::Elem::one(), &other.storage, &mut out.storage);
@@ -284,7 +286,8 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// assert_eq!(a.scaled(0.5).to_vec(), vec![1.5, 2.0]);
     /// assert_eq!(a.sum(), 7.0);
     /// ```
-    pub fn sub<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
+    pub fn sub<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
+        let other = other.operand();
         self.check_same_dims(other, "sub")?;
         let mut out = self.zeros_like();
         B::sub(&self.storage, &other.storage, &mut out.storage);
@@ -292,7 +295,8 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 
     /// Elementwise product of two tensors of the same shape.
-    pub fn mul<T: Shape + SameShapeAs<S>>(&self, other: &Tensor<T, B>) -> Result<Tensor<S, B>> {
+    pub fn mul<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
+        let other = other.operand();
         self.check_same_dims(other, "mul")?;
         let mut out = self.zeros_like();
         B::mul(&self.storage, &other.storage, &mut out.storage);
@@ -312,9 +316,6 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     }
 }
 
-/// The shape of `Tensor<L> · Tensor<R>`.
-pub type MatmulOutput<L, R> = <L as InnerDimsAgree<R>>::Output;
-
 impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
     /// Matrix product `(M, K) × (K, N) → (M, N)`; the inner dimensions must agree at compile time
     /// (and at run time, for `Dyn` ones).
@@ -328,10 +329,8 @@ impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
     /// let b = Tensor::<(U2, U1), Cpu>::from_vec(&dev, &[2, 1], vec![3.0, 4.0]).unwrap();
     /// assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![11.0]);
     /// ```
-    pub fn matmul<R: Shape>(&self, rhs: &Tensor<R, B>) -> Result<Tensor<MatmulOutput<(M, K), R>, B>>
-    where
-        (M, K): InnerDimsAgree<R>,
-    {
+    pub fn matmul<N: Dim, R: MatmulRhs<K, N, B>>(&self, rhs: R) -> Result<Tensor<(M, N), B>> {
+        let rhs = rhs.rhs();
         let (m, k) = (self.dims()[0], self.dims()[1]);
         let (k2, n) = (rhs.dims()[0], rhs.dims()[1]);
         if k != k2 {

@@ -82,9 +82,9 @@ macro_rules! flatten_to {
 
             fn forward_to(&self, x: &Tensor<(N, $($d,)+), B>) -> Tensor<(N, F), B> {
                 const {
-                    assert!(
-                        1 $(* $d::N)+ == F::N,
-                        "Flatten: the stated flat size is not the product of the input's sizes"
+                    crate::layer_to::fail_if(
+                        1 $(* $d::N)+ != F::N,
+                        "Flatten: the stated flat size is not the product of the input's sizes",
                     )
                 }
                 flatten_forward(x)

@@ -2,7 +2,8 @@
 
 use crate::backend::{Backend, Elem};
 use crate::error::Result;
-use crate::shape::{SameShapeAs, Shape};
+use crate::operand::SameShapeAs;
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 use super::LossGrad;
@@ -21,10 +22,11 @@ use super::finite;
 /// assert!((loss - std::f64::consts::LN_2).abs() < 1e-6);
 /// assert_eq!(grad.to_vec(), vec![-0.5]);
 /// ```
-pub fn bce_with_logits<S: Shape, T: Shape + SameShapeAs<S>, B: Backend>(
+pub fn bce_with_logits<S: Shape, B: Backend, R: SameShapeAs<Tensor<S, B>>>(
     logits: &Tensor<S, B>,
-    targets: &Tensor<T, B>,
+    targets: R,
 ) -> Result<LossGrad<S, B>> {
+    let targets = targets.operand();
     logits.check_same_dims(targets, "binary cross-entropy: logits and targets")?;
     let n = logits.len().max(1) as f64;
     let mut grad = logits.scratch_like();

@@ -5,7 +5,7 @@ use crate::dim::{Dim, StaticDim};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
-use super::{ClassLabels, LossGrad};
+use super::{LabelsFor, LossGrad};
 use super::{check_labels, finite};
 
 /// Mean cross-entropy of `logits` (`[batch, classes]`) against class `labels`, and its gradient
@@ -20,11 +20,11 @@ use super::{check_labels, finite};
 /// assert_eq!(grad.to_vec(), vec![0.5, -0.5]);
 /// assert!(cross_entropy(&logits, &[2]).is_err());
 /// ```
-pub fn cross_entropy<N: Dim, C: StaticDim, B: Backend, L: ClassLabels<C> + ?Sized>(
+pub fn cross_entropy<N: Dim, C: StaticDim, B: Backend, L: LabelsFor<C>>(
     logits: &Tensor<(N, C), B>,
-    labels: &L,
+    labels: L,
 ) -> Result<LossGrad<(N, C), B>> {
-    let labels = labels.labels();
+    let labels = labels.class_labels();
     let rows = logits.batch();
     check_labels(labels, rows, C::N)?;
     let mut logp = logits.scratch_like();

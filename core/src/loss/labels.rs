@@ -7,18 +7,40 @@ use std::marker::PhantomData;
 use crate::dim::StaticDim;
 use crate::error::{Error, Result};
 
-/// Class labels usable with a model output of `C` classes.
+/// Implemented by a borrow of labels usable with a model output of `C` classes (`&Labels<C>`,
+/// `&[usize]`, `&Vec<usize>`, `&[usize; K]`): the `labels` argument of the classification
+/// losses. A blanket impl over [`ClassLabels`], so that labels for another class count are one
+/// short error at the argument (see [`crate::operand`]).
+///
+/// ```
+/// use shapeflow_core::loss::LabelsFor;
+/// fn count<C, L: LabelsFor<C>>(l: L) -> usize { l.class_labels().len() }
+/// assert_eq!(count::<typenum::U10, _>(&[1usize, 2][..]), 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "these labels are for a different number of classes than the model output",
+    label = "`Labels<C>` needs the `C` of the logits `[batch, C]` (a plain `&[usize]` is checked at run time)"
+)]
+pub trait LabelsFor<C> {
+    /// The labels, one per sample.
+    fn class_labels(&self) -> &[usize];
+}
+
+#[diagnostic::do_not_recommend]
+impl<C, L: ?Sized + ClassLabels<C>> LabelsFor<C> for &L {
+    fn class_labels(&self) -> &[usize] {
+        L::labels(self)
+    }
+}
+
+/// Class labels usable with a model output of `C` classes: implement it for a label container
+/// of your own; the losses take a borrow of it (through [`LabelsFor`]).
 ///
 /// ```
 /// use shapeflow_core::loss::ClassLabels;
 /// fn count<C, L: ClassLabels<C> + ?Sized>(l: &L) -> usize { l.labels().len() }
 /// assert_eq!(count::<typenum::U10, _>(&[1usize, 2][..]), 2);
 /// ```
-#[diagnostic::on_unimplemented(
-    message = "these labels are for a different number of classes than the model output",
-    label = "labels built for another class count",
-    note = "`Labels<C>` must have the same `C` as the logits `[batch, C]`; a plain `&[usize]` is checked at run time"
-)]
 pub trait ClassLabels<C> {
     /// The labels, one per sample.
     fn labels(&self) -> &[usize];

@@ -9,7 +9,7 @@ mod nll;
 
 pub use bce::bce_with_logits;
 pub use cross_entropy::cross_entropy;
-pub use labels::{ClassLabels, Labels};
+pub use labels::{ClassLabels, Labels, LabelsFor};
 pub use mse::mse_loss;
 pub use nll::nll_loss;
 

@@ -2,7 +2,8 @@
 
 use crate::backend::{Backend, Elem};
 use crate::error::Result;
-use crate::shape::{SameShapeAs, Shape};
+use crate::operand::SameShapeAs;
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 use super::LossGrad;
@@ -21,10 +22,11 @@ use super::finite;
 /// assert_eq!(loss, 5.0);
 /// assert_eq!(grad.to_vec(), vec![1.0, 3.0]);
 /// ```
-pub fn mse_loss<S: Shape, T: Shape + SameShapeAs<S>, B: Backend>(
+pub fn mse_loss<S: Shape, B: Backend, R: SameShapeAs<Tensor<S, B>>>(
     pred: &Tensor<S, B>,
-    target: &Tensor<T, B>,
+    target: R,
 ) -> Result<LossGrad<S, B>> {
+    let target = target.operand();
     let mut diff = pred.sub(target)?;
     let n = pred.len().max(1) as f64;
     let loss = finite("MSE", B::sum_squares(diff.storage()) / n)?;

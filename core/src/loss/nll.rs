@@ -5,7 +5,7 @@ use crate::dim::{Dim, StaticDim};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
-use super::{ClassLabels, LossGrad};
+use super::{LabelsFor, LossGrad};
 use super::{check_labels, finite};
 
 /// Mean `−logp[r, labels[r]]` over the batch, and its gradient (`−1/batch` at each label).
@@ -19,11 +19,11 @@ use super::{check_labels, finite};
 /// assert_eq!(loss, 2.5);
 /// assert_eq!(grad.to_vec(), vec![-0.5, 0.0, 0.0, -0.5]);
 /// ```
-pub fn nll_loss<N: Dim, C: StaticDim, B: Backend, L: ClassLabels<C> + ?Sized>(
+pub fn nll_loss<N: Dim, C: StaticDim, B: Backend, L: LabelsFor<C>>(
     logp: &Tensor<(N, C), B>,
-    labels: &L,
+    labels: L,
 ) -> Result<LossGrad<(N, C), B>> {
-    let labels = labels.labels();
+    let labels = labels.class_labels();
     let rows = logp.batch();
     check_labels(labels, rows, C::N)?;
     let loss = finite("NLL", B::nll_sum(logp.storage(), labels, rows, C::N) / rows.max(1) as f64)?;

@@ -6,6 +6,7 @@ use crate::backend::{AdamStep, Backend};
 use crate::error::Result;
 use crate::module::Module;
 
+use super::GradientsFor;
 use super::state::{for_each_param, zero_buffers};
 
 /// Adam / AdamW hyper-parameters (PyTorch's defaults).
@@ -83,8 +84,14 @@ impl<M: Module<B>, B: Backend> Adam<M, B> {
         }
     }
 
-    /// Applies one update to every parameter of `model` from `grads`.
-    pub fn step(&mut self, model: &mut M, grads: &M) -> Result<()> {
+    /// Applies one update to every parameter of `model` from `grads` (both of the type the
+    /// optimizer was built for; another model type does not compile).
+    pub fn step<X: ?Sized, G: GradientsFor<M, Model = X>>(
+        &mut self,
+        model: &mut X,
+        grads: G,
+    ) -> Result<()> {
+        let (model, grads) = (G::model(model), grads.gradients());
         self.step += 1;
         let hp = AdamStep {
             lr: self.config.lr,

@@ -13,6 +13,39 @@ pub use schedule::{CosineAnnealingLr, ExponentialLr, LinearLr, LrSchedule, OneCy
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::error::Result;
+use crate::operand::Is;
+
+/// Implemented by `&M` (the gradients argument of `step`) for an optimizer built for `M`: an
+/// optimizer for another model type is one short error at the call (see [`crate::operand`]).
+///
+/// ```
+/// use shapeflow_core::optim::GradientsFor;
+/// fn steps<M, X: ?Sized, G: GradientsFor<M, Model = X>>(_: &mut X, _: G) {}
+/// steps::<u8, _, _>(&mut 1, &2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "this optimizer was built for `{M}`, not for the model behind `{Self}`",
+    label = "the gradients of another model type"
+)]
+pub trait GradientsFor<M> {
+    /// The model type the gradients belong to.
+    type Model: ?Sized;
+    /// The model, as the optimizer's type.
+    fn model(model: &mut Self::Model) -> &mut M;
+    /// The gradients, as the optimizer's type.
+    fn gradients(&self) -> &M;
+}
+
+#[diagnostic::do_not_recommend]
+impl<M, X: ?Sized + Is<M>> GradientsFor<M> for &X {
+    type Model = X;
+    fn model(model: &mut X) -> &mut M {
+        model.is_mut()
+    }
+    fn gradients(&self) -> &M {
+        (**self).is()
+    }
+}
 
 /// What every optimizer offers: a step from gradients, and its learning rate (for schedulers
 /// and callbacks).

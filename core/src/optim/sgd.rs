@@ -7,6 +7,7 @@ use crate::backend::{Backend, SgdStep};
 use crate::error::Result;
 use crate::module::Module;
 
+use super::GradientsFor;
 use super::state::{for_each_param, zero_buffers};
 
 /// SGD hyper-parameters (PyTorch's defaults apart from the learning rate, which it requires).
@@ -66,8 +67,14 @@ impl<M: Module<B>, B: Backend> Sgd<M, B> {
         Ok(Sgd { config, steps: 0, momentum: [momentum], path: String::new(), _model: PhantomData })
     }
 
-    /// Applies one update to every parameter of `model` from `grads`.
-    pub fn step(&mut self, model: &mut M, grads: &M) -> Result<()> {
+    /// Applies one update to every parameter of `model` from `grads` (both of the type the
+    /// optimizer was built for; another model type does not compile).
+    pub fn step<X: ?Sized, G: GradientsFor<M, Model = X>>(
+        &mut self,
+        model: &mut X,
+        grads: G,
+    ) -> Result<()> {
+        let (model, grads) = (G::model(model), grads.gradients());
         let hp = SgdStep {
             lr: self.config.lr,
             momentum: self.config.momentum,

@@ -3,7 +3,7 @@
 //! summary, and the `Layer` impl that lets a model stand inside another one.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use super::parse::ModelDef;
 use super::shapes::Flow;
@@ -13,16 +13,74 @@ use crate::dim::const_type;
 /// `tokens` located at `span`, so rustc's notes about generated items point at one token of the
 /// user's declaration instead of the whole `model!` block. Only the location moves: each token
 /// keeps its hygiene, so lints still see generated code as coming from a macro.
+///
+/// A group after the marker ident [`KEEP_SPANS`] is passed through with its own spans (the marker
+/// dropped): a bound spanned at the user's own token, so that rustc's note quoting it is not
+/// flagged as coming from a macro (one line less in the error).
 fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut keep_next = false;
+    for mut tt in tokens {
+        match &tt {
+            proc_macro2::TokenTree::Ident(i) if i == KEEP_SPANS => {
+                keep_next = true;
+                continue;
+            }
+            proc_macro2::TokenTree::Group(g) if keep_next => {
+                out.extend(unmark(g.stream()));
+                keep_next = false;
+                continue;
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(g.span().located_at(span));
+                tt = proc_macro2::TokenTree::Group(group);
+            }
+            _ => tt.set_span(tt.span().located_at(span)),
+        }
+        keep_next = false;
+        out.extend([tt]);
+    }
+    out
+}
+
+/// See [`respan`].
+const KEEP_SPANS: &str = "__shapeflow_keep_spans";
+
+/// `tokens` without [`KEEP_SPANS`] markers (a kept group inside a kept group), spans untouched.
+fn unmark(tokens: TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut unwrap_next = false;
+    for tt in tokens {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) if i == KEEP_SPANS => unwrap_next = true,
+            proc_macro2::TokenTree::Group(g) if unwrap_next => {
+                out.extend(unmark(g.stream()));
+                unwrap_next = false;
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), unmark(g.stream()));
+                group.set_span(g.span());
+                out.extend([proc_macro2::TokenTree::Group(group)]);
+            }
+            tt => out.extend([tt]),
+        }
+    }
+    out
+}
+
+/// `tokens` with every span set to `span` (location and hygiene: a user token's span makes the
+/// tokens read as the user's own code).
+fn with_span(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tt| {
             if let proc_macro2::TokenTree::Group(g) = &tt {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(g.span().located_at(span));
+                let mut group = proc_macro2::Group::new(g.delimiter(), with_span(g.stream(), span));
+                group.set_span(span);
                 tt = proc_macro2::TokenTree::Group(group);
             } else {
-                tt.set_span(tt.span().located_at(span));
+                tt.set_span(span);
             }
             tt
         })
@@ -221,26 +279,50 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         .collect();
     let x_last = &xs[n];
     // `<Type as Layer<X, B>>` (or `LayerTo<X, Y, B>`) per layer.
-    let quals: Vec<TokenStream> = (0..n)
-        .map(|i| {
-            let (ty, via) = (&types[i], &calls[i].via);
-            quote!(<#ty as #via>)
-        })
-        .collect();
+    // `<Type as Layer<X, B>>::item` (or `LayerTo<X, Y, B>`) for layer `i`. A custom layer with a
+    // stated output is used without a `where` clause, so each use fails when it does not take
+    // its input: every use is then spanned at the same user token (see `respan`), and rustc
+    // reports the identical errors once.
+    let keep = format_ident!("{}", KEEP_SPANS);
+    let qual = |i: usize, item: TokenStream| -> TokenStream {
+        let (ty, via) = (&types[i], &calls[i].via);
+        if calls[i].retype {
+            let path = with_span(quote!(<#ty as #via>::#item), names[i].span());
+            quote!(#keep(#path))
+        } else {
+            quote!(<#ty as #via>::#item)
+        }
+    };
+    // `tokens` (generated code about layer `i`) at the user's span when layer `i` is a custom
+    // layer with a stated output, for the same reason.
+    let at_user = |i: usize, tokens: TokenStream| -> TokenStream {
+        if calls[i].retype {
+            let tokens = with_span(tokens, names[i].span());
+            quote!(#keep(#tokens))
+        } else {
+            tokens
+        }
+    };
     let mut fwd_stmts = Vec::with_capacity(n);
     let mut train_stmts = Vec::with_capacity(n);
     for i in 0..n {
-        let (q, field, x, c, xin) = (&quals[i], &names[i], &xs[i + 1], &cs[i], &x_in[i]);
-        let (fwd, train) = (&calls[i].forward, &calls[i].forward_train);
+        let (field, x, c, xin) = (&names[i], &xs[i + 1], &cs[i], &x_in[i]);
+        let (fwd, train) = (
+            qual(i, calls[i].forward.to_token_stream()),
+            qual(i, calls[i].forward_train.to_token_stream()),
+        );
         if calls[i].retype {
-            fwd_stmts.push(quote!(let #x = #q::#fwd(&self.#field, #xin).__assume_shape();));
-            train_stmts.push(quote!(
-                let (#x, #c) = #q::#train(&mut self.#field, #xin);
-                let #x = #x.__assume_shape();
+            fwd_stmts.push(at_user(i, quote!(let #x = #fwd(&self.#field, #xin).__assume_shape();)));
+            train_stmts.push(at_user(
+                i,
+                quote!(
+                    let (#x, #c) = #train(&mut self.#field, #xin);
+                    let #x = #x.__assume_shape();
+                ),
             ));
         } else {
-            fwd_stmts.push(quote!(let #x = #q::#fwd(&self.#field, #xin);));
-            train_stmts.push(quote!(let (#x, #c) = #q::#train(&mut self.#field, #xin);));
+            fwd_stmts.push(quote!(let #x = #fwd(&self.#field, #xin);));
+            train_stmts.push(quote!(let (#x, #c) = #train(&mut self.#field, #xin);));
         }
     }
     // backward walks the layers in reverse: d_i = input gradient of layer i.
@@ -268,9 +350,9 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         .iter()
         .zip(&rev_d_out)
         .map(|(&i, d_out)| {
-            let (q, bwd, field, d_in, g) =
-                (&quals[i], &calls[i].backward, &names[i], &ds[i], &gs[i]);
-            quote!(let (#d_in, #g) = #q::#bwd(&self.#field, &cache.#field, #d_out)?;)
+            let (bwd, field, d_in, g) =
+                (qual(i, calls[i].backward.to_token_stream()), &names[i], &ds[i], &gs[i]);
+            at_user(i, quote!(let (#d_in, #g) = #bwd(&self.#field, &cache.#field, #d_out)?;))
         })
         .collect();
     // The same walk without the model's input gradient: the first layer computes its
@@ -283,8 +365,21 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             if i > 0 {
                 return stmt.clone();
             }
-            let (q, bwd, field, g) = (&quals[i], &calls[i].backward_params, &names[i], &gs[i]);
-            quote!(let #g = #q::#bwd(&self.#field, &cache.#field, #d_out)?;)
+            let (bwd, field, g) =
+                (qual(i, calls[i].backward_params.to_token_stream()), &names[i], &gs[i]);
+            at_user(i, quote!(let #g = #bwd(&self.#field, &cache.#field, #d_out)?;))
+        })
+        .collect();
+    let caches: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            let (field, cache) = (&names[i], qual(i, quote!(Cache)));
+            at_user(i, quote!(pub #field: #cache))
+        })
+        .collect();
+    let cache_inits: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            let (field, c) = (&names[i], &cs[i]);
+            at_user(i, quote!(#field: #c))
         })
         .collect();
     let cache_doc =
@@ -292,32 +387,46 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
     let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
     let output_doc = format!("Output tensor of `{name}`.");
     let accepts_doc = format!(
-        "Implemented by the one tensor type `{name}` accepts ({input_desc}); its failure message names the model and the shape it expects."
+        "Implemented by a borrow of the one tensor type `{name}` accepts ({input_desc}); its failure message names the model and the shape it expects."
     );
     let accepts_message = format!("model `{name}` expects input {input_desc}");
     let accepts_label =
         format!("this is not a tensor of shape {input_desc} on the model's backend");
 
+    // Implemented for `&X` by a blanket impl (see `shapeflow_core::operand`): a wrong input is
+    // one short error at the argument, with the message below.
     let accepts_impl = quote! {
-        impl<B: #p::Backend> #accepts<B> for #p::Tensor<#s0, B> {
+        #[diagnostic::do_not_recommend]
+        impl<B: #p::Backend, X: ?Sized + #p::Is<#p::Tensor<#s0, B>>> #accepts<B> for &X {
             fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
-                self
+                #p::Is::is(&**self)
             }
         }
     };
-    let accepts_bound = quote!(#accepts<B>);
+    // The bound on `forward`'s argument keeps the user's span (see `respan`).
+    let accepts_bound = {
+        let bound = with_span(quote!(&'x X: #accepts<B>), name.span());
+        quote!(#keep(#bound))
+    };
     let cache_ty = quote!(#cache_name<B>);
+    // The cache's size depends on every layer's cache type: with a custom layer whose stated
+    // output is used unchecked, spanned at that layer's name like its other uses.
+    let train_ret = match (0..n).find(|&i| calls[i].retype) {
+        Some(i) => at_user(i, quote!((#p::Tensor<#sn, B>, #cache_ty))),
+        None => quote!((#p::Tensor<#sn, B>, #cache_ty)),
+    };
     // For each custom layer whose output the model states: a function that only compiles when
     // the layer takes its input and its `Output` is the stated shape.
     let stated_checks: Vec<TokenStream> = (0..n)
         .filter(|&i| calls[i].retype)
         .map(|i| {
-            let (ty, input, out, field) = (&types[i], &shapes[i], &shapes[i + 1], &names[i]);
+            let (output, out, field) = (qual(i, quote!(Output)), &shapes[i + 1], &names[i]);
+            let input_ty = at_user(i, quote!(#p::Tensor<#output, B>));
             let check = format_ident!("__{}_output_is_as_stated", field);
             quote! {
                 #[allow(dead_code, non_snake_case, clippy::all)]
                 fn #check<B: #p::Backend>(
-                    y: #p::Tensor<<#ty as #p::Layer<#input, B>>::Output, B>,
+                    y: #input_ty,
                 ) -> #p::Tensor<#out, B> {
                     y
                 }
@@ -344,7 +453,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
         #[doc = #cache_doc]
         #vis struct #cache_name<B: #p::Backend> where #(#where_clauses,)* {
-            #( #[doc = concat!("Cache of `", #name_strs, "`.")] pub #names: #quals::Cache, )*
+            #( #[doc = concat!("Cache of `", #name_strs, "`.")] #caches, )*
             #[doc(hidden)]
             pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
@@ -377,17 +486,21 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
             /// Inference forward pass (dropout off), run where the backend's kernels run best
             /// (`Backend::on_workers`: on the CPU, one of its worker threads).
-            pub fn forward<X: #accepts_bound>(&self, x: &X) -> #p::Tensor<#sn, B>
+            pub fn forward<'x, X: ?Sized>(&self, x: &'x X) -> #p::Tensor<#sn, B>
             where
+                #accepts_bound,
                 Self: Sync,
             {
-                let x = x.as_model_input();
+                let x = #accepts::as_model_input(&x);
                 <B as #p::Backend>::on_workers(|| <Self as #p::Layer<#s0, B>>::forward(self, x))
             }
 
             /// Training forward pass: the output and every layer's cache for [`Self::backward`].
-            pub fn forward_train<X: #accepts_bound>(&mut self, x: &X) -> (#p::Tensor<#sn, B>, #cache_ty) {
-                <Self as #p::Layer<#s0, B>>::forward_train(self, x.as_model_input())
+            pub fn forward_train<'x, X: ?Sized>(&mut self, x: &'x X) -> #train_ret
+            where
+                #accepts_bound,
+            {
+                <Self as #p::Layer<#s0, B>>::forward_train(self, #accepts::as_model_input(&x))
             }
 
             /// Generated backward pass: from the output gradient, the gradient of every parameter,
@@ -429,7 +542,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
 
             fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_ty) {
                 #( #train_stmts )*
-                (#x_last, #cache_name { #( #names: #cs, )* __backend: ::core::marker::PhantomData })
+                (#x_last, #cache_name { #( #cache_inits, )* __backend: ::core::marker::PhantomData })
             }
 
             fn backward(

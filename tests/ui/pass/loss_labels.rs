@@ -16,4 +16,23 @@ fn main() {
     assert!(cross_entropy(&model.forward(&x), &labels).is_ok());
     assert!(cross_entropy(&model.forward(&x), &[1, 9]).is_ok());
     assert!(nll_loss(&model.forward(&x), &vec![1, 9]).is_ok());
+    let plain: Vec<usize> = vec![1, 9, 3];
+    assert!(cross_entropy(&model.forward(&x), &plain[..2]).is_ok());
+    assert!(cross_entropy(&model.forward(&x), plain[..2].as_ref()).is_ok());
+    assert!(generic_loss(&dev, &x, &labels) >= 0.0);
+}
+
+// Code generic over the backend: the model's input, labels and optimizer types line up.
+fn generic_loss<B: Backend>(dev: &B, x: &DigitsInput<B>, labels: &Labels<Const<10>>) -> f64
+where
+    Digits<B>: Sync,
+{
+    let mut model = Digits::<B>::new(dev, 0);
+    let (y, cache) = model.forward_train(x);
+    let (loss, dy) = cross_entropy(&y, labels).unwrap();
+    let grads = model.backward(&cache, &dy).unwrap();
+    let mut opt = Sgd::new(&model, SgdConfig::default()).unwrap();
+    opt.step(&mut model, &grads).unwrap();
+    let _ = model.forward(x);
+    loss
 }
