@@ -24,7 +24,7 @@ use crate::data::Dataset;
 use crate::dim::{Dyn, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::Layer;
-use crate::optim::{Optimizer, clip_grad_norm};
+use crate::optim::{Optimizer, OptimizerFor, clip_grad_norm};
 use crate::rng::Rng;
 use crate::shape::Shape;
 
@@ -120,9 +120,9 @@ impl Default for FitConfig {
 /// let history = fit::<_, (Dyn, U2), U2, Cpu, _>(&mut model, &mut opt, &dev, &data, &config, &mut []).unwrap();
 /// assert_eq!(history.last("accuracy"), Some(1.0));
 /// ```
-pub fn fit<M, S, C, B, O>(
+pub fn fit<M, S, C, B, O: OptimizerFor<M>>(
     model: &mut M,
-    opt: &mut O,
+    mut opt: O,
     dev: &B,
     train: &Dataset,
     config: &FitConfig,
@@ -133,8 +133,9 @@ where
     S: Shape,
     C: StaticDim,
     B: Backend,
-    O: Optimizer<M> + Send,
+    O::Optimizer: Send,
 {
+    let opt = opt.optimizer();
     let (train_set, val_set) = match &config.validation {
         Validation::None => (train.clone(), None),
         Validation::Split(f) => {

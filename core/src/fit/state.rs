@@ -18,7 +18,7 @@ pub(crate) struct Resumed {
     pub history: History,
 }
 
-pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M>>(
+pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
     path: &Path,
     model: &mut M,
     opt: &O,
@@ -39,7 +39,7 @@ pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M>>(
     checkpoint::write_atomic(path, &entries, &meta)
 }
 
-pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M>>(
+pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
     path: &Path,
     model: &mut M,
     opt: &mut O,

@@ -47,6 +47,37 @@ impl<M, X: ?Sized + Is<M>> GradientsFor<M> for &X {
     }
 }
 
+/// Implemented by `&mut O` for an optimizer `O` of the model `M`: the optimizer argument of
+/// [`crate::fit::fit`], so that an optimizer built for another model is one short error there
+/// (see [`crate::operand`]).
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, layers::Linear, optim::{Adam, AdamConfig, Optimizer, OptimizerFor}};
+/// use shapeflow_cpu::Cpu;
+/// type Fc = Linear<typenum::U2, typenum::U1, Cpu>;
+/// fn lr<O: OptimizerFor<Fc>>(mut opt: O) -> f64 { opt.optimizer().lr() }
+/// let fc = Fc::init(&Cpu::default(), &mut Rng::new(0));
+/// assert_eq!(lr(&mut Adam::new(&fc, AdamConfig::default())), 1e-3);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "this optimizer was built for another model type than `{M}`",
+    label = "`{Self}` steps another model type"
+)]
+pub trait OptimizerFor<M> {
+    /// The optimizer behind the reference.
+    type Optimizer: ?Sized + Optimizer<M>;
+    /// The optimizer.
+    fn optimizer(&mut self) -> &mut Self::Optimizer;
+}
+
+#[diagnostic::do_not_recommend]
+impl<M, O: ?Sized + Optimizer<M>> OptimizerFor<M> for &mut O {
+    type Optimizer = O;
+    fn optimizer(&mut self) -> &mut O {
+        self
+    }
+}
+
 /// What every optimizer offers: a step from gradients, and its learning rate (for schedulers
 /// and callbacks).
 ///

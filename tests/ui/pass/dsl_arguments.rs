@@ -1,6 +1,7 @@
 use shapeflow::prelude::*;
 
-// The corrected versions of the syntax cases: named and positional arguments, defaults.
+// The corrected versions of the syntax cases (named and positional arguments, defaults) and of
+// the optimizer cases (`step` and `fit` with the model the optimizer was built for).
 model! {
     pub struct Mlp {
         input: [784],
@@ -23,4 +24,8 @@ fn main() {
     let grads = Mlp::<Cpu>::new(&dev, 2);
     let mut target = Mlp::<Cpu>::new(&dev, 3);
     opt.step(&mut target, &grads).unwrap();
+    // `fit` with the optimizer built for this model type.
+    let data = shapeflow::data::Dataset::new(vec![0.0; 2 * 784], vec![0, 1], 784).unwrap();
+    let config = FitConfig { epochs: 1, verbosity: shapeflow::fit::Verbosity::Quiet, ..Default::default() };
+    assert!(fit(&mut target, &mut opt, &dev, &data, &config, &mut []).is_ok());
 }
