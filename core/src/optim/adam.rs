@@ -86,7 +86,7 @@ impl<M: Module<B>, B: Backend> Adam<M, B> {
 
     /// Applies one update to every parameter of `model` from `grads` (both of the type the
     /// optimizer was built for; another model type does not compile).
-    pub fn step<X: ?Sized, G: GradientsFor<M, Model = X>>(
+    pub fn step<X: ?Sized, G: GradientsFor<M, X>>(
         &mut self,
         model: &mut X,
         grads: G,

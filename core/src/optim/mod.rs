@@ -15,30 +15,29 @@ pub use sgd::{Sgd, SgdConfig};
 use crate::error::Result;
 use crate::operand::Is;
 
-/// Implemented by `&M` (the gradients argument of `step`) for an optimizer built for `M`: an
-/// optimizer for another model type is one short error at the call (see [`crate::operand`]).
+/// Implemented by `&M` (the gradients argument of `step`) when the optimizer was built for `M`
+/// and the model `X` it steps is an `M` too: an optimizer given another model type, or the
+/// gradients of another model, is one short error naming all three types (see
+/// [`crate::operand`]).
 ///
 /// ```
 /// use shapeflow_core::optim::GradientsFor;
-/// fn steps<M, X: ?Sized, G: GradientsFor<M, Model = X>>(_: &mut X, _: G) {}
+/// fn steps<M, X: ?Sized, G: GradientsFor<M, X>>(_: &mut X, _: G) {}
 /// steps::<u8, _, _>(&mut 1, &2);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "this optimizer was built for `{M}`, not for the model behind `{Self}`",
-    label = "the gradients of another model type"
+    message = "this optimizer steps a `{M}`; it was given a model `{X}` and gradients `{Self}`",
+    label = "the model and its gradients must be of the type the optimizer was built for"
 )]
-pub trait GradientsFor<M> {
-    /// The model type the gradients belong to.
-    type Model: ?Sized;
+pub trait GradientsFor<M, X: ?Sized> {
     /// The model, as the optimizer's type.
-    fn model(model: &mut Self::Model) -> &mut M;
+    fn model(model: &mut X) -> &mut M;
     /// The gradients, as the optimizer's type.
     fn gradients(&self) -> &M;
 }
 
 #[diagnostic::do_not_recommend]
-impl<M, X: ?Sized + Is<M>> GradientsFor<M> for &X {
-    type Model = X;
+impl<M, X: ?Sized + Is<M>, Y: ?Sized + Is<M>> GradientsFor<M, X> for &Y {
     fn model(model: &mut X) -> &mut M {
         model.is_mut()
     }

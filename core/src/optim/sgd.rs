@@ -69,7 +69,7 @@ impl<M: Module<B>, B: Backend> Sgd<M, B> {
 
     /// Applies one update to every parameter of `model` from `grads` (both of the type the
     /// optimizer was built for; another model type does not compile).
-    pub fn step<X: ?Sized, G: GradientsFor<M, Model = X>>(
+    pub fn step<X: ?Sized, G: GradientsFor<M, X>>(
         &mut self,
         model: &mut X,
         grads: G,
