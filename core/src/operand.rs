@@ -2,7 +2,9 @@
 //! `cross_entropy(&y, &labels)`, `opt.step(&mut m, &grads)` and a model's `forward(&x)`.
 //!
 //! Each rule is a trait implemented for *references* (`&Tensor<S, B>`) by one blanket impl
-//! marked `#[diagnostic::do_not_recommend]`, whose condition is a second, hidden trait. When the
+//! marked `#[diagnostic::do_not_recommend]`, whose condition is a second, hidden trait; the
+//! function takes the argument by value as `R: Rule`, so the bound is on the argument's own
+//! type (callers still write `&b`). When the
 //! rule fails, rustc reports the rule itself, with our message, at the argument, in about ten
 //! lines: a reference has no definition to quote, and a blanket impl is not offered as "but it
 //! is implemented for …". A bound on the tensor's shape parameter instead costs rustc's
