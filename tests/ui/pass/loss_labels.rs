@@ -25,7 +25,7 @@ fn main() {
 // Code generic over the backend: the model's input, labels and optimizer types line up.
 fn generic_loss<B: Backend>(dev: &B, x: &DigitsInput<B>, labels: &Labels<Const<10>>) -> f64
 where
-    Digits<B>: Sync,
+    Digits<B>: Send + Sync,
 {
     let mut model = Digits::<B>::new(dev, 0);
     let (y, cache) = model.forward_train(x);
@@ -34,5 +34,17 @@ where
     let mut opt = Sgd::new(&model, SgdConfig::default()).unwrap();
     opt.step(&mut model, &grads).unwrap();
     let _ = model.forward(x);
+    let data = shapeflow::data::Dataset::new(vec![0.5; 2 * 784], vec![1, 9], 784).unwrap();
+    let config = FitConfig { epochs: 1, verbosity: shapeflow::fit::Verbosity::Quiet, ..Default::default() };
+    assert!(generic_fit(&mut model, &mut opt, dev, &data, &config));
     loss
+}
+
+// `fit` in code generic over the optimizer.
+fn generic_fit<B: Backend, O>(model: &mut Digits<B>, opt: &mut O, dev: &B, data: &shapeflow::data::Dataset, config: &FitConfig) -> bool
+where
+    Digits<B>: Send + Sync,
+    O: shapeflow::optim::Optimizer<Digits<B>> + Send,
+{
+    fit(model, opt, dev, data, config, &mut []).is_ok()
 }
