@@ -22,6 +22,7 @@ mod f32_view;
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
+mod matmul_dots;
 mod matmul_row;
 mod optim;
 mod pool;

@@ -28,11 +28,16 @@ pub fn set_matmul_threads(n: usize) -> usize {
     THREADS.swap(n, Ordering::Relaxed)
 }
 
-fn parallelism(m: usize, k: usize, n: usize) -> Parallelism {
-    let threads = match THREADS.load(Ordering::Relaxed) {
+/// The threads products may use (`set_matmul_threads`, else every rayon worker).
+fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
         0 => rayon::current_num_threads(),
         t => t,
-    };
+    }
+}
+
+fn parallelism(m: usize, k: usize, n: usize) -> Parallelism {
+    let threads = threads();
     if threads <= 1 || m.saturating_mul(k).saturating_mul(n) < PARALLEL_MIN_FLOPS {
         Parallelism::None
     } else {
@@ -62,6 +67,23 @@ pub(crate) fn matmul<E: CpuElem>(
             && crate::matmul_row::available()
         {
             crate::matmul_row::row_times_rows(a, b, c);
+            return;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if trans_b
+        && !trans_a
+        && beta == E::zero()
+        && crate::matmul_dots::suits(m, k, n)
+        && fits(a, b, c, m, k, n)
+    {
+        // A small output over a long reduction (a convolution's weight gradient): tiles of dot
+        // products, the reduction split over workers (`matmul_dots.rs`).
+        if let (Some(a), Some(b), Some(c)) =
+            (as_f32(&a[..m * k]), as_f32(&b[..k * n]), as_f32_mut(&mut c[..m * n]))
+            && crate::matmul_row::available()
+        {
+            crate::matmul_dots::rows_dot_rows(a, b, c, (m, k, n), threads());
             return;
         }
     }
