@@ -15,6 +15,9 @@ use crate::f32_view::{as_f32, as_f32_mut};
 /// 0 = use every core rayon offers.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
+/// A transposed left operand of at most this many values is transposed before the product.
+const SMALL_LEFT: usize = 4096;
+
 /// Below this many multiply-adds a product runs on one thread: thread start-up would dominate.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
@@ -86,6 +89,19 @@ pub(crate) fn matmul<E: CpuElem>(
             crate::matmul_dots::rows_dot_rows(a, b, c, (m, k, n), threads());
             return;
         }
+    }
+    if trans_a
+        && !trans_b
+        && m * k <= SMALL_LEFT
+        && m * k * n >= PARALLEL_MIN_FLOPS
+        && fits(a, b, c, m, k, n)
+    {
+        // `aᵀ·b` with a small `a` (a convolution's `Wᵀ·dy`): transpose `a` and run a plain
+        // product, which gemm streams ~2× faster (W3's conv2: 155 → 64 µs measured).
+        let mut a_t = CpuBuf::<E>::scratch(m * k);
+        transpose_2d(&a[..k * m], &mut a_t, k, m);
+        matmul_with(&a_t, b, c, m, k, n, false, false, beta, parallelism(m, k, n));
+        return;
     }
     if trans_b && !trans_a && m < n && m * k * n >= PARALLEL_MIN_FLOPS && fits(a, b, c, m, k, n) {
         if 4 * m <= n {
