@@ -27,6 +27,7 @@ mod matmul_row;
 mod optim;
 mod pool;
 mod softmax;
+mod workers;
 
 use std::marker::PhantomData;
 
@@ -109,10 +110,11 @@ impl<E: CpuElem> Backend for CpuDevice<E> {
         CpuBuf::zeros(len)
     }
     /// On a rayon worker: called from another thread (such as `main`), every parallel kernel
-    /// hands its work to the workers and sleeps until they finish, a wake-up per kernel; called
-    /// from a worker, it shares the work and takes part itself.
+    /// would hand its work to the workers and sleep until they finish, a wake-up per kernel;
+    /// called from a worker, it shares the work and takes part itself. Meanwhile another worker
+    /// spins on the pool's pending jobs (`workers.rs`) instead of sleeping between kernels.
     fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-        rayon::scope(|_| f())
+        workers::on_workers(f)
     }
 
     fn scratch_like(_: &CpuBuf<E>, len: usize) -> CpuBuf<E> {
