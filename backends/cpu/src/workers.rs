@@ -32,19 +32,29 @@ fn keep_busy(done: &AtomicBool, owner: Option<usize>) {
     if rayon::current_thread_index() == owner {
         return;
     }
-    let mut idle_since: Option<Instant> = None;
+    // Idle rounds since the last job, and when the idle spell began (read every 64 rounds:
+    // the clock and the steal attempts are not free for a core's hyperthread sibling).
+    let (mut idle_rounds, mut idle_since) = (0u32, Instant::now());
     while !done.load(Ordering::Acquire) {
         if rayon::yield_now() == Some(rayon::Yield::Executed) {
-            idle_since = None;
+            idle_rounds = 0;
             continue;
         }
-        let since = *idle_since.get_or_insert_with(Instant::now);
-        if since.elapsed() > IDLE_LIMIT {
+        if idle_rounds == 0 {
+            idle_since = Instant::now();
+        }
+        idle_rounds = idle_rounds.wrapping_add(1);
+        if idle_rounds % 64 == 0 && idle_since.elapsed() > IDLE_LIMIT {
             return;
         }
-        std::hint::spin_loop();
+        for _ in 0..BACKOFF_SPINS {
+            std::hint::spin_loop();
+        }
     }
 }
+
+/// Pause instructions between two looks for work while idle.
+const BACKOFF_SPINS: u32 = 16;
 
 /// How long [`keep_busy`] spins without finding work before it lets its worker go.
 const IDLE_LIMIT: Duration = Duration::from_millis(5);
