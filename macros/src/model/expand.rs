@@ -278,23 +278,11 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         })
         .collect();
     let x_last = &xs[n];
-    // `<Type as Layer<X, B>>` (or `LayerTo<X, Y, B>`) per layer.
-    // `<Type as Layer<X, B>>::item` (or `LayerTo<X, Y, B>`) for layer `i`. A custom layer with a
-    // stated output is used without a `where` clause, so each use fails when it does not take
-    // its input: every use is then spanned at the same user token (see `respan`), and rustc
-    // reports the identical errors once.
+    // Generated code about layer `i`, spanned at the layer's name itself (location and hygiene)
+    // when it is a custom layer with a stated output: such a layer is used without a `where`
+    // clause, so each use fails when it does not take its input, and identical errors at one
+    // user span are reported once, without a macro note (see `respan`).
     let keep = format_ident!("{}", KEEP_SPANS);
-    let qual = |i: usize, item: TokenStream| -> TokenStream {
-        let (ty, via) = (&types[i], &calls[i].via);
-        if calls[i].retype {
-            let path = with_span(quote!(<#ty as #via>::#item), names[i].span());
-            quote!(#keep(#path))
-        } else {
-            quote!(<#ty as #via>::#item)
-        }
-    };
-    // `tokens` (generated code about layer `i`) at the user's span when layer `i` is a custom
-    // layer with a stated output, for the same reason.
     let at_user = |i: usize, tokens: TokenStream| -> TokenStream {
         if calls[i].retype {
             let tokens = with_span(tokens, names[i].span());
@@ -302,6 +290,11 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
         } else {
             tokens
         }
+    };
+    // `<Type as Layer<X, B>>::item` (or `LayerTo<X, Y, B>`) for layer `i`.
+    let qual = |i: usize, item: TokenStream| -> TokenStream {
+        let (ty, via) = (&types[i], &calls[i].via);
+        at_user(i, quote!(<#ty as #via>::#item))
     };
     let mut fwd_stmts = Vec::with_capacity(n);
     let mut train_stmts = Vec::with_capacity(n);
