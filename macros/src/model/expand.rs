@@ -15,8 +15,9 @@ use crate::dim::const_type;
 /// keeps its hygiene, so lints still see generated code as coming from a macro.
 ///
 /// A group after the marker ident [`KEEP_SPANS`] is passed through with its own spans (the marker
-/// dropped): a bound spanned at the user's own token, so that rustc's note quoting it is not
-/// flagged as coming from a macro (one line less in the error).
+/// dropped): generated code given a user token's span by [`with_span`] (the model's input bound,
+/// the uses of a custom layer with a stated output), so that rustc treats errors there as the
+/// user's code: no "originates in the macro" note, and identical errors merge.
 fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
     let mut out = TokenStream::new();
     let mut keep_next = false;
