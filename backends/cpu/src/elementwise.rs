@@ -2,6 +2,9 @@
 
 use shapeflow_core::Elem;
 
+#[cfg(target_arch = "x86_64")]
+use crate::f32_view::{as_f32, as_f32_mut};
+
 /// `out = a ⊙ b`.
 pub(crate) fn mul<E: Elem>(a: &[E], b: &[E], out: &mut [E]) {
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
@@ -94,10 +97,18 @@ pub(crate) fn transpose_2d<E: Elem>(x: &[E], y: &mut [E], rows: usize, cols: usi
     if x.len() < n || y.len() < n || n == 0 {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    let simd = std::arch::is_x86_feature_detected!("avx");
     y[..n].par_chunks_mut(T * rows).with_min_len(64 * 1024 / (T * rows) + 1).enumerate().for_each(
         |(band, out)| {
             let c0 = band * T;
             let width = out.len() / rows;
+            #[cfg(target_arch = "x86_64")]
+            if simd && let (Some(x), Some(out)) = (as_f32(&x[..n]), as_f32_mut(out)) {
+                // SAFETY: AVX was detected; `out` is this band's `width` output rows.
+                unsafe { transpose_band_avx(x, out, rows, cols, c0, width) };
+                return;
+            }
             for r0 in (0..rows).step_by(T) {
                 let rn = (rows - r0).min(T);
                 // Output-major inside the tile: each output row segment is written contiguously,
@@ -111,6 +122,77 @@ pub(crate) fn transpose_2d<E: Elem>(x: &[E], y: &mut [E], rows: usize, cols: usi
             }
         },
     );
+}
+
+/// One band of [`transpose_2d`] for `f32`: output rows `c0..c0 + width` (input columns), in 8×8
+/// blocks transposed in registers (eight loads, 24 shuffles, eight stores per 64 values instead
+/// of 64 strided reads); the edges that do not fill a block are copied one by one.
+///
+/// # Safety
+/// The CPU must support AVX; `x` holds `rows × cols` values, `out` `width × rows`, and
+/// `c0 + width ≤ cols`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_band_avx(
+    x: &[f32],
+    out: &mut [f32],
+    rows: usize,
+    cols: usize,
+    c0: usize,
+    width: usize,
+) {
+    use std::arch::x86_64::*;
+    if x.len() < rows * cols || out.len() < width * rows || c0 + width > cols {
+        debug_assert!(false, "transpose: band {c0}+{width} outside {rows}×{cols}");
+        return;
+    }
+    let (full_r, full_c) = (rows / 8 * 8, width / 8 * 8);
+    for r0 in (0..full_r).step_by(8) {
+        for dc in (0..full_c).step_by(8) {
+            // SAFETY: rows `r0..r0 + 8` ≤ `rows` and columns `c0 + dc..c0 + dc + 8` ≤ `cols` are
+            // inside `x`; output rows `dc..dc + 8` (of `rows` values) from `r0` inside `out`.
+            unsafe {
+                let load = |i: usize| _mm256_loadu_ps(x.as_ptr().add((r0 + i) * cols + c0 + dc));
+                let r: [__m256; 8] = std::array::from_fn(load);
+                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let columns = [
+                    _mm256_permute2f128_ps::<0x20>(u0, u4),
+                    _mm256_permute2f128_ps::<0x20>(u1, u5),
+                    _mm256_permute2f128_ps::<0x20>(u2, u6),
+                    _mm256_permute2f128_ps::<0x20>(u3, u7),
+                    _mm256_permute2f128_ps::<0x31>(u0, u4),
+                    _mm256_permute2f128_ps::<0x31>(u1, u5),
+                    _mm256_permute2f128_ps::<0x31>(u2, u6),
+                    _mm256_permute2f128_ps::<0x31>(u3, u7),
+                ];
+                for (j, v) in columns.into_iter().enumerate() {
+                    _mm256_storeu_ps(out.as_mut_ptr().add((dc + j) * rows + r0), v);
+                }
+            }
+        }
+    }
+    // Edges: the last `width % 8` output rows, and the last `rows % 8` values of every row.
+    for dc in 0..width {
+        let from = if dc < full_c { full_r } else { 0 };
+        for r in from..rows {
+            out[dc * rows + r] = x[r * cols + c0 + dc];
+        }
+    }
 }
 
 /// Clamps to `[lo, hi]` (NaN stays NaN).
@@ -143,15 +225,26 @@ pub(crate) fn sum8<E: Elem>(x: &[E]) -> E {
 mod tests {
     use super::*;
 
+    /// In f64 (the plain loop) and f32 (8×8 register blocks on AVX), for sizes with and without
+    /// whole blocks and bands.
     #[test]
     fn transpose_2d_moves_every_element() {
-        for (rows, cols) in [(1, 1), (3, 70), (33, 31), (128, 784), (65, 2)] {
+        let sizes = [(1, 1), (3, 70), (33, 31), (128, 784), (65, 2), (8, 8), (16, 40), (9, 17)];
+        for (rows, cols) in sizes {
             let x: Vec<f64> = (0..rows * cols).map(|i| i as f64).collect();
             let mut y = vec![f64::NAN; rows * cols];
             transpose_2d(&x, &mut y, rows, cols);
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let mut y32 = vec![f32::NAN; rows * cols];
+            transpose_2d(&x32, &mut y32, rows, cols);
             for r in 0..rows {
                 for c in 0..cols {
                     assert_eq!(y[c * rows + r], x[r * cols + c], "{rows}×{cols} at ({r}, {c})");
+                    assert_eq!(
+                        y32[c * rows + r],
+                        x32[r * cols + c],
+                        "f32 {rows}×{cols} ({r}, {c})"
+                    );
                 }
             }
         }
