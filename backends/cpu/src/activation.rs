@@ -18,8 +18,22 @@ fn sigmoid<E: Elem>(x: E) -> E {
     }
 }
 
+/// Tensors at least this large are processed by every worker, in chunks of [`CHUNK`] (an
+/// elementwise map, so the results are the same either way).
+const PARALLEL_MIN: usize = 1 << 15;
+const CHUNK: usize = 1 << 13;
+
 /// `y = f(x)`.
 pub(crate) fn forward<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
+    use rayon::prelude::*;
+    if y.len() >= PARALLEL_MIN && x.len() >= y.len() {
+        y.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(y, x)| forward_seq(kind, x, y));
+    } else {
+        forward_seq(kind, x, y);
+    }
+}
+
+fn forward_seq<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
     let zero = E::zero();
     match kind {
         Activation::Relu => {
@@ -41,6 +55,18 @@ pub(crate) fn forward<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
 
 /// `dx = f'(·)·dy`; `saved` is the output for relu/sigmoid/tanh, the input otherwise.
 pub(crate) fn backward<E: CpuElem>(kind: Activation, saved: &[E], dy: &[E], dx: &mut [E]) {
+    use rayon::prelude::*;
+    if dx.len() >= PARALLEL_MIN && saved.len() >= dx.len() && dy.len() >= dx.len() {
+        dx.par_chunks_mut(CHUNK)
+            .zip(saved.par_chunks(CHUNK))
+            .zip(dy.par_chunks(CHUNK))
+            .for_each(|((dx, s), dy)| backward_seq(kind, s, dy, dx));
+    } else {
+        backward_seq(kind, saved, dy, dx);
+    }
+}
+
+fn backward_seq<E: CpuElem>(kind: Activation, saved: &[E], dy: &[E], dx: &mut [E]) {
     let zero = E::zero();
     let one = E::one();
     let it = dx.iter_mut().zip(saved).zip(dy);

@@ -3,8 +3,24 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use shapeflow_core::Elem;
 
+/// Buffers at least this large are processed by every worker (the results do not depend on it:
+/// each value is still computed in the same order).
+const PARALLEL_MIN: usize = 1 << 15;
+
 /// `y[r, c] += bias[c]`.
 pub(crate) fn add_bias<E: Elem>(y: &mut [E], bias: &[E], rows: usize, cols: usize) {
+    use rayon::prelude::*;
+    if rows * cols >= PARALLEL_MIN && cols > 0 && y.len() >= rows * cols && bias.len() >= cols {
+        let band = (PARALLEL_MIN / 4 / cols).max(1) * cols;
+        y[..rows * cols].par_chunks_mut(band).for_each(|part| {
+            add_bias_seq(part, bias, part.len() / cols, cols);
+        });
+        return;
+    }
+    add_bias_seq(y, bias, rows, cols);
+}
+
+fn add_bias_seq<E: Elem>(y: &mut [E], bias: &[E], rows: usize, cols: usize) {
     let Ok(mut view) = ArrayViewMut2::from_shape((rows, cols), y) else {
         debug_assert!(false, "add_bias: buffer is not {rows}×{cols}");
         return;
@@ -16,8 +32,24 @@ pub(crate) fn add_bias<E: Elem>(y: &mut [E], bias: &[E], rows: usize, cols: usiz
     }
 }
 
-/// `out[c] = Σ_r x[r, c]`.
+/// `out[c] = Σ_r x[r, c]`: columns split over the workers when large, each still summed over the
+/// rows in order.
 pub(crate) fn sum_rows<E: Elem>(x: &[E], out: &mut [E], rows: usize, cols: usize) {
+    use rayon::prelude::*;
+    const COLUMNS: usize = 64;
+    if rows * cols >= PARALLEL_MIN && cols > COLUMNS && x.len() >= rows * cols && out.len() >= cols
+    {
+        out[..cols].par_chunks_mut(COLUMNS).enumerate().for_each(|(part, o)| {
+            let (c0, width) = (part * COLUMNS, o.len());
+            o.iter_mut().for_each(|v| *v = E::zero());
+            for row in x[..rows * cols].chunks_exact(cols) {
+                for (v, &xv) in o.iter_mut().zip(&row[c0..c0 + width]) {
+                    *v = *v + xv;
+                }
+            }
+        });
+        return;
+    }
     let Ok(view) = ArrayView2::from_shape((rows, cols), x) else {
         debug_assert!(false, "sum_rows: buffer is not {rows}×{cols}");
         return;
