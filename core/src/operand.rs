@@ -4,12 +4,11 @@
 //! Each rule is a trait implemented for *references* (`&Tensor<S, B>`) by one blanket impl
 //! marked `#[diagnostic::do_not_recommend]`, whose condition is a second, hidden trait; the
 //! function takes the argument by value as `R: Rule`, so the bound is on the argument's own
-//! type (callers still write `&b`). When the
-//! rule fails, rustc reports the rule itself, with our message, at the argument, in about ten
-//! lines: a reference has no definition to quote, and a blanket impl is not offered as "but it
-//! is implemented for …". A bound on the tensor's shape parameter instead costs rustc's
-//! "required by a bound introduced by this call" label, and a plain parameter type an E0308
-//! with a quote of the method's definition.
+//! type (callers still write `&b`). When the rule fails, rustc reports the rule itself, with our
+//! message, at the argument, in about ten lines: a reference has no definition to quote, and a
+//! blanket impl is not offered as "but it is implemented for …". A bound on the tensor's shape
+//! parameter instead costs rustc's "required by a bound introduced by this call" label, and a
+//! plain parameter type an E0308 with a quote of the method's definition.
 
 use crate::backend::Backend;
 use crate::dim::Dim;

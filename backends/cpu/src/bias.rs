@@ -1,6 +1,6 @@
 //! Bias add (`add_bias`) and its gradient reduction (`sum_rows`), on ndarray row views.
 
-use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{ArrayViewMut2, Axis};
 use shapeflow_core::Elem;
 
 /// Buffers at least this large are processed by every worker (the results do not depend on it:
@@ -37,27 +37,27 @@ fn add_bias_seq<E: Elem>(y: &mut [E], bias: &[E], rows: usize, cols: usize) {
 pub(crate) fn sum_rows<E: Elem>(x: &[E], out: &mut [E], rows: usize, cols: usize) {
     use rayon::prelude::*;
     const COLUMNS: usize = 64;
-    if rows * cols >= PARALLEL_MIN && cols > COLUMNS && x.len() >= rows * cols && out.len() >= cols
-    {
-        out[..cols].par_chunks_mut(COLUMNS).enumerate().for_each(|(part, o)| {
-            let (c0, width) = (part * COLUMNS, o.len());
-            o.iter_mut().for_each(|v| *v = E::zero());
-            for row in x[..rows * cols].chunks_exact(cols) {
-                for (v, &xv) in o.iter_mut().zip(&row[c0..c0 + width]) {
-                    *v = *v + xv;
-                }
-            }
-        });
+    if x.len() < rows * cols || out.len() < cols {
+        debug_assert!(false, "sum_rows: buffers are not {rows}×{cols} and {cols}");
         return;
     }
-    let Ok(view) = ArrayView2::from_shape((rows, cols), x) else {
-        debug_assert!(false, "sum_rows: buffer is not {rows}×{cols}");
-        return;
-    };
-    out.iter_mut().for_each(|o| *o = E::zero());
-    for row in view.axis_iter(Axis(0)) {
-        for (o, &v) in out.iter_mut().zip(row.iter()) {
-            *o = *o + v;
+    let (x, out) = (&x[..rows * cols], &mut out[..cols]);
+    if rows * cols >= PARALLEL_MIN && cols > COLUMNS {
+        out.par_chunks_mut(COLUMNS)
+            .enumerate()
+            .for_each(|(part, o)| sum_columns(x, o, cols, part * COLUMNS));
+    } else {
+        sum_columns(x, out, cols, 0);
+    }
+}
+
+/// `o[j] = Σ_r x[r, c0 + j]` for the rows of `cols` values in `x`, summed in row order.
+fn sum_columns<E: Elem>(x: &[E], o: &mut [E], cols: usize, c0: usize) {
+    o.iter_mut().for_each(|v| *v = E::zero());
+    let width = o.len();
+    for row in x.chunks_exact(cols.max(1)) {
+        for (v, &xv) in o.iter_mut().zip(&row[c0..c0 + width]) {
+            *v = *v + xv;
         }
     }
 }

@@ -41,6 +41,7 @@ pub(crate) fn row_times_rows(a: &[f32], b: &[f32], c: &mut [f32]) {
 /// of `a` feeds four rows, eight FMA chains in flight), the rest one by one.
 fn dot_rows(a: &[f32], rows: &[f32], c: &mut [f32]) {
     let k = a.len().max(1);
+    let rows = &rows[..(c.len() * k).min(rows.len())];
     let mut quads = c.chunks_exact_mut(4);
     let mut rest = rows.chunks_exact(4 * k);
     for (c4, r4) in (&mut quads).zip(&mut rest) {
@@ -48,8 +49,7 @@ fn dot_rows(a: &[f32], rows: &[f32], c: &mut [f32]) {
         let sums = unsafe { dot4(a, r4) };
         c4.copy_from_slice(&sums);
     }
-    let tail_rows = rows[rows.len() / (4 * k) * (4 * k)..].chunks_exact(k);
-    for (cj, row) in quads.into_remainder().iter_mut().zip(tail_rows) {
+    for (cj, row) in quads.into_remainder().iter_mut().zip(rest.remainder().chunks_exact(k)) {
         // SAFETY: as above.
         *cj = unsafe { dot(a, row) };
     }

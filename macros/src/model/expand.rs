@@ -12,32 +12,37 @@ use crate::dim::const_type;
 
 /// `tokens` located at `span`, so rustc's notes about generated items point at one token of the
 /// user's declaration instead of the whole `model!` block. Only the location moves: each token
-/// keeps its hygiene, so lints still see generated code as coming from a macro.
+/// keeps its hygiene, so lints still see generated code as coming from a macro. With `None`,
+/// spans are left as they are.
 ///
 /// A group after the marker ident [`KEEP_SPANS`] is passed through with its own spans (the marker
 /// dropped): generated code given a user token's span by [`with_span`] (the model's input bound,
 /// the uses of a custom layer with a stated output), so that rustc treats errors there as the
 /// user's code: no "originates in the macro" note, and identical errors merge.
-fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+fn respan(tokens: TokenStream, span: Option<proc_macro2::Span>) -> TokenStream {
     let mut out = TokenStream::new();
     let mut keep_next = false;
     for mut tt in tokens {
-        match &tt {
+        match &mut tt {
             proc_macro2::TokenTree::Ident(i) if i == KEEP_SPANS => {
                 keep_next = true;
                 continue;
             }
             proc_macro2::TokenTree::Group(g) if keep_next => {
-                out.extend(unmark(g.stream()));
+                out.extend(respan(g.stream(), None));
                 keep_next = false;
                 continue;
             }
             proc_macro2::TokenTree::Group(g) => {
                 let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(g.span().located_at(span));
+                group.set_span(span.map_or(g.span(), |s| g.span().located_at(s)));
                 tt = proc_macro2::TokenTree::Group(group);
             }
-            _ => tt.set_span(tt.span().located_at(span)),
+            other => {
+                if let Some(s) = span {
+                    other.set_span(other.span().located_at(s));
+                }
+            }
         }
         keep_next = false;
         out.extend([tt]);
@@ -47,28 +52,6 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
 
 /// See [`respan`].
 const KEEP_SPANS: &str = "__shapeflow_keep_spans";
-
-/// `tokens` without [`KEEP_SPANS`] markers (a kept group inside a kept group), spans untouched.
-fn unmark(tokens: TokenStream) -> TokenStream {
-    let mut out = TokenStream::new();
-    let mut unwrap_next = false;
-    for tt in tokens {
-        match tt {
-            proc_macro2::TokenTree::Ident(i) if i == KEEP_SPANS => unwrap_next = true,
-            proc_macro2::TokenTree::Group(g) if unwrap_next => {
-                out.extend(unmark(g.stream()));
-                unwrap_next = false;
-            }
-            proc_macro2::TokenTree::Group(g) => {
-                let mut group = proc_macro2::Group::new(g.delimiter(), unmark(g.stream()));
-                group.set_span(g.span());
-                out.extend([proc_macro2::TokenTree::Group(group)]);
-            }
-            tt => out.extend([tt]),
-        }
-    }
-    out
-}
 
 /// `tokens` with every span set to `span` (location and hygiene: a user token's span makes the
 /// tokens read as the user's own code).
@@ -580,7 +563,7 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
         }
     };
-    respan(generated, span)
+    respan(generated, Some(span))
 }
 
 /// After a DSL error: the same public items with the declared input type and no working bodies,
