@@ -68,6 +68,7 @@ pub use typenum;
 
 /// Everything a model file needs: `use shapeflow::prelude::*;`.
 pub mod prelude {
+    pub use crate::backend::Device;
     pub use crate::data::Mnist;
     pub use crate::fit::{FitConfig, Metric, Validation, fit};
     pub use crate::layers::{
@@ -86,6 +87,7 @@ pub mod prelude {
 /// Paths used by generated code; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use shapeflow_core::backend::Device;
     pub use shapeflow_core::module::{
         StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, with_field,
     };

@@ -1,7 +1,7 @@
 //! `Module`: the parameter visitor that names every parameter (`fc1.weight`) for optimizers,
 //! save/load and summaries. `#[derive(Module)]` writes it for a user's own layer.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Device};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -67,12 +67,12 @@ pub trait Module<B: Backend> {
 }
 
 /// A parameter visitor: `f(name, sizes, buffer)`.
-pub type VisitFn<'a, B> = dyn FnMut(&str, &[usize], &<B as Backend>::Storage) + 'a;
+pub type VisitFn<'a, B> = dyn FnMut(&str, &[usize], &<B as Device>::Storage) + 'a;
 /// A mutable parameter visitor: `f(name, sizes, buffer)`.
-pub type VisitMutFn<'a, B> = dyn FnMut(&str, &[usize], &mut <B as Backend>::Storage) + 'a;
+pub type VisitMutFn<'a, B> = dyn FnMut(&str, &[usize], &mut <B as Device>::Storage) + 'a;
 /// A parameter-and-gradient visitor: `f(name, parameter, gradient)`.
 pub type VisitGradsFn<'a, B> =
-    dyn FnMut(&str, &mut <B as Backend>::Storage, &<B as Backend>::Storage) + 'a;
+    dyn FnMut(&str, &mut <B as Device>::Storage, &<B as Device>::Storage) + 'a;
 
 /// One entry of a state dict, read-only: a tensor (sizes and buffer) or a counter
 /// (`num_batches_tracked`, an `int64` scalar in PyTorch).

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::backend::{Backend, Elem};
+use crate::backend::{Backend, Elem, Gemm};
 use crate::dim::Dim;
 use crate::error::{Error, Result};
 use crate::operand::{MatmulRhs, SameShapeAs};
@@ -339,22 +339,12 @@ impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
             )));
         }
         let mut out = self.zeros_on(Dims::new(&[m, n])?);
-        B::matmul(
-            &self.storage,
-            &rhs.storage,
-            &mut out.storage,
-            m,
-            k,
-            n,
-            false,
-            false,
-            B::Elem::zero(),
-        );
+        B::matmul(&self.storage, &rhs.storage, &mut out.storage, Gemm::new(m, k, n));
         Ok(out)
     }
 }
 
-use num_traits::{One, Zero};
+use num_traits::One;
 
 impl<S: Shape, B: Backend> Tensor<S, B> {
     /// A zero tensor of shape `T` with the given sizes, on the same device as `self` (how layers

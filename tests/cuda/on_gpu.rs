@@ -52,7 +52,7 @@ fn same_layer<S, L, M>(
     g.visit_params(&mut String::new(), &mut |n, _, s| want.push((n.to_string(), s.to_vec())));
     let mut got = Vec::new();
     gg.visit_params(&mut String::new(), &mut |n, _, s| {
-        got.push((n.to_string(), <Cuda as Backend>::to_host(s)))
+        got.push((n.to_string(), <Cuda as Device>::to_host(s)))
     });
     for ((n, w), (_, g)) in want.iter().zip(&got) {
         close(&format!("{what} d{n}"), g, w);

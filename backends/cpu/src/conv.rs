@@ -7,6 +7,19 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::Window2d;
 
+use shapeflow_core::backend::Conv;
+
+use crate::{CpuBuf, CpuDevice, CpuElem};
+
+impl<E: CpuElem> Conv for CpuDevice<E> {
+    fn im2col(x: &CpuBuf<E>, cols: &mut CpuBuf<E>, g: Window2d) {
+        im2col(x, cols, g);
+    }
+    fn col2im(cols: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
+        col2im(cols, dx, g);
+    }
+}
+
 /// Input index of output position `o` for kernel offset `k`, or `None` in the padding.
 #[inline]
 fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Option<usize> {
@@ -32,7 +45,7 @@ fn valid(
 }
 
 /// Fills `cols` from `x`; rows are independent, so they are filled in parallel.
-pub(crate) fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
+fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
     let (plane, sample_in, per) = (g.h * g.w, g.c * g.h * g.w, g.col_cols());
     let row_len = g.n * per;
     if x.len() < g.n * sample_in || cols.len() < g.col_rows() * row_len || row_len == 0 {
@@ -69,7 +82,7 @@ pub(crate) fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
 
 /// The adjoint of [`im2col`]: `dx` is overwritten with the sums of `cols` over every window
 /// position that read each input element. Channel planes are independent: parallel over them.
-pub(crate) fn col2im<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
+fn col2im<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
     let (plane, per) = (g.h * g.w, g.col_cols());
     let row_len = g.n * per;
     if dx.len() < g.n * g.c * plane || cols.len() < g.col_rows() * row_len || plane == 0 {

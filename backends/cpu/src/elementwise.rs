@@ -5,6 +5,58 @@ use shapeflow_core::Elem;
 #[cfg(target_arch = "x86_64")]
 use crate::f32_view::{as_f32, as_f32_mut};
 
+use shapeflow_core::Activation;
+use shapeflow_core::backend::Elementwise;
+
+use crate::{CpuBuf, CpuDevice, CpuElem, activation, dropout};
+
+impl<E: CpuElem> Elementwise for CpuDevice<E> {
+    fn activation(kind: Activation, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
+        activation::forward(kind, x, y);
+    }
+    fn activation_backward(
+        kind: Activation,
+        saved: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+    ) {
+        activation::backward(kind, saved, dy, dx);
+    }
+    fn mul(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
+        mul(a, b, out);
+    }
+    fn sub(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
+        sub(a, b, out);
+    }
+    fn axpy(alpha: E, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
+        axpy(alpha, x, y);
+    }
+    fn scale(x: &mut CpuBuf<E>, alpha: E) {
+        scale(x, alpha);
+    }
+    fn clamp(x: &mut CpuBuf<E>, lo: f64, hi: f64) {
+        clamp(x, lo, hi);
+    }
+    fn sum(x: &CpuBuf<E>) -> f64 {
+        sum(x)
+    }
+    fn sum_squares(x: &CpuBuf<E>) -> f64 {
+        sum_squares(x)
+    }
+    fn mul_rows_broadcast(
+        x: &CpuBuf<E>,
+        m: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        rows: usize,
+        inner: usize,
+    ) {
+        mul_rows_broadcast(x, m, y, rows, inner);
+    }
+    fn dropout_mask(mask: &mut CpuBuf<E>, p: f64, seed: u64) {
+        dropout::dropout_mask(mask, p, seed);
+    }
+}
+
 /// `out = a ⊙ b`.
 pub(crate) fn mul<E: Elem>(a: &[E], b: &[E], out: &mut [E]) {
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {

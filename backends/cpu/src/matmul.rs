@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gemm::Parallelism;
 use shapeflow_core::Elem;
+use shapeflow_core::backend::Gemm;
 
 use crate::elementwise::transpose_2d;
 use crate::{CpuBuf, CpuElem};
@@ -48,19 +49,11 @@ fn parallelism(m: usize, k: usize, n: usize) -> Parallelism {
     }
 }
 
-/// Row-major product; `trans_a`: `a` stored `k × m`; `trans_b`: `b` stored `n × k`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul<E: CpuElem>(
-    a: &[E],
-    b: &[E],
-    c: &mut [E],
-    m: usize,
-    k: usize,
-    n: usize,
-    trans_a: bool,
-    trans_b: bool,
-    beta: E,
-) {
+/// Row-major product as `g` describes it (`trans_a`: `a` stored `k × m`; `trans_b`: `b` stored
+/// `n × k`).
+pub(crate) fn matmul<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm) {
+    let Gemm { m, k, n, trans_a, trans_b, .. } = g;
+    let beta = E::from_f64(g.beta);
     #[cfg(target_arch = "x86_64")]
     if m == 1 && trans_b && beta == E::zero() && fits(a, b, c, m, k, n) {
         // A `Linear` layer on one sample: dot products, each worker on a fixed share of the
@@ -100,22 +93,22 @@ pub(crate) fn matmul<E: CpuElem>(
         // product, which gemm streams ~2× faster (W3's conv2: 155 → 75 µs measured).
         let mut a_t = CpuBuf::<E>::scratch(m * k);
         transpose_2d(&a[..k * m], &mut a_t, k, m);
-        matmul_with(&a_t, b, c, m, k, n, false, false, beta, parallelism(m, k, n));
+        matmul_with(&a_t, b, c, Gemm { trans_a: false, ..g }, parallelism(m, k, n));
         return;
     }
     if trans_b && !trans_a && m < n && m * k * n >= PARALLEL_MIN_FLOPS && fits(a, b, c, m, k, n) {
         if 4 * m <= n {
-            row_major_times_transposed(a, b, c, m, k, n, beta);
+            row_major_times_transposed(a, b, c, g);
         } else {
             // `b` is not much larger than `a` (fc2 of W2, 128×512×256): transpose it and run a
             // plain product; measured 252 → 192 µs (81 + 110).
             let mut b_t = CpuBuf::<E>::scratch(k * n);
             transpose_2d(&b[..n * k], &mut b_t, n, k);
-            matmul_with(a, &b_t, c, m, k, n, false, false, beta, parallelism(m, k, n));
+            matmul_with(a, &b_t, c, Gemm { trans_b: false, ..g }, parallelism(m, k, n));
         }
         return;
     }
-    matmul_with(a, b, c, m, k, n, trans_a, trans_b, beta, parallelism(m, k, n));
+    matmul_with(a, b, c, g, parallelism(m, k, n));
 }
 
 fn fits<E>(a: &[E], b: &[E], c: &[E], m: usize, k: usize, n: usize) -> bool {
@@ -128,19 +121,13 @@ fn fits<E>(a: &[E], b: &[E], c: &[E], m: usize, k: usize, n: usize) -> bool {
 /// transposes the small result back. Measured at W2's 128×784×512: 617 µs (gemm with
 /// transposed output strides) → 528 µs (53 + 380 + 37); at 128×512×256 (n = 2m) it was 6 %
 /// slower, hence the `n ≥ 4m` rule.
-fn row_major_times_transposed<E: CpuElem>(
-    a: &[E],
-    b: &[E],
-    c: &mut [E],
-    m: usize,
-    k: usize,
-    n: usize,
-    beta: E,
-) {
+fn row_major_times_transposed<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm) {
+    let Gemm { m, k, n, .. } = g;
+    let beta = E::from_f64(g.beta);
     let mut a_t = CpuBuf::<E>::scratch(k * m);
     transpose_2d(&a[..m * k], &mut a_t, m, k);
     let mut c_t = CpuBuf::<E>::scratch(n * m);
-    matmul_with(b, &a_t, &mut c_t, n, k, m, false, false, E::zero(), parallelism(n, k, m));
+    matmul_with(b, &a_t, &mut c_t, Gemm::new(n, k, m), parallelism(n, k, m));
     if beta == E::zero() {
         transpose_2d(&c_t, &mut c[..m * n], n, m);
     } else {
@@ -150,19 +137,9 @@ fn row_major_times_transposed<E: CpuElem>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn matmul_with<E: Elem>(
-    a: &[E],
-    b: &[E],
-    c: &mut [E],
-    m: usize,
-    k: usize,
-    n: usize,
-    trans_a: bool,
-    trans_b: bool,
-    beta: E,
-    par: Parallelism,
-) {
+fn matmul_with<E: Elem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, par: Parallelism) {
+    let Gemm { m, k, n, trans_a, trans_b, .. } = g;
+    let beta = E::from_f64(g.beta);
     if a.len() < m * k || b.len() < k * n || c.len() < m * n {
         debug_assert!(false, "matmul: buffers smaller than {m}×{k}·{k}×{n}");
         return;
@@ -268,7 +245,7 @@ mod tests {
             let want = naive(&a, &b, m, k, n, false, true);
             for beta in [0.0, 0.5] {
                 let mut c = vec![if beta == 0.0 { f64::NAN } else { 1.0 }; m * n];
-                matmul(&a, &b, &mut c, m, k, n, false, true, beta);
+                matmul(&a, &b, &mut c, Gemm { beta, ..Gemm::new(m, k, n).transpose_b() });
                 for (i, (x, w)) in c.iter().zip(&want).enumerate() {
                     let w = w + if beta == 0.0 { 0.0 } else { 0.5 };
                     assert!((x - w).abs() < 1e-9, "{m}×{k}×{n} beta={beta} at {i}: {x} vs {w}");
@@ -284,7 +261,7 @@ mod tests {
         let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let mut c = vec![1.0; m * n];
-            matmul(&a, &b, &mut c, m, k, n, ta, tb, 0.5);
+            matmul(&a, &b, &mut c, Gemm { m, k, n, trans_a: ta, trans_b: tb, beta: 0.5 });
             let want = naive(&a, &b, m, k, n, ta, tb);
             for (x, w) in c.iter().zip(&want) {
                 assert!((x - (w + 0.5)).abs() < 1e-12, "ta={ta} tb={tb}: {x} vs {}", w + 0.5);

@@ -76,7 +76,7 @@ unsafe fn partial(
             let rows_b = (n - j).min(4);
             // SAFETY: rows `i..i + rows_a` of `a` and `j..j + rows_b` of `b` exist, the span
             // lies inside each row (the caller's contract).
-            let tile = unsafe { tile_4x4(a, b, k, i, rows_a, j, rows_b, span.clone()) };
+            let tile = unsafe { tile_4x4(a, b, k, (i, rows_a), (j, rows_b), span.clone()) };
             for (r, row) in tile.iter().enumerate().take(rows_a) {
                 out[(i + r) * n + j..(i + r) * n + j + rows_b].copy_from_slice(&row[..rows_b]);
             }
@@ -94,15 +94,12 @@ unsafe fn partial(
 /// The CPU must support AVX-512F; rows `i..i + rows_a` of `a` and `j..j + rows_b` of `b` (each
 /// `k` long) exist, `rows_a`, `rows_b` ≥ 1, and `span` lies in `0..k`.
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn tile_4x4(
     a: &[f32],
     b: &[f32],
     k: usize,
-    i: usize,
-    rows_a: usize,
-    j: usize,
-    rows_b: usize,
+    (i, rows_a): (usize, usize),
+    (j, rows_b): (usize, usize),
     span: std::ops::Range<usize>,
 ) -> [[f32; 4]; 4] {
     use std::arch::x86_64::*;

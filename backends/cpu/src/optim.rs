@@ -1,14 +1,43 @@
-//! Fused optimizer kernels: adam_step (Adam/AdamW) and sgd_step, PyTorch's formulas.
+//! `impl Optim for CpuDevice`: fused optimizer kernels (Adam/AdamW, SGD, RMSprop, Adagrad),
+//! PyTorch's formulas.
 
 use shapeflow_core::Elem;
-use shapeflow_core::backend::{AdamStep, SgdStep};
+use shapeflow_core::backend::{AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep};
+
+use crate::{CpuBuf, CpuDevice, CpuElem};
+
+impl<E: CpuElem> Optim for CpuDevice<E> {
+    fn adam_step(
+        p: &mut CpuBuf<E>,
+        g: &CpuBuf<E>,
+        m: &mut CpuBuf<E>,
+        v: &mut CpuBuf<E>,
+        hp: AdamStep,
+    ) {
+        adam_step(p, g, m, v, hp);
+    }
+    fn sgd_step(p: &mut CpuBuf<E>, g: &CpuBuf<E>, buf: Option<&mut CpuBuf<E>>, hp: SgdStep) {
+        sgd_step(p, g, buf.map(|b| &mut b[..]), hp);
+    }
+    fn rmsprop_step(
+        p: &mut CpuBuf<E>,
+        g: &CpuBuf<E>,
+        state: RmspropState<'_, CpuBuf<E>>,
+        hp: RmspropStep,
+    ) {
+        rmsprop_step(p, g, state, hp);
+    }
+    fn adagrad_step(p: &mut CpuBuf<E>, g: &CpuBuf<E>, sum: &mut CpuBuf<E>, hp: AdagradStep) {
+        adagrad_step(p, g, sum, hp);
+    }
+}
 
 /// Parameters at least this large are updated by all threads, in chunks.
 const PARALLEL_MIN: usize = 1 << 16;
 const CHUNK: usize = 1 << 14;
 
 /// One Adam/AdamW update, single pass over the parameter (chunks in parallel when large).
-pub(crate) fn adam_step<E: Elem>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], hp: AdamStep) {
+fn adam_step<E: Elem>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], hp: AdamStep) {
     use rayon::prelude::*;
     if p.len() >= PARALLEL_MIN && g.len() == p.len() && m.len() == p.len() && v.len() == p.len() {
         p.par_chunks_mut(CHUNK)
@@ -47,7 +76,7 @@ fn adam_chunk<E: Elem>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], hp: AdamS
 }
 
 /// One SGD update with optional momentum buffer (PyTorch: the buffer starts as the gradient).
-pub(crate) fn sgd_step<E: Elem>(p: &mut [E], g: &[E], buf: Option<&mut [E]>, hp: SgdStep) {
+fn sgd_step<E: Elem>(p: &mut [E], g: &[E], buf: Option<&mut [E]>, hp: SgdStep) {
     let lr = E::from_f64(hp.lr);
     let wd = E::from_f64(hp.weight_decay);
     let mom = E::from_f64(hp.momentum);
@@ -67,6 +96,53 @@ pub(crate) fn sgd_step<E: Elem>(p: &mut [E], g: &[E], buf: Option<&mut [E]>, hp:
                 *pi = *pi - lr * step;
             }
         }
+    }
+}
+
+/// One RMSprop update (PyTorch: `v = αv + (1−α)g²`; centered: `v − ḡ²`; the step
+/// `g / (√v + eps)`, through the momentum buffer when there is one).
+fn rmsprop_step<E: CpuElem>(
+    p: &mut [E],
+    g: &[E],
+    state: RmspropState<'_, CpuBuf<E>>,
+    hp: RmspropStep,
+) {
+    let RmspropState { square_avg, mut grad_avg, mut momentum_buffer } = state;
+    let (a, wd) = (hp.alpha, hp.weight_decay);
+    for i in 0..p.len().min(g.len()).min(square_avg.len()) {
+        let grad = g[i].as_f64() + wd * p[i].as_f64();
+        let v = a * square_avg[i].as_f64() + (1.0 - a) * grad * grad;
+        square_avg[i] = E::from_f64(v);
+        let centered = match grad_avg.as_deref_mut() {
+            Some(ga) if hp.centered => {
+                let m = a * ga[i].as_f64() + (1.0 - a) * grad;
+                ga[i] = E::from_f64(m);
+                v - m * m
+            }
+            _ => v,
+        };
+        let step = grad / (centered.sqrt() + hp.eps);
+        let step = match momentum_buffer.as_deref_mut() {
+            Some(buf) if hp.momentum > 0.0 => {
+                let b = hp.momentum * buf[i].as_f64() + step;
+                buf[i] = E::from_f64(b);
+                b
+            }
+            _ => step,
+        };
+        p[i] = E::from_f64(p[i].as_f64() - hp.lr * step);
+    }
+}
+
+/// One Adagrad update (PyTorch: `sum += g²`, `p −= clr · g / (√sum + eps)` with
+/// `clr = lr / (1 + (step − 1)·lr_decay)`).
+fn adagrad_step<E: Elem>(p: &mut [E], g: &[E], sum: &mut [E], hp: AdagradStep) {
+    let clr = hp.lr / (1.0 + (hp.step.saturating_sub(1)) as f64 * hp.lr_decay);
+    for ((pi, &gi), si) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
+        let grad = gi.as_f64() + hp.weight_decay * pi.as_f64();
+        let s = si.as_f64() + grad * grad;
+        *si = E::from_f64(s);
+        *pi = E::from_f64(pi.as_f64() - clr * grad / (s.sqrt() + hp.eps));
     }
 }
 

@@ -7,6 +7,25 @@ use shapeflow_core::backend::Window2d;
 #[cfg(target_arch = "x86_64")]
 use crate::f32_view::{as_f32, as_f32_mut};
 
+use shapeflow_core::backend::Pool;
+
+use crate::{CpuBuf, CpuDevice, CpuElem};
+
+impl<E: CpuElem> Pool for CpuDevice<E> {
+    fn max_pool2d(x: &CpuBuf<E>, y: &mut CpuBuf<E>, argmax: &mut CpuBuf<E>, g: Window2d) {
+        max_pool2d(x, y, argmax, g);
+    }
+    fn max_pool2d_backward(dy: &CpuBuf<E>, argmax: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
+        max_pool2d_backward(dy, argmax, dx, g);
+    }
+    fn avg_pool2d(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Window2d) {
+        avg_pool2d(x, y, g);
+    }
+    fn avg_pool2d_backward(dy: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
+        avg_pool2d_backward(dy, dx, g);
+    }
+}
+
 /// The input rows and columns under the window at output `(oy, ox)`, padding excluded (pools
 /// have no dilation).
 #[inline]
@@ -23,7 +42,7 @@ fn sizes_ok<E>(x: &[E], y: &[E], g: &Window2d) -> bool {
 }
 
 /// Max over each window; `argmax` holds the winning input index within its plane.
-pub(crate) fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Window2d) {
+fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Window2d) {
     if !sizes_ok(x, y, &g) || argmax.len() < y.len() {
         return;
     }
@@ -162,7 +181,7 @@ fn low_bits(n: usize) -> u16 {
 }
 
 /// Routes each output gradient to its window's maximum.
-pub(crate) fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E], g: Window2d) {
+fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E], g: Window2d) {
     if !sizes_ok(dx, dy, &g) || argmax.len() < dy.len() {
         return;
     }
@@ -179,7 +198,7 @@ pub(crate) fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E],
 }
 
 /// Mean over each window, dividing by the full kernel area (padding counts as zeros).
-pub(crate) fn avg_pool2d<E: Elem>(x: &[E], y: &mut [E], g: Window2d) {
+fn avg_pool2d<E: Elem>(x: &[E], y: &mut [E], g: Window2d) {
     if !sizes_ok(x, y, &g) {
         return;
     }
@@ -204,7 +223,7 @@ pub(crate) fn avg_pool2d<E: Elem>(x: &[E], y: &mut [E], g: Window2d) {
 }
 
 /// Spreads each output gradient evenly over its window.
-pub(crate) fn avg_pool2d_backward<E: Elem>(dy: &[E], dx: &mut [E], g: Window2d) {
+fn avg_pool2d_backward<E: Elem>(dy: &[E], dx: &mut [E], g: Window2d) {
     if !sizes_ok(dx, dy, &g) {
         return;
     }

@@ -1,8 +1,11 @@
-// Elementwise kernels: fill, activations (relu, leaky_relu, sigmoid, tanh, gelu) and their
-// derivatives, mul, sub, axpy, scale, clamp, bias and channel broadcasts, block transposes,
-// dropout masks. One thread per element, grid-stride loops.
+// The elementwise family (src/elementwise.rs): fill, activations (relu, leaky_relu, sigmoid,
+// tanh, gelu) and their derivatives, mul, sub, axpy, scale, clamp, row broadcasts, dropout
+// masks (one thread per element, grid-stride loops), and sum / sum_squares (per-block partial
+// sums in double precision; the host adds the partials).
 
+#ifndef GRID_STRIDE
 #define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
+#endif
 
 // Activation kinds, as shapeflow_cuda::backend::activation_code.
 #define ACT_RELU 0
@@ -21,7 +24,7 @@ __device__ float sigmoidf(float x) {
     return e / (1.0f + e);
 }
 
-extern "C" __global__ void activation_fwd(const float* x, float* y, int kind, float slope, size_t n) {
+extern "C" __global__ void activation(const float* x, float* y, int kind, float slope, size_t n) {
     GRID_STRIDE(i, n) {
         float v = x[i];
         float r;
@@ -37,7 +40,7 @@ extern "C" __global__ void activation_fwd(const float* x, float* y, int kind, fl
 }
 
 // `saved` is the output for relu, sigmoid and tanh, the input for leaky_relu and gelu.
-extern "C" __global__ void activation_bwd(const float* saved, const float* dy, float* dx, int kind, float slope, size_t n) {
+extern "C" __global__ void activation_backward(const float* saved, const float* dy, float* dx, int kind, float slope, size_t n) {
     GRID_STRIDE(i, n) {
         float s = saved[i];
         float g = dy[i];
@@ -80,57 +83,9 @@ extern "C" __global__ void clamp(float* x, float lo, float hi, size_t n) {
     }
 }
 
-// y[r, c] += bias[c]
-extern "C" __global__ void add_bias(float* y, const float* bias, size_t rows, size_t cols) {
-    GRID_STRIDE(i, rows * cols) { y[i] += bias[i % cols]; }
-}
-
-// out[c] = sum_r x[r, c]; one thread per column.
-extern "C" __global__ void sum_rows(const float* x, float* out, size_t rows, size_t cols) {
-    GRID_STRIDE(c, cols) {
-        double s = 0.0;
-        for (size_t r = 0; r < rows; ++r) { s += x[r * cols + c]; }
-        out[c] = (float)s;
-    }
-}
-
-// y[o, c, i] += bias[c]
-extern "C" __global__ void add_channel_bias(float* y, const float* bias, size_t outer, size_t channels, size_t inner) {
-    GRID_STRIDE(i, outer * channels * inner) { y[i] += bias[(i / inner) % channels]; }
-}
-
-// out[c] = sum_{o, i} x[o, c, i]; one block per channel, shared-memory reduction.
-extern "C" __global__ void sum_channels(const float* x, float* out, size_t outer, size_t channels, size_t inner) {
-    __shared__ double part[256];
-    size_t c = blockIdx.x;
-    double s = 0.0;
-    for (size_t k = threadIdx.x; k < outer * inner; k += blockDim.x) {
-        size_t o = k / inner, i = k % inner;
-        s += x[(o * channels + c) * inner + i];
-    }
-    part[threadIdx.x] = s;
-    __syncthreads();
-    for (unsigned int w = blockDim.x / 2; w > 0; w >>= 1) {
-        if (threadIdx.x < w) { part[threadIdx.x] += part[threadIdx.x + w]; }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) { out[c] = (float)part[0]; }
-}
-
 // y[r, i] = x[r, i] * m[r]
 extern "C" __global__ void mul_rows_broadcast(const float* x, const float* m, float* y, size_t rows, size_t inner) {
     GRID_STRIDE(i, rows * inner) { y[i] = x[i] * m[i / inner]; }
-}
-
-// y[b, c, r, i] = x[b, r, c, i]
-extern "C" __global__ void transpose_blocks(const float* x, float* y, size_t batch, size_t rows, size_t cols, size_t inner) {
-    GRID_STRIDE(k, batch * rows * cols * inner) {
-        size_t i = k % inner;
-        size_t r = (k / inner) % rows;
-        size_t c = (k / (inner * rows)) % cols;
-        size_t b = k / (inner * rows * cols);
-        y[k] = x[((b * rows + r) * cols + c) * inner + i];
-    }
 }
 
 // SplitMix64, as shapeflow_core::rng::mix64: the same seed gives the same mask as on the CPU.
@@ -149,3 +104,23 @@ extern "C" __global__ void dropout_mask(float* mask, double p, unsigned long lon
         mask[i] = u < p ? 0.0f : keep;
     }
 }
+
+__device__ void partial_sums(const float* x, double* partial, size_t n, int squares) {
+    __shared__ double part[256];
+    double s = 0.0;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
+        double v = x[i];
+        s += squares ? v * v : v;
+    }
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (unsigned int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if (threadIdx.x < w) { part[threadIdx.x] += part[threadIdx.x + w]; }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) { partial[blockIdx.x] = part[0]; }
+}
+
+extern "C" __global__ void sum(const float* x, double* partial, size_t n) { partial_sums(x, partial, n, 0); }
+
+extern "C" __global__ void sum_squares(const float* x, double* partial, size_t n) { partial_sums(x, partial, n, 1); }

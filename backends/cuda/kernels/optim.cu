@@ -1,5 +1,5 @@
-// Fused optimizer updates with PyTorch's rules: Adam/AdamW and SGD (momentum, dampening,
-// Nesterov, weight decay).
+// The optimizer family (src/optim.rs): fused updates with PyTorch's rules: Adam/AdamW, SGD
+// (momentum, dampening, Nesterov, weight decay), RMSprop (centered, momentum) and Adagrad.
 
 extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, float step_size, float bc2_sqrt, float b1, float b2, float eps, float wd, float decay, int l2, int decoupled, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
@@ -22,5 +22,34 @@ extern "C" __global__ void sgd_step(float* p, const float* g, float* buf, float 
             d = nesterov ? d + momentum * b : b;
         }
         p[i] -= lr * d;
+    }
+}
+
+extern "C" __global__ void rmsprop_step(float* p, const float* g, float* square_avg, float* grad_avg, float* buf, float lr, float alpha, float eps, float wd, float momentum, int centered, int has_buf, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
+        float grad = g[i] + wd * p[i];
+        float v = alpha * square_avg[i] + (1.0f - alpha) * grad * grad;
+        square_avg[i] = v;
+        if (centered) {
+            float m = alpha * grad_avg[i] + (1.0f - alpha) * grad;
+            grad_avg[i] = m;
+            v = v - m * m;
+        }
+        float step = grad / (sqrtf(v) + eps);
+        if (has_buf) {
+            float b = momentum * buf[i] + step;
+            buf[i] = b;
+            step = b;
+        }
+        p[i] -= lr * step;
+    }
+}
+
+extern "C" __global__ void adagrad_step(float* p, const float* g, float* sum, float clr, float eps, float wd, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
+        float grad = g[i] + wd * p[i];
+        float s = sum[i] + grad * grad;
+        sum[i] = s;
+        p[i] -= clr * grad / (sqrtf(s) + eps);
     }
 }

@@ -46,7 +46,7 @@ extern "C" __global__ void log_softmax_backward_rows(const float* y, const float
 }
 
 // per_row[r] = -logp[r, labels[r]]
-extern "C" __global__ void nll_rows(const float* logp, const int* labels, double* per_row, size_t rows, size_t cols) {
+extern "C" __global__ void nll_sum(const float* logp, const int* labels, double* per_row, size_t rows, size_t cols) {
     size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (r >= rows) return;
     per_row[r] = -(double)logp[r * cols + labels[r]];

@@ -16,7 +16,19 @@
 //! ```
 #![warn(missing_docs)]
 
-mod backend;
+// Shared launch helpers first: the family files use its `launch!` macro.
+mod launch;
+
+// Op families (`impl <Family> for Cuda`), one file each, beside `kernels/<family>.cu`.
+mod conv;
+mod device;
+mod elementwise;
+mod linalg;
+mod norm;
+mod optim;
+mod pool;
+mod rows;
+
 pub mod kernels;
 mod runtime;
 mod storage;

@@ -8,8 +8,12 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use libloading::{Library, Symbol};
-use shapeflow_core::backend::{AdamStep, SgdStep, Window2d};
-use shapeflow_core::{Activation, Backend};
+use shapeflow_core::Activation;
+use shapeflow_core::backend::{
+    AdagradStep, AdamStep, BatchNormGeom, BatchNormGrads, Blocks, Channels, Conv, Elementwise,
+    LayerNormGrads, Linalg, Moments, Norm, Optim, Pool, RmspropState, RmspropStep, RowNorm,
+    RowStats, RowStatsMut, Rows, SgdStep, Window2d,
+};
 use shapeflow_cpu::{Cpu, CpuBuf};
 
 /// Compiles the kernels once per test run (tests run in parallel and share the library).
@@ -102,7 +106,7 @@ fn close(what: &str, got: &[f32], want: &[f32]) {
 
 type Unary = unsafe extern "C" fn(*const f32, *mut f32, i32, f32, usize);
 type UnaryBwd = unsafe extern "C" fn(*const f32, *const f32, *mut f32, i32, f32, usize);
-type Rows = unsafe extern "C" fn(*const f32, *mut f32, usize, usize);
+type RowsFn = unsafe extern "C" fn(*const f32, *mut f32, usize, usize);
 type RowsBwd = unsafe extern "C" fn(*const f32, *const f32, *mut f32, usize, usize);
 
 #[test]
@@ -120,7 +124,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         (4, Activation::Gelu, 0.0),
     ] {
         let mut y = vec![0.0f32; n];
-        let f = emu.sym::<Unary>("activation_fwd");
+        let f = emu.sym::<Unary>("activation");
         // SAFETY: buffers of `n` floats each, as the kernel indexes.
         emu.launch(1, || unsafe { f(x.as_ptr(), y.as_mut_ptr(), code, slope, n) });
         let mut want = buf(&vec![0.0; n]);
@@ -128,7 +132,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         close(&format!("{kind:?} forward"), &y, &want);
         let saved = if kind.backward_uses_output() { y.clone() } else { x.clone() };
         let mut dx = vec![0.0f32; n];
-        let b = emu.sym::<UnaryBwd>("activation_bwd");
+        let b = emu.sym::<UnaryBwd>("activation_backward");
         // SAFETY: as above.
         emu.launch(1, || unsafe {
             b(saved.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), code, slope, n)
@@ -143,7 +147,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         ("log_softmax_rows", "log_softmax_backward_rows"),
     ] {
         let mut y = vec![0.0f32; n];
-        let f = emu.sym::<Rows>(name);
+        let f = emu.sym::<RowsFn>(name);
         // SAFETY: rows × cols floats.
         emu.launch(rows, || unsafe { f(x.as_ptr(), y.as_mut_ptr(), rows, cols) });
         let mut want = buf(&vec![0.0; n]);
@@ -172,7 +176,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
     let labels32: Vec<i32> = labels.iter().map(|&l| l as i32).collect();
     let mut per_row = vec![0.0f64; rows];
     let nll =
-        emu.sym::<unsafe extern "C" fn(*const f32, *const i32, *mut f64, usize, usize)>("nll_rows");
+        emu.sym::<unsafe extern "C" fn(*const f32, *const i32, *mut f64, usize, usize)>("nll_sum");
     // SAFETY: logp rows × cols, labels and per_row `rows` long.
     emu.launch(rows, || unsafe {
         nll(logp.as_ptr(), labels32.as_ptr(), per_row.as_mut_ptr(), rows, cols)
@@ -191,10 +195,12 @@ fn elementwise_and_row_kernels_match_the_cpu() {
     Cpu::softmax_minus_onehot(&logp, &labels, &mut want, rows, cols, 0.25);
     close("softmax_minus_onehot", &dx, &want);
     let mut partial = vec![0.0f64; 1];
-    let sum = emu.sym::<unsafe extern "C" fn(*const f32, *mut f64, usize, i32)>("sum_partial");
-    // SAFETY: x has n floats; one partial.
-    emu.launch(1, || unsafe { sum(x.as_ptr(), partial.as_mut_ptr(), n, 1) });
-    assert!((partial[0] - Cpu::sum_squares(&buf(&x))).abs() < 1e-6);
+    for (name, want) in [("sum", Cpu::sum(&buf(&x))), ("sum_squares", Cpu::sum_squares(&buf(&x)))] {
+        let sum = emu.sym::<unsafe extern "C" fn(*const f32, *mut f64, usize)>(name);
+        // SAFETY: x has n floats; one partial.
+        emu.launch(1, || unsafe { sum(x.as_ptr(), partial.as_mut_ptr(), n) });
+        assert!((partial[0] - want).abs() < 1e-6, "{name}: {} vs {want}", partial[0]);
+    }
     let t: Vec<f32> = data(n, 0.3).iter().map(|v| (v + 2.0) / 4.0).collect();
     let (mut grad, mut loss) = (vec![0.0f32; n], vec![0.0f64; n]);
     let bce = emu
@@ -306,7 +312,9 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
         mom(x.as_ptr(), mean.as_mut_ptr(), var.as_mut_ptr(), outer, channels, inner)
     });
     let (mut wm, mut wv) = (buf(&[0.0; 3]), buf(&[0.0; 3]));
-    Cpu::channel_moments(&buf(&x), &mut wm, &mut wv, outer, channels, inner);
+    let shape = Channels { outer, channels, inner };
+    Cpu::channel_moments(&buf(&x), &mut wm, &mut wv, shape);
+    let geom = BatchNormGeom { shape, eps: 1e-5 };
     close("channel mean", &mean, &wm);
     close("channel var", &var, &wv);
     let mut y = vec![0.0f32; n];
@@ -339,18 +347,8 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
         )
     });
     let mut want = buf(&vec![0.0; n]);
-    Cpu::batch_norm_apply(
-        &buf(&x),
-        &wm,
-        &wv,
-        &buf(&gamma),
-        &buf(&beta),
-        &mut want,
-        1e-5,
-        outer,
-        channels,
-        inner,
-    );
+    let stats = Moments { mean: &wm, var: &wv };
+    Cpu::batch_norm_apply(&buf(&x), stats, &buf(&gamma), &buf(&beta), &mut want, geom);
     close("batch_norm_apply", &y, &want);
     let (mut dx, mut dg, mut db) =
         (vec![0.0f32; n], vec![0.0f32; channels], vec![0.0f32; channels]);
@@ -387,20 +385,9 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
         )
     });
     let (mut wdx, mut wdg, mut wdb) = (buf(&vec![0.0; n]), buf(&[0.0; 3]), buf(&[0.0; 3]));
-    Cpu::batch_norm_backward(
-        &buf(&x),
-        &buf(&dy),
-        &wm,
-        &wv,
-        &buf(&gamma),
-        &mut wdx,
-        &mut wdg,
-        &mut wdb,
-        1e-5,
-        outer,
-        channels,
-        inner,
-    );
+    let grads = BatchNormGrads { dx: &mut wdx, dgamma: &mut wdg, dbeta: &mut wdb };
+    let stats = Moments { mean: &wm, var: &wv };
+    Cpu::batch_norm_backward(&buf(&x), &buf(&dy), stats, &buf(&gamma), grads, geom);
     close("batch_norm dx", &dx, &wdx);
     close("batch_norm dgamma", &dg, &wdg);
     close("batch_norm dbeta", &db, &wdb);
@@ -410,7 +397,7 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     // SAFETY: as above.
     emu.launch(channels, || unsafe { sc(dy.as_ptr(), sums.as_mut_ptr(), outer, channels, inner) });
     let mut want = buf(&[0.0; 3]);
-    Cpu::sum_channels(&buf(&dy), &mut want, outer, channels, inner);
+    Cpu::sum_channels(&buf(&dy), &mut want, shape);
     close("sum_channels", &sums, &want);
     let mut t = vec![0.0f32; n];
     let tb = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize, usize, usize)>(
@@ -419,7 +406,11 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     // SAFETY: n floats each.
     emu.launch(1, || unsafe { tb(x.as_ptr(), t.as_mut_ptr(), 2, 2, channels, inner / 2) });
     let mut want = buf(&vec![0.0; n]);
-    Cpu::transpose_blocks(&buf(&x), &mut want, 2, 2, channels, inner / 2);
+    Cpu::transpose_blocks(
+        &buf(&x),
+        &mut want,
+        Blocks { batch: 2, rows: 2, cols: channels, inner: inner / 2 },
+    );
     close("transpose_blocks", &t, &want);
 }
 
@@ -516,4 +507,194 @@ fn optimizer_kernels_match_the_cpu() {
     Cpu::sgd_step(&mut wp, &buf(&g), Some(&mut wb), hp);
     close("sgd p", &p, &wp);
     close("sgd buffer", &b, &wb);
+}
+
+#[test]
+fn layer_norm_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let (rows, cols) = (6, 37);
+    let n = rows * cols;
+    let x = data(n, 0.2);
+    let dy = data(n, 1.1);
+    let gamma = data(cols, 0.5);
+    let beta = data(cols, 0.9);
+    let g = RowNorm { rows, cols, eps: 1e-5 };
+    type Fwd = unsafe extern "C" fn(
+        *const f32,
+        *const f32,
+        *const f32,
+        *mut f32,
+        *mut f32,
+        *mut f32,
+        usize,
+        usize,
+        f64,
+        i32,
+    );
+    type Bwd = unsafe extern "C" fn(
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *mut f32,
+        usize,
+        usize,
+        i32,
+    );
+    type ParamGrads = unsafe extern "C" fn(
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *mut f32,
+        *mut f32,
+        usize,
+        usize,
+    );
+    for affine in [true, false] {
+        let (mut y, mut mean, mut rstd) = (vec![0.0f32; n], vec![0.0f32; rows], vec![0.0f32; rows]);
+        let fwd = emu.sym::<Fwd>("layer_norm");
+        // SAFETY: x and y rows × cols floats, gamma and beta cols, mean and rstd rows.
+        emu.launch(rows, || unsafe {
+            fwd(
+                x.as_ptr(),
+                gamma.as_ptr(),
+                beta.as_ptr(),
+                y.as_mut_ptr(),
+                mean.as_mut_ptr(),
+                rstd.as_mut_ptr(),
+                rows,
+                cols,
+                1e-5,
+                i32::from(affine),
+            )
+        });
+        let (mut wy, mut wm, mut wr) =
+            (buf(&vec![0.0; n]), buf(&vec![0.0; rows]), buf(&vec![0.0; rows]));
+        let (wg, wb) = (buf(&gamma), buf(&beta));
+        let aff = affine.then_some((&wg, &wb));
+        Cpu::layer_norm(&buf(&x), aff, &mut wy, RowStatsMut { mean: &mut wm, rstd: &mut wr }, g);
+        close("layer_norm y", &y, &wy);
+        close("layer_norm mean", &mean, &wm);
+        close("layer_norm rstd", &rstd, &wr);
+        let mut dx = vec![0.0f32; n];
+        let bwd = emu.sym::<Bwd>("layer_norm_backward");
+        // SAFETY: as above.
+        emu.launch(rows, || unsafe {
+            bwd(
+                x.as_ptr(),
+                dy.as_ptr(),
+                mean.as_ptr(),
+                rstd.as_ptr(),
+                gamma.as_ptr(),
+                dx.as_mut_ptr(),
+                rows,
+                cols,
+                i32::from(affine),
+            )
+        });
+        let (mut wdx, mut wdg, mut wdb) =
+            (buf(&vec![0.0; n]), buf(&vec![0.0; cols]), buf(&vec![0.0; cols]));
+        let grads = LayerNormGrads { dx: &mut wdx, dgamma: Some(&mut wdg), dbeta: Some(&mut wdb) };
+        let stats = RowStats { mean: &wm, rstd: &wr };
+        Cpu::layer_norm_backward(&buf(&x), &buf(&dy), stats, affine.then_some(&wg), grads, g);
+        close("layer_norm dx", &dx, &wdx);
+        let (mut dg, mut db) = (vec![0.0f32; cols], vec![0.0f32; cols]);
+        let pg = emu.sym::<ParamGrads>("layer_norm_param_grads");
+        // SAFETY: as above.
+        emu.launch(1, || unsafe {
+            pg(
+                x.as_ptr(),
+                dy.as_ptr(),
+                mean.as_ptr(),
+                rstd.as_ptr(),
+                dg.as_mut_ptr(),
+                db.as_mut_ptr(),
+                rows,
+                cols,
+            )
+        });
+        close("layer_norm dgamma", &dg, &wdg);
+        close("layer_norm dbeta", &db, &wdb);
+    }
+}
+
+#[test]
+fn rmsprop_and_adagrad_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let n = 301;
+    let g = data(n, 0.8);
+    type Rms = unsafe extern "C" fn(
+        *mut f32,
+        *const f32,
+        *mut f32,
+        *mut f32,
+        *mut f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        f32,
+        i32,
+        i32,
+        usize,
+    );
+    for (centered, momentum) in [(false, 0.0), (true, 0.9)] {
+        let hp =
+            RmspropStep { lr: 0.01, alpha: 0.99, eps: 1e-8, weight_decay: 0.1, momentum, centered };
+        let (mut p, mut sq, mut ga, mut bf) = (
+            data(n, 0.1),
+            vec![0.05f32; n],
+            data(n, 0.4).iter().map(|v| v * 0.01).collect::<Vec<_>>(),
+            data(n, 0.2),
+        );
+        let (mut wp, mut wsq, mut wga, mut wbf) = (buf(&p), buf(&sq), buf(&ga), buf(&bf));
+        let rms = emu.sym::<Rms>("rmsprop_step");
+        // SAFETY: n floats each.
+        emu.launch(1, || unsafe {
+            rms(
+                p.as_mut_ptr(),
+                g.as_ptr(),
+                sq.as_mut_ptr(),
+                ga.as_mut_ptr(),
+                bf.as_mut_ptr(),
+                0.01,
+                0.99,
+                1e-8,
+                0.1,
+                momentum as f32,
+                i32::from(centered),
+                i32::from(momentum > 0.0),
+                n,
+            )
+        });
+        let state = RmspropState {
+            square_avg: &mut wsq,
+            grad_avg: Some(&mut wga),
+            momentum_buffer: Some(&mut wbf),
+        };
+        Cpu::rmsprop_step(&mut wp, &buf(&g), state, hp);
+        close("rmsprop p", &p, &wp);
+        close("rmsprop square_avg", &sq, &wsq);
+        close("rmsprop grad_avg", &ga, &wga);
+        close("rmsprop momentum buffer", &bf, &wbf);
+    }
+    let hp = AdagradStep { lr: 0.01, lr_decay: 0.01, eps: 1e-10, weight_decay: 0.1, step: 3 };
+    let (mut p, mut sum) = (data(n, 0.3), vec![0.1f32; n]);
+    let (mut wp, mut wsum) = (buf(&p), buf(&sum));
+    let clr = (hp.lr / (1.0 + 2.0 * hp.lr_decay)) as f32;
+    let ada = emu
+        .sym::<unsafe extern "C" fn(*mut f32, *const f32, *mut f32, f32, f32, f32, usize)>(
+            "adagrad_step",
+        );
+    // SAFETY: n floats each.
+    emu.launch(1, || unsafe {
+        ada(p.as_mut_ptr(), g.as_ptr(), sum.as_mut_ptr(), clr, 1e-10, 0.1, n)
+    });
+    Cpu::adagrad_step(&mut wp, &buf(&g), &mut wsum, hp);
+    close("adagrad p", &p, &wp);
+    close("adagrad sum", &sum, &wsum);
 }

@@ -3,7 +3,7 @@
 
 use num_traits::One;
 
-use crate::backend::{Backend, Elem};
+use crate::backend::{Backend, BatchNormGeom, BatchNormGrads, Channels, Elem, Moments};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
@@ -195,17 +195,15 @@ fn bn_eval<S: Shape, C: StaticDim, B: Backend>(
 ) -> Tensor<S, B> {
     let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
     let mut y = x.scratch_like();
+    let stats = Moments { mean: bn.running_mean.storage(), var: bn.running_var.storage() };
+    let g = BatchNormGeom { shape: Channels { outer, channels, inner }, eps: bn.eps };
     B::batch_norm_apply(
         x.storage(),
-        bn.running_mean.storage(),
-        bn.running_var.storage(),
+        stats,
         bn.weight.storage(),
         bn.bias.storage(),
         y.storage_mut(),
-        bn.eps,
-        outer,
-        channels,
-        inner,
+        g,
     );
     y
 }
@@ -217,19 +215,18 @@ fn bn_train<S: Shape, C: StaticDim, B: Backend>(
     let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
     let mut mean = B::scratch_like(x.storage(), channels);
     let mut var = B::scratch_like(x.storage(), channels);
-    B::channel_moments(x.storage(), &mut mean, &mut var, outer, channels, inner);
+    let shape = Channels { outer, channels, inner };
+    B::channel_moments(x.storage(), &mut mean, &mut var, shape);
     let mut y = x.scratch_like();
+    let stats = Moments { mean: &mean, var: &var };
+    let g = BatchNormGeom { shape, eps: bn.eps };
     B::batch_norm_apply(
         x.storage(),
-        &mean,
-        &var,
+        stats,
         bn.weight.storage(),
         bn.bias.storage(),
         y.storage_mut(),
-        bn.eps,
-        outer,
-        channels,
-        inner,
+        g,
     );
     let m = (outer * inner) as f64;
     let keep = B::Elem::from_f64(1.0 - bn.momentum);
@@ -259,19 +256,13 @@ fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
     }
     let mut dx = dy.scratch_like();
     let mut grads = bn.clone();
-    B::batch_norm_backward(
-        &cache.x,
-        dy.storage(),
-        &cache.mean,
-        &cache.var,
-        bn.weight.storage(),
-        dx.storage_mut(),
-        grads.weight.storage_mut(),
-        grads.bias.storage_mut(),
-        bn.eps,
-        outer,
-        channels,
-        inner,
-    );
+    let stats = Moments { mean: &cache.mean, var: &cache.var };
+    let out = BatchNormGrads {
+        dx: dx.storage_mut(),
+        dgamma: grads.weight.storage_mut(),
+        dbeta: grads.bias.storage_mut(),
+    };
+    let g = BatchNormGeom { shape: Channels { outer, channels, inner }, eps: bn.eps };
+    B::batch_norm_backward(&cache.x, dy.storage(), stats, bn.weight.storage(), out, g);
     Ok((dx, grads))
 }

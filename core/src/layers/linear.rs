@@ -1,8 +1,6 @@
 //! `Linear<I, O>`: `y = x · Wᵀ + b`, weight stored `[out, in]` as in PyTorch.
 
-use num_traits::Zero;
-
-use crate::backend::Backend;
+use crate::backend::{Backend, Gemm};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
@@ -67,12 +65,7 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Linear<I, O, B> {
             x.storage(),
             self.weight.storage(),
             y.storage_mut(),
-            n,
-            I::N,
-            O::N,
-            false,
-            true,
-            B::Elem::zero(),
+            Gemm::new(n, I::N, O::N).transpose_b(),
         );
         B::add_bias(y.storage_mut(), self.bias.storage(), n, O::N);
         y
@@ -107,12 +100,7 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             dy.storage(),
             self.weight.storage(),
             dx.storage_mut(),
-            x.batch(),
-            O::N,
-            I::N,
-            false,
-            false,
-            B::Elem::zero(),
+            Gemm::new(x.batch(), O::N, I::N),
         );
         Ok((dx, grads))
     }
@@ -131,12 +119,7 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             dy.storage(),
             x.storage(),
             weight.storage_mut(),
-            O::N,
-            n,
-            I::N,
-            true,
-            false,
-            B::Elem::zero(),
+            Gemm::new(O::N, n, I::N).transpose_a(),
         );
         let mut bias = self.bias.scratch_like();
         B::sum_rows(dy.storage(), bias.storage_mut(), n, O::N);

@@ -462,14 +462,14 @@ pub(crate) fn model(def: &ModelDef, layers: &[Resolved], flow: &Flow) -> TokenSt
             }
 
             /// Inference forward pass (dropout off), run where the backend's kernels run best
-            /// (`Backend::on_workers`: on the CPU, one of its worker threads).
+            /// (`Device::on_workers`: on the CPU, one of its worker threads).
             pub fn forward<'x, X: ?Sized>(&self, x: &'x X) -> #p::Tensor<#sn, B>
             where
                 #accepts_bound,
                 Self: Sync,
             {
                 let x = #accepts::as_model_input(&x);
-                <B as #p::Backend>::on_workers(|| <Self as #p::Layer<#s0, B>>::forward(self, x))
+                <B as #p::Device>::on_workers(|| <Self as #p::Layer<#s0, B>>::forward(self, x))
             }
 
             /// Training forward pass: the output and every layer's cache for [`Self::backward`].

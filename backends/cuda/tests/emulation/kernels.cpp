@@ -9,9 +9,9 @@ extern "C" void emu_set_block(unsigned int block, unsigned int grid) {
 }
 
 #include "../../kernels/elementwise.cu"
-#include "../../kernels/reduce.cu"
+#include "../../kernels/linalg.cu"
 #include "../../kernels/rows.cu"
 #include "../../kernels/conv.cu"
 #include "../../kernels/pool.cu"
-#include "../../kernels/batch_norm.cu"
+#include "../../kernels/norm.cu"
 #include "../../kernels/optim.cu"

@@ -1,6 +1,58 @@
-//! Batch normalisation over `[outer, channels, inner]` buffers: moments, apply, backward.
+//! `impl Norm for CpuDevice`: batch normalisation over `[outer, channels, inner]` buffers
+//! (moments, apply, backward) and layer normalisation per row (`layer_norm.rs`).
 
 use shapeflow_core::Elem;
+use shapeflow_core::backend::{
+    BatchNormGeom, BatchNormGrads, Channels, LayerNormGrads, Moments, Norm, RowNorm, RowStats,
+    RowStatsMut,
+};
+
+use crate::{CpuBuf, CpuDevice, CpuElem};
+
+impl<E: CpuElem> Norm for CpuDevice<E> {
+    fn channel_moments(x: &CpuBuf<E>, mean: &mut CpuBuf<E>, var: &mut CpuBuf<E>, g: Channels) {
+        channel_moments(x, mean, var, g);
+    }
+    fn batch_norm_apply(
+        x: &CpuBuf<E>,
+        stats: Moments<'_, CpuBuf<E>>,
+        gamma: &CpuBuf<E>,
+        beta: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        g: BatchNormGeom,
+    ) {
+        batch_norm_apply(x, (stats.mean, stats.var), (gamma, beta), y, g);
+    }
+    fn batch_norm_backward(
+        x: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        stats: Moments<'_, CpuBuf<E>>,
+        gamma: &CpuBuf<E>,
+        grads: BatchNormGrads<'_, CpuBuf<E>>,
+        g: BatchNormGeom,
+    ) {
+        batch_norm_backward(x, dy, (stats.mean, stats.var), gamma, grads, g);
+    }
+    fn layer_norm(
+        x: &CpuBuf<E>,
+        affine: Option<(&CpuBuf<E>, &CpuBuf<E>)>,
+        y: &mut CpuBuf<E>,
+        stats: RowStatsMut<'_, CpuBuf<E>>,
+        g: RowNorm,
+    ) {
+        crate::layer_norm::forward(x, affine.map(|(w, b)| (&w[..], &b[..])), y, stats, g);
+    }
+    fn layer_norm_backward(
+        x: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        stats: RowStats<'_, CpuBuf<E>>,
+        gamma: Option<&CpuBuf<E>>,
+        grads: LayerNormGrads<'_, CpuBuf<E>>,
+        g: RowNorm,
+    ) {
+        crate::layer_norm::backward(x, dy, stats, gamma.map(|w| &w[..]), grads, g);
+    }
+}
 
 /// Visits `x[o, c, i]` for one channel.
 fn channel<E: Copy>(
@@ -20,14 +72,8 @@ fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {
 }
 
 /// Mean and biased variance per channel (two passes, accumulated in f64).
-pub(crate) fn channel_moments<E: Elem>(
-    x: &[E],
-    mean: &mut [E],
-    var: &mut [E],
-    outer: usize,
-    channels: usize,
-    inner: usize,
-) {
+fn channel_moments<E: Elem>(x: &[E], mean: &mut [E], var: &mut [E], g: Channels) {
+    let Channels { outer, channels, inner } = g;
     if !sizes_ok(x, outer, channels, inner) {
         mean.iter_mut().chain(var.iter_mut()).for_each(|v| *v = E::zero());
         return;
@@ -44,19 +90,14 @@ pub(crate) fn channel_moments<E: Elem>(
 }
 
 /// `y = (x − mean)·invstd·gamma + beta` per channel.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn batch_norm_apply<E: Elem>(
+fn batch_norm_apply<E: Elem>(
     x: &[E],
-    mean: &[E],
-    var: &[E],
-    gamma: &[E],
-    beta: &[E],
+    (mean, var): (&[E], &[E]),
+    (gamma, beta): (&[E], &[E]),
     y: &mut [E],
-    eps: f64,
-    outer: usize,
-    channels: usize,
-    inner: usize,
+    g: BatchNormGeom,
 ) {
+    let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
     if !sizes_ok(x, outer, channels, inner) || y.len() < x.len() {
         return;
     }
@@ -74,21 +115,16 @@ pub(crate) fn batch_norm_apply<E: Elem>(
 }
 
 /// Training-mode backward: `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn batch_norm_backward<E: Elem>(
+fn batch_norm_backward<E: CpuElem>(
     x: &[E],
     dy: &[E],
-    mean: &[E],
-    var: &[E],
+    (mean, var): (&[E], &[E]),
     gamma: &[E],
-    dx: &mut [E],
-    dgamma: &mut [E],
-    dbeta: &mut [E],
-    eps: f64,
-    outer: usize,
-    channels: usize,
-    inner: usize,
+    grads: BatchNormGrads<'_, CpuBuf<E>>,
+    g: BatchNormGeom,
 ) {
+    let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
+    let BatchNormGrads { dx, dgamma, dbeta } = grads;
     if !sizes_ok(x, outer, channels, inner) || dy.len() < x.len() || dx.len() < x.len() {
         return;
     }

@@ -1,0 +1,54 @@
+// The linear-algebra family (src/linalg.rs) besides cuBLAS's products: bias and channel
+// broadcasts and sums, block transposes.
+
+#ifndef GRID_STRIDE
+#define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
+#endif
+
+// y[r, c] += bias[c]
+extern "C" __global__ void add_bias(float* y, const float* bias, size_t rows, size_t cols) {
+    GRID_STRIDE(i, rows * cols) { y[i] += bias[i % cols]; }
+}
+
+// out[c] = sum_r x[r, c]; one thread per column.
+extern "C" __global__ void sum_rows(const float* x, float* out, size_t rows, size_t cols) {
+    GRID_STRIDE(c, cols) {
+        double s = 0.0;
+        for (size_t r = 0; r < rows; ++r) { s += x[r * cols + c]; }
+        out[c] = (float)s;
+    }
+}
+
+// y[o, c, i] += bias[c]
+extern "C" __global__ void add_channel_bias(float* y, const float* bias, size_t outer, size_t channels, size_t inner) {
+    GRID_STRIDE(i, outer * channels * inner) { y[i] += bias[(i / inner) % channels]; }
+}
+
+// out[c] = sum_{o, i} x[o, c, i]; one block per channel, shared-memory reduction.
+extern "C" __global__ void sum_channels(const float* x, float* out, size_t outer, size_t channels, size_t inner) {
+    __shared__ double part[256];
+    size_t c = blockIdx.x;
+    double s = 0.0;
+    for (size_t k = threadIdx.x; k < outer * inner; k += blockDim.x) {
+        size_t o = k / inner, i = k % inner;
+        s += x[(o * channels + c) * inner + i];
+    }
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (unsigned int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if (threadIdx.x < w) { part[threadIdx.x] += part[threadIdx.x + w]; }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) { out[c] = (float)part[0]; }
+}
+
+// y[b, c, r, i] = x[b, r, c, i]
+extern "C" __global__ void transpose_blocks(const float* x, float* y, size_t batch, size_t rows, size_t cols, size_t inner) {
+    GRID_STRIDE(k, batch * rows * cols * inner) {
+        size_t i = k % inner;
+        size_t r = (k / inner) % rows;
+        size_t c = (k / (inner * rows)) % cols;
+        size_t b = k / (inner * rows * cols);
+        y[k] = x[((b * rows + r) * cols + c) * inner + i];
+    }
+}

@@ -1,0 +1,96 @@
+//! `impl Linalg for Cuda`, kernels in `kernels/linalg.cu`.
+
+use crate::Cuda;
+use crate::launch::*;
+use crate::runtime::Runtime;
+use crate::storage::CudaBuf;
+use cudarc::cublas::Gemm as _;
+use shapeflow_core::backend::{Blocks, Channels, Gemm, Linalg};
+
+impl Linalg for Cuda {
+    fn matmul(a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf, g: Gemm) {
+        let Gemm { m, k, n, trans_a, trans_b, .. } = g;
+        let beta = g.beta as f32;
+        let rt = c.rt.clone();
+        if rt.failed() || m == 0 || n == 0 {
+            return;
+        }
+        let (Some(ad), Some(bd), Some(cd)) = (a.data.as_ref(), b.data.as_ref(), c.data.as_mut())
+        else {
+            return;
+        };
+        if k == 0 {
+            let scale_by = if beta == 0.0 { 0.0f32 } else { beta };
+            let len = m * n;
+            launch!(&rt, "scale", Runtime::grid(len), cd, &scale_by, &len);
+            return;
+        }
+        let cfg = row_major_gemm(m, k, n, trans_a, trans_b, beta);
+        // SAFETY: a holds m·k, b k·n and c m·n floats (checked by the layers), and the leading
+        // dimensions above describe exactly those row-major (or transposed) layouts.
+        if let Err(e) = unsafe { rt.blas.gemm(cfg, bd, ad, cd) } {
+            rt.record(format!("cuBLAS sgemm {m}×{k}·{k}×{n}: {e}"));
+        }
+    }
+    fn transpose_blocks(x: &CudaBuf, y: &mut CudaBuf, g: Blocks) {
+        let Blocks { batch, rows, cols, inner } = g;
+        let rt = y.rt.clone();
+        if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
+            launch!(
+                &rt,
+                "transpose_blocks",
+                Runtime::grid(batch * rows * cols * inner),
+                xd,
+                yd,
+                &batch,
+                &rows,
+                &cols,
+                &inner
+            );
+        }
+    }
+    fn add_bias(y: &mut CudaBuf, bias: &CudaBuf, rows: usize, cols: usize) {
+        let rt = y.rt.clone();
+        if let (Some(yd), Some(bd)) = (y.data.as_mut(), bias.data.as_ref()) {
+            launch!(&rt, "add_bias", Runtime::grid(rows * cols), yd, bd, &rows, &cols);
+        }
+    }
+    fn sum_rows(x: &CudaBuf, out: &mut CudaBuf, rows: usize, cols: usize) {
+        let rt = out.rt.clone();
+        if let (Some(xd), Some(od)) = (x.data.as_ref(), out.data.as_mut()) {
+            launch!(&rt, "sum_rows", Runtime::grid(cols), xd, od, &rows, &cols);
+        }
+    }
+    fn add_channel_bias(y: &mut CudaBuf, bias: &CudaBuf, g: Channels) {
+        let Channels { outer, channels, inner } = g;
+        let rt = y.rt.clone();
+        if let (Some(yd), Some(bd)) = (y.data.as_mut(), bias.data.as_ref()) {
+            launch!(
+                &rt,
+                "add_channel_bias",
+                Runtime::grid(outer * channels * inner),
+                yd,
+                bd,
+                &outer,
+                &channels,
+                &inner
+            );
+        }
+    }
+    fn sum_channels(x: &CudaBuf, out: &mut CudaBuf, g: Channels) {
+        let Channels { outer, channels, inner } = g;
+        let rt = out.rt.clone();
+        if let (Some(xd), Some(od)) = (x.data.as_ref(), out.data.as_mut()) {
+            launch!(
+                &rt,
+                "sum_channels",
+                Runtime::per_item(channels),
+                xd,
+                od,
+                &outer,
+                &channels,
+                &inner
+            );
+        }
+    }
+}

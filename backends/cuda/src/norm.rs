@@ -1,0 +1,199 @@
+//! `impl Norm for Cuda`, kernels in `kernels/norm.cu`.
+
+use crate::Cuda;
+use crate::launch::*;
+use crate::runtime::Runtime;
+use crate::storage::CudaBuf;
+use shapeflow_core::backend::{
+    BatchNormGeom, BatchNormGrads, Channels, LayerNormGrads, Moments, Norm, RowNorm, RowStats,
+    RowStatsMut,
+};
+
+impl Norm for Cuda {
+    fn channel_moments(x: &CudaBuf, mean: &mut CudaBuf, var: &mut CudaBuf, g: Channels) {
+        let Channels { outer, channels, inner } = g;
+        let rt = mean.rt.clone();
+        if let (Some(xd), Some(md), Some(vd)) =
+            (x.data.as_ref(), mean.data.as_mut(), var.data.as_mut())
+        {
+            launch!(
+                &rt,
+                "channel_moments",
+                Runtime::per_item(channels),
+                xd,
+                md,
+                vd,
+                &outer,
+                &channels,
+                &inner
+            );
+        }
+    }
+    fn batch_norm_apply(
+        x: &CudaBuf,
+        stats: Moments<'_, CudaBuf>,
+        gamma: &CudaBuf,
+        beta: &CudaBuf,
+        y: &mut CudaBuf,
+        g: BatchNormGeom,
+    ) {
+        let (Moments { mean, var }, eps) = (stats, g.eps);
+        let Channels { outer, channels, inner } = g.shape;
+        let rt = y.rt.clone();
+        let n = outer * channels * inner;
+        if let (Some(xd), Some(md), Some(vd), Some(gd), Some(bd), Some(yd)) = (
+            x.data.as_ref(),
+            mean.data.as_ref(),
+            var.data.as_ref(),
+            gamma.data.as_ref(),
+            beta.data.as_ref(),
+            y.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "batch_norm_apply",
+                Runtime::grid(n),
+                xd,
+                md,
+                vd,
+                gd,
+                bd,
+                yd,
+                &eps,
+                &outer,
+                &channels,
+                &inner
+            );
+        }
+    }
+    fn batch_norm_backward(
+        x: &CudaBuf,
+        dy: &CudaBuf,
+        stats: Moments<'_, CudaBuf>,
+        gamma: &CudaBuf,
+        grads: BatchNormGrads<'_, CudaBuf>,
+        g: BatchNormGeom,
+    ) {
+        let (Moments { mean, var }, eps) = (stats, g.eps);
+        let Channels { outer, channels, inner } = g.shape;
+        let BatchNormGrads { dx, dgamma, dbeta } = grads;
+        let rt = dx.rt.clone();
+        if let (Some(xd), Some(gd), Some(md), Some(vd), Some(ga), Some(dd), Some(dg), Some(db)) = (
+            x.data.as_ref(),
+            dy.data.as_ref(),
+            mean.data.as_ref(),
+            var.data.as_ref(),
+            gamma.data.as_ref(),
+            dx.data.as_mut(),
+            dgamma.data.as_mut(),
+            dbeta.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "batch_norm_backward",
+                Runtime::per_item(channels),
+                xd,
+                gd,
+                md,
+                vd,
+                ga,
+                dd,
+                dg,
+                db,
+                &eps,
+                &outer,
+                &channels,
+                &inner
+            );
+        }
+    }
+    fn layer_norm(
+        x: &CudaBuf,
+        affine: Option<(&CudaBuf, &CudaBuf)>,
+        y: &mut CudaBuf,
+        stats: RowStatsMut<'_, CudaBuf>,
+        g: RowNorm,
+    ) {
+        let rt = y.rt.clone();
+        let RowNorm { rows, cols, eps } = g;
+        // Without an affine part the kernel never reads gamma and beta; pass `x` for both.
+        let (w, b) = affine.unwrap_or((x, x));
+        let flag = i32::from(affine.is_some());
+        if let (Some(xd), Some(wd), Some(bd), Some(yd), Some(md), Some(rd)) = (
+            x.data.as_ref(),
+            w.data.as_ref(),
+            b.data.as_ref(),
+            y.data.as_mut(),
+            stats.mean.data.as_mut(),
+            stats.rstd.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "layer_norm",
+                Runtime::per_item(rows),
+                xd,
+                wd,
+                bd,
+                yd,
+                md,
+                rd,
+                &rows,
+                &cols,
+                &eps,
+                &flag
+            );
+        }
+    }
+    fn layer_norm_backward(
+        x: &CudaBuf,
+        dy: &CudaBuf,
+        stats: RowStats<'_, CudaBuf>,
+        gamma: Option<&CudaBuf>,
+        grads: LayerNormGrads<'_, CudaBuf>,
+        g: RowNorm,
+    ) {
+        let RowNorm { rows, cols, .. } = g;
+        let LayerNormGrads { dx, dgamma, dbeta } = grads;
+        let rt = dx.rt.clone();
+        let w = gamma.unwrap_or(x);
+        let flag = i32::from(gamma.is_some());
+        let (Some(xd), Some(gd), Some(md), Some(rd)) =
+            (x.data.as_ref(), dy.data.as_ref(), stats.mean.data.as_ref(), stats.rstd.data.as_ref())
+        else {
+            return;
+        };
+        if let (Some(wd), Some(dd)) = (w.data.as_ref(), dx.data.as_mut()) {
+            launch!(
+                &rt,
+                "layer_norm_backward",
+                Runtime::per_item(rows),
+                xd,
+                gd,
+                md,
+                rd,
+                wd,
+                dd,
+                &rows,
+                &cols,
+                &flag
+            );
+        }
+        if let (Some(dg), Some(db)) = (dgamma, dbeta)
+            && let (Some(dgd), Some(dbd)) = (dg.data.as_mut(), db.data.as_mut())
+        {
+            launch!(
+                &rt,
+                "layer_norm_param_grads",
+                Runtime::grid(cols),
+                xd,
+                gd,
+                md,
+                rd,
+                dgd,
+                dbd,
+                &rows,
+                &cols
+            );
+        }
+    }
+}

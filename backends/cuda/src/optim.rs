@@ -1,0 +1,203 @@
+//! `impl Optim for Cuda`, kernels in `kernels/optim.cu`.
+
+use crate::Cuda;
+use crate::launch::*;
+use crate::runtime::Runtime;
+use crate::storage::CudaBuf;
+use shapeflow_core::backend::{AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep};
+
+impl Optim for Cuda {
+    fn adam_step(p: &mut CudaBuf, g: &CudaBuf, m: &mut CudaBuf, v: &mut CudaBuf, hp: AdamStep) {
+        let (rt, n) = (p.rt.clone(), p.len);
+        let t = hp.step as i32;
+        let step_size = (hp.lr / (1.0 - hp.beta1.powi(t))) as f32;
+        let bc2_sqrt = (1.0 - hp.beta2.powi(t)).sqrt() as f32;
+        let (b1, b2, eps, wd) =
+            (hp.beta1 as f32, hp.beta2 as f32, hp.eps as f32, hp.weight_decay as f32);
+        let decay = (1.0 - hp.lr * hp.weight_decay) as f32;
+        let l2 = i32::from(hp.weight_decay != 0.0 && !hp.decoupled);
+        let decoupled = i32::from(hp.weight_decay != 0.0 && hp.decoupled);
+        if let (Some(pd), Some(gd), Some(md), Some(vd)) =
+            (p.data.as_mut(), g.data.as_ref(), m.data.as_mut(), v.data.as_mut())
+        {
+            launch!(
+                &rt,
+                "adam_step",
+                Runtime::grid(n),
+                pd,
+                gd,
+                md,
+                vd,
+                &step_size,
+                &bc2_sqrt,
+                &b1,
+                &b2,
+                &eps,
+                &wd,
+                &decay,
+                &l2,
+                &decoupled,
+                &n
+            );
+        }
+    }
+    fn sgd_step(p: &mut CudaBuf, g: &CudaBuf, buf: Option<&mut CudaBuf>, hp: SgdStep) {
+        let (rt, n) = (p.rt.clone(), p.len);
+        let (lr, mom, damp, wd) =
+            (hp.lr as f32, hp.momentum as f32, (1.0 - hp.dampening) as f32, hp.weight_decay as f32);
+        let (first, nesterov) = (i32::from(hp.first), i32::from(hp.nesterov));
+        let (Some(pd), Some(gd)) = (p.data.as_mut(), g.data.as_ref()) else { return };
+        match buf.and_then(|b| b.data.as_mut()) {
+            Some(bd) => {
+                let has = 1i32;
+                launch!(
+                    &rt,
+                    "sgd_step",
+                    Runtime::grid(n),
+                    pd,
+                    gd,
+                    bd,
+                    &lr,
+                    &mom,
+                    &damp,
+                    &wd,
+                    &has,
+                    &first,
+                    &nesterov,
+                    &n
+                );
+            }
+            None => {
+                // The kernel never reads the buffer without momentum; pass the gradient's.
+                let has = 0i32;
+                launch!(
+                    &rt,
+                    "sgd_step",
+                    Runtime::grid(n),
+                    pd,
+                    gd,
+                    gd,
+                    &lr,
+                    &mom,
+                    &damp,
+                    &wd,
+                    &has,
+                    &first,
+                    &nesterov,
+                    &n
+                );
+            }
+        }
+    }
+    fn rmsprop_step(
+        p: &mut CudaBuf,
+        g: &CudaBuf,
+        state: RmspropState<'_, CudaBuf>,
+        hp: RmspropStep,
+    ) {
+        let (rt, n) = (p.rt.clone(), p.len);
+        let RmspropState { square_avg, grad_avg, momentum_buffer } = state;
+        let (lr, alpha, eps, wd, mom) = (
+            hp.lr as f32,
+            hp.alpha as f32,
+            hp.eps as f32,
+            hp.weight_decay as f32,
+            hp.momentum as f32,
+        );
+        let centered = i32::from(hp.centered && grad_avg.is_some());
+        let has_buf = i32::from(hp.momentum > 0.0 && momentum_buffer.is_some());
+        // Buffers the flags switch off are never read or written; pass the gradient's for them
+        // (as `sgd_step` does).
+        let (Some(pd), Some(gd)) = (p.data.as_mut(), g.data.as_ref()) else { return };
+        let Some(sq) = square_avg.data.as_mut() else { return };
+        let ga = grad_avg.and_then(|b| b.data.as_mut());
+        let bf = momentum_buffer.and_then(|b| b.data.as_mut());
+        let cfg = Runtime::grid(n);
+        let hps = (&lr, &alpha, &eps, &wd, &mom, &centered, &has_buf, &n);
+        let (lr, alpha, eps, wd, mom, centered, has_buf, n) = hps;
+        match (ga, bf) {
+            (Some(ga), Some(bf)) => launch!(
+                &rt,
+                "rmsprop_step",
+                cfg,
+                pd,
+                gd,
+                sq,
+                ga,
+                bf,
+                lr,
+                alpha,
+                eps,
+                wd,
+                mom,
+                centered,
+                has_buf,
+                n
+            ),
+            (Some(ga), None) => launch!(
+                &rt,
+                "rmsprop_step",
+                cfg,
+                pd,
+                gd,
+                sq,
+                ga,
+                gd,
+                lr,
+                alpha,
+                eps,
+                wd,
+                mom,
+                centered,
+                has_buf,
+                n
+            ),
+            (None, Some(bf)) => launch!(
+                &rt,
+                "rmsprop_step",
+                cfg,
+                pd,
+                gd,
+                sq,
+                gd,
+                bf,
+                lr,
+                alpha,
+                eps,
+                wd,
+                mom,
+                centered,
+                has_buf,
+                n
+            ),
+            (None, None) => launch!(
+                &rt,
+                "rmsprop_step",
+                cfg,
+                pd,
+                gd,
+                sq,
+                gd,
+                gd,
+                lr,
+                alpha,
+                eps,
+                wd,
+                mom,
+                centered,
+                has_buf,
+                n
+            ),
+        }
+    }
+    fn adagrad_step(p: &mut CudaBuf, g: &CudaBuf, sum: &mut CudaBuf, hp: AdagradStep) {
+        let (rt, n) = (p.rt.clone(), p.len);
+        let clr = (hp.lr / (1.0 + hp.step.saturating_sub(1) as f64 * hp.lr_decay)) as f32;
+        let (eps, wd) = (hp.eps as f32, hp.weight_decay as f32);
+        if let (Some(pd), Some(gd), Some(sd)) =
+            (p.data.as_mut(), g.data.as_ref(), sum.data.as_mut())
+        {
+            launch!(&rt, "adagrad_step", Runtime::grid(n), pd, gd, sd, &clr, &eps, &wd, &n);
+        }
+    }
+}

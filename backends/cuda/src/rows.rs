@@ -1,0 +1,104 @@
+//! `impl Rows for Cuda`, kernels in `kernels/rows.cu`.
+
+use crate::Cuda;
+use crate::launch::*;
+use crate::runtime::Runtime;
+use crate::storage::CudaBuf;
+use shapeflow_core::backend::Rows;
+
+impl Rows for Cuda {
+    fn softmax_rows(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
+        let rt = y.rt.clone();
+        if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
+            launch!(&rt, "softmax_rows", rows_cfg(rows), xd, yd, &rows, &cols);
+        }
+    }
+    fn log_softmax_rows(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
+        let rt = y.rt.clone();
+        if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
+            launch!(&rt, "log_softmax_rows", rows_cfg(rows), xd, yd, &rows, &cols);
+        }
+    }
+    fn softmax_backward_rows(
+        y: &CudaBuf,
+        dy: &CudaBuf,
+        dx: &mut CudaBuf,
+        rows: usize,
+        cols: usize,
+    ) {
+        let rt = dx.rt.clone();
+        if let (Some(yd), Some(gd), Some(dd)) =
+            (y.data.as_ref(), dy.data.as_ref(), dx.data.as_mut())
+        {
+            launch!(&rt, "softmax_backward_rows", rows_cfg(rows), yd, gd, dd, &rows, &cols);
+        }
+    }
+    fn log_softmax_backward_rows(
+        y: &CudaBuf,
+        dy: &CudaBuf,
+        dx: &mut CudaBuf,
+        rows: usize,
+        cols: usize,
+    ) {
+        let rt = dx.rt.clone();
+        if let (Some(yd), Some(gd), Some(dd)) =
+            (y.data.as_ref(), dy.data.as_ref(), dx.data.as_mut())
+        {
+            launch!(&rt, "log_softmax_backward_rows", rows_cfg(rows), yd, gd, dd, &rows, &cols);
+        }
+    }
+    fn nll_sum(logp: &CudaBuf, labels: &[usize], rows: usize, cols: usize) -> f64 {
+        let rt = logp.rt.clone();
+        let (Some(ld), Some(lab), Some(mut per_row)) =
+            (logp.data.as_ref(), rt.take_labels(labels), rt.take_partials(rows))
+        else {
+            return f64::NAN;
+        };
+        launch!(&rt, "nll_sum", rows_cfg(rows), ld, &lab, &mut per_row, &rows, &cols);
+        rt.give_labels(lab);
+        host_sum(&rt, per_row, rows)
+    }
+    fn softmax_minus_onehot(
+        logp: &CudaBuf,
+        labels: &[usize],
+        dx: &mut CudaBuf,
+        rows: usize,
+        cols: usize,
+        scale: f32,
+    ) {
+        let rt = dx.rt.clone();
+        let Some(lab) = rt.take_labels(labels) else { return };
+        if let (Some(ld), Some(dd)) = (logp.data.as_ref(), dx.data.as_mut()) {
+            launch!(
+                &rt,
+                "softmax_minus_onehot",
+                rows_cfg(rows * cols),
+                ld,
+                &lab,
+                dd,
+                &rows,
+                &cols,
+                &scale
+            );
+        }
+        rt.give_labels(lab);
+    }
+    fn neg_onehot(labels: &[usize], dx: &mut CudaBuf, rows: usize, cols: usize, scale: f32) {
+        let rt = dx.rt.clone();
+        let Some(lab) = rt.take_labels(labels) else { return };
+        if let Some(dd) = dx.data.as_mut() {
+            launch!(&rt, "neg_onehot", rows_cfg(rows * cols), &lab, dd, &rows, &cols, &scale);
+        }
+        rt.give_labels(lab);
+    }
+    fn bce_with_logits(x: &CudaBuf, t: &CudaBuf, grad: &mut CudaBuf, scale: f32) -> f64 {
+        let (rt, n) = (grad.rt.clone(), grad.len);
+        let Some(mut loss) = rt.take_partials(n) else { return f64::NAN };
+        if let (Some(xd), Some(td), Some(gd)) =
+            (x.data.as_ref(), t.data.as_ref(), grad.data.as_mut())
+        {
+            launch!(&rt, "bce_with_logits", rows_cfg(n), xd, td, gd, &mut loss, &scale, &n);
+        }
+        host_sum(&rt, loss, n)
+    }
+}

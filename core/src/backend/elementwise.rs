@@ -1,0 +1,82 @@
+//! The elementwise family: activations, arithmetic, reductions to a scalar, dropout masks.
+
+/// Elementwise activation functions, shared by the activation layers and the kernels.
+///
+/// ```
+/// use shapeflow_core::Activation;
+/// assert!(Activation::Relu.backward_uses_output());
+/// assert!(!Activation::Gelu.backward_uses_output());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x > 0`, else `slope * x`.
+    LeakyRelu(f64),
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// `x · Φ(x)`, the exact (erf) form, as PyTorch's default `GELU()`.
+    Gelu,
+}
+
+impl Activation {
+    /// Whether the backward kernel reads the forward output (`true`) or the input (`false`).
+    pub fn backward_uses_output(self) -> bool {
+        matches!(self, Activation::Relu | Activation::Sigmoid | Activation::Tanh)
+    }
+}
+
+use super::Device;
+
+/// Elementwise kernels over whole buffers.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, Elementwise};
+/// use shapeflow_cpu::Cpu;
+/// let x = Cpu::default().upload(&[3.0, 4.0]);
+/// assert_eq!(Cpu::sum_squares(&x), 25.0);
+/// ```
+pub trait Elementwise: Device {
+    /// `y = f(x)` elementwise.
+    fn activation(kind: Activation, x: &Self::Storage, y: &mut Self::Storage);
+    /// `dx = f'(·) · dy`; `saved` is the forward output or input per
+    /// [`Activation::backward_uses_output`].
+    fn activation_backward(
+        kind: Activation,
+        saved: &Self::Storage,
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+    );
+    /// `out = a ⊙ b`.
+    fn mul(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    /// `out = a - b`.
+    fn sub(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    /// `y += alpha · x`.
+    fn axpy(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage);
+    /// `x *= alpha`.
+    fn scale(x: &mut Self::Storage, alpha: Self::Elem);
+    /// Clamps every element to `[lo, hi]`.
+    fn clamp(x: &mut Self::Storage, lo: f64, hi: f64);
+    /// Sum of all elements (accumulated in `f64`).
+    fn sum(x: &Self::Storage) -> f64;
+    /// Sum of squares of all elements (accumulated in `f64`). Defaults to [`Elementwise::mul`]
+    /// then [`Elementwise::sum`].
+    fn sum_squares(x: &Self::Storage) -> f64 {
+        let mut sq = Self::scratch_like(x, Self::len(x));
+        Self::mul(x, x, &mut sq);
+        Self::sum(&sq)
+    }
+    /// `y[r, i] = x[r, i] · m[r]` for `rows × inner` buffers (channel dropout masks).
+    fn mul_rows_broadcast(
+        x: &Self::Storage,
+        m: &Self::Storage,
+        y: &mut Self::Storage,
+        rows: usize,
+        inner: usize,
+    );
+    /// Fills `mask` with `1/(1-p)` (kept) or `0` (dropped), from a counter-based RNG keyed by
+    /// `seed`: the same seed gives the same mask on every backend.
+    fn dropout_mask(mask: &mut Self::Storage, p: f64, seed: u64);
+}

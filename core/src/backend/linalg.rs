@@ -1,0 +1,145 @@
+//! The linear-algebra family: matrix products, block transposes and bias broadcasts.
+
+use super::Device;
+
+/// A row-major matrix product `c = op(a) · op(b) + beta · c`, with `op(a)` of size `m × k` and
+/// `op(b)` of size `k × n`. `trans_a` means `a` is stored `k × m`; `trans_b` means `b` is stored
+/// `n × k` (no copies).
+///
+/// ```
+/// use shapeflow_core::backend::Gemm;
+/// let g = Gemm::new(2, 3, 4).transpose_b();
+/// assert_eq!((g.m, g.k, g.n, g.trans_a, g.trans_b, g.beta), (2, 3, 4, false, true, 0.0));
+/// assert_eq!(g.accumulate().beta, 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gemm {
+    /// Rows of `op(a)` and `c`.
+    pub m: usize,
+    /// The reduction length.
+    pub k: usize,
+    /// Columns of `op(b)` and `c`.
+    pub n: usize,
+    /// `a` is stored `k × m`.
+    pub trans_a: bool,
+    /// `b` is stored `n × k`.
+    pub trans_b: bool,
+    /// The weight of `c`'s previous contents (0: overwrite).
+    pub beta: f64,
+}
+
+impl Gemm {
+    /// `c = a · b` for `a: m × k`, `b: k × n`, overwriting `c`.
+    pub const fn new(m: usize, k: usize, n: usize) -> Self {
+        Gemm { m, k, n, trans_a: false, trans_b: false, beta: 0.0 }
+    }
+    /// `a` is stored transposed (`k × m`).
+    pub const fn transpose_a(mut self) -> Self {
+        self.trans_a = true;
+        self
+    }
+    /// `b` is stored transposed (`n × k`).
+    pub const fn transpose_b(mut self) -> Self {
+        self.trans_b = true;
+        self
+    }
+    /// Adds the product to `c` (`beta = 1`).
+    pub const fn accumulate(mut self) -> Self {
+        self.beta = 1.0;
+        self
+    }
+}
+
+/// `batch` matrices of `rows × cols` blocks of `inner` contiguous elements, for
+/// [`Linalg::transpose_blocks`].
+///
+/// ```
+/// let b = shapeflow_core::backend::Blocks { batch: 1, rows: 2, cols: 3, inner: 4 };
+/// assert_eq!(b.len(), 24);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    /// Number of matrices.
+    pub batch: usize,
+    /// Block rows of each matrix.
+    pub rows: usize,
+    /// Block columns of each matrix.
+    pub cols: usize,
+    /// Contiguous elements per block.
+    pub inner: usize,
+}
+
+impl Blocks {
+    /// Elements in all.
+    pub const fn len(&self) -> usize {
+        self.batch * self.rows * self.cols * self.inner
+    }
+    /// Whether there are no elements.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An `outer × channels × inner` buffer with one value per channel: a convolution's bias, a
+/// batch norm's statistics (`[n, c, h·w]`), a row of features (`inner = 1`).
+///
+/// ```
+/// let g = shapeflow_core::backend::Channels::rows(4, 10);
+/// assert_eq!((g.outer, g.channels, g.inner), (4, 10, 1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Channels {
+    /// Leading size (the batch).
+    pub outer: usize,
+    /// Number of channels (one value each).
+    pub channels: usize,
+    /// Trailing contiguous size (positions per channel).
+    pub inner: usize,
+}
+
+impl Channels {
+    /// `rows × cols`, one value per column.
+    pub const fn rows(rows: usize, cols: usize) -> Self {
+        Channels { outer: rows, channels: cols, inner: 1 }
+    }
+    /// Elements in all.
+    pub const fn len(&self) -> usize {
+        self.outer * self.channels * self.inner
+    }
+    /// Whether there are no elements.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Matrix products, block transposes and per-channel broadcasts and sums.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, Gemm, Linalg};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let (a, b) = (dev.upload(&[1.0, 2.0]), dev.upload(&[3.0, 4.0]));
+/// let mut c = dev.zeros(1);
+/// Cpu::matmul(&a, &b, &mut c, Gemm::new(1, 2, 1));
+/// assert_eq!(Cpu::to_host(&c), vec![11.0]);
+/// ```
+pub trait Linalg: Device {
+    /// `c = op(a) · op(b) + beta · c` as described by `g`.
+    fn matmul(a: &Self::Storage, b: &Self::Storage, c: &mut Self::Storage, g: Gemm);
+    /// `y[b, c, r, i] = x[b, r, c, i]` (moves axes in and out of convolution products).
+    fn transpose_blocks(x: &Self::Storage, y: &mut Self::Storage, g: Blocks);
+    /// `y[o, c, i] += bias[c]` (a convolution's bias).
+    fn add_channel_bias(y: &mut Self::Storage, bias: &Self::Storage, g: Channels);
+    /// `out[c] = Σ_{o, i} x[o, c, i]` (a convolution's bias gradient).
+    fn sum_channels(x: &Self::Storage, out: &mut Self::Storage, g: Channels);
+    /// `y[r, c] += bias[c]` for a `rows × cols` buffer. Defaults to
+    /// [`Linalg::add_channel_bias`] with `inner = 1`.
+    fn add_bias(y: &mut Self::Storage, bias: &Self::Storage, rows: usize, cols: usize) {
+        Self::add_channel_bias(y, bias, Channels::rows(rows, cols));
+    }
+    /// `out[c] = Σ_r x[r, c]` (the bias gradient). Defaults to [`Linalg::sum_channels`] with
+    /// `inner = 1`.
+    fn sum_rows(x: &Self::Storage, out: &mut Self::Storage, rows: usize, cols: usize) {
+        Self::sum_channels(x, out, Channels::rows(rows, cols));
+    }
+}

@@ -1,0 +1,55 @@
+//! The backend: a device handle plus the primitive kernels every layer, loss and optimizer is
+//! written against, grouped in op families, one file each. [`Backend`] is their union, with a
+//! blanket impl: a type that implements every family is a backend.
+//!
+//! | family | file | holds |
+//! |---|---|---|
+//! | [`Device`] | `device.rs` | element and storage types, memory, transfers, `on_workers` |
+//! | [`Linalg`] | `linalg.rs` | matrix products ([`Gemm`]), block transposes, bias broadcasts |
+//! | [`Elementwise`] | `elementwise.rs` | activations, arithmetic, sums, dropout masks |
+//! | [`Rows`] | `rows.rs` | softmax and log-softmax per row, classification losses |
+//! | [`Conv`] | `conv.rs` | im2col / col2im over a [`Window2d`] |
+//! | [`Pool`] | `pool.rs` | max and average pooling |
+//! | [`Norm`] | `norm.rs` | batch norm ([`BatchNormGeom`]) and layer norm ([`RowNorm`]) |
+//! | [`Optim`] | `optim.rs` | fused SGD, Adam, RMSprop, Adagrad updates |
+//!
+//! Storage is a flat, contiguous, row-major buffer; kernels take descriptor structs for their
+//! sizes. Layers check sizes before calling a kernel, so kernels may assume consistent
+//! arguments. Methods with default bodies (`add_bias`, `sum_rows`, `sum_squares`,
+//! `neg_onehot`) are composed from the others; a backend overrides them for speed. The CPU
+//! backend lives in `shapeflow-cpu`, the CUDA one in `shapeflow-cuda`, each implementing each
+//! family in a file named for it.
+
+mod conv;
+mod device;
+mod elem;
+mod elementwise;
+mod linalg;
+mod norm;
+mod optim;
+mod pool;
+mod rows;
+
+pub use conv::{Conv, Window2d};
+pub use device::Device;
+pub use elem::Elem;
+pub use elementwise::{Activation, Elementwise};
+pub use linalg::{Blocks, Channels, Gemm, Linalg};
+pub use norm::{
+    BatchNormGeom, BatchNormGrads, LayerNormGrads, Moments, Norm, RowNorm, RowStats, RowStatsMut,
+};
+pub use optim::{AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep};
+pub use pool::Pool;
+pub use rows::Rows;
+
+/// A compute backend: a device handle plus every op family. Implemented for every type that
+/// implements the families; write generic code against `B: Backend`.
+///
+/// ```
+/// use shapeflow_core::Backend;
+/// fn zeros<B: Backend>(dev: &B) -> Vec<B::Elem> { B::to_host(&dev.zeros(4)) }
+/// assert_eq!(zeros(&shapeflow_cpu::Cpu::default()), vec![0.0; 4]);
+/// ```
+pub trait Backend: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim {}
+
+impl<T> Backend for T where T: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim {}

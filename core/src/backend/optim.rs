@@ -1,0 +1,149 @@
+//! The optimizer family: fused parameter updates with PyTorch's rules.
+
+use super::Device;
+
+/// Hyper-parameters of one fused Adam/AdamW update (PyTorch's rules).
+///
+/// ```
+/// let s = shapeflow_core::backend::AdamStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+///     weight_decay: 0.0, decoupled: false, step: 1 };
+/// assert_eq!(s.step, 1);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Denominator epsilon.
+    pub eps: f64,
+    /// Weight decay (L2 for Adam, decoupled for AdamW).
+    pub weight_decay: f64,
+    /// `true` for AdamW's decoupled weight decay.
+    pub decoupled: bool,
+    /// The step number, starting at 1.
+    pub step: u64,
+}
+
+/// Hyper-parameters of one fused SGD update (PyTorch's rules).
+///
+/// ```
+/// let s = shapeflow_core::backend::SgdStep { lr: 0.1, momentum: 0.9, dampening: 0.0,
+///     nesterov: false, weight_decay: 0.0, first: true };
+/// assert!(s.first);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SgdStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor (0 disables the buffer).
+    pub momentum: f64,
+    /// Dampening of the momentum.
+    pub dampening: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// First step: the momentum buffer is initialised to the gradient.
+    pub first: bool,
+}
+
+/// Hyper-parameters of one fused RMSprop update (PyTorch's rules).
+///
+/// ```
+/// let s = shapeflow_core::backend::RmspropStep { lr: 0.01, alpha: 0.99, eps: 1e-8,
+///     weight_decay: 0.0, momentum: 0.0, centered: false };
+/// assert!(!s.centered);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct RmspropStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// Smoothing constant of the squared-gradient average.
+    pub alpha: f64,
+    /// Denominator epsilon (added after the square root).
+    pub eps: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Momentum factor (0 disables the buffer).
+    pub momentum: f64,
+    /// Normalise by the variance estimate (subtracts the squared gradient average).
+    pub centered: bool,
+}
+
+/// The state buffers of one RMSprop parameter.
+#[derive(Debug)]
+pub struct RmspropState<'a, S> {
+    /// Running average of squared gradients.
+    pub square_avg: &'a mut S,
+    /// Running average of gradients (`centered` only).
+    pub grad_avg: Option<&'a mut S>,
+    /// Momentum buffer (`momentum > 0` only).
+    pub momentum_buffer: Option<&'a mut S>,
+}
+
+/// Hyper-parameters of one fused Adagrad update (PyTorch's rules).
+///
+/// ```
+/// let s = shapeflow_core::backend::AdagradStep { lr: 0.01, lr_decay: 0.0, eps: 1e-10,
+///     weight_decay: 0.0, step: 1 };
+/// assert_eq!(s.step, 1);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AdagradStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// Learning-rate decay: the step uses `lr / (1 + (step − 1) · lr_decay)`.
+    pub lr_decay: f64,
+    /// Denominator epsilon (added after the square root).
+    pub eps: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// The step number, starting at 1.
+    pub step: u64,
+}
+
+/// Fused optimizer updates, one parameter buffer at a time.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, Optim, SgdStep};
+/// use shapeflow_cpu::Cpu;
+/// let (mut p, g) = (Cpu::default().upload(&[1.0]), Cpu::default().upload(&[0.5]));
+/// let hp = SgdStep { lr: 0.1, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, first: true };
+/// Cpu::sgd_step(&mut p, &g, None, hp);
+/// assert_eq!(Cpu::to_host(&p), vec![0.95]);
+/// ```
+pub trait Optim: Device {
+    /// One fused Adam/AdamW update of `p` with gradient `g` and moments `m`, `v`.
+    fn adam_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        m: &mut Self::Storage,
+        v: &mut Self::Storage,
+        hp: AdamStep,
+    );
+    /// One fused SGD update of `p` with gradient `g` and momentum buffer `buf` (`None` when
+    /// momentum is 0).
+    fn sgd_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        buf: Option<&mut Self::Storage>,
+        hp: SgdStep,
+    );
+    /// One fused RMSprop update of `p` with gradient `g`.
+    fn rmsprop_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        state: RmspropState<'_, Self::Storage>,
+        hp: RmspropStep,
+    );
+    /// One fused Adagrad update of `p` with gradient `g` and the squared-gradient sum `sum`.
+    fn adagrad_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        sum: &mut Self::Storage,
+        hp: AdagradStep,
+    );
+}
