@@ -10,6 +10,7 @@ pub mod dim;
 pub mod dim_arith;
 pub mod error;
 pub mod fit;
+pub mod graph;
 pub mod init;
 pub mod layer;
 pub mod layer_to;

@@ -132,6 +132,53 @@ impl<S: Shape, B: Backend> Module<B> for Tensor<S, B> {
     }
 }
 
+/// An optional part (a layer's `bias`, a layer norm's affine parameters): visited when present,
+/// so an absent one has no entry in the state dict, as in PyTorch.
+///
+/// ```
+/// use shapeflow_core::{Module, Tensor};
+/// use shapeflow_cpu::Cpu;
+/// let none: Option<Tensor<(typenum::U3,), Cpu>> = None;
+/// assert_eq!(none.num_params(), 0);
+/// ```
+impl<B: Backend, M: Module<B>> Module<B> for Option<M> {
+    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
+        if let Some(m) = self {
+            m.visit_params(path, f);
+        }
+    }
+    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
+        if let Some(m) = self {
+            m.visit_params_mut(path, f);
+        }
+    }
+    fn visit_params_with_grads(
+        &mut self,
+        grads: &Self,
+        path: &mut String,
+        f: &mut VisitGradsFn<'_, B>,
+    ) {
+        if let (Some(m), Some(g)) = (self, grads) {
+            m.visit_params_with_grads(g, path, f);
+        }
+    }
+    fn visit_state(&self, path: &mut String, f: &mut StateFn<'_, B>) {
+        if let Some(m) = self {
+            m.visit_state(path, f);
+        }
+    }
+    fn visit_state_mut(&mut self, path: &mut String, f: &mut StateMutFn<'_, B>) {
+        if let Some(m) = self {
+            m.visit_state_mut(path, f);
+        }
+    }
+    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+        if let Some(m) = self {
+            m.visit_rng(path, f);
+        }
+    }
+}
+
 /// Implements [`Module`] with no parameters for a layer type (activations, pooling, …).
 #[macro_export]
 macro_rules! impl_module_without_params {

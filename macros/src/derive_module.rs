@@ -81,33 +81,7 @@ fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         return Err(e);
     }
     let idents: Vec<_> = visited.into_iter().flatten().collect();
-    let strs: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
-    Ok(quote! {
-        impl #impl_g #p::Module<#backend> for #name #ty_g #where_c {
-            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, #backend>) {
-                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params(&self.#idents, path, f)); )*
-            }
-            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, #backend>) {
-                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_mut(&mut self.#idents, path, f)); )*
-            }
-            fn visit_params_with_grads(
-                &mut self,
-                grads: &Self,
-                path: &mut String,
-                f: &mut #p::VisitGradsFn<'_, #backend>,
-            ) {
-                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_with_grads(&mut self.#idents, &grads.#idents, path, f)); )*
-            }
-            fn visit_state(&self, path: &mut String, f: &mut #p::StateFn<'_, #backend>) {
-                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state(&self.#idents, path, f)); )*
-            }
-            fn visit_state_mut(&mut self, path: &mut String, f: &mut #p::StateMutFn<'_, #backend>) {
-                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state_mut(&mut self.#idents, path, f)); )*
-            }
-            fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
-                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_rng(&mut self.#idents, path, f)); )*
-            }
-        }
-    })
+    let header = quote!(impl #impl_g #p::Module<#backend> for #name #ty_g #where_c);
+    Ok(crate::module_visitor::module_impl(header, &quote!(#backend), &idents))
 }

@@ -8,6 +8,7 @@
 mod derive_module;
 mod dim;
 mod model;
+mod module_visitor;
 
 use proc_macro::TokenStream;
 

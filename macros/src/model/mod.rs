@@ -1,9 +1,13 @@
-//! `model!`: parse -> validate (spec + shapes, every error collected) -> expand.
+//! `model!`: parse → lower to a graph (names checked, kinds and arguments resolved) → infer
+//! shapes → expand; every error is collected, and after any of them a fallback stub keeps later
+//! uses of the model silent.
 
+mod args;
 mod expand;
+mod infer;
+mod ir;
+mod kinds;
 mod parse;
-mod shapes;
-mod spec;
 
 use proc_macro2::TokenStream;
 
@@ -13,13 +17,13 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut errors = Vec::new();
-    let layers = spec::resolve(&def, &mut errors);
-    let flow = shapes::infer(&def, &layers, &mut errors);
+    let graph = ir::lower(&def, &mut errors);
+    let shapes = infer::infer(&graph, &mut errors);
     if errors.is_empty() {
-        expand::model(&def, &layers, &flow)
+        expand::model(&def, &graph, &shapes)
     } else {
         let compile_errors = errors.iter().map(syn::Error::to_compile_error);
-        let stub = expand::fallback(&def, flow.last_known());
+        let stub = expand::fallback(&def, &graph, &shapes);
         quote::quote!(#(#compile_errors)* #stub)
     }
 }

@@ -18,7 +18,15 @@ pub(crate) struct ModelDef {
 
 /// `input: [1, 28, 28]`: per-sample sizes; the batch dimension is added.
 pub(crate) struct InputDecl {
-    pub dims: Vec<(usize, Span)>,
+    pub dims: Vec<(SizeDecl, Span)>,
+    /// The brackets.
+    pub span: Span,
+}
+
+/// One size as written: an integer literal, or a name (a runtime size such as `seq`).
+pub(crate) enum SizeDecl {
+    Fixed(usize),
+    Named(Ident),
 }
 
 /// One `name: Kind<args>` line.
@@ -34,7 +42,7 @@ pub(crate) enum KindDecl {
     /// `#[custom] name: Type` or `#[custom(output = [16, 8, 8])] name: Type`: a user layer.
     /// With its output stated, `model!` checks the layers after it in decimal too (and the
     /// type system checks the statement); without, the shapes after it are the type system's.
-    Custom(Type, Option<InputDecl>),
+    Custom(Box<Type>, Option<InputDecl>),
 }
 
 /// One argument: positional (`784`) or named (`p = 0.5`).
@@ -92,7 +100,12 @@ impl Parse for ModelDef {
                 ),
             ));
         }
-        let _ = first_attrs;
+        if let Some(a) = first_attrs.first() {
+            return Err(syn::Error::new(
+                a.span(),
+                "attributes on `input` are not supported: document the model on its struct, and each layer on its own line",
+            ));
+        }
         body.parse::<Token![:]>()?;
         let input_decl = parse_input(&body)?;
         let mut layers = Vec::new();
@@ -132,14 +145,23 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
     let bracket = bracketed!(content in input);
     let mut dims = Vec::new();
     while !content.is_empty() {
-        let lit: syn::LitInt = content.parse().map_err(|e| {
-            syn::Error::new(e.span(), "input sizes are integer literals, e.g. `input: [1, 28, 28]`")
-        })?;
-        let v: usize = lit.base10_parse()?;
-        if v == 0 {
-            return Err(syn::Error::new(lit.span(), "an input size must be at least 1"));
+        if content.peek(Ident) {
+            let id: Ident = content.parse()?;
+            let span = id.span();
+            dims.push((SizeDecl::Named(id), span));
+        } else {
+            let lit: syn::LitInt = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "input sizes are integer literals, e.g. `input: [1, 28, 28]`",
+                )
+            })?;
+            let v: usize = lit.base10_parse()?;
+            if v == 0 {
+                return Err(syn::Error::new(lit.span(), "an input size must be at least 1"));
+            }
+            dims.push((SizeDecl::Fixed(v), lit.span()));
         }
-        dims.push((v, lit.span()));
         if !content.is_empty() {
             content.parse::<Token![,]>()?;
         }
@@ -154,7 +176,7 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
             "the input shape has at most 5 sizes (rank 6 with the batch)",
         ));
     }
-    Ok(InputDecl { dims })
+    Ok(InputDecl { dims, span })
 }
 
 impl Parse for LayerDecl {
@@ -181,7 +203,7 @@ impl Parse for LayerDecl {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         if custom {
-            return Ok(LayerDecl { docs, name, kind: KindDecl::Custom(input.parse()?, stated) });
+            return Ok(LayerDecl { docs, name, kind: KindDecl::Custom(Box::new(input.parse()?), stated) });
         }
         let kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a layer kind such as `Linear<784, 128>` or `Relu`")

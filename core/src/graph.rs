@@ -1,0 +1,123 @@
+//! A model's description of itself at run time: `model.graph()` lists its inputs and nodes, each
+//! with its kind, attributes (PyTorch's names), inputs, output shape and parameters. The summary
+//! table is built from it, and exporters walk it.
+
+use crate::backend::Backend;
+use crate::module::Module;
+use crate::summary::{Summary, SummaryRow};
+
+/// An attribute value of a node (`kernel_size = 5`, `eps = 1e-5`, `elementwise_affine = true`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    /// A size or count.
+    Int(usize),
+    /// A real number.
+    Real(f64),
+    /// A flag.
+    Flag(bool),
+}
+
+/// A model input: its name and shape (`[batch, 1, 28, 28]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphInput {
+    /// The input's name (`input` for a chain).
+    pub name: String,
+    /// Its shape, the batch written `batch`.
+    pub shape: String,
+}
+
+/// One node: a layer of the model and the values it reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphNode {
+    /// The field name (`conv1`).
+    pub name: String,
+    /// The kind (`Conv2d`), or a custom layer's type.
+    pub op: String,
+    /// The kind as declared (`Conv2d<1, 6, 5, padding = 2>`), as the summary shows it.
+    pub label: String,
+    /// The kind's attributes with PyTorch's names, every parameter given (defaults included).
+    pub attrs: Vec<(String, Attr)>,
+    /// The names of the values it reads: model inputs or earlier nodes.
+    pub inputs: Vec<String>,
+    /// Its output shape (`[batch, 6, 28, 28]`).
+    pub output: String,
+    /// Its parameters: full state-dict name and sizes (`conv1.weight`, `[6, 1, 5, 5]`).
+    pub params: Vec<(String, Vec<usize>)>,
+}
+
+impl GraphNode {
+    /// The attribute `name`, if the node has it.
+    pub fn attr(&self, name: &str) -> Option<&Attr> {
+        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+    /// Number of scalar parameters.
+    pub fn num_params(&self) -> usize {
+        self.params.iter().map(|(_, d)| d.iter().product::<usize>()).sum()
+    }
+}
+
+/// A model's nodes in evaluation order, with its inputs and outputs.
+///
+/// ```
+/// use shapeflow::prelude::*;
+/// model! { pub struct Net { input: [4], fc: Linear<4, 2>, act: Relu } }
+/// let g = Net::<Cpu>::new(&Cpu::default(), 0).graph();
+/// assert_eq!(g.nodes[0].op, "Linear");
+/// assert_eq!(g.nodes[0].inputs, ["input"]);
+/// assert_eq!(g.nodes[0].params[0], ("fc.weight".to_string(), vec![2, 4]));
+/// assert_eq!(g.nodes[1].output, "[batch, 2]");
+/// assert_eq!(g.outputs, ["act"]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    /// The model's name.
+    pub model: String,
+    /// Its inputs.
+    pub inputs: Vec<GraphInput>,
+    /// Its nodes, each after the values it reads.
+    pub nodes: Vec<GraphNode>,
+    /// The names of the values it returns.
+    pub outputs: Vec<String>,
+}
+
+impl Graph {
+    /// The node named `name`.
+    pub fn node(&self, name: &str) -> Option<&GraphNode> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The Keras-like summary table: one row per node.
+    pub fn summary(&self) -> Summary {
+        let input = self.inputs.iter().map(|i| i.shape.clone()).collect::<Vec<_>>().join(", ");
+        Summary {
+            model: self.model.clone(),
+            input,
+            rows: self
+                .nodes
+                .iter()
+                .map(|n| SummaryRow {
+                    name: n.name.clone(),
+                    kind: n.label.clone(),
+                    output: n.output.clone(),
+                    params: n.num_params(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The parameters of `module` under `prefix`, with their sizes (for generated `graph()`s).
+///
+/// ```
+/// use shapeflow_core::{Tensor, graph::params_of};
+/// use shapeflow_cpu::Cpu;
+/// let t = Tensor::<(typenum::U3,), Cpu>::zeros(&Cpu::default(), &[3]).unwrap();
+/// assert_eq!(params_of::<Cpu, _>(&t, "bias"), [("bias".to_string(), vec![3])]);
+/// ```
+pub fn params_of<B: Backend, M: Module<B>>(module: &M, prefix: &str) -> Vec<(String, Vec<usize>)> {
+    let mut out = Vec::new();
+    let mut path = prefix.to_string();
+    module
+        .visit_params(&mut path, &mut |name, dims, _| out.push((name.to_string(), dims.to_vec())));
+    out
+}

@@ -1,0 +1,289 @@
+//! Code generation for a validated model, from its graph: the struct, its cache, `new`,
+//! `forward`, `forward_train`, the generated `backward`, the parameter visitor, `graph()` and
+//! `summary()`, and the `Layer` impl that lets a model stand inside another one.
+
+mod describe;
+mod fallback;
+mod passes;
+mod plan;
+mod spans;
+
+pub(crate) use fallback::fallback;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use self::passes::{Passes, passes};
+use self::plan::Plan;
+use self::spans::{KEEP_SPANS, respan, with_span};
+use super::infer::Shapes;
+use super::ir::{Graph, NodeRef, Op};
+use super::kinds::private;
+use super::parse::ModelDef;
+
+/// Names shared by the generated items.
+struct Names {
+    name: syn::Ident,
+    cache: syn::Ident,
+    accepts: syn::Ident,
+    /// `[batch, 1, 28, 28]`.
+    input_desc: String,
+    /// The input and output tensor shapes.
+    s0: TokenStream,
+    sn: TokenStream,
+}
+
+pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
+    let plan = Plan::new(g, shapes);
+    let passes = passes(g, &plan);
+    let input_desc = format!(
+        "[batch, {}]",
+        shapes.inputs[0]
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let names = Names {
+        name: def.name.clone(),
+        cache: format_ident!("{}Cache", def.name),
+        accepts: format_ident!("{}AcceptsInput", def.name),
+        input_desc,
+        s0: plan.value_type(NodeRef::Input(0)),
+        sn: plan.value_type(g.output),
+    };
+    let declarations = declarations(def, g, &plan, &names);
+    let inherent = inherent_impl(g, &plan, &names);
+    let layer = layer_impl(&plan, &names, &passes);
+    let (name, p) = (&names.name, private());
+    let module = crate::module_visitor::module_impl(
+        quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
+        &quote!(B),
+        &plan.names,
+    );
+    // Every generated token is spanned at one token of the declaration: the first custom
+    // layer's name (errors in generated code can only come from a custom layer, and rustc
+    // merges identical errors at one place, so a custom layer that does not fit is one error
+    // there), else the model's name. Notes that point into the generated code then show one
+    // line instead of the whole `model!` block.
+    let span = g
+        .nodes
+        .iter()
+        .position(|n| matches!(n.op, Op::Custom { .. }))
+        .map_or(name.span(), |i| plan.names[i].span());
+    respan(quote!(#declarations #inherent #layer #module), Some(span))
+}
+
+/// The struct, its cache, the input and output aliases, the input marker trait, and the checks
+/// of stated custom outputs.
+fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
+    let p = private();
+    let Names { name, cache, accepts, input_desc, s0, sn } = n;
+    let (vis, attrs, names, types, where_clauses) =
+        (&def.vis, &def.attrs, &plan.names, &plan.types, &plan.where_clauses);
+    let docs: Vec<&Vec<syn::Attribute>> = g.nodes.iter().map(|n| &n.docs).collect();
+    let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let input_alias = format_ident!("{}Input", name);
+    let output_alias = format_ident!("{}Output", name);
+    let caches: Vec<TokenStream> = (0..names.len())
+        .map(|i| {
+            let (field, cache) = (&names[i], plan.qual(i, quote!(Cache)));
+            plan.at_user(i, quote!(pub #field: #cache))
+        })
+        .collect();
+    let cache_doc =
+        format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
+    let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
+    let output_doc = format!("Output tensor of `{name}`.");
+    let accepts_doc = format!(
+        "Implemented by a borrow of the one tensor type `{name}` accepts ({input_desc}); its failure message names the model and the shape it expects."
+    );
+    let accepts_message = format!("model `{name}` expects input {input_desc}");
+    let accepts_label =
+        format!("this is not a tensor of shape {input_desc} on the model's backend");
+    // For each custom layer whose output the model states: a function that only compiles when
+    // the layer takes its input and its `Output` is the stated shape.
+    let stated_checks: Vec<TokenStream> = (0..names.len())
+        .filter(|&i| plan.calls[i].retype)
+        .map(|i| {
+            let (output, out) = (plan.qual(i, quote!(Output)), &plan.output_types[i]);
+            let input_ty = plan.at_user(i, quote!(#p::Tensor<#output, B>));
+            let check = format_ident!("__{}_output_is_as_stated", names[i]);
+            quote! {
+                #[allow(dead_code, non_snake_case, clippy::all)]
+                fn #check<B: #p::Backend>(y: #input_ty) -> #p::Tensor<#out, B> {
+                    y
+                }
+            }
+        })
+        .collect();
+    quote! {
+        #(#attrs)*
+        #vis struct #name<B: #p::Backend> {
+            #( #(#docs)* pub #names: #types, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
+        }
+
+        #[doc = #cache_doc]
+        #vis struct #cache<B: #p::Backend> where #(#where_clauses,)* {
+            #( #[doc = concat!("Cache of `", #name_strs, "`.")] #caches, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
+        }
+
+        #[doc = #input_doc]
+        #vis type #input_alias<B> = #p::Tensor<#s0, B>;
+
+        #[doc = #accepts_doc]
+        #[diagnostic::on_unimplemented(message = #accepts_message, label = #accepts_label)]
+        #vis trait #accepts<B: #p::Backend> {
+            /// The tensor as the model's input type.
+            fn as_model_input(&self) -> &#p::Tensor<#s0, B>;
+        }
+
+        // Implemented for `&X` by a blanket impl (see `shapeflow_core::operand`): a wrong input
+        // is one short error at the argument, with the message above.
+        #[diagnostic::do_not_recommend]
+        impl<B: #p::Backend, X: ?Sized + #p::Is<#p::Tensor<#s0, B>>> #accepts<B> for &X {
+            fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
+                #p::Is::is(&**self)
+            }
+        }
+
+        const _: () = { #( #stated_checks )* };
+
+        #[doc = #output_doc]
+        #vis type #output_alias<B> = #p::Tensor<#sn, B>;
+    }
+}
+
+/// `new`, `forward`, `forward_train`, `backward`, `num_params`, `graph`, `summary`.
+fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
+    let p = private();
+    let Names { name, cache, accepts, s0, sn, .. } = n;
+    let (names, types, where_clauses) = (&plan.names, &plan.types, &plan.where_clauses);
+    let inits: Vec<TokenStream> = g
+        .nodes
+        .iter()
+        .zip(types)
+        .map(|(node, ty)| match &node.op {
+            Op::Builtin(k) => k.init(ty),
+            _ => quote!(<#ty as #p::Init<B>>::init(dev, &mut rng)),
+        })
+        .collect();
+    // The bound on `forward`'s argument keeps the user's span (see `respan`).
+    let keep = format_ident!("{}", KEEP_SPANS);
+    let accepts_bound = {
+        let bound = with_span(quote!(&'x X: #accepts<B>), name.span());
+        quote!(#keep(#bound))
+    };
+    let cache_ty = quote!(#cache<B>);
+    // The cache's size depends on every layer's cache type: with a custom layer whose stated
+    // output is used unchecked, spanned at that layer's name like its other uses.
+    let train_ret = match (0..names.len()).find(|&i| plan.calls[i].retype) {
+        Some(i) => plan.at_user(i, quote!((#p::Tensor<#sn, B>, #cache_ty))),
+        None => quote!((#p::Tensor<#sn, B>, #cache_ty)),
+    };
+    let graph = describe::graph_expr(g, plan, &n.name.to_string());
+    quote! {
+        impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
+            /// A freshly initialised model on `dev`; the same seed gives the same weights.
+            pub fn new(dev: &B, seed: u64) -> Self {
+                let mut rng = #p::Rng::new(seed);
+                let _ = &mut rng;
+                Self { #( #names: #inits, )* __backend: ::core::marker::PhantomData }
+            }
+
+            /// Inference forward pass (dropout off), run where the backend's kernels run best
+            /// (`Device::on_workers`: on the CPU, one of its worker threads).
+            pub fn forward<'x, X: ?Sized>(&self, x: &'x X) -> #p::Tensor<#sn, B>
+            where
+                #accepts_bound,
+                Self: Sync,
+            {
+                let x = #accepts::as_model_input(&x);
+                <B as #p::Device>::on_workers(|| <Self as #p::Layer<#s0, B>>::forward(self, x))
+            }
+
+            /// Training forward pass: the output and every layer's cache for [`Self::backward`].
+            pub fn forward_train<'x, X: ?Sized>(&mut self, x: &'x X) -> #train_ret
+            where
+                #accepts_bound,
+            {
+                <Self as #p::Layer<#s0, B>>::forward_train(self, #accepts::as_model_input(&x))
+            }
+
+            /// Generated backward pass: from the output gradient, the gradient of every parameter,
+            /// as a value of the model's own type (`grads.fc1.weight` is `∂L/∂fc1.weight`).
+            pub fn backward(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
+                <Self as #p::Layer<#s0, B>>::backward_params(self, cache, dy)
+            }
+
+            /// Number of scalar parameters.
+            pub fn num_params(&self) -> usize {
+                #p::Module::<B>::num_params(self)
+            }
+
+            /// The model's description of itself: inputs, and every node with its kind,
+            /// attributes, inputs, output shape and parameters (what `summary` prints).
+            pub fn graph(&self) -> #p::Graph {
+                #graph
+            }
+
+            /// The Keras-like summary table (print it with `{}`), built from [`Self::graph`].
+            pub fn summary(&self) -> #p::Summary {
+                self.graph().summary()
+            }
+        }
+    }
+}
+
+/// `impl Layer<Input, B> for Name<B>`: the passes.
+fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
+    let p = private();
+    let Names { name, cache, s0, sn, .. } = n;
+    let (names, where_clauses) = (&plan.names, &plan.where_clauses);
+    let Passes { forward, forward_train, backward, backward_params, output, input_grad, .. } =
+        passes;
+    let (gs, cs) = (&passes.param_grads, &passes.caches);
+    let cache_inits: Vec<TokenStream> = (0..names.len())
+        .map(|i| {
+            let (field, c) = (&names[i], &cs[i]);
+            plan.at_user(i, quote!(#field: #c))
+        })
+        .collect();
+    let cache_ty = quote!(#cache<B>);
+    quote! {
+        impl<B: #p::Backend> #p::Layer<#s0, B> for #name<B> where #(#where_clauses,)* {
+            type Output = #sn;
+            type Cache = #cache_ty;
+
+            fn forward(&self, x0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
+                #( #forward )*
+                #output
+            }
+
+            fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_ty) {
+                #( #forward_train )*
+                (#output, #cache { #( #cache_inits, )* __backend: ::core::marker::PhantomData })
+            }
+
+            fn backward(
+                &self,
+                cache: &#cache_ty,
+                dy: &#p::Tensor<#sn, B>,
+            ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
+                #( #backward )*
+                Ok((#input_grad, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
+            }
+
+            fn backward_params(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
+                #( #backward_params )*
+                Ok(Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData })
+            }
+        }
+    }
+}

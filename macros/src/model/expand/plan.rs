@@ -1,0 +1,148 @@
+//! What expansion needs per node: its field type, the types of the values it reads and makes,
+//! the trait it is called through, and the `where` clauses for types only rustc can see.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::spans::{KEEP_SPANS, with_span};
+use crate::model::infer::Shapes;
+use crate::model::ir::{Graph, NodeRef, Op};
+use crate::model::kinds::private;
+
+/// `(Dyn, Const<1>, Const<28>, Const<28>)` for a per-sample shape `[1, 28, 28]`.
+pub(crate) fn shape_type(per_sample: &[usize]) -> TokenStream {
+    let p = private();
+    let dims = per_sample.iter().map(|&d| crate::dim::const_type(d as u64));
+    quote!((#p::Dyn, #(#dims,)*))
+}
+
+/// The trait a node is called through, and its method names.
+pub(crate) struct Call {
+    /// A custom layer with a stated output: its output is relabelled with the stated shape
+    /// (a generated check proves the two types equal).
+    pub retype: bool,
+    pub via: TokenStream,
+    pub forward: syn::Ident,
+    pub forward_train: syn::Ident,
+    pub backward: syn::Ident,
+    /// The parameter-gradients-only backward (a node reading a model input).
+    pub backward_params: syn::Ident,
+}
+
+impl Call {
+    fn new(sized: bool, retype: bool, input: &TokenStream, output: Option<&TokenStream>) -> Call {
+        let p = private();
+        match output {
+            Some(out) if sized => Call {
+                retype: false,
+                via: quote!(#p::LayerTo<#input, #out, B>),
+                forward: format_ident!("forward_to"),
+                forward_train: format_ident!("forward_train_to"),
+                backward: format_ident!("backward_to"),
+                backward_params: format_ident!("backward_params_to"),
+            },
+            _ => Call {
+                retype: retype && output.is_some(),
+                via: quote!(#p::Layer<#input, B>),
+                forward: format_ident!("forward"),
+                forward_train: format_ident!("forward_train"),
+                backward: format_ident!("backward"),
+                backward_params: format_ident!("backward_params"),
+            },
+        }
+    }
+}
+
+/// The expansion plan, one entry per node.
+pub(crate) struct Plan {
+    pub names: Vec<syn::Ident>,
+    pub types: Vec<TokenStream>,
+    /// Each model input's type.
+    pub input_types: Vec<TokenStream>,
+    /// Each node's output type.
+    pub output_types: Vec<TokenStream>,
+    pub calls: Vec<Call>,
+    pub where_clauses: Vec<TokenStream>,
+}
+
+impl Plan {
+    pub fn new(g: &Graph, shapes: &Shapes) -> Plan {
+        let p = private();
+        let names: Vec<syn::Ident> = g.nodes.iter().map(|n| n.name.clone()).collect();
+        let types: Vec<TokenStream> = g
+            .nodes
+            .iter()
+            .map(|n| match &n.op {
+                Op::Builtin(k) => k.ty(),
+                Op::Custom { ty, .. } => quote!(#ty),
+                Op::Invalid => quote!(()),
+            })
+            .collect();
+        let input_types: Vec<TokenStream> =
+            shapes.inputs.iter().map(|s| shape_type(s.as_deref().unwrap_or(&[]))).collect();
+        let mut plan = Plan {
+            names,
+            types,
+            input_types,
+            output_types: Vec::new(),
+            calls: Vec::new(),
+            where_clauses: Vec::new(),
+        };
+        for (i, node) in g.nodes.iter().enumerate() {
+            let input = plan.value_type(node.inputs[0]);
+            let known = shapes.nodes[i].as_deref().map(shape_type);
+            let (sized, retype) = match &node.op {
+                Op::Builtin(k) => (k.sized(), false),
+                Op::Custom { stated, .. } => (false, stated.is_some()),
+                Op::Invalid => (false, false),
+            };
+            let call = Call::new(sized, retype, &input, known.as_ref());
+            let ty = &plan.types[i];
+            match &node.op {
+                // A custom layer whose output is stated needs no bound: its check function
+                // reports a layer that does not take its input at the layer's name, and the
+                // model's items stay usable, so code that uses the model adds no follow-on errors.
+                Op::Custom { stated: Some(_), .. } => {}
+                Op::Custom { stated: None, .. } => {
+                    plan.where_clauses.push(quote!(#ty: #p::Layer<#input, B> + #p::Init<B>));
+                }
+                _ if shapes.of(node.inputs[0]).is_none() => {
+                    plan.where_clauses.push(quote!(#ty: #p::Layer<#input, B>));
+                }
+                _ => {}
+            }
+            let via = &call.via;
+            plan.output_types.push(known.unwrap_or_else(|| quote!(<#ty as #via>::Output)));
+            plan.calls.push(call);
+        }
+        plan
+    }
+
+    /// The type of value `r`.
+    pub fn value_type(&self, r: NodeRef) -> TokenStream {
+        match r {
+            NodeRef::Input(i) => self.input_types[i].clone(),
+            NodeRef::Node(i) => self.output_types[i].clone(),
+        }
+    }
+
+    /// Generated code about node `i`, spanned at the node's name itself (location and hygiene)
+    /// when it is a custom layer with a stated output: such a layer is used without a `where`
+    /// clause, so each use fails when it does not take its input, and identical errors at one
+    /// user span are reported once, without a macro note (see `respan`).
+    pub fn at_user(&self, i: usize, tokens: TokenStream) -> TokenStream {
+        if self.calls[i].retype {
+            let keep = format_ident!("{}", KEEP_SPANS);
+            let tokens = with_span(tokens, self.names[i].span());
+            quote!(#keep(#tokens))
+        } else {
+            tokens
+        }
+    }
+
+    /// `<Type as Layer<X, B>>::item` (or `LayerTo<X, Y, B>`) for node `i`.
+    pub fn qual(&self, i: usize, item: TokenStream) -> TokenStream {
+        let (ty, via) = (&self.types[i], &self.calls[i].via);
+        self.at_user(i, quote!(<#ty as #via>::#item))
+    }
+}

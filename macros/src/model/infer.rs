@@ -1,0 +1,135 @@
+//! Generic shape inference over the graph: each node's per-sample output shape from its
+//! input's, by the node's kind; errors carry the shape trace of the node's branch
+//! ("input [1, 28, 28] → conv1 [6, 24, 24] → …").
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use super::ir::{Graph, NodeRef, Op};
+use super::kinds::Out;
+
+/// `[16, 4, 4]`.
+pub(crate) fn fmt_shape(s: &[usize]) -> String {
+    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+}
+
+/// `16 × 4 × 4`.
+pub(crate) fn product(s: &[usize]) -> String {
+    s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" × ")
+}
+
+/// Where a kind's shape rule runs: the node, what feeds it, and the error sink.
+pub(crate) struct Site<'a> {
+    name: &'a Ident,
+    prev: String,
+    note: Option<&'a str>,
+    trace: &'a str,
+    errors: &'a mut Vec<syn::Error>,
+}
+
+impl Site<'_> {
+    /// The node's name (`fc1`).
+    pub fn name(&self) -> &Ident {
+        self.name
+    }
+    /// The name of the node feeding this one (`act1`, or `input`).
+    pub fn prev(&self) -> &str {
+        &self.prev
+    }
+    /// The input's note, if the node that made it left one.
+    pub fn note(&self) -> Option<&str> {
+        self.note
+    }
+    /// Records an error at `span`, followed by the shape trace up to this node.
+    pub fn err(&mut self, span: Span, msg: String) {
+        let note = format!("\n  = note: {}", self.trace);
+        self.errors.push(syn::Error::new(span, msg + &note));
+    }
+}
+
+/// Per-sample shapes of every value: `inputs[i]` for the model's inputs, `nodes[i]` for node
+/// `i`'s output; `None` where only the type system knows it (after a custom layer whose output
+/// is not stated, or after an invalid layer).
+pub(crate) struct Shapes {
+    pub inputs: Vec<Option<Vec<usize>>>,
+    pub nodes: Vec<Option<Vec<usize>>>,
+}
+
+impl Shapes {
+    /// The shape of value `r`.
+    pub fn of(&self, r: NodeRef) -> Option<&Vec<usize>> {
+        match r {
+            NodeRef::Input(i) => self.inputs[i].as_ref(),
+            NodeRef::Node(i) => self.nodes[i].as_ref(),
+        }
+    }
+    /// The model output's shape, else the last shape known (for the fallback stub).
+    pub fn last_known(&self, g: &Graph) -> Vec<usize> {
+        self.of(g.output)
+            .or_else(|| self.nodes.iter().rev().flatten().next())
+            .or_else(|| self.inputs.iter().flatten().next())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Runs every node's shape rule in order (nodes come after their inputs).
+pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
+    let inputs: Vec<Option<Vec<usize>>> = g.inputs.iter().map(|i| i.fixed_dims()).collect();
+    let mut traces_in: Vec<String> = g
+        .inputs
+        .iter()
+        .zip(&inputs)
+        .map(|(i, s)| format!("{} {}", i.name, s.as_deref().map_or("[?]".into(), fmt_shape)))
+        .collect();
+    let mut shapes = Shapes { inputs, nodes: Vec::with_capacity(g.nodes.len()) };
+    let mut notes: Vec<Option<String>> = Vec::with_capacity(g.nodes.len());
+    let mut traces: Vec<String> = Vec::with_capacity(g.nodes.len());
+    for node in &g.nodes {
+        let from = node.inputs[0];
+        let trace = match from {
+            NodeRef::Input(i) => std::mem::take(&mut traces_in[i]),
+            NodeRef::Node(i) => traces[i].clone(),
+        };
+        let note = match from {
+            NodeRef::Input(_) => None,
+            NodeRef::Node(i) => notes[i].as_deref(),
+        };
+        let mut site =
+            Site { name: &node.name, prev: g.name_of(from), note, trace: &trace, errors };
+        let out: Option<Out> = match (&node.op, shapes.of(from)) {
+            (Op::Custom { stated, .. }, _) => stated.clone().map(Out::new),
+            (Op::Invalid, _) => None,
+            (Op::Builtin(kind), Some(input)) => {
+                let input = input.clone();
+                kind.infer(&mut site, &input)
+            }
+            // A built-in layer right after a custom layer whose output `model!` cannot see:
+            // the custom layer must state it, so every later check stays in decimal.
+            (Op::Builtin(_), None) => {
+                if let NodeRef::Node(i) = from
+                    && matches!(g.nodes[i].op, Op::Custom { stated: None, .. })
+                {
+                    let custom = &g.nodes[i].name;
+                    let name = &node.name;
+                    site.err(
+                        name.span(),
+                        format!(
+                            "`{name}` follows the custom layer `{custom}`, whose output shape `model!` cannot see\n  = help: state it: `#[custom(output = [...])] {custom}: ...`, with its per-sample output shape"
+                        ),
+                    );
+                }
+                None
+            }
+        };
+        let shape = out.as_ref().map(|o| o.shape.clone());
+        traces.push(format!(
+            "{trace} → {} {}",
+            node.name,
+            shape.as_deref().map_or("[?]".into(), fmt_shape)
+        ));
+        notes.push(out.and_then(|o| o.note));
+        shapes.nodes.push(shape);
+    }
+    shapes
+}

@@ -1,0 +1,216 @@
+//! The model as a graph: inputs with symbolic per-sample dimensions, and nodes that name their
+//! kind and their inputs. `model!`'s chain syntax lowers into it (each node takes the one before
+//! it); inference and expansion walk it. Lowering also validates the names and resolves every
+//! node's kind and arguments, collecting every error.
+
+use proc_macro2::Span;
+use syn::{Attribute, Ident, Type};
+
+use super::args;
+use super::kinds::{self, Build, Kind};
+use super::parse::{KindDecl, ModelDef, SizeDecl};
+
+/// One per-sample dimension: a size fixed at compile time, or a named size known at run time.
+pub(crate) enum Dim {
+    Fixed(usize),
+    Runtime(Ident),
+}
+
+/// A model input: its name and per-sample dimensions (the batch is added).
+pub(crate) struct Input {
+    pub name: Ident,
+    pub dims: Vec<(Dim, Span)>,
+}
+
+impl Input {
+    /// The sizes, when every one is fixed.
+    pub fn fixed_dims(&self) -> Option<Vec<usize>> {
+        self.dims
+            .iter()
+            .map(|(d, _)| match d {
+                Dim::Fixed(n) => Some(*n),
+                Dim::Runtime(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// A value in the graph: a model input or a node's output.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum NodeRef {
+    Input(usize),
+    Node(usize),
+}
+
+/// What a node computes.
+pub(crate) enum Op {
+    /// A built-in kind, resolved.
+    Builtin(Box<dyn Kind>),
+    /// A user layer and, when stated with `#[custom(output = [...])]`, its per-sample output.
+    Custom { ty: Box<Type>, stated: Option<Vec<usize>> },
+    /// Resolution failed (an error was recorded).
+    Invalid,
+}
+
+/// One node: a named layer and the values it reads.
+pub(crate) struct Node {
+    pub name: Ident,
+    pub docs: Vec<Attribute>,
+    pub op: Op,
+    pub inputs: Vec<NodeRef>,
+}
+
+impl Node {
+    /// How the summary names the node's kind.
+    pub fn describe(&self) -> String {
+        match &self.op {
+            Op::Builtin(k) => k.describe(),
+            Op::Custom { ty, .. } => quote::quote!(#ty)
+                .to_string()
+                .replace(" < ", "<")
+                .replace(" >", ">")
+                .replace(" ,", ","),
+            Op::Invalid => "?".to_string(),
+        }
+    }
+}
+
+/// The whole model.
+pub(crate) struct Graph {
+    pub inputs: Vec<Input>,
+    pub nodes: Vec<Node>,
+    pub output: NodeRef,
+}
+
+impl Graph {
+    /// The name of value `r` (a node's, or an input's).
+    pub fn name_of(&self, r: NodeRef) -> String {
+        match r {
+            NodeRef::Input(i) => self.inputs[i].name.to_string(),
+            NodeRef::Node(i) => self.nodes[i].name.to_string(),
+        }
+    }
+}
+
+/// Lowers a parsed declaration; every error goes to `errors`.
+pub(crate) fn lower(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Graph {
+    check_names(def, errors);
+    let input = Input {
+        name: Ident::new("input", def.input.span),
+        dims: def.input.dims.iter().map(|(d, s)| (lower_dim(d), *s)).collect(),
+    };
+    for (d, span) in &input.dims {
+        if let Dim::Runtime(name) = d {
+            errors.push(syn::Error::new(
+                *span,
+                format!(
+                    "`{name}`: named runtime sizes (sequence lengths) are not supported by `model!` yet; write every per-sample size as an integer literal, e.g. `input: [1, 28, 28]`"
+                ),
+            ));
+        }
+    }
+    let nodes = def
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Node {
+            name: l.name.clone(),
+            docs: l.docs.clone(),
+            op: lower_op(&l.name, &l.kind, errors),
+            inputs: vec![if i == 0 { NodeRef::Input(0) } else { NodeRef::Node(i - 1) }],
+        })
+        .collect::<Vec<_>>();
+    let output = if nodes.is_empty() { NodeRef::Input(0) } else { NodeRef::Node(nodes.len() - 1) };
+    Graph { inputs: vec![input], nodes, output }
+}
+
+fn lower_dim(d: &SizeDecl) -> Dim {
+    match d {
+        SizeDecl::Fixed(n) => Dim::Fixed(*n),
+        SizeDecl::Named(id) => Dim::Runtime(id.clone()),
+    }
+}
+
+/// Reserved and duplicate names, and an empty model.
+fn check_names(def: &ModelDef, errors: &mut Vec<syn::Error>) {
+    let mut seen: Vec<&Ident> = Vec::new();
+    for layer in &def.layers {
+        if layer.name == "input" {
+            errors.push(syn::Error::new(
+                layer.name.span(),
+                "`input` is reserved for the model's input shape",
+            ));
+        } else if let Some(first) = seen.iter().find(|n| **n == &layer.name) {
+            let mut e = syn::Error::new(
+                layer.name.span(),
+                format!("duplicate layer name `{}`", layer.name),
+            );
+            e.combine(syn::Error::new(
+                first.span(),
+                format!("`{}` first declared here", layer.name),
+            ));
+            errors.push(e);
+        }
+        seen.push(&layer.name);
+    }
+    if def.layers.is_empty() {
+        let flat: usize = def
+            .input
+            .dims
+            .iter()
+            .map(|(d, _)| match d {
+                SizeDecl::Fixed(n) => *n,
+                SizeDecl::Named(_) => 1,
+            })
+            .product();
+        errors.push(syn::Error::new(
+            def.body_span,
+            format!(
+                "model `{}` has no layers; add at least one, e.g. `fc: Linear<{flat}, 10>,`",
+                def.name
+            ),
+        ));
+    }
+}
+
+/// Resolves one layer's kind and arguments.
+fn lower_op(layer: &Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>) -> Op {
+    let (kind, args, span) = match decl {
+        KindDecl::Custom(ty, out) => {
+            let stated = out.as_ref().and_then(|o| {
+                o.dims
+                    .iter()
+                    .map(|(d, s)| match d {
+                        SizeDecl::Fixed(n) => Some(*n),
+                        SizeDecl::Named(id) => {
+                            errors.push(syn::Error::new(
+                                *s,
+                                format!("`{id}`: a custom layer's stated output sizes are integer literals"),
+                            ));
+                            None
+                        }
+                    })
+                    .collect::<Option<Vec<usize>>>()
+            });
+            return Op::Custom { ty: ty.clone(), stated };
+        }
+        KindDecl::Builtin { kind, args, span } => (kind, args, *span),
+    };
+    let Some(def) = kinds::lookup(kind) else {
+        errors.push(syn::Error::new(
+            kind.span(),
+            format!(
+                "unknown layer kind `{kind}` for `{layer}`\n  = help: known kinds: {}\n  = help: for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`",
+                kinds::known_kinds()
+            ),
+        ));
+        return Op::Invalid;
+    };
+    let Some(args) = args::resolve(layer, def.name, def.params, args, span, errors) else {
+        return Op::Invalid;
+    };
+    match (def.build)(&Build { layer, args }, errors) {
+        Some(k) => Op::Builtin(k),
+        None => Op::Invalid,
+    }
+}

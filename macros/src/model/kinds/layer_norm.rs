@@ -1,0 +1,75 @@
+//! `LayerNorm<normalized_shape, eps = 1e-5, elementwise_affine = true>`: normalises the last
+//! axis, whose size must be `normalized_shape`; shape unchanged.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+
+use super::{Attr, Kind, KindDef, Out, private, size_type};
+use crate::model::args::{flag, real, size};
+use crate::model::infer::{Site, fmt_shape};
+
+pub(crate) const LAYER_NORM: KindDef = KindDef {
+    name: "LayerNorm",
+    params: &[size("normalized_shape"), real("eps", 1e-5), flag("elementwise_affine", true)],
+    build: |b, _| {
+        let a = &b.args;
+        Some(Box::new(LayerNorm { features: a.spanned(0), eps: a.real(1), affine: a.flag(2) }))
+    },
+};
+
+struct LayerNorm {
+    features: (usize, Span),
+    eps: f64,
+    affine: bool,
+}
+
+impl Kind for LayerNorm {
+    fn name(&self) -> &'static str {
+        LAYER_NORM.name
+    }
+    fn infer(&self, site: &mut Site<'_>, shape: &[usize]) -> Option<Out> {
+        let last = shape.last().copied().unwrap_or(0);
+        if shape.len() > 3 {
+            let (name, prev) = (site.name().clone(), site.prev().to_string());
+            let msg = format!(
+                "`{name}` (LayerNorm) takes inputs of at most 3 per-sample axes but `{prev}` produces {}",
+                fmt_shape(shape)
+            );
+            site.err(self.features.1, msg);
+        } else if last != self.features.0 {
+            let (name, prev) = (site.name().clone(), site.prev().to_string());
+            let msg = format!(
+                "`{name}` normalises {} features but the last axis of `{prev}` has {last} (it produces {})\n  = help: write `{name}: LayerNorm<{last}>`",
+                self.features.0,
+                fmt_shape(shape)
+            );
+            site.err(self.features.1, msg);
+        }
+        Some(Out::same(site, shape))
+    }
+    fn ty(&self) -> TokenStream {
+        let (p, f) = (private(), size_type(self.features.0));
+        quote!(#p::layers::LayerNorm<#f, B>)
+    }
+    fn init(&self, ty: &TokenStream) -> TokenStream {
+        let (eps, affine) = (self.eps, self.affine);
+        quote!(<#ty>::with_config(dev, #eps, #affine))
+    }
+    fn describe(&self) -> String {
+        let mut s = format!("LayerNorm<{}", self.features.0);
+        if self.eps != 1e-5 {
+            s.push_str(&format!(", eps = {}", self.eps));
+        }
+        if !self.affine {
+            s.push_str(", elementwise_affine = false");
+        }
+        s + ">"
+    }
+    fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        vec![
+            ("normalized_shape", Attr::Int(self.features.0)),
+            ("eps", Attr::Real(self.eps)),
+            ("elementwise_affine", Attr::Flag(self.affine)),
+        ]
+    }
+}

@@ -1,0 +1,133 @@
+//! Built-in layer kinds. Everything `model!` knows about one kind — its parameters and
+//! defaults, its shape rule and error wording, its generated type and initialiser, its summary
+//! text and its attributes in `graph()` — lives in that kind's file here, behind [`Kind`]; the
+//! generic passes (argument resolution, shape inference, expansion) only call the trait. A new
+//! kind is one file and one line in [`REGISTRY`].
+
+mod activation;
+mod batch_norm;
+mod conv;
+mod dropout;
+mod flatten;
+mod global_avg_pool;
+mod layer_norm;
+mod linear;
+mod pool;
+mod softmax;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::Ident;
+
+use super::args::{Args, ParamSpec};
+use super::infer::Site;
+
+/// A kind's output for one input: the per-sample shape and, optionally, a note on how it came
+/// about that later errors quote ("the flattened [16, 4, 4] of `pool2`").
+pub(crate) struct Out {
+    pub shape: Vec<usize>,
+    pub note: Option<String>,
+}
+
+impl Out {
+    /// A new shape with no note.
+    pub fn new(shape: Vec<usize>) -> Self {
+        Out { shape, note: None }
+    }
+    /// The input passed through unchanged, with its note.
+    pub fn same(site: &Site<'_>, input: &[usize]) -> Self {
+        Out { shape: input.to_vec(), note: site.note().map(str::to_string) }
+    }
+}
+
+/// An attribute value in the run-time graph (`model.graph()`).
+pub(crate) enum Attr {
+    Int(usize),
+    Real(f64),
+    Flag(bool),
+}
+
+/// One resolved layer of a built-in kind.
+pub(crate) trait Kind {
+    /// The kind's name as the user writes it (`Conv2d`).
+    fn name(&self) -> &'static str;
+    /// The per-sample output shape for the per-sample `input`; `None` after reporting an error
+    /// through `site` (later layers are then not checked against a guess).
+    fn infer(&self, site: &mut Site<'_>, input: &[usize]) -> Option<Out>;
+    /// The generated field type (`::shapeflow::__private::layers::Linear<Const<784>, Const<10>, B>`).
+    fn ty(&self) -> TokenStream;
+    /// The initialiser expression, with `dev: &B` and `rng: &mut Rng` in scope.
+    fn init(&self, ty: &TokenStream) -> TokenStream {
+        let p = private();
+        quote!(<#ty as #p::Init<B>>::init(dev, &mut rng))
+    }
+    /// How the summary names the layer (`Conv2d<1, 6, 5, padding = 2>`).
+    fn describe(&self) -> String;
+    /// Whether the layer is called through `LayerTo` with the output size `model!` computed
+    /// (convolution, pooling, flatten) instead of `Layer`.
+    fn sized(&self) -> bool {
+        false
+    }
+    /// The attributes `model.graph()` reports (PyTorch's names).
+    fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        Vec::new()
+    }
+}
+
+/// A kind's definition: its name, its parameters, and how resolved arguments become a layer.
+pub(crate) struct KindDef {
+    pub name: &'static str,
+    pub params: &'static [ParamSpec],
+    /// Validates the resolved arguments (beyond their types) and builds the layer; `None`
+    /// after recording an error.
+    pub build: fn(&Build<'_>, &mut Vec<syn::Error>) -> Option<Box<dyn Kind>>,
+}
+
+/// What a kind's `build` sees: the layer's name and its resolved arguments.
+pub(crate) struct Build<'a> {
+    pub layer: &'a Ident,
+    pub args: Args,
+}
+
+/// Every built-in kind, in the order error messages list them.
+pub(crate) const REGISTRY: &[&KindDef] = &[
+    &linear::LINEAR,
+    &conv::CONV2D,
+    &conv::CONV1D,
+    &pool::MAX_POOL2D,
+    &pool::AVG_POOL2D,
+    &global_avg_pool::GLOBAL_AVG_POOL2D,
+    &flatten::FLATTEN,
+    &batch_norm::BATCH_NORM1D,
+    &batch_norm::BATCH_NORM2D,
+    &dropout::DROPOUT2D,
+    &activation::RELU,
+    &activation::LEAKY_RELU,
+    &activation::SIGMOID,
+    &activation::TANH,
+    &activation::GELU,
+    &softmax::SOFTMAX,
+    &softmax::LOG_SOFTMAX,
+    &dropout::DROPOUT,
+    &layer_norm::LAYER_NORM,
+];
+
+/// The kind named `name`.
+pub(crate) fn lookup(name: &Ident) -> Option<&'static KindDef> {
+    REGISTRY.iter().copied().find(|k| name == k.name)
+}
+
+/// "`Linear`, `Conv2d`, …" for the unknown-kind error.
+pub(crate) fn known_kinds() -> String {
+    REGISTRY.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// The path generated code names items through.
+pub(crate) fn private() -> TokenStream {
+    quote!(::shapeflow::__private)
+}
+
+/// `Const<n>`.
+pub(crate) fn size_type(n: usize) -> TokenStream {
+    crate::dim::const_type(n as u64)
+}

@@ -1,0 +1,42 @@
+//! The one `Module` visitor implementation: every listed field visited under its name, in
+//! order. `#[derive(Module)]` and `model!` both generate it through [`module_impl`].
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `impl<generics> Module<backend> for ty` visiting `fields` (named as written).
+pub(crate) fn module_impl(
+    header: TokenStream,
+    backend: &TokenStream,
+    fields: &[syn::Ident],
+) -> TokenStream {
+    let p = quote!(::shapeflow::__private);
+    let strs: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    quote! {
+        #header {
+            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params(&self.#fields, path, f)); )*
+            }
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_mut(&mut self.#fields, path, f)); )*
+            }
+            fn visit_params_with_grads(
+                &mut self,
+                grads: &Self,
+                path: &mut String,
+                f: &mut #p::VisitGradsFn<'_, #backend>,
+            ) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_params_with_grads(&mut self.#fields, &grads.#fields, path, f)); )*
+            }
+            fn visit_state(&self, path: &mut String, f: &mut #p::StateFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state(&self.#fields, path, f)); )*
+            }
+            fn visit_state_mut(&mut self, path: &mut String, f: &mut #p::StateMutFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_state_mut(&mut self.#fields, path, f)); )*
+            }
+            fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_rng(&mut self.#fields, path, f)); )*
+            }
+        }
+    }
+}
