@@ -73,11 +73,13 @@ pub mod prelude {
     pub use crate::fit::{FitConfig, Metric, Validation, fit};
     pub use crate::layers::{
         AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Dropout2d,
-        Flatten, Gelu, GlobalAvgPool2d, LeakyRelu, Linear, LogSoftmax, MaxPool2d, Relu, Sigmoid,
-        Softmax, Tanh,
+        Flatten, Gelu, GlobalAvgPool2d, LayerNorm, LeakyRelu, Linear, LogSoftmax, MaxPool2d, Relu,
+        Sigmoid, Softmax, Tanh,
     };
     pub use crate::loss::{Labels, bce_with_logits, cross_entropy, mse_loss, nll_loss};
-    pub use crate::optim::{Adam, AdamConfig, Sgd, SgdConfig};
+    pub use crate::optim::{
+        Adagrad, AdagradConfig, Adam, AdamConfig, Rmsprop, RmspropConfig, Sgd, SgdConfig,
+    };
     pub use crate::{
         Backend, Const, Cpu, Cpu64, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor,
         dim, model,

@@ -7,5 +7,6 @@ mod support;
 mod conv_models;
 mod custom_layer;
 mod generated;
+mod graph;
 mod shape_rules_agree;
 mod w2_reference;

@@ -1,5 +1,5 @@
 //! One module per op: gradient check against finite differences (f64) and value test against
-//! PyTorch (tests/fixtures/pytorch_reference.py).
+//! PyTorch (tests/fixtures/pytorch_*.py).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -14,11 +14,14 @@ mod cross_entropy;
 mod dropout;
 mod flatten;
 mod init;
+mod layer_norm;
 mod linear;
 mod matmul;
 mod mse;
 mod nll;
+mod optim_adagrad;
 mod optim_adam;
+mod optim_rmsprop;
 mod optim_sgd;
 mod pool;
 mod schedule;

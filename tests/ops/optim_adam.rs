@@ -11,9 +11,19 @@ pub fn three_steps<B: Backend>(
     dev: &B,
     key: &str,
     tol: f64,
+    step: impl FnMut(&mut Linear<Const<3>, Const<2>, B>, &Linear<Const<3>, Const<2>, B>),
+) {
+    three_steps_in(&fixture(), dev, key, tol, step);
+}
+
+/// [`three_steps`] against the fixture `f` (its `optim_problem` and `optim[key]`).
+pub fn three_steps_in<B: Backend>(
+    f: &serde_json::Value,
+    dev: &B,
+    key: &str,
+    tol: f64,
     mut step: impl FnMut(&mut Linear<Const<3>, Const<2>, B>, &Linear<Const<3>, Const<2>, B>),
 ) {
-    let f = fixture();
     let prob = &f["optim_problem"];
     let cast =
         |v: Vec<f64>| v.into_iter().map(<B::Elem as shapeflow::Elem>::from_f64).collect::<Vec<_>>();

@@ -15,6 +15,12 @@ pub fn conv_fixture() -> serde_json::Value {
     serde_json::from_str(text).expect("fixture parses")
 }
 
+/// The LayerNorm / RMSprop / Adagrad reference values (tests/fixtures/pytorch_layer_norm_optim.py).
+pub fn layer_norm_optim_fixture() -> serde_json::Value {
+    let text = include_str!("../fixtures/pytorch_layer_norm_optim.json");
+    serde_json::from_str(text).expect("fixture parses")
+}
+
 /// A tensor of shape `S` from fixture numbers.
 pub fn tensor<S: Shape>(sizes: &[usize], v: &serde_json::Value) -> Tensor<S, Cpu64> {
     Tensor::from_vec(&Cpu64::default(), sizes, nums(v)).expect("fixture sizes")

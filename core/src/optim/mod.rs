@@ -1,14 +1,18 @@
-//! Optimizers: SGD (momentum, Nesterov, weight decay) and Adam / AdamW, with PyTorch's update
-//! rules. An optimizer is typed by the model it was built for, so it cannot step another model.
+//! Optimizers: SGD (momentum, Nesterov, weight decay), Adam / AdamW, RMSprop and Adagrad, with
+//! PyTorch's update rules. An optimizer is typed by the model it was built for, so it cannot step another model.
 
+mod adagrad;
 mod adam;
 mod clip;
+mod rmsprop;
 mod schedule;
 mod sgd;
 mod state;
 
+pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
+pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use schedule::{CosineAnnealingLr, ExponentialLr, LinearLr, LrSchedule, OneCycleLr, StepLr};
 pub use sgd::{Sgd, SgdConfig};
 

@@ -203,7 +203,11 @@ impl Parse for LayerDecl {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         if custom {
-            return Ok(LayerDecl { docs, name, kind: KindDecl::Custom(Box::new(input.parse()?), stated) });
+            return Ok(LayerDecl {
+                docs,
+                name,
+                kind: KindDecl::Custom(Box::new(input.parse()?), stated),
+            });
         }
         let kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a layer kind such as `Linear<784, 128>` or `Relu`")
