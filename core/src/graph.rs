@@ -56,17 +56,21 @@ impl GraphNode {
     }
 }
 
-/// A model's nodes in evaluation order, with its inputs and outputs.
+/// A model's nodes in evaluation order, with its inputs and outputs. `model!` generates
+/// `graph()` for every model (`Net::graph(&net)`); exporters and `summary()` walk it.
 ///
 /// ```
-/// use shapeflow::prelude::*;
-/// model! { pub struct Net { input: [4], fc: Linear<4, 2>, act: Relu } }
-/// let g = Net::<Cpu>::new(&Cpu::default(), 0).graph();
-/// assert_eq!(g.nodes[0].op, "Linear");
-/// assert_eq!(g.nodes[0].inputs, ["input"]);
-/// assert_eq!(g.nodes[0].params[0], ("fc.weight".to_string(), vec![2, 4]));
-/// assert_eq!(g.nodes[1].output, "[batch, 2]");
-/// assert_eq!(g.outputs, ["act"]);
+/// use shapeflow_core::graph::{Attr, Graph, GraphInput, GraphNode};
+/// let fc = GraphNode {
+///     name: "fc".into(), op: "Linear".into(), label: "Linear<4, 2>".into(),
+///     attrs: vec![("in_features".into(), Attr::Int(4)), ("out_features".into(), Attr::Int(2))],
+///     inputs: vec!["input".into()], output: "[batch, 2]".into(),
+///     params: vec![("fc.weight".into(), vec![2, 4]), ("fc.bias".into(), vec![2])],
+/// };
+/// let g = Graph { model: "Net".into(), inputs: vec![GraphInput { name: "input".into(), shape: "[batch, 4]".into() }],
+///     nodes: vec![fc], outputs: vec!["fc".into()] };
+/// assert_eq!(g.node("fc").unwrap().attr("out_features"), Some(&Attr::Int(2)));
+/// assert_eq!(g.summary().total_params(), 10);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Graph {

@@ -9,7 +9,7 @@
 
 use std::marker::PhantomData;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Window2d};
 use crate::dim::StaticDim;
 use crate::error::Result;
 use crate::module::Module;
@@ -79,7 +79,7 @@ macro_rules! layer_via_layer_to {
 }
 pub(crate) use layer_via_layer_to;
 
-/// PyTorch's window rule along one dimension, `(h + 2p − d(k−1) − 1)/s + 1`, or `None` when the
+/// PyTorch's window rule along one dimension (the one in `shapeflow-rules`), `(h + 2p − d(k−1) − 1)/s + 1`, or `None` when the
 /// dilated kernel is larger than the padded input (or the stride is 0).
 ///
 /// ```
@@ -89,12 +89,7 @@ pub(crate) use layer_via_layer_to;
 /// assert_eq!(window_out(5, 7, 1, 0, 1), None);
 /// ```
 pub const fn window_out(h: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
-    if k == 0 || s == 0 {
-        return None;
-    }
-    let reach = d * (k - 1) + 1;
-    let padded = h + 2 * p;
-    if reach > padded { None } else { Some((padded - reach) / s + 1) }
+    shapeflow_rules::window_out(h, k, s, p, d)
 }
 
 /// Whether `out` is the window rule's size for `h` (a `const` helper for the build-time checks).
@@ -134,6 +129,35 @@ where
     pub const FITS: () = if !window_is(H::N, K::N, S::N, P::N, D::N, O::N) {
         fail(WINDOW_RULE)
     };
+
+    /// The geometry of this 1-D window over `[n, c, H]`, as a 2-D window of height 1; its fit
+    /// is proved when the code is built ([`Self::FITS`]), so it is total.
+    ///
+    /// ```
+    /// use shapeflow_core::Const;
+    /// use shapeflow_core::layer_to::Window;
+    /// let g = Window::<Const<28>, Const<5>, Const<1>, Const<0>, Const<1>, Const<24>>::geometry(2, 3);
+    /// assert_eq!((g.n, g.c, g.h, g.w, g.oh, g.ow), (2, 3, 1, 28, 1, 24));
+    /// ```
+    pub fn geometry(n: usize, c: usize) -> Window2d {
+        let () = Self::FITS;
+        Window2d {
+            n,
+            c,
+            h: 1,
+            w: H::N,
+            kh: 1,
+            kw: K::N,
+            sh: 1,
+            sw: S::N,
+            ph: 0,
+            pw: P::N,
+            dh: 1,
+            dw: D::N,
+            oh: 1,
+            ow: O::N,
+        }
+    }
 }
 
 /// [`Window`] for both axes of a 2-D window at once (one check, so one error when it fails).
@@ -166,6 +190,36 @@ where
     {
         fail(WINDOW_RULE)
     };
+
+    /// The geometry of this window over `[n, c, H, W]`; its fit is proved when the code is
+    /// built ([`Self::FITS`]), so it is total: no impossible geometry reaches a kernel.
+    ///
+    /// ```
+    /// use shapeflow_core::Const;
+    /// use shapeflow_core::layer_to::Window2;
+    /// type C<const N: usize> = Const<N>;
+    /// let g = Window2::<C<28>, C<20>, C<5>, C<1>, C<2>, C<1>, C<28>, C<20>>::geometry(4, 1);
+    /// assert_eq!((g.oh, g.ow, g.ph), (28, 20, 2));
+    /// ```
+    pub fn geometry(n: usize, c: usize) -> Window2d {
+        let () = Self::FITS;
+        Window2d {
+            n,
+            c,
+            h: H::N,
+            w: W::N,
+            kh: K::N,
+            kw: K::N,
+            sh: S::N,
+            sw: S::N,
+            ph: P::N,
+            pw: P::N,
+            dh: D::N,
+            dw: D::N,
+            oh: OH::N,
+            ow: OW::N,
+        }
+    }
 }
 
 /// What a failed [`Window::FITS`] or [`Window2::FITS`] check says.

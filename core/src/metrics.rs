@@ -1,11 +1,32 @@
 //! Classification metrics computed from a batch of model outputs.
 
-use num_traits::Float;
-
-use crate::backend::Backend;
+use crate::backend::{Backend, Elem};
 use crate::dim::{Dim, Dyn, StaticDim};
 use crate::error::Result;
 use crate::tensor::Tensor;
+
+/// Whether `label` is among the `k` highest values of `row`, ties going to the lower index (so
+/// with `k = 1`, whether the row's first maximum is at `label`). The one rule behind
+/// [`correct`], [`accuracy`] and `fit`'s `accuracy` and `top_k_accuracy`: a row of equal
+/// values counts only for label 0. NaN ranks above every number, and a label outside the row
+/// never counts.
+///
+/// ```
+/// use shapeflow_core::metrics::in_top_k;
+/// assert!(in_top_k(&[0.1, 0.7, 0.2], 1, 1));
+/// assert!(in_top_k(&[0.1, 0.7, 0.2], 2, 2));
+/// assert!(in_top_k(&[0.5, 0.5], 0, 1) && !in_top_k(&[0.5, 0.5], 1, 1));
+/// assert!(!in_top_k(&[0.5, 0.5], 2, 1));
+/// ```
+pub fn in_top_k(row: &[f64], label: usize, k: usize) -> bool {
+    let Some(&target) = row.get(label).filter(|v| !v.is_nan()) else { return false };
+    let ahead = row
+        .iter()
+        .enumerate()
+        .filter(|&(i, &v)| v > target || (v == target && i < label) || v.is_nan())
+        .count();
+    ahead < k
+}
 
 /// How many rows of `logits` (`[batch, classes]`) have their largest value at the row's label.
 /// A label count that differs from the batch is an `Err`.
@@ -27,17 +48,11 @@ pub fn correct<N: Dim, C: StaticDim, B: Backend>(
             got: labels.len(),
         });
     }
-    let values = logits.to_vec();
+    let values: Vec<f64> = logits.to_vec().into_iter().map(Elem::as_f64).collect();
     let hits = values
         .chunks_exact(C::N.max(1))
         .zip(labels)
-        .filter(|(row, label)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .fold((0, B::Elem::neg_infinity()), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-            best.0 == **label
-        })
+        .filter(|(row, label)| in_top_k(row, **label, 1))
         .count();
     Ok(hits)
 }

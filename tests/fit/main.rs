@@ -245,3 +245,22 @@ fn a_resumed_run_continues_its_learning_rate_schedule() {
     let h = train(&mut m, &mut opt, &cfg, &mut [&mut sched]).unwrap();
     assert_eq!(h.get("lr"), vec![0.04, 0.02, 0.01, 0.005]);
 }
+
+/// `fit`'s accuracy and `metrics::correct` apply one rule: with all-equal logits only label 0
+/// counts (the first maximum), not every label.
+#[test]
+fn fit_accuracy_and_metrics_correct_agree_on_ties() {
+    let dev = Cpu::default();
+    let mut fc = Linear::<Const<2>, Const<3>, Cpu>::init(&dev, &mut Rng::new(0));
+    fc.weight = Tensor::zeros(&dev, &[3, 2]).unwrap();
+    fc.bias = Tensor::zeros(&dev, &[3]).unwrap();
+    let ds = Dataset::new(vec![1.0; 8], vec![0, 1, 2, 0], 2).unwrap();
+    let cfg = FitConfig { metrics: vec![Metric::Accuracy, Metric::TopK(2)], ..Default::default() };
+    let logs = shapeflow::fit::evaluate::<_, (Dyn, Const<2>), Const<3>, Cpu>(&fc, &dev, &ds, &cfg)
+        .unwrap();
+    assert_eq!(logs["accuracy"], 0.5);
+    assert_eq!(logs["top_2_accuracy"], 0.75);
+    let x = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 4, vec![1.0; 8]).unwrap();
+    let correct = shapeflow::metrics::correct(&fc.forward(&x), &[0, 1, 2, 0]).unwrap();
+    assert_eq!(correct, 2);
+}

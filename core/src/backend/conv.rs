@@ -42,28 +42,6 @@ pub struct Window2d {
     pub ow: usize,
 }
 
-impl Default for Window2d {
-    /// An empty geometry (no input, unit strides): the output of an impossible window.
-    fn default() -> Self {
-        Window2d {
-            n: 0,
-            c: 0,
-            h: 0,
-            w: 0,
-            kh: 0,
-            kw: 0,
-            sh: 1,
-            sw: 1,
-            ph: 0,
-            pw: 0,
-            dh: 1,
-            dw: 1,
-            oh: 0,
-            ow: 0,
-        }
-    }
-}
-
 impl Window2d {
     /// The geometry for input `[n, c, h, w]`; `None` when the window does not fit or a stride or
     /// dilation is 0.

@@ -1,7 +1,6 @@
-//! The training history: every logged value per epoch, and its plot.
+//! The training history: every logged value per epoch (its plot is in `history_plot.rs`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -63,21 +62,5 @@ impl History {
         let epochs = serde_json::from_str(text)
             .map_err(|e| Error::Format { path: "history".into(), message: e.to_string() })?;
         Ok(History { epochs })
-    }
-
-    /// Draws loss and accuracy per epoch, training and validation, as an SVG file (written
-    /// atomically).
-    ///
-    /// ```
-    /// use shapeflow_core::fit::History;
-    /// let mut h = History::default();
-    /// h.push([("loss".to_string(), 0.9), ("val_loss".to_string(), 1.0)].into());
-    /// h.push([("loss".to_string(), 0.5), ("val_loss".to_string(), 0.7)].into());
-    /// let path = std::env::temp_dir().join("shapeflow-doc-history.svg");
-    /// h.plot(&path).unwrap();
-    /// assert!(std::fs::read_to_string(&path).unwrap().contains("<svg"));
-    /// ```
-    pub fn plot(&self, path: impl AsRef<Path>) -> Result<()> {
-        super::history_plot::plot(self, path.as_ref())
     }
 }

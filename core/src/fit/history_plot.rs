@@ -7,7 +7,25 @@ use plotters::prelude::*;
 use super::history::History;
 use crate::error::{Error, Result};
 
-pub(crate) fn plot(history: &History, path: &Path) -> Result<()> {
+impl History {
+    /// Draws loss and accuracy per epoch, training and validation, as an SVG file (written
+    /// atomically).
+    ///
+    /// ```
+    /// use shapeflow_core::fit::History;
+    /// let mut h = History::default();
+    /// h.push([("loss".to_string(), 0.9), ("val_loss".to_string(), 1.0)].into());
+    /// h.push([("loss".to_string(), 0.5), ("val_loss".to_string(), 0.7)].into());
+    /// let path = std::env::temp_dir().join("shapeflow-doc-history.svg");
+    /// h.plot(&path).unwrap();
+    /// assert!(std::fs::read_to_string(&path).unwrap().contains("<svg"));
+    /// ```
+    pub fn plot(&self, path: impl AsRef<Path>) -> Result<()> {
+        plot(self, path.as_ref())
+    }
+}
+
+fn plot(history: &History, path: &Path) -> Result<()> {
     let mut svg = String::new();
     draw(history, &mut svg)
         .map_err(|message| Error::Format { path: path.display().to_string(), message })?;

@@ -117,9 +117,8 @@ impl Accumulator {
                 Metric::Accuracy | Metric::TopK(_) => {
                     let k = if let Metric::TopK(k) = *m { k } else { 1 };
                     for (row, &label) in values.chunks_exact(C::N.max(1)).zip(&batch.labels) {
-                        let target = row.get(label).copied().unwrap_or(f64::NEG_INFINITY);
-                        let above = row.iter().filter(|&&v| v > target).count();
-                        self.sums[i] += f64::from(u8::from(above < k));
+                        self.sums[i] +=
+                            f64::from(u8::from(crate::metrics::in_top_k(row, label, k)));
                     }
                     self.counts[i] += n as f64;
                 }

@@ -129,7 +129,6 @@ macro_rules! conv_module {
         $name:ident,
         weight: [$($wd:expr),+],
         fan_in: $fan:expr,
-        geometry: |$d:ident| $geometry:expr,
         output: |$go:ident| [$($od:expr),+],
         input: |$gi:ident| [$($id:expr),+]
     ) => {
@@ -149,14 +148,9 @@ macro_rules! conv_module {
         impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
             $name<I, O, K, B, S, P, D>
         {
-            /// The window over an input of sizes `d`; the types guarantee it fits, and an
-            /// impossible geometry yields an empty output rather than a panic.
-            fn geometry($d: &[usize]) -> Window2d {
-                $geometry.unwrap_or_default()
-            }
-
-            fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>) -> (Tensor<Y, B>, ConvCache<B>) {
-                let g = Self::geometry(x.dims());
+            /// The forward pass over `x` with geometry `g`, proved to fit when the code was
+            /// built (`Window2::geometry`, `Window::geometry`).
+            fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>, g: Window2d) -> (Tensor<Y, B>, ConvCache<B>) {
                 let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
                 let $go = g;
                 (tensor(y, &[$($od),+]), ConvCache { cols, geom: g })
@@ -281,9 +275,6 @@ conv_module!(
     Conv2d,
     weight: [O::N, I::N, K::N, K::N],
     fan_in: I::N * K::N * K::N,
-    geometry: |d| <[usize; 4]>::try_from(d).ok().and_then(|[n, c, h, w]| {
-        Window2d::new([n, c, h, w], [K::N, K::N], [S::N, S::N], [P::N, P::N], [D::N, D::N])
-    }),
     output: |g| [g.n, O::N, g.oh, g.ow],
     input: |g| [g.n, g.c, g.h, g.w]
 );
@@ -307,16 +298,14 @@ where
     type Cache = ConvCache<B>;
 
     fn forward_to(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<(N, O, OH, OW), B> {
-        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
-        self.forward_cached(x).0
+        self.forward_cached(x, Window2::<H, W, K, S, P, D, OH, OW>::geometry(x.batch(), I::N)).0
     }
 
     fn forward_train_to(
         &mut self,
         x: &Tensor<(N, I, H, W), B>,
     ) -> (Tensor<(N, O, OH, OW), B>, ConvCache<B>) {
-        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
-        self.forward_cached(x)
+        self.forward_cached(x, Window2::<H, W, K, S, P, D, OH, OW>::geometry(x.batch(), I::N))
     }
 
     fn backward_to(
@@ -388,9 +377,6 @@ conv_module!(
     Conv1d,
     weight: [O::N, I::N, K::N],
     fan_in: I::N * K::N,
-    geometry: |d| <[usize; 3]>::try_from(d).ok().and_then(|[n, c, l]| {
-        Window2d::new([n, c, 1, l], [1, K::N], [1, S::N], [0, P::N], [1, D::N])
-    }),
     output: |g| [g.n, O::N, g.ow],
     input: |g| [g.n, g.c, g.w]
 );
@@ -412,16 +398,14 @@ where
     type Cache = ConvCache<B>;
 
     fn forward_to(&self, x: &Tensor<(N, I, L), B>) -> Tensor<(N, O, OL), B> {
-        let () = Window::<L, K, S, P, D, OL>::FITS;
-        self.forward_cached(x).0
+        self.forward_cached(x, Window::<L, K, S, P, D, OL>::geometry(x.batch(), I::N)).0
     }
 
     fn forward_train_to(
         &mut self,
         x: &Tensor<(N, I, L), B>,
     ) -> (Tensor<(N, O, OL), B>, ConvCache<B>) {
-        let () = Window::<L, K, S, P, D, OL>::FITS;
-        self.forward_cached(x)
+        self.forward_cached(x, Window::<L, K, S, P, D, OL>::geometry(x.batch(), I::N))
     }
 
     fn backward_to(

@@ -15,11 +15,14 @@ use crate::rng::Rng;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
 
-fn window(d: &[usize], k: [usize; 2], s: [usize; 2], p: [usize; 2]) -> Window2d {
-    <[usize; 4]>::try_from(d)
-        .ok()
-        .and_then(|[n, c, h, w]| Window2d::new([n, c, h, w], k, s, p, [1, 1]))
-        .unwrap_or_default()
+/// Batch and channels of a `[n, c, h, w]` tensor (its rank is the type's).
+fn batch_channels(d: &[usize]) -> (usize, usize) {
+    (d.first().copied().unwrap_or(0), d.get(1).copied().unwrap_or(0))
+}
+
+/// The window of global pooling over `[n, c, h, w]`: the whole plane, which always fits.
+fn whole_plane(n: usize, c: usize, h: usize, w: usize) -> Window2d {
+    Window2d { n, c, h, w, kh: h, kw: w, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 1, ow: 1 }
 }
 
 fn out_dims(g: &Window2d) -> Dims {
@@ -115,8 +118,8 @@ where
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<(N, C, OH, OW), B>, MaxPoolCache<B>) {
-        let () = Window2::<H, W, K, S, P, Const<1>, OH, OW>::FITS;
-        let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
+        let (n, c) = batch_channels(x.dims());
+        let g = Window2::<H, W, K, S, P, Const<1>, OH, OW>::geometry(n, c);
         let len = g.n * g.c * g.oh * g.ow;
         let mut y = B::scratch_like(x.storage(), len);
         let mut argmax = B::scratch_like(x.storage(), len);
@@ -197,8 +200,8 @@ where
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<(N, C, OH, OW), B>, Window2d) {
-        let () = Window2::<H, W, K, S, P, Const<1>, OH, OW>::FITS;
-        let g = window(x.dims(), [K::N; 2], [S::N; 2], [P::N; 2]);
+        let (n, c) = batch_channels(x.dims());
+        let g = Window2::<H, W, K, S, P, Const<1>, OH, OW>::geometry(n, c);
         let mut y = B::scratch_like(x.storage(), g.n * g.c * g.oh * g.ow);
         B::avg_pool2d(x.storage(), &mut y, g);
         (Tensor::from_parts(y, out_dims(&g)), g)
@@ -239,7 +242,8 @@ impl<N: Dim, C: Dim, H: StaticDim, W: StaticDim, B: Backend> Layer<(N, C, H, W),
     }
 
     fn forward_train(&mut self, x: &Tensor<(N, C, H, W), B>) -> (Tensor<(N, C), B>, Window2d) {
-        let g = window(x.dims(), [H::N, W::N], [1, 1], [0, 0]);
+        let (n, c) = batch_channels(x.dims());
+        let g = whole_plane(n, c, H::N, W::N);
         let mut y = B::scratch_like(x.storage(), g.n * g.c);
         B::avg_pool2d(x.storage(), &mut y, g);
         (Tensor::from_parts(y, Dims::new(&[g.n, g.c]).unwrap_or_default()), g)
