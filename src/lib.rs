@@ -71,11 +71,8 @@ pub mod prelude {
     pub use crate::backend::Device;
     pub use crate::data::Mnist;
     pub use crate::fit::{FitConfig, Metric, Validation, fit};
-    pub use crate::layers::{
-        AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Dropout2d,
-        Flatten, Gelu, GlobalAvgPool2d, LayerNorm, LeakyRelu, Linear, LogSoftmax, MaxPool2d, Relu,
-        Sigmoid, Softmax, Tanh,
-    };
+    // Every built-in layer: a new layer in `shapeflow_core::layers` needs no edit here.
+    pub use crate::layers::*;
     pub use crate::loss::{Labels, bce_with_logits, cross_entropy, mse_loss, nll_loss};
     pub use crate::optim::{
         Adagrad, AdagradConfig, Adam, AdamConfig, Rmsprop, RmspropConfig, Sgd, SgdConfig,

@@ -27,7 +27,6 @@ mod bias;
 mod buffer;
 mod dropout;
 mod f32_view;
-mod layer_norm;
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]

@@ -1,68 +1,37 @@
 //! The CUDA C kernel sources, compiled at run time by NVRTC (once per device).
 
-/// Every kernel file: `(file name, source, kernel names it defines)`.
-pub const SOURCES: &[(&str, &str, &[&str])] = &[
-    (
-        "elementwise.cu",
-        include_str!("../kernels/elementwise.cu"),
-        &[
-            "fill",
-            "activation",
-            "activation_backward",
-            "mul",
-            "sub",
-            "axpy",
-            "scale",
-            "clamp",
-            "mul_rows_broadcast",
-            "dropout_mask",
-            "sum",
-            "sum_squares",
-        ],
-    ),
-    (
-        "linalg.cu",
-        include_str!("../kernels/linalg.cu"),
-        &["add_bias", "sum_rows", "add_channel_bias", "sum_channels", "transpose_blocks"],
-    ),
-    (
-        "rows.cu",
-        include_str!("../kernels/rows.cu"),
-        &[
-            "softmax_rows",
-            "log_softmax_rows",
-            "softmax_backward_rows",
-            "log_softmax_backward_rows",
-            "nll_sum",
-            "softmax_minus_onehot",
-            "neg_onehot",
-            "bce_with_logits",
-        ],
-    ),
-    ("conv.cu", include_str!("../kernels/conv.cu"), &["im2col", "col2im"]),
-    (
-        "pool.cu",
-        include_str!("../kernels/pool.cu"),
-        &["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"],
-    ),
-    (
-        "norm.cu",
-        include_str!("../kernels/norm.cu"),
-        &[
-            "channel_moments",
-            "batch_norm_apply",
-            "batch_norm_backward",
-            "layer_norm",
-            "layer_norm_backward",
-            "layer_norm_param_grads",
-        ],
-    ),
-    (
-        "optim.cu",
-        include_str!("../kernels/optim.cu"),
-        &["adam_step", "sgd_step", "rmsprop_step", "adagrad_step"],
-    ),
+/// Every kernel file: `(file name, source)`, one per op family (`src/<family>.rs` launches
+/// them). The kernels a file defines are its `extern "C" __global__` functions
+/// ([`kernel_names`]), so adding a kernel is an edit of its `.cu` file only.
+pub const SOURCES: &[(&str, &str)] = &[
+    ("elementwise.cu", include_str!("../kernels/elementwise.cu")),
+    ("linalg.cu", include_str!("../kernels/linalg.cu")),
+    ("rows.cu", include_str!("../kernels/rows.cu")),
+    ("conv.cu", include_str!("../kernels/conv.cu")),
+    ("pool.cu", include_str!("../kernels/pool.cu")),
+    ("norm.cu", include_str!("../kernels/norm.cu")),
+    ("optim.cu", include_str!("../kernels/optim.cu")),
 ];
+
+/// The kernels `source` defines: the name of every `extern "C" __global__ void name(`.
+///
+/// ```
+/// let src = "extern \"C\" __global__ void scale(float* x) {}\n__device__ float h() {}";
+/// assert_eq!(shapeflow_cuda::kernels::kernel_names(src), ["scale"]);
+/// ```
+pub fn kernel_names(source: &str) -> Vec<&str> {
+    const HEAD: &str = "extern \"C\" __global__ void ";
+    source
+        .match_indices(HEAD)
+        .filter_map(|(at, _)| {
+            let rest = &source[at + HEAD.len()..];
+            let name = &rest[..rest.find('(')?];
+            let ok =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            ok.then_some(name)
+        })
+        .collect()
+}
 
 /// Whether NVRTC can be loaded here (it needs no GPU or driver).
 ///

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig};
 
-use crate::kernels::{SOURCES, compile};
+use crate::kernels::{SOURCES, compile, kernel_names};
 
 /// Threads per block of every kernel (the block reductions assume exactly this).
 pub(crate) const BLOCK: u32 = 256;
@@ -52,13 +52,13 @@ impl Runtime {
             .map_err(|e| e.to_string())?;
         let arch = arch_for(major, minor);
         let mut functions = HashMap::new();
-        for (name, source, kernels) in SOURCES {
+        for (name, source) in SOURCES {
             let ptx = compile(name, source, arch)?;
             let module = ctx.load_module(ptx).map_err(|e| format!("loading {name}: {e}"))?;
-            for k in *kernels {
+            for k in kernel_names(source) {
                 let f =
                     module.load_function(k).map_err(|e| format!("kernel `{k}` of {name}: {e}"))?;
-                functions.insert(*k, f);
+                functions.insert(k, f);
             }
         }
         let blas = CudaBlas::new(stream.clone()).map_err(|e| format!("cuBLAS: {e}"))?;
