@@ -151,6 +151,12 @@ fn layers_match_the_cpu() {
     close("BatchNorm2d running_var", &b.running_var.to_vec(), &a.running_var.to_vec());
     let (mut a, mut b) = twin!(BatchNorm1d<U6, _>, 6, &dev);
     same_layer::<(Dyn, U6), _, _>("BatchNorm1d", &mut a, &mut b, &[8, 6], &dev);
+    // Layer norm: more rows than one block holds threads, wider rows than a block.
+    let (mut a, mut b) = twin!(LayerNorm<U7, _>, 7, &dev);
+    same_layer::<(Dyn, U300, U7), _, _>("LayerNorm", &mut a, &mut b, &[3, 300, 7], &dev);
+    let mut a = LayerNorm::<U300, Cpu>::with_config(&Cpu::default(), 1e-5, false);
+    let mut b = LayerNorm::<U300, Cuda>::with_config(&dev, 1e-5, false);
+    same_layer::<(Dyn, U300), _, _>("LayerNorm plain", &mut a, &mut b, &[5, 300], &dev);
 }
 
 #[test]
@@ -192,6 +198,19 @@ fn losses_and_optimizers_match_the_cpu() {
         sg.step(&mut pg, &gg).unwrap();
     }
     close("optimizer steps", &pg.weight.to_vec(), &p.weight.to_vec());
+    let rms =
+        RmspropConfig { momentum: 0.9, centered: true, weight_decay: 0.01, ..Default::default() };
+    let (mut r, mut rg) = (Rmsprop::new(&p, rms), Rmsprop::new(&pg, rms));
+    let ada =
+        AdagradConfig { lr_decay: 0.01, initial_accumulator_value: 0.1, ..Default::default() };
+    let (mut a, mut ag) = (Adagrad::new(&p, ada), Adagrad::new(&pg, ada));
+    for _ in 0..3 {
+        r.step(&mut p, &g).unwrap();
+        rg.step(&mut pg, &gg).unwrap();
+        a.step(&mut p, &g).unwrap();
+        ag.step(&mut pg, &gg).unwrap();
+    }
+    close("RMSprop and Adagrad steps", &pg.weight.to_vec(), &p.weight.to_vec());
     dev.check().unwrap();
 }
 
