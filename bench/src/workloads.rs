@@ -94,7 +94,7 @@ where
     let batch = x.batch();
     let mut opt = Adam::new(&*model, AdamConfig::default());
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    // As `fit` runs a step: on the backend's workers (see `Backend::on_workers`).
+    // As `fit` runs a step: on the backend's workers (see `Device::on_workers`).
     let t = B::on_workers(|| {
         times(20, 200, || {
             let (logits, cache) = model.forward_train(x);

@@ -116,3 +116,60 @@ fn layer_norm_rejects_a_gradient_of_another_size() {
     let err = Layer::<(Dyn, Const<4>), Cpu64>::backward(&ln, &cache, &dy).unwrap_err();
     assert!(err.to_string().contains("LayerNorm backward"), "{err}");
 }
+
+/// The default body every backend gets (batch-norm kernels over rows, a product for the affine
+/// part) computes what the CPU backend's fused kernel computes.
+#[test]
+fn composed_layer_norm_equals_the_fused_kernel() {
+    use shapeflow::backend::{
+        LayerNormGrads, Norm, RowNorm, RowStats, RowStatsMut, layer_norm_backward_composed,
+        layer_norm_composed,
+    };
+    let dev = Cpu64::default();
+    let (rows, cols) = (7, 13);
+    let g = RowNorm { rows, cols, eps: 1e-5 };
+    let x = input::<(Dyn, Const<13>)>(&[rows, cols], 90);
+    let dy = input::<(Dyn, Const<13>)>(&[rows, cols], 91);
+    let w = input::<(Const<13>,)>(&[cols], 92);
+    let b = input::<(Const<13>,)>(&[cols], 93);
+    for affine in [true, false] {
+        let aff = affine.then_some((w.storage(), b.storage()));
+        let mut out = Vec::new();
+        for composed in [false, true] {
+            let (mut y, mut m, mut v) = (dev.zeros(rows * cols), dev.zeros(rows), dev.zeros(rows));
+            let stats = RowStatsMut { mean: &mut m, var: &mut v };
+            if composed {
+                layer_norm_composed::<Cpu64>(x.storage(), aff, &mut y, stats, g);
+            } else {
+                Cpu64::layer_norm(x.storage(), aff, &mut y, stats, g);
+            }
+            let (mut dx, mut dg, mut db) =
+                (dev.zeros(rows * cols), dev.zeros(cols), dev.zeros(cols));
+            let grads = LayerNormGrads { dx: &mut dx, dgamma: Some(&mut dg), dbeta: Some(&mut db) };
+            let stats = RowStats { mean: &m, var: &v };
+            let gamma = affine.then_some(w.storage());
+            if composed {
+                layer_norm_backward_composed::<Cpu64>(
+                    x.storage(),
+                    dy.storage(),
+                    stats,
+                    gamma,
+                    grads,
+                    g,
+                );
+            } else {
+                Cpu64::layer_norm_backward(x.storage(), dy.storage(), stats, gamma, grads, g);
+            }
+            out.push([y, m, v, dx, dg, db].map(|s| Cpu64::to_host(&s)));
+        }
+        for (i, name) in ["y", "mean", "var", "dx", "dgamma", "dbeta"].iter().enumerate() {
+            assert_close(
+                &format!("composed {name} (affine {affine})"),
+                &out[1][i],
+                &out[0][i],
+                1e-10,
+                1e-12,
+            );
+        }
+    }
+}

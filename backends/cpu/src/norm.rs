@@ -163,15 +163,16 @@ fn rows_ok<E>(x: &[E], g: RowNorm) -> bool {
     g.cols > 0 && x.len() >= g.rows * g.cols
 }
 
-/// Mean and `1/√(var + eps)` of one row (two passes in `f64`).
-fn row_stats<E: Elem>(row: &[E], eps: f64) -> (f64, f64) {
+/// Mean and biased variance of one row (two passes in `f64`).
+fn row_stats<E: Elem>(row: &[E]) -> (f64, f64) {
     let n = row.len() as f64;
     let mean = row.iter().map(|v| v.as_f64()).sum::<f64>() / n;
     let var = row.iter().map(|v| (v.as_f64() - mean).powi(2)).sum::<f64>() / n;
-    (mean, 1.0 / (var + eps).sqrt())
+    (mean, var)
 }
 
-/// `y = (x − mean)·rstd·gamma + beta` per row; writes the statistics.
+/// `y = (x − mean)·rstd·gamma + beta` per row, `rstd = 1/√(var + eps)`; writes the mean and
+/// variance.
 fn layer_norm_forward<E: CpuElem>(
     x: &[E],
     affine: Option<(&[E], &[E])>,
@@ -184,9 +185,10 @@ fn layer_norm_forward<E: CpuElem>(
     }
     let cols = g.cols;
     let one_row = |(xr, (yr, (m, r))): (&[E], (&mut [E], (&mut E, &mut E)))| {
-        let (mean, rstd) = row_stats(xr, g.eps);
+        let (mean, var) = row_stats(xr);
+        let rstd = 1.0 / (var + g.eps).sqrt();
         *m = E::from_f64(mean);
-        *r = E::from_f64(rstd);
+        *r = E::from_f64(var);
         for (c, (o, &v)) in yr.iter_mut().zip(xr).enumerate() {
             let xhat = (v.as_f64() - mean) * rstd;
             *o = match affine {
@@ -196,14 +198,14 @@ fn layer_norm_forward<E: CpuElem>(
         }
     };
     let (x, y) = (&x[..g.rows * cols], &mut y[..g.rows * cols]);
-    let (mean, rstd) = (&mut stats.mean[..g.rows], &mut stats.rstd[..g.rows]);
+    let (mean, var) = (&mut stats.mean[..g.rows], &mut stats.var[..g.rows]);
     if g.rows * cols >= PARALLEL_MIN {
         x.par_chunks(cols)
-            .zip(y.par_chunks_mut(cols).zip(mean.par_iter_mut().zip(rstd.par_iter_mut())))
+            .zip(y.par_chunks_mut(cols).zip(mean.par_iter_mut().zip(var.par_iter_mut())))
             .for_each(one_row);
     } else {
         x.chunks(cols)
-            .zip(y.chunks_mut(cols).zip(mean.iter_mut().zip(rstd.iter_mut())))
+            .zip(y.chunks_mut(cols).zip(mean.iter_mut().zip(var.iter_mut())))
             .for_each(one_row);
     }
 }
@@ -226,7 +228,7 @@ fn layer_norm_backward<E: CpuElem>(
     let n = cols as f64;
     let one_row = |r: usize, dxr: &mut [E]| {
         let (xr, gr) = (&x[r * cols..(r + 1) * cols], &dy[r * cols..(r + 1) * cols]);
-        let (mean, rstd) = (stats.mean[r].as_f64(), stats.rstd[r].as_f64());
+        let (mean, rstd) = (stats.mean[r].as_f64(), 1.0 / (stats.var[r].as_f64() + g.eps).sqrt());
         let w = |c: usize| gamma.map_or(1.0, |w| w[c].as_f64());
         let (mut sum_d, mut sum_dx) = (0.0f64, 0.0f64);
         for c in 0..cols {
@@ -251,7 +253,8 @@ fn layer_norm_backward<E: CpuElem>(
     if let (Some(dgamma), Some(dbeta)) = (dgamma, dbeta) {
         let (mut sg, mut sb) = (vec![0.0f64; cols], vec![0.0f64; cols]);
         for r in 0..rows {
-            let (mean, rstd) = (stats.mean[r].as_f64(), stats.rstd[r].as_f64());
+            let (mean, rstd) =
+                (stats.mean[r].as_f64(), 1.0 / (stats.var[r].as_f64() + g.eps).sqrt());
             for c in 0..cols {
                 let (xv, d) = (x[r * cols + c].as_f64(), dy[r * cols + c].as_f64());
                 sg[c] += d * (xv - mean) * rstd;

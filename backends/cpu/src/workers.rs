@@ -1,4 +1,4 @@
-//! `Backend::on_workers` for the CPU: run a training step or a forward pass on a rayon worker,
+//! `Device::on_workers` for the CPU: run a training step or a forward pass on a rayon worker,
 //! with another worker kept awake for its kernels.
 
 use std::sync::atomic::{AtomicBool, Ordering};

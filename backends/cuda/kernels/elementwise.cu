@@ -7,7 +7,7 @@
 #define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
 #endif
 
-// Activation kinds, as shapeflow_cuda::backend::activation_code.
+// Activation kinds, as `act_code` in src/launch.rs.
 #define ACT_RELU 0
 #define ACT_LEAKY 1
 #define ACT_SIGMOID 2

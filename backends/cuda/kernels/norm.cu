@@ -66,8 +66,9 @@ extern "C" __global__ void batch_norm_backward(const float* x, const float* dy, 
     }
 }
 
-// y = (x - mean) * rstd * gamma + beta per row (without `affine`: no gamma, beta).
-extern "C" __global__ void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, size_t rows, size_t cols, double eps, int affine) {
+// y = (x - mean) * rstd * gamma + beta per row, rstd = 1/sqrt(var + eps) (without `affine`: no
+// gamma, beta); writes each row's mean and biased variance.
+extern "C" __global__ void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, size_t rows, size_t cols, double eps, int affine) {
     __shared__ double part[256];
     for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
         const float* xr = x + r * cols;
@@ -76,20 +77,21 @@ extern "C" __global__ void layer_norm(const float* x, const float* gamma, const 
         double mu = block_sum(s, part) / (double)cols;
         double q = 0.0;
         for (size_t c = threadIdx.x; c < cols; c += blockDim.x) { double d = xr[c] - mu; q += d * d; }
-        double rs = 1.0 / sqrt(block_sum(q, part) / (double)cols + eps);
+        double v = block_sum(q, part) / (double)cols;
+        double rs = 1.0 / sqrt(v + eps);
         for (size_t c = threadIdx.x; c < cols; c += blockDim.x) {
             double xhat = (xr[c] - mu) * rs;
             y[r * cols + c] = affine ? (float)(xhat * gamma[c] + beta[c]) : (float)xhat;
         }
-        if (threadIdx.x == 0) { mean[r] = (float)mu; rstd[r] = (float)rs; }
+        if (threadIdx.x == 0) { mean[r] = (float)mu; var[r] = (float)v; }
     }
 }
 
 // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma; a block per row.
-extern "C" __global__ void layer_norm_backward(const float* x, const float* dy, const float* mean, const float* rstd, const float* gamma, float* dx, size_t rows, size_t cols, int affine) {
+extern "C" __global__ void layer_norm_backward(const float* x, const float* dy, const float* mean, const float* var, const float* gamma, float* dx, size_t rows, size_t cols, double eps, int affine) {
     __shared__ double part[256];
     for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
-        double mu = mean[r], rs = rstd[r];
+        double mu = mean[r], rs = 1.0 / sqrt((double)var[r] + eps);
         double sd = 0.0, sdx = 0.0;
         for (size_t c = threadIdx.x; c < cols; c += blockDim.x) {
             double d = (double)dy[r * cols + c] * (affine ? gamma[c] : 1.0f);
@@ -107,12 +109,12 @@ extern "C" __global__ void layer_norm_backward(const float* x, const float* dy, 
 }
 
 // dgamma[c] = sum_r dy * xhat, dbeta[c] = sum_r dy; one thread per column.
-extern "C" __global__ void layer_norm_param_grads(const float* x, const float* dy, const float* mean, const float* rstd, float* dgamma, float* dbeta, size_t rows, size_t cols) {
+extern "C" __global__ void layer_norm_param_grads(const float* x, const float* dy, const float* mean, const float* var, float* dgamma, float* dbeta, size_t rows, size_t cols, double eps) {
     for (size_t c = blockIdx.x * (size_t)blockDim.x + threadIdx.x; c < cols; c += (size_t)blockDim.x * gridDim.x) {
         double sg = 0.0, sb = 0.0;
         for (size_t r = 0; r < rows; ++r) {
             double d = dy[r * cols + c];
-            sg += d * (x[r * cols + c] - mean[r]) * rstd[r];
+            sg += d * (x[r * cols + c] - mean[r]) / sqrt((double)var[r] + eps);
             sb += d;
         }
         dgamma[c] = (float)sg;

@@ -125,7 +125,7 @@ impl Norm for Cuda {
             b.data.as_ref(),
             y.data.as_mut(),
             stats.mean.data.as_mut(),
-            stats.rstd.data.as_mut(),
+            stats.var.data.as_mut(),
         ) {
             launch!(
                 &rt,
@@ -152,13 +152,13 @@ impl Norm for Cuda {
         grads: LayerNormGrads<'_, CudaBuf>,
         g: RowNorm,
     ) {
-        let RowNorm { rows, cols, .. } = g;
+        let RowNorm { rows, cols, eps } = g;
         let LayerNormGrads { dx, dgamma, dbeta } = grads;
         let rt = dx.rt.clone();
         let w = gamma.unwrap_or(x);
         let flag = i32::from(gamma.is_some());
         let (Some(xd), Some(gd), Some(md), Some(rd)) =
-            (x.data.as_ref(), dy.data.as_ref(), stats.mean.data.as_ref(), stats.rstd.data.as_ref())
+            (x.data.as_ref(), dy.data.as_ref(), stats.mean.data.as_ref(), stats.var.data.as_ref())
         else {
             return;
         };
@@ -175,6 +175,7 @@ impl Norm for Cuda {
                 dd,
                 &rows,
                 &cols,
+                &eps,
                 &flag
             );
         }
@@ -192,7 +193,8 @@ impl Norm for Cuda {
                 dgd,
                 dbd,
                 &rows,
-                &cols
+                &cols,
+                &eps
             );
         }
     }

@@ -541,6 +541,7 @@ fn layer_norm_kernels_match_the_cpu() {
         *mut f32,
         usize,
         usize,
+        f64,
         i32,
     );
     type ParamGrads = unsafe extern "C" fn(
@@ -552,11 +553,12 @@ fn layer_norm_kernels_match_the_cpu() {
         *mut f32,
         usize,
         usize,
+        f64,
     );
     for affine in [true, false] {
-        let (mut y, mut mean, mut rstd) = (vec![0.0f32; n], vec![0.0f32; rows], vec![0.0f32; rows]);
+        let (mut y, mut mean, mut var) = (vec![0.0f32; n], vec![0.0f32; rows], vec![0.0f32; rows]);
         let fwd = emu.sym::<Fwd>("layer_norm");
-        // SAFETY: x and y rows × cols floats, gamma and beta cols, mean and rstd rows.
+        // SAFETY: x and y rows × cols floats, gamma and beta cols, mean and var rows.
         emu.launch(rows, || unsafe {
             fwd(
                 x.as_ptr(),
@@ -564,7 +566,7 @@ fn layer_norm_kernels_match_the_cpu() {
                 beta.as_ptr(),
                 y.as_mut_ptr(),
                 mean.as_mut_ptr(),
-                rstd.as_mut_ptr(),
+                var.as_mut_ptr(),
                 rows,
                 cols,
                 1e-5,
@@ -575,10 +577,10 @@ fn layer_norm_kernels_match_the_cpu() {
             (buf(&vec![0.0; n]), buf(&vec![0.0; rows]), buf(&vec![0.0; rows]));
         let (wg, wb) = (buf(&gamma), buf(&beta));
         let aff = affine.then_some((&wg, &wb));
-        Cpu::layer_norm(&buf(&x), aff, &mut wy, RowStatsMut { mean: &mut wm, rstd: &mut wr }, g);
+        Cpu::layer_norm(&buf(&x), aff, &mut wy, RowStatsMut { mean: &mut wm, var: &mut wr }, g);
         close("layer_norm y", &y, &wy);
         close("layer_norm mean", &mean, &wm);
-        close("layer_norm rstd", &rstd, &wr);
+        close("layer_norm var", &var, &wr);
         let mut dx = vec![0.0f32; n];
         let bwd = emu.sym::<Bwd>("layer_norm_backward");
         // SAFETY: as above.
@@ -587,18 +589,19 @@ fn layer_norm_kernels_match_the_cpu() {
                 x.as_ptr(),
                 dy.as_ptr(),
                 mean.as_ptr(),
-                rstd.as_ptr(),
+                var.as_ptr(),
                 gamma.as_ptr(),
                 dx.as_mut_ptr(),
                 rows,
                 cols,
+                1e-5,
                 i32::from(affine),
             )
         });
         let (mut wdx, mut wdg, mut wdb) =
             (buf(&vec![0.0; n]), buf(&vec![0.0; cols]), buf(&vec![0.0; cols]));
         let grads = LayerNormGrads { dx: &mut wdx, dgamma: Some(&mut wdg), dbeta: Some(&mut wdb) };
-        let stats = RowStats { mean: &wm, rstd: &wr };
+        let stats = RowStats { mean: &wm, var: &wr };
         Cpu::layer_norm_backward(&buf(&x), &buf(&dy), stats, affine.then_some(&wg), grads, g);
         close("layer_norm dx", &dx, &wdx);
         let (mut dg, mut db) = (vec![0.0f32; cols], vec![0.0f32; cols]);
@@ -609,11 +612,12 @@ fn layer_norm_kernels_match_the_cpu() {
                 x.as_ptr(),
                 dy.as_ptr(),
                 mean.as_ptr(),
-                rstd.as_ptr(),
+                var.as_ptr(),
                 dg.as_mut_ptr(),
                 db.as_mut_ptr(),
                 rows,
                 cols,
+                1e-5,
             )
         });
         close("layer_norm dgamma", &dg, &wdg);

@@ -1,6 +1,6 @@
 //! The normalisation family: batch normalisation (per channel) and layer normalisation (per row).
 
-use super::{Channels, Device};
+use super::{Channels, Elem, Elementwise, Gemm, Linalg};
 
 /// Batch-norm geometry: an `outer × channels × inner` buffer normalised per channel, and `eps`.
 ///
@@ -54,13 +54,13 @@ pub struct RowNorm {
     pub eps: f64,
 }
 
-/// Per-row statistics of a layer norm: the mean and `rstd = 1/√(var + eps)` (`rows` each).
+/// Per-row statistics of a layer norm: the mean and the biased variance (`rows` each).
 #[derive(Debug)]
 pub struct RowStats<'a, S> {
     /// Per-row mean.
     pub mean: &'a S,
-    /// Per-row reciprocal standard deviation.
-    pub rstd: &'a S,
+    /// Per-row (biased) variance.
+    pub var: &'a S,
 }
 
 /// Where [`Norm::layer_norm`] writes the per-row statistics.
@@ -68,8 +68,8 @@ pub struct RowStats<'a, S> {
 pub struct RowStatsMut<'a, S> {
     /// Per-row mean.
     pub mean: &'a mut S,
-    /// Per-row reciprocal standard deviation.
-    pub rstd: &'a mut S,
+    /// Per-row (biased) variance.
+    pub var: &'a mut S,
 }
 
 /// The gradients layer-norm backward writes; `dgamma`/`dbeta` only with an affine part.
@@ -93,7 +93,7 @@ pub struct LayerNormGrads<'a, S> {
 /// Cpu::channel_moments(&x, &mut m, &mut v, Channels { outer: 2, channels: 1, inner: 1 });
 /// assert_eq!((Cpu::to_host(&m), Cpu::to_host(&v)), (vec![2.0], vec![1.0]));
 /// ```
-pub trait Norm: Device {
+pub trait Norm: Linalg + Elementwise {
     /// Per-channel mean and biased variance of `x`.
     fn channel_moments(
         x: &Self::Storage,
@@ -121,17 +121,22 @@ pub trait Norm: Device {
     );
     /// Layer normalisation of each row: `y = (x − mean) · rstd · gamma[c] + beta[c]` with
     /// `rstd = 1/√(var + eps)` and the biased variance (PyTorch's `LayerNorm`); without `affine`,
-    /// `y = (x − mean) · rstd`. Writes the per-row statistics for the backward pass.
+    /// `y = (x − mean) · rstd`. Writes the per-row mean and variance for the backward pass.
+    /// Defaults to [`layer_norm_composed`] (batch-norm kernels over rows); backends override it
+    /// with a fused kernel.
     fn layer_norm(
         x: &Self::Storage,
         affine: Option<(&Self::Storage, &Self::Storage)>,
         y: &mut Self::Storage,
         stats: RowStatsMut<'_, Self::Storage>,
         g: RowNorm,
-    );
+    ) {
+        layer_norm_composed::<Self>(x, affine, y, stats, g);
+    }
     /// Layer-norm backward: with `xhat = (x − mean)·rstd` and `dxhat = dy ⊙ gamma`,
     /// `dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat))` per row;
-    /// `dgamma = Σ_rows dy ⊙ xhat`, `dbeta = Σ_rows dy`.
+    /// `dgamma = Σ_rows dy ⊙ xhat`, `dbeta = Σ_rows dy`. Defaults to
+    /// [`layer_norm_backward_composed`].
     fn layer_norm_backward(
         x: &Self::Storage,
         dy: &Self::Storage,
@@ -139,5 +144,98 @@ pub trait Norm: Device {
         gamma: Option<&Self::Storage>,
         grads: LayerNormGrads<'_, Self::Storage>,
         g: RowNorm,
-    );
+    ) {
+        layer_norm_backward_composed::<Self>(x, dy, stats, gamma, grads, g);
+    }
+}
+
+/// A row vector `v` (`cols`) repeated `rows` times: the product `ones[rows × 1] · v[1 × cols]`.
+fn repeat_rows<B: Norm>(v: &B::Storage, rows: usize, cols: usize) -> B::Storage {
+    let ones = B::upload_like(v, &vec![B::Elem::from_f64(1.0); rows]);
+    let mut out = B::scratch_like(v, rows * cols);
+    B::matmul(&ones, v, &mut out, Gemm::new(rows, 1, cols));
+    out
+}
+
+/// The batch-norm view of a layer norm: every row a channel of one sample, with unit scale and
+/// zero shift.
+fn rows_as_channels<B: Norm>(
+    like: &B::Storage,
+    g: RowNorm,
+) -> (BatchNormGeom, B::Storage, B::Storage) {
+    let shape = Channels { outer: 1, channels: g.rows, inner: g.cols };
+    let ones = B::upload_like(like, &vec![B::Elem::from_f64(1.0); g.rows]);
+    (BatchNormGeom { shape, eps: g.eps }, ones, B::zeros_like(like, g.rows))
+}
+
+/// [`Norm::layer_norm`] composed from the basic families: per-row moments and normalisation by
+/// the batch-norm kernels (each row a channel), the affine part as a product with a repeated
+/// `gamma` and a bias add. What a new backend gets before it writes a fused kernel.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, Norm, RowNorm, RowStatsMut, layer_norm_composed};
+/// use shapeflow_cpu::Cpu64;
+/// let dev = Cpu64::default();
+/// let x = dev.upload(&[1.0, 3.0, 2.0, 2.0]);
+/// let (mut y, mut m, mut v) = (dev.zeros(4), dev.zeros(2), dev.zeros(2));
+/// let g = RowNorm { rows: 2, cols: 2, eps: 0.0 };
+/// layer_norm_composed::<Cpu64>(&x, None, &mut y, RowStatsMut { mean: &mut m, var: &mut v }, g);
+/// assert_eq!(Cpu64::to_host(&y), vec![-1.0, 1.0, 0.0, 0.0]);
+/// assert_eq!(Cpu64::to_host(&v), vec![1.0, 0.0]);
+/// ```
+pub fn layer_norm_composed<B: Norm>(
+    x: &B::Storage,
+    affine: Option<(&B::Storage, &B::Storage)>,
+    y: &mut B::Storage,
+    stats: RowStatsMut<'_, B::Storage>,
+    g: RowNorm,
+) {
+    let (geom, ones, zeros) = rows_as_channels::<B>(x, g);
+    B::channel_moments(x, stats.mean, stats.var, geom.shape);
+    let moments = Moments { mean: &*stats.mean, var: &*stats.var };
+    match affine {
+        None => B::batch_norm_apply(x, moments, &ones, &zeros, y, geom),
+        Some((gamma, beta)) => {
+            let mut xhat = B::scratch_like(x, g.rows * g.cols);
+            B::batch_norm_apply(x, moments, &ones, &zeros, &mut xhat, geom);
+            B::mul(&xhat, &repeat_rows::<B>(gamma, g.rows, g.cols), y);
+            B::add_bias(y, beta, g.rows, g.cols);
+        }
+    }
+}
+
+/// [`Norm::layer_norm_backward`] composed from the basic families: the input gradient is batch
+/// norm's training-mode backward over rows (unit scale) applied to `dy ⊙ gamma`; the affine
+/// gradients are column sums.
+pub fn layer_norm_backward_composed<B: Norm>(
+    x: &B::Storage,
+    dy: &B::Storage,
+    stats: RowStats<'_, B::Storage>,
+    gamma: Option<&B::Storage>,
+    grads: LayerNormGrads<'_, B::Storage>,
+    g: RowNorm,
+) {
+    let (geom, ones, zeros) = rows_as_channels::<B>(x, g);
+    let n = g.rows * g.cols;
+    let dxhat = match gamma {
+        Some(w) => {
+            let mut d = B::scratch_like(dy, n);
+            B::mul(dy, &repeat_rows::<B>(w, g.rows, g.cols), &mut d);
+            d
+        }
+        None => dy.clone(),
+    };
+    let (mut unit_dg, mut unit_db) = (B::scratch_like(x, g.rows), B::scratch_like(x, g.rows));
+    let moments = Moments { mean: stats.mean, var: stats.var };
+    let per_row = BatchNormGrads { dx: grads.dx, dgamma: &mut unit_dg, dbeta: &mut unit_db };
+    B::batch_norm_backward(x, &dxhat, moments, &ones, per_row, geom);
+    if let (Some(dgamma), Some(dbeta)) = (grads.dgamma, grads.dbeta) {
+        let mut xhat = B::scratch_like(x, n);
+        let moments = Moments { mean: stats.mean, var: stats.var };
+        B::batch_norm_apply(x, moments, &ones, &zeros, &mut xhat, geom);
+        let mut prod = B::scratch_like(x, n);
+        B::mul(dy, &xhat, &mut prod);
+        B::sum_rows(&prod, dgamma, g.rows, g.cols);
+        B::sum_rows(dy, dbeta, g.rows, g.cols);
+    }
 }

@@ -76,12 +76,12 @@ impl<F: StaticDim, B: Backend> LayerNorm<F, B> {
         let g = self.geometry(x.len());
         let mut y = x.scratch_like();
         let mut mean = B::scratch_like(x.storage(), g.rows);
-        let mut rstd = B::scratch_like(x.storage(), g.rows);
+        let mut var = B::scratch_like(x.storage(), g.rows);
         let affine =
             self.weight.as_ref().zip(self.bias.as_ref()).map(|(w, b)| (w.storage(), b.storage()));
-        let stats = RowStatsMut { mean: &mut mean, rstd: &mut rstd };
+        let stats = RowStatsMut { mean: &mut mean, var: &mut var };
         B::layer_norm(x.storage(), affine, y.storage_mut(), stats, g);
-        (y, LayerNormCache { x: x.storage().clone(), mean, rstd })
+        (y, LayerNormCache { x: x.storage().clone(), mean, var })
     }
 
     fn grads<S: Shape>(
@@ -99,7 +99,7 @@ impl<F: StaticDim, B: Backend> LayerNorm<F, B> {
         }
         let mut dx = dy.scratch_like();
         let mut grads = self.clone();
-        let stats = RowStats { mean: &cache.mean, rstd: &cache.rstd };
+        let stats = RowStats { mean: &cache.mean, var: &cache.var };
         let out = LayerNormGrads {
             dx: dx.storage_mut(),
             dgamma: grads.weight.as_mut().map(|t| t.storage_mut()),
@@ -126,7 +126,7 @@ impl<F: StaticDim, B: Backend> Module<B> for LayerNorm<F, B> {
 pub struct LayerNormCache<B: Backend> {
     x: B::Storage,
     mean: B::Storage,
-    rstd: B::Storage,
+    var: B::Storage,
 }
 
 /// `Layer` for each rank whose last axis is `F`.
