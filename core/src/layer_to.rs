@@ -130,17 +130,10 @@ where
         fail(WINDOW_RULE)
     };
 
-    /// The geometry of this 1-D window over `[n, c, H]`, as a 2-D window of height 1; its fit
-    /// is proved when the code is built ([`Self::FITS`]), so it is total.
-    ///
-    /// ```
-    /// use shapeflow_core::Const;
-    /// use shapeflow_core::layer_to::Window;
-    /// let g = Window::<Const<28>, Const<5>, Const<1>, Const<0>, Const<1>, Const<24>>::geometry(2, 3);
-    /// assert_eq!((g.n, g.c, g.h, g.w, g.oh, g.ow), (2, 3, 1, 28, 1, 24));
-    /// ```
-    pub fn geometry(n: usize, c: usize) -> Window2d {
-        let () = Self::FITS;
+    /// The geometry of this 1-D window over `[n, c, H]`, as a 2-D window of height 1. Callers
+    /// evaluate [`Self::FITS`] first (in the user's instantiation, so a failure points there),
+    /// which proves the window fits: the geometry is total.
+    pub(crate) fn geometry(n: usize, c: usize) -> Window2d {
         Window2d {
             n,
             c,
@@ -191,18 +184,10 @@ where
         fail(WINDOW_RULE)
     };
 
-    /// The geometry of this window over `[n, c, H, W]`; its fit is proved when the code is
-    /// built ([`Self::FITS`]), so it is total: no impossible geometry reaches a kernel.
-    ///
-    /// ```
-    /// use shapeflow_core::Const;
-    /// use shapeflow_core::layer_to::Window2;
-    /// type C<const N: usize> = Const<N>;
-    /// let g = Window2::<C<28>, C<20>, C<5>, C<1>, C<2>, C<1>, C<28>, C<20>>::geometry(4, 1);
-    /// assert_eq!((g.oh, g.ow, g.ph), (28, 20, 2));
-    /// ```
-    pub fn geometry(n: usize, c: usize) -> Window2d {
-        let () = Self::FITS;
+    /// The geometry of this window over `[n, c, H, W]`. Callers evaluate [`Self::FITS`] first
+    /// (in the user's instantiation, so a failure points there), which proves the window fits:
+    /// the geometry is total, and no impossible geometry reaches a kernel.
+    pub(crate) fn geometry(n: usize, c: usize) -> Window2d {
         Window2d {
             n,
             c,

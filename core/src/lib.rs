@@ -24,7 +24,6 @@ pub mod rng;
 pub mod shape;
 pub mod summary;
 pub mod tensor;
-mod tensor_ops;
 
 pub use backend::{Activation, Backend, Elem};
 pub use dim::{Const, Dim, Dyn};

@@ -12,7 +12,6 @@
 
 use crate::backend::Backend;
 use crate::dim::Dim;
-use crate::tensor::Tensor;
 
 /// `Self` is `T` (the identity), with the borrow conversions; the hidden condition of the
 /// argument traits. Not meant to be named in user code.
@@ -66,13 +65,24 @@ impl<T, X: ?Sized + Is<T>> SameShapeAs<T> for &X {
     }
 }
 
+/// A `K × N` matrix on backend `B`: its sizes and buffer. Implemented by
+/// `Tensor<(K, N), B>` (in `tensor.rs`); the hidden condition of [`MatmulRhs`], so this module
+/// needs no tensor type.
+#[doc(hidden)]
+pub trait Matrix<K: Dim, N: Dim, B: Backend> {
+    /// The sizes, `[k, n]`.
+    fn sizes(&self) -> &[usize];
+    /// The row-major buffer.
+    fn buffer(&self) -> &B::Storage;
+}
+
 /// Implemented by `&Tensor<(K, N), B>`: the right operand of a matrix with `K` columns.
 ///
 /// ```
-/// use shapeflow_core::operand::MatmulRhs;
+/// use shapeflow_core::operand::{Matrix, MatmulRhs};
 /// use shapeflow_core::{Const, Tensor};
 /// use shapeflow_cpu::Cpu;
-/// fn cols<R: MatmulRhs<Const<3>, Const<2>, Cpu>>(r: R) -> usize { r.rhs().dims()[1] }
+/// fn cols<R: MatmulRhs<Const<3>, Const<2>, Cpu>>(r: R) -> usize { r.rhs().sizes()[1] }
 /// assert_eq!(cols(&Tensor::<(Const<3>, Const<2>), Cpu>::zeros(&Cpu::default(), &[3, 2]).unwrap()), 2);
 /// ```
 #[diagnostic::on_unimplemented(
@@ -80,13 +90,16 @@ impl<T, X: ?Sized + Is<T>> SameShapeAs<T> for &X {
     label = "its rows must equal the left operand's columns"
 )]
 pub trait MatmulRhs<K: Dim, N: Dim, B: Backend> {
-    /// The operand, as a `&Tensor<(K, N), B>`.
-    fn rhs(&self) -> &Tensor<(K, N), B>;
+    /// The operand's matrix type.
+    type Rhs: ?Sized + Matrix<K, N, B>;
+    /// The operand, as its matrix.
+    fn rhs(&self) -> &Self::Rhs;
 }
 
 #[diagnostic::do_not_recommend]
-impl<K: Dim, N: Dim, B: Backend, X: ?Sized + Is<Tensor<(K, N), B>>> MatmulRhs<K, N, B> for &X {
-    fn rhs(&self) -> &Tensor<(K, N), B> {
-        (**self).is()
+impl<K: Dim, N: Dim, B: Backend, X: ?Sized + Matrix<K, N, B>> MatmulRhs<K, N, B> for &X {
+    type Rhs = X;
+    fn rhs(&self) -> &X {
+        self
     }
 }

@@ -2,8 +2,10 @@
 
 use std::marker::PhantomData;
 
-use crate::backend::{Backend, Elem};
+use crate::backend::{Backend, Elem, Gemm};
+use crate::dim::Dim;
 use crate::error::{Error, Result};
+use crate::operand::{MatmulRhs, Matrix, SameShapeAs};
 use crate::rng::Rng;
 use crate::shape::{Dims, Shape};
 
@@ -256,6 +258,51 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Ok(())
     }
 
+    /// Elementwise sum of two tensors of the same shape.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let a = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
+    /// assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 2.0]);
+    /// ```
+    pub fn add<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
+        let other = other.operand();
+        self.check_same_dims(other, "add")?;
+        let mut out = self.clone();
+        B::axpy(B::Elem::one(), other.storage(), out.storage_mut());
+        Ok(out)
+    }
+
+    /// Elementwise difference of two tensors of the same shape.
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let a = Tensor::<(typenum::U2,), Cpu>::from_vec(&Cpu::default(), &[2], vec![3.0, 4.0]).unwrap();
+    /// assert_eq!(a.sub(&a).unwrap().to_vec(), vec![0.0, 0.0]);
+    /// assert_eq!(a.mul(&a).unwrap().to_vec(), vec![9.0, 16.0]);
+    /// assert_eq!(a.scaled(0.5).to_vec(), vec![1.5, 2.0]);
+    /// assert_eq!(a.sum(), 7.0);
+    /// ```
+    pub fn sub<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
+        let other = other.operand();
+        self.check_same_dims(other, "sub")?;
+        let mut out = self.zeros_like();
+        B::sub(self.storage(), other.storage(), out.storage_mut());
+        Ok(out)
+    }
+
+    /// Elementwise product of two tensors of the same shape.
+    pub fn mul<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
+        let other = other.operand();
+        self.check_same_dims(other, "mul")?;
+        let mut out = self.zeros_like();
+        B::mul(self.storage(), other.storage(), out.storage_mut());
+        Ok(out)
+    }
+
     /// Multiplies every element by `alpha`.
     pub fn scaled(&self, alpha: f64) -> Tensor<S, B> {
         let mut out = self.clone();
@@ -266,6 +313,43 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// Sum of all elements.
     pub fn sum(&self) -> f64 {
         B::sum(&self.storage)
+    }
+}
+
+impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
+    /// Matrix product `(M, K) × (K, N) → (M, N)`; the inner dimensions must agree at compile time
+    /// (and at run time, for `Dyn` ones).
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// use typenum::{U1, U2};
+    /// let dev = Cpu::default();
+    /// let a = Tensor::<(U1, U2), Cpu>::from_vec(&dev, &[1, 2], vec![1.0, 2.0]).unwrap();
+    /// let b = Tensor::<(U2, U1), Cpu>::from_vec(&dev, &[2, 1], vec![3.0, 4.0]).unwrap();
+    /// assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![11.0]);
+    /// ```
+    pub fn matmul<N: Dim, R: MatmulRhs<K, N, B>>(&self, rhs: R) -> Result<Tensor<(M, N), B>> {
+        let rhs = rhs.rhs();
+        let (m, k) = (self.dims()[0], self.dims()[1]);
+        let (k2, n) = (rhs.sizes()[0], rhs.sizes()[1]);
+        if k != k2 {
+            return Err(Error::Shape(format!(
+                "matmul: left operand is {m}×{k} but right operand is {k2}×{n}"
+            )));
+        }
+        let mut out = self.zeros_on(Dims::new(&[m, n])?);
+        B::matmul(self.storage(), rhs.buffer(), out.storage_mut(), Gemm::new(m, k, n));
+        Ok(out)
+    }
+}
+
+impl<K: Dim, N: Dim, B: Backend> Matrix<K, N, B> for Tensor<(K, N), B> {
+    fn sizes(&self) -> &[usize] {
+        self.dims()
+    }
+    fn buffer(&self) -> &B::Storage {
+        self.storage()
     }
 }
 

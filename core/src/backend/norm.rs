@@ -176,12 +176,12 @@ fn rows_as_channels<B: Norm>(
 /// use shapeflow_core::backend::{Device, Norm, RowNorm, RowStatsMut, layer_norm_composed};
 /// use shapeflow_cpu::Cpu64;
 /// let dev = Cpu64::default();
-/// let x = dev.upload(&[1.0, 3.0, 2.0, 2.0]);
+/// let x = dev.upload(&[1.0, 3.0, 2.0, 6.0]);
 /// let (mut y, mut m, mut v) = (dev.zeros(4), dev.zeros(2), dev.zeros(2));
 /// let g = RowNorm { rows: 2, cols: 2, eps: 0.0 };
 /// layer_norm_composed::<Cpu64>(&x, None, &mut y, RowStatsMut { mean: &mut m, var: &mut v }, g);
-/// assert_eq!(Cpu64::to_host(&y), vec![-1.0, 1.0, 0.0, 0.0]);
-/// assert_eq!(Cpu64::to_host(&v), vec![1.0, 0.0]);
+/// assert_eq!(Cpu64::to_host(&y), vec![-1.0, 1.0, -1.0, 1.0]);
+/// assert_eq!((Cpu64::to_host(&m), Cpu64::to_host(&v)), (vec![2.0, 4.0], vec![1.0, 4.0]));
 /// ```
 pub fn layer_norm_composed<B: Norm>(
     x: &B::Storage,

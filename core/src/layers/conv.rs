@@ -298,6 +298,7 @@ where
     type Cache = ConvCache<B>;
 
     fn forward_to(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<(N, O, OH, OW), B> {
+        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
         self.forward_cached(x, Window2::<H, W, K, S, P, D, OH, OW>::geometry(x.batch(), I::N)).0
     }
 
@@ -305,6 +306,7 @@ where
         &mut self,
         x: &Tensor<(N, I, H, W), B>,
     ) -> (Tensor<(N, O, OH, OW), B>, ConvCache<B>) {
+        let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
         self.forward_cached(x, Window2::<H, W, K, S, P, D, OH, OW>::geometry(x.batch(), I::N))
     }
 
@@ -398,6 +400,7 @@ where
     type Cache = ConvCache<B>;
 
     fn forward_to(&self, x: &Tensor<(N, I, L), B>) -> Tensor<(N, O, OL), B> {
+        let () = Window::<L, K, S, P, D, OL>::FITS;
         self.forward_cached(x, Window::<L, K, S, P, D, OL>::geometry(x.batch(), I::N)).0
     }
 
@@ -405,6 +408,7 @@ where
         &mut self,
         x: &Tensor<(N, I, L), B>,
     ) -> (Tensor<(N, O, OL), B>, ConvCache<B>) {
+        let () = Window::<L, K, S, P, D, OL>::FITS;
         self.forward_cached(x, Window::<L, K, S, P, D, OL>::geometry(x.batch(), I::N))
     }
 

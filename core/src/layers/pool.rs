@@ -118,6 +118,7 @@ where
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<(N, C, OH, OW), B>, MaxPoolCache<B>) {
+        let () = Window2::<H, W, K, S, P, Const<1>, OH, OW>::FITS;
         let (n, c) = batch_channels(x.dims());
         let g = Window2::<H, W, K, S, P, Const<1>, OH, OW>::geometry(n, c);
         let len = g.n * g.c * g.oh * g.ow;
@@ -200,6 +201,7 @@ where
         &mut self,
         x: &Tensor<(N, C, H, W), B>,
     ) -> (Tensor<(N, C, OH, OW), B>, Window2d) {
+        let () = Window2::<H, W, K, S, P, Const<1>, OH, OW>::FITS;
         let (n, c) = batch_channels(x.dims());
         let g = Window2::<H, W, K, S, P, Const<1>, OH, OW>::geometry(n, c);
         let mut y = B::scratch_like(x.storage(), g.n * g.c * g.oh * g.ow);
