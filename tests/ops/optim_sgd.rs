@@ -3,6 +3,7 @@
 use shapeflow::prelude::*;
 
 use crate::optim_adam::three_steps;
+use crate::support::assert_close;
 
 fn sgd_case(key: &str, cfg: SgdConfig) {
     let dev = Cpu64::default();
@@ -50,4 +51,44 @@ fn sgd_dampening_matches_pytorch() {
 fn nesterov_without_momentum_is_an_error() {
     let fc = Linear::<Const<3>, Const<2>, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
     assert!(Sgd::new(&fc, SgdConfig { nesterov: true, ..Default::default() }).is_err());
+}
+
+/// The default body every backend gets (axpy and scale) computes what the CPU backend's fused
+/// kernel computes, for every momentum variant.
+#[test]
+fn composed_sgd_step_equals_the_fused_kernel() {
+    use shapeflow::backend::{Optim, SgdStep, sgd_step_composed};
+    let dev = Cpu64::default();
+    let p0: Vec<f64> = (0..37).map(|i| (i as f64 * 0.3).sin()).collect();
+    let g: Vec<f64> = (0..37).map(|i| (i as f64 * 0.7).cos()).collect();
+    let b0: Vec<f64> = (0..37).map(|i| (i as f64 * 0.11).sin()).collect();
+    for (momentum, dampening, nesterov, first) in [
+        (0.0, 0.0, false, true),
+        (0.9, 0.0, false, true),
+        (0.9, 0.3, false, false),
+        (0.8, 0.0, true, false),
+    ] {
+        let hp = SgdStep { lr: 0.05, momentum, dampening, nesterov, weight_decay: 0.01, first };
+        let g = dev.upload(&g);
+        let (mut p1, mut b1) = (dev.upload(&p0), dev.upload(&b0));
+        let (mut p2, mut b2) = (dev.upload(&p0), dev.upload(&b0));
+        let with = momentum > 0.0;
+        Cpu64::sgd_step(&mut p1, &g, with.then_some(&mut b1), hp);
+        sgd_step_composed::<Cpu64>(&mut p2, &g, with.then_some(&mut b2), hp);
+        let what = format!("sgd {hp:?}");
+        assert_close(
+            &format!("{what} p"),
+            &Cpu64::to_host(&p2),
+            &Cpu64::to_host(&p1),
+            1e-14,
+            1e-15,
+        );
+        assert_close(
+            &format!("{what} buf"),
+            &Cpu64::to_host(&b2),
+            &Cpu64::to_host(&b1),
+            1e-14,
+            1e-15,
+        );
+    }
 }

@@ -16,7 +16,7 @@
 //! Storage is a flat, contiguous, row-major buffer; kernels take descriptor structs for their
 //! sizes. Layers check sizes before calling a kernel, so kernels may assume consistent
 //! arguments. Methods with default bodies (`add_bias`, `sum_rows`, `sum_squares`,
-//! `neg_onehot`, `layer_norm`, `layer_norm_backward`) are composed from the others; a backend overrides them for speed. The CPU
+//! `neg_onehot`, `layer_norm`, `layer_norm_backward`, `sgd_step`) are composed from the others; a backend overrides them for speed. The CPU
 //! backend lives in `shapeflow-cpu`, the CUDA one in `shapeflow-cuda`, each implementing each
 //! family in a file named for it.
 
@@ -39,7 +39,9 @@ pub use norm::{
     BatchNormGeom, BatchNormGrads, LayerNormGrads, Moments, Norm, RowNorm, RowStats, RowStatsMut,
     layer_norm_backward_composed, layer_norm_composed,
 };
-pub use optim::{AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep};
+pub use optim::{
+    AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep, sgd_step_composed,
+};
 pub use pool::Pool;
 pub use rows::Rows;
 

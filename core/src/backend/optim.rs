@@ -1,6 +1,6 @@
 //! The optimizer family: fused parameter updates with PyTorch's rules.
 
-use super::Device;
+use super::{Elem, Elementwise};
 
 /// Hyper-parameters of one fused Adam/AdamW update (PyTorch's rules).
 ///
@@ -115,7 +115,7 @@ pub struct AdagradStep {
 /// Cpu::sgd_step(&mut p, &g, None, hp);
 /// assert_eq!(Cpu::to_host(&p), vec![0.95]);
 /// ```
-pub trait Optim: Device {
+pub trait Optim: Elementwise {
     /// One fused Adam/AdamW update of `p` with gradient `g` and moments `m`, `v`.
     fn adam_step(
         p: &mut Self::Storage,
@@ -125,13 +125,15 @@ pub trait Optim: Device {
         hp: AdamStep,
     );
     /// One fused SGD update of `p` with gradient `g` and momentum buffer `buf` (`None` when
-    /// momentum is 0).
+    /// momentum is 0). Defaults to [`sgd_step_composed`].
     fn sgd_step(
         p: &mut Self::Storage,
         g: &Self::Storage,
         buf: Option<&mut Self::Storage>,
         hp: SgdStep,
-    );
+    ) {
+        sgd_step_composed::<Self>(p, g, buf, hp);
+    }
     /// One fused RMSprop update of `p` with gradient `g`.
     fn rmsprop_step(
         p: &mut Self::Storage,
@@ -146,4 +148,48 @@ pub trait Optim: Device {
         sum: &mut Self::Storage,
         hp: AdagradStep,
     );
+}
+
+/// [`Optim::sgd_step`] composed from [`Elementwise::axpy`] and [`Elementwise::scale`] (PyTorch's
+/// rule: `d = g + wd·p`; `buf = d` on the first step, else `momentum·buf + (1 − dampening)·d`;
+/// the step is `buf`, or `d + momentum·buf` with Nesterov; `p −= lr·step`). What a new backend
+/// gets before it writes a fused kernel.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, SgdStep, sgd_step_composed};
+/// use shapeflow_cpu::Cpu64;
+/// let (mut p, g) = (Cpu64::default().upload(&[1.0]), Cpu64::default().upload(&[0.5]));
+/// let hp = SgdStep { lr: 0.1, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, first: true };
+/// sgd_step_composed::<Cpu64>(&mut p, &g, None, hp);
+/// assert_eq!(Cpu64::to_host(&p), vec![0.95]);
+/// ```
+pub fn sgd_step_composed<B: Optim>(
+    p: &mut B::Storage,
+    g: &B::Storage,
+    buf: Option<&mut B::Storage>,
+    hp: SgdStep,
+) {
+    let e = B::Elem::from_f64;
+    let mut d = g.clone();
+    if hp.weight_decay != 0.0 {
+        B::axpy(e(hp.weight_decay), p, &mut d);
+    }
+    let step = match buf {
+        None => d,
+        Some(buf) => {
+            if hp.first {
+                *buf = d.clone();
+            } else {
+                B::scale(buf, e(hp.momentum));
+                B::axpy(e(1.0 - hp.dampening), &d, buf);
+            }
+            if hp.nesterov {
+                B::axpy(e(hp.momentum), buf, &mut d);
+                d
+            } else {
+                buf.clone()
+            }
+        }
+    };
+    B::axpy(e(-hp.lr), &step, p);
 }
