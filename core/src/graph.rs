@@ -7,6 +7,11 @@ use crate::module::Module;
 use crate::summary::{Summary, SummaryRow};
 
 /// An attribute value of a node (`kernel_size = 5`, `eps = 1e-5`, `elementwise_affine = true`).
+///
+/// ```
+/// use shapeflow_core::graph::Attr;
+/// assert_ne!(Attr::Int(1), Attr::Real(1.0));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attr {
     /// A size or count.
@@ -18,6 +23,11 @@ pub enum Attr {
 }
 
 /// A model input: its name and shape (`[batch, 1, 28, 28]`).
+///
+/// ```
+/// let i = shapeflow_core::graph::GraphInput { name: "input".into(), shape: "[batch, 784]".into() };
+/// assert_eq!(i.name, "input");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphInput {
     /// The input's name (`input` for a chain).
@@ -27,6 +37,13 @@ pub struct GraphInput {
 }
 
 /// One node: a layer of the model and the values it reads.
+///
+/// ```
+/// use shapeflow_core::graph::{Attr, GraphNode};
+/// let n = GraphNode { name: "act".into(), op: "Relu".into(), label: "Relu".into(), attrs: vec![],
+///     inputs: vec!["fc".into()], output: "[batch, 10]".into(), params: vec![] };
+/// assert_eq!((n.num_params(), n.attr("p")), (0, None::<&Attr>));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphNode {
     /// The field name (`conv1`).

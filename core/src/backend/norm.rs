@@ -18,6 +18,13 @@ pub struct BatchNormGeom {
 }
 
 /// Per-channel statistics: mean and biased variance.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, Moments};
+/// let (m, v) = (shapeflow_cpu::Cpu::default().zeros(3), shapeflow_cpu::Cpu::default().zeros(3));
+/// let stats = Moments { mean: &m, var: &v };
+/// assert_eq!(stats.mean.len(), 3);
+/// ```
 #[derive(Debug)]
 pub struct Moments<'a, S> {
     /// Per-channel mean.
@@ -27,6 +34,14 @@ pub struct Moments<'a, S> {
 }
 
 /// The gradients batch-norm backward writes.
+///
+/// ```
+/// use shapeflow_core::backend::{BatchNormGrads, Device};
+/// let dev = shapeflow_cpu::Cpu::default();
+/// let (mut dx, mut dg, mut db) = (dev.zeros(6), dev.zeros(3), dev.zeros(3));
+/// let grads = BatchNormGrads { dx: &mut dx, dgamma: &mut dg, dbeta: &mut db };
+/// assert_eq!(grads.dx.len(), 6);
+/// ```
 #[derive(Debug)]
 pub struct BatchNormGrads<'a, S> {
     /// Input gradient.
@@ -55,6 +70,12 @@ pub struct RowNorm {
 }
 
 /// Per-row statistics of a layer norm: the mean and the biased variance (`rows` each).
+///
+/// ```
+/// use shapeflow_core::backend::{Device, RowStats};
+/// let (m, v) = (shapeflow_cpu::Cpu::default().zeros(2), shapeflow_cpu::Cpu::default().zeros(2));
+/// assert_eq!(RowStats { mean: &m, var: &v }.var.len(), 2);
+/// ```
 #[derive(Debug)]
 pub struct RowStats<'a, S> {
     /// Per-row mean.
@@ -64,6 +85,13 @@ pub struct RowStats<'a, S> {
 }
 
 /// Where [`Norm::layer_norm`] writes the per-row statistics.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, RowStatsMut};
+/// let dev = shapeflow_cpu::Cpu::default();
+/// let (mut m, mut v) = (dev.zeros(2), dev.zeros(2));
+/// assert_eq!(RowStatsMut { mean: &mut m, var: &mut v }.mean.len(), 2);
+/// ```
 #[derive(Debug)]
 pub struct RowStatsMut<'a, S> {
     /// Per-row mean.
@@ -73,6 +101,13 @@ pub struct RowStatsMut<'a, S> {
 }
 
 /// The gradients layer-norm backward writes; `dgamma`/`dbeta` only with an affine part.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, LayerNormGrads};
+/// let mut dx = shapeflow_cpu::Cpu::default().zeros(8);
+/// let grads = LayerNormGrads { dx: &mut dx, dgamma: None, dbeta: None };
+/// assert!(grads.dgamma.is_none());
+/// ```
 #[derive(Debug)]
 pub struct LayerNormGrads<'a, S> {
     /// Input gradient.

@@ -74,6 +74,13 @@ pub struct RmspropStep {
 }
 
 /// The state buffers of one RMSprop parameter.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, RmspropState};
+/// let mut sq = shapeflow_cpu::Cpu::default().zeros(4);
+/// let state = RmspropState { square_avg: &mut sq, grad_avg: None, momentum_buffer: None };
+/// assert_eq!(state.square_avg.len(), 4);
+/// ```
 #[derive(Debug)]
 pub struct RmspropState<'a, S> {
     /// Running average of squared gradients.
