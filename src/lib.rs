@@ -88,6 +88,7 @@ pub mod prelude {
 pub mod __private {
     pub use shapeflow_core::backend::Device;
     pub use shapeflow_core::graph::{Attr, Graph, GraphInput, GraphNode, params_of};
+    pub use shapeflow_core::layers::Merge;
     pub use shapeflow_core::module::{
         StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, with_field,
     };

@@ -251,3 +251,24 @@ fn a_model_trains_identically_on_cuda_and_cpu() {
     close("trained fc.weight", &b.fc.weight.to_vec(), &a.fc.weight.to_vec());
     dev.check().unwrap();
 }
+
+model! {
+    /// Merge nodes (add, mul, sub) and a value read three times, on both backends.
+    pub struct Merged {
+        input x: [6],
+        fc: Linear<6, 6>,
+        sum: Add(x, fc),
+        gate: Sigmoid(x),
+        prod: Mul(sum, gate),
+        diff: Sub(prod, x),
+    }
+}
+
+#[test]
+fn a_graph_model_matches_the_cpu() {
+    let Some(dev) = gpu() else { return };
+    let cpu = Cpu::default();
+    let mut a = Merged::<Cpu>::new(&cpu, 4);
+    let mut b = Merged::<Cuda>::new(&dev, 4);
+    same_layer::<(Dyn, Const<6>), _, _>("Merged", &mut a, &mut b, &[5, 6], &dev);
+}

@@ -8,5 +8,6 @@ mod conv_models;
 mod custom_layer;
 mod generated;
 mod graph;
+mod graph_models;
 mod shape_rules_agree;
 mod w2_reference;

@@ -76,7 +76,7 @@ impl Shapes {
 /// Runs every node's shape rule in order (nodes come after their inputs).
 pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
     let inputs: Vec<Option<Vec<usize>>> = g.inputs.iter().map(|i| i.fixed_dims()).collect();
-    let mut traces_in: Vec<String> = g
+    let traces_in: Vec<String> = g
         .inputs
         .iter()
         .zip(&inputs)
@@ -87,19 +87,36 @@ pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
     let mut traces: Vec<String> = Vec::with_capacity(g.nodes.len());
     for node in &g.nodes {
         let from = node.inputs[0];
-        let trace = match from {
-            NodeRef::Input(i) => std::mem::take(&mut traces_in[i]),
+        let trace_of = |r: NodeRef, traces_in: &[String], traces: &[String]| match r {
+            NodeRef::Input(i) => traces_in[i].clone(),
             NodeRef::Node(i) => traces[i].clone(),
         };
+        let trace = trace_of(from, &traces_in, &traces);
         let note = match from {
             NodeRef::Input(_) => None,
             NodeRef::Node(i) => notes[i].as_deref(),
         };
-        let mut site =
-            Site { name: &node.name, prev: g.name_of(from), note, trace: &trace, errors };
+        // A merge's errors show both branches' traces, and name both values.
+        let (site_trace, prev) = match node.inputs.get(1) {
+            Some(&second) => (
+                format!("{trace}\n  = note: {}", trace_of(second, &traces_in, &traces)),
+                format!("{}, {}", g.name_of(from), g.name_of(second)),
+            ),
+            None => (trace.clone(), g.name_of(from)),
+        };
+        let mut site = Site { name: &node.name, prev, note, trace: &site_trace, errors };
         let out: Option<Out> = match (&node.op, shapes.of(from)) {
             (Op::Custom { stated, .. }, _) => stated.clone().map(Out::new),
             (Op::Invalid, _) => None,
+            (Op::Builtin(kind), Some(input)) if kind.arity() == 2 => {
+                match node.inputs.get(1).and_then(|&r| shapes.of(r)) {
+                    Some(second) => {
+                        let (a, b) = (input.clone(), second.clone());
+                        kind.infer2(&mut site, &a, &b)
+                    }
+                    None => None,
+                }
+            }
             (Op::Builtin(kind), Some(input)) => {
                 let input = input.clone();
                 kind.infer(&mut site, &input)

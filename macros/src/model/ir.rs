@@ -36,7 +36,7 @@ impl Input {
 }
 
 /// A value in the graph: a model input or a node's output.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum NodeRef {
     Input(usize),
     Node(usize),
@@ -96,7 +96,7 @@ impl Graph {
 pub(crate) fn lower(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Graph {
     check_names(def, errors);
     let input = Input {
-        name: Ident::new("input", def.input.span),
+        name: def.input_name.clone(),
         dims: def.input.dims.iter().map(|(d, s)| (lower_dim(d), *s)).collect(),
     };
     for (d, span) in &input.dims {
@@ -109,19 +109,117 @@ pub(crate) fn lower(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Graph {
             ));
         }
     }
-    let nodes = def
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| Node {
-            name: l.name.clone(),
-            docs: l.docs.clone(),
-            op: lower_op(&l.name, &l.kind, errors),
-            inputs: vec![if i == 0 { NodeRef::Input(0) } else { NodeRef::Node(i - 1) }],
-        })
-        .collect::<Vec<_>>();
+    let mut nodes: Vec<Node> = Vec::with_capacity(def.layers.len());
+    for (i, l) in def.layers.iter().enumerate() {
+        let op = lower_op(&l.name, &l.kind, errors);
+        let inputs = lower_inputs(def, i, &op, errors);
+        nodes.push(Node { name: l.name.clone(), docs: l.docs.clone(), op, inputs });
+    }
     let output = if nodes.is_empty() { NodeRef::Input(0) } else { NodeRef::Node(nodes.len() - 1) };
+    check_every_value_is_read(def, &nodes, errors);
     Graph { inputs: vec![input], nodes, output }
+}
+
+/// The values layer `i` reads: the names in `(a, b)` after its kind (the input, or layers above
+/// it), by default the layer before it; as many as its kind takes.
+fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>) -> Vec<NodeRef> {
+    let layer = &def.layers[i];
+    let previous = if i == 0 { NodeRef::Input(0) } else { NodeRef::Node(i - 1) };
+    let arity = match op {
+        Op::Builtin(k) => k.arity(),
+        _ => 1,
+    };
+    let Some(names) = &layer.inputs else {
+        if arity != 1
+            && let Op::Builtin(k) = op
+        {
+            let before = if i == 0 {
+                def.input_name.to_string()
+            } else {
+                def.layers[i - 1].name.to_string()
+            };
+            errors.push(syn::Error::new(
+                layer.name.span(),
+                format!(
+                    "`{}` ({}) merges two values: name them, e.g. `{}: {}({}, {before})`",
+                    layer.name,
+                    k.name(),
+                    layer.name,
+                    k.name(),
+                    def.input_name
+                ),
+            ));
+        }
+        return vec![previous; arity];
+    };
+    if names.len() != arity {
+        let kind = match op {
+            Op::Builtin(k) => k.name().to_string(),
+            _ => "custom".to_string(),
+        };
+        let what = if arity == 1 { "one value" } else { "two values" };
+        let span = names.first().map_or(layer.name.span(), |n| n.span());
+        errors.push(syn::Error::new(
+            span,
+            format!("`{}` ({kind}) reads {what}, not {}", layer.name, names.len()),
+        ));
+        return vec![previous; arity];
+    }
+    names
+        .iter()
+        .map(|n| {
+            if *n == def.input_name {
+                return NodeRef::Input(0);
+            }
+            match def.layers.iter().position(|l| l.name == *n) {
+                Some(j) if j < i => NodeRef::Node(j),
+                Some(_) => {
+                    errors.push(syn::Error::new(
+                        n.span(),
+                        format!(
+                            "`{}` reads `{n}`, which is declared after it; a layer reads the input or the layers above it",
+                            layer.name
+                        ),
+                    ));
+                    previous
+                }
+                None => {
+                    errors.push(syn::Error::new(
+                        n.span(),
+                        format!(
+                            "`{}` reads `{n}`, which is neither the input `{}` nor a layer of `{}`",
+                            layer.name, def.input_name, def.name
+                        ),
+                    ));
+                    previous
+                }
+            }
+        })
+        .collect()
+}
+
+/// Every layer but the last (the output) and the input must be read by some layer: a value
+/// nothing reads would get no gradient.
+fn check_every_value_is_read(def: &ModelDef, nodes: &[Node], errors: &mut Vec<syn::Error>) {
+    let read = |r: NodeRef| nodes.iter().any(|n| n.inputs.contains(&r));
+    let Some(last) = nodes.last() else { return };
+    for (i, node) in nodes.iter().enumerate().take(nodes.len() - 1) {
+        if !read(NodeRef::Node(i)) {
+            errors.push(syn::Error::new(
+                node.name.span(),
+                format!(
+                    "`{}` is computed but no layer reads it; the model's output is its last layer, `{}`",
+                    node.name, last.name
+                ),
+            ));
+        }
+    }
+    if !read(NodeRef::Input(0)) {
+        errors.push(syn::Error::new(
+            def.input_name.span(),
+            format!("no layer reads the input `{}`", def.input_name),
+        ));
+    }
 }
 
 fn lower_dim(d: &SizeDecl) -> Dim {

@@ -10,6 +10,8 @@ pub(crate) struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
+    /// The input's name: `x` in `input x: [...]`, else `input`.
+    pub input_name: Ident,
     pub input: InputDecl,
     pub layers: Vec<LayerDecl>,
     /// The closing brace, where "empty model" errors point.
@@ -19,8 +21,6 @@ pub(crate) struct ModelDef {
 /// `input: [1, 28, 28]`: per-sample sizes; the batch dimension is added.
 pub(crate) struct InputDecl {
     pub dims: Vec<(SizeDecl, Span)>,
-    /// The brackets.
-    pub span: Span,
 }
 
 /// One size as written: an integer literal, or a name (a runtime size such as `seq`).
@@ -34,6 +34,8 @@ pub(crate) struct LayerDecl {
     pub docs: Vec<Attribute>,
     pub name: Ident,
     pub kind: KindDecl,
+    /// `(x, c2)` after the kind: the values the node reads (by default the node before it).
+    pub inputs: Option<Vec<Ident>>,
 }
 
 pub(crate) enum KindDecl {
@@ -106,6 +108,7 @@ impl Parse for ModelDef {
                 "attributes on `input` are not supported: document the model on its struct, and each layer on its own line",
             ));
         }
+        let input_name = if body.peek(Ident) { body.parse::<Ident>()? } else { key.clone() };
         body.parse::<Token![:]>()?;
         let input_decl = parse_input(&body)?;
         let mut layers = Vec::new();
@@ -116,7 +119,7 @@ impl Parse for ModelDef {
             }
             layers.push(body.parse::<LayerDecl>()?);
         }
-        Ok(ModelDef { attrs, vis, name, input: input_decl, layers, body_span })
+        Ok(ModelDef { attrs, vis, name, input_name, input: input_decl, layers, body_span })
     }
 }
 
@@ -176,7 +179,7 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
             "the input shape has at most 5 sizes (rank 6 with the batch)",
         ));
     }
-    Ok(InputDecl { dims, span })
+    Ok(InputDecl { dims })
 }
 
 impl Parse for LayerDecl {
@@ -204,6 +207,7 @@ impl Parse for LayerDecl {
         input.parse::<Token![:]>()?;
         if custom {
             return Ok(LayerDecl {
+                inputs: None,
                 docs,
                 name,
                 kind: KindDecl::Custom(Box::new(input.parse()?), stated),
@@ -230,7 +234,15 @@ impl Parse for LayerDecl {
                 }
             }
         }
-        Ok(LayerDecl { docs, name, kind: KindDecl::Builtin { kind, args, span } })
+        let inputs = if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let names = content.parse_terminated(Ident::parse, Token![,])?;
+            Some(names.into_iter().collect())
+        } else {
+            None
+        };
+        Ok(LayerDecl { docs, name, kind: KindDecl::Builtin { kind, args, span }, inputs })
     }
 }
 

@@ -1,5 +1,8 @@
 //! The forward and backward passes as statements, from a walk over the graph: forward in node
-//! order, backward in reverse, each node's gradient flowing to the value it read.
+//! order, backward in reverse, each node's input gradients flowing to the values it read and
+//! summed where a value is read more than once (a residual connection's input).
+
+use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
@@ -15,11 +18,12 @@ fn value_var(r: NodeRef) -> syn::Ident {
     }
 }
 
-/// The variable holding the gradient of value `r` in the backward passes.
-fn grad_var(r: NodeRef) -> syn::Ident {
+/// A borrow of value `r` as a node's argument: the model input is the caller's reference.
+fn value_arg(r: NodeRef) -> TokenStream {
+    let v = value_var(r);
     match r {
-        NodeRef::Input(i) => format_ident!("d{}", i),
-        NodeRef::Node(i) => format_ident!("d{}", i + 1),
+        NodeRef::Input(_) => v.into_token_stream(),
+        NodeRef::Node(_) => quote!(&#v),
     }
 }
 
@@ -31,8 +35,8 @@ pub(crate) struct Passes {
     pub backward_params: Vec<TokenStream>,
     /// The variable holding the model's output.
     pub output: syn::Ident,
-    /// The variable holding the model input's gradient after `backward`.
-    pub input_grad: syn::Ident,
+    /// The expression of the model input's gradient after `backward`.
+    pub input_grad: TokenStream,
     /// Each node's gradient-of-parameters variable.
     pub param_grads: Vec<syn::Ident>,
     /// Each node's cache variable.
@@ -43,80 +47,129 @@ pub(crate) fn passes(g: &Graph, plan: &Plan) -> Passes {
     let n = g.nodes.len();
     let cs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("c{}", i)).collect();
     let gs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("g{}", i)).collect();
-    let mut forward = Vec::with_capacity(n);
-    let mut forward_train = Vec::with_capacity(n);
-    for (i, node) in g.nodes.iter().enumerate() {
-        let (field, x, c) = (&plan.names[i], value_var(NodeRef::Node(i)), &cs[i]);
-        // A model input is the caller's reference; later values are borrowed.
-        let xin = match node.inputs[0] {
-            r @ NodeRef::Input(_) => value_var(r).into_token_stream(),
-            r => {
-                let v = value_var(r);
-                quote!(&#v)
-            }
-        };
-        let call = &plan.calls[i];
-        let fwd = plan.qual(i, call.forward.to_token_stream());
-        let train = plan.qual(i, call.forward_train.to_token_stream());
-        if call.retype {
-            forward
-                .push(plan.at_user(i, quote!(let #x = #fwd(&self.#field, #xin).__assume_shape();)));
-            forward_train.push(plan.at_user(
-                i,
-                quote!(
-                    let (#x, #c) = #train(&mut self.#field, #xin);
-                    let #x = #x.__assume_shape();
-                ),
-            ));
-        } else {
-            forward.push(quote!(let #x = #fwd(&self.#field, #xin);));
-            forward_train.push(quote!(let (#x, #c) = #train(&mut self.#field, #xin);));
-        }
-    }
-    let mut backward = Vec::with_capacity(n);
-    let mut backward_params = Vec::with_capacity(n);
-    for (i, node) in g.nodes.iter().enumerate().rev() {
-        let here = NodeRef::Node(i);
-        let call = &plan.calls[i];
-        // The model's output gradient is the caller's; a node's is the one its reader made. A
-        // custom layer's relabelled output takes its gradient back under the layer's own output
-        // type: the reader's result is moved for that, only the caller's `dy` is copied.
-        let d_out = match (here == g.output, call.retype) {
-            (true, false) => quote!(dy),
-            (true, true) => quote!(&dy.clone().__assume_shape()),
-            (false, false) => {
-                let d = grad_var(here);
-                quote!(&#d)
-            }
-            (false, true) => {
-                let d = grad_var(here);
-                quote!(&#d.__assume_shape())
-            }
-        };
-        let (field, gi, d_in) = (&plan.names[i], &gs[i], grad_var(node.inputs[0]));
-        let bwd = plan.qual(i, call.backward.to_token_stream());
-        let stmt =
-            plan.at_user(i, quote!(let (#d_in, #gi) = #bwd(&self.#field, &cache.#field, #d_out)?;));
-        backward.push(stmt.clone());
-        // Without the model's input gradient: a node reading a model input computes its
-        // parameter gradients only (for `Linear`, one matrix product less).
-        if matches!(node.inputs[0], NodeRef::Input(_)) {
-            let bwd = plan.qual(i, call.backward_params.to_token_stream());
-            backward_params.push(
-                plan.at_user(i, quote!(let #gi = #bwd(&self.#field, &cache.#field, #d_out)?;)),
-            );
-        } else {
-            backward_params.push(stmt);
-        }
-    }
+    let (forward, forward_train) = forward_passes(g, plan, &cs);
+    let (backward, input_grad) = backward_pass(g, plan, &gs, false);
+    let (backward_params, _) = backward_pass(g, plan, &gs, true);
     Passes {
         forward,
         forward_train,
         backward,
         backward_params,
         output: value_var(g.output),
-        input_grad: grad_var(NodeRef::Input(0)),
+        input_grad: input_grad.unwrap_or_else(|| quote!(dy.clone())),
         param_grads: gs,
         caches: cs,
     }
+}
+
+fn forward_passes(
+    g: &Graph,
+    plan: &Plan,
+    cs: &[syn::Ident],
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let (mut forward, mut forward_train) = (Vec::new(), Vec::new());
+    for (i, node) in g.nodes.iter().enumerate() {
+        let (field, x, c) = (&plan.names[i], value_var(NodeRef::Node(i)), &cs[i]);
+        let args: Vec<TokenStream> = node.inputs.iter().map(|&r| value_arg(r)).collect();
+        let call = &plan.calls[i];
+        let fwd = plan.qual(i, call.forward.to_token_stream());
+        let train = plan.qual(i, call.forward_train.to_token_stream());
+        if call.retype {
+            forward.push(
+                plan.at_user(i, quote!(let #x = #fwd(&self.#field, #(#args),*).__assume_shape();)),
+            );
+            forward_train.push(plan.at_user(
+                i,
+                quote!(
+                    let (#x, #c) = #train(&mut self.#field, #(#args),*);
+                    let #x = #x.__assume_shape();
+                ),
+            ));
+        } else {
+            forward.push(quote!(let #x = #fwd(&self.#field, #(#args),*);));
+            forward_train.push(quote!(let (#x, #c) = #train(&mut self.#field, #(#args),*);));
+        }
+    }
+    (forward, forward_train)
+}
+
+/// A value's gradient so far: the caller's `dy`, or a variable.
+#[derive(Clone)]
+enum Grad {
+    Caller,
+    Var(syn::Ident),
+}
+
+/// The backward walk. With `params_only`, nodes reading the model input compute their
+/// parameter gradients only (for `Linear`, one matrix product less) and the input gets none.
+/// Returns the statements and the input gradient's expression.
+fn backward_pass(
+    g: &Graph,
+    plan: &Plan,
+    gs: &[syn::Ident],
+    params_only: bool,
+) -> (Vec<TokenStream>, Option<TokenStream>) {
+    let mut stmts = Vec::new();
+    let mut grads: HashMap<NodeRef, Grad> = HashMap::new();
+    grads.insert(g.output, Grad::Caller);
+    let mut sums = 0usize;
+    for (i, node) in g.nodes.iter().enumerate().rev() {
+        let call = &plan.calls[i];
+        // Every value but the output is read (checked when lowering), so its gradient is
+        // complete once the nodes after it are done.
+        let d_out = match (grads.remove(&NodeRef::Node(i)).unwrap_or(Grad::Caller), call.retype) {
+            (Grad::Caller, false) => quote!(dy),
+            (Grad::Caller, true) => quote!(&dy.clone().__assume_shape()),
+            (Grad::Var(d), false) => quote!(&#d),
+            (Grad::Var(d), true) => quote!(&#d.__assume_shape()),
+        };
+        let (field, gi) = (&plan.names[i], &gs[i]);
+        let wanted: Vec<bool> =
+            node.inputs.iter().map(|r| !(params_only && matches!(r, NodeRef::Input(_)))).collect();
+        let outs: Vec<Option<syn::Ident>> = (0..node.inputs.len())
+            .map(|k| wanted[k].then(|| format_ident!("dg{}_{}", i, k)))
+            .collect();
+        let bind = |o: &Option<syn::Ident>| match o {
+            Some(id) => id.to_token_stream(),
+            None => quote!(_),
+        };
+        let stmt = if call.merge {
+            let (a, b) = (bind(&outs[0]), bind(&outs[1]));
+            let bwd = plan.qual(i, call.backward.to_token_stream());
+            quote!(let ((#a, #b), #gi) = #bwd(&self.#field, &cache.#field, #d_out)?;)
+        } else if wanted[0] {
+            let (bwd, d) = (plan.qual(i, call.backward.to_token_stream()), bind(&outs[0]));
+            quote!(let (#d, #gi) = #bwd(&self.#field, &cache.#field, #d_out)?;)
+        } else {
+            let bwd = plan.qual(i, call.backward_params.to_token_stream());
+            quote!(let #gi = #bwd(&self.#field, &cache.#field, #d_out)?;)
+        };
+        stmts.push(plan.at_user(i, stmt));
+        for (&r, out) in node.inputs.iter().zip(outs) {
+            let Some(d) = out else { continue };
+            let next = match grads.remove(&r) {
+                None => Grad::Var(d),
+                // A value read twice: its gradients add up.
+                Some(Grad::Var(prev)) => {
+                    let sum = format_ident!("dsum{}", sums);
+                    sums += 1;
+                    stmts.push(quote!(let #sum = #prev.add(&#d)?;));
+                    Grad::Var(sum)
+                }
+                Some(Grad::Caller) => {
+                    let sum = format_ident!("dsum{}", sums);
+                    sums += 1;
+                    stmts.push(quote!(let #sum = dy.add(&#d)?;));
+                    Grad::Var(sum)
+                }
+            };
+            grads.insert(r, next);
+        }
+    }
+    let input = match grads.remove(&NodeRef::Input(0)) {
+        Some(Grad::Var(d)) => Some(d.into_token_stream()),
+        Some(Grad::Caller) => Some(quote!(dy.clone())),
+        None => None,
+    };
+    (stmts, input)
 }

@@ -27,6 +27,8 @@ pub(crate) struct Call {
     pub backward: syn::Ident,
     /// The parameter-gradients-only backward (a node reading a model input).
     pub backward_params: syn::Ident,
+    /// A two-input node called through `Merge` (its backward gives both input gradients).
+    pub merge: bool,
 }
 
 impl Call {
@@ -40,6 +42,7 @@ impl Call {
                 forward_train: format_ident!("forward_train_to"),
                 backward: format_ident!("backward_to"),
                 backward_params: format_ident!("backward_params_to"),
+                merge: false,
             },
             _ => Call {
                 retype: retype && output.is_some(),
@@ -48,7 +51,22 @@ impl Call {
                 forward_train: format_ident!("forward_train"),
                 backward: format_ident!("backward"),
                 backward_params: format_ident!("backward_params"),
+                merge: false,
             },
+        }
+    }
+
+    /// A merge node reading two values of type `input`.
+    fn merge(input: &TokenStream) -> Call {
+        let p = private();
+        Call {
+            retype: false,
+            via: quote!(#p::Merge<#input, B>),
+            forward: format_ident!("forward"),
+            forward_train: format_ident!("forward_train"),
+            backward: format_ident!("backward"),
+            backward_params: format_ident!("backward"),
+            merge: true,
         }
     }
 }
@@ -96,7 +114,12 @@ impl Plan {
                 Op::Custom { stated, .. } => (false, stated.is_some()),
                 Op::Invalid => (false, false),
             };
-            let call = Call::new(sized, retype, &input, known.as_ref());
+            let merges = node.inputs.len() == 2;
+            let call = if merges {
+                Call::merge(&input)
+            } else {
+                Call::new(sized, retype, &input, known.as_ref())
+            };
             let ty = &plan.types[i];
             match &node.op {
                 // A custom layer whose output is stated needs no bound: its check function
@@ -107,12 +130,18 @@ impl Plan {
                     plan.where_clauses.push(quote!(#ty: #p::Layer<#input, B> + #p::Init<B>));
                 }
                 _ if shapes.of(node.inputs[0]).is_none() => {
-                    plan.where_clauses.push(quote!(#ty: #p::Layer<#input, B>));
+                    let via = &call.via;
+                    plan.where_clauses.push(quote!(#ty: #via));
                 }
                 _ => {}
             }
             let via = &call.via;
-            plan.output_types.push(known.unwrap_or_else(|| quote!(<#ty as #via>::Output)));
+            let output = match known {
+                Some(t) => t,
+                None if merges => input.clone(),
+                None => quote!(<#ty as #via>::Output),
+            };
+            plan.output_types.push(output);
             plan.calls.push(call);
         }
         plan

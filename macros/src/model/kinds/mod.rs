@@ -12,6 +12,7 @@ mod flatten;
 mod global_avg_pool;
 mod layer_norm;
 mod linear;
+mod merge;
 mod pool;
 mod softmax;
 
@@ -72,6 +73,16 @@ pub(crate) trait Kind {
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
         Vec::new()
     }
+    /// How many values the node reads: 1, or 2 for the merge kinds (`sum: Add(x, c2)`), which
+    /// are called through `Merge` and give their shape rule in [`Kind::infer2`].
+    fn arity(&self) -> usize {
+        1
+    }
+    /// The shape rule of a two-input kind, for inputs `a` and `b` (whose traces `site` carries).
+    fn infer2(&self, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
+        let _ = b;
+        self.infer(site, a)
+    }
 }
 
 /// A kind's definition: its name, its parameters, and how resolved arguments become a layer.
@@ -110,6 +121,9 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &softmax::LOG_SOFTMAX,
     &dropout::DROPOUT,
     &layer_norm::LAYER_NORM,
+    &merge::ADD,
+    &merge::SUB,
+    &merge::MUL,
 ];
 
 /// The kind named `name`.

@@ -1,0 +1,149 @@
+//! Graph models: a node names the values it reads (`sum: Add(x, fc2)`), values read twice get
+//! their gradients summed, and the generated backward matches PyTorch and finite differences.
+
+use shapeflow::prelude::*;
+
+use crate::support::{assert_close, check_layer, check_layer_train, input, nums};
+
+model! {
+    /// The model of tests/fixtures/pytorch_graph_reference.py.
+    pub struct Gated {
+        input x: [6],
+        fc1: Linear<6, 6>,
+        act: Tanh,
+        fc2: Linear<6, 6>,
+        sum: Add(x, fc2),
+        gate: Sigmoid(x),
+        prod: Mul(sum, gate),
+        diff: Sub(prod, x),
+        out: Linear<6, 3>,
+    }
+}
+
+fn fixture() -> serde_json::Value {
+    serde_json::from_str(include_str!("../fixtures/pytorch_graph_reference.json")).unwrap()
+}
+
+fn gated_from_fixture(f: &serde_json::Value) -> Gated<Cpu64> {
+    let dev = Cpu64::default();
+    let mut m = Gated::<Cpu64>::new(&dev, 0);
+    m.visit_params_mut(&mut String::new(), &mut |name, _, s| {
+        *s = dev.upload(&nums(&f["params"][name]));
+    });
+    m
+}
+
+#[test]
+fn a_graph_model_matches_pytorch() {
+    let f = fixture();
+    let mut m = gated_from_fixture(&f);
+    let x = Tensor::<(Dyn, Const<6>), Cpu64>::from_vec(&Cpu64::default(), &[4, 6], nums(&f["x"]))
+        .unwrap();
+    let r = Tensor::<(Dyn, Const<3>), Cpu64>::from_vec(&Cpu64::default(), &[4, 3], nums(&f["r"]))
+        .unwrap();
+    assert_close("y", &m.forward(&x).to_vec(), &nums(&f["y"]), 1e-12, 1e-12);
+    let (y, cache) = m.forward_train(&x);
+    assert_close("train y", &y.to_vec(), &nums(&f["y"]), 1e-12, 1e-12);
+    let (dx, grads) = Layer::<(Dyn, Const<6>), Cpu64>::backward(&m, &cache, &r).unwrap();
+    assert_close(
+        "dx (read by fc1, sum, gate and diff)",
+        &dx.to_vec(),
+        &nums(&f["dx"]),
+        1e-12,
+        1e-12,
+    );
+    grads.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(name, &Cpu64::to_host(s), &nums(&f["grads"][name]), 1e-12, 1e-12);
+    });
+    let params_only = m.backward(&cache, &r).unwrap();
+    assert_close(
+        "backward (parameters only) fc1.weight",
+        &params_only.fc1.weight.to_vec(),
+        &nums(&f["grads"]["fc1.weight"]),
+        1e-12,
+        1e-12,
+    );
+}
+
+#[test]
+fn graph_model_gradient_check() {
+    let mut m = Gated::<Cpu64>::new(&Cpu64::default(), 3);
+    check_layer("Gated", &mut m, &input::<(Dyn, Const<6>)>(&[3, 6], 40));
+}
+
+model! {
+    /// A ResNet basic block: two convolutions with batch norm, the input added back.
+    pub struct ResBlock {
+        input x: [4, 6, 6],
+        c1: Conv2d<4, 4, 3, padding = 1>,
+        b1: BatchNorm2d<4>,
+        r1: Relu,
+        c2: Conv2d<4, 4, 3, padding = 1>,
+        b2: BatchNorm2d<4>,
+        sum: Add(x, b2),
+        out: Relu,
+    }
+}
+
+model! {
+    /// One input read by two branches whose difference is the output.
+    pub struct TwoBranches {
+        input x: [5],
+        a: Linear<5, 4>(x),
+        b: Linear<5, 4>(x),
+        d: Sub(a, b),
+    }
+}
+
+#[test]
+fn a_residual_block_and_two_branches_pass_gradient_checks() {
+    let dev = Cpu64::default();
+    let mut block = ResBlock::<Cpu64>::new(&dev, 5);
+    check_layer_train(
+        "ResBlock",
+        &mut block,
+        &input::<(Dyn, Const<4>, Const<6>, Const<6>)>(&[2, 4, 6, 6], 41),
+    );
+    let mut two = TwoBranches::<Cpu64>::new(&dev, 6);
+    check_layer("TwoBranches", &mut two, &input::<(Dyn, Const<5>)>(&[3, 5], 42));
+}
+
+#[test]
+fn the_graph_names_what_each_node_reads() {
+    let m = Gated::<Cpu>::new(&Cpu::default(), 0);
+    let g = m.graph();
+    assert_eq!(g.inputs[0].name, "x");
+    assert_eq!(g.node("sum").unwrap().inputs, ["x", "fc2"]);
+    assert_eq!(g.node("gate").unwrap().inputs, ["x"]);
+    assert_eq!(g.node("prod").unwrap().op, "Mul");
+    assert_eq!(g.node("diff").unwrap().output, "[batch, 6]");
+    assert_eq!(g.outputs, ["out"]);
+    assert_eq!(m.summary().rows[3].kind, "Add");
+}
+
+#[test]
+fn a_residual_block_trains() {
+    let dev = Cpu::default();
+    let mut m = ResBlock::<Cpu>::new(&dev, 1);
+    let x =
+        Tensor::<(Dyn, Const<4>, Const<6>, Const<6>), Cpu>::randn(&dev, &[8, 4, 6, 6], 0.0, 1.0, 2)
+            .unwrap();
+    let t = Tensor::<(Dyn, Const<4>, Const<6>, Const<6>), Cpu>::rand_uniform(
+        &dev,
+        &[8, 4, 6, 6],
+        0.0,
+        1.0,
+        3,
+    )
+    .unwrap();
+    let mut opt = Adam::new(&m, AdamConfig { lr: 0.01, ..Default::default() });
+    let mut losses = Vec::new();
+    for _ in 0..40 {
+        let (y, cache) = m.forward_train(&x);
+        let (loss, dy) = mse_loss(&y, &t).unwrap();
+        let grads = m.backward(&cache, &dy).unwrap();
+        opt.step(&mut m, &grads).unwrap();
+        losses.push(loss);
+    }
+    assert!(losses[39] < 0.5 * losses[0], "loss {} -> {}", losses[0], losses[39]);
+}

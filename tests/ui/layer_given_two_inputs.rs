@@ -1,0 +1,11 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Net {
+        input x: [8],
+        fc1: Linear<8, 8>,
+        fc2: Linear<8, 8>(x, fc1),
+    }
+}
+
+fn main() {}
