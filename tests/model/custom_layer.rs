@@ -95,12 +95,6 @@ model! {
     }
 }
 
-impl<B: Backend> Init<B> for WithCustom<B> {
-    fn init(dev: &B, rng: &mut Rng) -> Self {
-        WithCustom::new(dev, rng.next_u64())
-    }
-}
-
 #[test]
 fn custom_layer_parameters_are_named_and_counted() {
     let m = WithCustom::<Cpu>::new(&Cpu::default(), 0);

@@ -7,12 +7,6 @@ model! {
     }
 }
 
-impl<B: Backend> Init<B> for Inner<B> {
-    fn init(dev: &B, rng: &mut Rng) -> Self {
-        Inner::new(dev, rng.next_u64())
-    }
-}
-
 model! {
     pub struct Outer {
         input: [4],

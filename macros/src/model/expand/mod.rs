@@ -238,6 +238,14 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
                 self.graph().summary()
             }
         }
+
+        /// A model is a layer of another model (`#[custom(output = [...])] block: Name<B>`),
+        /// initialised from the outer model's generator.
+        impl<B: #p::Backend> #p::Init<B> for #name<B> where #(#where_clauses,)* {
+            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
+                Self::new(dev, rng.next_u64())
+            }
+        }
     }
 }
 
