@@ -261,6 +261,8 @@ model! {
         gate: Sigmoid(x),
         prod: Mul(sum, gate),
         diff: Sub(prod, x),
+        cat: Concat(diff, fc),
+        head: Linear<12, 4>,
     }
 }
 

@@ -147,3 +147,56 @@ fn a_residual_block_trains() {
     }
     assert!(losses[39] < 0.5 * losses[0], "loss {} -> {}", losses[0], losses[39]);
 }
+
+model! {
+    /// The concatenation model of tests/fixtures/pytorch_graph_reference.py.
+    pub struct Joined {
+        input x: [6],
+        a: Linear<6, 4>(x),
+        b: Linear<6, 2>(x),
+        cat: Concat(a, b),
+        out: Linear<6, 3>,
+    }
+}
+
+#[test]
+fn a_concatenation_matches_pytorch() {
+    let f = &fixture()["concat"];
+    let dev = Cpu64::default();
+    let mut m = Joined::<Cpu64>::new(&dev, 0);
+    m.visit_params_mut(&mut String::new(), &mut |name, _, s| {
+        *s = dev.upload(&nums(&f["params"][name]));
+    });
+    let x = Tensor::<(Dyn, Const<6>), Cpu64>::from_vec(&dev, &[4, 6], nums(&f["x"])).unwrap();
+    let r = Tensor::<(Dyn, Const<3>), Cpu64>::from_vec(&dev, &[4, 3], nums(&f["r"])).unwrap();
+    let (y, cache) = m.forward_train(&x);
+    assert_close("concat y", &y.to_vec(), &nums(&f["y"]), 1e-12, 1e-12);
+    let (dx, grads) = Layer::<(Dyn, Const<6>), Cpu64>::backward(&m, &cache, &r).unwrap();
+    assert_close("concat dx", &dx.to_vec(), &nums(&f["dx"]), 1e-12, 1e-12);
+    grads.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(name, &Cpu64::to_host(s), &nums(&f["grads"][name]), 1e-12, 1e-12);
+    });
+    assert_eq!(m.graph().node("cat").unwrap().output, "[batch, 6]");
+}
+
+model! {
+    /// Inception-style: two convolution branches of different widths joined along channels.
+    pub struct Branches {
+        input x: [2, 5, 5],
+        narrow: Conv2d<2, 3, 1>(x),
+        wide: Conv2d<2, 4, 3, padding = 1>(x),
+        cat: Concat(narrow, wide),
+        act: Tanh,
+    }
+}
+
+#[test]
+fn a_channel_concatenation_passes_a_gradient_check() {
+    let mut m = Branches::<Cpu64>::new(&Cpu64::default(), 7);
+    assert_eq!(m.summary().rows[2].output, "[batch, 7, 5, 5]");
+    check_layer(
+        "Branches",
+        &mut m,
+        &input::<(Dyn, Const<2>, Const<5>, Const<5>)>(&[2, 2, 5, 5], 43),
+    );
+}

@@ -1,7 +1,8 @@
 //! `impl Linalg for CpuDevice`: products (`matmul.rs` and its special routes), block
-//! transposes (`elementwise.rs`), bias broadcasts and sums (`bias.rs`).
+//! transposes (`elementwise.rs`), bias broadcasts and sums (`bias.rs`), row concatenation and
+//! its split (here).
 
-use shapeflow_core::backend::{Blocks, Channels, Gemm, Linalg};
+use shapeflow_core::backend::{Blocks, Channels, Gemm, Joined, Linalg};
 
 use crate::{CpuBuf, CpuDevice, CpuElem, bias, elementwise, matmul};
 
@@ -17,6 +18,28 @@ impl<E: CpuElem> Linalg for CpuDevice<E> {
     }
     fn sum_channels(x: &CpuBuf<E>, out: &mut CpuBuf<E>, g: Channels) {
         bias::sum_channels(x, out, g.outer, g.channels, g.inner);
+    }
+    fn concat_rows(a: &CpuBuf<E>, b: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Joined) {
+        let Joined { rows, left, right } = g;
+        if a.len() < rows * left || b.len() < rows * right || y.len() < rows * g.width() {
+            return;
+        }
+        for r in 0..rows {
+            let row = &mut y[r * g.width()..(r + 1) * g.width()];
+            row[..left].copy_from_slice(&a[r * left..(r + 1) * left]);
+            row[left..].copy_from_slice(&b[r * right..(r + 1) * right]);
+        }
+    }
+    fn split_rows(y: &CpuBuf<E>, a: &mut CpuBuf<E>, b: &mut CpuBuf<E>, g: Joined) {
+        let Joined { rows, left, right } = g;
+        if a.len() < rows * left || b.len() < rows * right || y.len() < rows * g.width() {
+            return;
+        }
+        for r in 0..rows {
+            let row = &y[r * g.width()..(r + 1) * g.width()];
+            a[r * left..(r + 1) * left].copy_from_slice(&row[..left]);
+            b[r * right..(r + 1) * right].copy_from_slice(&row[left..]);
+        }
     }
     fn add_bias(y: &mut CpuBuf<E>, bias: &CpuBuf<E>, rows: usize, cols: usize) {
         bias::add_bias(y, bias, rows, cols);

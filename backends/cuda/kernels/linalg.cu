@@ -1,5 +1,5 @@
 // The linear-algebra family (src/linalg.rs) besides cuBLAS's products: bias and channel
-// broadcasts and sums, block transposes.
+// broadcasts and sums, block transposes, row concatenation and its split.
 
 #ifndef GRID_STRIDE
 #define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
@@ -50,5 +50,23 @@ extern "C" __global__ void transpose_blocks(const float* x, float* y, size_t bat
         size_t c = (k / (inner * rows)) % cols;
         size_t b = k / (inner * rows * cols);
         y[k] = x[((b * rows + r) * cols + c) * inner + i];
+    }
+}
+
+// y[r] = [a[r], b[r]]: rows of `left` and `right` values joined.
+extern "C" __global__ void concat_rows(const float* a, const float* b, float* y, size_t rows, size_t left, size_t right) {
+    size_t width = left + right;
+    GRID_STRIDE(k, rows * width) {
+        size_t r = k / width, c = k % width;
+        y[k] = c < left ? a[r * left + c] : b[r * right + (c - left)];
+    }
+}
+
+// The adjoint of concat_rows: each row of y split into a and b.
+extern "C" __global__ void split_rows(const float* y, float* a, float* b, size_t rows, size_t left, size_t right) {
+    size_t width = left + right;
+    GRID_STRIDE(k, rows * width) {
+        size_t r = k / width, c = k % width;
+        if (c < left) { a[r * left + c] = y[k]; } else { b[r * right + (c - left)] = y[k]; }
     }
 }

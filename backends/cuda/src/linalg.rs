@@ -5,7 +5,7 @@ use crate::launch::*;
 use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
 use cudarc::cublas::Gemm as _;
-use shapeflow_core::backend::{Blocks, Channels, Gemm, Linalg};
+use shapeflow_core::backend::{Blocks, Channels, Gemm, Joined, Linalg};
 
 impl Linalg for Cuda {
     fn matmul(a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf, g: Gemm) {
@@ -91,6 +91,24 @@ impl Linalg for Cuda {
                 &channels,
                 &inner
             );
+        }
+    }
+    fn concat_rows(a: &CudaBuf, b: &CudaBuf, y: &mut CudaBuf, g: Joined) {
+        let rt = y.rt.clone();
+        let Joined { rows, left, right } = g;
+        if let (Some(ad), Some(bd), Some(yd)) = (a.data.as_ref(), b.data.as_ref(), y.data.as_mut())
+        {
+            let cfg = Runtime::grid(rows * g.width());
+            launch!(&rt, "concat_rows", cfg, ad, bd, yd, &rows, &left, &right);
+        }
+    }
+    fn split_rows(y: &CudaBuf, a: &mut CudaBuf, b: &mut CudaBuf, g: Joined) {
+        let rt = a.rt.clone();
+        let Joined { rows, left, right } = g;
+        if let (Some(yd), Some(ad), Some(bd)) = (y.data.as_ref(), a.data.as_mut(), b.data.as_mut())
+        {
+            let cfg = Runtime::grid(rows * g.width());
+            launch!(&rt, "split_rows", cfg, yd, ad, bd, &rows, &left, &right);
         }
     }
 }

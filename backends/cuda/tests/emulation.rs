@@ -702,3 +702,29 @@ fn rmsprop_and_adagrad_kernels_match_the_cpu() {
     close("adagrad p", &p, &wp);
     close("adagrad sum", &sum, &wsum);
 }
+
+#[test]
+fn concat_and_split_kernels_match_the_cpu() {
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let g = shapeflow_core::backend::Joined { rows: 5, left: 7, right: 3 };
+    let (a, b) = (data(35, 0.1), data(15, 0.6));
+    let mut y = vec![0.0f32; 50];
+    type Cat = unsafe extern "C" fn(*const f32, *const f32, *mut f32, usize, usize, usize);
+    let cat = emu.sym::<Cat>("concat_rows");
+    // SAFETY: a is rows × left, b rows × right, y rows × (left + right) floats.
+    emu.launch(1, || unsafe { cat(a.as_ptr(), b.as_ptr(), y.as_mut_ptr(), 5, 7, 3) });
+    let mut want = buf(&[0.0; 50]);
+    Cpu::concat_rows(&buf(&a), &buf(&b), &mut want, g);
+    close("concat_rows", &y, &want);
+    let (mut da, mut db) = (vec![0.0f32; 35], vec![0.0f32; 15]);
+    type Split = unsafe extern "C" fn(*const f32, *mut f32, *mut f32, usize, usize, usize);
+    let split = emu.sym::<Split>("split_rows");
+    // SAFETY: as above.
+    emu.launch(1, || unsafe { split(y.as_ptr(), da.as_mut_ptr(), db.as_mut_ptr(), 5, 7, 3) });
+    let (mut wa, mut wb) = (buf(&[0.0; 35]), buf(&[0.0; 15]));
+    Cpu::split_rows(&want, &mut wa, &mut wb, g);
+    close("split_rows a", &da, &wa);
+    close("split_rows b", &db, &wb);
+    close("split undoes concat", &da, &a);
+}

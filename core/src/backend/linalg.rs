@@ -112,6 +112,31 @@ impl Channels {
     }
 }
 
+/// Two row-major matrices side by side: `rows` rows of `left` and of `right` values, joined into
+/// rows of `left + right` (a concatenation along the first per-sample axis), for
+/// [`Linalg::concat_rows`] and [`Linalg::split_rows`].
+///
+/// ```
+/// let j = shapeflow_core::backend::Joined { rows: 2, left: 3, right: 1 };
+/// assert_eq!(j.width(), 4);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Joined {
+    /// Rows (samples).
+    pub rows: usize,
+    /// Values per row of the left part.
+    pub left: usize,
+    /// Values per row of the right part.
+    pub right: usize,
+}
+
+impl Joined {
+    /// Values per joined row.
+    pub const fn width(&self) -> usize {
+        self.left + self.right
+    }
+}
+
 /// Matrix products, block transposes and per-channel broadcasts and sums.
 ///
 /// ```
@@ -132,6 +157,10 @@ pub trait Linalg: Device {
     fn add_channel_bias(y: &mut Self::Storage, bias: &Self::Storage, g: Channels);
     /// `out[c] = Σ_{o, i} x[o, c, i]` (a convolution's bias gradient).
     fn sum_channels(x: &Self::Storage, out: &mut Self::Storage, g: Channels);
+    /// `y[r] = [a[r], b[r]]`: each row of `a` followed by the same row of `b` (concatenation).
+    fn concat_rows(a: &Self::Storage, b: &Self::Storage, y: &mut Self::Storage, g: Joined);
+    /// The adjoint of [`Linalg::concat_rows`]: each row of `y` split into `a` and `b`.
+    fn split_rows(y: &Self::Storage, a: &mut Self::Storage, b: &mut Self::Storage, g: Joined);
     /// `y[r, c] += bias[c]` for a `rows × cols` buffer. Defaults to
     /// [`Linalg::add_channel_bias`] with `inner = 1`.
     fn add_bias(y: &mut Self::Storage, bias: &Self::Storage, rows: usize, cols: usize) {

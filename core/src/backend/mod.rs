@@ -34,7 +34,7 @@ pub use conv::{Conv, Window2d};
 pub use device::Device;
 pub use elem::Elem;
 pub use elementwise::{Activation, Elementwise};
-pub use linalg::{Blocks, Channels, Gemm, Linalg};
+pub use linalg::{Blocks, Channels, Gemm, Joined, Linalg};
 pub use norm::{
     BatchNormGeom, BatchNormGrads, LayerNormGrads, Moments, Norm, RowNorm, RowStats, RowStatsMut,
     layer_norm_backward_composed, layer_norm_composed,

@@ -18,6 +18,6 @@ pub use dropout::{ChannelMask, Dropout, Dropout2d};
 pub use flatten::Flatten;
 pub use layer_norm::{LayerNorm, LayerNormCache};
 pub use linear::Linear;
-pub use merge::{Add, Merge, Mul, MulCache, Sub};
+pub use merge::{Add, Concat, ConcatSizes, Merge, Mul, MulCache, Sub};
 pub use pool::{AvgPool2d, GlobalAvgPool2d, MaxPool2d, MaxPoolCache};
 pub use softmax::{LogSoftmax, Softmax};

@@ -114,7 +114,21 @@ pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
                         let (a, b) = (input.clone(), second.clone());
                         kind.infer2(&mut site, &a, &b)
                     }
-                    None => None,
+                    None => {
+                        if let Some(&NodeRef::Node(i)) = node.inputs.get(1)
+                            && matches!(g.nodes[i].op, Op::Custom { stated: None, .. })
+                        {
+                            let custom = &g.nodes[i].name;
+                            site.err(
+                                node.name.span(),
+                                format!(
+                                    "`{}` reads the custom layer `{custom}`, whose output shape `model!` cannot see\n  = help: state it: `#[custom(output = [...])] {custom}: ...`, with its per-sample output shape",
+                                    node.name
+                                ),
+                            );
+                        }
+                        None
+                    }
                 }
             }
             (Op::Builtin(kind), Some(input)) => {

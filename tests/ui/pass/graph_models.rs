@@ -13,7 +13,19 @@ model! {
     }
 }
 
+model! {
+    /// The corrected version of `concat_sizes_differ.rs`: the wide branch keeps its size.
+    pub struct Inception {
+        input x: [3, 16, 16],
+        narrow: Conv2d<3, 8, 1>(x),
+        wide: Conv2d<3, 8, 3, padding = 1>(x),
+        cat: Concat(narrow, wide),
+    }
+}
+
 fn main() {
+    let inception = Inception::<Cpu>::new(&Cpu::default(), 0);
+    assert_eq!(inception.summary().rows[2].output, "[batch, 16, 16, 16]");
     let dev = Cpu::default();
     let mut m = Residual::<Cpu>::new(&dev, 0);
     let x = Tensor::<(Dyn, Const<8>), Cpu>::from_batch(&dev, 2, vec![0.5; 16]).unwrap();

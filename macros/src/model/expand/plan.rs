@@ -56,12 +56,12 @@ impl Call {
         }
     }
 
-    /// A merge node reading two values of type `input`.
-    fn merge(input: &TokenStream) -> Call {
+    /// A merge node reading values of types `a` and `b` into `out`.
+    fn merge(a: &TokenStream, b: &TokenStream, out: &TokenStream) -> Call {
         let p = private();
         Call {
             retype: false,
-            via: quote!(#p::Merge<#input, B>),
+            via: quote!(#p::Merge<#a, #b, #out, B>),
             forward: format_ident!("forward"),
             forward_train: format_ident!("forward_train"),
             backward: format_ident!("backward"),
@@ -116,7 +116,10 @@ impl Plan {
             };
             let merges = node.inputs.len() == 2;
             let call = if merges {
-                Call::merge(&input)
+                // Both inputs' shapes are known whenever a merge is expanded (an unknown one is
+                // reported first), so its output's is too.
+                let second = plan.value_type(node.inputs[1]);
+                Call::merge(&input, &second, known.as_ref().unwrap_or(&input))
             } else {
                 Call::new(sized, retype, &input, known.as_ref())
             };

@@ -1,5 +1,6 @@
-//! The merge kinds `Add`, `Sub`, `Mul`: two values of one shape to one, elementwise
-//! (`sum: Add(x, c2)`); called through `Merge`.
+//! The merge kinds: `Add`, `Sub`, `Mul` (two values of one shape to one, elementwise:
+//! `sum: Add(x, c2)`) and `Concat` (two values joined along their first per-sample axis, the
+//! other sizes equal: `cat: Concat(a, b)`); called through `Merge`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -17,6 +18,7 @@ macro_rules! merge {
 merge!(ADD, "Add");
 merge!(SUB, "Sub");
 merge!(MUL, "Mul");
+merge!(CONCAT, "Concat");
 
 struct Merge(&'static str);
 
@@ -31,6 +33,9 @@ impl Kind for Merge {
         2
     }
     fn infer2(&self, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
+        if self.0 == CONCAT.name {
+            return concat(site, a, b);
+        }
         if a != b {
             let name = site.name().clone();
             let (first, second) = site.prev().split_once(", ").unwrap_or((site.prev(), "?"));
@@ -52,4 +57,27 @@ impl Kind for Merge {
     fn describe(&self) -> String {
         self.0.to_string()
     }
+}
+
+/// `Concat`'s rule: equal ranks and equal sizes after the first, which add up.
+fn concat(site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
+    if a.len() == b.len() && a.len() <= 3 && a[1..] == b[1..] {
+        let mut out = a.to_vec();
+        out[0] += b[0];
+        return Some(Out::new(out));
+    }
+    let name = site.name().clone();
+    let (first, second) = site.prev().split_once(", ").unwrap_or((site.prev(), "?"));
+    let why = if a.len() > 3 || b.len() > 3 {
+        "takes values of at most 3 per-sample axes".to_string()
+    } else {
+        "joins along the first axis, so the other sizes must agree".to_string()
+    };
+    let msg = format!(
+        "`{name}` (Concat) {why}, but `{first}` is {} and `{second}` is {}",
+        fmt_shape(a),
+        fmt_shape(b)
+    );
+    site.err(name.span(), msg);
+    None
 }

@@ -124,6 +124,7 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &merge::ADD,
     &merge::SUB,
     &merge::MUL,
+    &merge::CONCAT,
 ];
 
 /// The kind named `name`.
