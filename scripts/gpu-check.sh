@@ -47,7 +47,7 @@ ldconfig -p | grep -E 'libnvrtc|libcublas|libcuda\.' || true
 status=0
 for t in ./test-nvrtc ./test-cuda; do
   echo "== $t"
-  SHAPEFLOW_REQUIRE_NVRTC=1 "$t" --nocapture --test-threads=1 || status=1
+  SHAPEFLOW_REQUIRE_NVRTC=1 SHAPEFLOW_REQUIRE_CUDA=1 "$t" --nocapture --test-threads=1 || status=1
 done
 echo "== bench"
 ./shapeflow-bench gpu-gemm gpu-w2 gpu-w3 --peers || status=1

@@ -4,9 +4,14 @@ use shapeflow::Cuda;
 use shapeflow::prelude::*;
 use shapeflow::typenum::consts::*;
 
+/// GPU 0, or `None` (the test then passes after printing why) when none can be opened; with
+/// `SHAPEFLOW_REQUIRE_CUDA` set (by `gpu-check/run.sh`) a failed start fails the test instead.
 fn gpu() -> Option<Cuda> {
     match Cuda::new(0) {
         Ok(g) => Some(g),
+        Err(e) if std::env::var("SHAPEFLOW_REQUIRE_CUDA").is_ok() => {
+            panic!("SHAPEFLOW_REQUIRE_CUDA is set but the GPU could not be opened: {e}")
+        }
         Err(e) => {
             println!("skipped: {e}");
             None

@@ -20,9 +20,14 @@ impl Linalg for Cuda {
             return;
         };
         if k == 0 {
-            let scale_by = if beta == 0.0 { 0.0f32 } else { beta };
+            // An empty sum: c = beta·c. With beta = 0, `c` may be unspecified scratch (NaN·0 is
+            // NaN), so it is filled with zeros rather than scaled, as the CPU backend does.
             let len = m * n;
-            launch!(&rt, "scale", Runtime::grid(len), cd, &scale_by, &len);
+            if beta == 0.0 {
+                launch!(&rt, "fill", Runtime::grid(len), cd, &0.0f32, &len);
+            } else {
+                launch!(&rt, "scale", Runtime::grid(len), cd, &beta, &len);
+            }
             return;
         }
         let cfg = row_major_gemm(m, k, n, trans_a, trans_b, beta);

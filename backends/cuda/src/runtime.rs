@@ -30,13 +30,18 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-fn arch_for(major: i32, minor: i32) -> &'static str {
+/// The NVRTC architecture for compute capability `major.minor`; `Err` for devices older than
+/// the kernels support (7.x and below), instead of compiling for sm_80 code they cannot run.
+fn arch_for(major: i32, minor: i32) -> Result<&'static str, String> {
     match (major, minor) {
-        (9, _) => "sm_90",
-        (8, 9) => "sm_89",
-        (8, 6) => "sm_86",
-        (m, _) if m >= 10 => "sm_90",
-        _ => "sm_80",
+        (9, _) => Ok("sm_90"),
+        (8, 9) => Ok("sm_89"),
+        (8, 6) => Ok("sm_86"),
+        (8, _) => Ok("sm_80"),
+        (m, _) if m >= 10 => Ok("sm_90"),
+        (m, n) => Err(format!(
+            "GPU of compute capability {m}.{n}: shapeflow's CUDA kernels need 8.0 or newer"
+        )),
     }
 }
 
@@ -50,7 +55,7 @@ impl Runtime {
         let minor = ctx
             .attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
             .map_err(|e| e.to_string())?;
-        let arch = arch_for(major, minor);
+        let arch = arch_for(major, minor)?;
         let mut functions = HashMap::new();
         for (name, source) in SOURCES {
             let ptx = compile(name, source, arch)?;
@@ -194,5 +199,20 @@ impl Runtime {
             block_dim: (BLOCK, 1, 1),
             shared_mem_bytes: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arch_for;
+
+    #[test]
+    fn compute_capabilities_map_to_architectures_or_a_clear_error() {
+        assert_eq!(arch_for(9, 0), Ok("sm_90"));
+        assert_eq!(arch_for(8, 6), Ok("sm_86"));
+        assert_eq!(arch_for(8, 7), Ok("sm_80"));
+        assert_eq!(arch_for(10, 0), Ok("sm_90"));
+        let err = arch_for(7, 5).unwrap_err();
+        assert!(err.contains("7.5") && err.contains("8.0"), "{err}");
     }
 }
