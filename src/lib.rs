@@ -90,7 +90,7 @@ pub mod __private {
     pub use shapeflow_core::graph::{Attr, Graph, GraphInput, GraphNode, params_of};
     pub use shapeflow_core::layers::Merge;
     pub use shapeflow_core::module::{
-        StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, with_field,
+        StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, add_grads, with_field,
     };
     pub use shapeflow_core::operand::Is;
     pub use shapeflow_core::summary::{Summary, SummaryRow};

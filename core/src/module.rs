@@ -226,3 +226,20 @@ macro_rules! visit_param_fields {
         }
     };
 }
+
+/// Adds the gradients `g` into `into` (both of one module type): how a layer used by several
+/// nodes of a graph model gets the sum of its uses' gradients.
+///
+/// ```
+/// use shapeflow_core::{Tensor, module::add_grads};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let mut a = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
+/// let b = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
+/// add_grads::<Cpu, _>(&mut a, &b);
+/// assert_eq!(a.to_vec(), vec![2.0, 2.0]);
+/// ```
+pub fn add_grads<B: Backend, M: Module<B>>(into: &mut M, g: &M) {
+    let one = <B::Elem as crate::Elem>::from_f64(1.0);
+    into.visit_params_with_grads(g, &mut String::new(), &mut |_, p, d| B::axpy(one, d, p));
+}

@@ -200,3 +200,36 @@ fn a_channel_concatenation_passes_a_gradient_check() {
         &input::<(Dyn, Const<2>, Const<5>, Const<5>)>(&[2, 2, 5, 5], 43),
     );
 }
+
+model! {
+    /// One layer applied twice (tied weights): `l2` and `l3` reuse `l1`.
+    pub struct Tied {
+        input x: [5],
+        l1: Linear<5, 5>,
+        a1: Tanh,
+        l2: l1(a1),
+        a2: Tanh,
+        l3: l1,
+        out: Linear<5, 2>,
+    }
+}
+
+#[test]
+fn a_layer_used_three_times_has_one_set_of_weights_and_summed_gradients() {
+    let dev = Cpu64::default();
+    let mut m = Tied::<Cpu64>::new(&dev, 8);
+    assert_eq!(m.param_names(), ["l1.weight", "l1.bias", "out.weight", "out.bias"]);
+    check_layer("Tied", &mut m, &input::<(Dyn, Const<5>)>(&[3, 5], 44));
+    let g = m.graph();
+    assert_eq!(g.node("l2").unwrap().label, "Linear<5, 5> (shares `l1`)");
+    assert_eq!(g.node("l2").unwrap().inputs, ["a1"]);
+    assert!(g.node("l3").unwrap().params.is_empty());
+    assert_eq!(m.summary().total_params(), m.num_params());
+    // The tied gradient is the sum over the three uses: zeroing the output layer's weights
+    // leaves no gradient anywhere upstream.
+    m.out.weight = Tensor::zeros(&dev, &[2, 5]).unwrap();
+    let x = input::<(Dyn, Const<5>)>(&[3, 5], 45);
+    let (y, cache) = m.forward_train(&x);
+    let grads = m.backward(&cache, &y).unwrap();
+    assert!(grads.l1.weight.to_vec().iter().all(|v| *v == 0.0));
+}

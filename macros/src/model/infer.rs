@@ -105,9 +105,15 @@ pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
             None => (trace.clone(), g.name_of(from)),
         };
         let mut site = Site { name: &node.name, prev, note, trace: &site_trace, errors };
-        let out: Option<Out> = match (&node.op, shapes.of(from)) {
+        let errors_before = site.errors.len();
+        // A reused layer follows its owner's rule on its own input.
+        let op = match &node.op {
+            Op::Shared { owner } => &g.nodes[*owner].op,
+            op => op,
+        };
+        let out: Option<Out> = match (op, shapes.of(from)) {
             (Op::Custom { stated, .. }, _) => stated.clone().map(Out::new),
-            (Op::Invalid, _) => None,
+            (Op::Invalid | Op::Shared { .. }, _) => None,
             (Op::Builtin(kind), Some(input)) if kind.arity() == 2 => {
                 match node.inputs.get(1).and_then(|&r| shapes.of(r)) {
                     Some(second) => {
@@ -153,6 +159,23 @@ pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
                 None
             }
         };
+        // A reused layer's errors: the owner's rule, but not its advice to rewrite the layer.
+        if let Op::Shared { owner } = node.op {
+            let owner = &g.nodes[owner];
+            for e in &mut errors[errors_before..] {
+                let text = e.to_string();
+                let kept: Vec<&str> =
+                    text.lines().filter(|l| !l.trim_start().starts_with("= help: write")).collect();
+                let note = format!(
+                    "\n  = note: `{}` reuses `{}` ({}): its input must be what `{}` takes",
+                    node.name,
+                    owner.name,
+                    owner.describe(),
+                    owner.name
+                );
+                *e = syn::Error::new(node.name.span(), kept.join("\n") + &note);
+            }
+        }
         let shape = out.as_ref().map(|o| o.shape.clone());
         traces.push(format!(
             "{trace} → {} {}",

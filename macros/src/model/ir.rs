@@ -48,6 +48,9 @@ pub(crate) enum Op {
     Builtin(Box<dyn Kind>),
     /// A user layer and, when stated with `#[custom(output = [...])]`, its per-sample output.
     Custom { ty: Box<Type>, stated: Option<Vec<usize>> },
+    /// Another use of the layer declared as node `owner` (`l2: l1(a1)`): its weights, its
+    /// kind; the gradients of both uses are summed.
+    Shared { owner: usize },
     /// Resolution failed (an error was recorded).
     Invalid,
 }
@@ -70,7 +73,7 @@ impl Node {
                 .replace(" < ", "<")
                 .replace(" >", ">")
                 .replace(" ,", ","),
-            Op::Invalid => "?".to_string(),
+            Op::Shared { .. } | Op::Invalid => "?".to_string(),
         }
     }
 }
@@ -111,13 +114,43 @@ pub(crate) fn lower(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Graph {
     }
     let mut nodes: Vec<Node> = Vec::with_capacity(def.layers.len());
     for (i, l) in def.layers.iter().enumerate() {
-        let op = lower_op(&l.name, &l.kind, errors);
+        let op = match shared_owner(def, i) {
+            // A reuse of a reuse is a reuse of the owner.
+            Some(owner) => match &nodes[owner].op {
+                Op::Shared { owner } => Op::Shared { owner: *owner },
+                Op::Builtin(k) if k.arity() != 1 => {
+                    errors.push(syn::Error::new(
+                        l.name.span(),
+                        format!(
+                            "`{}` reuses `{}`, a {} node, which has no weights to share",
+                            l.name,
+                            nodes[owner].name,
+                            k.name()
+                        ),
+                    ));
+                    Op::Invalid
+                }
+                Op::Invalid => Op::Invalid,
+                _ => Op::Shared { owner },
+            },
+            None => lower_op(&l.name, &l.kind, errors),
+        };
         let inputs = lower_inputs(def, i, &op, errors);
         nodes.push(Node { name: l.name.clone(), docs: l.docs.clone(), op, inputs });
     }
     let output = if nodes.is_empty() { NodeRef::Input(0) } else { NodeRef::Node(nodes.len() - 1) };
     check_every_value_is_read(def, &nodes, errors);
     Graph { inputs: vec![input], nodes, output }
+}
+
+/// The earlier layer whose weights layer `i` reuses: `l2: l1(a1)` names a layer where a kind
+/// goes. A layer that itself reuses another cannot be reused (name the owner instead).
+fn shared_owner(def: &ModelDef, i: usize) -> Option<usize> {
+    let KindDecl::Builtin { kind, args, .. } = &def.layers[i].kind else { return None };
+    if !args.is_empty() {
+        return None;
+    }
+    def.layers[..i].iter().position(|l| l.name == *kind)
 }
 
 /// The values layer `i` reads: the names in `(a, b)` after its kind (the input, or layers above

@@ -23,7 +23,18 @@ model! {
     }
 }
 
+model! {
+    /// The corrected version of `reused_layer_does_not_fit.rs`: a square layer can be reused.
+    pub struct Tied {
+        input x: [5],
+        l1: Linear<5, 5>,
+        act: Tanh,
+        l2: l1(act),
+    }
+}
+
 fn main() {
+    assert_eq!(Tied::<Cpu>::new(&Cpu::default(), 0).num_params(), 30);
     let inception = Inception::<Cpu>::new(&Cpu::default(), 0);
     assert_eq!(inception.summary().rows[2].output, "[batch, 16, 16, 16]");
     let dev = Cpu::default();

@@ -25,16 +25,27 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
         quote!(#p::GraphInput { name: #name.to_string(), shape: <#ty as #p::Shape>::describe() })
     });
     let nodes = g.nodes.iter().enumerate().map(|(i, node)| {
-        let (field, name) = (&plan.names[i], node.name.to_string());
-        let label = node.describe();
-        let (op, attrs) = match &node.op {
+        let (field, name) = (plan.field(i), node.name.to_string());
+        let owner = &g.nodes[plan.owner[i]];
+        let label = if plan.owns(i) {
+            node.describe()
+        } else {
+            format!("{} (shares `{}`)", owner.describe(), owner.name)
+        };
+        let (op, attrs) = match &owner.op {
             Op::Builtin(k) => (k.name().to_string(), k.attrs()),
-            _ => (label.clone(), Vec::new()),
+            _ => (owner.describe(), Vec::new()),
         };
         let (attr_names, attr_values): (Vec<&str>, Vec<TokenStream>) =
             attrs.iter().map(|(n, v)| (*n, attr_tokens(v))).unzip();
         let reads: Vec<String> = node.inputs.iter().map(|&r| g.name_of(r)).collect();
         let out = &plan.output_types[i];
+        // A reused layer's parameters are its owner's, listed there.
+        let params = if plan.owns(i) {
+            quote!(#p::params_of::<B, _>(&self.#field, #name))
+        } else {
+            quote!(Vec::new())
+        };
         quote! {
             #p::GraphNode {
                 name: #name.to_string(),
@@ -43,7 +54,7 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
                 attrs: vec![#( (#attr_names.to_string(), #attr_values) ),*],
                 inputs: vec![#( #reads.to_string() ),*],
                 output: <#out as #p::Shape>::describe(),
-                params: #p::params_of::<B, _>(&self.#field, #name),
+                params: #params,
             }
         }
     });

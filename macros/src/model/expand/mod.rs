@@ -61,7 +61,7 @@ pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
         &quote!(B),
-        &plan.names,
+        &plan.fields(),
     );
     // Every generated token is spanned at one token of the declaration: the first custom
     // layer's name (errors in generated code can only come from a custom layer, and rustc
@@ -83,7 +83,10 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
     let Names { name, cache, accepts, input_desc, s0, sn } = n;
     let (vis, attrs, names, types, where_clauses) =
         (&def.vis, &def.attrs, &plan.names, &plan.types, &plan.where_clauses);
-    let docs: Vec<&Vec<syn::Attribute>> = g.nodes.iter().map(|n| &n.docs).collect();
+    let owned: Vec<usize> = (0..names.len()).filter(|&i| plan.owns(i)).collect();
+    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
+    let (fields, field_types): (Vec<&syn::Ident>, Vec<&TokenStream>) =
+        owned.iter().map(|&i| (&names[i], &types[i])).unzip();
     let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let input_alias = format_ident!("{}Input", name);
     let output_alias = format_ident!("{}Output", name);
@@ -122,7 +125,7 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
     quote! {
         #(#attrs)*
         #vis struct #name<B: #p::Backend> {
-            #( #(#docs)* pub #names: #types, )*
+            #( #(#docs)* pub #fields: #field_types, )*
             #[doc(hidden)]
             pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
@@ -165,13 +168,15 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
     let p = private();
     let Names { name, cache, accepts, s0, sn, .. } = n;
     let (names, types, where_clauses) = (&plan.names, &plan.types, &plan.where_clauses);
-    let inits: Vec<TokenStream> = g
-        .nodes
-        .iter()
-        .zip(types)
-        .map(|(node, ty)| match &node.op {
-            Op::Builtin(k) => k.init(ty),
-            _ => quote!(<#ty as #p::Init<B>>::init(dev, &mut rng)),
+    let fields = plan.fields();
+    let inits: Vec<TokenStream> = (0..names.len())
+        .filter(|&i| plan.owns(i))
+        .map(|i| match &g.nodes[i].op {
+            Op::Builtin(k) => k.init(&types[i]),
+            _ => {
+                let ty = &types[i];
+                quote!(<#ty as #p::Init<B>>::init(dev, &mut rng))
+            }
         })
         .collect();
     // The bound on `forward`'s argument keeps the user's span (see `respan`).
@@ -194,7 +199,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
             pub fn new(dev: &B, seed: u64) -> Self {
                 let mut rng = #p::Rng::new(seed);
                 let _ = &mut rng;
-                Self { #( #names: #inits, )* __backend: ::core::marker::PhantomData }
+                Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
             }
 
             /// Inference forward pass (dropout off), run where the backend's kernels run best
@@ -256,7 +261,9 @@ fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
     let (names, where_clauses) = (&plan.names, &plan.where_clauses);
     let Passes { forward, forward_train, backward, backward_params, output, input_grad, .. } =
         passes;
-    let (gs, cs) = (&passes.param_grads, &passes.caches);
+    let (cs, fields) = (&passes.caches, plan.fields());
+    let gs: Vec<&syn::Ident> =
+        (0..names.len()).filter(|&i| plan.owns(i)).map(|i| &passes.param_grads[i]).collect();
     let cache_inits: Vec<TokenStream> = (0..names.len())
         .map(|i| {
             let (field, c) = (&names[i], &cs[i]);
@@ -285,12 +292,12 @@ fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
                 dy: &#p::Tensor<#sn, B>,
             ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
                 #( #backward )*
-                Ok((#input_grad, Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData }))
+                Ok((#input_grad, Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData }))
             }
 
             fn backward_params(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
                 #( #backward_params )*
-                Ok(Self { #( #names: #gs, )* __backend: ::core::marker::PhantomData })
+                Ok(Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData })
             }
         }
     }

@@ -69,7 +69,7 @@ fn forward_passes(
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let (mut forward, mut forward_train) = (Vec::new(), Vec::new());
     for (i, node) in g.nodes.iter().enumerate() {
-        let (field, x, c) = (&plan.names[i], value_var(NodeRef::Node(i)), &cs[i]);
+        let (field, x, c) = (plan.field(i), value_var(NodeRef::Node(i)), &cs[i]);
         let args: Vec<TokenStream> = node.inputs.iter().map(|&r| value_arg(r)).collect();
         let call = &plan.calls[i];
         let fwd = plan.qual(i, call.forward.to_token_stream());
@@ -123,7 +123,11 @@ fn backward_pass(
             (Grad::Var(d), false) => quote!(&#d),
             (Grad::Var(d), true) => quote!(&#d.__assume_shape()),
         };
-        let (field, gi) = (&plan.names[i], &gs[i]);
+        let (field, cached, gi) = (plan.field(i), &plan.names[i], &gs[i]);
+        // An owner whose layer is reused: its gradient gathers every use's.
+        let reuses: Vec<&syn::Ident> =
+            (i + 1..g.nodes.len()).filter(|&k| plan.owner[k] == i).map(|k| &gs[k]).collect();
+        let gi_bind = if reuses.is_empty() { quote!(#gi) } else { quote!(mut #gi) };
         let wanted: Vec<bool> =
             node.inputs.iter().map(|r| !(params_only && matches!(r, NodeRef::Input(_)))).collect();
         let outs: Vec<Option<syn::Ident>> = (0..node.inputs.len())
@@ -136,15 +140,19 @@ fn backward_pass(
         let stmt = if call.merge {
             let (a, b) = (bind(&outs[0]), bind(&outs[1]));
             let bwd = plan.qual(i, call.backward.to_token_stream());
-            quote!(let ((#a, #b), #gi) = #bwd(&self.#field, &cache.#field, #d_out)?;)
+            quote!(let ((#a, #b), #gi_bind) = #bwd(&self.#field, &cache.#cached, #d_out)?;)
         } else if wanted[0] {
             let (bwd, d) = (plan.qual(i, call.backward.to_token_stream()), bind(&outs[0]));
-            quote!(let (#d, #gi) = #bwd(&self.#field, &cache.#field, #d_out)?;)
+            quote!(let (#d, #gi_bind) = #bwd(&self.#field, &cache.#cached, #d_out)?;)
         } else {
             let bwd = plan.qual(i, call.backward_params.to_token_stream());
-            quote!(let #gi = #bwd(&self.#field, &cache.#field, #d_out)?;)
+            quote!(let #gi_bind = #bwd(&self.#field, &cache.#cached, #d_out)?;)
         };
         stmts.push(plan.at_user(i, stmt));
+        let p = crate::model::kinds::private();
+        for reuse in reuses {
+            stmts.push(quote!(#p::add_grads::<B, _>(&mut #gi, &#reuse);));
+        }
         for (&r, out) in node.inputs.iter().zip(outs) {
             let Some(d) = out else { continue };
             let next = match grads.remove(&r) {

@@ -74,6 +74,8 @@ impl Call {
 /// The expansion plan, one entry per node.
 pub(crate) struct Plan {
     pub names: Vec<syn::Ident>,
+    /// The node whose field each node calls: itself, or the owner of a reused layer.
+    pub owner: Vec<usize>,
     pub types: Vec<TokenStream>,
     /// Each model input's type.
     pub input_types: Vec<TokenStream>,
@@ -87,19 +89,26 @@ impl Plan {
     pub fn new(g: &Graph, shapes: &Shapes) -> Plan {
         let p = private();
         let names: Vec<syn::Ident> = g.nodes.iter().map(|n| n.name.clone()).collect();
-        let types: Vec<TokenStream> = g
-            .nodes
-            .iter()
-            .map(|n| match &n.op {
+        let owner: Vec<usize> = (0..g.nodes.len())
+            .map(|i| match g.nodes[i].op {
+                Op::Shared { owner } => owner,
+                _ => i,
+            })
+            .collect();
+        // A reused layer has its owner's kind.
+        let op = |i: usize| &g.nodes[owner[i]].op;
+        let types: Vec<TokenStream> = (0..g.nodes.len())
+            .map(|i| match op(i) {
                 Op::Builtin(k) => k.ty(),
                 Op::Custom { ty, .. } => quote!(#ty),
-                Op::Invalid => quote!(()),
+                Op::Shared { .. } | Op::Invalid => quote!(()),
             })
             .collect();
         let input_types: Vec<TokenStream> =
             shapes.inputs.iter().map(|s| shape_type(s.as_deref().unwrap_or(&[]))).collect();
         let mut plan = Plan {
             names,
+            owner: owner.clone(),
             types,
             input_types,
             output_types: Vec::new(),
@@ -109,10 +118,10 @@ impl Plan {
         for (i, node) in g.nodes.iter().enumerate() {
             let input = plan.value_type(node.inputs[0]);
             let known = shapes.nodes[i].as_deref().map(shape_type);
-            let (sized, retype) = match &node.op {
+            let (sized, retype) = match op(i) {
                 Op::Builtin(k) => (k.sized(), false),
                 Op::Custom { stated, .. } => (false, stated.is_some()),
-                Op::Invalid => (false, false),
+                Op::Shared { .. } | Op::Invalid => (false, false),
             };
             let merges = node.inputs.len() == 2;
             let call = if merges {
@@ -124,7 +133,7 @@ impl Plan {
                 Call::new(sized, retype, &input, known.as_ref())
             };
             let ty = &plan.types[i];
-            match &node.op {
+            match op(i) {
                 // A custom layer whose output is stated needs no bound: its check function
                 // reports a layer that does not take its input at the layer's name, and the
                 // model's items stay usable, so code that uses the model adds no follow-on errors.
@@ -148,6 +157,21 @@ impl Plan {
             plan.calls.push(call);
         }
         plan
+    }
+
+    /// Whether node `i` owns its field (it is not a reuse of another node's layer).
+    pub fn owns(&self, i: usize) -> bool {
+        self.owner[i] == i
+    }
+
+    /// The struct's fields: the nodes that own a layer.
+    pub fn fields(&self) -> Vec<syn::Ident> {
+        (0..self.names.len()).filter(|&i| self.owns(i)).map(|i| self.names[i].clone()).collect()
+    }
+
+    /// The struct field node `i` calls (its own, or its owner's).
+    pub fn field(&self, i: usize) -> &syn::Ident {
+        &self.names[self.owner[i]]
     }
 
     /// The type of value `r`.
