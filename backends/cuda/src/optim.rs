@@ -106,88 +106,36 @@ impl Optim for Cuda {
         );
         let centered = i32::from(hp.centered && grad_avg.is_some());
         let has_buf = i32::from(hp.momentum > 0.0 && momentum_buffer.is_some());
-        // Buffers the flags switch off are never read or written; pass the gradient's for them
-        // (as `sgd_step` does).
-        let (Some(pd), Some(gd)) = (p.data.as_mut(), g.data.as_ref()) else { return };
-        let Some(sq) = square_avg.data.as_mut() else { return };
-        let ga = grad_avg.and_then(|b| b.data.as_mut());
-        let bf = momentum_buffer.and_then(|b| b.data.as_mut());
-        let cfg = Runtime::grid(n);
-        let hps = (&lr, &alpha, &eps, &wd, &mom, &centered, &has_buf, &n);
-        let (lr, alpha, eps, wd, mom, centered, has_buf, n) = hps;
-        match (ga, bf) {
-            (Some(ga), Some(bf)) => launch!(
+        // Buffers the flags switch off are never read or written: a one-element spare stands in
+        // for each (cached by the allocator, so this allocates nothing in steady state).
+        let (mut spare_avg, mut spare_buf) = (CudaBuf::scratch(&rt, 1), CudaBuf::scratch(&rt, 1));
+        let ga = grad_avg.unwrap_or(&mut spare_avg);
+        let bf = momentum_buffer.unwrap_or(&mut spare_buf);
+        if let (Some(pd), Some(gd), Some(sq), Some(gad), Some(bfd)) = (
+            p.data.as_mut(),
+            g.data.as_ref(),
+            square_avg.data.as_mut(),
+            ga.data.as_mut(),
+            bf.data.as_mut(),
+        ) {
+            launch!(
                 &rt,
                 "rmsprop_step",
-                cfg,
+                Runtime::grid(n),
                 pd,
                 gd,
                 sq,
-                ga,
-                bf,
-                lr,
-                alpha,
-                eps,
-                wd,
-                mom,
-                centered,
-                has_buf,
-                n
-            ),
-            (Some(ga), None) => launch!(
-                &rt,
-                "rmsprop_step",
-                cfg,
-                pd,
-                gd,
-                sq,
-                ga,
-                gd,
-                lr,
-                alpha,
-                eps,
-                wd,
-                mom,
-                centered,
-                has_buf,
-                n
-            ),
-            (None, Some(bf)) => launch!(
-                &rt,
-                "rmsprop_step",
-                cfg,
-                pd,
-                gd,
-                sq,
-                gd,
-                bf,
-                lr,
-                alpha,
-                eps,
-                wd,
-                mom,
-                centered,
-                has_buf,
-                n
-            ),
-            (None, None) => launch!(
-                &rt,
-                "rmsprop_step",
-                cfg,
-                pd,
-                gd,
-                sq,
-                gd,
-                gd,
-                lr,
-                alpha,
-                eps,
-                wd,
-                mom,
-                centered,
-                has_buf,
-                n
-            ),
+                gad,
+                bfd,
+                &lr,
+                &alpha,
+                &eps,
+                &wd,
+                &mom,
+                &centered,
+                &has_buf,
+                &n
+            );
         }
     }
     fn adagrad_step(p: &mut CudaBuf, g: &CudaBuf, sum: &mut CudaBuf, hp: AdagradStep) {
