@@ -144,7 +144,7 @@ fn kaiming_std(dims: &[usize], gain: f64, mode: FanMode) -> Result<f64> {
 /// use typenum::{U3, U8};
 /// let mut conv = Conv2d::<U3, U8, U3, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
 /// init::kaiming_uniform(&mut conv.weight, init::gain("relu", 0.0), init::FanMode::FanIn, &mut Rng::new(1)).unwrap();
-/// init::zeros(&mut conv.bias);
+/// if let Some(bias) = &mut conv.bias { init::zeros(bias); }
 /// ```
 pub fn kaiming_uniform<S: Shape, B: Backend>(
     t: &mut Tensor<S, B>,

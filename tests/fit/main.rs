@@ -144,7 +144,7 @@ fn resuming_from_a_training_checkpoint_is_bitwise_identical() {
         let mut m = Clf::<Cpu>::new(&dev, 3);
         let mut opt = Adam::new(&m, AdamConfig::default());
         let h = train(&mut m, &mut opt, &config(4), &mut []).unwrap();
-        (m.fc1.weight.to_vec(), m.fc2.bias.to_vec(), h.get("loss"))
+        (m.fc1.weight.to_vec(), m.fc2.bias.as_ref().unwrap().to_vec(), h.get("loss"))
     };
     let path = tmp("resume.safetensors");
     let _ = std::fs::remove_file(&path);
@@ -161,7 +161,7 @@ fn resuming_from_a_training_checkpoint_is_bitwise_identical() {
     let h = train(&mut m, &mut opt, &cfg, &mut []).unwrap();
     assert_eq!(h.len(), 4);
     assert_eq!(m.fc1.weight.to_vec(), straight.0);
-    assert_eq!(m.fc2.bias.to_vec(), straight.1);
+    assert_eq!(m.fc2.bias.as_ref().unwrap().to_vec(), straight.1);
     assert_eq!(h.get("loss"), straight.2);
     assert_eq!(m.drop.p, 0.2);
 }
@@ -253,7 +253,7 @@ fn fit_accuracy_and_metrics_correct_agree_on_ties() {
     let dev = Cpu::default();
     let mut fc = Linear::<Const<2>, Const<3>, Cpu>::init(&dev, &mut Rng::new(0));
     fc.weight = Tensor::zeros(&dev, &[3, 2]).unwrap();
-    fc.bias = Tensor::zeros(&dev, &[3]).unwrap();
+    fc.bias = Some(Tensor::zeros(&dev, &[3]).unwrap());
     let ds = Dataset::new(vec![1.0; 8], vec![0, 1, 2, 0], 2).unwrap();
     let cfg = FitConfig { metrics: vec![Metric::Accuracy, Metric::TopK(2)], ..Default::default() };
     let logs = shapeflow::fit::evaluate::<_, (Dyn, Const<2>), Const<3>, Cpu>(&fc, &dev, &ds, &cfg)

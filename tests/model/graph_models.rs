@@ -233,3 +233,73 @@ fn a_layer_used_three_times_has_one_set_of_weights_and_summed_gradients() {
     let grads = m.backward(&cache, &y).unwrap();
     assert!(grads.l1.weight.to_vec().iter().all(|v| *v == 0.0));
 }
+
+model! {
+    /// A ResNet stem: a convolution without bias before batch norm, a head without one.
+    pub struct NoBias {
+        input x: [2, 6, 6],
+        c1: Conv2d<2, 4, 3, padding = 1, bias = false>,
+        b1: BatchNorm2d<4>,
+        r1: Relu,
+        pool: GlobalAvgPool2d,
+        fc: Linear<4, 3, bias = false>,
+    }
+}
+
+model! {
+    /// A 1-D convolution without bias.
+    pub struct NoBias1d {
+        input x: [3, 9],
+        c: Conv1d<3, 2, 3, bias = false>,
+        act: Tanh,
+    }
+}
+
+#[test]
+fn layers_without_bias_have_no_bias_parameter_and_pass_gradient_checks() {
+    let dev = Cpu64::default();
+    let mut m = NoBias::<Cpu64>::new(&dev, 9);
+    assert_eq!(m.param_names(), ["c1.weight", "b1.weight", "b1.bias", "fc.weight"]);
+    let mut state = Vec::new();
+    m.visit_state(&mut String::new(), &mut |n, _| state.push(n.to_string()));
+    assert!(!state.iter().any(|n| n == "c1.bias" || n == "fc.bias"), "{state:?}");
+    let g = m.graph();
+    assert_eq!(g.node("c1").unwrap().attr("bias"), Some(&shapeflow::graph::Attr::Flag(false)));
+    assert_eq!(m.summary().rows[0].kind, "Conv2d<2, 4, 3, padding = 1, bias = false>");
+    assert_eq!(m.summary().rows[4].kind, "Linear<4, 3, bias = false>");
+    check_layer_train(
+        "NoBias",
+        &mut m,
+        &input::<(Dyn, Const<2>, Const<6>, Const<6>)>(&[3, 2, 6, 6], 46),
+    );
+    let mut m1 = NoBias1d::<Cpu64>::new(&dev, 10);
+    assert_eq!(m1.param_names(), ["c.weight"]);
+    check_layer("NoBias1d", &mut m1, &input::<(Dyn, Const<3>, Const<9>)>(&[2, 3, 9], 47));
+}
+
+/// A checkpoint of a model without biases has no bias tensors, and one with them does not load.
+#[test]
+fn checkpoints_of_layers_without_bias_round_trip_and_reject_a_bias() {
+    let dev = Cpu64::default();
+    let dir = std::env::temp_dir().join(format!("shapeflow-nobias-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("nobias.safetensors");
+    let m = NoBias1d::<Cpu64>::new(&dev, 11);
+    shapeflow::checkpoint::save(&m, &path).unwrap();
+    let (entries, _) = shapeflow::checkpoint::read_entries(&path).unwrap();
+    let names: Vec<&String> = entries.keys().collect();
+    assert_eq!(names, ["c.weight"]);
+    let mut back = NoBias1d::<Cpu64>::new(&dev, 12);
+    shapeflow::checkpoint::load(&mut back, &path).unwrap();
+    assert_eq!(back.c.weight.to_vec(), m.c.weight.to_vec());
+    model! {
+        struct WithBias1d {
+            input x: [3, 9],
+            c: Conv1d<3, 2, 3>,
+            act: Tanh,
+        }
+    }
+    shapeflow::checkpoint::save(&WithBias1d::<Cpu64>::new(&dev, 13), &path).unwrap();
+    let err = shapeflow::checkpoint::load(&mut back, &path).unwrap_err();
+    assert!(err.to_string().contains("c.bias"), "{err}");
+}

@@ -131,9 +131,9 @@ fn the_optimised_w2_step_matches_a_plain_f64_reference() {
     let xs: Vec<f64> = x.to_vec().iter().map(|&v| v as f64).collect();
 
     let mut layers = [
-        dense(&model.fc1.weight, &model.fc1.bias.to_vec()),
-        dense(&model.fc2.weight, &model.fc2.bias.to_vec()),
-        dense(&model.fc3.weight, &model.fc3.bias.to_vec()),
+        dense(&model.fc1.weight, &model.fc1.bias.as_ref().unwrap().to_vec()),
+        dense(&model.fc2.weight, &model.fc2.bias.as_ref().unwrap().to_vec()),
+        dense(&model.fc3.weight, &model.fc3.bias.as_ref().unwrap().to_vec()),
     ];
     let mut moments: Vec<[Vec<f64>; 4]> = layers
         .iter()
@@ -171,9 +171,9 @@ fn the_optimised_w2_step_matches_a_plain_f64_reference() {
             "step {step}: loss {loss} vs {want_loss}"
         );
         let got = [
-            (grads.fc1.weight.to_vec(), grads.fc1.bias.to_vec(), &dw1, &db1),
-            (grads.fc2.weight.to_vec(), grads.fc2.bias.to_vec(), &dw2, &db2),
-            (grads.fc3.weight.to_vec(), grads.fc3.bias.to_vec(), &dw3, &db3),
+            (grads.fc1.weight.to_vec(), grads.fc1.bias.as_ref().unwrap().to_vec(), &dw1, &db1),
+            (grads.fc2.weight.to_vec(), grads.fc2.bias.as_ref().unwrap().to_vec(), &dw2, &db2),
+            (grads.fc3.weight.to_vec(), grads.fc3.bias.as_ref().unwrap().to_vec(), &dw3, &db3),
         ];
         for (i, (gw, gb, ww, wb)) in got.iter().enumerate() {
             let (ew, eb) = (relative(gw, ww), relative(gb, wb));
@@ -190,9 +190,9 @@ fn the_optimised_w2_step_matches_a_plain_f64_reference() {
             adam(&mut layer.b, db, mb, vb, step);
         }
         let params = [
-            (model.fc1.weight.to_vec(), model.fc1.bias.to_vec()),
-            (model.fc2.weight.to_vec(), model.fc2.bias.to_vec()),
-            (model.fc3.weight.to_vec(), model.fc3.bias.to_vec()),
+            (model.fc1.weight.to_vec(), model.fc1.bias.as_ref().unwrap().to_vec()),
+            (model.fc2.weight.to_vec(), model.fc2.bias.as_ref().unwrap().to_vec()),
+            (model.fc3.weight.to_vec(), model.fc3.bias.as_ref().unwrap().to_vec()),
         ];
         for (i, ((w, b), layer)) in params.iter().zip(&layers).enumerate() {
             let (ew, eb) = (relative(w, &layer.w), relative(b, &layer.b));

@@ -14,7 +14,7 @@ fn conv1d_matches_pytorch() {
     let mut conv =
         Conv1d::<U3, U4, U3, Cpu64, U2, U1, U1>::init(&Cpu64::default(), &mut Rng::new(0));
     conv.weight = tensor(&[4, 3, 3], &c["w"]);
-    conv.bias = tensor(&[4], &c["b"]);
+    conv.bias = Some(tensor(&[4], &c["b"]));
     let x = tensor::<X>(&[2, 3, 9], &c["x"]);
     let (y, cache) = conv.forward_train(&x);
     assert_eq!(y.dims(), &[2, 4, 5]);
@@ -23,7 +23,7 @@ fn conv1d_matches_pytorch() {
     let (dx, g) = Layer::<X, Cpu64>::backward(&conv, &cache, &r).unwrap();
     assert_close("conv1d dx", &dx.to_vec(), &nums(&c["dx"]), 1e-10, 1e-12);
     assert_close("conv1d dw", &g.weight.to_vec(), &nums(&c["dw"]), 1e-10, 1e-12);
-    assert_close("conv1d db", &g.bias.to_vec(), &nums(&c["db"]), 1e-10, 1e-12);
+    assert_close("conv1d db", &g.bias.as_ref().unwrap().to_vec(), &nums(&c["db"]), 1e-10, 1e-12);
 }
 
 #[test]

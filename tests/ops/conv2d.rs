@@ -21,7 +21,7 @@ where
     let want = &c["cases"][index];
     let mut conv = Conv2d::<U3, U4, U3, Cpu64, S, P, D>::init(&Cpu64::default(), &mut Rng::new(0));
     conv.weight = tensor(&[4, 3, 3, 3], &c["w"]);
-    conv.bias = tensor(&[4], &c["b"]);
+    conv.bias = Some(tensor(&[4], &c["b"]));
     let x = tensor::<X>(&[2, 3, 7, 6], &c["x"]);
     let (y, cache) = conv.forward_train(&x);
     let shape: Vec<usize> =
@@ -46,7 +46,7 @@ where
     );
     assert_close(
         &format!("conv2d case {index} db"),
-        &g.bias.to_vec(),
+        &g.bias.as_ref().unwrap().to_vec(),
         &nums(&want["db"]),
         1e-10,
         1e-12,
@@ -86,7 +86,13 @@ fn conv2d_gradient_checks() {
 fn conv2d_init_follows_pytorch_bounds() {
     let c = Conv2d::<U6, U16, U5, Cpu, U1, U0, U1>::init(&Cpu::default(), &mut Rng::new(3));
     let bound = 1.0 / (6.0f32 * 25.0).sqrt();
-    assert!(c.weight.to_vec().iter().chain(c.bias.to_vec().iter()).all(|v| v.abs() <= bound));
+    assert!(
+        c.weight
+            .to_vec()
+            .iter()
+            .chain(c.bias.as_ref().unwrap().to_vec().iter())
+            .all(|v| v.abs() <= bound)
+    );
     assert_eq!(c.weight.dims(), &[16, 6, 5, 5]);
 }
 

@@ -19,7 +19,7 @@ fn linear_matches_pytorch() {
     let dev = Cpu64::default();
     let mut fc = Linear::<Const<5>, Const<3>, Cpu64> {
         weight: Tensor::from_vec(&dev, &[3, 5], nums(&l["w"])).unwrap(),
-        bias: Tensor::from_vec(&dev, &[3], nums(&l["b"])).unwrap(),
+        bias: Some(Tensor::from_vec(&dev, &[3], nums(&l["b"])).unwrap()),
     };
     let x = Tensor::<(Dyn, Const<5>), Cpu64>::from_vec(&dev, &[2, 5], nums(&f["x"])).unwrap();
     let (y, cache) = fc.forward_train(&x);
@@ -28,7 +28,7 @@ fn linear_matches_pytorch() {
     let (dx, g) = fc.backward(&cache, &r).unwrap();
     assert_close("linear dx", &dx.to_vec(), &nums(&l["dx"]), 1e-12, 1e-12);
     assert_close("linear dw", &g.weight.to_vec(), &nums(&l["dw"]), 1e-12, 1e-12);
-    assert_close("linear db", &g.bias.to_vec(), &nums(&l["db"]), 1e-12, 1e-12);
+    assert_close("linear db", &g.bias.as_ref().unwrap().to_vec(), &nums(&l["db"]), 1e-12, 1e-12);
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn linear_init_follows_pytorch_bounds_and_is_seeded() {
     // Uniform on ±bound has variance bound²/3.
     let var = w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
     assert!((var / (bound * bound / 3.0) - 1.0).abs() < 0.02, "variance {var}");
-    assert!(a.bias.to_vec().iter().all(|v| v.abs() <= bound));
+    assert!(a.bias.as_ref().unwrap().to_vec().iter().all(|v| v.abs() <= bound));
 }
 
 #[test]

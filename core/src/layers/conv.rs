@@ -26,7 +26,7 @@ pub struct ConvCache<B: Backend> {
 fn conv_forward<B: Backend>(
     x: &B::Storage,
     weight: &B::Storage,
-    bias: &B::Storage,
+    bias: Option<&B::Storage>,
     g: Window2d,
     out_channels: usize,
 ) -> (B::Storage, B::Storage) {
@@ -41,7 +41,13 @@ fn conv_forward<B: Backend>(
         &mut y,
         Blocks { batch: 1, rows: out_channels, cols: g.n, inner: per },
     );
-    B::add_channel_bias(&mut y, bias, Channels { outer: g.n, channels: out_channels, inner: per });
+    if let Some(bias) = bias {
+        B::add_channel_bias(
+            &mut y,
+            bias,
+            Channels { outer: g.n, channels: out_channels, inner: per },
+        );
+    }
     (y, cols)
 }
 
@@ -139,7 +145,7 @@ macro_rules! conv_module {
                 let bound = 1.0 / (($fan) as f64).sqrt();
                 $name {
                     weight: Tensor::uniform_static(dev, -bound, bound, rng),
-                    bias: Tensor::uniform_static(dev, -bound, bound, rng),
+                    bias: Some(Tensor::uniform_static(dev, -bound, bound, rng)),
                     _geometry: PhantomData,
                 }
             }
@@ -148,10 +154,23 @@ macro_rules! conv_module {
         impl<I: StaticDim, O: StaticDim, K: StaticDim, B: Backend, S: StaticDim, P: StaticDim, D: StaticDim>
             $name<I, O, K, B, S, P, D>
         {
+            /// The same layer without its bias (`bias = false` in `model!`).
+            ///
+            /// ```
+            /// use shapeflow_core::{Const, Init, Module, Rng, layers::Conv2d};
+            /// use shapeflow_cpu::Cpu;
+            /// let c = Conv2d::<Const<1>, Const<2>, Const<3>, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+            /// assert_eq!(c.without_bias().param_names(), ["weight"]);
+            /// ```
+            pub fn without_bias(mut self) -> Self {
+                self.bias = None;
+                self
+            }
+
             /// The forward pass over `x` with geometry `g`, proved to fit when the code was
             /// built (`Window2::geometry`, `Window::geometry`).
             fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>, g: Window2d) -> (Tensor<Y, B>, ConvCache<B>) {
-                let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.storage(), g, O::N);
+                let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.as_ref().map(|b| b.storage()), g, O::N);
                 let $go = g;
                 (tensor(y, &[$($od),+]), ConvCache { cols, geom: g })
             }
@@ -168,7 +187,7 @@ macro_rules! conv_module {
                 let (dw, db, dy_t) = conv_param_grads(cache, dy, O::N)?;
                 let grads = $name {
                     weight: tensor(dw, &[$($wd),+]),
-                    bias: tensor(db, &[O::N]),
+                    bias: self.bias.as_ref().map(|_| tensor(db, &[O::N])),
                     _geometry: PhantomData,
                 };
                 Ok((grads, dy_t))
@@ -267,8 +286,8 @@ where
 {
     /// Kernel weights, `[out, in, k, k]`.
     pub weight: Tensor<(O, I, K, K), B>,
-    /// Bias, `[out]`.
-    pub bias: Tensor<(O,), B>,
+    /// Bias, `[out]`; `None` without one (`bias = false`, PyTorch's `bias=None`).
+    pub bias: Option<Tensor<(O,), B>>,
     _geometry: PhantomData<(S, P, D)>,
 }
 conv_module!(
@@ -371,8 +390,8 @@ where
 {
     /// Kernel weights, `[out, in, k]`.
     pub weight: Tensor<(O, I, K), B>,
-    /// Bias, `[out]`.
-    pub bias: Tensor<(O,), B>,
+    /// Bias, `[out]`; `None` without one (`bias = false`, PyTorch's `bias=None`).
+    pub bias: Option<Tensor<(O,), B>>,
     _geometry: PhantomData<(S, P, D)>,
 }
 conv_module!(

@@ -27,8 +27,9 @@ use crate::tensor::Tensor;
 pub struct Linear<I: StaticDim, O: StaticDim, B: Backend> {
     /// Weight, `[out, in]`.
     pub weight: Tensor<(O, I), B>,
-    /// Bias, `[out]`.
-    pub bias: Tensor<(O,), B>,
+    /// Bias, `[out]`; `None` for a layer without one (`bias = false` in `model!`, PyTorch's
+    /// `bias=None`: no `bias` entry in the state dict).
+    pub bias: Option<Tensor<(O,), B>>,
 }
 
 impl<I: StaticDim, O: StaticDim, B: Backend> Clone for Linear<I, O, B> {
@@ -48,7 +49,7 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Init<B> for Linear<I, O, B> {
         let bound = 1.0 / (I::N as f64).sqrt();
         Linear {
             weight: Tensor::uniform_static(dev, -bound, bound, rng),
-            bias: Tensor::uniform_static(dev, -bound, bound, rng),
+            bias: Some(Tensor::uniform_static(dev, -bound, bound, rng)),
         }
     }
 }
@@ -58,6 +59,19 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Module<B> for Linear<I, O, B> {
 }
 
 impl<I: StaticDim, O: StaticDim, B: Backend> Linear<I, O, B> {
+    /// The same layer without its bias (`y = x · Wᵀ`).
+    ///
+    /// ```
+    /// use shapeflow_core::{Init, Module, Rng, layers::Linear};
+    /// use shapeflow_cpu::Cpu;
+    /// let fc = Linear::<typenum::U3, typenum::U2, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+    /// assert_eq!(fc.without_bias().param_names(), ["weight"]);
+    /// ```
+    pub fn without_bias(mut self) -> Self {
+        self.bias = None;
+        self
+    }
+
     fn apply<N: Dim>(&self, x: &Tensor<(N, I), B>) -> Tensor<(N, O), B> {
         let n = x.batch();
         let mut y = x.scratch_on::<(N, O)>(dims2(n, O::N));
@@ -67,7 +81,9 @@ impl<I: StaticDim, O: StaticDim, B: Backend> Linear<I, O, B> {
             y.storage_mut(),
             Gemm::new(n, I::N, O::N).transpose_b(),
         );
-        B::add_bias(y.storage_mut(), self.bias.storage(), n, O::N);
+        if let Some(bias) = &self.bias {
+            B::add_bias(y.storage_mut(), bias.storage(), n, O::N);
+        }
         y
     }
 }
@@ -121,8 +137,11 @@ impl<N: Dim, I: StaticDim, O: StaticDim, B: Backend> Layer<(N, I), B> for Linear
             weight.storage_mut(),
             Gemm::new(O::N, n, I::N).transpose_a(),
         );
-        let mut bias = self.bias.scratch_like();
-        B::sum_rows(dy.storage(), bias.storage_mut(), n, O::N);
+        let bias = self.bias.as_ref().map(|b| {
+            let mut db = b.scratch_like();
+            B::sum_rows(dy.storage(), db.storage_mut(), n, O::N);
+            db
+        });
         Ok(Linear { weight, bias })
     }
 }

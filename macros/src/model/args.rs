@@ -87,12 +87,19 @@ impl Args {
     }
 }
 
-/// "`Conv2d<in_channels, out_channels, …>`" or "`Relu` takes no arguments".
+/// "`Conv2d<in_channels, out_channels, …, bias = true>`" or "`Relu` takes no arguments"; flags
+/// are named only, so they are shown with their default.
 fn param_list(kind: &str, params: &[ParamSpec]) -> String {
     if params.is_empty() {
         format!("`{kind}` takes no arguments")
     } else {
-        let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+        let names: Vec<String> = params
+            .iter()
+            .map(|p| match (p.ty, p.default) {
+                (ParamTy::Flag, Default::Value(v)) => format!("{} = {}", p.name, v != 0.0),
+                _ => p.name.to_string(),
+            })
+            .collect();
         format!("`{kind}<{}>`", names.join(", "))
     }
 }
@@ -136,15 +143,23 @@ pub(crate) fn resolve(
     };
     for arg in args {
         let idx = match &arg.name {
+            // Positional arguments fill the parameters in order, flags excepted (`bias = false`
+            // is always named).
             None => {
                 positional += 1;
-                if positional > params.len() {
-                    let msg =
-                        format!("too many arguments for `{layer}`: {}", param_list(kind, params));
-                    ok = fail(arg.span, msg);
-                    continue;
+                let slots: Vec<usize> =
+                    (0..params.len()).filter(|&i| params[i].ty != ParamTy::Flag).collect();
+                match slots.get(positional - 1) {
+                    Some(&i) => i,
+                    None => {
+                        let msg = format!(
+                            "too many arguments for `{layer}`: {}",
+                            param_list(kind, params)
+                        );
+                        ok = fail(arg.span, msg);
+                        continue;
+                    }
                 }
-                positional - 1
             }
             Some(name) => match params.iter().position(|p| name == p.name) {
                 Some(i) => i,

@@ -1,11 +1,11 @@
 //! `Conv1d` and `Conv2d<in_channels, out_channels, kernel_size, stride = 1, padding = 0,
-//! dilation = 1>`: `[c, l] → [out, l']` and `[c, h, w] → [out, h', w']`, PyTorch's window rule.
+//! dilation = 1, bias = true>`: `[c, l] → [out, l']` and `[c, h, w] → [out, h', w']`, PyTorch's window rule.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Attr, Build, Kind, KindDef, Out, private, size_type};
-use crate::model::args::{ParamSpec, count_or, size, size_or};
+use crate::model::args::{ParamSpec, count_or, flag, size, size_or};
 use crate::model::infer::{Site, fmt_shape, product};
 
 const PARAMS: &[ParamSpec] = &[
@@ -15,6 +15,7 @@ const PARAMS: &[ParamSpec] = &[
     size_or("stride", 1.0),
     count_or("padding", 0.0),
     size_or("dilation", 1.0),
+    flag("bias", true),
 ];
 
 pub(crate) const CONV2D: KindDef =
@@ -32,6 +33,7 @@ fn build(b: &Build<'_>, two_d: bool) -> Box<dyn Kind> {
         stride: a.size(3),
         padding: a.size(4),
         dilation: a.size(5),
+        bias: a.flag(6),
     })
 }
 
@@ -43,6 +45,7 @@ struct Conv {
     stride: usize,
     padding: usize,
     dilation: usize,
+    bias: bool,
 }
 
 impl Kind for Conv {
@@ -115,7 +118,15 @@ impl Kind for Conv {
                 s.push_str(&format!(", {name} = {v}"));
             }
         }
+        if !self.bias {
+            s.push_str(", bias = false");
+        }
         s + ">"
+    }
+    fn init(&self, ty: &TokenStream) -> TokenStream {
+        let p = private();
+        let init = quote!(<#ty as #p::Init<B>>::init(dev, &mut rng));
+        if self.bias { init } else { quote!(#init.without_bias()) }
     }
     fn sized(&self) -> bool {
         true
@@ -128,6 +139,7 @@ impl Kind for Conv {
             ("stride", Attr::Int(self.stride)),
             ("padding", Attr::Int(self.padding)),
             ("dilation", Attr::Int(self.dilation)),
+            ("bias", Attr::Flag(self.bias)),
         ]
     }
 }

@@ -1,21 +1,25 @@
-//! `Linear<in_features, out_features>`: `[in] → [out]`.
+//! `Linear<in_features, out_features, bias = true>`: `[in] → [out]`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use super::{Attr, Kind, KindDef, Out, private, size_type};
-use crate::model::args::size;
+use crate::model::args::{flag, size};
 use crate::model::infer::{Site, fmt_shape, product};
 
 pub(crate) const LINEAR: KindDef = KindDef {
     name: "Linear",
-    params: &[size("in_features"), size("out_features")],
-    build: |b, _| Some(Box::new(Linear { input: b.args.spanned(0), output: b.args.size(1) })),
+    params: &[size("in_features"), size("out_features"), flag("bias", true)],
+    build: |b, _| {
+        let a = &b.args;
+        Some(Box::new(Linear { input: a.spanned(0), output: a.size(1), bias: a.flag(2) }))
+    },
 };
 
 struct Linear {
     input: (usize, Span),
     output: usize,
+    bias: bool,
 }
 
 impl Kind for Linear {
@@ -40,8 +44,8 @@ impl Kind for Linear {
             site.err(
                 input.1,
                 format!(
-                    "`{name}` expects {} input features but `{prev}` produces {}{how}\n  = help: write `{name}: Linear<{}, {output}>`",
-                    input.0, shape[0], shape[0]
+                    "`{name}` expects {} input features but `{prev}` produces {}{how}\n  = help: write `{name}: Linear<{}, {output}{}>`",
+                    input.0, shape[0], shape[0], if self.bias { "" } else { ", bias = false" }
                 ),
             );
         }
@@ -51,10 +55,20 @@ impl Kind for Linear {
         let (p, i, o) = (private(), size_type(self.input.0), size_type(self.output));
         quote!(#p::layers::Linear<#i, #o, B>)
     }
+    fn init(&self, ty: &TokenStream) -> TokenStream {
+        let p = private();
+        let init = quote!(<#ty as #p::Init<B>>::init(dev, &mut rng));
+        if self.bias { init } else { quote!(#init.without_bias()) }
+    }
     fn describe(&self) -> String {
-        format!("Linear<{}, {}>", self.input.0, self.output)
+        let bias = if self.bias { "" } else { ", bias = false" };
+        format!("Linear<{}, {}{bias}>", self.input.0, self.output)
     }
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
-        vec![("in_features", Attr::Int(self.input.0)), ("out_features", Attr::Int(self.output))]
+        vec![
+            ("in_features", Attr::Int(self.input.0)),
+            ("out_features", Attr::Int(self.output)),
+            ("bias", Attr::Flag(self.bias)),
+        ]
     }
 }
