@@ -267,7 +267,8 @@ model! {
         prod: Mul(sum, gate),
         diff: Sub(prod, x),
         cat: Concat(diff, fc),
-        head: Linear<12, 4>,
+        part: Narrow<2, 6>,
+        head: Linear<6, 4>,
     }
 }
 

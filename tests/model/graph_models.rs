@@ -303,3 +303,40 @@ fn checkpoints_of_layers_without_bias_round_trip_and_reject_a_bias() {
     let err = shapeflow::checkpoint::load(&mut back, &path).unwrap_err();
     assert!(err.to_string().contains("c.bias"), "{err}");
 }
+
+model! {
+    /// A gated linear unit: one layer's output split in two halves, one gating the other (the
+    /// model of tests/fixtures/pytorch_graph_reference.py, key "narrow").
+    pub struct Glu {
+        input x: [4, 3],
+        fc: Conv1d<4, 8, 1>,
+        lo: Narrow<0, 4>(fc),
+        hi: Narrow<4, 4>(fc),
+        gate: Sigmoid(hi),
+        glu: Mul(lo, gate),
+    }
+}
+
+#[test]
+fn narrowing_matches_pytorch_and_passes_a_gradient_check() {
+    let f = &fixture()["narrow"];
+    let dev = Cpu64::default();
+    let mut m = Glu::<Cpu64>::new(&dev, 0);
+    m.visit_params_mut(&mut String::new(), &mut |name, _, s| {
+        *s = dev.upload(&nums(&f["params"][name]));
+    });
+    type X = (Dyn, Const<4>, Const<3>);
+    let x = Tensor::<X, Cpu64>::from_vec(&dev, &[2, 4, 3], nums(&f["x"])).unwrap();
+    let r = Tensor::<X, Cpu64>::from_vec(&dev, &[2, 4, 3], nums(&f["r"])).unwrap();
+    let (y, cache) = m.forward_train(&x);
+    assert_close("glu y", &y.to_vec(), &nums(&f["y"]), 1e-12, 1e-12);
+    let (dx, grads) = Layer::<X, Cpu64>::backward(&m, &cache, &r).unwrap();
+    assert_close("glu dx", &dx.to_vec(), &nums(&f["dx"]), 1e-12, 1e-12);
+    grads.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(name, &Cpu64::to_host(s), &nums(&f["grads"][name]), 1e-12, 1e-12);
+    });
+    assert_eq!(m.graph().node("hi").unwrap().attr("start"), Some(&shapeflow::graph::Attr::Int(4)));
+    check_layer("Glu", &mut m, &input::<X>(&[3, 4, 3], 48));
+    let mut flat = Narrow::<Const<2>, Const<3>>::default();
+    check_layer("Narrow [6]", &mut flat, &input::<(Dyn, Const<6>)>(&[2, 6], 49));
+}

@@ -8,6 +8,7 @@ mod flatten;
 mod layer_norm;
 mod linear;
 mod merge;
+mod narrow;
 mod pool;
 mod softmax;
 
@@ -19,5 +20,6 @@ pub use flatten::Flatten;
 pub use layer_norm::{LayerNorm, LayerNormCache};
 pub use linear::Linear;
 pub use merge::{Add, Concat, ConcatSizes, Merge, Mul, MulCache, Sub};
+pub use narrow::{Narrow, NarrowCache};
 pub use pool::{AvgPool2d, GlobalAvgPool2d, MaxPool2d, MaxPoolCache};
 pub use softmax::{LogSoftmax, Softmax};

@@ -33,7 +33,19 @@ model! {
     }
 }
 
+model! {
+    /// The corrected version of `narrow_past_the_end.rs`: two halves of six features.
+    pub struct Glu {
+        input x: [8],
+        fc: Linear<8, 6>,
+        lo: Narrow<0, 3>(fc),
+        hi: Narrow<3, 3>(fc),
+        glu: Mul(lo, hi),
+    }
+}
+
 fn main() {
+    assert_eq!(Glu::<Cpu>::new(&Cpu::default(), 0).summary().rows[3].output, "[batch, 3]");
     assert_eq!(Tied::<Cpu>::new(&Cpu::default(), 0).num_params(), 30);
     let inception = Inception::<Cpu>::new(&Cpu::default(), 0);
     assert_eq!(inception.summary().rows[2].output, "[batch, 16, 16, 16]");

@@ -13,6 +13,7 @@ mod global_avg_pool;
 mod layer_norm;
 mod linear;
 mod merge;
+mod narrow;
 mod pool;
 mod softmax;
 
@@ -125,6 +126,7 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &merge::SUB,
     &merge::MUL,
     &merge::CONCAT,
+    &narrow::NARROW,
 ];
 
 /// The kind named `name`.
