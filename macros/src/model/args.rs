@@ -164,8 +164,19 @@ pub(crate) fn resolve(
             Some(name) => match params.iter().position(|p| name == p.name) {
                 Some(i) => i,
                 None => {
+                    let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+                    let meant = suggest(&name.to_string(), &names, PARAM_ALIASES);
+                    // The value was meant for that parameter: not reported again as missing.
+                    if let Some(i) = meant.and_then(|m| names.iter().position(|n| *n == m))
+                        && values[i].is_none()
+                    {
+                        values[i] = Some((0.0, arg.span));
+                    }
+                    let hint = meant
+                        .map(|s| format!("\n  = help: did you mean `{s}`?"))
+                        .unwrap_or_default();
                     let msg = format!(
-                        "`{kind}` has no parameter `{name}`; it takes {}",
+                        "`{kind}` has no parameter `{name}`; it takes {}{hint}",
                         param_list(kind, params)
                     );
                     ok = fail(name.span(), msg);
@@ -180,7 +191,11 @@ pub(crate) fn resolve(
         }
         match value_of(&arg.value, p, layer) {
             Ok(v) => values[idx] = Some((v, arg.span)),
-            Err(msg) => ok = fail(arg.span, msg),
+            Err(msg) => {
+                // Given, though wrong: reported once, not again as missing.
+                values[idx] = Some((0.0, arg.span));
+                ok = fail(arg.span, msg);
+            }
         }
     }
     for i in 0..params.len() {
@@ -201,4 +216,57 @@ pub(crate) fn resolve(
         }
     }
     ok.then(|| Args { values: values.into_iter().map(|v| v.unwrap_or((0.0, span))).collect() })
+}
+
+/// Other frameworks' names for our parameters (Keras, TensorFlow), for "did you mean".
+const PARAM_ALIASES: &[(&str, &str)] = &[
+    ("units", "out_features"),
+    ("filters", "out_channels"),
+    ("kernel", "kernel_size"),
+    ("strides", "stride"),
+    ("pool_size", "kernel_size"),
+    ("rate", "p"),
+    ("alpha", "negative_slope"),
+    ("epsilon", "eps"),
+    ("use_bias", "bias"),
+];
+
+/// Edit distance (insertions, deletions, substitutions), for near misses.
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut prev = row[0];
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cur = row[j];
+            row[j] = (prev + usize::from(a[i - 1] != b[j - 1])).min(row[j] + 1).min(row[j - 1] + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate `word` most likely meant: an alias, the same word in another case, or one at
+/// most two edits away (and closer than half its length).
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: &[&'a str],
+    aliases: &[(&str, &'a str)],
+) -> Option<&'a str> {
+    if let Some((_, to)) =
+        aliases.iter().find(|(from, to)| *from == word && candidates.contains(to))
+    {
+        return Some(to);
+    }
+    let lower = word.to_lowercase();
+    if let Some(c) = candidates.iter().find(|c| c.to_lowercase() == lower) {
+        return Some(c);
+    }
+    candidates
+        .iter()
+        .map(|c| (distance(&lower, &c.to_lowercase()), *c))
+        .filter(|&(d, _)| d <= 2 && 2 * d < word.chars().count())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
 }

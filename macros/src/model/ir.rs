@@ -328,11 +328,16 @@ fn lower_op(layer: &Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>) -> Op 
         KindDecl::Builtin { kind, args, span } => (kind, args, *span),
     };
     let Some(def) = kinds::lookup(kind) else {
+        let names: Vec<&str> = kinds::REGISTRY.iter().map(|k| k.name).collect();
+        let aliases: &[(&str, &str)] = &[("Dense", "Linear"), ("ReLU", "Relu"), ("GELU", "Gelu")];
+        let known = match args::suggest(&kind.to_string(), &names, aliases) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("known kinds: {}", kinds::known_kinds()),
+        };
         errors.push(syn::Error::new(
             kind.span(),
             format!(
-                "unknown layer kind `{kind}` for `{layer}`\n  = help: known kinds: {}\n  = help: for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`",
-                kinds::known_kinds()
+                "unknown layer kind `{kind}` for `{layer}`\n  = help: {known}\n  = help: for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`"
             ),
         ));
         return Op::Invalid;

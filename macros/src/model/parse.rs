@@ -66,7 +66,7 @@ impl ArgValue {
     pub fn describe(&self) -> String {
         match self {
             ArgValue::Int(v) => format!("the integer {v}"),
-            ArgValue::Float(v) => format!("the number {v}"),
+            ArgValue::Float(v) => format!("the number {v:?}"),
             ArgValue::Bool(v) => format!("`{v}`"),
             ArgValue::Other(s) => format!("`{s}`"),
         }
