@@ -117,6 +117,15 @@ impl Parse for ModelDef {
             if body.is_empty() {
                 break;
             }
+            if body.peek(Ident) && body.fork().parse::<Ident>().is_ok_and(|i| i == "input") {
+                let again: Ident = body.fork().parse()?;
+                if !body.peek2(Token![:]) {
+                    return Err(syn::Error::new(
+                        again.span(),
+                        "a model takes one input, declared first (`input x: [...]`); several inputs are not supported yet: join them into one tensor and take them apart with `Narrow` (`a: Narrow<0, 8>(x)`)",
+                    ));
+                }
+            }
             layers.push(body.parse::<LayerDecl>()?);
         }
         Ok(ModelDef { attrs, vis, name, input_name, input: input_decl, layers, body_span })

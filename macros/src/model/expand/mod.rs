@@ -103,9 +103,10 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
     let accepts_doc = format!(
         "Implemented by a borrow of the one tensor type `{name}` accepts ({input_desc}); its failure message names the model and the shape it expects."
     );
-    let accepts_message = format!("model `{name}` expects input {input_desc}");
-    let accepts_label =
-        format!("this is not a tensor of shape {input_desc} on the model's backend");
+    let accepts_message = format!("model `{name}` on `{{B}}` expects input {input_desc}");
+    let accepts_label = format!(
+        "this is not a tensor of shape {input_desc} on `{{B}}` (check the shape, the backend and its element type)"
+    );
     // For each custom layer whose output the model states: a function that only compiles when
     // the layer takes its input and its `Output` is the stated shape.
     let stated_checks: Vec<TokenStream> = (0..names.len())
