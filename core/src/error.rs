@@ -60,10 +60,13 @@ impl fmt::Display for Error {
                 write!(f, "{what}: expected {expected} elements, got {got}")
             }
             Error::Shape(m) => write!(f, "shape error: {m}"),
-            Error::Label { index, label, classes } => write!(
-                f,
-                "label {label} at batch position {index} is outside 0..{classes} (the model has {classes} classes)"
-            ),
+            Error::Label { index, label, classes } => {
+                let plural = if *classes == 1 { "class" } else { "classes" };
+                write!(
+                    f,
+                    "label {label} at batch position {index} is outside 0..{classes} (the model has {classes} {plural})"
+                )
+            }
             Error::NonFinite(m) => write!(f, "non-finite value: {m}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
             Error::Format { path, message } => write!(f, "{path}: {message}"),

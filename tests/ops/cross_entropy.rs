@@ -47,3 +47,9 @@ fn cross_entropy_reports_nan_as_an_error() {
     let e = cross_entropy(&logits, &[0]).expect_err("NaN loss");
     assert!(e.to_string().contains("NaN"), "{e}");
 }
+
+#[test]
+fn a_label_error_for_one_class_says_class() {
+    let err = shapeflow::Error::Label { index: 2, label: 1, classes: 1 }.to_string();
+    assert_eq!(err, "label 1 at batch position 2 is outside 0..1 (the model has 1 class)");
+}
