@@ -69,13 +69,17 @@ pub use typenum;
 /// Everything a model file needs: `use shapeflow::prelude::*;`.
 pub mod prelude {
     pub use crate::backend::Device;
-    pub use crate::data::Mnist;
-    pub use crate::fit::{FitConfig, Metric, Validation, fit};
+    pub use crate::data::{Dataset, Mnist};
+    pub use crate::fit::{
+        EarlyStopping, FitConfig, LrScheduler, Metric, ModelCheckpoint, Validation, Verbosity,
+        evaluate, fit,
+    };
     // Every built-in layer: a new layer in `shapeflow_core::layers` needs no edit here.
     pub use crate::layers::*;
     pub use crate::loss::{Labels, bce_with_logits, cross_entropy, mse_loss, nll_loss};
     pub use crate::optim::{
-        Adagrad, AdagradConfig, Adam, AdamConfig, Rmsprop, RmspropConfig, Sgd, SgdConfig,
+        Adagrad, AdagradConfig, Adam, AdamConfig, CosineAnnealingLr, ExponentialLr, LinearLr,
+        OneCycleLr, Rmsprop, RmspropConfig, Sgd, SgdConfig, StepLr,
     };
     pub use crate::{
         Backend, Const, Cpu, Cpu64, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor,

@@ -48,6 +48,8 @@ pub enum Error {
     },
     /// A backend could not be used (no driver, a failed kernel compile, …).
     Backend(String),
+    /// A configuration that cannot work (a callback monitoring a value that is never logged).
+    Config(String),
 }
 
 /// `Result` with [`Error`].
@@ -71,6 +73,7 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "{path}: {source}"),
             Error::Format { path, message } => write!(f, "{path}: {message}"),
             Error::Backend(m) => write!(f, "backend error: {m}"),
+            Error::Config(m) => write!(f, "configuration error: {m}"),
         }
     }
 }

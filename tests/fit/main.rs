@@ -264,3 +264,21 @@ fn fit_accuracy_and_metrics_correct_agree_on_ties() {
     let correct = shapeflow::metrics::correct(&fc.forward(&x), &[0, 1, 2, 0]).unwrap();
     assert_eq!(correct, 2);
 }
+
+/// A misspelt monitored metric fails before the first epoch, listing the names that exist.
+#[test]
+fn a_misspelt_monitored_metric_is_an_error_before_training() {
+    let dev = Cpu::default();
+    let mut model = Clf::<Cpu>::new(&dev, 0);
+    let before = model.fc1.weight.to_vec();
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let mut stop = EarlyStopping::new("val_acc", 2);
+    let err = train(&mut model, &mut opt, &config(3), &mut [&mut stop]).unwrap_err().to_string();
+    assert!(err.contains("`val_acc`") && err.contains("`val_accuracy`"), "{err}");
+    assert_eq!(model.fc1.weight.to_vec(), before, "no step was taken");
+    let no_validation = FitConfig { validation: Validation::None, ..config(1) };
+    let mut stop = EarlyStopping::new("val_loss", 2);
+    let err =
+        train(&mut model, &mut opt, &no_validation, &mut [&mut stop]).unwrap_err().to_string();
+    assert!(err.contains("Validation::Split"), "{err}");
+}

@@ -65,6 +65,11 @@ pub trait Callback<M> {
         let _ = ctx;
         Ok(())
     }
+    /// The logged value this callback watches, if any: `fit` checks before training that it
+    /// will be logged.
+    fn monitors(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<M, F: FnMut(&mut EpochContext<'_, M>) -> Result<()>> Callback<M> for F {
@@ -149,6 +154,9 @@ fn monitored(logs: &EpochLogs, monitor: &str) -> Result<f64> {
 }
 
 impl<M> Callback<M> for EarlyStopping {
+    fn monitors(&self) -> Option<&str> {
+        Some(&self.monitor)
+    }
     fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
         let v = monitored(ctx.logs, &self.monitor)?;
         match self.best {
@@ -208,6 +216,9 @@ impl<M> ModelCheckpoint<M> {
 }
 
 impl<M> Callback<M> for ModelCheckpoint<M> {
+    fn monitors(&self) -> Option<&str> {
+        Some(&self.monitor)
+    }
     fn on_epoch_end(&mut self, ctx: &mut EpochContext<'_, M>) -> Result<()> {
         let v = monitored(ctx.logs, &self.monitor)?;
         if self.best.is_none_or(|b| self.mode.better(v, b, 0.0)) {

@@ -100,6 +100,38 @@ impl Default for FitConfig {
     }
 }
 
+/// Every value a callback monitors must be one `fit` logs: checked before the first epoch, so a
+/// misspelt name (`val_acc`) fails at once, listing the names that exist.
+fn check_monitored<M>(
+    config: &FitConfig,
+    validates: bool,
+    callbacks: &[&mut dyn Callback<M>],
+) -> Result<()> {
+    let mut logged: Vec<String> = vec!["loss".into()];
+    logged.extend(config.metrics.iter().map(|m| m.name()));
+    if validates {
+        let val: Vec<String> = logged.iter().map(|n| format!("val_{n}")).collect();
+        logged.extend(val);
+    }
+    logged.push("lr".into());
+    for cb in callbacks {
+        if let Some(name) = cb.monitors()
+            && !logged.iter().any(|l| l == name)
+        {
+            let known = logged.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
+            let hint = if name.starts_with("val_") && !validates {
+                " (validation values need `validation: Validation::Split(..)` or `Validation::Data(..)`)"
+            } else {
+                ""
+            };
+            return Err(Error::Config(format!(
+                "a callback monitors `{name}`, which this run does not log; it logs {known}{hint}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Trains `model` on `train` with `opt`, as configured; returns every metric per epoch.
 ///
 /// The model's input shape is `S` (with a `Dyn` batch) and its output `[batch, C]`. A NaN or
@@ -144,6 +176,7 @@ where
         }
         Validation::Data(v) => (train.clone(), Some(v.clone())),
     };
+    check_monitored(config, val_set.is_some(), callbacks)?;
     // The configured learning rate, before a resumed checkpoint replaces it: schedules are
     // computed from it.
     let base_lr = opt.lr();
