@@ -130,3 +130,27 @@ fn batches_are_seeded_shuffled_and_cover_every_sample_once() {
     );
     assert!(Dataset::new(vec![0.0; 5], vec![0, 1], 3).is_err());
 }
+
+/// `shuffle` keeps every sample with its label and target; `split_shuffled` is seeded and draws
+/// its validation part from the whole file (a file sorted by class gives both parts every class).
+#[test]
+fn shuffled_splits_are_seeded_and_keep_samples_whole() {
+    use shapeflow::data::Dataset;
+    // Sorted by class, as many CSV exports are: 50 of class 0, then 50 of class 1.
+    let labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 50)).collect();
+    let inputs: Vec<f32> = (0..100).flat_map(|i| [i as f32, labels[i] as f32]).collect();
+    let ds = Dataset::new(inputs, labels, 2).unwrap();
+    let (_, tail) = ds.split(0.2);
+    assert!(tail.labels().iter().all(|&l| l == 1), "the plain split takes the tail");
+    let (train, val) = ds.split_shuffled(0.2, 5);
+    assert_eq!((train.len(), val.len()), (80, 20));
+    assert!(val.labels().contains(&0) && val.labels().contains(&1));
+    assert_eq!(ds.split_shuffled(0.2, 5).1.labels(), val.labels());
+    assert_ne!(ds.split_shuffled(0.2, 6).1.labels(), val.labels());
+    for part in [&train, &val] {
+        let batch = part.batches_in_order(part.len()).next().unwrap();
+        for (pair, &label) in batch.inputs.chunks(2).zip(&batch.labels) {
+            assert_eq!(pair[1] as usize, label, "sample {} kept its label", pair[0]);
+        }
+    }
+}

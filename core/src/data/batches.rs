@@ -93,6 +93,45 @@ impl Dataset {
         };
         (part(0..cut), part(cut..n))
     }
+    /// The samples in a random order drawn from `rng` (inputs, labels and targets moved
+    /// together): for files sorted by class before [`Dataset::split`].
+    ///
+    /// ```
+    /// use shapeflow_core::{Rng, data::Dataset};
+    /// let mut ds = Dataset::new((0..6).map(|v| v as f32).collect(), (0..6).collect(), 1).unwrap();
+    /// ds.shuffle(&mut Rng::new(3));
+    /// assert_ne!(ds.labels(), &[0, 1, 2, 3, 4, 5]);
+    /// let batch = ds.batches_in_order(6).next().unwrap();
+    /// let inputs: Vec<usize> = batch.inputs.iter().map(|&v| v as usize).collect();
+    /// assert_eq!(inputs, batch.labels, "each sample keeps its label");
+    /// ```
+    pub fn shuffle(&mut self, rng: &mut Rng) {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        rng.shuffle(&mut order);
+        let pick = |v: &[f32], width: usize| -> Vec<f32> {
+            order.iter().flat_map(|&i| v[i * width..(i + 1) * width].iter().copied()).collect()
+        };
+        self.inputs = pick(&self.inputs, self.features);
+        if self.target_width > 0 {
+            self.targets = pick(&self.targets, self.target_width);
+        }
+        self.labels = order.iter().map(|&i| self.labels[i]).collect();
+    }
+    /// A shuffled split with a seed: a random `fraction` of the samples (drawn from
+    /// `Rng::new(seed)`) as `(train, validation)`, each in the shuffled order. The same seed
+    /// gives the same split.
+    ///
+    /// ```
+    /// let ds = shapeflow_core::data::Dataset::new(vec![0.0; 10], (0..10).collect(), 1).unwrap();
+    /// let (train, val) = ds.split_shuffled(0.3, 7);
+    /// assert_eq!((train.len(), val.len()), (7, 3));
+    /// assert_eq!(ds.split_shuffled(0.3, 7).1.labels(), val.labels());
+    /// ```
+    pub fn split_shuffled(&self, fraction: f64, seed: u64) -> (Dataset, Dataset) {
+        let mut all = self.clone();
+        all.shuffle(&mut Rng::new(seed));
+        all.split(fraction)
+    }
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -45,6 +45,8 @@ pub enum Validation {
     None,
     /// The last fraction of the training data (Keras's `validation_split`).
     Split(f64),
+    /// A random fraction of the training data, drawn with the seed (for files sorted by class).
+    ShuffledSplit(f64, u64),
     /// A separate dataset.
     Data(Dataset),
 }
@@ -172,6 +174,10 @@ where
         Validation::None => (train.clone(), None),
         Validation::Split(f) => {
             let (t, v) = train.split(*f);
+            (t, Some(v))
+        }
+        Validation::ShuffledSplit(f, seed) => {
+            let (t, v) = train.split_shuffled(*f, *seed);
             (t, Some(v))
         }
         Validation::Data(v) => (train.clone(), Some(v.clone())),
