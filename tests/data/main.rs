@@ -154,3 +154,31 @@ fn shuffled_splits_are_seeded_and_keep_samples_whole() {
         }
     }
 }
+
+/// A standardizer fitted on the training set gives it zero mean and unit variance per feature
+/// and applies the same statistics to other sets; mismatches and NaN are errors.
+#[test]
+fn standardization_is_fitted_on_training_data_and_applied_to_others() {
+    use shapeflow::data::{Dataset, Standardizer};
+    let inputs: Vec<f32> = (0..40).flat_map(|i| [i as f32, 1000.0 + 3.0 * i as f32, 5.0]).collect();
+    let mut train = Dataset::new(inputs, vec![0; 40], 3).unwrap();
+    let s = Standardizer::fit(&train).unwrap();
+    s.apply(&mut train).unwrap();
+    for f in 0..2 {
+        let col: Vec<f64> = train.inputs().iter().skip(f).step_by(3).map(|&v| v as f64).collect();
+        let mean = col.iter().sum::<f64>() / 40.0;
+        let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 40.0;
+        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "feature {f}: {mean} {var}");
+    }
+    assert!(
+        train.inputs().iter().skip(2).step_by(3).all(|&v| v == 0.0),
+        "constant feature centred"
+    );
+    let mut test = Dataset::new(vec![19.5, 1058.5, 5.0], vec![0], 3).unwrap();
+    s.apply(&mut test).unwrap();
+    assert!(test.inputs()[0].abs() < 1e-6 && test.inputs()[1].abs() < 1e-6);
+    let mut other = Dataset::new(vec![0.0; 4], vec![0, 0], 2).unwrap();
+    assert!(s.apply(&mut other).unwrap_err().to_string().contains("fitted on 3 features"));
+    let bad = Dataset::new(vec![1.0, f32::NAN], vec![0], 2).unwrap();
+    assert!(Standardizer::fit(&bad).unwrap_err().to_string().contains("sample 0 (feature 1)"));
+}

@@ -132,6 +132,14 @@ impl Dataset {
         all.shuffle(&mut Rng::new(seed));
         all.split(fraction)
     }
+    /// Every sample's input values, sample after sample (`len() × features()`).
+    pub fn inputs(&self) -> &[f32] {
+        &self.inputs
+    }
+    /// The input values, mutably (for transforms such as [`super::Standardizer`]).
+    pub fn inputs_mut(&mut self) -> &mut [f32] {
+        &mut self.inputs
+    }
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()
@@ -244,6 +252,14 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Every sample's input values, sample after sample (`len() × features()`).
+    pub fn inputs(&self) -> &[f32] {
+        &self.inputs
+    }
+    /// The input values, mutably (for transforms such as [`super::Standardizer`]).
+    pub fn inputs_mut(&mut self) -> &mut [f32] {
+        &mut self.inputs
+    }
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()
