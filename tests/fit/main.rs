@@ -282,3 +282,52 @@ fn a_misspelt_monitored_metric_is_an_error_before_training() {
         train(&mut model, &mut opt, &no_validation, &mut [&mut stop]).unwrap_err().to_string();
     assert!(err.contains("Validation::Split"), "{err}");
 }
+
+model! {
+    /// One logit: is the point above the line x₀ + x₁ = 0?
+    pub struct Binary {
+        input: [2],
+        fc1: Linear<2, 8>,
+        act: Tanh,
+        fc2: Linear<8, 1>,
+    }
+}
+
+/// A binary classifier trains with `fit` and `bce_with_logits`, and reports binary accuracy.
+#[test]
+fn a_binary_classifier_trains_with_bce_and_binary_accuracy() {
+    let mut rng = Rng::new(4);
+    let mut x = Vec::new();
+    let mut t = Vec::new();
+    for _ in 0..400 {
+        let (a, b) = (rng.normal() as f32, rng.normal() as f32);
+        x.extend([a, b]);
+        t.push(if a + b > 0.0 { 1.0 } else { 0.0 });
+    }
+    let data = Dataset::regression(x, t, 2, 1).unwrap();
+    let dev = Cpu::default();
+    let mut model = Binary::<Cpu>::new(&dev, 0);
+    let mut opt = Adam::new(&model, AdamConfig { lr: 0.02, ..Default::default() });
+    let cfg = FitConfig {
+        epochs: 8,
+        batch_size: 32,
+        loss: LossFn::BceWithLogits,
+        metrics: vec![Metric::BinaryAccuracy],
+        validation: Validation::ShuffledSplit(0.25, 1),
+        verbosity: Verbosity::Quiet,
+        ..Default::default()
+    };
+    let h = fit::<_, (Dyn, Const<2>), Const<1>, Cpu, _>(
+        &mut model,
+        &mut opt,
+        &dev,
+        &data,
+        &cfg,
+        &mut [],
+    )
+    .unwrap();
+    let acc = h.get("val_binary_accuracy");
+    assert!(*acc.last().unwrap() > 0.9, "val binary accuracy {acc:?}");
+    let loss = h.get("loss");
+    assert!(loss.last().unwrap() < &loss[0], "loss {loss:?}");
+}

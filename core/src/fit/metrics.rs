@@ -4,7 +4,7 @@ use crate::backend::{Backend, Elem};
 use crate::data::Batch;
 use crate::dim::{Dyn, StaticDim};
 use crate::error::{Error, Result};
-use crate::loss::{cross_entropy, mse_loss};
+use crate::loss::{bce_with_logits, cross_entropy, mse_loss};
 use crate::tensor::Tensor;
 
 use super::history::EpochLogs;
@@ -22,6 +22,9 @@ pub enum LossFn {
     CrossEntropy,
     /// Mean squared error against regression targets.
     Mse,
+    /// Binary cross-entropy from logits against float targets in `[0, 1]` (one per output;
+    /// `Dataset::regression` holds them): binary and multi-label classification.
+    BceWithLogits,
 }
 
 impl LossFn {
@@ -34,6 +37,7 @@ impl LossFn {
         match self {
             LossFn::CrossEntropy => cross_entropy(out, &batch.labels),
             LossFn::Mse => mse_loss(out, &targets::<C, B>(batch, dev)?),
+            LossFn::BceWithLogits => bce_with_logits(out, &targets::<C, B>(batch, dev)?),
         }
     }
 }
@@ -41,7 +45,7 @@ impl LossFn {
 fn targets<C: StaticDim, B: Backend>(batch: &Batch, dev: &B) -> Result<Tensor<(Dyn, C), B>> {
     if batch.targets.is_empty() {
         return Err(Error::Shape(
-            "MSE and MAE need regression targets (Dataset::regression)".into(),
+            "MSE, MAE, binary cross-entropy and binary accuracy need float targets (Dataset::regression)".into(),
         ));
     }
     batch.targets_tensor(dev)
@@ -63,6 +67,9 @@ pub enum Metric {
     Mse,
     /// Mean absolute error against regression targets (`mae`).
     Mae,
+    /// For one logit per decision: the fraction of outputs whose sign agrees with the target
+    /// (logit > 0 against target ≥ 0.5), over every output (`binary_accuracy`).
+    BinaryAccuracy,
 }
 
 impl Metric {
@@ -73,6 +80,7 @@ impl Metric {
             Metric::TopK(k) => format!("top_{k}_accuracy"),
             Metric::Mse => "mse".into(),
             Metric::Mae => "mae".into(),
+            Metric::BinaryAccuracy => "binary_accuracy".into(),
         }
     }
 }
@@ -121,6 +129,13 @@ impl Accumulator {
                             f64::from(u8::from(crate::metrics::in_top_k(row, label, k)));
                     }
                     self.counts[i] += n as f64;
+                }
+                Metric::BinaryAccuracy => {
+                    let t = targets::<C, B>(batch, dev)?.to_vec();
+                    for (v, t) in values.iter().zip(t) {
+                        self.sums[i] += f64::from(u8::from((*v > 0.0) == (t.as_f64() >= 0.5)));
+                    }
+                    self.counts[i] += values.len() as f64;
                 }
                 Metric::Mse | Metric::Mae => {
                     let t = targets::<C, B>(batch, dev)?.to_vec();
