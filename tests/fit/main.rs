@@ -331,3 +331,26 @@ fn a_binary_classifier_trains_with_bce_and_binary_accuracy() {
     let loss = h.get("loss");
     assert!(loss.last().unwrap() < &loss[0], "loss {loss:?}");
 }
+
+/// `predict_classes` agrees with the accuracy `evaluate` reports, and `predict_proba` rows are
+/// distributions whose largest entry is the predicted class.
+#[test]
+fn predictions_agree_with_evaluate() {
+    let dev = Cpu::default();
+    let mut model = Clf::<Cpu>::new(&dev, 0);
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    train(&mut model, &mut opt, &config(2), &mut []).unwrap();
+    let test = data(120, 9);
+    type X = (Dyn, Const<4>);
+    let classes =
+        shapeflow::fit::predict_classes::<_, X, Const<3>, Cpu>(&model, &dev, &test, 32).unwrap();
+    let hits = classes.iter().zip(test.labels()).filter(|(c, l)| c == l).count();
+    let cfg = FitConfig { metrics: vec![Metric::Accuracy], ..Default::default() };
+    let logs = shapeflow::fit::evaluate::<_, X, Const<3>, Cpu>(&model, &dev, &test, &cfg).unwrap();
+    assert!((logs["accuracy"] - hits as f64 / 120.0).abs() < 1e-12);
+    let p = shapeflow::fit::predict_proba::<_, X, Const<3>, Cpu>(&model, &dev, &test, 7).unwrap();
+    for (row, &c) in p.chunks(3).zip(&classes) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert!(row.iter().all(|&v| v <= row[c]));
+    }
+}

@@ -8,12 +8,14 @@ mod callbacks;
 mod history;
 mod history_plot;
 mod metrics;
+mod predict;
 mod progress;
 mod state;
 
 pub use callbacks::{Callback, EarlyStopping, EpochContext, LrScheduler, Mode, ModelCheckpoint};
 pub use history::{EpochLogs, History};
 pub use metrics::{LossFn, Metric};
+pub use predict::{predict, predict_classes, predict_proba};
 pub use progress::Verbosity;
 
 use std::path::PathBuf;
