@@ -24,6 +24,7 @@ pub mod rng;
 pub mod shape;
 pub mod summary;
 pub mod tensor;
+mod tensor_display;
 
 pub use backend::{Activation, Backend, Elem};
 pub use dim::{Const, Dim, Dyn};
