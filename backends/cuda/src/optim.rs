@@ -107,10 +107,22 @@ impl Optim for Cuda {
         let centered = i32::from(hp.centered && grad_avg.is_some());
         let has_buf = i32::from(hp.momentum > 0.0 && momentum_buffer.is_some());
         // Buffers the flags switch off are never read or written: a one-element spare stands in
-        // for each (cached by the allocator, so this allocates nothing in steady state).
-        let (mut spare_avg, mut spare_buf) = (CudaBuf::scratch(&rt, 1), CudaBuf::scratch(&rt, 1));
-        let ga = grad_avg.unwrap_or(&mut spare_avg);
-        let bf = momentum_buffer.unwrap_or(&mut spare_buf);
+        // for each one absent (cached by the allocator: nothing allocated in steady state).
+        let (mut spare_avg, mut spare_buf);
+        let ga = match grad_avg {
+            Some(b) => b,
+            None => {
+                spare_avg = CudaBuf::scratch(&rt, 1);
+                &mut spare_avg
+            }
+        };
+        let bf = match momentum_buffer {
+            Some(b) => b,
+            None => {
+                spare_buf = CudaBuf::scratch(&rt, 1);
+                &mut spare_buf
+            }
+        };
         if let (Some(pd), Some(gd), Some(sq), Some(gad), Some(bfd)) = (
             p.data.as_mut(),
             g.data.as_ref(),

@@ -51,13 +51,15 @@ fn conv_forward<B: Backend>(
     (y, cols)
 }
 
-/// Returns `(dweight, dbias, dy_t)`: `dW = dyᵀ·colsᵀ` (one product) and the bias sums, with
+/// Returns `(dweight, dbias, dy_t)`: `dW = dyᵀ·colsᵀ` (one product) and the bias sums (when the
+/// layer has a bias), with
 /// `dy` laid out as `[O, n·OHW]` for [`conv_input_grad`].
 fn conv_param_grads<B: Backend>(
     cache: &ConvCache<B>,
     dy: &B::Storage,
     out_channels: usize,
-) -> Result<(B::Storage, B::Storage, B::Storage)> {
+    with_bias: bool,
+) -> Result<(B::Storage, Option<B::Storage>, B::Storage)> {
     let g = cache.geom;
     let (rows, per) = (g.col_rows(), g.col_cols());
     if B::len(dy) != g.n * out_channels * per {
@@ -67,8 +69,12 @@ fn conv_param_grads<B: Backend>(
             g.n * out_channels * per
         )));
     }
-    let mut dbias = B::scratch_like(dy, out_channels);
-    B::sum_channels(dy, &mut dbias, Channels { outer: g.n, channels: out_channels, inner: per });
+    // A layer without bias gets no bias sums.
+    let dbias = with_bias.then(|| {
+        let mut db = B::scratch_like(dy, out_channels);
+        B::sum_channels(dy, &mut db, Channels { outer: g.n, channels: out_channels, inner: per });
+        db
+    });
     // dy as [O, n·OHW]
     let mut dy_t = B::scratch_like(dy, out_channels * g.n * per);
     B::transpose_blocks(
@@ -184,10 +190,10 @@ macro_rules! conv_module {
 
             /// The weight and bias gradients, and `dy` as `[O, n·OHW]`.
             fn param_grads(&self, cache: &ConvCache<B>, dy: &B::Storage) -> Result<(Self, B::Storage)> {
-                let (dw, db, dy_t) = conv_param_grads(cache, dy, O::N)?;
+                let (dw, db, dy_t) = conv_param_grads(cache, dy, O::N, self.bias.is_some())?;
                 let grads = $name {
                     weight: tensor(dw, &[$($wd),+]),
-                    bias: self.bias.as_ref().map(|_| tensor(db, &[O::N])),
+                    bias: db.map(|db| tensor(db, &[O::N])),
                     _geometry: PhantomData,
                 };
                 Ok((grads, dy_t))
