@@ -1,4 +1,4 @@
-"""Peer measurements for `shapeflow-bench --peers`: W1-W4 in PyTorch and JAX (CPU).
+"""Peer measurements for `shapeflow-bench --peers`: W1-W4 and W7 in PyTorch and JAX (CPU).
 
 Prints one JSON object per line per figure. Each framework is skipped, with a message on
 stderr, when it cannot be imported. Threads: each framework's default (all cores), like
@@ -62,6 +62,22 @@ def pytorch(workloads):
                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10))
         x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
         emit(impl, "w3", "b64", "samples/s", measure(train(cnn, x, y), 20, 200, lambda s: 64 / s))
+    if "w7" in workloads:
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(
+                    nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                    nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32))
+
+            def forward(self, x):
+                return F.relu(self.body(x) + x)
+        resnet = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            Block(), nn.MaxPool2d(2), Block(), nn.MaxPool2d(2), Block(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+        x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
+        emit(impl, "w7", "b64", "samples/s", measure(train(resnet, x, y), 4, 40, lambda s: 64 / s))
     if "w4" in workloads:
         model = mlp().eval()
         one, big = torch.rand(1, 784), torch.rand(1024, 784)

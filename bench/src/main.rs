@@ -1,7 +1,7 @@
-//! shapeflow benchmarks: the CPU workloads W1–W4, with optional peers measured in the same run.
+//! shapeflow benchmarks: the CPU workloads W1–W4 and W7, with optional peers measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [--json] [--peers]
+//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w7] [--json] [--peers]
 //! ```
 //!
 //! * `w1`: f32 GEMM at 512², 1024², 2048² in GFLOP/s, with ndarray's `dot` (matrixmultiply) as
@@ -10,6 +10,10 @@
 //!   backward, Adam), batch 128, samples/s.
 //! * `w3`: training step of the small CNN (conv 1→8 k3, ReLU, max-pool 2, conv 8→16 k3, ReLU,
 //!   max-pool 2, flatten 400, linear → 10; cross-entropy; Adam), batch 64, samples/s.
+//! * `w7`: training step of a small ResNet (bias-free 3×3 stem of 32 channels, batch norm,
+//!   ReLU; three residual blocks conv3×3–BN–ReLU–conv3×3–BN + input, ReLU, max-pool 2 after the
+//!   first two; global average pool; linear 32 → 10; cross-entropy; Adam), batch 64, samples/s.
+//!   Not in the default set (it takes about a minute with its peer); name it.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
 //! * `gpu-gemm`, `gpu-w2`, `gpu-w3` (with `--features cuda`): a 4096² fp32 GEMM (TF32 off) and
 //!   the W2/W3 training steps on CUDA device 0; with `--peers`, PyTorch CUDA runs the same.
@@ -44,11 +48,12 @@ fn main() {
             "w2" => workloads::w2_mlp_train(&mut figures),
             "w3" => workloads::w3_cnn_train(&mut figures),
             "w4" => workloads::w4_mlp_inference(&mut figures),
+            "w7" => workloads::w7_resnet_train(&mut figures),
             #[cfg(feature = "cuda")]
             "gpu-gemm" | "gpu-w2" | "gpu-w3" => gpu::run(w, &mut figures),
             other => {
                 eprintln!(
-                    "unknown workload `{other}` (known: w1, w2, w3, w4; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
+                    "unknown workload `{other}` (known: w1, w2, w3, w4, w7; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
                 );
                 std::process::exit(2);
             }

@@ -1,4 +1,4 @@
-//! The workloads W1–W4 on shapeflow's CPU backend.
+//! The workloads W1–W4 and W7 on shapeflow's CPU backend.
 
 use std::time::Instant;
 
@@ -30,6 +30,36 @@ model! {
         pool2: MaxPool2d<2>,
         flat: Flatten,
         fc: Linear<400, 10>,
+    }
+}
+
+model! {
+    /// W7's residual block: conv3×3–BN–ReLU–conv3×3–BN, added to the block's input, ReLU.
+    pub struct W7Block {
+        input x: [32, _, _],
+        conv1: Conv2d<32, 32, 3, padding = 1, bias = false>,
+        bn1: BatchNorm2d<32>,
+        relu1: Relu,
+        conv2: Conv2d<32, 32, 3, padding = 1, bias = false>,
+        bn2: BatchNorm2d<32>,
+        sum: Add(x, bn2),
+        relu2: Relu,
+    }
+
+    /// W7's ResNet (the mnist-resnet example's): a bias-free stem, three blocks, max-pool 2
+    /// after the first and second, global average pooling, a linear head.
+    pub struct W7ResNet {
+        input: [1, 28, 28],
+        conv1: Conv2d<1, 32, 3, padding = 1, bias = false>,
+        bn1: BatchNorm2d<32>,
+        relu: Relu,
+        layer1: (W7Block,),
+        pool1: MaxPool2d<2>,
+        layer2: (W7Block,),
+        pool2: MaxPool2d<2>,
+        layer3: (W7Block,),
+        avgpool: GlobalAvgPool2d,
+        fc: Linear<32, 10>,
     }
 }
 
@@ -85,8 +115,13 @@ pub fn w1_gemm(out: &mut Vec<Figure>) {
 
 /// Samples per second of `model`'s training step (forward, cross-entropy, backward, Adam) on
 /// `x`, one figure named `workload`.
-pub fn train_steps<M, S, B>(model: &mut M, x: &Tensor<S, B>, workload: &str, out: &mut Vec<Figure>)
-where
+pub fn train_steps<M, S, B>(
+    model: &mut M,
+    x: &Tensor<S, B>,
+    workload: &str,
+    steps: usize,
+    out: &mut Vec<Figure>,
+) where
     M: Layer<S, B, Output = (Dyn, Const<10>)> + Send,
     S: shapeflow::Shape,
     B: Backend,
@@ -96,7 +131,7 @@ where
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
     // As `fit` runs a step: on the backend's workers (see `Device::on_workers`).
     let t = B::on_workers(|| {
-        times(20, 200, || {
+        times(steps / 10, steps, || {
             let (logits, cache) = model.forward_train(x);
             let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
             let grads = model.backward_params(&cache, &d).expect("backward");
@@ -116,7 +151,7 @@ pub fn w2_mlp_train(out: &mut Vec<Figure>) {
     let dev = Cpu::default();
     let x = Tensor::<(Dyn, Const<784>), Cpu>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 1)
         .expect("sizes");
-    train_steps(&mut Mlp::<Cpu>::new(&dev, 0), &x, "w2", out);
+    train_steps(&mut Mlp::<Cpu>::new(&dev, 0), &x, "w2", 200, out);
 }
 
 pub fn w3_cnn_train(out: &mut Vec<Figure>) {
@@ -129,7 +164,7 @@ pub fn w3_cnn_train(out: &mut Vec<Figure>) {
         1,
     )
     .expect("sizes");
-    train_steps(&mut Cnn::<Cpu>::new(&dev, 0), &x, "w3", out);
+    train_steps(&mut Cnn::<Cpu>::new(&dev, 0), &x, "w3", 200, out);
 }
 
 pub fn w4_mlp_inference(out: &mut Vec<Figure>) {
@@ -147,4 +182,17 @@ pub fn w4_mlp_inference(out: &mut Vec<Figure>) {
         std::hint::black_box(model.forward(&big));
     });
     out.push(Figure::new("shapeflow", "w4", "b1024", "samples/s", t.iter().map(|s| 1024.0 / s)));
+}
+
+pub fn w7_resnet_train(out: &mut Vec<Figure>) {
+    let dev = Cpu::default();
+    let x = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>::rand_uniform(
+        &dev,
+        &[64, 1, 28, 28],
+        0.0,
+        1.0,
+        1,
+    )
+    .expect("sizes");
+    train_steps(&mut W7ResNet::<Cpu>::new(&dev, 0), &x, "w7", 40, out);
 }

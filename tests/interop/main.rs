@@ -24,6 +24,35 @@ model! {
     }
 }
 
+model! {
+    /// torchvision's `BasicBlock` (no downsampling), the twin of train_resnet_in_pytorch.py's.
+    pub struct BasicBlock {
+        input x: [16, _, _],
+        conv1: Conv2d<16, 16, 3, padding = 1, bias = false>,
+        bn1: BatchNorm2d<16>,
+        relu1: Relu,
+        conv2: Conv2d<16, 16, 3, padding = 1, bias = false>,
+        bn2: BatchNorm2d<16>,
+        sum: Add(x, bn2),
+        relu2: Relu,
+    }
+
+    /// The twin of train_resnet_in_pytorch.py's `ResNet`: its stages are `nn.Sequential`s.
+    pub struct ResNet {
+        input: [1, 28, 28],
+        conv1: Conv2d<1, 16, 3, padding = 1, bias = false>,
+        bn1: BatchNorm2d<16>,
+        relu: Relu,
+        layer1: (BasicBlock,),
+        pool1: MaxPool2d<2>,
+        layer2: (BasicBlock, BasicBlock),
+        pool2: MaxPool2d<2>,
+        layer3: (BasicBlock,),
+        avgpool: GlobalAvgPool2d,
+        fc: Linear<16, 10>,
+    }
+}
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop");
 
 fn mnist() -> Mnist {
@@ -66,6 +95,24 @@ fn a_lenet_trained_in_pytorch_gives_the_same_logits_in_shapeflow() {
     assert!(model.bn2.num_batches_tracked > 0, "batch-norm buffers come across too");
     let got = first_16_logits(&model, &mnist().test);
     assert_logits_close(&got, &recorded("lenet_pytorch_logits.json"));
+}
+
+#[test]
+fn a_resnet_trained_in_pytorch_gives_the_same_logits_in_shapeflow() {
+    let dev = Cpu::default();
+    let mut model = ResNet::<Cpu>::new(&dev, 0);
+    checkpoint::load(&mut model, format!("{FIXTURES}/resnet_pytorch.safetensors")).unwrap();
+    assert!(model.layer2.1.bn2.num_batches_tracked > 0, "nested batch-norm buffers load");
+    let text = std::fs::read_to_string(format!("{FIXTURES}/resnet_pytorch_logits.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let torch_names: Vec<&str> =
+        v["state_dict_names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let mut ours = Vec::new();
+    model.visit_state(&mut String::new(), &mut |name, _| ours.push(name.to_string()));
+    assert_eq!(ours, torch_names, "the state dict lists torchvision's names in its order");
+    let batch = mnist().test.batches_in_order(16).next().unwrap();
+    let x = batch.inputs_tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cpu>(&dev).unwrap();
+    assert_logits_close(&model.forward(&x).to_vec(), &recorded("resnet_pytorch_logits.json"));
 }
 
 #[test]

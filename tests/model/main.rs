@@ -9,5 +9,6 @@ mod custom_layer;
 mod generated;
 mod graph;
 mod graph_models;
+mod nested_models;
 mod shape_rules_agree;
 mod w2_reference;

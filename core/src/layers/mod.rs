@@ -10,6 +10,7 @@ mod linear;
 mod merge;
 mod narrow;
 mod pool;
+mod sequential;
 mod softmax;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};

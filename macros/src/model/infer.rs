@@ -50,6 +50,7 @@ impl Site<'_> {
 /// Per-sample shapes of every value: `inputs[i]` for the model's inputs, `nodes[i]` for node
 /// `i`'s output; `None` where only the type system knows it (after a custom layer whose output
 /// is not stated, or after an invalid layer).
+#[derive(Clone)]
 pub(crate) struct Shapes {
     pub inputs: Vec<Option<Vec<usize>>>,
     pub nodes: Vec<Option<Vec<usize>>>,
@@ -73,9 +74,102 @@ impl Shapes {
     }
 }
 
-/// Runs every node's shape rule in order (nodes come after their inputs).
-pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
+/// The shapes at which the models of a block are used: each model of the block at each input
+/// shape it is applied to (its declared one, when fixed, and each use inside a later model).
+#[derive(Default)]
+pub(crate) struct Instances {
+    pub list: Vec<Instance>,
+}
+
+/// One model at one input shape, and the shapes of its values there.
+pub(crate) struct Instance {
+    pub model: usize,
+    pub input: Vec<usize>,
+    pub shapes: Shapes,
+}
+
+impl Instances {
+    fn find(&self, model: usize, input: &[usize]) -> Option<&Instance> {
+        self.list.iter().find(|i| i.model == model && i.input == input)
+    }
+}
+
+/// Whether `shape` is what `input` declares (`_` takes any size).
+fn fits(input: &super::ir::Input, shape: &[usize]) -> bool {
+    input.dims.len() == shape.len()
+        && input.dims.iter().zip(shape).all(|((d, _), &n)| match d {
+            super::ir::Dim::Fixed(m) => *m == n,
+            super::ir::Dim::Runtime(_) | super::ir::Dim::Any => true,
+        })
+}
+
+/// `[32, _, _]`.
+fn fmt_declared(input: &super::ir::Input) -> String {
+    let dims: Vec<String> = input
+        .dims
+        .iter()
+        .map(|(d, _)| match d {
+            super::ir::Dim::Fixed(n) => n.to_string(),
+            super::ir::Dim::Runtime(id) => id.to_string(),
+            super::ir::Dim::Any => "_".to_string(),
+        })
+        .collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// The shapes of model `m` of the block applied to `input`, inferred once per shape; the
+/// errors found there get a note naming the use (`layer2` of `ResNet`).
+fn instance_output(
+    block: &[Graph],
+    m: usize,
+    input: &[usize],
+    used_by: &str,
+    instances: &mut Instances,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Vec<usize>> {
+    if let Some(i) = instances.find(m, input) {
+        return i.shapes.of(block[m].output).cloned();
+    }
+    let before = errors.len();
+    let shapes = infer_inputs(block, m, vec![Some(input.to_vec())], instances, errors);
+    let model = &block[m].name;
+    for e in &mut errors[before..] {
+        let note = format!("\n  = note: {used_by} applies `{model}` to {}", fmt_shape(input));
+        *e = syn::Error::new(e.span(), e.to_string() + &note);
+    }
+    let out = shapes.of(block[m].output).cloned();
+    instances.list.push(Instance { model: m, input: input.to_vec(), shapes });
+    out
+}
+
+/// Runs the shape rules of model `m` of the block at its declared input (when every size is
+/// fixed: a model with a `_` size is checked where it is used), recording the instance.
+pub(crate) fn infer(
+    block: &[Graph],
+    m: usize,
+    instances: &mut Instances,
+    errors: &mut Vec<syn::Error>,
+) -> Shapes {
+    let g = &block[m];
     let inputs: Vec<Option<Vec<usize>>> = g.inputs.iter().map(|i| i.fixed_dims()).collect();
+    let shapes = infer_inputs(block, m, inputs.clone(), instances, errors);
+    if let Some(Some(input)) = inputs.first()
+        && instances.find(m, input).is_none()
+    {
+        instances.list.push(Instance { model: m, input: input.clone(), shapes: shapes.clone() });
+    }
+    shapes
+}
+
+/// Runs every node's shape rule in order (nodes come after their inputs).
+fn infer_inputs(
+    block: &[Graph],
+    m: usize,
+    inputs: Vec<Option<Vec<usize>>>,
+    instances: &mut Instances,
+    errors: &mut Vec<syn::Error>,
+) -> Shapes {
+    let g = &block[m];
     let traces_in: Vec<String> = g
         .inputs
         .iter()
@@ -113,6 +207,32 @@ pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
         };
         let out: Option<Out> = match (op, shapes.of(from)) {
             (Op::Custom { stated, .. }, _) => stated.clone().map(Out::new),
+            (Op::Model { models, .. }, Some(input)) => {
+                let mut shape = Some(input.clone());
+                for (k, name) in models {
+                    let Some(cur) = shape.take() else { break };
+                    let declared = &block[*k].inputs[0];
+                    if !fits(declared, &cur) {
+                        let got = if k == &models[0].0 && models.len() == 1 {
+                            format!("`{}` produces {}", site.prev(), fmt_shape(&cur))
+                        } else {
+                            format!("it is given {}", fmt_shape(&cur))
+                        };
+                        site.err(
+                            name.span(),
+                            format!(
+                                "`{}`: the model `{name}` takes input {} but {got}",
+                                node.name,
+                                fmt_declared(declared)
+                            ),
+                        );
+                        break;
+                    }
+                    let used_by = format!("`{}` of `{}`", node.name, g.name);
+                    shape = instance_output(block, *k, &cur, &used_by, instances, site.errors);
+                }
+                shape.map(Out::new)
+            }
             (Op::Invalid | Op::Shared { .. }, _) => None,
             (Op::Builtin(kind), Some(input)) if kind.arity() == 2 => {
                 match node.inputs.get(1).and_then(|&r| shapes.of(r)) {
@@ -143,7 +263,7 @@ pub(crate) fn infer(g: &Graph, errors: &mut Vec<syn::Error>) -> Shapes {
             }
             // A built-in layer right after a custom layer whose output `model!` cannot see:
             // the custom layer must state it, so every later check stays in decimal.
-            (Op::Builtin(_), None) => {
+            (Op::Builtin(_) | Op::Model { .. }, None) => {
                 if let NodeRef::Node(i) = from
                     && matches!(g.nodes[i].op, Op::Custom { stated: None, .. })
                 {

@@ -14,6 +14,8 @@ use super::parse::{KindDecl, ModelDef, SizeDecl};
 pub(crate) enum Dim {
     Fixed(usize),
     Runtime(Ident),
+    /// `_`: any size (a model used inside others, at several sizes).
+    Any,
 }
 
 /// A model input: its name and per-sample dimensions (the batch is added).
@@ -29,7 +31,7 @@ impl Input {
             .iter()
             .map(|(d, _)| match d {
                 Dim::Fixed(n) => Some(*n),
-                Dim::Runtime(_) => None,
+                Dim::Runtime(_) | Dim::Any => None,
             })
             .collect()
     }
@@ -51,6 +53,10 @@ pub(crate) enum Op {
     /// Another use of the layer declared as node `owner` (`l2: l1(a1)`): its weights, its
     /// kind; the gradients of both uses are summed.
     Shared { owner: usize },
+    /// Models declared above in the same `model!` block (indices into the block), applied in
+    /// order: `block: BasicBlock`, or the sequence `layer1: (BasicBlock, BasicBlock)` whose
+    /// parameters are named `layer1.0.…`, `layer1.1.…`.
+    Model { models: Vec<(usize, Ident)>, sequence: bool },
     /// Resolution failed (an error was recorded).
     Invalid,
 }
@@ -73,6 +79,14 @@ impl Node {
                 .replace(" < ", "<")
                 .replace(" >", ">")
                 .replace(" ,", ","),
+            Op::Model { models, sequence } => {
+                let names: Vec<String> = models.iter().map(|(_, n)| n.to_string()).collect();
+                match (sequence, names.len()) {
+                    (true, 1) => format!("({},)", names[0]),
+                    (true, _) => format!("({})", names.join(", ")),
+                    (false, _) => names.join(", "),
+                }
+            }
             Op::Shared { .. } | Op::Invalid => "?".to_string(),
         }
     }
@@ -80,6 +94,8 @@ impl Node {
 
 /// The whole model.
 pub(crate) struct Graph {
+    /// The model's name.
+    pub name: Ident,
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,
     pub output: NodeRef,
@@ -95,8 +111,14 @@ impl Graph {
     }
 }
 
-/// Lowers a parsed declaration; every error goes to `errors`.
-pub(crate) fn lower(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Graph {
+/// Lowers a parsed declaration; `models` are the models declared before it in the same block
+/// (usable as nodes), `later` the ones after it. Every error goes to `errors`.
+pub(crate) fn lower(
+    def: &ModelDef,
+    models: &[Ident],
+    later: &[Ident],
+    errors: &mut Vec<syn::Error>,
+) -> Graph {
     check_names(def, errors);
     let input = Input {
         name: def.input_name.clone(),
@@ -133,14 +155,14 @@ pub(crate) fn lower(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Graph {
                 Op::Invalid => Op::Invalid,
                 _ => Op::Shared { owner },
             },
-            None => lower_op(&l.name, &l.kind, errors),
+            None => lower_op(&l.name, &l.kind, &Models { def, earlier: models, later }, errors),
         };
         let inputs = lower_inputs(def, i, &op, errors);
         nodes.push(Node { name: l.name.clone(), docs: l.docs.clone(), op, inputs });
     }
     let output = if nodes.is_empty() { NodeRef::Input(0) } else { NodeRef::Node(nodes.len() - 1) };
     check_every_value_is_read(def, &nodes, errors);
-    Graph { inputs: vec![input], nodes, output }
+    Graph { name: def.name.clone(), inputs: vec![input], nodes, output }
 }
 
 /// The earlier layer whose weights layer `i` reuses: `l2: l1(a1)` names a layer where a kind
@@ -259,6 +281,7 @@ fn lower_dim(d: &SizeDecl) -> Dim {
     match d {
         SizeDecl::Fixed(n) => Dim::Fixed(*n),
         SizeDecl::Named(id) => Dim::Runtime(id.clone()),
+        SizeDecl::Any => Dim::Any,
     }
 }
 
@@ -291,7 +314,7 @@ fn check_names(def: &ModelDef, errors: &mut Vec<syn::Error>) {
             .iter()
             .map(|(d, _)| match d {
                 SizeDecl::Fixed(n) => *n,
-                SizeDecl::Named(_) => 1,
+                SizeDecl::Named(_) | SizeDecl::Any => 1,
             })
             .product();
         errors.push(syn::Error::new(
@@ -304,9 +327,71 @@ fn check_names(def: &ModelDef, errors: &mut Vec<syn::Error>) {
     }
 }
 
+/// The models of the block, as a layer's kind resolves against them.
+struct Models<'a> {
+    def: &'a ModelDef,
+    earlier: &'a [Ident],
+    later: &'a [Ident],
+}
+
+impl Models<'_> {
+    /// The model named `name`, declared above the one being lowered; an error otherwise.
+    fn resolve(&self, layer: &Ident, name: &Ident, errors: &mut Vec<syn::Error>) -> Option<usize> {
+        if let Some(i) = self.earlier.iter().position(|m| m == name) {
+            return Some(i);
+        }
+        let model = &self.def.name;
+        let msg = if name == model {
+            format!("`{layer}` uses `{model}` inside itself; a model cannot contain itself")
+        } else if self.later.contains(name) {
+            format!(
+                "`{layer}` uses the model `{name}`, which is declared after `{model}` in this `model!`; declare `{name}` first"
+            )
+        } else {
+            format!(
+                "`{layer}`: a sequence lists models declared above `{model}` in the same `model!` block, and `{name}` is not one"
+            )
+        };
+        errors.push(syn::Error::new(name.span(), msg));
+        None
+    }
+}
+
 /// Resolves one layer's kind and arguments.
-fn lower_op(layer: &Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>) -> Op {
+fn lower_op(
+    layer: &Ident,
+    decl: &KindDecl,
+    models: &Models<'_>,
+    errors: &mut Vec<syn::Error>,
+) -> Op {
+    if let KindDecl::Sequence { models: names, .. } = decl {
+        let resolved: Vec<Option<(usize, Ident)>> = names
+            .iter()
+            .map(|n| models.resolve(layer, n, errors).map(|i| (i, n.clone())))
+            .collect();
+        return match resolved.into_iter().collect::<Option<Vec<_>>>() {
+            Some(models) => Op::Model { models, sequence: true },
+            None => Op::Invalid,
+        };
+    }
+    if let KindDecl::Builtin { kind, args, .. } = decl
+        && kinds::lookup(kind).is_none()
+        && (models.earlier.contains(kind)
+            || models.later.contains(kind)
+            || *kind == models.def.name)
+    {
+        let Some(index) = models.resolve(layer, kind, errors) else { return Op::Invalid };
+        if let Some(a) = args.first() {
+            errors.push(syn::Error::new(
+                a.span,
+                format!("`{layer}`: the model `{kind}` takes no arguments; its layers are declared in `{kind}`"),
+            ));
+            return Op::Invalid;
+        }
+        return Op::Model { models: vec![(index, kind.clone())], sequence: false };
+    }
     let (kind, args, span) = match decl {
+        KindDecl::Sequence { .. } => return Op::Invalid,
         KindDecl::Custom(ty, out) => {
             let stated = out.as_ref().and_then(|o| {
                 o.dims
@@ -320,6 +405,13 @@ fn lower_op(layer: &Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>) -> Op 
                             ));
                             None
                         }
+                        SizeDecl::Any => {
+                            errors.push(syn::Error::new(
+                                *s,
+                                "`_`: a custom layer's stated output sizes are integer literals",
+                            ));
+                            None
+                        }
                     })
                     .collect::<Option<Vec<usize>>>()
             });
@@ -328,17 +420,25 @@ fn lower_op(layer: &Ident, decl: &KindDecl, errors: &mut Vec<syn::Error>) -> Op 
         KindDecl::Builtin { kind, args, span } => (kind, args, *span),
     };
     let Some(def) = kinds::lookup(kind) else {
-        let names: Vec<&str> = kinds::REGISTRY.iter().map(|k| k.name).collect();
+        let earlier: Vec<String> = models.earlier.iter().map(|m| m.to_string()).collect();
+        let names: Vec<&str> = kinds::REGISTRY
+            .iter()
+            .map(|k| k.name)
+            .chain(earlier.iter().map(String::as_str))
+            .collect();
         let aliases: &[(&str, &str)] = &[("Dense", "Linear"), ("ReLU", "Relu"), ("GELU", "Gelu")];
+        // A near miss of a built-in kind is that kind; otherwise list them, and say how a
+        // model or layer of the user's own is written.
         let known = match args::suggest(&kind.to_string(), &names, aliases) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("known kinds: {}", kinds::known_kinds()),
+            None => format!(
+                "known kinds: {}\n  = help: for a model of your own, declare it above this one in the same `model!`; for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`",
+                kinds::known_kinds()
+            ),
         };
         errors.push(syn::Error::new(
             kind.span(),
-            format!(
-                "unknown layer kind `{kind}` for `{layer}`\n  = help: {known}\n  = help: for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`"
-            ),
+            format!("unknown layer kind `{kind}` for `{layer}`\n  = help: {known}"),
         ));
         return Op::Invalid;
     };

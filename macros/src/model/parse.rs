@@ -23,10 +23,26 @@ pub(crate) struct InputDecl {
     pub dims: Vec<(SizeDecl, Span)>,
 }
 
-/// One size as written: an integer literal, or a name (a runtime size such as `seq`).
+/// One size as written: an integer literal, a name (a runtime size such as `seq`), or `_` (a
+/// model used inside another takes any size there: `input x: [32, _, _]`).
 pub(crate) enum SizeDecl {
     Fixed(usize),
     Named(Ident),
+    Any,
+}
+
+/// Every model of one `model!` block, in order: a model may use the ones declared before it as
+/// nodes (`block: BasicBlock`).
+pub(crate) struct ModelDefs(pub Vec<ModelDef>);
+
+impl Parse for ModelDefs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut defs = vec![input.parse::<ModelDef>()?];
+        while !input.is_empty() {
+            defs.push(input.parse::<ModelDef>()?);
+        }
+        Ok(ModelDefs(defs))
+    }
 }
 
 /// One `name: Kind<args>` line.
@@ -39,8 +55,12 @@ pub(crate) struct LayerDecl {
 }
 
 pub(crate) enum KindDecl {
-    /// A built-in layer (or an unknown name, reported by validation).
+    /// A built-in layer, a model declared above in the same block, another use of an earlier
+    /// layer, or an unknown name (reported by validation).
     Builtin { kind: Ident, args: Vec<Arg>, span: Span },
+    /// `(BasicBlock, BasicBlock)`: models declared above, applied in order (PyTorch's
+    /// `nn.Sequential`; parameters named `layer1.0.…`).
+    Sequence { models: Vec<Ident> },
     /// `#[custom] name: Type` or `#[custom(output = [16, 8, 8])] name: Type`: a user layer.
     /// With its output stated, `model!` checks the layers after it in decimal too (and the
     /// type system checks the statement); without, the shapes after it are the type system's.
@@ -84,8 +104,14 @@ impl Parse for ModelDef {
         let body;
         let brace = braced!(body in input);
         let body_span = brace.span.close();
-        if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the model's closing brace"));
+        if !input.is_empty()
+            && !input.peek(Token![struct])
+            && !input.peek(Token![pub])
+            && !input.peek(Token![#])
+        {
+            return Err(input.error(
+                "unexpected tokens after the model's closing brace; a `model!` block holds models (`struct Name { ... }`), one after another",
+            ));
         }
         let first_attrs = body.call(Attribute::parse_outer)?;
         let key: Ident = body.parse().map_err(|e| {
@@ -157,7 +183,10 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
     let bracket = bracketed!(content in input);
     let mut dims = Vec::new();
     while !content.is_empty() {
-        if content.peek(Ident) {
+        if content.peek(Token![_]) {
+            let underscore = content.parse::<Token![_]>()?;
+            dims.push((SizeDecl::Any, underscore.span));
+        } else if content.peek(Ident) {
             let id: Ident = content.parse()?;
             let span = id.span();
             dims.push((SizeDecl::Named(id), span));
@@ -222,6 +251,20 @@ impl Parse for LayerDecl {
                 kind: KindDecl::Custom(Box::new(input.parse()?), stated),
             });
         }
+        if input.peek(syn::token::Paren) {
+            let content;
+            let paren = syn::parenthesized!(content in input);
+            let models = content.parse_terminated(Ident::parse, Token![,])?;
+            let models: Vec<Ident> = models.into_iter().collect();
+            if models.is_empty() {
+                return Err(syn::Error::new(
+                    paren.span.join(),
+                    "a sequence lists the models it applies in order, e.g. `layer1: (BasicBlock, BasicBlock)`",
+                ));
+            }
+            let inputs = parse_inputs(input)?;
+            return Ok(LayerDecl { docs, name, kind: KindDecl::Sequence { models }, inputs });
+        }
         let kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a layer kind such as `Linear<784, 128>` or `Relu`")
         })?;
@@ -243,16 +286,20 @@ impl Parse for LayerDecl {
                 }
             }
         }
-        let inputs = if input.peek(syn::token::Paren) {
-            let content;
-            syn::parenthesized!(content in input);
-            let names = content.parse_terminated(Ident::parse, Token![,])?;
-            Some(names.into_iter().collect())
-        } else {
-            None
-        };
+        let inputs = parse_inputs(input)?;
         Ok(LayerDecl { docs, name, kind: KindDecl::Builtin { kind, args, span }, inputs })
     }
+}
+
+/// `(x, c2)` after a kind: the values a node reads.
+fn parse_inputs(input: ParseStream) -> syn::Result<Option<Vec<Ident>>> {
+    if !input.peek(syn::token::Paren) {
+        return Ok(None);
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let names = content.parse_terminated(Ident::parse, Token![,])?;
+    Ok(Some(names.into_iter().collect()))
 }
 
 fn parse_arg(input: ParseStream) -> syn::Result<Arg> {

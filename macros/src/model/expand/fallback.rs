@@ -17,7 +17,7 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
     // A named runtime size (reported) becomes the runtime dimension.
     let dims = g.inputs[0].dims.iter().map(|(d, _)| match d {
         Dim::Fixed(n) => crate::dim::const_type(*n as u64),
-        Dim::Runtime(_) => quote!(#p::Dyn),
+        Dim::Runtime(_) | Dim::Any => quote!(#p::Dyn),
     });
     let s0 = quote!((#p::Dyn, #(#dims,)*));
     let sn = shape_type(&shapes.last_known(g));
@@ -31,6 +31,7 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
             pub fn forward(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> { ::core::unreachable!() }
             pub fn forward_train(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_name<B>) { ::core::unreachable!() }
             pub fn backward(&self, cache: &#cache_name<B>, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> { ::core::unreachable!() }
+            pub fn backward_with_input(&self, cache: &#cache_name<B>, dy: &#p::Tensor<#sn, B>) -> #p::Result<(#p::Tensor<#s0, B>, Self)> { ::core::unreachable!() }
             pub fn num_params(&self) -> usize { ::core::unreachable!() }
             pub fn graph(&self) -> #p::Graph { ::core::unreachable!() }
             pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }

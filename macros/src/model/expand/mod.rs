@@ -16,7 +16,7 @@ use quote::{format_ident, quote};
 use self::passes::{Passes, passes};
 use self::plan::Plan;
 use self::spans::{KEEP_SPANS, respan, with_span};
-use super::infer::Shapes;
+use super::infer::{Instance, Shapes};
 use super::ir::{Graph, NodeRef, Op};
 use super::kinds::private;
 use super::parse::ModelDef;
@@ -33,7 +33,139 @@ struct Names {
     sn: TokenStream,
 }
 
-pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
+/// Everything generated for one model of the block: the model at its declared input (when
+/// every size is fixed) or, for a model with a `_` size, its struct alone; and a `Layer` impl
+/// for each other input shape a later model of the block applies it to.
+pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes, uses: &[&Instance]) -> TokenStream {
+    let declared = g.inputs[0].fixed_dims();
+    let mut out = match &declared {
+        Some(_) => fixed_model(def, g, shapes),
+        None => template(def, g, shapes),
+    };
+    for (k, used) in uses.iter().enumerate() {
+        if declared.as_ref() != Some(&used.input) {
+            out.extend(instance(def, g, &used.shapes, k));
+        }
+    }
+    out
+}
+
+/// The span every generated token is located at: the first custom layer's name (errors in
+/// generated code can only come from a custom layer, and rustc merges identical errors at one
+/// place, so a custom layer that does not fit is one error there), else the model's name.
+/// Notes that point into the generated code then show one line instead of the whole block.
+fn anchor(g: &Graph, plan: &Plan, name: &syn::Ident) -> proc_macro2::Span {
+    g.nodes
+        .iter()
+        .position(|n| matches!(n.op, Op::Custom { .. }))
+        .map_or(name.span(), |i| plan.names[i].span())
+}
+
+/// A model whose input has a `_` size: its struct, `new`, `num_params`, `Init` and `Module`;
+/// its `Layer` impls come from its uses.
+fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
+    let plan = Plan::new(g, shapes);
+    let p = private();
+    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    let fields = plan.fields();
+    let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
+    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
+    let types: Vec<&TokenStream> = owned.iter().map(|&i| &plan.types[i]).collect();
+    let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
+    let module = crate::module_visitor::module_impl(
+        quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
+        &quote!(B),
+        &fields,
+    );
+    let tokens = quote! {
+        #(#attrs)*
+        #vis struct #name<B: #p::Backend> {
+            #( #(#docs)* pub #fields: #types, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
+        }
+
+        impl<B: #p::Backend> #name<B> {
+            /// A freshly initialised model on `dev`; the same seed gives the same weights.
+            pub fn new(dev: &B, seed: u64) -> Self {
+                let mut rng = #p::Rng::new(seed);
+                let _ = &mut rng;
+                Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
+            }
+
+            /// Number of scalar parameters.
+            pub fn num_params(&self) -> usize {
+                #p::Module::<B>::num_params(self)
+            }
+        }
+
+        /// A model is a node of the models declared after it, initialised from their generator.
+        impl<B: #p::Backend> #p::Init<B> for #name<B> {
+            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
+                Self::new(dev, rng.next_u64())
+            }
+        }
+
+        #module
+    };
+    respan(tokens, Some(anchor(g, &plan, name)))
+}
+
+/// `impl Layer` for the model at one input shape a later model applies it to, with its cache.
+fn instance(def: &ModelDef, g: &Graph, shapes: &Shapes, k: usize) -> TokenStream {
+    let plan = Plan::new(g, shapes);
+    let passes = passes(g, &plan);
+    let names = Names {
+        name: def.name.clone(),
+        cache: format_ident!("__{}Cache{}", def.name, k),
+        accepts: format_ident!("{}AcceptsInput", def.name),
+        input_desc: String::new(),
+        s0: plan.value_type(NodeRef::Input(0)),
+        sn: plan.value_type(g.output),
+    };
+    let cache = cache_struct(&def.vis, &plan, &names, None);
+    let layer = layer_impl(&plan, &names, &passes);
+    respan(quote!(#cache #layer), Some(anchor(g, &plan, &def.name)))
+}
+
+/// The struct `Layer::Cache` names: one cache per node. `doc` documents it; without, hidden.
+fn cache_struct(vis: &syn::Visibility, plan: &Plan, n: &Names, doc: Option<String>) -> TokenStream {
+    let p = private();
+    let (cache, names, where_clauses) = (&n.cache, &plan.names, &plan.where_clauses);
+    let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let caches: Vec<TokenStream> = (0..names.len())
+        .map(|i| {
+            let (field, cache) = (&names[i], plan.qual(i, quote!(Cache)));
+            plan.at_user(i, quote!(pub #field: #cache))
+        })
+        .collect();
+    let doc = match doc {
+        Some(d) => quote!(#[doc = #d]),
+        None => quote!(#[doc(hidden)]),
+    };
+    quote! {
+        #doc
+        #vis struct #cache<B: #p::Backend> where #(#where_clauses,)* {
+            #( #[doc = concat!("Cache of `", #name_strs, "`.")] #caches, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
+        }
+    }
+}
+
+/// The initialiser of node `i`'s field.
+fn init_expr(g: &Graph, plan: &Plan, i: usize) -> TokenStream {
+    let p = private();
+    let ty = &plan.types[i];
+    match &g.nodes[i].op {
+        Op::Builtin(k) => k.init(ty),
+        _ => quote!(<#ty as #p::Init<B>>::init(dev, &mut rng)),
+    }
+}
+
+/// The model at its declared input: struct, cache, aliases, inherent methods, `Layer`, `Init`
+/// and `Module`.
+fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let plan = Plan::new(g, shapes);
     let passes = passes(g, &plan);
     let input_desc = format!(
@@ -63,41 +195,24 @@ pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
         &quote!(B),
         &plan.fields(),
     );
-    // Every generated token is spanned at one token of the declaration: the first custom
-    // layer's name (errors in generated code can only come from a custom layer, and rustc
-    // merges identical errors at one place, so a custom layer that does not fit is one error
-    // there), else the model's name. Notes that point into the generated code then show one
-    // line instead of the whole `model!` block.
-    let span = g
-        .nodes
-        .iter()
-        .position(|n| matches!(n.op, Op::Custom { .. }))
-        .map_or(name.span(), |i| plan.names[i].span());
-    respan(quote!(#declarations #inherent #layer #module), Some(span))
+    respan(quote!(#declarations #inherent #layer #module), Some(anchor(g, &plan, name)))
 }
 
 /// The struct, its cache, the input and output aliases, the input marker trait, and the checks
 /// of stated custom outputs.
 fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
     let p = private();
-    let Names { name, cache, accepts, input_desc, s0, sn } = n;
-    let (vis, attrs, names, types, where_clauses) =
-        (&def.vis, &def.attrs, &plan.names, &plan.types, &plan.where_clauses);
+    let Names { name, accepts, input_desc, s0, sn, .. } = n;
+    let (vis, attrs, names, types) = (&def.vis, &def.attrs, &plan.names, &plan.types);
     let owned: Vec<usize> = (0..names.len()).filter(|&i| plan.owns(i)).collect();
     let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
     let (fields, field_types): (Vec<&syn::Ident>, Vec<&TokenStream>) =
         owned.iter().map(|&i| (&names[i], &types[i])).unzip();
-    let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let input_alias = format_ident!("{}Input", name);
     let output_alias = format_ident!("{}Output", name);
-    let caches: Vec<TokenStream> = (0..names.len())
-        .map(|i| {
-            let (field, cache) = (&names[i], plan.qual(i, quote!(Cache)));
-            plan.at_user(i, quote!(pub #field: #cache))
-        })
-        .collect();
     let cache_doc =
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
+    let cache_decl = cache_struct(vis, plan, n, Some(cache_doc));
     let input_doc = format!("Input tensor of `{name}`: shape {input_desc}.");
     let output_doc = format!("Output tensor of `{name}`.");
     let accepts_doc = format!(
@@ -131,12 +246,7 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
             pub __backend: ::core::marker::PhantomData<fn() -> B>,
         }
 
-        #[doc = #cache_doc]
-        #vis struct #cache<B: #p::Backend> where #(#where_clauses,)* {
-            #( #[doc = concat!("Cache of `", #name_strs, "`.")] #caches, )*
-            #[doc(hidden)]
-            pub __backend: ::core::marker::PhantomData<fn() -> B>,
-        }
+        #cache_decl
 
         #[doc = #input_doc]
         #vis type #input_alias<B> = #p::Tensor<#s0, B>;
@@ -168,18 +278,10 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
 fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
     let p = private();
     let Names { name, cache, accepts, s0, sn, .. } = n;
-    let (names, types, where_clauses) = (&plan.names, &plan.types, &plan.where_clauses);
+    let (names, where_clauses) = (&plan.names, &plan.where_clauses);
     let fields = plan.fields();
-    let inits: Vec<TokenStream> = (0..names.len())
-        .filter(|&i| plan.owns(i))
-        .map(|i| match &g.nodes[i].op {
-            Op::Builtin(k) => k.init(&types[i]),
-            _ => {
-                let ty = &types[i];
-                quote!(<#ty as #p::Init<B>>::init(dev, &mut rng))
-            }
-        })
-        .collect();
+    let inits: Vec<TokenStream> =
+        (0..names.len()).filter(|&i| plan.owns(i)).map(|i| init_expr(g, plan, i)).collect();
     // The bound on `forward`'s argument keeps the user's span (see `respan`).
     let keep = format_ident!("{}", KEEP_SPANS);
     let accepts_bound = {
@@ -226,6 +328,17 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
             /// as a value of the model's own type (`grads.fc1.weight` is `∂L/∂fc1.weight`).
             pub fn backward(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
                 <Self as #p::Layer<#s0, B>>::backward_params(self, cache, dy)
+            }
+
+            /// [`Self::backward`] that also returns the gradient of the model's input
+            /// (`(∂L/∂x, parameter gradients)`): what a GAN's generator step or an adversarial
+            /// example needs from the model it feeds.
+            pub fn backward_with_input(
+                &self,
+                cache: &#cache_ty,
+                dy: &#p::Tensor<#sn, B>,
+            ) -> #p::Result<(#p::Tensor<#s0, B>, Self)> {
+                <Self as #p::Layer<#s0, B>>::backward(self, cache, dy)
             }
 
             /// Number of scalar parameters.

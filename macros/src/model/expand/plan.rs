@@ -101,6 +101,10 @@ impl Plan {
             .map(|i| match op(i) {
                 Op::Builtin(k) => k.ty(),
                 Op::Custom { ty, .. } => quote!(#ty),
+                Op::Model { models, sequence } => {
+                    let tys = models.iter().map(|(_, name)| quote!(#name<B>));
+                    if *sequence { quote!((#(#tys,)*)) } else { quote!(#(#tys)*) }
+                }
                 Op::Shared { .. } | Op::Invalid => quote!(()),
             })
             .collect();
@@ -121,7 +125,7 @@ impl Plan {
             let (sized, retype) = match op(i) {
                 Op::Builtin(k) => (k.sized(), false),
                 Op::Custom { stated, .. } => (false, stated.is_some()),
-                Op::Shared { .. } | Op::Invalid => (false, false),
+                Op::Model { .. } | Op::Shared { .. } | Op::Invalid => (false, false),
             };
             let merges = node.inputs.len() == 2;
             let call = if merges {
