@@ -82,8 +82,8 @@ pub mod prelude {
         OneCycleLr, Rmsprop, RmspropConfig, Sgd, SgdConfig, StepLr,
     };
     pub use crate::{
-        Backend, Const, Cpu, Cpu64, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor,
-        dim, model,
+        Backend, Const, Cpu, Cpu64, Dyn, Elem, Init, Layer, LayerTo, Module, Result, Rng, Shape,
+        Tensor, dim, model,
     };
 }
 

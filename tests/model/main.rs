@@ -9,6 +9,7 @@ mod custom_layer;
 mod generated;
 mod graph;
 mod graph_models;
+mod input_gradients;
 mod nested_models;
 mod shape_rules_agree;
 mod w2_reference;
