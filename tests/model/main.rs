@@ -10,6 +10,7 @@ mod generated;
 mod graph;
 mod graph_models;
 mod input_gradients;
+mod multi_io;
 mod nested_models;
 mod shape_rules_agree;
 mod w2_reference;

@@ -66,7 +66,7 @@ impl Shapes {
     }
     /// The model output's shape, else the last shape known (for the fallback stub).
     pub fn last_known(&self, g: &Graph) -> Vec<usize> {
-        self.of(g.output)
+        self.of(g.output())
             .or_else(|| self.nodes.iter().rev().flatten().next())
             .or_else(|| self.inputs.iter().flatten().next())
             .cloned()
@@ -103,6 +103,11 @@ fn fits(input: &super::ir::Input, shape: &[usize]) -> bool {
         })
 }
 
+/// "1 input", "2 inputs".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
 /// `[32, _, _]`.
 fn fmt_declared(input: &super::ir::Input) -> String {
     let dims: Vec<String> = input
@@ -128,7 +133,7 @@ fn instance_output(
     errors: &mut Vec<syn::Error>,
 ) -> Option<Vec<usize>> {
     if let Some(i) = instances.find(m, input) {
-        return i.shapes.of(block[m].output).cloned();
+        return i.shapes.of(block[m].output()).cloned();
     }
     let before = errors.len();
     let shapes = infer_inputs(block, m, vec![Some(input.to_vec())], instances, errors);
@@ -137,7 +142,7 @@ fn instance_output(
         let note = format!("\n  = note: {used_by} applies `{model}` to {}", fmt_shape(input));
         *e = syn::Error::new(e.span(), e.to_string() + &note);
     }
-    let out = shapes.of(block[m].output).cloned();
+    let out = shapes.of(block[m].output()).cloned();
     instances.list.push(Instance { model: m, input: input.to_vec(), shapes });
     out
 }
@@ -212,6 +217,18 @@ fn infer_inputs(
                 for (k, name) in models {
                     let Some(cur) = shape.take() else { break };
                     let declared = &block[*k].inputs[0];
+                    if !block[*k].is_layer() {
+                        site.err(
+                            name.span(),
+                            format!(
+                                "`{}`: the model `{name}` takes {} and returns {}; a model used as a node takes one input and returns one value",
+                                node.name,
+                                count(block[*k].inputs.len(), "input"),
+                                count(block[*k].outputs.len(), "value")
+                            ),
+                        );
+                        break;
+                    }
                     if !fits(declared, &cur) {
                         let got = if k == &models[0].0 && models.len() == 1 {
                             format!("`{}` produces {}", site.prev(), fmt_shape(&cur))

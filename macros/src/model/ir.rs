@@ -98,10 +98,21 @@ pub(crate) struct Graph {
     pub name: Ident,
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,
-    pub output: NodeRef,
+    /// The values the model returns, in order (its last layer unless `output (…)` says).
+    pub outputs: Vec<NodeRef>,
 }
 
 impl Graph {
+    /// The one value returned by a model with one output (the first of several).
+    pub fn output(&self) -> NodeRef {
+        self.outputs[0]
+    }
+
+    /// Whether the model takes one input and returns one value (and so is a `Layer`).
+    pub fn is_layer(&self) -> bool {
+        self.inputs.len() == 1 && self.outputs.len() == 1
+    }
+
     /// The name of value `r` (a node's, or an input's).
     pub fn name_of(&self, r: NodeRef) -> String {
         match r {
@@ -120,11 +131,22 @@ pub(crate) fn lower(
     errors: &mut Vec<syn::Error>,
 ) -> Graph {
     check_names(def, errors);
-    let input = Input {
-        name: def.input_name.clone(),
-        dims: def.input.dims.iter().map(|(d, s)| (lower_dim(d), *s)).collect(),
-    };
-    for (d, span) in &input.dims {
+    let inputs: Vec<Input> = def
+        .inputs
+        .iter()
+        .map(|(name, decl)| Input {
+            name: name.clone(),
+            dims: decl.dims.iter().map(|(d, s)| (lower_dim(d), *s)).collect(),
+        })
+        .collect();
+    let several = inputs.len() > 1 || def.output.as_ref().is_some_and(|o| o.names.len() > 1);
+    for (d, span) in inputs.iter().flat_map(|i| &i.dims) {
+        if several && matches!(d, Dim::Any) {
+            errors.push(syn::Error::new(
+                *span,
+                "`_`: a model with several inputs or outputs is not used inside another model, so every size is fixed; write it",
+            ));
+        }
         if let Dim::Runtime(name) = d {
             errors.push(syn::Error::new(
                 *span,
@@ -134,8 +156,19 @@ pub(crate) fn lower(
             ));
         }
     }
+    let written_as_layer = output_written_as_a_layer(def, errors);
     let mut nodes: Vec<Node> = Vec::with_capacity(def.layers.len());
     for (i, l) in def.layers.iter().enumerate() {
+        if written_as_layer == Some(i) {
+            let inputs = vec![if i == 0 { NodeRef::Input(0) } else { NodeRef::Node(i - 1) }];
+            nodes.push(Node {
+                name: l.name.clone(),
+                docs: l.docs.clone(),
+                op: Op::Invalid,
+                inputs,
+            });
+            continue;
+        }
         let op = match shared_owner(def, i) {
             // A reuse of a reuse is a reuse of the owner.
             Some(owner) => match &nodes[owner].op {
@@ -160,9 +193,64 @@ pub(crate) fn lower(
         let inputs = lower_inputs(def, i, &op, errors);
         nodes.push(Node { name: l.name.clone(), docs: l.docs.clone(), op, inputs });
     }
-    let output = if nodes.is_empty() { NodeRef::Input(0) } else { NodeRef::Node(nodes.len() - 1) };
-    check_every_value_is_read(def, &nodes, errors);
-    Graph { name: def.name.clone(), inputs: vec![input], nodes, output }
+    let before = errors.len();
+    let outputs = lower_outputs(def, &nodes, errors);
+    // After a misnamed output, which values are unread is a guess: say nothing.
+    if errors.len() == before && written_as_layer.is_none() {
+        check_every_value_is_read(def, &nodes, &outputs, errors);
+    }
+    Graph { name: def.name.clone(), inputs, nodes, outputs }
+}
+
+/// `output: (a, b)` naming layers: the outputs written as a layer (a sequence named `output`).
+/// One error; returns the layer's index.
+fn output_written_as_a_layer(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Option<usize> {
+    let i = def.layers.iter().position(|l| {
+        l.name == "output"
+            && matches!(&l.kind, KindDecl::Sequence { models } if models.iter().any(|m| def.layers.iter().any(|l| l.name == *m)))
+    })?;
+    let KindDecl::Sequence { models } = &def.layers[i].kind else { return None };
+    let names: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+    errors.push(syn::Error::new(
+        def.layers[i].name.span(),
+        format!(
+            "`output: (…)` declares a layer named `output`; to return values, write `output ({})` without a colon",
+            names.join(", ")
+        ),
+    ));
+    Some(i)
+}
+
+/// The values the model returns: those of `output (a, b)`, else its last layer.
+fn lower_outputs(def: &ModelDef, nodes: &[Node], errors: &mut Vec<syn::Error>) -> Vec<NodeRef> {
+    let last = if nodes.is_empty() { NodeRef::Input(0) } else { NodeRef::Node(nodes.len() - 1) };
+    let Some(decl) = &def.output else { return vec![last] };
+    let mut outputs: Vec<NodeRef> = Vec::new();
+    for n in &decl.names {
+        let Some(i) = nodes.iter().position(|node| node.name == *n) else {
+            let msg = if def.inputs.iter().any(|(name, _)| name == n) {
+                format!(
+                    "`{n}` is an input of `{}`; a model returns values its layers compute",
+                    def.name
+                )
+            } else {
+                let known: Vec<String> = nodes.iter().map(|n| format!("`{}`", n.name)).collect();
+                format!(
+                    "`{n}` is not a layer of `{}`; its layers are {}",
+                    def.name,
+                    known.join(", ")
+                )
+            };
+            errors.push(syn::Error::new(n.span(), msg));
+            continue;
+        };
+        if outputs.contains(&NodeRef::Node(i)) {
+            errors.push(syn::Error::new(n.span(), format!("`{n}` is returned twice")));
+            continue;
+        }
+        outputs.push(NodeRef::Node(i));
+    }
+    if outputs.is_empty() { vec![last] } else { outputs }
 }
 
 /// The earlier layer whose weights layer `i` reuses: `l2: l1(a1)` names a layer where a kind
@@ -189,7 +277,7 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
             && let Op::Builtin(k) = op
         {
             let before = if i == 0 {
-                def.input_name.to_string()
+                def.inputs[0].0.to_string()
             } else {
                 def.layers[i - 1].name.to_string()
             };
@@ -201,7 +289,7 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
                     k.name(),
                     layer.name,
                     k.name(),
-                    def.input_name
+                    def.inputs[0].0
                 ),
             ));
         }
@@ -223,8 +311,8 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
     names
         .iter()
         .map(|n| {
-            if *n == def.input_name {
-                return NodeRef::Input(0);
+            if let Some(k) = def.inputs.iter().position(|(name, _)| name == n) {
+                return NodeRef::Input(k);
             }
             match def.layers.iter().position(|l| l.name == *n) {
                 Some(j) if j < i => NodeRef::Node(j),
@@ -242,8 +330,10 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
                     errors.push(syn::Error::new(
                         n.span(),
                         format!(
-                            "`{}` reads `{n}`, which is neither the input `{}` nor a layer of `{}`",
-                            layer.name, def.input_name, def.name
+                            "`{}` reads `{n}`, which is neither {} nor a layer of `{}`",
+                            layer.name,
+                            inputs_phrase(def),
+                            def.name
                         ),
                     ));
                     previous
@@ -255,25 +345,52 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
 
 /// Every layer but the last (the output) and the input must be read by some layer: a value
 /// nothing reads would get no gradient.
-fn check_every_value_is_read(def: &ModelDef, nodes: &[Node], errors: &mut Vec<syn::Error>) {
+fn check_every_value_is_read(
+    def: &ModelDef,
+    nodes: &[Node],
+    outputs: &[NodeRef],
+    errors: &mut Vec<syn::Error>,
+) {
     let read = |r: NodeRef| nodes.iter().any(|n| n.inputs.contains(&r));
-    let Some(last) = nodes.last() else { return };
-    for (i, node) in nodes.iter().enumerate().take(nodes.len() - 1) {
-        if !read(NodeRef::Node(i)) {
+    if nodes.is_empty() {
+        return;
+    }
+    let returned = match &def.output {
+        Some(_) => {
+            let names: Vec<String> = outputs
+                .iter()
+                .filter_map(|r| match r {
+                    NodeRef::Node(i) => Some(format!("`{}`", nodes[*i].name)),
+                    NodeRef::Input(_) => None,
+                })
+                .collect();
+            format!("the model returns {}", names.join(", "))
+        }
+        None => format!("the model's output is its last layer, `{}`", nodes[nodes.len() - 1].name),
+    };
+    for (i, node) in nodes.iter().enumerate() {
+        if !read(NodeRef::Node(i)) && !outputs.contains(&NodeRef::Node(i)) {
             errors.push(syn::Error::new(
                 node.name.span(),
-                format!(
-                    "`{}` is computed but no layer reads it; the model's output is its last layer, `{}`",
-                    node.name, last.name
-                ),
+                format!("`{}` is computed but no layer reads it; {returned}", node.name),
             ));
         }
     }
-    if !read(NodeRef::Input(0)) {
-        errors.push(syn::Error::new(
-            def.input_name.span(),
-            format!("no layer reads the input `{}`", def.input_name),
-        ));
+    for (k, (name, _)) in def.inputs.iter().enumerate() {
+        if !read(NodeRef::Input(k)) {
+            errors.push(syn::Error::new(name.span(), format!("no layer reads the input `{name}`")));
+        }
+    }
+}
+
+/// "the input `x`", or "an input (`a`, `b`)".
+fn inputs_phrase(def: &ModelDef) -> String {
+    match def.inputs.as_slice() {
+        [(one, _)] => format!("the input `{one}`"),
+        all => format!(
+            "an input ({})",
+            all.iter().map(|(i, _)| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -289,7 +406,18 @@ fn lower_dim(d: &SizeDecl) -> Dim {
 fn check_names(def: &ModelDef, errors: &mut Vec<syn::Error>) {
     let mut seen: Vec<&Ident> = Vec::new();
     for layer in &def.layers {
-        if layer.name == "input" {
+        if let Some((input, _)) = def.inputs.iter().find(|(i, _)| *i == layer.name && *i != "input")
+        {
+            let mut e = syn::Error::new(
+                layer.name.span(),
+                format!("`{}` is already the name of an input", layer.name),
+            );
+            e.combine(syn::Error::new(
+                input.span(),
+                format!("the input `{input}` is declared here"),
+            ));
+            errors.push(e);
+        } else if layer.name == "input" {
             errors.push(syn::Error::new(
                 layer.name.span(),
                 "`input` is reserved for the model's input shape",
@@ -308,8 +436,8 @@ fn check_names(def: &ModelDef, errors: &mut Vec<syn::Error>) {
         seen.push(&layer.name);
     }
     if def.layers.is_empty() {
-        let flat: usize = def
-            .input
+        let flat: usize = def.inputs[0]
+            .1
             .dims
             .iter()
             .map(|(d, _)| match d {

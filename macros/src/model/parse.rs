@@ -10,12 +10,21 @@ pub(crate) struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
-    /// The input's name: `x` in `input x: [...]`, else `input`.
-    pub input_name: Ident,
-    pub input: InputDecl,
+    /// The inputs, in order: each `input x: [...]` line's name (`input` when unnamed) and
+    /// per-sample shape.
+    pub inputs: Vec<(Ident, InputDecl)>,
     pub layers: Vec<LayerDecl>,
+    /// `output (a, b)` (or `output a`) after the layers: the values the model returns, in order;
+    /// by default its last layer.
+    pub output: Option<OutputDecl>,
     /// The closing brace, where "empty model" errors point.
     pub body_span: Span,
+}
+
+/// `output (cls, boxes)`: the names and where the line starts.
+pub(crate) struct OutputDecl {
+    pub keyword: Span,
+    pub names: Vec<Ident>,
 }
 
 /// `input: [1, 28, 28]`: per-sample sizes; the batch dimension is added.
@@ -136,25 +145,63 @@ impl Parse for ModelDef {
         }
         let input_name = if body.peek(Ident) { body.parse::<Ident>()? } else { key.clone() };
         body.parse::<Token![:]>()?;
-        let input_decl = parse_input(&body)?;
+        let mut inputs = vec![(input_name, parse_input(&body)?)];
         let mut layers = Vec::new();
+        let mut output: Option<OutputDecl> = None;
         while !body.is_empty() {
             body.parse::<Token![,]>()?;
             if body.is_empty() {
                 break;
             }
-            if body.peek(Ident) && body.fork().parse::<Ident>().is_ok_and(|i| i == "input") {
-                let again: Ident = body.fork().parse()?;
-                if !body.peek2(Token![:]) {
+            if let Some(out) = &output {
+                let mut e = body.error("`output` ends the model: declare the layers above it");
+                e.combine(syn::Error::new(out.keyword, "the model's outputs are declared here"));
+                return Err(e);
+            }
+            let keyword = body.fork().parse::<Ident>().ok();
+            let is =
+                |word: &str| keyword.as_ref().is_some_and(|k| k == word) && !body.peek2(Token![:]);
+            if is("input") {
+                let kw: Ident = body.parse()?;
+                if !layers.is_empty() {
                     return Err(syn::Error::new(
-                        again.span(),
-                        "a model takes one input, declared first (`input x: [...]`); several inputs are not supported yet: join them into one tensor and take them apart with `Narrow` (`a: Narrow<0, 8>(x)`)",
+                        kw.span(),
+                        "declare every input before the first layer (`input a: [...], input b: [...], fc: ...`)",
                     ));
                 }
+                let name: Ident = body.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "a second input needs a name: `input b: [...]`")
+                })?;
+                body.parse::<Token![:]>()?;
+                inputs.push((name, parse_input(&body)?));
+                continue;
+            }
+            if is("output") {
+                let kw: Ident = body.parse()?;
+                let names = if body.peek(syn::token::Paren) {
+                    let content;
+                    syn::parenthesized!(content in body);
+                    content.parse_terminated(Ident::parse, Token![,])?.into_iter().collect()
+                } else {
+                    vec![body.parse::<Ident>().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "write the values the model returns: `output (a, b)` or `output a`",
+                        )
+                    })?]
+                };
+                if names.is_empty() {
+                    return Err(syn::Error::new(
+                        kw.span(),
+                        "write the values the model returns: `output (a, b)` or `output a`",
+                    ));
+                }
+                output = Some(OutputDecl { keyword: kw.span(), names });
+                continue;
             }
             layers.push(body.parse::<LayerDecl>()?);
         }
-        Ok(ModelDef { attrs, vis, name, input_name, input: input_decl, layers, body_span })
+        Ok(ModelDef { attrs, vis, name, inputs, layers, output, body_span })
     }
 }
 

@@ -58,13 +58,13 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
             }
         }
     });
-    let output = g.name_of(g.output);
+    let outputs: Vec<String> = g.outputs.iter().map(|&r| g.name_of(r)).collect();
     quote! {
         #p::Graph {
             model: #model.to_string(),
             inputs: vec![#( #inputs ),*],
             nodes: vec![#( #nodes ),*],
-            outputs: vec![#output.to_string()],
+            outputs: vec![#( #outputs.to_string() ),*],
         }
     }
 }

@@ -15,12 +15,53 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
     let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
     let cache_name = format_ident!("{}Cache", name);
     // A named runtime size (reported) becomes the runtime dimension.
-    let dims = g.inputs[0].dims.iter().map(|(d, _)| match d {
-        Dim::Fixed(n) => crate::dim::const_type(*n as u64),
-        Dim::Runtime(_) | Dim::Any => quote!(#p::Dyn),
-    });
-    let s0 = quote!((#p::Dyn, #(#dims,)*));
+    let input_type = |input: &crate::model::ir::Input| {
+        let dims = input.dims.iter().map(|(d, _)| match d {
+            Dim::Fixed(n) => crate::dim::const_type(*n as u64),
+            Dim::Runtime(_) | Dim::Any => quote!(#p::Dyn),
+        });
+        quote!((#p::Dyn, #(#dims,)*))
+    };
+    let s0 = input_type(&g.inputs[0]);
     let sn = shape_type(&shapes.last_known(g));
+    let traits = quote! {
+        #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> #p::Init<B> for #name<B> {
+            fn init(dev: &B, rng: &mut #p::Rng) -> Self { ::core::unreachable!() }
+        }
+        #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> #p::Module<B> for #name<B> {
+            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, B>) {}
+            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, B>) {}
+            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut #p::VisitGradsFn<'_, B>) {}
+        }
+    };
+    if !g.is_layer() {
+        let args: Vec<&syn::Ident> = g.inputs.iter().map(|i| &i.name).collect();
+        let tys: Vec<TokenStream> = g.inputs.iter().map(input_type).collect();
+        let outs: Vec<TokenStream> = g
+            .outputs
+            .iter()
+            .map(|&r| shape_type(shapes.of(r).map_or(&[][..], |s| s.as_slice())))
+            .collect();
+        return quote! {
+            #(#attrs)*
+            #vis struct #name<B: #p::Backend>(::core::marker::PhantomData<B>);
+            #vis struct #cache_name<B: #p::Backend>(::core::marker::PhantomData<B>);
+            #[allow(unused_variables, clippy::all)]
+            impl<B: #p::Backend> #name<B> {
+                pub fn new(dev: &B, seed: u64) -> Self { ::core::unreachable!() }
+                pub fn forward(&self, #( #args: &#p::Tensor<#tys, B>, )*) -> (#( #p::Tensor<#outs, B>, )*) { ::core::unreachable!() }
+                pub fn forward_train(&mut self, #( #args: &#p::Tensor<#tys, B>, )*) -> ((#( #p::Tensor<#outs, B>, )*), #cache_name<B>) { ::core::unreachable!() }
+                pub fn backward(&self, cache: &#cache_name<B>, dys: (#( &#p::Tensor<#outs, B>, )*)) -> #p::Result<Self> { ::core::unreachable!() }
+                pub fn backward_with_input(&self, cache: &#cache_name<B>, dys: (#( &#p::Tensor<#outs, B>, )*)) -> #p::Result<((#( #p::Tensor<#tys, B>, )*), Self)> { ::core::unreachable!() }
+                pub fn num_params(&self) -> usize { ::core::unreachable!() }
+                pub fn graph(&self) -> #p::Graph { ::core::unreachable!() }
+                pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }
+            }
+            #traits
+        };
+    }
     quote! {
         #(#attrs)*
         #vis struct #name<B: #p::Backend>(::core::marker::PhantomData<B>);
@@ -36,15 +77,6 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
             pub fn graph(&self) -> #p::Graph { ::core::unreachable!() }
             pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }
         }
-        #[allow(unused_variables, clippy::all)]
-        impl<B: #p::Backend> #p::Init<B> for #name<B> {
-            fn init(dev: &B, rng: &mut #p::Rng) -> Self { ::core::unreachable!() }
-        }
-        #[allow(unused_variables, clippy::all)]
-        impl<B: #p::Backend> #p::Module<B> for #name<B> {
-            fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, B>) {}
-            fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, B>) {}
-            fn visit_params_with_grads(&mut self, grads: &Self, path: &mut String, f: &mut #p::VisitGradsFn<'_, B>) {}
-        }
+        #traits
     }
 }

@@ -4,6 +4,7 @@
 
 mod describe;
 mod fallback;
+mod multi;
 mod passes;
 mod plan;
 mod spans;
@@ -22,7 +23,7 @@ use super::kinds::private;
 use super::parse::ModelDef;
 
 /// Names shared by the generated items.
-struct Names {
+pub(crate) struct Names {
     name: syn::Ident,
     cache: syn::Ident,
     accepts: syn::Ident,
@@ -37,6 +38,9 @@ struct Names {
 /// every size is fixed) or, for a model with a `_` size, its struct alone; and a `Layer` impl
 /// for each other input shape a later model of the block applies it to.
 pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes, uses: &[&Instance]) -> TokenStream {
+    if !g.is_layer() {
+        return multi::multi_model(def, g, shapes);
+    }
     let declared = g.inputs[0].fixed_dims();
     let mut out = match &declared {
         Some(_) => fixed_model(def, g, shapes),
@@ -54,7 +58,7 @@ pub(crate) fn model(def: &ModelDef, g: &Graph, shapes: &Shapes, uses: &[&Instanc
 /// generated code can only come from a custom layer, and rustc merges identical errors at one
 /// place, so a custom layer that does not fit is one error there), else the model's name.
 /// Notes that point into the generated code then show one line instead of the whole block.
-fn anchor(g: &Graph, plan: &Plan, name: &syn::Ident) -> proc_macro2::Span {
+pub(crate) fn anchor(g: &Graph, plan: &Plan, name: &syn::Ident) -> proc_macro2::Span {
     g.nodes
         .iter()
         .position(|n| matches!(n.op, Op::Custom { .. }))
@@ -121,7 +125,7 @@ fn instance(def: &ModelDef, g: &Graph, shapes: &Shapes, k: usize) -> TokenStream
         accepts: format_ident!("{}AcceptsInput", def.name),
         input_desc: String::new(),
         s0: plan.value_type(NodeRef::Input(0)),
-        sn: plan.value_type(g.output),
+        sn: plan.value_type(g.output()),
     };
     let cache = cache_struct(&def.vis, &plan, &names, None);
     let layer = layer_impl(&plan, &names, &passes);
@@ -129,7 +133,12 @@ fn instance(def: &ModelDef, g: &Graph, shapes: &Shapes, k: usize) -> TokenStream
 }
 
 /// The struct `Layer::Cache` names: one cache per node. `doc` documents it; without, hidden.
-fn cache_struct(vis: &syn::Visibility, plan: &Plan, n: &Names, doc: Option<String>) -> TokenStream {
+pub(crate) fn cache_struct(
+    vis: &syn::Visibility,
+    plan: &Plan,
+    n: &Names,
+    doc: Option<String>,
+) -> TokenStream {
     let p = private();
     let (cache, names, where_clauses) = (&n.cache, &plan.names, &plan.where_clauses);
     let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
@@ -154,7 +163,7 @@ fn cache_struct(vis: &syn::Visibility, plan: &Plan, n: &Names, doc: Option<Strin
 }
 
 /// The initialiser of node `i`'s field.
-fn init_expr(g: &Graph, plan: &Plan, i: usize) -> TokenStream {
+pub(crate) fn init_expr(g: &Graph, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
     let ty = &plan.types[i];
     match &g.nodes[i].op {
@@ -184,7 +193,7 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
         accepts: format_ident!("{}AcceptsInput", def.name),
         input_desc,
         s0: plan.value_type(NodeRef::Input(0)),
-        sn: plan.value_type(g.output),
+        sn: plan.value_type(g.output()),
     };
     let declarations = declarations(def, g, &plan, &names);
     let inherent = inherent_impl(g, &plan, &names);
@@ -390,12 +399,12 @@ fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
             type Output = #sn;
             type Cache = #cache_ty;
 
-            fn forward(&self, x0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
+            fn forward(&self, in0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
                 #( #forward )*
                 #output
             }
 
-            fn forward_train(&mut self, x0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_ty) {
+            fn forward_train(&mut self, in0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_ty) {
                 #( #forward_train )*
                 (#output, #cache { #( #cache_inits, )* __backend: ::core::marker::PhantomData })
             }

@@ -10,10 +10,11 @@ use quote::{ToTokens, format_ident, quote};
 use super::plan::Plan;
 use crate::model::ir::{Graph, NodeRef};
 
-/// The variable holding value `r` in the forward passes (`x0` is the model's input argument).
-fn value_var(r: NodeRef) -> syn::Ident {
+/// The variable holding value `r` in the forward passes (`in0`, `in1`: the model's input
+/// arguments; `x1`, `x2`, …: the nodes' outputs).
+pub(crate) fn value_var(r: NodeRef) -> syn::Ident {
     match r {
-        NodeRef::Input(i) => format_ident!("x{}", i),
+        NodeRef::Input(i) => format_ident!("in{}", i),
         NodeRef::Node(i) => format_ident!("x{}", i + 1),
     }
 }
@@ -33,9 +34,9 @@ pub(crate) struct Passes {
     pub forward_train: Vec<TokenStream>,
     pub backward: Vec<TokenStream>,
     pub backward_params: Vec<TokenStream>,
-    /// The variable holding the model's output.
-    pub output: syn::Ident,
-    /// The expression of the model input's gradient after `backward`.
+    /// The model's output: its variable, or a tuple of them.
+    pub output: TokenStream,
+    /// The model input's gradient after `backward` (a tuple for several inputs).
     pub input_grad: TokenStream,
     /// Each node's gradient-of-parameters variable.
     pub param_grads: Vec<syn::Ident>,
@@ -48,17 +49,34 @@ pub(crate) fn passes(g: &Graph, plan: &Plan) -> Passes {
     let cs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("c{}", i)).collect();
     let gs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("g{}", i)).collect();
     let (forward, forward_train) = forward_passes(g, plan, &cs);
-    let (backward, input_grad) = backward_pass(g, plan, &gs, false);
+    let (backward, input_grads) = backward_pass(g, plan, &gs, false);
     let (backward_params, _) = backward_pass(g, plan, &gs, true);
+    let grads: Vec<TokenStream> = input_grads
+        .into_iter()
+        .enumerate()
+        .map(|(k, d)| d.unwrap_or_else(|| output_grad(g, k)))
+        .collect();
+    let outs: Vec<syn::Ident> = g.outputs.iter().map(|&r| value_var(r)).collect();
+    let single = g.is_layer();
     Passes {
         forward,
         forward_train,
         backward,
         backward_params,
-        output: value_var(g.output),
-        input_grad: input_grad.unwrap_or_else(|| quote!(dy.clone())),
+        output: if single { quote!(#(#outs)*) } else { quote!((#(#outs,)*)) },
+        input_grad: if single { quote!(#(#grads)*) } else { quote!((#(#grads,)*)) },
         param_grads: gs,
         caches: cs,
+    }
+}
+
+/// The caller's gradient of output `k`: `dy` for a model with one output, else `dys.k`.
+fn output_grad(g: &Graph, k: usize) -> TokenStream {
+    if g.outputs.len() == 1 {
+        quote!(dy)
+    } else {
+        let k = syn::Index::from(k);
+        quote!(dys.#k)
     }
 }
 
@@ -93,33 +111,38 @@ fn forward_passes(
     (forward, forward_train)
 }
 
-/// A value's gradient so far: the caller's `dy`, or a variable.
+/// A value's gradient so far: the caller's (`dy`, a reference), or a variable.
 #[derive(Clone)]
 enum Grad {
-    Caller,
+    Caller(TokenStream),
     Var(syn::Ident),
 }
 
 /// The backward walk. With `params_only`, nodes reading the model input compute their
 /// parameter gradients only (for `Linear`, one matrix product less) and the input gets none.
-/// Returns the statements and the input gradient's expression.
+/// Returns the statements and each input gradient's expression.
 fn backward_pass(
     g: &Graph,
     plan: &Plan,
     gs: &[syn::Ident],
     params_only: bool,
-) -> (Vec<TokenStream>, Option<TokenStream>) {
+) -> (Vec<TokenStream>, Vec<Option<TokenStream>>) {
     let mut stmts = Vec::new();
     let mut grads: HashMap<NodeRef, Grad> = HashMap::new();
-    grads.insert(g.output, Grad::Caller);
+    for (k, &r) in g.outputs.iter().enumerate() {
+        grads.insert(r, Grad::Caller(output_grad(g, k)));
+    }
     let mut sums = 0usize;
     for (i, node) in g.nodes.iter().enumerate().rev() {
         let call = &plan.calls[i];
-        // Every value but the output is read (checked when lowering), so its gradient is
+        // Every value is read or returned (checked when lowering), so its gradient is
         // complete once the nodes after it are done.
-        let d_out = match (grads.remove(&NodeRef::Node(i)).unwrap_or(Grad::Caller), call.retype) {
-            (Grad::Caller, false) => quote!(dy),
-            (Grad::Caller, true) => quote!(&dy.clone().__assume_shape()),
+        let d_out = match (
+            grads.remove(&NodeRef::Node(i)).unwrap_or(Grad::Caller(quote!(dy))),
+            call.retype,
+        ) {
+            (Grad::Caller(dy), false) => dy,
+            (Grad::Caller(dy), true) => quote!(&#dy.clone().__assume_shape()),
             (Grad::Var(d), false) => quote!(&#d),
             (Grad::Var(d), true) => quote!(&#d.__assume_shape()),
         };
@@ -164,20 +187,22 @@ fn backward_pass(
                     stmts.push(quote!(let #sum = #prev.add(&#d)?;));
                     Grad::Var(sum)
                 }
-                Some(Grad::Caller) => {
+                Some(Grad::Caller(dy)) => {
                     let sum = format_ident!("dsum{}", sums);
                     sums += 1;
-                    stmts.push(quote!(let #sum = dy.add(&#d)?;));
+                    stmts.push(quote!(let #sum = #dy.add(&#d)?;));
                     Grad::Var(sum)
                 }
             };
             grads.insert(r, next);
         }
     }
-    let input = match grads.remove(&NodeRef::Input(0)) {
-        Some(Grad::Var(d)) => Some(d.into_token_stream()),
-        Some(Grad::Caller) => Some(quote!(dy.clone())),
-        None => None,
-    };
-    (stmts, input)
+    let inputs = (0..g.inputs.len())
+        .map(|k| match grads.remove(&NodeRef::Input(k)) {
+            Some(Grad::Var(d)) => Some(d.into_token_stream()),
+            Some(Grad::Caller(dy)) => Some(quote!(#dy.clone())),
+            None => None,
+        })
+        .collect();
+    (stmts, inputs)
 }

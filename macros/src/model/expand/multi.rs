@@ -1,0 +1,146 @@
+//! A model with several inputs or several outputs: not a `Layer` (which takes one tensor and
+//! returns one), so its passes are inherent methods taking one argument per input and returning
+//! a tuple of outputs; `backward` takes a tuple of output gradients.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::passes::{passes, value_var};
+use super::plan::Plan;
+use super::spans::respan;
+use super::{Names, anchor, cache_struct, describe, init_expr};
+use crate::model::infer::Shapes;
+use crate::model::ir::{Graph, NodeRef};
+use crate::model::kinds::private;
+use crate::model::parse::ModelDef;
+
+pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
+    let p = private();
+    let plan = Plan::new(g, shapes);
+    let passes = passes(g, &plan);
+    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    let cache = format_ident!("{}Cache", name);
+    let names = Names {
+        name: name.clone(),
+        cache: cache.clone(),
+        accepts: format_ident!("{}AcceptsInput", name),
+        input_desc: String::new(),
+        s0: quote!(()),
+        sn: quote!(()),
+    };
+    let cache_doc =
+        format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
+    let cache_decl = cache_struct(vis, &plan, &names, Some(cache_doc));
+    let fields = plan.fields();
+    let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
+    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
+    let types: Vec<&TokenStream> = owned.iter().map(|&i| &plan.types[i]).collect();
+    let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
+    let gs: Vec<&syn::Ident> = owned.iter().map(|&i| &passes.param_grads[i]).collect();
+    let where_clauses = &plan.where_clauses;
+    // One argument per input, under the input's own name.
+    let args: Vec<&syn::Ident> = g.inputs.iter().map(|i| &i.name).collect();
+    let vars: Vec<syn::Ident> = (0..g.inputs.len()).map(|k| value_var(NodeRef::Input(k))).collect();
+    let in_tys: Vec<TokenStream> =
+        (0..g.inputs.len()).map(|k| plan.value_type(NodeRef::Input(k))).collect();
+    let out_tys: Vec<TokenStream> = g.outputs.iter().map(|&r| plan.value_type(r)).collect();
+    let outs = quote!((#( #p::Tensor<#out_tys, B>, )*));
+    let dys = quote!((#( &#p::Tensor<#out_tys, B>, )*));
+    let dxs = quote!((#( #p::Tensor<#in_tys, B>, )*));
+    let (forward, forward_train, backward, backward_params) =
+        (&passes.forward, &passes.forward_train, &passes.backward, &passes.backward_params);
+    let (output, input_grad, cs) = (&passes.output, &passes.input_grad, &passes.caches);
+    let cached: Vec<TokenStream> = (0..plan.names.len())
+        .map(|i| {
+            let (field, c) = (&plan.names[i], &cs[i]);
+            plan.at_user(i, quote!(#field: #c))
+        })
+        .collect();
+    let graph = describe::graph_expr(g, &plan, &name.to_string());
+    let module = crate::module_visitor::module_impl(
+        quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
+        &quote!(B),
+        &fields,
+    );
+    let inputs_doc = g.inputs.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>();
+    let forward_doc = format!(
+        "Inference forward pass (dropout off) from the inputs {}, returning the outputs in declared order.",
+        inputs_doc.join(", ")
+    );
+    let tokens = quote! {
+        #(#attrs)*
+        #vis struct #name<B: #p::Backend> {
+            #( #(#docs)* pub #fields: #types, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
+        }
+
+        #cache_decl
+
+        impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
+            /// A freshly initialised model on `dev`; the same seed gives the same weights.
+            pub fn new(dev: &B, seed: u64) -> Self {
+                let mut rng = #p::Rng::new(seed);
+                let _ = &mut rng;
+                Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
+            }
+
+            #[doc = #forward_doc]
+            pub fn forward(&self, #( #args: &#p::Tensor<#in_tys, B>, )*) -> #outs
+            where
+                Self: Sync,
+            {
+                #( let #vars = #args; )*
+                <B as #p::Device>::on_workers(|| {
+                    #( #forward )*
+                    #output
+                })
+            }
+
+            /// Training forward pass: the outputs and every layer's cache for [`Self::backward`].
+            pub fn forward_train(&mut self, #( #args: &#p::Tensor<#in_tys, B>, )*) -> (#outs, #cache<B>) {
+                #( let #vars = #args; )*
+                #( #forward_train )*
+                (#output, #cache { #( #cached, )* __backend: ::core::marker::PhantomData })
+            }
+
+            /// Generated backward pass: from the gradient of every output (in declared order),
+            /// the gradient of every parameter, as a value of the model's own type.
+            pub fn backward(&self, cache: &#cache<B>, dys: #dys) -> #p::Result<Self> {
+                #( #backward_params )*
+                Ok(Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData })
+            }
+
+            /// [`Self::backward`] that also returns the gradient of every input, in declared order.
+            pub fn backward_with_input(&self, cache: &#cache<B>, dys: #dys) -> #p::Result<(#dxs, Self)> {
+                #( #backward )*
+                Ok((#input_grad, Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData }))
+            }
+
+            /// Number of scalar parameters.
+            pub fn num_params(&self) -> usize {
+                #p::Module::<B>::num_params(self)
+            }
+
+            /// The model's description of itself: inputs, and every node with its kind,
+            /// attributes, inputs, output shape and parameters (what `summary` prints).
+            pub fn graph(&self) -> #p::Graph {
+                #graph
+            }
+
+            /// The Keras-like summary table (print it with `{}`), built from [`Self::graph`].
+            pub fn summary(&self) -> #p::Summary {
+                self.graph().summary()
+            }
+        }
+
+        impl<B: #p::Backend> #p::Init<B> for #name<B> where #(#where_clauses,)* {
+            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
+                Self::new(dev, rng.next_u64())
+            }
+        }
+
+        #module
+    };
+    respan(tokens, Some(anchor(g, &plan, name)))
+}

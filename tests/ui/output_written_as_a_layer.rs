@@ -1,0 +1,13 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Heads {
+        input x: [8],
+        fc: Linear<8, 4>,
+        cls: Linear<4, 2>,
+        reg: Linear<4, 1>(fc),
+        output: (cls, reg),
+    }
+}
+
+fn main() {}
