@@ -131,3 +131,63 @@ fn conv2d_large_weight_gradient_matches_a_direct_sum() {
         }
     }
 }
+
+/// The CPU backend's sample-by-sample convolution (`conv_samples.rs`) against the composed
+/// default (one batch-wide unfold and product): batches that do and do not split evenly over
+/// the workers, strides, padding, dilation, with and without the input gradient.
+#[test]
+fn sample_by_sample_convolution_equals_the_batch_wide_products() {
+    use shapeflow::backend::{
+        Conv, ConvGeom, ConvGrads, Device, Window2d, conv2d_backward_composed, conv2d_composed,
+    };
+    let dev = Cpu64::default();
+    let mut rng = Rng::new(3);
+    let mut fill = |n: usize| dev.upload(&(0..n).map(|_| rng.normal()).collect::<Vec<f64>>());
+    for (n, c, hw, o, k, s, p, d) in [
+        (2, 3, 7, 4, 3, 1, 1, 1),
+        (5, 2, 9, 3, 3, 2, 0, 1),
+        (3, 4, 8, 5, 2, 1, 2, 2),
+        (7, 1, 6, 2, 5, 1, 2, 1),
+    ] {
+        let window = Window2d::new([n, c, hw, hw], [k, k], [s, s], [p, p], [d, d]).unwrap();
+        let geom = ConvGeom { window, out_channels: o };
+        let (rows, per) = (window.col_rows(), window.col_cols());
+        let (x, w, dy) = (fill(n * c * hw * hw), fill(o * rows), fill(n * o * per));
+        let (mut y, mut want) = (dev.zeros(n * o * per), dev.zeros(n * o * per));
+        Cpu64::conv2d(&x, &w, &mut y, geom);
+        conv2d_composed::<Cpu64>(&x, &w, &mut want, geom);
+        let case =
+            format!("n {n}, c {c}, {hw}², o {o}, k {k}, stride {s}, padding {p}, dilation {d}");
+        assert_close(
+            &format!("y ({case})"),
+            &Cpu64::to_host(&y),
+            &Cpu64::to_host(&want),
+            1e-12,
+            1e-12,
+        );
+        for with_dx in [true, false] {
+            let (mut dw, mut dx) = (dev.zeros(o * rows), dev.zeros(n * c * hw * hw));
+            let (mut dw_want, mut dx_want) = (dev.zeros(o * rows), dev.zeros(n * c * hw * hw));
+            let grads = ConvGrads { dweight: &mut dw, dx: with_dx.then_some(&mut dx) };
+            Cpu64::conv2d_backward(&x, &w, &dy, grads, geom);
+            let grads = ConvGrads { dweight: &mut dw_want, dx: with_dx.then_some(&mut dx_want) };
+            conv2d_backward_composed::<Cpu64>(&x, &w, &dy, grads, geom);
+            assert_close(
+                &format!("dW ({case})"),
+                &Cpu64::to_host(&dw),
+                &Cpu64::to_host(&dw_want),
+                1e-12,
+                1e-12,
+            );
+            if with_dx {
+                assert_close(
+                    &format!("dx ({case})"),
+                    &Cpu64::to_host(&dx),
+                    &Cpu64::to_host(&dx_want),
+                    1e-12,
+                    1e-12,
+                );
+            }
+        }
+    }
+}

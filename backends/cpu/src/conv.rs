@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::Window2d;
 
-use shapeflow_core::backend::Conv;
+use shapeflow_core::backend::{Conv, ConvGeom, ConvGrads};
 
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
@@ -17,6 +17,26 @@ impl<E: CpuElem> Conv for CpuDevice<E> {
     }
     fn col2im(cols: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
         col2im(cols, dx, g);
+    }
+    fn conv2d(x: &CpuBuf<E>, weight: &CpuBuf<E>, y: &mut CpuBuf<E>, geom: ConvGeom) {
+        if !crate::conv_samples::suits(geom) {
+            return shapeflow_core::backend::conv2d_composed::<Self>(x, weight, y, geom);
+        }
+        crate::conv_samples::forward(x, weight, y, geom);
+    }
+    fn conv2d_backward(
+        x: &CpuBuf<E>,
+        weight: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        grads: ConvGrads<'_, CpuBuf<E>>,
+        geom: ConvGeom,
+    ) {
+        if !crate::conv_samples::suits(geom) {
+            return shapeflow_core::backend::conv2d_backward_composed::<Self>(
+                x, weight, dy, grads, geom,
+            );
+        }
+        crate::conv_samples::backward(x, weight, dy, grads, geom);
     }
 }
 
@@ -46,12 +66,32 @@ fn valid(
 
 /// Fills `cols` from `x`; rows are independent, so they are filled in parallel.
 fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
-    let (plane, sample_in, per) = (g.h * g.w, g.c * g.h * g.w, g.col_cols());
+    let (sample_in, per) = (g.c * g.h * g.w, g.col_cols());
     let row_len = g.n * per;
     if x.len() < g.n * sample_in || cols.len() < g.col_rows() * row_len || row_len == 0 {
         return;
     }
-    cols[..g.col_rows() * row_len].par_chunks_mut(row_len).enumerate().for_each(|(row, dst)| {
+    cols[..g.col_rows() * row_len]
+        .par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(row, dst)| im2col_row(x, dst, g, row));
+}
+
+/// [`im2col`] on the calling thread.
+pub(crate) fn im2col_seq<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
+    let row_len = g.n * g.col_cols();
+    if x.len() < g.n * g.c * g.h * g.w || cols.len() < g.col_rows() * row_len || row_len == 0 {
+        return;
+    }
+    for (row, dst) in cols[..g.col_rows() * row_len].chunks_mut(row_len).enumerate() {
+        im2col_row(x, dst, g, row);
+    }
+}
+
+/// Row `row` (channel `c`, kernel tap `(i, j)`) of the unfolded input, for every sample.
+fn im2col_row<E: Elem>(x: &[E], dst: &mut [E], g: Window2d, row: usize) {
+    let (plane, sample_in, per) = (g.h * g.w, g.c * g.h * g.w, g.col_cols());
+    {
         let (c, i, j) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
         for n in 0..g.n {
             let xs = &x[n * sample_in + c * plane..n * sample_in + (c + 1) * plane];
@@ -77,7 +117,7 @@ fn im2col<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
                 }
             }
         }
-    });
+    }
 }
 
 /// The adjoint of [`im2col`]: `dx` is overwritten with the sums of `cols` over every window
@@ -88,7 +128,28 @@ fn col2im<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
     if dx.len() < g.n * g.c * plane || cols.len() < g.col_rows() * row_len || plane == 0 {
         return;
     }
-    dx[..g.n * g.c * plane].par_chunks_mut(plane).enumerate().for_each(|(nc, out)| {
+    dx[..g.n * g.c * plane]
+        .par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(nc, out)| col2im_plane(cols, out, g, nc));
+}
+
+/// [`col2im`] on the calling thread.
+pub(crate) fn col2im_seq<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
+    let plane = g.h * g.w;
+    if dx.len() < g.n * g.c * plane || cols.len() < g.col_rows() * g.n * g.col_cols() || plane == 0
+    {
+        return;
+    }
+    for (nc, out) in dx[..g.n * g.c * plane].chunks_mut(plane).enumerate() {
+        col2im_plane(cols, out, g, nc);
+    }
+}
+
+/// One `(sample, channel)` plane of [`col2im`].
+fn col2im_plane<E: Elem>(cols: &[E], out: &mut [E], g: Window2d, nc: usize) {
+    let (per, row_len) = (g.col_cols(), g.n * g.col_cols());
+    {
         let (n, c) = (nc / g.c, nc % g.c);
         out.iter_mut().for_each(|v| *v = E::zero());
         for i in 0..g.kh {
@@ -117,5 +178,5 @@ fn col2im<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
                 }
             }
         }
-    });
+    }
 }

@@ -13,6 +13,7 @@
 
 // Op families (`impl <Family> for CpuDevice`), one file each, beside their kernels.
 mod conv;
+mod conv_samples;
 mod device;
 mod elementwise;
 mod linalg;

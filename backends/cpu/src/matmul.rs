@@ -137,7 +137,7 @@ fn row_major_times_transposed<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm
     }
 }
 
-fn matmul_with<E: Elem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, par: Parallelism) {
+pub(crate) fn matmul_with<E: Elem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, par: Parallelism) {
     let Gemm { m, k, n, trans_a, trans_b, .. } = g;
     let beta = E::from_f64(g.beta);
     if a.len() < m * k || b.len() < k * n || c.len() < m * n {

@@ -1,6 +1,8 @@
-//! The convolution family: im2col and its adjoint over a [`Window2d`] geometry.
+//! The convolution family: im2col and its adjoint over a [`Window2d`] geometry, and the
+//! convolution's forward and backward products, by default composed from them and matrix
+//! products over the whole batch (a backend overrides them to keep the unfolded input small).
 
-use super::Device;
+use super::{Blocks, Gemm, Linalg};
 
 /// Geometry of a 2-D convolution or pooling window over an `[n, c, h, w]` input.
 ///
@@ -95,10 +97,134 @@ impl Window2d {
 /// Cpu::im2col(&x, &mut cols, g);
 /// assert_eq!(Cpu::to_host(&cols), vec![1.0, 2.0, 3.0, 4.0]);
 /// ```
-pub trait Conv: Device {
+pub trait Conv: Linalg {
     /// Unfolds `x` (`[n, c, h, w]`) into `cols` (`[c·kh·kw, n·oh·ow]`: one column per output
     /// position of every sample, zeros for padding), so a convolution is one matrix product.
     fn im2col(x: &Self::Storage, cols: &mut Self::Storage, g: Window2d);
     /// The adjoint of [`Conv::im2col`]: sums `cols` back into `dx` (overwritten).
     fn col2im(cols: &Self::Storage, dx: &mut Self::Storage, g: Window2d);
+
+    /// `y[n, O, oh·ow] = W[O, c·kh·kw] ⋆ x[n, c, h, w]` (no bias), `y` overwritten. Defaults to
+    /// [`conv2d_composed`].
+    fn conv2d(x: &Self::Storage, weight: &Self::Storage, y: &mut Self::Storage, g: ConvGeom)
+    where
+        Self: Sized,
+    {
+        conv2d_composed::<Self>(x, weight, y, g);
+    }
+
+    /// From `dy[n, O, oh·ow]`: the weight gradient `dweight[O, c·kh·kw]` and, when asked, the
+    /// input gradient `dx[n, c, h, w]` (both overwritten). Defaults to
+    /// [`conv2d_backward_composed`].
+    fn conv2d_backward(
+        x: &Self::Storage,
+        weight: &Self::Storage,
+        dy: &Self::Storage,
+        grads: ConvGrads<'_, Self::Storage>,
+        g: ConvGeom,
+    ) where
+        Self: Sized,
+    {
+        conv2d_backward_composed::<Self>(x, weight, dy, grads, g);
+    }
+}
+
+/// A convolution's window geometry and its number of output channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    /// The window over the input.
+    pub window: Window2d,
+    /// Output channels (`O`).
+    pub out_channels: usize,
+}
+
+/// Where [`Conv::conv2d_backward`] writes: the weight gradient, and the input gradient when it
+/// is wanted (a model's first layer skips it).
+pub struct ConvGrads<'a, S> {
+    /// `[O, c·kh·kw]`.
+    pub dweight: &'a mut S,
+    /// `[n, c, h, w]`, or `None`.
+    pub dx: Option<&'a mut S>,
+}
+
+/// Weight gradients at least this large are computed in the transposed, copy-then-GEMM form.
+const DW_TRANSPOSED_MIN: usize = 4096;
+
+/// [`Conv::conv2d`] from [`Conv::im2col`] and one matrix product over the whole batch
+/// (`W · cols[c·kh·kw, n·oh·ow]`), then the batch axis moved out.
+///
+/// ```
+/// use shapeflow_core::backend::{Conv, ConvGeom, Device, Window2d, conv2d_composed};
+/// use shapeflow_cpu::Cpu;
+/// let window = Window2d::new([1, 1, 2, 2], [2, 2], [1, 1], [0, 0], [1, 1]).unwrap();
+/// let (x, w) = (Cpu::default().upload(&[1.0, 2.0, 3.0, 4.0]), Cpu::default().upload(&[1.0; 4]));
+/// let mut y = Cpu::default().zeros(1);
+/// conv2d_composed::<Cpu>(&x, &w, &mut y, ConvGeom { window, out_channels: 1 });
+/// assert_eq!(Cpu::to_host(&y), vec![10.0]);
+/// ```
+pub fn conv2d_composed<B: Conv>(
+    x: &B::Storage,
+    weight: &B::Storage,
+    y: &mut B::Storage,
+    geom: ConvGeom,
+) {
+    let (g, o) = (geom.window, geom.out_channels);
+    let (rows, per) = (g.col_rows(), g.col_cols());
+    let mut cols = B::scratch_like(x, rows * g.n * per);
+    B::im2col(x, &mut cols, g);
+    let mut y_t = B::scratch_like(x, o * g.n * per);
+    B::matmul(weight, &cols, &mut y_t, Gemm::new(o, rows, g.n * per));
+    B::transpose_blocks(&y_t, y, Blocks { batch: 1, rows: o, cols: g.n, inner: per });
+}
+
+/// [`Conv::conv2d_backward`] from [`Conv::im2col`], matrix products over the whole batch and
+/// [`Conv::col2im`]: `dW = dy_t · colsᵀ`, `dcols = Wᵀ · dy_t`.
+///
+/// ```
+/// use shapeflow_core::backend::{ConvGeom, ConvGrads, Device, Window2d, conv2d_backward_composed};
+/// use shapeflow_cpu::Cpu;
+/// let window = Window2d::new([1, 1, 2, 2], [2, 2], [1, 1], [0, 0], [1, 1]).unwrap();
+/// let dev = Cpu::default();
+/// let (x, w, dy) = (dev.upload(&[1.0, 2.0, 3.0, 4.0]), dev.upload(&[1.0, 0.0, 0.0, 2.0]), dev.upload(&[1.0]));
+/// let (mut dw, mut dx) = (dev.zeros(4), dev.zeros(4));
+/// let grads = ConvGrads { dweight: &mut dw, dx: Some(&mut dx) };
+/// conv2d_backward_composed::<Cpu>(&x, &w, &dy, grads, ConvGeom { window, out_channels: 1 });
+/// assert_eq!((Cpu::to_host(&dw), Cpu::to_host(&dx)), (vec![1.0, 2.0, 3.0, 4.0], vec![1.0, 0.0, 0.0, 2.0]));
+/// ```
+pub fn conv2d_backward_composed<B: Conv>(
+    x: &B::Storage,
+    weight: &B::Storage,
+    dy: &B::Storage,
+    grads: ConvGrads<'_, B::Storage>,
+    geom: ConvGeom,
+) {
+    let (g, o) = (geom.window, geom.out_channels);
+    let (rows, per) = (g.col_rows(), g.col_cols());
+    let mut cols = B::scratch_like(x, rows * g.n * per);
+    B::im2col(x, &mut cols, g);
+    // dy as [O, n·OHW]
+    let mut dy_t = B::scratch_like(dy, o * g.n * per);
+    B::transpose_blocks(dy, &mut dy_t, Blocks { batch: 1, rows: g.n, cols: o, inner: per });
+    if o * rows >= DW_TRANSPOSED_MIN {
+        // dWᵀ[CKK, O] = cols[CKK, n·OHW] · dy_p[n·OHW, O], with dy_p = dy as [n, OHW, O]: both
+        // operands in the layout GEMM streams fastest, then one small transpose.
+        let mut dy_p = B::scratch_like(dy, o * g.n * per);
+        B::transpose_blocks(dy, &mut dy_p, Blocks { batch: g.n, rows: o, cols: per, inner: 1 });
+        let mut dweight_t = B::scratch_like(dy, rows * o);
+        B::matmul(&cols, &dy_p, &mut dweight_t, Gemm::new(rows, g.n * per, o));
+        B::transpose_blocks(
+            &dweight_t,
+            grads.dweight,
+            Blocks { batch: 1, rows, cols: o, inner: 1 },
+        );
+    } else {
+        // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
+        B::matmul(&dy_t, &cols, grads.dweight, Gemm::new(o, g.n * per, rows).transpose_b());
+    }
+    if let Some(dx) = grads.dx {
+        // dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW], folded back.
+        let mut dcols = B::scratch_like(dy, rows * g.n * per);
+        B::matmul(weight, &dy_t, &mut dcols, Gemm::new(rows, o, g.n * per).transpose_a());
+        B::col2im(&dcols, dx, g);
+    }
 }

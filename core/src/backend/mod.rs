@@ -8,7 +8,7 @@
 //! | [`Linalg`] | `linalg.rs` | matrix products ([`Gemm`]), block transposes, bias broadcasts |
 //! | [`Elementwise`] | `elementwise.rs` | activations, arithmetic, sums, dropout masks |
 //! | [`Rows`] | `rows.rs` | softmax and log-softmax per row, classification losses |
-//! | [`Conv`] | `conv.rs` | im2col / col2im over a [`Window2d`] |
+//! | [`Conv`] | `conv.rs` | im2col / col2im over a [`Window2d`], the convolution products |
 //! | [`Pool`] | `pool.rs` | max and average pooling |
 //! | [`Norm`] | `norm.rs` | batch norm ([`BatchNormGeom`]) and layer norm ([`RowNorm`]) |
 //! | [`Optim`] | `optim.rs` | fused SGD, Adam, RMSprop, Adagrad updates |
@@ -30,7 +30,7 @@ mod optim;
 mod pool;
 mod rows;
 
-pub use conv::{Conv, Window2d};
+pub use conv::{Conv, ConvGeom, ConvGrads, Window2d, conv2d_backward_composed, conv2d_composed};
 pub use device::Device;
 pub use elem::Elem;
 pub use elementwise::{Activation, Elementwise};

@@ -1,9 +1,9 @@
 //! `Conv2d` and `Conv1d`: cross-correlation with bias, as PyTorch's `nn.Conv2d` / `nn.Conv1d`,
-//! computed as im2col + one matrix product per sample (samples in parallel).
+//! computed by the backend's [`Conv`](crate::backend::Conv) family (im2col and matrix products).
 
 use std::marker::PhantomData;
 
-use crate::backend::{Backend, Blocks, Channels, Gemm, Window2d};
+use crate::backend::{Backend, Channels, ConvGeom, ConvGrads, Window2d};
 use crate::dim::{Const, Dim, StaticDim};
 use crate::dim_arith::ConvOut;
 use crate::error::{Error, Result};
@@ -14,33 +14,25 @@ use crate::rng::Rng;
 use crate::shape::{Dims, Shape};
 use crate::tensor::Tensor;
 
-/// What a convolution keeps for its backward pass: the unfolded input and the geometry.
+/// What a convolution keeps for its backward pass: its input and the geometry (the backend
+/// unfolds the input again in backward, so the cache is the input's size, not `k·k` times it).
 #[derive(Clone, Debug)]
 pub struct ConvCache<B: Backend> {
-    cols: B::Storage,
+    input: B::Storage,
     geom: Window2d,
 }
 
-/// `y = W ⋆ x + b` for `x` of `[n, c, h, w]`: one product `W[O, CKK] · cols[CKK, n·OHW]`,
-/// then the batch axis moved out. Returns `y` (`[n, out, oh, ow]`) and the columns.
+/// `y = W ⋆ x + b` for `x` of `[n, c, h, w]`: [`Conv::conv2d`], then the bias per channel.
 fn conv_forward<B: Backend>(
     x: &B::Storage,
     weight: &B::Storage,
     bias: Option<&B::Storage>,
     g: Window2d,
     out_channels: usize,
-) -> (B::Storage, B::Storage) {
-    let (rows, per) = (g.col_rows(), g.col_cols());
-    let mut cols = B::scratch_like(x, rows * g.n * per);
-    B::im2col(x, &mut cols, g);
-    let mut y_t = B::scratch_like(x, out_channels * g.n * per);
-    B::matmul(weight, &cols, &mut y_t, Gemm::new(out_channels, rows, g.n * per));
+) -> B::Storage {
+    let per = g.col_cols();
     let mut y = B::scratch_like(x, g.n * out_channels * per);
-    B::transpose_blocks(
-        &y_t,
-        &mut y,
-        Blocks { batch: 1, rows: out_channels, cols: g.n, inner: per },
-    );
+    B::conv2d(x, weight, &mut y, ConvGeom { window: g, out_channels });
     if let Some(bias) = bias {
         B::add_channel_bias(
             &mut y,
@@ -48,18 +40,19 @@ fn conv_forward<B: Backend>(
             Channels { outer: g.n, channels: out_channels, inner: per },
         );
     }
-    (y, cols)
+    y
 }
 
-/// Returns `(dweight, dbias, dy_t)`: `dW = dyᵀ·colsᵀ` (one product) and the bias sums (when the
-/// layer has a bias), with
-/// `dy` laid out as `[O, n·OHW]` for [`conv_input_grad`].
-fn conv_param_grads<B: Backend>(
+/// Returns `(dweight, dbias, dx)`: the bias sums when the layer has a bias, the input gradient
+/// when `with_input`.
+fn conv_grads<B: Backend>(
     cache: &ConvCache<B>,
+    weight: &B::Storage,
     dy: &B::Storage,
     out_channels: usize,
     with_bias: bool,
-) -> Result<(B::Storage, Option<B::Storage>, B::Storage)> {
+    with_input: bool,
+) -> Result<(B::Storage, Option<B::Storage>, Option<B::Storage>)> {
     let g = cache.geom;
     let (rows, per) = (g.col_rows(), g.col_cols());
     if B::len(dy) != g.n * out_channels * per {
@@ -75,61 +68,12 @@ fn conv_param_grads<B: Backend>(
         B::sum_channels(dy, &mut db, Channels { outer: g.n, channels: out_channels, inner: per });
         db
     });
-    // dy as [O, n·OHW]
-    let mut dy_t = B::scratch_like(dy, out_channels * g.n * per);
-    B::transpose_blocks(
-        dy,
-        &mut dy_t,
-        Blocks { batch: 1, rows: g.n, cols: out_channels, inner: per },
-    );
     let mut dweight = B::scratch_like(dy, out_channels * rows);
-    if out_channels * rows >= DW_TRANSPOSED_MIN {
-        // dWᵀ[CKK, O] = cols[CKK, n·OHW] · dy_p[n·OHW, O], with dy_p = dy as [n, OHW, O]: both
-        // operands in the layout GEMM streams fastest, then one small transpose. Measured on
-        // the mnist-cnn LeNet: 18 % faster per epoch; on small layers the extra copy costs more.
-        let mut dy_p = B::scratch_like(dy, out_channels * g.n * per);
-        B::transpose_blocks(
-            dy,
-            &mut dy_p,
-            Blocks { batch: g.n, rows: out_channels, cols: per, inner: 1 },
-        );
-        let mut dweight_t = B::scratch_like(dy, rows * out_channels);
-        B::matmul(&cache.cols, &dy_p, &mut dweight_t, Gemm::new(rows, g.n * per, out_channels));
-        B::transpose_blocks(
-            &dweight_t,
-            &mut dweight,
-            Blocks { batch: 1, rows, cols: out_channels, inner: 1 },
-        );
-    } else {
-        // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
-        B::matmul(
-            &dy_t,
-            &cache.cols,
-            &mut dweight,
-            Gemm::new(out_channels, g.n * per, rows).transpose_b(),
-        );
-    }
-    Ok((dweight, dbias, dy_t))
+    let mut dx = with_input.then(|| B::scratch_like(dy, g.n * g.c * g.h * g.w));
+    let grads = ConvGrads { dweight: &mut dweight, dx: dx.as_mut() };
+    B::conv2d_backward(&cache.input, weight, dy, grads, ConvGeom { window: g, out_channels });
+    Ok((dweight, dbias, dx))
 }
-
-/// `dx`: `dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW]`, folded back by col2im.
-fn conv_input_grad<B: Backend>(
-    cache: &ConvCache<B>,
-    weight: &B::Storage,
-    dy_t: &B::Storage,
-    out_channels: usize,
-) -> B::Storage {
-    let g = cache.geom;
-    let (rows, per) = (g.col_rows(), g.col_cols());
-    let mut dcols = B::scratch_like(dy_t, rows * g.n * per);
-    B::matmul(weight, dy_t, &mut dcols, Gemm::new(rows, out_channels, g.n * per).transpose_a());
-    let mut dx = B::scratch_like(dy_t, g.n * g.c * g.h * g.w);
-    B::col2im(&dcols, &mut dx, g);
-    dx
-}
-
-/// Weight gradients at least this large are computed in the transposed, copy-then-GEMM form.
-const DW_TRANSPOSED_MIN: usize = 4096;
 
 /// Wraps a buffer in a tensor of shape `S` with the given sizes (sizes computed from types).
 fn tensor<S: Shape, B: Backend>(storage: B::Storage, sizes: &[usize]) -> Tensor<S, B> {
@@ -175,28 +119,35 @@ macro_rules! conv_module {
 
             /// The forward pass over `x` with geometry `g`, proved to fit when the code was
             /// built (`Window2::geometry`, `Window::geometry`).
-            fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>, g: Window2d) -> (Tensor<Y, B>, ConvCache<B>) {
-                let (y, cols) = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.as_ref().map(|b| b.storage()), g, O::N);
+            fn forward_uncached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>, g: Window2d) -> Tensor<Y, B> {
+                let y = conv_forward::<B>(x.storage(), self.weight.storage(), self.bias.as_ref().map(|b| b.storage()), g, O::N);
                 let $go = g;
-                (tensor(y, &[$($od),+]), ConvCache { cols, geom: g })
+                tensor(y, &[$($od),+])
+            }
+
+            fn forward_cached<X: Shape, Y: Shape>(&self, x: &Tensor<X, B>, g: Window2d) -> (Tensor<Y, B>, ConvCache<B>) {
+                let y = self.forward_uncached(x, g);
+                (y, ConvCache { input: x.storage().clone(), geom: g })
             }
 
             fn backward_cached<X: Shape>(&self, cache: &ConvCache<B>, dy: &B::Storage) -> Result<(Tensor<X, B>, Self)> {
-                let (grads, dy_t) = self.param_grads(cache, dy)?;
-                let dx = conv_input_grad(cache, self.weight.storage(), &dy_t, O::N);
+                let (grads, dx) = self.grads(cache, dy, true)?;
                 let $gi = cache.geom;
+                let Some(dx) = dx else {
+                    return Err(Error::Shape("convolution backward: no input gradient".into()));
+                };
                 Ok((tensor(dx, &[$($id),+]), grads))
             }
 
-            /// The weight and bias gradients, and `dy` as `[O, n·OHW]`.
-            fn param_grads(&self, cache: &ConvCache<B>, dy: &B::Storage) -> Result<(Self, B::Storage)> {
-                let (dw, db, dy_t) = conv_param_grads(cache, dy, O::N, self.bias.is_some())?;
+            /// The weight and bias gradients, and the input gradient when `with_input`.
+            fn grads(&self, cache: &ConvCache<B>, dy: &B::Storage, with_input: bool) -> Result<(Self, Option<B::Storage>)> {
+                let (dw, db, dx) = conv_grads(cache, self.weight.storage(), dy, O::N, self.bias.is_some(), with_input)?;
                 let grads = $name {
                     weight: tensor(dw, &[$($wd),+]),
                     bias: db.map(|db| tensor(db, &[O::N])),
                     _geometry: PhantomData,
                 };
-                Ok((grads, dy_t))
+                Ok((grads, dx))
             }
         }
 
@@ -324,7 +275,7 @@ where
 
     fn forward_to(&self, x: &Tensor<(N, I, H, W), B>) -> Tensor<(N, O, OH, OW), B> {
         let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
-        self.forward_cached(x, Window2::<H, W, K, S, P, D, OH, OW>::geometry(x.batch(), I::N)).0
+        self.forward_uncached(x, Window2::<H, W, K, S, P, D, OH, OW>::geometry(x.batch(), I::N))
     }
 
     fn forward_train_to(
@@ -350,7 +301,7 @@ where
         dy: &Tensor<(N, O, OH, OW), B>,
     ) -> Result<Self> {
         let () = Window2::<H, W, K, S, P, D, OH, OW>::FITS;
-        self.param_grads(cache, dy.storage()).map(|(grads, _)| grads)
+        self.grads(cache, dy.storage(), false).map(|(grads, _)| grads)
     }
 }
 
@@ -426,7 +377,7 @@ where
 
     fn forward_to(&self, x: &Tensor<(N, I, L), B>) -> Tensor<(N, O, OL), B> {
         let () = Window::<L, K, S, P, D, OL>::FITS;
-        self.forward_cached(x, Window::<L, K, S, P, D, OL>::geometry(x.batch(), I::N)).0
+        self.forward_uncached(x, Window::<L, K, S, P, D, OL>::geometry(x.batch(), I::N))
     }
 
     fn forward_train_to(
@@ -448,7 +399,7 @@ where
 
     fn backward_params_to(&self, cache: &ConvCache<B>, dy: &Tensor<(N, O, OL), B>) -> Result<Self> {
         let () = Window::<L, K, S, P, D, OL>::FITS;
-        self.param_grads(cache, dy.storage()).map(|(grads, _)| grads)
+        self.grads(cache, dy.storage(), false).map(|(grads, _)| grads)
     }
 }
 
