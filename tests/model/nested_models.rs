@@ -94,3 +94,17 @@ fn the_summary_shows_nested_models_as_nodes() {
     assert!(text.contains("(Basic, Basic)"), "{text}");
     println!("{text}");
 }
+
+#[test]
+fn a_model_prints_its_architecture_with_debug() {
+    let m = TinyResNet::<Cpu64>::new(&Cpu64::default(), 0);
+    let text = format!("{m:?}");
+    assert!(
+        text.starts_with(
+            "TinyResNet { conv1: Conv2d<1, 3, 3, padding = 1, bias = false>, bn1: BatchNorm2d<3>, relu: Relu, layer1: (Basic,)"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("gap: GlobalAvgPool2d, fc: Linear<3, 2> }"), "{text}");
+    assert!(format!("{m:#?}").contains("\n    layer2: (Basic, Basic),\n"));
+}

@@ -24,6 +24,7 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
     };
     let s0 = input_type(&g.inputs[0]);
     let sn = shape_type(&shapes.last_known(g));
+    let flat = crate::dim::const_type(shapes.last_known(g).iter().product::<usize>().max(1) as u64);
     let traits = quote! {
         #[allow(unused_variables, clippy::all)]
         impl<B: #p::Backend> #p::Init<B> for #name<B> {
@@ -76,6 +77,20 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
             pub fn num_params(&self) -> usize { ::core::unreachable!() }
             pub fn graph(&self) -> #p::Graph { ::core::unreachable!() }
             pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }
+        }
+        // A `Layer` at the declared input, its output a batch of vectors (what `fit`,
+        // `evaluate` and `predict` take), so passing the broken model on adds no error.
+        #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> #p::Layer<#s0, B> for #name<B> {
+            type Output = (#p::Dyn, #flat);
+            type Cache = #cache_name<B>;
+            fn forward(&self, x: &#p::Tensor<#s0, B>) -> #p::Tensor<Self::Output, B> { ::core::unreachable!() }
+            fn forward_train(&mut self, x: &#p::Tensor<#s0, B>) -> (#p::Tensor<Self::Output, B>, Self::Cache) { ::core::unreachable!() }
+            fn backward(&self, cache: &Self::Cache, dy: &#p::Tensor<Self::Output, B>) -> #p::Result<(#p::Tensor<#s0, B>, Self)> { ::core::unreachable!() }
+        }
+        #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> ::core::fmt::Debug for #name<B> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result { ::core::unreachable!() }
         }
         #traits
     }

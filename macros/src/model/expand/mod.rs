@@ -2,6 +2,7 @@
 //! `forward`, `forward_train`, the generated `backward`, the parameter visitor, `graph()` and
 //! `summary()`, and the `Layer` impl that lets a model stand inside another one.
 
+mod debug;
 mod describe;
 mod fallback;
 mod multi;
@@ -76,6 +77,7 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
     let types: Vec<&TokenStream> = owned.iter().map(|&i| &plan.types[i]).collect();
     let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
+    let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
         &quote!(B),
@@ -111,6 +113,7 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
         }
 
         #module
+        #debug
     };
     respan(tokens, Some(anchor(g, &plan, name)))
 }
@@ -204,7 +207,8 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
         &quote!(B),
         &plan.fields(),
     );
-    respan(quote!(#declarations #inherent #layer #module), Some(anchor(g, &plan, name)))
+    let debug = debug::debug_impl(g, &plan, name);
+    respan(quote!(#declarations #inherent #layer #module #debug), Some(anchor(g, &plan, name)))
 }
 
 /// The struct, its cache, the input and output aliases, the input marker trait, and the checks

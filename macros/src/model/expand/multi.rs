@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 use super::passes::{passes, value_var};
 use super::plan::Plan;
 use super::spans::respan;
-use super::{Names, anchor, cache_struct, describe, init_expr};
+use super::{Names, anchor, cache_struct, debug, describe, init_expr};
 use crate::model::infer::Shapes;
 use crate::model::ir::{Graph, NodeRef};
 use crate::model::kinds::private;
@@ -57,6 +57,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
         })
         .collect();
     let graph = describe::graph_expr(g, &plan, &name.to_string());
+    let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
         &quote!(B),
@@ -141,6 +142,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
         }
 
         #module
+        #debug
     };
     respan(tokens, Some(anchor(g, &plan, name)))
 }
