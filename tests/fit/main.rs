@@ -116,6 +116,31 @@ fn early_stopping_stops_after_patience_epochs_without_improvement() {
 }
 
 #[test]
+fn early_stopping_can_restore_the_best_epochs_weights() {
+    use shapeflow::fit::Mode;
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m, AdamConfig { lr: 0.02, ..Default::default() });
+    // "Higher loss is better": the first epoch is the best, training stops after epoch 3.
+    let mut es = EarlyStopping::new("loss", 2).restore_best_weights();
+    es.mode = Mode::Max;
+    let best = tmp("restore-best.safetensors");
+    let mut ckpt = ModelCheckpoint::new(&best, "loss");
+    ckpt.mode = Mode::Max;
+    let h = train(&mut m, &mut opt, &config(10), &mut [&mut ckpt, &mut es]).unwrap();
+    assert_eq!((h.len(), es.stopped_epoch, es.best_epoch), (3, Some(3), Some(1)));
+    let mut first = Clf::<Cpu>::new(&Cpu::default(), 7);
+    shapeflow::checkpoint::load(&mut first, &best).unwrap();
+    assert_eq!(m.fc1.weight.to_vec(), first.fc1.weight.to_vec(), "epoch 1's weights are back");
+    // Without the option the model keeps its last weights.
+    let mut m2 = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m2, AdamConfig { lr: 0.02, ..Default::default() });
+    let mut es = EarlyStopping::new("loss", 2);
+    es.mode = Mode::Max;
+    train(&mut m2, &mut opt, &config(10), &mut [&mut es]).unwrap();
+    assert_ne!(m2.fc1.weight.to_vec(), first.fc1.weight.to_vec());
+}
+
+#[test]
 fn model_checkpoint_keeps_the_best_model_and_schedules_set_the_lr() {
     let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
     let mut opt = Adam::new(&m, AdamConfig { lr: 0.02, ..Default::default() });
@@ -353,4 +378,53 @@ fn predictions_agree_with_evaluate() {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         assert!(row.iter().all(|&v| v <= row[c]));
     }
+}
+
+/// Cross-entropy written by hand on the host (log-softmax, mean over rows).
+fn my_cross_entropy(b: &shapeflow::fit::LossInput<'_>) -> shapeflow::Result<(f64, Vec<f64>)> {
+    let rows = b.outputs.len() / b.width;
+    let (mut loss, mut grad) = (0.0, vec![0.0; b.outputs.len()]);
+    for (r, row) in b.outputs.chunks(b.width).enumerate() {
+        let max = row.iter().cloned().fold(f64::MIN, f64::max);
+        let sum: f64 = row.iter().map(|v| (v - max).exp()).sum();
+        loss += (sum.ln() + max - row[b.labels[r]]) / rows as f64;
+        for (c, v) in row.iter().enumerate() {
+            let p = (v - max).exp() / sum;
+            grad[r * b.width + c] = (p - f64::from(u8::from(c == b.labels[r]))) / rows as f64;
+        }
+    }
+    Ok((loss, grad))
+}
+
+#[test]
+fn a_custom_loss_trains_as_the_built_in_one_does() {
+    use shapeflow::fit::{CustomLoss, LossFn};
+    let run = |loss: LossFn| {
+        let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+        let mut opt = Adam::new(&m, AdamConfig { lr: 0.02, ..Default::default() });
+        let cfg = FitConfig { loss, ..config(3) };
+        train(&mut m, &mut opt, &cfg, &mut []).unwrap().get("val_loss")
+    };
+    let custom = LossFn::Custom(CustomLoss { name: "my_cross_entropy", f: my_cross_entropy });
+    let (theirs, ours) = (run(LossFn::CrossEntropy), run(custom));
+    for (a, b) in theirs.iter().zip(&ours) {
+        assert!((a - b).abs() < 1e-4 * a.abs().max(1.0), "built-in {theirs:?}, custom {ours:?}");
+    }
+}
+
+#[test]
+fn a_custom_loss_with_a_gradient_of_the_wrong_length_is_an_error() {
+    use shapeflow::fit::{CustomLoss, LossFn, LossInput};
+    fn short(_: &LossInput<'_>) -> shapeflow::Result<(f64, Vec<f64>)> {
+        Ok((1.0, vec![0.0; 3]))
+    }
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m, AdamConfig::default());
+    let cfg =
+        FitConfig { loss: LossFn::Custom(CustomLoss { name: "short", f: short }), ..config(1) };
+    let e = train(&mut m, &mut opt, &cfg, &mut []).unwrap_err().to_string();
+    assert!(
+        e.contains("loss `short`: the gradient has 3 values for 48 outputs (16 rows of 3)"),
+        "{e}"
+    );
 }

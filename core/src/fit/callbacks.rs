@@ -1,7 +1,9 @@
 //! Callbacks: early stopping, keep-best checkpoints, learning-rate schedules, and your own.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::checkpoint::Entry;
 use crate::error::Result;
 use crate::optim::LrSchedule;
 
@@ -17,9 +19,24 @@ pub struct EpochContext<'a, M> {
     pub model: &'a M,
     pub(crate) stop: &'a mut bool,
     pub(crate) lr: Option<f64>,
+    pub(crate) snapshot: &'a dyn Fn() -> Weights,
+    pub(crate) restore: &'a mut Option<Weights>,
 }
 
+/// A copy of a model's state (parameters and buffers, as a checkpoint holds them), taken by
+/// [`EpochContext::snapshot`] and put back by [`EpochContext::restore`].
+#[derive(Clone, Debug)]
+pub struct Weights(pub(crate) HashMap<String, Entry>);
+
 impl<M> EpochContext<'_, M> {
+    /// A copy of the model's current state.
+    pub fn snapshot(&self) -> Weights {
+        (self.snapshot)()
+    }
+    /// Puts `weights` back into the model once this epoch's callbacks have run.
+    pub fn restore(&mut self, weights: Weights) {
+        *self.restore = Some(weights);
+    }
     /// Stops training after this epoch.
     pub fn stop_training(&mut self) {
         *self.stop = true;
@@ -106,12 +123,14 @@ impl Mode {
     }
 }
 
-/// Stops training when `monitor` has not improved by `min_delta` for `patience` epochs.
+/// Stops training when `monitor` has not improved by `min_delta` for `patience` epochs; with
+/// [`EarlyStopping::restore_best_weights`], the model then gets back the weights of its best
+/// epoch (Keras's `restore_best_weights=True`).
 ///
 /// ```
 /// use shapeflow_core::fit::EarlyStopping;
-/// let es = EarlyStopping::new("val_loss", 3);
-/// assert_eq!(es.patience, 3);
+/// let es = EarlyStopping::new("val_loss", 3).restore_best_weights();
+/// assert_eq!((es.patience, es.restore_best), (3, true));
 /// ```
 #[derive(Clone, Debug)]
 pub struct EarlyStopping {
@@ -127,6 +146,11 @@ pub struct EarlyStopping {
     waited: usize,
     /// The epoch training stopped at, if it did.
     pub stopped_epoch: Option<usize>,
+    /// Whether stopping puts the best epoch's weights back.
+    pub restore_best: bool,
+    /// The epoch of the best value so far.
+    pub best_epoch: Option<usize>,
+    best_weights: Option<Weights>,
 }
 
 impl EarlyStopping {
@@ -140,7 +164,17 @@ impl EarlyStopping {
             best: None,
             waited: 0,
             stopped_epoch: None,
+            restore_best: false,
+            best_epoch: None,
+            best_weights: None,
         }
+    }
+
+    /// When training stops early, the model gets back the weights (and batch-norm statistics)
+    /// of the epoch with the best monitored value.
+    pub fn restore_best_weights(mut self) -> Self {
+        self.restore_best = true;
+        self
     }
 }
 
@@ -165,11 +199,18 @@ impl<M> Callback<M> for EarlyStopping {
                 if self.waited >= self.patience {
                     self.stopped_epoch = Some(ctx.epoch);
                     ctx.stop_training();
+                    if let Some(best) = self.best_weights.take() {
+                        ctx.restore(best);
+                    }
                 }
             }
             _ => {
                 self.best = Some(v);
+                self.best_epoch = Some(ctx.epoch);
                 self.waited = 0;
+                if self.restore_best {
+                    self.best_weights = Some(ctx.snapshot());
+                }
             }
         }
         Ok(())

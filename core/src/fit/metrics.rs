@@ -25,6 +25,94 @@ pub enum LossFn {
     /// Binary cross-entropy from logits against float targets in `[0, 1]` (one per output;
     /// `Dataset::regression` holds them): binary and multi-label classification.
     BceWithLogits,
+    /// A loss of your own, computed on the host from each batch's outputs and its labels or
+    /// targets (see [`CustomLoss`]).
+    Custom(CustomLoss),
+}
+
+/// A loss of your own for [`fit`](super::fit): `f` gets the batch ([`LossInput`]) and returns
+/// the loss (a mean over the batch, as the built-in losses) and its gradient with respect to
+/// every output, in the outputs' order. A gradient of the wrong length, or a loss or gradient
+/// that is not finite, is an `Err` naming the loss.
+///
+/// ```
+/// use shapeflow_core::fit::{CustomLoss, FitConfig, LossFn, LossInput};
+/// // Mean absolute error against float targets.
+/// fn mae(b: &LossInput<'_>) -> shapeflow_core::Result<(f64, Vec<f64>)> {
+///     let n = b.outputs.len() as f64;
+///     let d: Vec<f64> = b.outputs.iter().zip(b.targets).map(|(y, &t)| y - t as f64).collect();
+///     Ok((d.iter().map(|v| v.abs()).sum::<f64>() / n, d.iter().map(|v| v.signum() / n).collect()))
+/// }
+/// let cfg = FitConfig { loss: LossFn::Custom(CustomLoss { name: "mae", f: mae }), ..Default::default() };
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct CustomLoss {
+    /// How errors name it.
+    pub name: &'static str,
+    /// The loss and its gradient.
+    pub f: fn(&LossInput<'_>) -> Result<(f64, Vec<f64>)>,
+}
+
+/// What a [`CustomLoss`] sees of one batch.
+pub struct LossInput<'a> {
+    /// The model's outputs, row after row (`rows × width`).
+    pub outputs: &'a [f64],
+    /// Outputs per sample.
+    pub width: usize,
+    /// One class label per sample (a regression dataset's are 0).
+    pub labels: &'a [usize],
+    /// Float targets, `width` per sample (empty for a classification dataset).
+    pub targets: &'a [f32],
+}
+
+/// Two custom losses are the same loss when they have the same name (function addresses are
+/// not a reliable identity).
+impl PartialEq for CustomLoss {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl CustomLoss {
+    fn apply<C: StaticDim, B: Backend>(
+        &self,
+        out: &Tensor<(Dyn, C), B>,
+        batch: &Batch,
+        dev: &B,
+    ) -> Result<(f64, Tensor<(Dyn, C), B>)> {
+        let outputs: Vec<f64> = out.to_vec().into_iter().map(Elem::as_f64).collect();
+        let input = LossInput {
+            outputs: &outputs,
+            width: C::N,
+            labels: &batch.labels,
+            targets: &batch.targets,
+        };
+        let (loss, grad) = (self.f)(&input)?;
+        let name = self.name;
+        if grad.len() != outputs.len() {
+            return Err(Error::Shape(format!(
+                "loss `{name}`: the gradient has {} values for {} outputs ({} rows of {})",
+                grad.len(),
+                outputs.len(),
+                out.batch(),
+                C::N
+            )));
+        }
+        if !loss.is_finite() {
+            return Err(Error::NonFinite(format!("loss `{name}` is {loss}")));
+        }
+        if let Some(i) = grad.iter().position(|g| !g.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "loss `{name}`: the gradient of output {} of row {} is {}",
+                i % C::N,
+                i / C::N,
+                grad[i]
+            )));
+        }
+        let grad = grad.into_iter().map(B::Elem::from_f64).collect();
+        Ok((loss, Tensor::from_vec(dev, &[out.batch(), C::N], grad)?))
+    }
 }
 
 impl LossFn {
@@ -38,6 +126,7 @@ impl LossFn {
             LossFn::CrossEntropy => cross_entropy(out, &batch.labels),
             LossFn::Mse => mse_loss(out, &targets::<C, B>(batch, dev)?),
             LossFn::BceWithLogits => bce_with_logits(out, &targets::<C, B>(batch, dev)?),
+            LossFn::Custom(custom) => custom.apply(out, batch, dev),
         }
     }
 }

@@ -12,9 +12,11 @@ mod predict;
 mod progress;
 mod state;
 
-pub use callbacks::{Callback, EarlyStopping, EpochContext, LrScheduler, Mode, ModelCheckpoint};
+pub use callbacks::{
+    Callback, EarlyStopping, EpochContext, LrScheduler, Mode, ModelCheckpoint, Weights,
+};
 pub use history::{EpochLogs, History};
-pub use metrics::{LossFn, Metric};
+pub use metrics::{CustomLoss, LossFn, LossInput, Metric};
 pub use predict::{predict, predict_classes, predict_proba};
 pub use progress::Verbosity;
 
@@ -252,12 +254,32 @@ where
         progress.end_epoch(epoch, config.epochs, &logs);
         history.push(logs.clone());
         let mut stop = false;
-        for cb in callbacks.iter_mut() {
-            let mut ctx = EpochContext { epoch, logs: &logs, model, stop: &mut stop, lr: None };
-            cb.on_epoch_end(&mut ctx)?;
-            if let Some(lr) = ctx.lr {
-                opt.set_lr(lr);
+        let mut restore = None;
+        {
+            let frozen: &M = model;
+            let snapshot = || {
+                let entries = crate::checkpoint::state_entries::<M, B>(frozen, "");
+                Weights(entries.into_iter().map(|e| (e.name.clone(), e)).collect())
+            };
+            for cb in callbacks.iter_mut() {
+                let mut ctx = EpochContext {
+                    epoch,
+                    logs: &logs,
+                    model: frozen,
+                    stop: &mut stop,
+                    lr: None,
+                    snapshot: &snapshot,
+                    restore: &mut restore,
+                };
+                cb.on_epoch_end(&mut ctx)?;
+                if let Some(lr) = ctx.lr {
+                    opt.set_lr(lr);
+                }
             }
+        }
+        if let Some(Weights(entries)) = restore {
+            let from = std::path::Path::new("<weights restored by a callback>");
+            crate::checkpoint::load_entries(model, &entries, "", from, true)?;
         }
         if let Some(path) = &config.checkpoint {
             state::save(path, model, opt, epoch, rng.state(), &history)?;
