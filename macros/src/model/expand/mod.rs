@@ -71,11 +71,9 @@ pub(crate) fn anchor(g: &Graph, plan: &Plan, name: &syn::Ident) -> proc_macro2::
 fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let plan = Plan::new(g, shapes);
     let p = private();
-    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    let name = &def.name;
     let fields = plan.fields();
     let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
-    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
-    let types: Vec<&TokenStream> = owned.iter().map(|&i| &plan.types[i]).collect();
     let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
     let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
@@ -83,13 +81,9 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
         &quote!(B),
         &fields,
     );
+    let decl = struct_decl(def, g, &plan);
     let tokens = quote! {
-        #(#attrs)*
-        #vis struct #name<B: #p::Backend> {
-            #( #(#docs)* pub #fields: #types, )*
-            #[doc(hidden)]
-            pub __backend: ::core::marker::PhantomData<fn() -> B>,
-        }
+        #decl
 
         impl<B: #p::Backend> #name<B> {
             /// A freshly initialised model on `dev`; the same seed gives the same weights.
@@ -165,6 +159,46 @@ pub(crate) fn cache_struct(
     }
 }
 
+/// `num_params`, `graph` and `summary`, with `graph` the expression building the graph.
+pub(crate) fn described(graph: &TokenStream) -> TokenStream {
+    let p = private();
+    quote! {
+        /// Number of scalar parameters.
+        pub fn num_params(&self) -> usize {
+            #p::Module::<B>::num_params(self)
+        }
+
+        /// The model's description of itself: inputs, and every node with its kind,
+        /// attributes, inputs, output shape and parameters (what `summary` prints).
+        pub fn graph(&self) -> #p::Graph {
+            #graph
+        }
+
+        /// The Keras-like summary table (print it with `{}`), built from [`Self::graph`].
+        pub fn summary(&self) -> #p::Summary {
+            self.graph().summary()
+        }
+    }
+}
+
+/// The model's struct: one public field per layer it owns, with the layer's doc comments.
+pub(crate) fn struct_decl(def: &ModelDef, g: &Graph, plan: &Plan) -> TokenStream {
+    let p = private();
+    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
+    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
+    let fields: Vec<&syn::Ident> = owned.iter().map(|&i| &plan.names[i]).collect();
+    let types: Vec<&TokenStream> = owned.iter().map(|&i| &plan.types[i]).collect();
+    quote! {
+        #(#attrs)*
+        #vis struct #name<B: #p::Backend> {
+            #( #(#docs)* pub #fields: #types, )*
+            #[doc(hidden)]
+            pub __backend: ::core::marker::PhantomData<fn() -> B>,
+        }
+    }
+}
+
 /// The initialiser of node `i`'s field.
 pub(crate) fn init_expr(g: &Graph, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
@@ -216,11 +250,8 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
 fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
     let p = private();
     let Names { name, accepts, input_desc, s0, sn, .. } = n;
-    let (vis, attrs, names, types) = (&def.vis, &def.attrs, &plan.names, &plan.types);
-    let owned: Vec<usize> = (0..names.len()).filter(|&i| plan.owns(i)).collect();
-    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
-    let (fields, field_types): (Vec<&syn::Ident>, Vec<&TokenStream>) =
-        owned.iter().map(|&i| (&names[i], &types[i])).unzip();
+    let (vis, names) = (&def.vis, &plan.names);
+    let decl = struct_decl(def, g, plan);
     let input_alias = format_ident!("{}Input", name);
     let output_alias = format_ident!("{}Output", name);
     let cache_doc =
@@ -252,12 +283,7 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
         })
         .collect();
     quote! {
-        #(#attrs)*
-        #vis struct #name<B: #p::Backend> {
-            #( #(#docs)* pub #fields: #field_types, )*
-            #[doc(hidden)]
-            pub __backend: ::core::marker::PhantomData<fn() -> B>,
-        }
+        #decl
 
         #cache_decl
 
@@ -308,7 +334,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
         Some(i) => plan.at_user(i, quote!((#p::Tensor<#sn, B>, #cache_ty))),
         None => quote!((#p::Tensor<#sn, B>, #cache_ty)),
     };
-    let graph = describe::graph_expr(g, plan, &n.name.to_string());
+    let described = described(&describe::graph_expr(g, plan, &n.name.to_string()));
     quote! {
         impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
             /// A freshly initialised model on `dev`; the same seed gives the same weights.
@@ -354,21 +380,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
                 <Self as #p::Layer<#s0, B>>::backward(self, cache, dy)
             }
 
-            /// Number of scalar parameters.
-            pub fn num_params(&self) -> usize {
-                #p::Module::<B>::num_params(self)
-            }
-
-            /// The model's description of itself: inputs, and every node with its kind,
-            /// attributes, inputs, output shape and parameters (what `summary` prints).
-            pub fn graph(&self) -> #p::Graph {
-                #graph
-            }
-
-            /// The Keras-like summary table (print it with `{}`), built from [`Self::graph`].
-            pub fn summary(&self) -> #p::Summary {
-                self.graph().summary()
-            }
+            #described
         }
 
         /// A model is a layer of another model (`#[custom(output = [...])] block: Name<B>`),

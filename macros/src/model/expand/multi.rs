@@ -18,7 +18,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     let p = private();
     let plan = Plan::new(g, shapes);
     let passes = passes(g, &plan);
-    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    let (name, vis) = (&def.name, &def.vis);
     let cache = format_ident!("{}Cache", name);
     let names = Names {
         name: name.clone(),
@@ -33,8 +33,6 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     let cache_decl = cache_struct(vis, &plan, &names, Some(cache_doc));
     let fields = plan.fields();
     let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
-    let docs: Vec<&Vec<syn::Attribute>> = owned.iter().map(|&i| &g.nodes[i].docs).collect();
-    let types: Vec<&TokenStream> = owned.iter().map(|&i| &plan.types[i]).collect();
     let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
     let gs: Vec<&syn::Ident> = owned.iter().map(|&i| &passes.param_grads[i]).collect();
     let where_clauses = &plan.where_clauses;
@@ -56,7 +54,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
             plan.at_user(i, quote!(#field: #c))
         })
         .collect();
-    let graph = describe::graph_expr(g, &plan, &name.to_string());
+    let described = super::described(&describe::graph_expr(g, &plan, &name.to_string()));
     let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
@@ -68,13 +66,9 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
         "Inference forward pass (dropout off) from the inputs {}, returning the outputs in declared order.",
         inputs_doc.join(", ")
     );
+    let decl = super::struct_decl(def, g, &plan);
     let tokens = quote! {
-        #(#attrs)*
-        #vis struct #name<B: #p::Backend> {
-            #( #(#docs)* pub #fields: #types, )*
-            #[doc(hidden)]
-            pub __backend: ::core::marker::PhantomData<fn() -> B>,
-        }
+        #decl
 
         #cache_decl
 
@@ -118,21 +112,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
                 Ok((#input_grad, Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData }))
             }
 
-            /// Number of scalar parameters.
-            pub fn num_params(&self) -> usize {
-                #p::Module::<B>::num_params(self)
-            }
-
-            /// The model's description of itself: inputs, and every node with its kind,
-            /// attributes, inputs, output shape and parameters (what `summary` prints).
-            pub fn graph(&self) -> #p::Graph {
-                #graph
-            }
-
-            /// The Keras-like summary table (print it with `{}`), built from [`Self::graph`].
-            pub fn summary(&self) -> #p::Summary {
-                self.graph().summary()
-            }
+            #described
         }
 
         impl<B: #p::Backend> #p::Init<B> for #name<B> where #(#where_clauses,)* {
