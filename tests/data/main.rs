@@ -1,10 +1,13 @@
-//! The IDX reader, the MNIST loader and the batch iterator: real files and every failure mode.
+//! The IDX and CSV readers, the MNIST loader and the batch iterator: real files and every
+//! failure mode.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use shapeflow::data::{Dataset, Mnist, read_idx_images, read_idx_labels};
 use shapeflow::prelude::*;
+
+mod csv;
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shapeflow-data-tests-{}", std::process::id()));

@@ -18,7 +18,8 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+/// A file's bytes, gunzipped when it starts with gzip's magic number.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let io = |source| Error::Io { path: path.display().to_string(), source };
     let raw = std::fs::read(path).map_err(io)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
