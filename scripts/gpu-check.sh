@@ -40,8 +40,19 @@ for l in sys.stdin:
 set -uo pipefail
 cd "$(dirname "$0")"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
+# Searched in the order listed (the first directory wins), ahead of what was already set.
+dirs=""
 for d in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/lib/x86_64-linux-gnu; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  [ -d "$d" ] && dirs="${dirs:+$dirs:}$d"
+done
+export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+for lib in libcuda.so.1 libnvrtc.so.13 libcublas.so.13; do
+  found=""
+  for d in ${LD_LIBRARY_PATH//:/ }; do
+    [ -e "$d/$lib" ] && { found="$(readlink -f "$d/$lib")"; break; }
+  done
+  echo "$lib -> ${found:-not on LD_LIBRARY_PATH: the system default paths apply}"
 done
 ldconfig -p | grep -E 'libnvrtc|libcublas|libcuda\.' || true
 status=0
