@@ -72,7 +72,7 @@ pub mod prelude {
     pub use crate::data::{Dataset, Mnist};
     pub use crate::fit::{
         EarlyStopping, FitConfig, LrScheduler, Metric, ModelCheckpoint, Validation, Verbosity,
-        evaluate, fit, predict, predict_classes, predict_proba,
+        evaluate, evaluate_with, fit, predict, predict_classes, predict_proba,
     };
     // Every built-in layer: a new layer in `shapeflow_core::layers` needs no edit here.
     pub use crate::layers::*;

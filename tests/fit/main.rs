@@ -373,6 +373,15 @@ fn predictions_agree_with_evaluate() {
     let cfg = FitConfig { metrics: vec![Metric::Accuracy], ..Default::default() };
     let logs = shapeflow::fit::evaluate::<_, X, Const<3>, Cpu>(&model, &dev, &test, &cfg).unwrap();
     assert!((logs["accuracy"] - hits as f64 / 120.0).abs() < 1e-12);
+    let same = shapeflow::fit::evaluate_with::<_, X, Const<3>, Cpu>(
+        &model,
+        &dev,
+        &test,
+        shapeflow::fit::LossFn::CrossEntropy,
+        &[Metric::Accuracy],
+    )
+    .unwrap();
+    assert_eq!(same, logs, "evaluate_with needs no FitConfig and gives the same figures");
     let p = shapeflow::fit::predict_proba::<_, X, Const<3>, Cpu>(&model, &dev, &test, 7).unwrap();
     for (row, &c) in p.chunks(3).zip(&classes) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);

@@ -316,13 +316,59 @@ where
     C: StaticDim,
     B: Backend,
 {
-    let mut acc = Accumulator::new(&config.metrics);
-    for batch in data.batches_in_order(config.batch_size.max(256)) {
+    scores(model, dev, data, config.loss, &config.metrics, config.batch_size.max(256))
+}
+
+/// [`evaluate`] without a [`FitConfig`]: the loss and the metrics named here (Keras's
+/// `model.evaluate`), in batches of 256.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Rng, data::Dataset, layers::Linear};
+/// use shapeflow_core::fit::{LossFn, Metric, evaluate_with};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let data = Dataset::new(vec![1.0, 0.0, 0.0, 1.0], vec![0, 1], 2).unwrap();
+/// let model = Linear::<typenum::U2, typenum::U2, Cpu>::init(&dev, &mut Rng::new(0));
+/// let logs = evaluate_with::<_, (Dyn, typenum::U2), _, _>(&model, &dev, &data, LossFn::CrossEntropy, &[Metric::Accuracy]).unwrap();
+/// assert!(logs["accuracy"] >= 0.0);
+/// ```
+pub fn evaluate_with<M, S, C, B>(
+    model: &M,
+    dev: &B,
+    data: &Dataset,
+    loss: LossFn,
+    metrics: &[Metric],
+) -> Result<EpochLogs>
+where
+    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    S: Shape,
+    C: StaticDim,
+    B: Backend,
+{
+    scores(model, dev, data, loss, metrics, 256)
+}
+
+fn scores<M, S, C, B>(
+    model: &M,
+    dev: &B,
+    data: &Dataset,
+    loss_fn: LossFn,
+    metrics: &[Metric],
+    batch_size: usize,
+) -> Result<EpochLogs>
+where
+    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    S: Shape,
+    C: StaticDim,
+    B: Backend,
+{
+    let mut acc = Accumulator::new(metrics);
+    for batch in data.batches_in_order(batch_size) {
         let x = batch.inputs_tensor::<S, B>(dev)?;
         let acc = &mut acc;
         B::on_workers(|| -> Result<()> {
             let out = model.forward(&x);
-            let (loss, _) = config.loss.apply(&out, &batch, dev)?;
+            let (loss, _) = loss_fn.apply(&out, &batch, dev)?;
             acc.add(loss, &out, &batch, dev)
         })?;
     }
