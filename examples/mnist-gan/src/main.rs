@@ -21,14 +21,22 @@ type Images = (Dyn, Const<784>);
 type Verdicts = (Dyn, Const<1>);
 
 model! {
-    /// Noise to a 28 × 28 image with values in [-1, 1].
+    /// Noise to a 28 × 28 image with values in [-1, 1] (the layout of PyTorch-GAN's MLP
+    /// generator: batch norm after every hidden layer but the first).
     pub struct Generator {
         input z: [64],
-        fc1: Linear<64, 256>,
+        fc1: Linear<64, 128>,
         act1: LeakyRelu<0.2>,
-        fc2: Linear<256, 512>,
+        fc2: Linear<128, 256>,
+        bn2: BatchNorm1d<256>,
         act2: LeakyRelu<0.2>,
-        fc3: Linear<512, 784>,
+        fc3: Linear<256, 512>,
+        bn3: BatchNorm1d<512>,
+        act3: LeakyRelu<0.2>,
+        fc4: Linear<512, 1024>,
+        bn4: BatchNorm1d<1024>,
+        act4: LeakyRelu<0.2>,
+        fc5: Linear<1024, 784>,
         image: Tanh,
     }
 
@@ -37,10 +45,8 @@ model! {
         input x: [784],
         fc1: Linear<784, 512>,
         act1: LeakyRelu<0.2>,
-        drop1: Dropout<0.3>,
         fc2: Linear<512, 256>,
         act2: LeakyRelu<0.2>,
-        drop2: Dropout<0.3>,
         fc3: Linear<256, 1>,
     }
 }
@@ -53,9 +59,10 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = shapeflow::example_args::ExampleArgs::parse("mnist-gan", 12)?;
-    let mut mnist = args.load_mnist()?;
-    // Pixels in [0, 1] to the generator's range [-1, 1].
+    let args = shapeflow::example_args::ExampleArgs::parse("mnist-gan", 10)?;
+    // Pixels in [0, 1] to the generator's range [-1, 1] (not the classifiers' standardisation:
+    // real digits outside the generator's reach would be told apart by their range alone).
+    let mut mnist = Mnist::load(&args.data)?;
     mnist.train.normalize(0.5, 0.5);
     match args.device.as_str() {
         "cpu" => train(&Cpu::default(), &args, &mnist.train),
@@ -105,7 +112,8 @@ fn train<B: Backend>(
             let real = batch.inputs_tensor::<Images, B>(dev)?;
             let n = real.batch();
             // Discriminator: real digits toward 0.9 (one-sided label smoothing), fakes toward 0.
-            let fake = gen_model.forward(&noise(dev, n, &mut rng)?);
+            // The generator runs in training mode (batch statistics) in both steps.
+            let (fake, _) = gen_model.forward_train(&noise(dev, n, &mut rng)?);
             let (on_real, cache) = disc.forward_train(&real);
             let (l_real, d_real) = bce_with_logits(&on_real, &targets(dev, n, 0.9)?)?;
             let mut grads = disc.backward(&cache, &d_real)?;
