@@ -2,6 +2,9 @@
 // tanh, gelu) and their derivatives, mul, sub, axpy, scale, clamp, row broadcasts, dropout
 // masks (one thread per element, grid-stride loops), and sum / sum_squares (per-block partial
 // sums in double precision; the host adds the partials).
+#ifndef SHAPEFLOW_BLOCK
+#error "compile with -DSHAPEFLOW_BLOCK=<threads per block>: the launches' block size, which sizes the shared-memory reductions"
+#endif
 
 #ifndef GRID_STRIDE
 #define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
@@ -106,7 +109,7 @@ extern "C" __global__ void dropout_mask(float* mask, double p, unsigned long lon
 }
 
 __device__ void partial_sums(const float* x, double* partial, size_t n, int squares) {
-    __shared__ double part[256];
+    __shared__ double part[SHAPEFLOW_BLOCK];
     double s = 0.0;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
         double v = x[i];

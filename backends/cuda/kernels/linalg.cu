@@ -1,5 +1,8 @@
 // The linear-algebra family (src/linalg.rs) besides cuBLAS's products: bias and channel
 // broadcasts and sums, block transposes, row concatenation and its split.
+#ifndef SHAPEFLOW_BLOCK
+#error "compile with -DSHAPEFLOW_BLOCK=<threads per block>: the launches' block size, which sizes the shared-memory reductions"
+#endif
 
 #ifndef GRID_STRIDE
 #define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
@@ -26,7 +29,7 @@ extern "C" __global__ void add_channel_bias(float* y, const float* bias, size_t 
 
 // out[c] = sum_{o, i} x[o, c, i]; one block per channel, shared-memory reduction.
 extern "C" __global__ void sum_channels(const float* x, float* out, size_t outer, size_t channels, size_t inner) {
-    __shared__ double part[256];
+    __shared__ double part[SHAPEFLOW_BLOCK];
     size_t c = blockIdx.x;
     double s = 0.0;
     for (size_t k = threadIdx.x; k < outer * inner; k += blockDim.x) {

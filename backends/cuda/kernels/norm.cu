@@ -2,6 +2,9 @@
 // moments per channel (one block per channel, double accumulation), the affine apply, and the
 // training-mode backward. Layer normalisation over the rows of [rows, cols]: one block per row
 // for the statistics and the input gradient, one thread per column for the affine gradients.
+#ifndef SHAPEFLOW_BLOCK
+#error "compile with -DSHAPEFLOW_BLOCK=<threads per block>: the launches' block size, which sizes the shared-memory reductions"
+#endif
 
 __device__ double block_sum(double v, double* part) {
     part[threadIdx.x] = v;
@@ -16,7 +19,7 @@ __device__ double block_sum(double v, double* part) {
 }
 
 extern "C" __global__ void channel_moments(const float* x, float* mean, float* var, size_t outer, size_t channels, size_t inner) {
-    __shared__ double part[256];
+    __shared__ double part[SHAPEFLOW_BLOCK];
     size_t c = blockIdx.x;
     size_t m = outer * inner;
     double s = 0.0;
@@ -43,7 +46,7 @@ extern "C" __global__ void batch_norm_apply(const float* x, const float* mean, c
 
 // One block per channel: dbeta = sum dy, dgamma = sum dy * xhat, then dx.
 extern "C" __global__ void batch_norm_backward(const float* x, const float* dy, const float* mean, const float* var, const float* gamma, float* dx, float* dgamma, float* dbeta, double eps, size_t outer, size_t channels, size_t inner) {
-    __shared__ double part[256];
+    __shared__ double part[SHAPEFLOW_BLOCK];
     size_t c = blockIdx.x;
     size_t m = outer * inner;
     double mu = mean[c];
@@ -69,7 +72,7 @@ extern "C" __global__ void batch_norm_backward(const float* x, const float* dy, 
 // y = (x - mean) * rstd * gamma + beta per row, rstd = 1/sqrt(var + eps) (without `affine`: no
 // gamma, beta); writes each row's mean and biased variance.
 extern "C" __global__ void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, size_t rows, size_t cols, double eps, int affine) {
-    __shared__ double part[256];
+    __shared__ double part[SHAPEFLOW_BLOCK];
     for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
         const float* xr = x + r * cols;
         double s = 0.0;
@@ -89,7 +92,7 @@ extern "C" __global__ void layer_norm(const float* x, const float* gamma, const 
 
 // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma; a block per row.
 extern "C" __global__ void layer_norm_backward(const float* x, const float* dy, const float* mean, const float* var, const float* gamma, float* dx, size_t rows, size_t cols, double eps, int affine) {
-    __shared__ double part[256];
+    __shared__ double part[SHAPEFLOW_BLOCK];
     for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
         double mu = mean[r], rs = 1.0 / sqrt((double)var[r] + eps);
         double sd = 0.0, sdx = 0.0;

@@ -43,11 +43,21 @@ pub fn nvrtc_present() -> bool {
     unsafe { cudarc::nvrtc::sys::is_culib_present() }
 }
 
-/// Compiles one source to PTX for `arch` (e.g. `"sm_80"`); the error holds NVRTC's log.
+/// The threads per block of every launch, defined for the kernels as `SHAPEFLOW_BLOCK` (their
+/// shared-memory reductions are sized by it).
+///
+/// ```
+/// assert_eq!(shapeflow_cuda::kernels::BLOCK_DEFINE, "-DSHAPEFLOW_BLOCK=256");
+/// ```
+pub const BLOCK_DEFINE: &str = "-DSHAPEFLOW_BLOCK=256";
+
+/// Compiles one source to PTX for `arch` (e.g. `"sm_80"`), with [`BLOCK_DEFINE`]; the error
+/// holds NVRTC's log.
 pub fn compile(name: &str, source: &str, arch: &'static str) -> Result<cudarc::nvrtc::Ptx, String> {
     let opts = cudarc::nvrtc::CompileOptions {
         arch: Some(arch),
         name: Some(name.to_string()),
+        options: vec![BLOCK_DEFINE.to_string()],
         ..Default::default()
     };
     cudarc::nvrtc::compile_ptx_with_opts(source, opts).map_err(|e| match e {
@@ -56,4 +66,22 @@ pub fn compile(name: &str, source: &str, arch: &'static str) -> Result<cudarc::n
         }
         other => format!("{name} ({arch}): {other:?}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The define and the launches agree, and no kernel sizes a reduction by a literal.
+    #[test]
+    fn the_block_size_is_one_definition() {
+        assert_eq!(super::BLOCK_DEFINE, format!("-DSHAPEFLOW_BLOCK={}", crate::runtime::BLOCK));
+        for (file, src) in super::SOURCES {
+            assert!(!src.contains("[256]"), "{file} sizes an array by a literal block size");
+            if src.contains("SHAPEFLOW_BLOCK]") {
+                assert!(
+                    src.contains("#ifndef SHAPEFLOW_BLOCK"),
+                    "{file} uses the define unguarded"
+                );
+            }
+        }
+    }
 }

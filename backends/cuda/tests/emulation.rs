@@ -24,7 +24,14 @@ fn compiled() -> Option<&'static PathBuf> {
         let out = std::env::temp_dir()
             .join(format!("shapeflow-cuda-emulation-{}.so", std::process::id()));
         let status = std::process::Command::new("g++")
-            .args(["-std=c++17", "-O1", "-shared", "-fPIC", "-I"])
+            .args([
+                "-std=c++17",
+                "-O1",
+                "-shared",
+                "-fPIC",
+                shapeflow_cuda::kernels::BLOCK_DEFINE,
+                "-I",
+            ])
             .arg(&dir)
             .arg(dir.join("kernels.cpp"))
             .arg("-o")
