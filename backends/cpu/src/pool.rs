@@ -41,7 +41,8 @@ fn sizes_ok<E>(x: &[E], y: &[E], g: &Window2d) -> bool {
     x.len() >= g.n * g.c * g.h * g.w && y.len() >= g.n * g.c * g.oh * g.ow && g.oh * g.ow > 0
 }
 
-/// Max over each window; `argmax` holds the winning input index within its plane.
+/// Max over each window; `argmax` holds the winning tap of the window, `i·kw + j` (exact in any
+/// float for any window, whatever the plane's size).
 fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Window2d) {
     if !sizes_ok(x, y, &g) || argmax.len() < y.len() {
         return;
@@ -59,13 +60,15 @@ fn max_pool2d<E: Elem>(x: &[E], y: &mut [E], argmax: &mut [E], g: Window2d) {
                     let mut best = E::neg_infinity();
                     let mut at = 0usize;
                     let (rows, cols) = window(&g, oy, ox);
+                    // The window's first row and column (padding included).
+                    let (top, left) = (oy * g.sh, ox * g.sw);
                     'window: for iy in rows {
                         for ix in cols.clone() {
                             let v = xs[iy * g.w + ix];
                             // NaN propagates, as in PyTorch.
                             if v > best || v.is_nan() {
                                 best = v;
-                                at = iy * g.w + ix;
+                                at = (iy + g.ph - top) * g.kw + (ix + g.pw - left);
                                 if v.is_nan() {
                                     break 'window;
                                 }
@@ -87,9 +90,8 @@ fn max_pool_2x2<E: Elem>(xs: &[E], ys: &mut [E], am: &mut [E], g: &Window2d) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(x), Some(y), Some(a)) = (as_f32(xs), as_f32_mut(ys), as_f32_mut(am))
         && std::arch::is_x86_feature_detected!("avx512f")
-        && g.h * g.w < 1 << 24
     {
-        // SAFETY: AVX-512F is present (checked); plane indices are exact in f32 (< 2^24).
+        // SAFETY: AVX-512F is present (checked).
         unsafe { max_pool_2x2_avx512(x, y, a, g) };
         return;
     }
@@ -99,12 +101,10 @@ fn max_pool_2x2<E: Elem>(xs: &[E], ys: &mut [E], am: &mut [E], g: &Window2d) {
         let r1 = &xs[bottom..bottom + 2 * g.ow];
         let out = oy * g.ow..(oy + 1) * g.ow;
         let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2));
-        for (ox, ((p0, p1), (y, a))) in
-            pairs.zip(ys[out.clone()].iter_mut().zip(&mut am[out])).enumerate()
-        {
-            let base = top + 2 * ox;
-            let (mut best, mut at) = (p0[0], base);
-            for (v, i) in [(p0[1], base + 1), (p1[0], base + g.w), (p1[1], base + g.w + 1)] {
+        for ((p0, p1), (y, a)) in pairs.zip(ys[out.clone()].iter_mut().zip(&mut am[out])) {
+            // Taps 0, 1 (top row), 2, 3 (bottom row).
+            let (mut best, mut at) = (p0[0], 0);
+            for (v, i) in [(p0[1], 1), (p1[0], 2), (p1[1], 3)] {
                 let take = (v > best) | (v.is_nan() & !best.is_nan());
                 best = if take { v } else { best };
                 at = if take { i } else { at };
@@ -120,16 +120,13 @@ fn max_pool_2x2<E: Elem>(xs: &[E], ys: &mut [E], am: &mut [E], g: &Window2d) {
 /// row's last outputs.
 ///
 /// # Safety
-/// AVX-512F must be present; the plane holds fewer than 2^24 values.
+/// AVX-512F must be present.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn max_pool_2x2_avx512(xs: &[f32], ys: &mut [f32], am: &mut [f32], g: &Window2d) {
     use std::arch::x86_64::*;
     let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    let lanes = _mm512_setr_ps(
-        0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0, 26.0, 28.0, 30.0,
-    );
     for oy in 0..g.oh {
         let (top, bottom) = (2 * oy * g.w, (2 * oy + 1) * g.w);
         let r0 = &xs[top..top + 2 * g.ow];
@@ -150,22 +147,21 @@ unsafe fn max_pool_2x2_avx512(xs: &[f32], ys: &mut [f32], am: &mut [f32], g: &Wi
                     (_mm512_maskz_loadu_ps(lo, p0), _mm512_maskz_loadu_ps(hi, p0.add(16)));
                 let (a1, b1) =
                     (_mm512_maskz_loadu_ps(lo, p1), _mm512_maskz_loadu_ps(hi, p1.add(16)));
-                let base = _mm512_add_ps(_mm512_set1_ps((top + 2 * ox) as f32), lanes);
                 let mut best = _mm512_permutex2var_ps(a0, even, b0);
-                let mut at = base;
+                let mut at = _mm512_setzero_ps();
+                // Taps 1 (top right), 2 (bottom left), 3 (bottom right).
                 let candidates = [
                     (_mm512_permutex2var_ps(a0, odd, b0), 1.0),
-                    (_mm512_permutex2var_ps(a1, even, b1), g.w as f32),
-                    (_mm512_permutex2var_ps(a1, odd, b1), (g.w + 1) as f32),
+                    (_mm512_permutex2var_ps(a1, even, b1), 2.0),
+                    (_mm512_permutex2var_ps(a1, odd, b1), 3.0),
                 ];
-                for (v, offset) in candidates {
+                for (v, tap) in candidates {
                     let greater = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
                     let v_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
                     let best_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(best, best);
                     let take = greater | (v_nan & !best_nan);
                     best = _mm512_mask_blend_ps(take, best, v);
-                    at =
-                        _mm512_mask_blend_ps(take, at, _mm512_add_ps(base, _mm512_set1_ps(offset)));
+                    at = _mm512_mask_blend_ps(take, at, _mm512_set1_ps(tap));
                 }
                 _mm512_mask_storeu_ps(y.as_mut_ptr().add(ox), out, best);
                 _mm512_mask_storeu_ps(a.as_mut_ptr().add(ox), out, at);
@@ -180,18 +176,26 @@ fn low_bits(n: usize) -> u16 {
     ((1u32 << n) - 1) as u16
 }
 
-/// Routes each output gradient to its window's maximum.
+/// Routes each output gradient to its window's maximum (the tap `argmax` recorded).
 fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E], g: Window2d) {
-    if !sizes_ok(dx, dy, &g) || argmax.len() < dy.len() {
+    if !sizes_ok(dx, dy, &g) || argmax.len() < dy.len() || g.kw == 0 {
         return;
     }
     let (pin, pout) = (g.h * g.w, g.oh * g.ow);
     dx[..g.n * g.c * pin].par_chunks_mut(pin).enumerate().for_each(|(p, d)| {
         d.iter_mut().for_each(|v| *v = E::zero());
-        for (&gy, &a) in dy[p * pout..(p + 1) * pout].iter().zip(&argmax[p * pout..(p + 1) * pout])
-        {
-            if let Some(slot) = d.get_mut(a.as_f64() as usize) {
-                *slot = *slot + gy;
+        let taps = argmax[p * pout..(p + 1) * pout].iter();
+        for (o, (&gy, &a)) in dy[p * pout..(p + 1) * pout].iter().zip(taps).enumerate() {
+            let tap = a.as_f64() as usize;
+            let (oy, ox) = (o / g.ow, o % g.ow);
+            // The tap's input position; padding never wins, so it is inside the plane.
+            let iy = (oy * g.sh + tap / g.kw).checked_sub(g.ph);
+            let ix = (ox * g.sw + tap % g.kw).checked_sub(g.pw);
+            if let (Some(iy), Some(ix)) = (iy, ix)
+                && iy < g.h
+                && ix < g.w
+            {
+                d[iy * g.w + ix] = d[iy * g.w + ix] + gy;
             }
         }
     });
@@ -250,6 +254,25 @@ fn avg_pool2d_backward<E: Elem>(dy: &[E], dx: &mut [E], g: Window2d) {
 mod tests {
     use super::*;
 
+    /// A plane of more than 2^24 values: a plane index stored in an `f32` would round, so the
+    /// gradient of the bottom-right window would land beside its maximum (or nowhere).
+    #[test]
+    fn max_pool_routes_gradients_exactly_in_planes_past_two_to_the_24() {
+        let side = 4098; // 4098² = 16_793_604 > 2^24
+        let g = Window2d::new([1, 1, side, side], [2, 2], [2, 2], [0, 0], [1, 1]).unwrap();
+        let mut x = vec![0.0f32; side * side];
+        let last = side * side - 1;
+        x[last] = 1.0;
+        let out = g.oh * g.ow;
+        let (mut y, mut am) = (vec![0.0f32; out], vec![0.0f32; out]);
+        max_pool2d(&x, &mut y, &mut am, g);
+        assert_eq!((y[out - 1], am[out - 1]), (1.0, 3.0), "bottom-right tap of the last window");
+        let mut dx = vec![0.0f32; side * side];
+        max_pool2d_backward(&vec![1.0f32; out], &am, &mut dx, g);
+        assert_eq!(dx[last], 1.0);
+        assert_eq!(dx.iter().sum::<f32>(), out as f32, "every output's gradient lands once");
+    }
+
     /// The 2×2 fast paths (AVX-512 for f32, selects for f64) against a plain scan of each window
     /// (first maximum in scan order; the first NaN wins), on planes with ties, NaNs and widths
     /// around the 16-output vector steps (odd sizes drop the last row or column, as PyTorch).
@@ -279,7 +302,7 @@ mod tests {
                             for ix in 2 * ox..2 * ox + 2 {
                                 let v = plane[iy * w + ix];
                                 if v > best || v.is_nan() {
-                                    (best, at) = (v, iy * w + ix);
+                                    (best, at) = (v, (iy - 2 * oy) * 2 + (ix - 2 * ox));
                                     if v.is_nan() {
                                         break 'scan;
                                     }

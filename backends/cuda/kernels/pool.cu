@@ -26,12 +26,13 @@ extern "C" __global__ void max_pool2d(const float* x, float* y, float* argmax, G
                 float v = xs[iy * g.w + ix];
                 if (v > best || isnan(v)) {
                     best = v;
-                    at = iy * g.w + ix;
+                    at = i * g.kw + j;
                     if (isnan(v)) { nan = true; break; }
                 }
             }
         }
         y[k] = best;
+        // The winning tap of the window (exact in a float for any window, unlike a plane index).
         argmax[k] = (float)at;
     }
 }
@@ -39,8 +40,13 @@ extern "C" __global__ void max_pool2d(const float* x, float* y, float* argmax, G
 extern "C" __global__ void max_pool2d_backward(const float* dy, const float* argmax, float* dx, Geom g) {
     size_t total = (size_t)g.n * g.c * g.oh * g.ow;
     for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        int ox = k % g.ow, oy = (k / g.ow) % g.oh;
         size_t plane = k / ((size_t)g.ow * g.oh);
-        atomicAdd(&dx[plane * g.h * g.w + (size_t)argmax[k]], dy[k]);
+        int tap = (int)argmax[k];
+        int iy = oy * g.sh - g.ph + tap / g.kw, ix = ox * g.sw - g.pw + tap % g.kw;
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
+            atomicAdd(&dx[plane * g.h * g.w + (size_t)iy * g.w + ix], dy[k]);
+        }
     }
 }
 

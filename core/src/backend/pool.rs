@@ -14,8 +14,9 @@ use super::{Device, Window2d};
 /// assert_eq!(Cpu::to_host(&y), vec![2.5]);
 /// ```
 pub trait Pool: Device {
-    /// Max pooling; `argmax` receives the input index (within the sample's channel plane) of each
-    /// maximum, as an element value, for the backward pass. Padding never wins.
+    /// Max pooling; `argmax` receives, for the backward pass, which tap of its window won
+    /// (`i·kw + j`, as an element value: exact for any window, whatever the plane's size).
+    /// Padding never wins.
     fn max_pool2d(
         x: &Self::Storage,
         y: &mut Self::Storage,
