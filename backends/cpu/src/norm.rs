@@ -56,42 +56,49 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     }
 }
 
-/// Visits `x[o, c, i]` for one channel.
-fn channel<E: Copy>(
-    x: &[E],
-    c: usize,
-    outer: usize,
-    channels: usize,
-    inner: usize,
-) -> impl Iterator<Item = E> + '_ {
-    (0..outer).flat_map(move |o| {
-        x[(o * channels + c) * inner..(o * channels + c + 1) * inner].iter().copied()
-    })
+/// The sum over channel `c`'s values of `f(x)` (and of `f(x, dy)` pairs below), in `f64`, one
+/// `inner`-long slice per outer index.
+fn channel_sum<E: Elem>(x: &[E], c: usize, g: Channels, f: impl Fn(f64) -> f64) -> f64 {
+    let Channels { outer, channels, inner } = g;
+    (0..outer)
+        .map(|o| {
+            let at = (o * channels + c) * inner;
+            x[at..at + inner].iter().map(|v| f(v.as_f64())).sum::<f64>()
+        })
+        .sum()
 }
 
 fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {
     x.len() >= outer * channels * inner && outer * inner > 0
 }
 
-/// Mean and biased variance per channel (two passes, accumulated in f64).
+/// Below this many values per task, batch-norm work is not split further.
+const BN_GRAIN: usize = 1 << 13;
+
+/// Mean and biased variance per channel (two passes, accumulated in f64), channels in
+/// parallel (each channel's sums in a fixed order: results do not depend on scheduling).
 fn channel_moments<E: Elem>(x: &[E], mean: &mut [E], var: &mut [E], g: Channels) {
     let Channels { outer, channels, inner } = g;
-    if !sizes_ok(x, outer, channels, inner) {
+    if !sizes_ok(x, outer, channels, inner) || mean.len() < channels || var.len() < channels {
         mean.iter_mut().chain(var.iter_mut()).for_each(|v| *v = E::zero());
         return;
     }
     let m = (outer * inner) as f64;
-    for c in 0..channels.min(mean.len()).min(var.len()) {
-        let mu = channel(x, c, outer, channels, inner).map(|v| v.as_f64()).sum::<f64>() / m;
-        let v =
-            channel(x, c, outer, channels, inner).map(|v| (v.as_f64() - mu).powi(2)).sum::<f64>()
-                / m;
-        mean[c] = E::from_f64(mu);
-        var[c] = E::from_f64(v);
-    }
+    let per_channel = (BN_GRAIN / (outer * inner).max(1)).max(1);
+    mean[..channels]
+        .par_iter_mut()
+        .zip(var[..channels].par_iter_mut())
+        .enumerate()
+        .with_min_len(per_channel)
+        .for_each(|(c, (mean, var))| {
+            let mu = channel_sum(x, c, g, |v| v) / m;
+            let v = channel_sum(x, c, g, |v| (v - mu).powi(2)) / m;
+            *mean = E::from_f64(mu);
+            *var = E::from_f64(v);
+        });
 }
 
-/// `y = (x − mean)·invstd·gamma + beta` per channel.
+/// `y = (x − mean)·invstd·gamma + beta` per channel, `inner`-long slices in parallel.
 fn batch_norm_apply<E: Elem>(
     x: &[E],
     (mean, var): (&[E], &[E]),
@@ -103,20 +110,25 @@ fn batch_norm_apply<E: Elem>(
     if !sizes_ok(x, outer, channels, inner) || y.len() < x.len() {
         return;
     }
-    for o in 0..outer {
-        for c in 0..channels {
+    let n = outer * channels * inner;
+    y[..n]
+        .par_chunks_mut(inner)
+        .zip(x[..n].par_chunks(inner))
+        .enumerate()
+        .with_min_len((BN_GRAIN / inner).max(1))
+        .for_each(|(k, (ys, xs))| {
+            let c = k % channels;
             let invstd = E::from_f64(1.0 / (var[c].as_f64() + eps).sqrt());
             let scale = invstd * gamma[c];
             let shift = beta[c] - mean[c] * scale;
-            let at = (o * channels + c) * inner;
-            for (yv, &xv) in y[at..at + inner].iter_mut().zip(&x[at..at + inner]) {
+            for (yv, &xv) in ys.iter_mut().zip(xs) {
                 *yv = xv * scale + shift;
             }
-        }
-    }
+        });
 }
 
-/// Training-mode backward: `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))`.
+/// Training-mode backward: `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))`. The per-channel sums
+/// run channels in parallel, then `dx` in parallel over `inner`-long slices.
 fn batch_norm_backward<E: CpuElem>(
     x: &[E],
     dy: &[E],
@@ -127,31 +139,51 @@ fn batch_norm_backward<E: CpuElem>(
 ) {
     let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
     let BatchNormGrads { dx, dgamma, dbeta } = grads;
-    if !sizes_ok(x, outer, channels, inner) || dy.len() < x.len() || dx.len() < x.len() {
+    if !sizes_ok(x, outer, channels, inner)
+        || dy.len() < x.len()
+        || dx.len() < x.len()
+        || dgamma.len() < channels
+        || dbeta.len() < channels
+    {
         return;
     }
     let m = (outer * inner) as f64;
-    for c in 0..channels {
-        let mu = mean[c].as_f64();
-        let invstd = 1.0 / (var[c].as_f64() + eps).sqrt();
+    let invstd = |c: usize| 1.0 / (var[c].as_f64() + eps).sqrt();
+    let per_channel = (BN_GRAIN / (outer * inner).max(1)).max(1);
+    // (Σdy, Σdy·x̂) per channel, in a pooled buffer (a steady-state step allocates nothing).
+    let mut sums = CpuBuf::<f64>::scratch(2 * channels);
+    sums.par_chunks_mut(2).enumerate().with_min_len(per_channel).for_each(|(c, out)| {
+        let (mu, is) = (mean[c].as_f64(), invstd(c));
         let (mut sum_dy, mut sum_dy_xhat) = (0.0f64, 0.0f64);
-        for (xv, g) in
-            channel(x, c, outer, channels, inner).zip(channel(dy, c, outer, channels, inner))
-        {
-            sum_dy += g.as_f64();
-            sum_dy_xhat += g.as_f64() * (xv.as_f64() - mu) * invstd;
-        }
-        dbeta[c] = E::from_f64(sum_dy);
-        dgamma[c] = E::from_f64(sum_dy_xhat);
-        let k = gamma[c].as_f64() * invstd / m;
         for o in 0..outer {
             let at = (o * channels + c) * inner;
-            for i in at..at + inner {
-                let xhat = (x[i].as_f64() - mu) * invstd;
-                dx[i] = E::from_f64(k * (m * dy[i].as_f64() - sum_dy - xhat * sum_dy_xhat));
+            for (xv, gv) in x[at..at + inner].iter().zip(&dy[at..at + inner]) {
+                let gv = gv.as_f64();
+                sum_dy += gv;
+                sum_dy_xhat += gv * (xv.as_f64() - mu) * is;
             }
         }
+        out[0] = sum_dy;
+        out[1] = sum_dy_xhat;
+    });
+    for (c, pair) in sums.chunks(2).enumerate() {
+        dbeta[c] = E::from_f64(pair[0]);
+        dgamma[c] = E::from_f64(pair[1]);
     }
+    let n = outer * channels * inner;
+    dx[..n].par_chunks_mut(inner).enumerate().with_min_len((BN_GRAIN / inner).max(1)).for_each(
+        |(k, out)| {
+            let c = k % channels;
+            let (mu, is) = (mean[c].as_f64(), invstd(c));
+            let (sum_dy, sum_dy_xhat) = (sums[2 * c], sums[2 * c + 1]);
+            let kk = gamma[c].as_f64() * is / m;
+            let at = k * inner;
+            for (i, d) in out.iter_mut().enumerate() {
+                let xhat = (x[at + i].as_f64() - mu) * is;
+                *d = E::from_f64(kk * (m * dy[at + i].as_f64() - sum_dy - xhat * sum_dy_xhat));
+            }
+        },
+    );
 }
 
 // ---- layer normalisation per row ----------------------------------------------------------
