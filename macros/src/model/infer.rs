@@ -166,6 +166,55 @@ pub(crate) fn infer(
     shapes
 }
 
+/// A node applying models of the block (one, or a sequence in turn): each checked against its
+/// declared input and inferred at the shape it is given.
+fn model_node(
+    block: &[Graph],
+    models: &[(usize, Ident)],
+    input: &[usize],
+    used_by: &str,
+    site: &mut Site<'_>,
+    instances: &mut Instances,
+) -> Option<Vec<usize>> {
+    let node = site.name().clone();
+    let mut shape = input.to_vec();
+    for (position, (k, name)) in models.iter().enumerate() {
+        let model = &block[*k];
+        if !model.is_layer() {
+            site.err(
+                name.span(),
+                format!(
+                    "`{node}`: the model `{name}` takes {} and returns {}; a model used as a node takes one input and returns one value",
+                    count(model.inputs.len(), "input"),
+                    count(model.outputs.len(), "value")
+                ),
+            );
+            return None;
+        }
+        if !fits(&model.inputs[0], &shape) {
+            let got = if position == 0 {
+                format!("`{}` produces {}", site.prev(), fmt_shape(&shape))
+            } else {
+                format!(
+                    "`{}` before it in the sequence produces {}",
+                    models[position - 1].1,
+                    fmt_shape(&shape)
+                )
+            };
+            site.err(
+                name.span(),
+                format!(
+                    "`{node}`: the model `{name}` takes input {} but {got}",
+                    fmt_declared(&model.inputs[0])
+                ),
+            );
+            return None;
+        }
+        shape = instance_output(block, *k, &shape, used_by, instances, site.errors)?;
+    }
+    Some(shape)
+}
+
 /// Runs every node's shape rule in order (nodes come after their inputs).
 fn infer_inputs(
     block: &[Graph],
@@ -213,42 +262,9 @@ fn infer_inputs(
         let out: Option<Out> = match (op, shapes.of(from)) {
             (Op::Custom { stated, .. }, _) => stated.clone().map(Out::new),
             (Op::Model { models, .. }, Some(input)) => {
-                let mut shape = Some(input.clone());
-                for (k, name) in models {
-                    let Some(cur) = shape.take() else { break };
-                    let declared = &block[*k].inputs[0];
-                    if !block[*k].is_layer() {
-                        site.err(
-                            name.span(),
-                            format!(
-                                "`{}`: the model `{name}` takes {} and returns {}; a model used as a node takes one input and returns one value",
-                                node.name,
-                                count(block[*k].inputs.len(), "input"),
-                                count(block[*k].outputs.len(), "value")
-                            ),
-                        );
-                        break;
-                    }
-                    if !fits(declared, &cur) {
-                        let got = if k == &models[0].0 && models.len() == 1 {
-                            format!("`{}` produces {}", site.prev(), fmt_shape(&cur))
-                        } else {
-                            format!("it is given {}", fmt_shape(&cur))
-                        };
-                        site.err(
-                            name.span(),
-                            format!(
-                                "`{}`: the model `{name}` takes input {} but {got}",
-                                node.name,
-                                fmt_declared(declared)
-                            ),
-                        );
-                        break;
-                    }
-                    let used_by = format!("`{}` of `{}`", node.name, g.name);
-                    shape = instance_output(block, *k, &cur, &used_by, instances, site.errors);
-                }
-                shape.map(Out::new)
+                let input = input.clone();
+                let used_by = format!("`{}` of `{}`", node.name, g.name);
+                model_node(block, models, &input, &used_by, &mut site, instances).map(Out::new)
             }
             (Op::Invalid | Op::Shared { .. }, _) => None,
             (Op::Builtin(kind), Some(input)) if kind.arity() == 2 => {
