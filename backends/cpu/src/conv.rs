@@ -180,6 +180,43 @@ pub(crate) fn col2im_seq<E: Elem>(cols: &[E], dx: &mut [E], g: Window2d) {
     }
 }
 
+/// [`col2im_seq`] that may overwrite `cols` (a caller's scratch): for a same-size stride-1
+/// window each tap's row is added to the plane in one shifted, contiguous pass, after its
+/// columns that would wrap into the neighbouring image row (padding positions) are zeroed.
+pub(crate) fn col2im_seq_scratch<E: Elem>(cols: &mut [E], dx: &mut [E], g: Window2d) {
+    let (plane, per) = (g.h * g.w, g.col_cols());
+    let row_len = g.n * per;
+    if !same_size(g) || dx.len() < g.n * g.c * plane || cols.len() < g.col_rows() * row_len {
+        return col2im_seq(cols, dx, g);
+    }
+    let (w, iplane) = (g.w as isize, plane as isize);
+    for (nc, out) in dx[..g.n * g.c * plane].chunks_mut(plane).enumerate() {
+        let (n, c) = (nc / g.c, nc % g.c);
+        out.iter_mut().for_each(|v| *v = E::zero());
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = (c * g.kh + i) * g.kw + j;
+                let src = &mut cols[row * row_len + n * per..row * row_len + (n + 1) * per];
+                let (dy, dxo) = (i as isize - g.ph as isize, j as isize - g.pw as isize);
+                let reach = dxo.unsigned_abs().min(g.w);
+                let bad = if dxo > 0 { (g.w - reach)..g.w } else { 0..reach };
+                if !bad.is_empty() {
+                    for line in src.chunks_mut(g.w) {
+                        line[bad.clone()].iter_mut().for_each(|v| *v = E::zero());
+                    }
+                }
+                let shift = dy * w + dxo;
+                let lo = (-shift).clamp(0, iplane) as usize;
+                let hi = ((iplane - shift).clamp(0, iplane) as usize).max(lo);
+                let to = (lo as isize + shift) as usize;
+                for (d, &v) in out[to..to + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
+                    *d = *d + v;
+                }
+            }
+        }
+    }
+}
+
 /// One `(sample, channel)` plane of [`col2im`].
 fn col2im_plane<E: Elem>(cols: &[E], out: &mut [E], g: Window2d, nc: usize) {
     let (per, row_len) = (g.col_cols(), g.n * g.col_cols());

@@ -9,7 +9,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 use shapeflow_core::backend::{ConvGeom, ConvGrads, Gemm, Window2d};
 
-use crate::conv::{col2im_seq, im2col_seq};
+use crate::conv::{col2im_seq_scratch, im2col_seq};
 use crate::elementwise::transpose_2d;
 use crate::matmul::matmul_with;
 use crate::{CpuBuf, CpuElem};
@@ -95,7 +95,11 @@ pub(crate) fn backward<E: CpuElem>(
                 matmul_with(dy_s, &cols, &mut dw, gw, Parallelism::None);
                 if let Some(dx_part) = dx_part.as_deref_mut() {
                     matmul_with(&w_t, dy_s, &mut dcols, Gemm::new(rows, o, per), Parallelism::None);
-                    col2im_seq(&dcols, &mut dx_part[t * sample_in..(t + 1) * sample_in], one);
+                    col2im_seq_scratch(
+                        &mut dcols,
+                        &mut dx_part[t * sample_in..(t + 1) * sample_in],
+                        one,
+                    );
                 }
             }
             dw
