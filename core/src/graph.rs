@@ -110,6 +110,15 @@ impl Graph {
     /// The Keras-like summary table: one row per node.
     pub fn summary(&self) -> Summary {
         let input = self.inputs.iter().map(|i| i.shape.clone()).collect::<Vec<_>>().join(", ");
+        // A chain (each node reads the one before, one input, the last node the one output)
+        // prints no "Reads" column.
+        let chain = self.inputs.len() == 1
+            && self.nodes.iter().enumerate().all(|(i, n)| {
+                let before = if i == 0 { &self.inputs[0].name } else { &self.nodes[i - 1].name };
+                n.inputs.len() == 1 && &n.inputs[0] == before
+            })
+            && self.outputs.len() == 1
+            && self.nodes.last().is_some_and(|n| n.name == self.outputs[0]);
         Summary {
             model: self.model.clone(),
             input,
@@ -121,6 +130,7 @@ impl Graph {
                     kind: n.label.clone(),
                     output: n.output.clone(),
                     params: n.num_params(),
+                    reads: if chain { String::new() } else { n.inputs.join(", ") },
                 })
                 .collect(),
         }

@@ -13,6 +13,9 @@ pub struct SummaryRow {
     pub output: String,
     /// Number of scalar parameters.
     pub params: usize,
+    /// The values the layer reads (`x, bn2`), for a graph model; empty for a chain, whose
+    /// layers each read the one before (the column is then not printed).
+    pub reads: String,
 }
 
 /// A model summary; `Display` prints the table.
@@ -20,7 +23,7 @@ pub struct SummaryRow {
 /// ```
 /// use shapeflow_core::summary::{Summary, SummaryRow};
 /// let s = Summary { model: "Mlp".into(), input: "[batch, 4]".into(), rows: vec![
-///     SummaryRow { name: "fc".into(), kind: "Linear<4, 2>".into(), output: "[batch, 2]".into(), params: 10 }] };
+///     SummaryRow { name: "fc".into(), kind: "Linear<4, 2>".into(), output: "[batch, 2]".into(), params: 10, reads: String::new() }] };
 /// assert!(s.to_string().contains("Total params: 10"));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -55,48 +58,59 @@ fn grouped(n: usize) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let head = ["Layer", "Kind", "Output shape", "Params"];
-        let cells: Vec<[String; 4]> = self
+        // A graph model's rows say what each layer reads (Keras's "Connected to").
+        let graph = self.rows.iter().any(|r| !r.reads.is_empty());
+        let mut head = vec!["Layer", "Kind", "Output shape", "Params"];
+        if graph {
+            head.push("Reads");
+        }
+        let cells: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| [r.name.clone(), r.kind.clone(), r.output.clone(), grouped(r.params)])
+            .map(|r| {
+                let mut row =
+                    vec![r.name.clone(), r.kind.clone(), r.output.clone(), grouped(r.params)];
+                if graph {
+                    row.push(r.reads.clone());
+                }
+                row
+            })
             .collect();
-        let mut w = head.map(|h| h.chars().count());
+        let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
         for row in &cells {
             for (i, c) in row.iter().enumerate() {
                 w[i] = w[i].max(c.chars().count());
             }
         }
-        let total_width = w.iter().sum::<usize>() + 3 * 3;
+        let total_width = w.iter().sum::<usize>() + 3 * (w.len() - 1);
         let line = "─".repeat(total_width);
+        let fmt_row = |f: &mut fmt::Formatter<'_>, row: &[&str]| -> fmt::Result {
+            let mut text = String::new();
+            for (i, c) in row.iter().enumerate() {
+                let pad = w[i].saturating_sub(c.chars().count());
+                if i > 0 {
+                    text.push_str("   ");
+                }
+                // Params right-aligned, the rest left-aligned.
+                if i == 3 {
+                    text.push_str(&" ".repeat(pad));
+                    text.push_str(c);
+                } else {
+                    text.push_str(c);
+                    if i + 1 < row.len() {
+                        text.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            writeln!(f, "{text}")
+        };
         writeln!(f, "Model: {} (input {})", self.model, self.input)?;
         writeln!(f, "{line}")?;
-        writeln!(
-            f,
-            "{:<a$}   {:<b$}   {:<c$}   {:>d$}",
-            head[0],
-            head[1],
-            head[2],
-            head[3],
-            a = w[0],
-            b = w[1],
-            c = w[2],
-            d = w[3]
-        )?;
+        fmt_row(f, &head)?;
         writeln!(f, "{line}")?;
         for r in &cells {
-            writeln!(
-                f,
-                "{:<a$}   {:<b$}   {:<c$}   {:>d$}",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                a = w[0],
-                b = w[1],
-                c = w[2],
-                d = w[3]
-            )?;
+            let row: Vec<&str> = r.iter().map(String::as_str).collect();
+            fmt_row(f, &row)?;
         }
         writeln!(f, "{line}")?;
         writeln!(f, "Total params: {}", grouped(self.total_params()))?;

@@ -340,3 +340,15 @@ fn narrowing_matches_pytorch_and_passes_a_gradient_check() {
     let mut flat = Narrow::<Const<2>, Const<3>>::default();
     check_layer("Narrow [6]", &mut flat, &input::<(Dyn, Const<6>)>(&[2, 6], 49));
 }
+
+#[test]
+fn a_graph_models_summary_says_what_each_layer_reads() {
+    let m = Gated::<Cpu64>::new(&Cpu64::default(), 0);
+    let text = m.summary().to_string();
+    let header = text.lines().nth(2).unwrap();
+    assert!(header.ends_with("Params   Reads"), "{text}");
+    let sum = text.lines().find(|l| l.starts_with("sum ")).unwrap();
+    assert!(sum.ends_with("0   x, fc2"), "{text}");
+    let fc1 = text.lines().find(|l| l.starts_with("fc1 ")).unwrap();
+    assert!(fc1.ends_with("   x"), "{text}");
+}
