@@ -91,31 +91,29 @@ pub(crate) fn im2col_seq<E: Elem>(x: &[E], cols: &mut [E], g: Window2d) {
 /// Row `row` (channel `c`, kernel tap `(i, j)`) of the unfolded input, for every sample.
 fn im2col_row<E: Elem>(x: &[E], dst: &mut [E], g: Window2d, row: usize) {
     let (plane, sample_in, per) = (g.h * g.w, g.c * g.h * g.w, g.col_cols());
-    {
-        let (c, i, j) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
-        for n in 0..g.n {
-            let xs = &x[n * sample_in + c * plane..n * sample_in + (c + 1) * plane];
-            let out = &mut dst[n * per..(n + 1) * per];
-            if same_size(g) {
-                shifted_plane(xs, out, g, i, j);
-                continue;
-            }
-            for oy in 0..g.oh {
-                let line = &mut out[oy * g.ow..(oy + 1) * g.ow];
-                match source(oy, i, g.sh, g.ph, g.dh, g.h) {
-                    None => line.iter_mut().for_each(|v| *v = E::zero()),
-                    Some(iy) => {
-                        let src = &xs[iy * g.w..(iy + 1) * g.w];
-                        let (lo, hi) = valid(g.ow, j, g.sw, g.pw, g.dw, g.w);
-                        line[..lo].iter_mut().for_each(|v| *v = E::zero());
-                        line[hi..].iter_mut().for_each(|v| *v = E::zero());
-                        let first = lo * g.sw + j * g.dw - g.pw;
-                        if g.sw == 1 {
-                            line[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
-                        } else {
-                            for (t, v) in line[lo..hi].iter_mut().enumerate() {
-                                *v = src[first + t * g.sw];
-                            }
+    let (c, i, j) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
+    for n in 0..g.n {
+        let xs = &x[n * sample_in + c * plane..n * sample_in + (c + 1) * plane];
+        let out = &mut dst[n * per..(n + 1) * per];
+        if same_size(g) {
+            shifted_plane(xs, out, g, i, j);
+            continue;
+        }
+        for oy in 0..g.oh {
+            let line = &mut out[oy * g.ow..(oy + 1) * g.ow];
+            match source(oy, i, g.sh, g.ph, g.dh, g.h) {
+                None => line.iter_mut().for_each(|v| *v = E::zero()),
+                Some(iy) => {
+                    let src = &xs[iy * g.w..(iy + 1) * g.w];
+                    let (lo, hi) = valid(g.ow, j, g.sw, g.pw, g.dw, g.w);
+                    line[..lo].iter_mut().for_each(|v| *v = E::zero());
+                    line[hi..].iter_mut().for_each(|v| *v = E::zero());
+                    let first = lo * g.sw + j * g.dw - g.pw;
+                    if g.sw == 1 {
+                        line[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                    } else {
+                        for (t, v) in line[lo..hi].iter_mut().enumerate() {
+                            *v = src[first + t * g.sw];
                         }
                     }
                 }
@@ -130,28 +128,54 @@ fn same_size(g: Window2d) -> bool {
     g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.oh == g.h && g.ow == g.w
 }
 
-/// `out[oy, ox] = xs[oy + i − ph, ox + j − pw]` (zero outside): one contiguous copy of the
-/// plane shifted by `(i − ph)·w + (j − pw)`, then the columns that wrapped into the next or
-/// previous image row set to zero. On 28-wide planes this replaces 28 short copies per row.
-fn shifted_plane<E: Elem>(xs: &[E], out: &mut [E], g: Window2d, i: usize, j: usize) {
-    let (w, plane) = (g.w as isize, (g.h * g.w) as isize);
-    let (dy, dx) = (i as isize - g.ph as isize, j as isize - g.pw as isize);
-    let shift = dy * w + dx;
-    let lo = (-shift).clamp(0, plane) as usize;
-    let hi = (plane - shift).clamp(0, plane) as usize;
-    let lo = lo.min(hi);
-    out[..lo].iter_mut().for_each(|v| *v = E::zero());
-    out[hi..plane as usize].iter_mut().for_each(|v| *v = E::zero());
-    let from = (lo as isize + shift) as usize;
-    out[lo..hi].copy_from_slice(&xs[from..from + (hi - lo)]);
-    // Columns whose source lies left of column 0 or right of column w − 1.
-    let reach = (dx.unsigned_abs()).min(g.w);
-    let bad = if dx > 0 { (g.w - reach)..g.w } else { 0..reach };
-    if !bad.is_empty() {
-        for line in out[..plane as usize].chunks_mut(g.w) {
-            line[bad.clone()].iter_mut().for_each(|v| *v = E::zero());
+/// Tap `(i, j)` of a same-size window as a flat shift of the plane: output position `p` reads
+/// input position `p + shift` for `p` in `valid` (the rows that stay inside the plane), except
+/// in the columns `wrapped`, whose source lies beyond the left or right edge (it would wrap
+/// into the neighbouring image row).
+struct TapShift {
+    shift: isize,
+    valid: std::ops::Range<usize>,
+    wrapped: std::ops::Range<usize>,
+}
+
+impl TapShift {
+    fn new(g: Window2d, i: usize, j: usize) -> Self {
+        let (w, plane) = (g.w as isize, (g.h * g.w) as isize);
+        let (dy, dx) = (i as isize - g.ph as isize, j as isize - g.pw as isize);
+        let shift = dy * w + dx;
+        let hi = (plane - shift).clamp(0, plane) as usize;
+        let lo = ((-shift).clamp(0, plane) as usize).min(hi);
+        let reach = dx.unsigned_abs().min(g.w);
+        let wrapped = if dx > 0 { (g.w - reach)..g.w } else { 0..reach };
+        TapShift { shift, valid: lo..hi, wrapped }
+    }
+
+    /// The input positions the valid outputs read.
+    fn source(&self) -> std::ops::Range<usize> {
+        let from = (self.valid.start as isize + self.shift) as usize;
+        from..from + self.valid.len()
+    }
+
+    /// Sets the wrapped columns of every `w`-long line of `plane` to zero.
+    fn zero_wrapped<E: Elem>(&self, plane: &mut [E], w: usize) {
+        if !self.wrapped.is_empty() {
+            for line in plane.chunks_mut(w) {
+                line[self.wrapped.clone()].iter_mut().for_each(|v| *v = E::zero());
+            }
         }
     }
+}
+
+/// `out[oy, ox] = xs[oy + i − ph, ox + j − pw]` (zero outside): one contiguous copy of the
+/// plane shifted, then the wrapped columns set to zero. On 28-wide planes this replaces 28 short
+/// copies per row.
+fn shifted_plane<E: Elem>(xs: &[E], out: &mut [E], g: Window2d, i: usize, j: usize) {
+    let tap = TapShift::new(g, i, j);
+    let plane = g.h * g.w;
+    out[..tap.valid.start].iter_mut().for_each(|v| *v = E::zero());
+    out[tap.valid.end..plane].iter_mut().for_each(|v| *v = E::zero());
+    out[tap.valid.clone()].copy_from_slice(&xs[tap.source()]);
+    tap.zero_wrapped(&mut out[..plane], g.w);
 }
 
 /// The adjoint of [`im2col`]: `dx` is overwritten with the sums of `cols` over every window
@@ -189,7 +213,6 @@ pub(crate) fn col2im_seq_scratch<E: Elem>(cols: &mut [E], dx: &mut [E], g: Windo
     if !same_size(g) || dx.len() < g.n * g.c * plane || cols.len() < g.col_rows() * row_len {
         return col2im_seq(cols, dx, g);
     }
-    let (w, iplane) = (g.w as isize, plane as isize);
     for (nc, out) in dx[..g.n * g.c * plane].chunks_mut(plane).enumerate() {
         let (n, c) = (nc / g.c, nc % g.c);
         out.iter_mut().for_each(|v| *v = E::zero());
@@ -197,19 +220,9 @@ pub(crate) fn col2im_seq_scratch<E: Elem>(cols: &mut [E], dx: &mut [E], g: Windo
             for j in 0..g.kw {
                 let row = (c * g.kh + i) * g.kw + j;
                 let src = &mut cols[row * row_len + n * per..row * row_len + (n + 1) * per];
-                let (dy, dxo) = (i as isize - g.ph as isize, j as isize - g.pw as isize);
-                let reach = dxo.unsigned_abs().min(g.w);
-                let bad = if dxo > 0 { (g.w - reach)..g.w } else { 0..reach };
-                if !bad.is_empty() {
-                    for line in src.chunks_mut(g.w) {
-                        line[bad.clone()].iter_mut().for_each(|v| *v = E::zero());
-                    }
-                }
-                let shift = dy * w + dxo;
-                let lo = (-shift).clamp(0, iplane) as usize;
-                let hi = ((iplane - shift).clamp(0, iplane) as usize).max(lo);
-                let to = (lo as isize + shift) as usize;
-                for (d, &v) in out[to..to + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
+                let tap = TapShift::new(g, i, j);
+                tap.zero_wrapped(src, g.w);
+                for (d, &v) in out[tap.source()].iter_mut().zip(&src[tap.valid.clone()]) {
                     *d = *d + v;
                 }
             }
@@ -220,31 +233,29 @@ pub(crate) fn col2im_seq_scratch<E: Elem>(cols: &mut [E], dx: &mut [E], g: Windo
 /// One `(sample, channel)` plane of [`col2im`].
 fn col2im_plane<E: Elem>(cols: &[E], out: &mut [E], g: Window2d, nc: usize) {
     let (per, row_len) = (g.col_cols(), g.n * g.col_cols());
-    {
-        let (n, c) = (nc / g.c, nc % g.c);
-        out.iter_mut().for_each(|v| *v = E::zero());
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = (c * g.kh + i) * g.kw + j;
-                let src = &cols[row * row_len + n * per..row * row_len + (n + 1) * per];
-                for oy in 0..g.oh {
-                    let Some(iy) = source(oy, i, g.sh, g.ph, g.dh, g.h) else { continue };
-                    let dst = &mut out[iy * g.w..(iy + 1) * g.w];
-                    let (lo, hi) = valid(g.ow, j, g.sw, g.pw, g.dw, g.w);
-                    if lo >= hi {
-                        continue;
+    let (n, c) = (nc / g.c, nc % g.c);
+    out.iter_mut().for_each(|v| *v = E::zero());
+    for i in 0..g.kh {
+        for j in 0..g.kw {
+            let row = (c * g.kh + i) * g.kw + j;
+            let src = &cols[row * row_len + n * per..row * row_len + (n + 1) * per];
+            for oy in 0..g.oh {
+                let Some(iy) = source(oy, i, g.sh, g.ph, g.dh, g.h) else { continue };
+                let dst = &mut out[iy * g.w..(iy + 1) * g.w];
+                let (lo, hi) = valid(g.ow, j, g.sw, g.pw, g.dw, g.w);
+                if lo >= hi {
+                    continue;
+                }
+                let first = lo * g.sw + j * g.dw - g.pw;
+                let line = &src[oy * g.ow + lo..oy * g.ow + hi];
+                if g.sw == 1 {
+                    for (d, &v) in dst[first..first + (hi - lo)].iter_mut().zip(line) {
+                        *d = *d + v;
                     }
-                    let first = lo * g.sw + j * g.dw - g.pw;
-                    let line = &src[oy * g.ow + lo..oy * g.ow + hi];
-                    if g.sw == 1 {
-                        for (d, &v) in dst[first..first + (hi - lo)].iter_mut().zip(line) {
-                            *d = *d + v;
-                        }
-                    } else {
-                        for (t, &v) in line.iter().enumerate() {
-                            let d = &mut dst[first + t * g.sw];
-                            *d = *d + v;
-                        }
+                } else {
+                    for (t, &v) in line.iter().enumerate() {
+                        let d = &mut dst[first + t * g.sw];
+                        *d = *d + v;
                     }
                 }
             }

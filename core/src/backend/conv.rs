@@ -202,10 +202,14 @@ pub fn conv2d_backward_composed<B: Conv>(
     let (rows, per) = (g.col_rows(), g.col_cols());
     let mut cols = B::scratch_like(x, rows * g.n * per);
     B::im2col(x, &mut cols, g);
-    // dy as [O, n·OHW]
-    let mut dy_t = B::scratch_like(dy, o * g.n * per);
-    B::transpose_blocks(dy, &mut dy_t, Blocks { batch: 1, rows: g.n, cols: o, inner: per });
-    if o * rows >= DW_TRANSPOSED_MIN {
+    // dy as [O, n·OHW]: read by the direct weight gradient and by the input gradient.
+    let transposed_dw = o * rows >= DW_TRANSPOSED_MIN;
+    let dy_t = (!transposed_dw || grads.dx.is_some()).then(|| {
+        let mut t = B::scratch_like(dy, o * g.n * per);
+        B::transpose_blocks(dy, &mut t, Blocks { batch: 1, rows: g.n, cols: o, inner: per });
+        t
+    });
+    if transposed_dw {
         // dWᵀ[CKK, O] = cols[CKK, n·OHW] · dy_p[n·OHW, O], with dy_p = dy as [n, OHW, O]: both
         // operands in the layout GEMM streams fastest, then one small transpose.
         let mut dy_p = B::scratch_like(dy, o * g.n * per);
@@ -217,14 +221,14 @@ pub fn conv2d_backward_composed<B: Conv>(
             grads.dweight,
             Blocks { batch: 1, rows, cols: o, inner: 1 },
         );
-    } else {
+    } else if let Some(dy_t) = &dy_t {
         // dW[O, CKK] = dy_t[O, n·OHW] · colsᵀ[n·OHW, CKK]
-        B::matmul(&dy_t, &cols, grads.dweight, Gemm::new(o, g.n * per, rows).transpose_b());
+        B::matmul(dy_t, &cols, grads.dweight, Gemm::new(o, g.n * per, rows).transpose_b());
     }
-    if let Some(dx) = grads.dx {
+    if let (Some(dx), Some(dy_t)) = (grads.dx, &dy_t) {
         // dcols[CKK, n·OHW] = Wᵀ[CKK, O] · dy_t[O, n·OHW], folded back.
         let mut dcols = B::scratch_like(dy, rows * g.n * per);
-        B::matmul(weight, &dy_t, &mut dcols, Gemm::new(rows, o, g.n * per).transpose_a());
+        B::matmul(weight, dy_t, &mut dcols, Gemm::new(rows, o, g.n * per).transpose_a());
         B::col2im(&dcols, dx, g);
     }
 }

@@ -73,8 +73,7 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let p = private();
     let name = &def.name;
     let fields = plan.fields();
-    let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
-    let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
+    let (constructor, init) = (constructor(g, &plan), init_impl(name, &[]));
     let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
@@ -86,12 +85,7 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
         #decl
 
         impl<B: #p::Backend> #name<B> {
-            /// A freshly initialised model on `dev`; the same seed gives the same weights.
-            pub fn new(dev: &B, seed: u64) -> Self {
-                let mut rng = #p::Rng::new(seed);
-                let _ = &mut rng;
-                Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
-            }
+            #constructor
 
             /// Number of scalar parameters.
             pub fn num_params(&self) -> usize {
@@ -99,12 +93,7 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
             }
         }
 
-        /// A model is a node of the models declared after it, initialised from their generator.
-        impl<B: #p::Backend> #p::Init<B> for #name<B> {
-            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
-                Self::new(dev, rng.next_u64())
-            }
-        }
+        #init
 
         #module
         #debug
@@ -177,6 +166,36 @@ pub(crate) fn described(graph: &TokenStream) -> TokenStream {
         /// The Keras-like summary table (print it with `{}`), built from [`Self::graph`].
         pub fn summary(&self) -> #p::Summary {
             self.graph().summary()
+        }
+    }
+}
+
+/// `new(&dev, seed)`: every owned layer initialised from one seeded generator, in order.
+pub(crate) fn constructor(g: &Graph, plan: &Plan) -> TokenStream {
+    let p = private();
+    let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
+    let fields: Vec<&syn::Ident> = owned.iter().map(|&i| &plan.names[i]).collect();
+    let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, plan, i)).collect();
+    quote! {
+        /// A freshly initialised model on `dev`; the same seed gives the same weights.
+        pub fn new(dev: &B, seed: u64) -> Self {
+            let mut rng = #p::Rng::new(seed);
+            let _ = &mut rng;
+            Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
+        }
+    }
+}
+
+/// `impl Init`: a model is a node of another, initialised from the outer model's generator.
+pub(crate) fn init_impl(name: &syn::Ident, where_clauses: &[TokenStream]) -> TokenStream {
+    let p = private();
+    quote! {
+        /// A model is a node of another model (declared after it in the same `model!`, or
+        /// `#[custom(output = [...])] block: Name<B>`), initialised from the outer generator.
+        impl<B: #p::Backend> #p::Init<B> for #name<B> where #(#where_clauses,)* {
+            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
+                Self::new(dev, rng.next_u64())
+            }
         }
     }
 }
@@ -318,9 +337,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
     let p = private();
     let Names { name, cache, accepts, s0, sn, .. } = n;
     let (names, where_clauses) = (&plan.names, &plan.where_clauses);
-    let fields = plan.fields();
-    let inits: Vec<TokenStream> =
-        (0..names.len()).filter(|&i| plan.owns(i)).map(|i| init_expr(g, plan, i)).collect();
+    let (constructor, init) = (constructor(g, plan), init_impl(name, where_clauses));
     // The bound on `forward`'s argument keeps the user's span (see `respan`).
     let keep = format_ident!("{}", KEEP_SPANS);
     let accepts_bound = {
@@ -337,12 +354,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
     let described = described(&describe::graph_expr(g, plan, &n.name.to_string()));
     quote! {
         impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
-            /// A freshly initialised model on `dev`; the same seed gives the same weights.
-            pub fn new(dev: &B, seed: u64) -> Self {
-                let mut rng = #p::Rng::new(seed);
-                let _ = &mut rng;
-                Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
-            }
+            #constructor
 
             /// Inference forward pass (dropout off), run where the backend's kernels run best
             /// (`Device::on_workers`: on the CPU, one of its worker threads).
@@ -383,13 +395,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
             #described
         }
 
-        /// A model is a layer of another model (`#[custom(output = [...])] block: Name<B>`),
-        /// initialised from the outer model's generator.
-        impl<B: #p::Backend> #p::Init<B> for #name<B> where #(#where_clauses,)* {
-            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
-                Self::new(dev, rng.next_u64())
-            }
-        }
+        #init
     }
 }
 

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 use super::passes::{passes, value_var};
 use super::plan::Plan;
 use super::spans::respan;
-use super::{Names, anchor, cache_struct, debug, describe, init_expr};
+use super::{Names, anchor, cache_struct, debug, describe};
 use crate::model::infer::Shapes;
 use crate::model::ir::{Graph, NodeRef};
 use crate::model::kinds::private;
@@ -31,11 +31,11 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     let cache_doc =
         format!("What `{name}::forward_train` keeps for `{name}::backward`: one cache per layer.");
     let cache_decl = cache_struct(vis, &plan, &names, Some(cache_doc));
+    let where_clauses = &plan.where_clauses;
     let fields = plan.fields();
     let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
-    let inits: Vec<TokenStream> = owned.iter().map(|&i| init_expr(g, &plan, i)).collect();
+    let (constructor, init) = (super::constructor(g, &plan), super::init_impl(name, where_clauses));
     let gs: Vec<&syn::Ident> = owned.iter().map(|&i| &passes.param_grads[i]).collect();
-    let where_clauses = &plan.where_clauses;
     // One argument per input, under the input's own name.
     let args: Vec<&syn::Ident> = g.inputs.iter().map(|i| &i.name).collect();
     let vars: Vec<syn::Ident> = (0..g.inputs.len()).map(|k| value_var(NodeRef::Input(k))).collect();
@@ -73,12 +73,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
         #cache_decl
 
         impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
-            /// A freshly initialised model on `dev`; the same seed gives the same weights.
-            pub fn new(dev: &B, seed: u64) -> Self {
-                let mut rng = #p::Rng::new(seed);
-                let _ = &mut rng;
-                Self { #( #fields: #inits, )* __backend: ::core::marker::PhantomData }
-            }
+            #constructor
 
             #[doc = #forward_doc]
             pub fn forward(&self, #( #args: &#p::Tensor<#in_tys, B>, )*) -> #outs
@@ -115,11 +110,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
             #described
         }
 
-        impl<B: #p::Backend> #p::Init<B> for #name<B> where #(#where_clauses,)* {
-            fn init(dev: &B, rng: &mut #p::Rng) -> Self {
-                Self::new(dev, rng.next_u64())
-            }
-        }
+        #init
 
         #module
         #debug
