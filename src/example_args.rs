@@ -39,6 +39,21 @@ impl ExampleArgs {
         Self::from_iter(name, default_epochs, std::env::args().skip(1))
     }
 
+    /// [`ExampleArgs::parse`] for an example whose data is the repository's `data/<folder>`
+    /// unless `--data` says otherwise.
+    pub fn parse_with_data(
+        name: &str,
+        default_epochs: usize,
+        folder: &str,
+    ) -> Result<Self, String> {
+        let mut args: Vec<String> = std::env::args().skip(1).collect();
+        if !args.iter().any(|a| a == "--data") {
+            let dir = format!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/{}"), folder);
+            args.extend(["--data".to_string(), dir]);
+        }
+        Self::from_iter(name, default_epochs, args)
+    }
+
     /// Parses `args`; creates the output folder.
     pub fn from_iter(
         name: &str,

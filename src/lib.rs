@@ -51,7 +51,7 @@
 pub use shapeflow_core::{
     Activation, Backend, Const, Dim, Dims, Dyn, Elem, Error, Init, Layer, LayerTo, Module, Result,
     Rng, Shape, Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, fit,
-    graph, init, layers, loss, metrics, module, operand, optim, rng, shape, summary,
+    graph, init, layers, loss, metrics, module, operand, optim, rng, seq, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};

@@ -21,6 +21,7 @@ pub mod module;
 pub mod operand;
 pub mod optim;
 pub mod rng;
+pub mod seq;
 pub mod shape;
 pub mod summary;
 pub mod tensor;

@@ -118,11 +118,17 @@ pub trait Shape: Copy + Default + Send + Sync + 'static {
         Self::STATIC.iter().map(|d| d.unwrap_or(1)).product()
     }
 
-    /// The shape in decimal, `Dyn` dimensions written `batch`: `[batch, 1, 28, 28]`.
+    /// The shape in decimal, the first `Dyn` dimension written `batch` and a second one (a
+    /// sequence's steps) `seq`: `[batch, 1, 28, 28]`, `[batch, seq, 12]`.
     fn describe() -> String {
         let parts: Vec<String> = Self::STATIC
             .iter()
-            .map(|d| d.map_or_else(|| "batch".to_string(), |n| n.to_string()))
+            .enumerate()
+            .map(|(i, d)| match (d, i) {
+                (Some(n), _) => n.to_string(),
+                (None, 1) if Self::STATIC[0].is_none() => "seq".to_string(),
+                (None, _) => "batch".to_string(),
+            })
             .collect();
         format!("[{}]", parts.join(", "))
     }

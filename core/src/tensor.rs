@@ -7,6 +7,7 @@ use crate::dim::Dim;
 use crate::error::{Error, Result};
 use crate::operand::{MatmulRhs, Matrix, SameShapeAs};
 use crate::rng::Rng;
+use crate::seq::Lengths;
 use crate::shape::{Dims, Shape};
 
 /// A tensor of shape `S` (a tuple of dimensions) stored on backend `B`.
@@ -26,6 +27,9 @@ use crate::shape::{Dims, Shape};
 pub struct Tensor<S: Shape, B: Backend> {
     storage: B::Storage,
     dims: Dims,
+    /// Each sample's valid length along the sequence axis, for sequence shapes
+    /// `(Dyn, Dyn, …)` built from ragged data (see [`Tensor::from_sequences`]).
+    pub(crate) lengths: Option<Lengths>,
     _shape: PhantomData<S>,
 }
 
@@ -44,7 +48,12 @@ fn checked_dims<S: Shape>(sizes: &[usize], len: usize) -> Result<Dims> {
 
 impl<S: Shape, B: Backend> Clone for Tensor<S, B> {
     fn clone(&self) -> Self {
-        Tensor { storage: self.storage.clone(), dims: self.dims, _shape: PhantomData }
+        Tensor {
+            storage: self.storage.clone(),
+            dims: self.dims,
+            lengths: self.lengths.clone(),
+            _shape: PhantomData,
+        }
     }
 }
 
@@ -61,13 +70,13 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// Wraps a buffer whose length and sizes are checked against `S`.
     pub fn from_storage(storage: B::Storage, sizes: &[usize]) -> Result<Self> {
         let dims = checked_dims::<S>(sizes, B::len(&storage))?;
-        Ok(Tensor { storage, dims, _shape: PhantomData })
+        Ok(Tensor { storage, dims, lengths: None, _shape: PhantomData })
     }
 
     /// Builds a tensor from host data; the length must equal the product of `sizes`.
     pub fn from_vec(dev: &B, sizes: &[usize], data: Vec<B::Elem>) -> Result<Self> {
         let dims = checked_dims::<S>(sizes, data.len())?;
-        Ok(Tensor { storage: dev.upload(&data), dims, _shape: PhantomData })
+        Ok(Tensor { storage: dev.upload(&data), dims, lengths: None, _shape: PhantomData })
     }
 
     /// Builds a tensor from host data with every `Dyn` dimension set to `batch`.
@@ -97,7 +106,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         if value != B::Elem::default() {
             B::fill(&mut storage, value);
         }
-        Ok(Tensor { storage, dims, _shape: PhantomData })
+        Ok(Tensor { storage, dims, lengths: None, _shape: PhantomData })
     }
 
     /// A tensor of zeros.
@@ -160,6 +169,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Tensor {
             storage: B::zeros_like(&self.storage, self.dims.numel()),
             dims: self.dims,
+            lengths: self.lengths.clone(),
             _shape: PhantomData,
         }
     }
@@ -170,18 +180,31 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Tensor {
             storage: B::scratch_like(&self.storage, self.dims.numel()),
             dims: self.dims,
+            lengths: self.lengths.clone(),
             _shape: PhantomData,
         }
     }
 
     /// As [`Tensor::scratch_like`] for another shape.
     pub(crate) fn scratch_on<T: Shape>(&self, dims: Dims) -> Tensor<T, B> {
-        Tensor { storage: B::scratch_like(&self.storage, dims.numel()), dims, _shape: PhantomData }
+        let lengths = self.lengths_for::<T>(dims);
+        Tensor {
+            storage: B::scratch_like(&self.storage, dims.numel()),
+            dims,
+            lengths,
+            _shape: PhantomData,
+        }
     }
 
     /// A zero tensor of another shape on the same device, with the given runtime dims.
     pub(crate) fn zeros_on<T: Shape>(&self, dims: Dims) -> Tensor<T, B> {
-        Tensor { storage: B::zeros_like(&self.storage, dims.numel()), dims, _shape: PhantomData }
+        let lengths = self.lengths_for::<T>(dims);
+        Tensor {
+            storage: B::zeros_like(&self.storage, dims.numel()),
+            dims,
+            lengths,
+            _shape: PhantomData,
+        }
     }
 
     /// Copies the data to the host, row-major.
@@ -389,7 +412,12 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         data: Vec<B::Elem>,
     ) -> Result<Tensor<T, B>> {
         let dims = checked_dims::<T>(sizes, data.len())?;
-        Ok(Tensor { storage: B::upload_like(&self.storage, &data), dims, _shape: PhantomData })
+        Ok(Tensor {
+            storage: B::upload_like(&self.storage, &data),
+            dims,
+            lengths: None,
+            _shape: PhantomData,
+        })
     }
 }
 
@@ -408,7 +436,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         let dims = Dims::new(&sizes).unwrap_or_default();
         let data: Vec<B::Elem> =
             (0..dims.numel()).map(|_| B::Elem::from_f64(rng.uniform_in(lo, hi))).collect();
-        Tensor { storage: dev.upload(&data), dims, _shape: PhantomData }
+        Tensor { storage: dev.upload(&data), dims, lengths: None, _shape: PhantomData }
     }
 }
 
@@ -417,7 +445,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// (layers use it for outputs whose sizes they computed from their types).
     pub(crate) fn from_parts(storage: B::Storage, dims: Dims) -> Self {
         debug_assert_eq!(B::len(&storage), dims.numel());
-        Tensor { storage, dims, _shape: PhantomData }
+        Tensor { storage, dims, lengths: None, _shape: PhantomData }
     }
 
     /// The same data under shape type `T`, for code generated by `model!` after a custom layer
@@ -425,7 +453,12 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// that the layer's `Output` is `T`. Not for hand-written code.
     #[doc(hidden)]
     pub fn __assume_shape<T: Shape>(self) -> Tensor<T, B> {
-        Tensor { storage: self.storage, dims: self.dims, _shape: PhantomData }
+        Tensor {
+            storage: self.storage,
+            dims: self.dims,
+            lengths: self.lengths,
+            _shape: PhantomData,
+        }
     }
 
     /// Gives up the buffer.
@@ -447,6 +480,11 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     pub fn to_device<C: Backend>(&self, dev: &C) -> Tensor<S, C> {
         let host: Vec<C::Elem> =
             self.to_vec().into_iter().map(|v| C::Elem::from_f64(v.as_f64())).collect();
-        Tensor { storage: dev.upload(&host), dims: self.dims, _shape: PhantomData }
+        Tensor {
+            storage: dev.upload(&host),
+            dims: self.dims,
+            lengths: self.lengths.clone(),
+            _shape: PhantomData,
+        }
     }
 }

@@ -12,5 +12,6 @@ mod graph_models;
 mod input_gradients;
 mod multi_io;
 mod nested_models;
+mod sequences;
 mod shape_rules_agree;
 mod w2_reference;

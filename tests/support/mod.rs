@@ -21,6 +21,26 @@ pub fn layer_norm_optim_fixture() -> serde_json::Value {
     serde_json::from_str(text).expect("fixture parses")
 }
 
+/// The sequence-layer reference values (tests/fixtures/pytorch_sequence_reference.py).
+pub fn sequence_fixture() -> serde_json::Value {
+    let text = include_str!("../fixtures/pytorch_sequence_reference.json");
+    serde_json::from_str(text).expect("fixture parses")
+}
+
+/// Copies the fixture's `params` (PyTorch state-dict names) into `layer`, every one required.
+pub fn load_named<B: Backend, M: Module<B>>(layer: &mut M, params: &serde_json::Value) {
+    let mut seen = 0;
+    layer.visit_params_mut(&mut String::new(), &mut |name, _, s| {
+        let v = nums(&params[name]);
+        let host: Vec<B::Elem> =
+            v.into_iter().map(<B::Elem as shapeflow::Elem>::from_f64).collect();
+        assert_eq!(host.len(), B::len(s), "{name}: fixture size");
+        *s = B::upload_like(s, &host);
+        seen += 1;
+    });
+    assert_eq!(seen, params.as_object().expect("object").len(), "every fixture parameter used");
+}
+
 /// A tensor of shape `S` from fixture numbers.
 pub fn tensor<S: Shape>(sizes: &[usize], v: &serde_json::Value) -> Tensor<S, Cpu64> {
     Tensor::from_vec(&Cpu64::default(), sizes, nums(v)).expect("fixture sizes")
@@ -111,8 +131,13 @@ fn check<S: Shape, L: Layer<S, Cpu64>>(
         plus[i] += H;
         let mut minus = base.clone();
         minus[i] -= H;
+        // A sequence batch keeps its lengths (padded entries are nudged too: their numeric
+        // gradient must be zero, as the analytic one is).
+        let lengths = x.lengths().cloned();
         let xp = Tensor::<S, Cpu64>::from_vec(&dev, x.dims(), plus).expect("sizes");
+        let xp = xp.with_lengths(lengths.clone()).expect("lengths fit");
         let xm = Tensor::<S, Cpu64>::from_vec(&dev, x.dims(), minus).expect("sizes");
+        let xm = xm.with_lengths(lengths).expect("lengths fit");
         numeric.push((loss(layer, &xp) - loss(layer, &xm)) / (2.0 * H));
     }
     assert_close(&format!("{name}: d/dx"), &dx.to_vec(), &numeric, RTOL, ATOL);

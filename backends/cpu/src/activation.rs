@@ -8,7 +8,7 @@ const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// 1/√(2π).
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
-fn sigmoid<E: Elem>(x: E) -> E {
+pub(crate) fn sigmoid<E: Elem>(x: E) -> E {
     // Stable for large |x|: never exponentiates a large positive number.
     if x >= E::zero() {
         E::one() / (E::one() + (-x).exp())

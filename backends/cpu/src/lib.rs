@@ -21,6 +21,7 @@ mod norm;
 mod optim;
 mod pool;
 mod rows;
+mod sequence;
 
 // Kernels the family files call.
 mod activation;

@@ -11,6 +11,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("pool.cu", include_str!("../kernels/pool.cu")),
     ("norm.cu", include_str!("../kernels/norm.cu")),
     ("optim.cu", include_str!("../kernels/optim.cu")),
+    ("sequence.cu", include_str!("../kernels/sequence.cu")),
 ];
 
 /// The kernels `source` defines: the name of every `extern "C" __global__ void name(`.

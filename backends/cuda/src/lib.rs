@@ -28,6 +28,7 @@ mod norm;
 mod optim;
 mod pool;
 mod rows;
+mod sequence;
 
 pub mod kernels;
 mod runtime;

@@ -179,6 +179,20 @@ impl Runtime {
         Some(buf)
     }
 
+    /// Row indices on the device, in a fresh buffer (several may be live at once); an index
+    /// beyond `i32` (the callers' "invalid" marker `usize::MAX`) becomes -1.
+    pub(crate) fn upload_indices(&self, rows: &[usize]) -> Option<CudaSlice<i32>> {
+        let host: Vec<i32> = rows.iter().map(|&l| i32::try_from(l).unwrap_or(-1)).collect();
+        let host = if host.is_empty() { vec![0] } else { host };
+        match self.stream.clone_htod(&host) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.record(format!("uploading {} row indices: {e}", host.len()));
+                None
+            }
+        }
+    }
+
     /// Returns the labels buffer for the next call.
     pub(crate) fn give_labels(&self, buf: CudaSlice<i32>) {
         if let Ok(mut p) = self.labels.lock() {

@@ -735,3 +735,184 @@ fn concat_and_split_kernels_match_the_cpu() {
     close("split_rows b", &db, &wb);
     close("split undoes concat", &da, &a);
 }
+
+type LstmStepFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    usize,
+    usize,
+    usize,
+);
+type LstmStepBwdFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    usize,
+    usize,
+    usize,
+);
+type StepsFn = unsafe extern "C" fn(*const f32, *mut f32, *const i32, usize, usize, usize);
+type RowsIdxFn = unsafe extern "C" fn(*const f32, *const i32, *mut f32, usize, usize);
+
+#[test]
+fn sequence_kernels_match_the_cpu() {
+    use shapeflow_core::backend::{
+        LstmSaved, LstmSavedMut, LstmState, RecurrentStep, Sequence, StepBatch,
+    };
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    // Three samples of lengths 3, 1, 2 over 3 steps, 5 hidden units: every step has running
+    // and finished samples.
+    let (steps, batch, hidden) = (3usize, 3usize, 5usize);
+    let lengths = [3usize, 1, 2];
+    let lens_f: Vec<f32> = lengths.iter().map(|&l| l as f32).collect();
+    let lens_i: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
+    let (g4, all) = (4 * hidden, steps * batch * hidden);
+    let pre = data(steps * batch * g4, 0.3);
+    let rec = data(batch * g4, 0.9);
+    let (mut h, mut c) = (data(batch * hidden, 0.2), data(batch * hidden, 0.4));
+    let (mut y, mut gates, mut cp, mut hp) =
+        (vec![0.0f32; all], vec![0.0f32; steps * batch * g4], vec![0.0f32; all], vec![0.0f32; all]);
+    let (mut ch, mut cc) = (buf(&h), buf(&c));
+    let (mut cy, mut cg, mut ccp, mut chp) = (buf(&y), buf(&gates), buf(&cp), buf(&hp));
+    let f = emu.sym::<LstmStepFn>("lstm_step");
+    for step in 0..steps {
+        // SAFETY: buffers sized as the kernel indexes them (see sequence.cu).
+        emu.launch(1, || unsafe {
+            f(
+                pre.as_ptr(),
+                rec.as_ptr(),
+                lens_f.as_ptr(),
+                h.as_mut_ptr(),
+                c.as_mut_ptr(),
+                y.as_mut_ptr(),
+                gates.as_mut_ptr(),
+                cp.as_mut_ptr(),
+                hp.as_mut_ptr(),
+                step,
+                batch,
+                hidden,
+            )
+        });
+        Cpu::lstm_step(
+            RecurrentStep { step, batch, hidden },
+            &buf(&pre),
+            &buf(&rec),
+            &buf(&lens_f),
+            LstmState { h: &mut ch, c: &mut cc },
+            &mut cy,
+            LstmSavedMut { gates: &mut cg, c_prev: &mut ccp, h_prev: &mut chp },
+        );
+    }
+    close("lstm_step y", &y, &cy);
+    close("lstm_step h", &h, &ch);
+    close("lstm_step c", &c, &cc);
+    close("lstm_step gates", &gates, &cg);
+    close("lstm_step c_prev", &cp, &ccp);
+    let dy = data(all, 0.6);
+    let (mut dh, mut dc) = (data(batch * hidden, 0.1), data(batch * hidden, 0.5));
+    let (mut dpre, mut dg) = (vec![0.0f32; steps * batch * g4], vec![0.0f32; batch * g4]);
+    let (mut cdh, mut cdc, mut cdpre, mut cdg) = (buf(&dh), buf(&dc), buf(&dpre), buf(&dg));
+    let b = emu.sym::<LstmStepBwdFn>("lstm_step_backward");
+    for step in (0..steps).rev() {
+        // SAFETY: as above.
+        emu.launch(1, || unsafe {
+            b(
+                lens_f.as_ptr(),
+                gates.as_ptr(),
+                cp.as_ptr(),
+                dy.as_ptr(),
+                dh.as_mut_ptr(),
+                dc.as_mut_ptr(),
+                dpre.as_mut_ptr(),
+                dg.as_mut_ptr(),
+                step,
+                batch,
+                hidden,
+            )
+        });
+        Cpu::lstm_step_backward(
+            RecurrentStep { step, batch, hidden },
+            &buf(&lens_f),
+            LstmSaved { gates: &cg, c_prev: &ccp },
+            &buf(&dy),
+            LstmState { h: &mut cdh, c: &mut cdc },
+            &mut cdpre,
+            &mut cdg,
+        );
+    }
+    close("lstm_step_backward dpre", &dpre, &cdpre);
+    close("lstm_step_backward dgates", &dg, &cdg);
+    close("lstm_step_backward dh", &dh, &cdh);
+    close("lstm_step_backward dc", &dc, &cdc);
+
+    // Reversal, means over time, gathers and scatters.
+    let width = 4;
+    let g = StepBatch { batch, steps, width };
+    let x = data(g.len(), 0.8);
+    let mut out = vec![0.0f32; g.len()];
+    let r = emu.sym::<StepsFn>("reverse_steps");
+    // SAFETY: steps × batch × width floats, `batch` lengths.
+    emu.launch(1, || unsafe {
+        r(x.as_ptr(), out.as_mut_ptr(), lens_i.as_ptr(), batch, steps, width)
+    });
+    let mut want = buf(&vec![0.0; g.len()]);
+    Cpu::reverse_steps(&buf(&x), &mut want, &lengths, g);
+    close("reverse_steps", &out, &want);
+    let mut mean = vec![0.0f32; batch * width];
+    let m = emu.sym::<StepsFn>("mean_steps");
+    // SAFETY: as above, `mean` batch × width.
+    emu.launch(1, || unsafe {
+        m(x.as_ptr(), mean.as_mut_ptr(), lens_i.as_ptr(), batch, steps, width)
+    });
+    let mut want = buf(&vec![0.0; batch * width]);
+    Cpu::mean_steps(&buf(&x), &mut want, &lengths, g);
+    close("mean_steps", &mean, &want);
+    let mut dx = vec![0.0f32; g.len()];
+    let mb = emu.sym::<StepsFn>("mean_steps_backward");
+    // SAFETY: as above.
+    emu.launch(1, || unsafe {
+        mb(mean.as_ptr(), dx.as_mut_ptr(), lens_i.as_ptr(), batch, steps, width)
+    });
+    let mut want = buf(&vec![0.0; g.len()]);
+    Cpu::mean_steps_backward(&buf(&mean), &mut want, &lengths, g);
+    close("mean_steps_backward", &dx, &want);
+    let rows = [2usize, usize::MAX, 0, 2];
+    let rows_i: Vec<i32> = rows.iter().map(|&r| i32::try_from(r).unwrap_or(-1)).collect();
+    let mut gathered = vec![0.0f32; rows.len() * width];
+    let gr = emu.sym::<RowsIdxFn>("gather_rows");
+    // SAFETY: a table of ≥ 3 rows of `width`, `rows.len()` output rows.
+    emu.launch(1, || unsafe {
+        gr(x.as_ptr(), rows_i.as_ptr(), gathered.as_mut_ptr(), rows.len(), width)
+    });
+    let mut want = buf(&vec![0.0; rows.len() * width]);
+    Cpu::gather_rows(&buf(&x), &rows, &mut want, width);
+    assert!(
+        gathered[width..2 * width].iter().all(|v| v.is_nan())
+            && want[width..2 * width].iter().all(|v| v.is_nan())
+    );
+    close("gather_rows", &gathered[2 * width..], &want[2 * width..]);
+    close("gather_rows", &gathered[..width], &want[..width]);
+    let src = data(rows.len() * width, 0.2);
+    let mut table = data(3 * width, 0.0);
+    let mut want = buf(&table);
+    let sc = emu.sym::<RowsIdxFn>("scatter_add_rows");
+    // SAFETY: as above.
+    emu.launch(1, || unsafe {
+        sc(src.as_ptr(), rows_i.as_ptr(), table.as_mut_ptr(), rows.len(), width)
+    });
+    Cpu::scatter_add_rows(&buf(&src), &rows, &mut want, width);
+    close("scatter_add_rows", &table, &want);
+}

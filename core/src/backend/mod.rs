@@ -12,6 +12,7 @@
 //! | [`Pool`] | `pool.rs` | max and average pooling |
 //! | [`Norm`] | `norm.rs` | batch norm ([`BatchNormGeom`]) and layer norm ([`RowNorm`]) |
 //! | [`Optim`] | `optim.rs` | fused SGD, Adam, RMSprop, Adagrad updates |
+//! | [`Sequence`] | `sequence.rs` | recurrent steps, step reversal, row gathers, means over time |
 //!
 //! Storage is a flat, contiguous, row-major buffer; kernels take descriptor structs for their
 //! sizes. Layers check sizes before calling a kernel, so kernels may assume consistent
@@ -29,6 +30,7 @@ mod norm;
 mod optim;
 mod pool;
 mod rows;
+mod sequence;
 
 pub use conv::{Conv, ConvGeom, ConvGrads, Window2d, conv2d_backward_composed, conv2d_composed};
 pub use device::Device;
@@ -44,6 +46,7 @@ pub use optim::{
 };
 pub use pool::Pool;
 pub use rows::Rows;
+pub use sequence::{LstmSaved, LstmSavedMut, LstmState, RecurrentStep, Sequence, StepBatch};
 
 /// A compute backend: a device handle plus every op family. Implemented for every type that
 /// implements the families; write generic code against `B: Backend`.
@@ -53,6 +56,12 @@ pub use rows::Rows;
 /// fn zeros<B: Backend>(dev: &B) -> Vec<B::Elem> { B::to_host(&dev.zeros(4)) }
 /// assert_eq!(zeros(&shapeflow_cpu::Cpu::default()), vec![0.0; 4]);
 /// ```
-pub trait Backend: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim {}
+pub trait Backend:
+    Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence
+{
+}
 
-impl<T> Backend for T where T: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim {}
+impl<T> Backend for T where
+    T: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence
+{
+}

@@ -22,6 +22,9 @@ pub struct Dataset {
     /// Regression targets, `target_width` per sample (empty for classification).
     targets: Vec<f32>,
     target_width: usize,
+    /// For a dataset of sequences: where each sample's values start in `inputs` (one entry
+    /// per sample and one past the end); `features` is then the values per step.
+    offsets: Option<Vec<usize>>,
 }
 
 impl Dataset {
@@ -35,7 +38,14 @@ impl Dataset {
                 got: inputs.len(),
             });
         }
-        Ok(Dataset { inputs, labels, features, targets: Vec::new(), target_width: 0 })
+        Ok(Dataset {
+            inputs,
+            labels,
+            features,
+            targets: Vec::new(),
+            target_width: 0,
+            offsets: None,
+        })
     }
 
     /// A regression dataset: `targets` holds `target_width` values per sample; labels are
@@ -59,7 +69,82 @@ impl Dataset {
                 got: inputs.len(),
             });
         }
-        Ok(Dataset { inputs, labels: vec![0; n], features, targets, target_width })
+        Ok(Dataset { inputs, labels: vec![0; n], features, targets, target_width, offsets: None })
+    }
+
+    /// A dataset of sequences of different lengths, with a class label per sequence: sample
+    /// `i` is `sequences[i]`, `steps_i × features` values. Batches of it become sequence
+    /// tensors (`(Dyn, Dyn, Const<features>)`, padded, each sample's length kept).
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Rng, data::Dataset};
+    /// use shapeflow_cpu::Cpu;
+    /// let ds = Dataset::sequences(vec![vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0]], vec![1, 0], 2).unwrap();
+    /// assert_eq!((ds.len(), ds.steps(0), ds.steps(1)), (2, 2, 1));
+    /// let batch = ds.batches_in_order(2).next().unwrap();
+    /// let x = batch.inputs_tensor::<(Dyn, Dyn, typenum::U2), Cpu>(&Cpu::default()).unwrap();
+    /// assert_eq!((x.dims(), batch.lengths()), (&[2usize, 2, 2][..], Some(vec![2, 1])));
+    /// assert!(Dataset::sequences(vec![vec![1.0; 3]], vec![0], 2).is_err());
+    /// ```
+    pub fn sequences(
+        sequences: Vec<Vec<f32>>,
+        labels: Vec<usize>,
+        features: usize,
+    ) -> Result<Self> {
+        if sequences.len() != labels.len() {
+            return Err(Error::Length {
+                what: "sequence labels (one per sequence)".into(),
+                expected: sequences.len(),
+                got: labels.len(),
+            });
+        }
+        let mut offsets = vec![0];
+        for (i, s) in sequences.iter().enumerate() {
+            if s.is_empty() || features == 0 || s.len() % features != 0 {
+                return Err(Error::Length {
+                    what: format!(
+                        "sequence {i}: a whole number (≥ 1) of steps of {features} values"
+                    ),
+                    expected: s.len().div_ceil(features.max(1)).max(1) * features,
+                    got: s.len(),
+                });
+            }
+            offsets.push(offsets[i] + s.len());
+        }
+        let inputs = sequences.concat();
+        Ok(Dataset {
+            inputs,
+            labels,
+            features,
+            targets: Vec::new(),
+            target_width: 0,
+            offsets: Some(offsets),
+        })
+    }
+
+    /// The values of sample `i`.
+    pub fn sample(&self, i: usize) -> &[f32] {
+        &self.inputs[self.start(i)..self.start(i + 1)]
+    }
+
+    /// The number of steps of sample `i` (1 for a dataset of fixed-size samples).
+    pub fn steps(&self, i: usize) -> usize {
+        match &self.offsets {
+            Some(o) => (o[i + 1] - o[i]) / self.features.max(1),
+            None => 1,
+        }
+    }
+
+    /// Whether the samples are sequences of their own lengths.
+    pub fn is_sequences(&self) -> bool {
+        self.offsets.is_some()
+    }
+
+    fn start(&self, i: usize) -> usize {
+        match &self.offsets {
+            Some(o) => o[i],
+            None => i * self.features,
+        }
     }
 
     /// Regression targets per sample (0 for a classification dataset).
@@ -80,7 +165,11 @@ impl Dataset {
         let n_val = ((n as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
         let cut = n - n_val;
         let part = |range: std::ops::Range<usize>| Dataset {
-            inputs: self.inputs[range.start * self.features..range.end * self.features].to_vec(),
+            inputs: self.inputs[self.start(range.start)..self.start(range.end)].to_vec(),
+            offsets: self
+                .offsets
+                .as_ref()
+                .map(|o| o[range.start..=range.end].iter().map(|&v| v - o[range.start]).collect()),
             labels: self.labels[range.clone()].to_vec(),
             features: self.features,
             targets: if self.target_width == 0 {
@@ -111,7 +200,17 @@ impl Dataset {
         let pick = |v: &[f32], width: usize| -> Vec<f32> {
             order.iter().flat_map(|&i| v[i * width..(i + 1) * width].iter().copied()).collect()
         };
-        self.inputs = pick(&self.inputs, self.features);
+        let inputs: Vec<f32> = order.iter().flat_map(|&i| self.sample(i).iter().copied()).collect();
+        if let Some(o) = &self.offsets {
+            let mut at = 0;
+            let mut next = vec![0];
+            for &i in &order {
+                at += o[i + 1] - o[i];
+                next.push(at);
+            }
+            self.offsets = Some(next);
+        }
+        self.inputs = inputs;
         if self.target_width > 0 {
             self.targets = pick(&self.targets, self.target_width);
         }
@@ -230,19 +329,28 @@ impl Iterator for Batches<'_> {
         let mut inputs = Vec::with_capacity((end - self.pos) * f);
         let mut labels = Vec::with_capacity(end - self.pos);
         let mut targets = Vec::with_capacity((end - self.pos) * tw);
+        let mut offsets = self.data.offsets.as_ref().map(|_| vec![0]);
         for &i in &self.order[self.pos..end] {
-            inputs.extend_from_slice(&self.data.inputs[i * f..(i + 1) * f]);
+            inputs.extend_from_slice(self.data.sample(i));
+            if let Some(o) = offsets.as_mut() {
+                o.push(inputs.len());
+            }
             labels.push(self.data.labels[i]);
             targets.extend_from_slice(&self.data.targets[i * tw..(i + 1) * tw]);
         }
         self.pos = end;
-        Some(Batch { inputs, labels, targets })
+        let _ = f;
+        Some(Batch { inputs, labels, targets, offsets, features: f })
     }
 }
 
 /// One batch on the host: inputs (samples × features, row-major) and labels.
 #[derive(Clone, Debug)]
 pub struct Batch {
+    /// For a batch of sequences: where each sample's values start in `inputs`.
+    pub offsets: Option<Vec<usize>>,
+    /// Values per sample (per step, for sequences).
+    pub features: usize,
     /// Input values, sample after sample.
     pub inputs: Vec<f32>,
     /// One class label per sample.
@@ -281,8 +389,23 @@ impl Batch {
     /// assert!(b.inputs_tensor::<(Dyn, typenum::U3), Cpu>(&Cpu::default()).is_err());
     /// ```
     pub fn inputs_tensor<S: Shape, B: Backend>(&self, dev: &B) -> Result<Tensor<S, B>> {
-        let data: Vec<B::Elem> = self.inputs.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
-        Tensor::from_batch(dev, self.len(), data)
+        let cast = |v: &[f32]| -> Vec<B::Elem> {
+            v.iter().map(|&v| B::Elem::from_f64(v as f64)).collect()
+        };
+        match &self.offsets {
+            Some(o) => {
+                let samples: Vec<Vec<B::Elem>> =
+                    o.windows(2).map(|w| cast(&self.inputs[w[0]..w[1]])).collect();
+                Tensor::from_sequences(dev, &samples)
+            }
+            None => Tensor::from_batch(dev, self.len(), cast(&self.inputs)),
+        }
+    }
+
+    /// Each sample's number of steps, for a batch of sequences.
+    pub fn lengths(&self) -> Option<Vec<usize>> {
+        let f = self.features.max(1);
+        self.offsets.as_ref().map(|o| o.windows(2).map(|w| (w[1] - w[0]) / f).collect())
     }
 
     /// The regression targets as a tensor of shape `S`.

@@ -27,7 +27,9 @@ impl Standardizer {
     /// Fits every feature's mean and standard deviation on `data` (accumulated in `f64`); an
     /// `Err` for an empty dataset or a non-finite value (naming sample and feature).
     pub fn fit(data: &Dataset) -> Result<Standardizer> {
-        let (n, f) = (data.len(), data.features());
+        // Rows of `features` values: samples, or the steps of every sequence.
+        let f = data.features().max(1);
+        let n = data.inputs().len() / f;
         if n == 0 {
             return Err(Error::Shape("cannot fit a standardizer on an empty dataset".into()));
         }

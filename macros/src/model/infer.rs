@@ -7,15 +7,30 @@ use syn::Ident;
 
 use super::ir::{Graph, NodeRef, Op};
 use super::kinds::Out;
+use super::kinds::{Kind, Steps};
 
 /// `[16, 4, 4]`.
 pub(crate) fn fmt_shape(s: &[usize]) -> String {
-    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    format!("[{}]", s.iter().map(|&d| fmt_size(d)).collect::<Vec<_>>().join(", "))
+}
+
+/// A sequence's runtime number of steps in a per-sample shape (`input: [seq, 12]`): the
+/// sizes after it are fixed, and it is written `seq` in every message.
+pub(crate) const SEQ: usize = usize::MAX;
+
+/// One size in decimal, or `seq`.
+pub(crate) fn fmt_size(d: usize) -> String {
+    if d == SEQ { "seq".to_string() } else { d.to_string() }
+}
+
+/// Whether a per-sample shape is a sequence (`[seq, …]`).
+pub(crate) fn is_seq(s: &[usize]) -> bool {
+    s.first() == Some(&SEQ)
 }
 
 /// `16 × 4 × 4`.
 pub(crate) fn product(s: &[usize]) -> String {
-    s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" × ")
+    s.iter().map(|&d| fmt_size(d)).collect::<Vec<_>>().join(" × ")
 }
 
 /// Where a kind's shape rule runs: the node, what feeds it, and the error sink.
@@ -99,7 +114,8 @@ fn fits(input: &super::ir::Input, shape: &[usize]) -> bool {
     input.dims.len() == shape.len()
         && input.dims.iter().zip(shape).all(|((d, _), &n)| match d {
             super::ir::Dim::Fixed(m) => *m == n,
-            super::ir::Dim::Runtime(_) | super::ir::Dim::Any => true,
+            super::ir::Dim::Runtime(_) => n == SEQ,
+            super::ir::Dim::Any => n != SEQ,
         })
 }
 
@@ -271,7 +287,7 @@ fn infer_inputs(
                 match node.inputs.get(1).and_then(|&r| shapes.of(r)) {
                     Some(second) => {
                         let (a, b) = (input.clone(), second.clone());
-                        kind.infer2(&mut site, &a, &b)
+                        infer2_steps(kind.as_ref(), &mut site, &a, &b)
                     }
                     None => {
                         if let Some(&NodeRef::Node(i)) = node.inputs.get(1)
@@ -292,7 +308,7 @@ fn infer_inputs(
             }
             (Op::Builtin(kind), Some(input)) => {
                 let input = input.clone();
-                kind.infer(&mut site, &input)
+                infer_steps(kind.as_ref(), &mut site, &input)
             }
             // A built-in layer right after a custom layer whose output `model!` cannot see:
             // the custom layer must state it, so every later check stays in decimal.
@@ -339,4 +355,65 @@ fn infer_inputs(
         shapes.nodes.push(shape);
     }
     shapes
+}
+
+/// A built-in kind's rule on a sequence input: a kind over the steps (`Lstm`, `LastStep`) sees
+/// the whole `[seq, …]`; a kind applied at each step (`Linear`, `Relu`) sees one step's shape;
+/// any other kind is an error that names the reductions.
+fn infer_steps(kind: &dyn Kind, site: &mut Site<'_>, input: &[usize]) -> Option<Out> {
+    if !is_seq(input) {
+        return kind.infer(site, input);
+    }
+    match kind.steps() {
+        Steps::Sequence => kind.infer(site, input),
+        Steps::Each | Steps::EachWrapped => {
+            let out = kind.infer(site, &input[1..])?;
+            Some(Out { shape: [&[SEQ][..], &out.shape].concat(), note: out.note })
+        }
+        Steps::Sample => {
+            per_sample_error(kind, site, input);
+            None
+        }
+    }
+}
+
+/// [`infer_steps`] for the merge kinds: both inputs sequences (or neither).
+fn infer2_steps(kind: &dyn Kind, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
+    match (is_seq(a), is_seq(b), kind.steps()) {
+        (false, false, _) => kind.infer2(site, a, b),
+        (true, true, Steps::Each | Steps::EachWrapped) => {
+            let out = kind.infer2(site, &a[1..], &b[1..])?;
+            Some(Out { shape: [&[SEQ][..], &out.shape].concat(), note: out.note })
+        }
+        (true, true, _) => {
+            per_sample_error(kind, site, a);
+            None
+        }
+        _ => {
+            let name = site.name().clone();
+            site.err(
+                name.span(),
+                format!(
+                    "`{name}` ({}) merges a sequence and a single vector per sample: {} and {}\n  = help: reduce the sequence first (`LastStep`, `MeanOverTime`) or merge two sequences",
+                    kind.name(),
+                    fmt_shape(a),
+                    fmt_shape(b)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn per_sample_error(kind: &dyn Kind, site: &mut Site<'_>, input: &[usize]) {
+    let (name, prev) = (site.name().clone(), site.prev().to_string());
+    let reduced = fmt_shape(&input[1..]);
+    site.err(
+        name.span(),
+        format!(
+            "`{name}` ({}) needs fixed per-sample sizes, but `{prev}` produces a sequence {} whose number of steps is known only at run time\n  = help: reduce the steps first: `last: LastStep,` (each sample's last valid step) or `pool: MeanOverTime,` (the mean of its valid steps), both giving {reduced}",
+            kind.name(),
+            fmt_shape(input)
+        ),
+    );
 }

@@ -29,8 +29,11 @@ impl Input {
     pub fn fixed_dims(&self) -> Option<Vec<usize>> {
         self.dims
             .iter()
-            .map(|(d, _)| match d {
+            .enumerate()
+            .map(|(k, (d, _))| match d {
                 Dim::Fixed(n) => Some(*n),
+                // A sequence's steps come first (elsewhere: an error, reported).
+                Dim::Runtime(_) if k == 0 => Some(super::infer::SEQ),
                 Dim::Runtime(_) | Dim::Any => None,
             })
             .collect()
@@ -140,19 +143,31 @@ pub(crate) fn lower(
         })
         .collect();
     let several = inputs.len() > 1 || def.output.as_ref().is_some_and(|o| o.names.len() > 1);
-    for (d, span) in inputs.iter().flat_map(|i| &i.dims) {
+    for (k, (d, span)) in inputs.iter().flat_map(|i| i.dims.iter().enumerate()) {
         if several && matches!(d, Dim::Any) {
             errors.push(syn::Error::new(
                 *span,
                 "`_`: a model with several inputs or outputs is not used inside another model, so every size is fixed; write it",
             ));
         }
-        if let Dim::Runtime(name) = d {
+        if let Dim::Runtime(name) = d
+            && k > 0
+        {
             errors.push(syn::Error::new(
                 *span,
                 format!(
-                    "`{name}`: named runtime sizes (sequence lengths) are not supported by `model!` yet; write every per-sample size as an integer literal, e.g. `input: [1, 28, 28]`"
+                    "`{name}`: the one runtime size `model!` knows is a sequence's number of steps, written `seq` as the first per-sample size: `input: [seq, 12]`"
                 ),
+            ));
+        }
+    }
+    for input in &inputs {
+        if let Some((Dim::Runtime(name), span)) = input.dims.first()
+            && name != "seq"
+        {
+            errors.push(syn::Error::new(
+                *span,
+                format!("`{name}`: a sequence's runtime number of steps is written `seq`: `input: [seq, ...]`"),
             ));
         }
     }

@@ -15,3 +15,4 @@ extern "C" void emu_set_block(unsigned int block, unsigned int grid) {
 #include "../../kernels/pool.cu"
 #include "../../kernels/norm.cu"
 #include "../../kernels/optim.cu"
+#include "../../kernels/sequence.cu"

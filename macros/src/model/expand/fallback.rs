@@ -24,7 +24,12 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
     };
     let s0 = input_type(&g.inputs[0]);
     let sn = shape_type(&shapes.last_known(g));
-    let flat = crate::dim::const_type(shapes.last_known(g).iter().product::<usize>().max(1) as u64);
+    let flat = shapes
+        .last_known(g)
+        .iter()
+        .filter(|&&d| d != crate::model::infer::SEQ)
+        .fold(1usize, |a, &d| a.saturating_mul(d));
+    let flat = crate::dim::const_type(flat.max(1) as u64);
     let traits = quote! {
         #[allow(unused_variables, clippy::all)]
         impl<B: #p::Backend> #p::Init<B> for #name<B> {

@@ -223,6 +223,10 @@ pub(crate) fn init_expr(g: &Graph, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
     let ty = &plan.types[i];
     match &g.nodes[i].op {
+        Op::Builtin(k) if plan.per_step[i] => {
+            let inner = k.init(&k.ty());
+            quote!(#p::layers::PerStep::new(#inner))
+        }
         Op::Builtin(k) => k.init(ty),
         _ => quote!(<#ty as #p::Init<B>>::init(dev, &mut rng)),
     }
@@ -239,7 +243,7 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
             .as_deref()
             .unwrap_or(&[])
             .iter()
-            .map(|d| d.to_string())
+            .map(|&d| crate::model::infer::fmt_size(d))
             .collect::<Vec<_>>()
             .join(", ")
     );

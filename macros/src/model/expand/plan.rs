@@ -5,14 +5,20 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::spans::{KEEP_SPANS, with_span};
-use crate::model::infer::Shapes;
+use crate::model::infer::{Shapes, is_seq};
 use crate::model::ir::{Graph, NodeRef, Op};
-use crate::model::kinds::private;
+use crate::model::kinds::{Steps, private};
 
 /// `(Dyn, Const<1>, Const<28>, Const<28>)` for a per-sample shape `[1, 28, 28]`.
 pub(crate) fn shape_type(per_sample: &[usize]) -> TokenStream {
     let p = private();
-    let dims = per_sample.iter().map(|&d| crate::dim::const_type(d as u64));
+    let dims = per_sample.iter().map(|&d| {
+        if d == crate::model::infer::SEQ {
+            quote!(#p::Dyn)
+        } else {
+            crate::dim::const_type(d as u64)
+        }
+    });
     quote!((#p::Dyn, #(#dims,)*))
 }
 
@@ -83,6 +89,9 @@ pub(crate) struct Plan {
     pub output_types: Vec<TokenStream>,
     pub calls: Vec<Call>,
     pub where_clauses: Vec<TokenStream>,
+    /// Nodes whose layer runs at each step of a sequence through `PerStep` (a `Linear` after an
+    /// `Lstm`).
+    pub per_step: Vec<bool>,
 }
 
 impl Plan {
@@ -97,8 +106,21 @@ impl Plan {
             .collect();
         // A reused layer has its owner's kind.
         let op = |i: usize| &g.nodes[owner[i]].op;
+        let per_step: Vec<bool> = (0..g.nodes.len())
+            .map(|i| match op(i) {
+                Op::Builtin(k) => {
+                    k.steps() == Steps::EachWrapped
+                        && shapes.of(g.nodes[i].inputs[0]).is_some_and(|s| is_seq(s))
+                }
+                _ => false,
+            })
+            .collect();
         let types: Vec<TokenStream> = (0..g.nodes.len())
             .map(|i| match op(i) {
+                Op::Builtin(k) if per_step[i] => {
+                    let inner = k.ty();
+                    quote!(#p::layers::PerStep<#inner>)
+                }
                 Op::Builtin(k) => k.ty(),
                 Op::Custom { ty, .. } => quote!(#ty),
                 Op::Model { models, sequence } => {
@@ -118,6 +140,7 @@ impl Plan {
             output_types: Vec::new(),
             calls: Vec::new(),
             where_clauses: Vec::new(),
+            per_step,
         };
         for (i, node) in g.nodes.iter().enumerate() {
             let input = plan.value_type(node.inputs[0]);

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Attr, Kind, KindDef, Out, private};
+use super::{Attr, Kind, KindDef, Out, Steps, private};
 use crate::model::args::real;
 use crate::model::infer::Site;
 
@@ -36,6 +36,9 @@ struct Activation {
 }
 
 impl Kind for Activation {
+    fn steps(&self) -> Steps {
+        Steps::Each
+    }
     fn name(&self) -> &'static str {
         self.name
     }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Attr, Build, Kind, KindDef, Out, private};
+use super::{Attr, Build, Kind, KindDef, Out, Steps, private};
 use crate::model::args::real;
 use crate::model::infer::{Site, fmt_shape};
 
@@ -28,6 +28,9 @@ struct Dropout {
 }
 
 impl Kind for Dropout {
+    fn steps(&self) -> Steps {
+        if self.channels { Steps::Sample } else { Steps::Each }
+    }
     fn name(&self) -> &'static str {
         if self.channels { DROPOUT2D.name } else { DROPOUT.name }
     }

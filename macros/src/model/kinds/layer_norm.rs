@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use super::{Attr, Kind, KindDef, Out, private, size_type};
+use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
 use crate::model::args::{flag, real, size};
 use crate::model::infer::{Site, fmt_shape};
 
@@ -24,6 +24,9 @@ struct LayerNorm {
 }
 
 impl Kind for LayerNorm {
+    fn steps(&self) -> Steps {
+        Steps::Each
+    }
     fn name(&self) -> &'static str {
         LAYER_NORM.name
     }

@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use super::{Attr, Kind, KindDef, Out, private, size_type};
+use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
 use crate::model::args::{flag, size};
 use crate::model::infer::{Site, fmt_shape, product};
 
@@ -23,6 +23,9 @@ struct Linear {
 }
 
 impl Kind for Linear {
+    fn steps(&self) -> Steps {
+        Steps::EachWrapped
+    }
     fn name(&self) -> &'static str {
         LINEAR.name
     }

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Kind, KindDef, Out, private};
+use super::{Kind, KindDef, Out, Steps, private};
 use crate::model::infer::{Site, fmt_shape};
 
 /// A merge kind named `$name`.
@@ -23,6 +23,9 @@ merge!(CONCAT, "Concat");
 struct Merge(&'static str);
 
 impl Kind for Merge {
+    fn steps(&self) -> Steps {
+        if self.0 == CONCAT.name { Steps::Sample } else { Steps::Each }
+    }
     fn name(&self) -> &'static str {
         self.0
     }

@@ -8,14 +8,17 @@ mod activation;
 mod batch_norm;
 mod conv;
 mod dropout;
+mod embedding;
 mod flatten;
 mod global_avg_pool;
 mod layer_norm;
 mod linear;
+mod lstm;
 mod merge;
 mod narrow;
 mod pool;
 mod softmax;
+mod time_pool;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -49,6 +52,19 @@ pub(crate) enum Attr {
     Flag(bool),
 }
 
+/// How a kind treats a sequence input `[seq, …]`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Steps {
+    /// One vector per sample only: an error on a sequence, naming the reductions.
+    Sample,
+    /// Applied at each step, by the layer itself (activations, dropout, layer norm).
+    Each,
+    /// Applied at each step through `PerStep<…>` (`Linear`).
+    EachWrapped,
+    /// Over the steps, reading each sample's length (`Lstm`, `Embedding`, `LastStep`).
+    Sequence,
+}
+
 /// One resolved layer of a built-in kind.
 pub(crate) trait Kind {
     /// The kind's name as the user writes it (`Conv2d`).
@@ -78,6 +94,10 @@ pub(crate) trait Kind {
     /// are called through `Merge` and give their shape rule in [`Kind::infer2`].
     fn arity(&self) -> usize {
         1
+    }
+    /// How the kind treats a sequence input.
+    fn steps(&self) -> Steps {
+        Steps::Sample
     }
     /// The shape rule of a two-input kind, for inputs `a` and `b` (whose traces `site` carries).
     fn infer2(&self, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
@@ -127,6 +147,10 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &merge::MUL,
     &merge::CONCAT,
     &narrow::NARROW,
+    &embedding::EMBEDDING,
+    &lstm::LSTM,
+    &time_pool::LAST_STEP,
+    &time_pool::MEAN_OVER_TIME,
 ];
 
 /// The kind named `name`.

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Kind, KindDef, Out, private};
+use super::{Kind, KindDef, Out, Steps, private};
 use crate::model::infer::Site;
 
 pub(crate) const SOFTMAX: KindDef =
@@ -17,6 +17,9 @@ pub(crate) const LOG_SOFTMAX: KindDef = KindDef {
 struct Softmax(&'static str);
 
 impl Kind for Softmax {
+    fn steps(&self) -> Steps {
+        Steps::Each
+    }
     fn name(&self) -> &'static str {
         self.0
     }

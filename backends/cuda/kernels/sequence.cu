@@ -1,0 +1,103 @@
+// The sequence family (src/sequence.rs). LSTM steps over time-major buffers ([steps, batch, ...]),
+// one thread per (sample, hidden unit); a sample whose length is at most the step is finished:
+// zeros out, state carried, no gradient. Lengths arrive as floats (exact below 2^24), row indices
+// as int (-1: an invalid id, a row of NaN).
+
+__device__ float seq_sigmoid(float x) {
+    return x >= 0.0f ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
+
+extern "C" __global__ void lstm_step(const float* pre, const float* rec, const float* lengths, float* h, float* c, float* y, float* gates, float* c_prev, float* h_prev, size_t step, size_t batch, size_t hidden) {
+    size_t total = batch * hidden;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / hidden, j = k % hidden;
+        size_t at = step * total + k;
+        size_t g0 = step * batch * 4 * hidden + b * 4 * hidden;
+        h_prev[at] = h[k];
+        c_prev[at] = c[k];
+        if ((float)step >= lengths[b]) {
+            y[at] = 0.0f;
+            for (int q = 0; q < 4; q++) gates[g0 + q * hidden + j] = 0.0f;
+            continue;
+        }
+        const float* p = pre + g0;
+        const float* r = rec + b * 4 * hidden;
+        float i = seq_sigmoid(p[j] + r[j]);
+        float f = seq_sigmoid(p[hidden + j] + r[hidden + j]);
+        float g = tanhf(p[2 * hidden + j] + r[2 * hidden + j]);
+        float o = seq_sigmoid(p[3 * hidden + j] + r[3 * hidden + j]);
+        float cn = f * c[k] + i * g;
+        c[k] = cn;
+        h[k] = o * tanhf(cn);
+        y[at] = h[k];
+        gates[g0 + j] = i;
+        gates[g0 + hidden + j] = f;
+        gates[g0 + 2 * hidden + j] = g;
+        gates[g0 + 3 * hidden + j] = o;
+    }
+}
+
+extern "C" __global__ void lstm_step_backward(const float* lengths, const float* gates, const float* c_prev, const float* dy, float* dh, float* dc, float* dpre, float* dgates, size_t step, size_t batch, size_t hidden) {
+    size_t total = batch * hidden;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / hidden, j = k % hidden;
+        size_t at = step * total + k;
+        size_t l0 = b * 4 * hidden, g0 = step * batch * 4 * hidden + l0;
+        if ((float)step >= lengths[b]) {
+            for (int q = 0; q < 4; q++) { dpre[g0 + q * hidden + j] = 0.0f; dgates[l0 + q * hidden + j] = 0.0f; }
+            continue;
+        }
+        float i = gates[g0 + j], f = gates[g0 + hidden + j], g = gates[g0 + 2 * hidden + j], o = gates[g0 + 3 * hidden + j];
+        float cn = f * c_prev[at] + i * g;
+        float tc = tanhf(cn);
+        float dht = dh[k] + dy[at];
+        float dct = dc[k] + dht * o * (1.0f - tc * tc);
+        float d[4] = {dct * g * i * (1.0f - i), dct * c_prev[at] * f * (1.0f - f), dct * i * (1.0f - g * g), dht * tc * o * (1.0f - o)};
+        for (int q = 0; q < 4; q++) { dpre[g0 + q * hidden + j] = d[q]; dgates[l0 + q * hidden + j] = d[q]; }
+        dc[k] = dct * f;
+        dh[k] = 0.0f;
+    }
+}
+
+extern "C" __global__ void reverse_steps(const float* x, float* y, const int* lengths, size_t batch, size_t steps, size_t width) {
+    size_t total = batch * steps * width;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t t = k / (batch * width), b = (k / width) % batch, e = k % width;
+        size_t len = (size_t)lengths[b];
+        y[k] = t < len ? x[((len - 1 - t) * batch + b) * width + e] : 0.0f;
+    }
+}
+
+extern "C" __global__ void gather_rows(const float* table, const int* rows, float* out, size_t n, size_t width) {
+    size_t total = n * width;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        int r = rows[k / width];
+        out[k] = r < 0 ? __int_as_float(0x7fc00000u) : table[(size_t)r * width + k % width];
+    }
+}
+
+extern "C" __global__ void scatter_add_rows(const float* src, const int* rows, float* table, size_t n, size_t width) {
+    size_t total = n * width;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        int r = rows[k / width];
+        if (r >= 0) atomicAdd(&table[(size_t)r * width + k % width], src[k]);
+    }
+}
+
+extern "C" __global__ void mean_steps(const float* x, float* y, const int* lengths, size_t batch, size_t steps, size_t width) {
+    size_t total = batch * width;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / width, e = k % width, len = (size_t)lengths[b];
+        float s = 0.0f;
+        for (size_t t = 0; t < len && t < steps; t++) s += x[(b * steps + t) * width + e];
+        y[k] = s / (float)(len > 0 ? len : 1);
+    }
+}
+
+extern "C" __global__ void mean_steps_backward(const float* dy, float* dx, const int* lengths, size_t batch, size_t steps, size_t width) {
+    size_t total = batch * steps * width;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / (steps * width), t = (k / width) % steps, e = k % width, len = (size_t)lengths[b];
+        dx[k] = t < len ? dy[b * width + e] / (float)(len > 0 ? len : 1) : 0.0f;
+    }
+}

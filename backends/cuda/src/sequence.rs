@@ -1,0 +1,178 @@
+//! `impl Sequence for Cuda`, kernels in `kernels/sequence.cu`.
+
+use crate::Cuda;
+use crate::launch::*;
+use crate::runtime::Runtime;
+use crate::storage::CudaBuf;
+use shapeflow_core::backend::{
+    LstmSaved, LstmSavedMut, LstmState, RecurrentStep, Sequence, StepBatch,
+};
+
+impl Sequence for Cuda {
+    fn lstm_step(
+        g: RecurrentStep,
+        pre: &CudaBuf,
+        rec: &CudaBuf,
+        lengths: &CudaBuf,
+        state: LstmState<'_, CudaBuf>,
+        y: &mut CudaBuf,
+        saved: LstmSavedMut<'_, CudaBuf>,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let rt = y.rt.clone();
+        if let (
+            Some(p),
+            Some(r),
+            Some(l),
+            Some(h),
+            Some(c),
+            Some(yd),
+            Some(gs),
+            Some(cp),
+            Some(hp),
+        ) = (
+            pre.data.as_ref(),
+            rec.data.as_ref(),
+            lengths.data.as_ref(),
+            state.h.data.as_mut(),
+            state.c.data.as_mut(),
+            y.data.as_mut(),
+            saved.gates.data.as_mut(),
+            saved.c_prev.data.as_mut(),
+            saved.h_prev.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "lstm_step",
+                Runtime::grid(batch * hidden),
+                p,
+                r,
+                l,
+                h,
+                c,
+                yd,
+                gs,
+                cp,
+                hp,
+                &step,
+                &batch,
+                &hidden
+            );
+        }
+    }
+
+    fn lstm_step_backward(
+        g: RecurrentStep,
+        lengths: &CudaBuf,
+        saved: LstmSaved<'_, CudaBuf>,
+        dy: &CudaBuf,
+        grad: LstmState<'_, CudaBuf>,
+        dpre: &mut CudaBuf,
+        dgates: &mut CudaBuf,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let rt = dpre.rt.clone();
+        if let (Some(l), Some(gs), Some(cp), Some(dyd), Some(dh), Some(dc), Some(dp), Some(dg)) = (
+            lengths.data.as_ref(),
+            saved.gates.data.as_ref(),
+            saved.c_prev.data.as_ref(),
+            dy.data.as_ref(),
+            grad.h.data.as_mut(),
+            grad.c.data.as_mut(),
+            dpre.data.as_mut(),
+            dgates.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "lstm_step_backward",
+                Runtime::grid(batch * hidden),
+                l,
+                gs,
+                cp,
+                dyd,
+                dh,
+                dc,
+                dp,
+                dg,
+                &step,
+                &batch,
+                &hidden
+            );
+        }
+    }
+
+    fn reverse_steps(x: &CudaBuf, y: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+        let StepBatch { batch, steps, width } = g;
+        let rt = y.rt.clone();
+        let Some(lens) = rt.upload_indices(lengths) else { return };
+        if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
+            launch!(
+                &rt,
+                "reverse_steps",
+                Runtime::grid(g.len()),
+                xd,
+                yd,
+                &lens,
+                &batch,
+                &steps,
+                &width
+            );
+        }
+    }
+
+    fn gather_rows(table: &CudaBuf, rows: &[usize], out: &mut CudaBuf, width: usize) {
+        let rt = out.rt.clone();
+        let n = rows.len();
+        let Some(idx) = rt.upload_indices(rows) else { return };
+        if let (Some(t), Some(o)) = (table.data.as_ref(), out.data.as_mut()) {
+            launch!(&rt, "gather_rows", Runtime::grid(n * width), t, &idx, o, &n, &width);
+        }
+    }
+
+    fn scatter_add_rows(src: &CudaBuf, rows: &[usize], table: &mut CudaBuf, width: usize) {
+        let rt = table.rt.clone();
+        let n = rows.len();
+        let Some(idx) = rt.upload_indices(rows) else { return };
+        if let (Some(s), Some(t)) = (src.data.as_ref(), table.data.as_mut()) {
+            launch!(&rt, "scatter_add_rows", Runtime::grid(n * width), s, &idx, t, &n, &width);
+        }
+    }
+
+    fn mean_steps(x: &CudaBuf, y: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+        let StepBatch { batch, steps, width } = g;
+        let rt = y.rt.clone();
+        let Some(lens) = rt.upload_indices(lengths) else { return };
+        if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
+            launch!(
+                &rt,
+                "mean_steps",
+                Runtime::grid(batch * width),
+                xd,
+                yd,
+                &lens,
+                &batch,
+                &steps,
+                &width
+            );
+        }
+    }
+
+    fn mean_steps_backward(dy: &CudaBuf, dx: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+        let StepBatch { batch, steps, width } = g;
+        let rt = dx.rt.clone();
+        let Some(lens) = rt.upload_indices(lengths) else { return };
+        if let (Some(dyd), Some(dxd)) = (dy.data.as_ref(), dx.data.as_mut()) {
+            launch!(
+                &rt,
+                "mean_steps_backward",
+                Runtime::grid(g.len()),
+                dyd,
+                dxd,
+                &lens,
+                &batch,
+                &steps,
+                &width
+            );
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The sequence family: one step of a recurrent cell, reversing each sample's valid steps,
+//! row gathers and scatters (embeddings, last steps), and means over valid steps. Every kernel
+//! takes each sample's length and leaves padded steps out: they produce zeros, carry the state
+//! unchanged and receive no gradient.
+
+use super::Device;
+
+/// A batch of sequences as a buffer of `batch × steps` rows of `width` values: batch-first
+/// (`[batch, steps, width]`, the layout of sequence tensors) or time-major (`[steps, batch,
+/// width]`, the layout recurrent layers work in), as each method says.
+///
+/// ```
+/// let g = shapeflow_core::backend::StepBatch { batch: 2, steps: 3, width: 4 };
+/// assert_eq!(g.len(), 24);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepBatch {
+    /// Samples.
+    pub batch: usize,
+    /// Padded steps.
+    pub steps: usize,
+    /// Values per step.
+    pub width: usize,
+}
+
+impl StepBatch {
+    /// Values in all.
+    pub const fn len(&self) -> usize {
+        self.batch * self.steps * self.width
+    }
+    /// Whether there are no values.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Step `step` of a recurrent layer with `hidden` units over `batch` samples; buffers named
+/// "all steps" are time-major `[steps, batch, …]` and the step reads and writes its own slice.
+///
+/// ```
+/// let s = shapeflow_core::backend::RecurrentStep { step: 0, batch: 4, hidden: 8 };
+/// assert_eq!(s.hidden, 8);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecurrentStep {
+    /// The time step (0-based, in the direction of processing).
+    pub step: usize,
+    /// Samples.
+    pub batch: usize,
+    /// Hidden units.
+    pub hidden: usize,
+}
+
+/// What an LSTM step keeps for its backward pass, all steps time-major: the activated gates
+/// `[steps, batch, 4·hidden]` in PyTorch's order (input, forget, cell, output), and the cell and
+/// hidden states before each step `[steps, batch, hidden]`.
+pub struct LstmSaved<'a, S> {
+    /// Activated gates `i, f, g, o`.
+    pub gates: &'a S,
+    /// Cell state before each step.
+    pub c_prev: &'a S,
+}
+
+/// [`LstmSaved`], written by the forward step.
+pub struct LstmSavedMut<'a, S> {
+    /// Activated gates `i, f, g, o`.
+    pub gates: &'a mut S,
+    /// Cell state before each step.
+    pub c_prev: &'a mut S,
+    /// Hidden state before each step (the recurrent weight gradient's right operand).
+    pub h_prev: &'a mut S,
+}
+
+/// A recurrent state (or its gradient): hidden `h` and cell `c`, each `[batch, hidden]`.
+pub struct LstmState<'a, S> {
+    /// Hidden state.
+    pub h: &'a mut S,
+    /// Cell state.
+    pub c: &'a mut S,
+}
+
+/// Recurrent steps, reversal, gathers and masked means over time.
+///
+/// ```
+/// use shapeflow_core::backend::{Device, Sequence, StepBatch};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// // two samples of lengths 2 and 1, one value per step, time-major [steps, batch, 1]
+/// let x = dev.upload(&[1.0, 3.0, 2.0, 9.0]);
+/// let mut y = dev.zeros(4);
+/// Cpu::reverse_steps(&x, &mut y, &[2, 1], StepBatch { batch: 2, steps: 2, width: 1 });
+/// assert_eq!(Cpu::to_host(&y), vec![2.0, 3.0, 1.0, 0.0]);
+/// ```
+pub trait Sequence: Device {
+    /// One LSTM step. `pre` holds the input projections of all steps (`x·W_ihᵀ + b_ih + b_hh`,
+    /// `[steps, batch, 4·hidden]`), `rec` this step's `h·W_hhᵀ` (`[batch, 4·hidden]`), `lengths`
+    /// each sample's length (`[batch]`, as values). For a sample still running at this step it
+    /// updates `state`, writes `h` to `y`'s step slice (`[steps, batch, hidden]`) and saves what
+    /// backward needs; for a finished one it writes zeros to `y` and leaves the state as it is.
+    fn lstm_step(
+        g: RecurrentStep,
+        pre: &Self::Storage,
+        rec: &Self::Storage,
+        lengths: &Self::Storage,
+        state: LstmState<'_, Self::Storage>,
+        y: &mut Self::Storage,
+        saved: LstmSavedMut<'_, Self::Storage>,
+    );
+
+    /// The backward of [`Sequence::lstm_step`], steps taken last to first. `grad` holds the
+    /// gradient of the state after the step; for a running sample it becomes the gradient before
+    /// the step, except that `grad.h` is zeroed for the caller to add `dgates·W_hh` (the
+    /// recurrent part) into. `dy` is the output gradient of all steps, `dpre` (all steps) and
+    /// `dgates` (this step, `[batch, 4·hidden]`) receive the gates' pre-activation gradient;
+    /// finished samples get zeros there and keep `grad` unchanged.
+    fn lstm_step_backward(
+        g: RecurrentStep,
+        lengths: &Self::Storage,
+        saved: LstmSaved<'_, Self::Storage>,
+        dy: &Self::Storage,
+        grad: LstmState<'_, Self::Storage>,
+        dpre: &mut Self::Storage,
+        dgates: &mut Self::Storage,
+    );
+
+    /// Reverses each sample's valid steps of a time-major `[steps, batch, width]` buffer:
+    /// `y[t, b] = x[len_b − 1 − t, b]` for `t < len_b`, zeros after (its own inverse on the
+    /// valid steps).
+    fn reverse_steps(x: &Self::Storage, y: &mut Self::Storage, lengths: &[usize], g: StepBatch);
+
+    /// `out[i] = table[rows[i]]`, rows of `width` values; a row index of `usize::MAX` (an id
+    /// the caller found invalid) gives a row of NaN.
+    fn gather_rows(table: &Self::Storage, rows: &[usize], out: &mut Self::Storage, width: usize);
+
+    /// `table[rows[i]] += src[i]`, rows of `width` values; `usize::MAX` rows are skipped.
+    fn scatter_add_rows(
+        src: &Self::Storage,
+        rows: &[usize],
+        table: &mut Self::Storage,
+        width: usize,
+    );
+
+    /// The mean over each sample's valid steps of a batch-first `[batch, steps, width]`
+    /// buffer, into `y` (`[batch, width]`).
+    fn mean_steps(x: &Self::Storage, y: &mut Self::Storage, lengths: &[usize], g: StepBatch);
+
+    /// The backward of [`Sequence::mean_steps`]: `dx[b, t] = dy[b] / len_b` for valid steps,
+    /// zeros for padded ones.
+    fn mean_steps_backward(
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+        lengths: &[usize],
+        g: StepBatch,
+    );
+}

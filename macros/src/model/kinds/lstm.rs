@@ -1,0 +1,115 @@
+//! `Lstm<input_size, hidden_size, num_layers = 1, bidirectional = false>`:
+//! `[seq, input_size] → [seq, hidden_size]` (`2·hidden_size` when bidirectional), PyTorch's
+//! `nn.LSTM(batch_first=True)` over each sample's own length.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+
+use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
+use crate::model::args::{flag, size, size_or};
+use crate::model::infer::{SEQ, Site, fmt_shape, is_seq};
+
+/// The note a bidirectional recurrent layer's output carries, which `LastStep` reads.
+pub(crate) const BIDIRECTIONAL: &str = "forward and reverse directions side by side";
+
+pub(crate) const LSTM: KindDef = KindDef {
+    name: "Lstm",
+    params: &[
+        size("input_size"),
+        size("hidden_size"),
+        size_or("num_layers", 1.0),
+        flag("bidirectional", false),
+    ],
+    build: |b, _| {
+        let a = &b.args;
+        Some(Box::new(Lstm {
+            input: a.spanned(0),
+            hidden: a.size(1),
+            layers: a.size(2),
+            bidirectional: a.flag(3),
+        }))
+    },
+};
+
+struct Lstm {
+    input: (usize, Span),
+    hidden: usize,
+    layers: usize,
+    bidirectional: bool,
+}
+
+impl Lstm {
+    fn output(&self) -> usize {
+        self.hidden * if self.bidirectional { 2 } else { 1 }
+    }
+    fn args(&self, features: usize) -> String {
+        let mut s = format!("{features}, {}", self.hidden);
+        if self.layers != 1 {
+            s += &format!(", num_layers = {}", self.layers);
+        }
+        if self.bidirectional {
+            s += ", bidirectional = true";
+        }
+        s
+    }
+}
+
+impl Kind for Lstm {
+    fn name(&self) -> &'static str {
+        LSTM.name
+    }
+    fn steps(&self) -> Steps {
+        Steps::Sequence
+    }
+    fn infer(&self, site: &mut Site<'_>, shape: &[usize]) -> Option<Out> {
+        let (name, prev) = (site.name().clone(), site.prev().to_string());
+        if !is_seq(shape) || shape.len() != 2 {
+            let help = if is_seq(shape) {
+                String::new()
+            } else {
+                format!(
+                    "\n  = help: a sequence input is declared with its runtime length first: `input: [seq, {}]`",
+                    shape.iter().product::<usize>()
+                )
+            };
+            site.err(
+                self.input.1,
+                format!(
+                    "`{name}` (Lstm) runs over a sequence of feature vectors [seq, features] but `{prev}` produces {}{help}",
+                    fmt_shape(shape)
+                ),
+            );
+            return None;
+        }
+        if shape[1] != self.input.0 {
+            site.err(
+                self.input.1,
+                format!(
+                    "`{name}` expects {} input features per step but `{prev}` produces {}\n  = help: write `{name}: Lstm<{}>`",
+                    self.input.0,
+                    shape[1],
+                    self.args(shape[1])
+                ),
+            );
+        }
+        let note = self.bidirectional.then(|| BIDIRECTIONAL.to_string());
+        Some(Out { shape: vec![SEQ, self.output()], note })
+    }
+    fn ty(&self) -> TokenStream {
+        let p = private();
+        let (i, h, o) = (size_type(self.input.0), size_type(self.hidden), size_type(self.output()));
+        let layers = self.layers;
+        quote!(#p::layers::Lstm<#i, #h, #o, #layers, B>)
+    }
+    fn describe(&self) -> String {
+        format!("Lstm<{}>", self.args(self.input.0))
+    }
+    fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        vec![
+            ("input_size", Attr::Int(self.input.0)),
+            ("hidden_size", Attr::Int(self.hidden)),
+            ("num_layers", Attr::Int(self.layers)),
+            ("bidirectional", Attr::Flag(self.bidirectional)),
+        ]
+    }
+}
