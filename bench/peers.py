@@ -78,6 +78,29 @@ def pytorch(workloads):
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
         x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
         emit(impl, "w7", "b64", "samples/s", measure(train(resnet, x, y), 4, 40, lambda s: 64 / s))
+    if "w5" in workloads:
+        class CharLm(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(96, 256)
+                self.lstm = nn.LSTM(256, 256, num_layers=2, batch_first=True)
+                self.head = nn.Linear(256, 96)
+
+            def forward(self, x):
+                return self.head(self.lstm(self.emb(x))[0])
+        lm = CharLm()
+        opt = torch.optim.Adam(lm.parameters(), lr=1e-3)
+        x = torch.randint(0, 96, (32, 128))
+        y = torch.randint(0, 96, (32, 128))
+
+        def lm_step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(lm(x).reshape(-1, 96), y.reshape(-1)).backward()
+            opt.step()
+        flops = 3 * (2 * 2 * 32 * 128 * 1024 * 512 + 2 * 32 * 128 * 256 * 96)
+        stats = measure(lm_step, 2, 10, lambda s: s)
+        emit(impl, "w5", "b32", "sequences/s", tuple(32 / v for v in (stats[0], stats[2], stats[1])))
+        emit(impl, "w5", "b32", "GFLOP/s", tuple(flops / v / 1e9 for v in (stats[0], stats[2], stats[1])))
     if "w4" in workloads:
         model = mlp().eval()
         one, big = torch.rand(1, 784), torch.rand(1024, 784)

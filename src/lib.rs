@@ -76,7 +76,9 @@ pub mod prelude {
     };
     // Every built-in layer: a new layer in `shapeflow_core::layers` needs no edit here.
     pub use crate::layers::*;
-    pub use crate::loss::{Labels, bce_with_logits, cross_entropy, mse_loss, nll_loss};
+    pub use crate::loss::{
+        Labels, bce_with_logits, cross_entropy, cross_entropy_steps, mse_loss, nll_loss,
+    };
     pub use crate::optim::{
         Adagrad, AdagradConfig, Adam, AdamConfig, CosineAnnealingLr, ExponentialLr, LinearLr,
         OneCycleLr, Rmsprop, RmspropConfig, Sgd, SgdConfig, StepLr,

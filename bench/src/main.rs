@@ -1,7 +1,7 @@
 //! shapeflow benchmarks: the CPU workloads W1–W4 and W7, with optional peers measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w7] [--json] [--peers]
+//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w7] [--json] [--peers]
 //! ```
 //!
 //! * `w1`: f32 GEMM at 512², 1024², 2048² in GFLOP/s, with ndarray's `dot` (matrixmultiply) as
@@ -14,6 +14,9 @@
 //!   ReLU; three residual blocks conv3×3–BN–ReLU–conv3×3–BN + input, ReLU, max-pool 2 after the
 //!   first two; global average pool; linear 32 → 10; cross-entropy; Adam), batch 64, samples/s.
 //!   Not in the default set (it takes about a minute with its peer); name it.
+//! * `w5`: training step of a character LSTM language model (vocabulary 96, embedding 256,
+//!   2-layer LSTM of 256, per-step linear head, per-step cross-entropy, Adam) on 32 sequences of
+//!   128 ids; sequences/s and GFLOP/s. Not in the default set; name it.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
 //! * `gpu-gemm`, `gpu-w2`, `gpu-w3` (with `--features cuda`): a 4096² fp32 GEMM (TF32 off) and
 //!   the W2/W3 training steps on CUDA device 0; with `--peers`, PyTorch CUDA runs the same.
@@ -48,12 +51,13 @@ fn main() {
             "w2" => workloads::w2_mlp_train(&mut figures),
             "w3" => workloads::w3_cnn_train(&mut figures),
             "w4" => workloads::w4_mlp_inference(&mut figures),
+            "w5" => workloads::w5_char_lm_train(&mut figures),
             "w7" => workloads::w7_resnet_train(&mut figures),
             #[cfg(feature = "cuda")]
             "gpu-gemm" | "gpu-w2" | "gpu-w3" => gpu::run(w, &mut figures),
             other => {
                 eprintln!(
-                    "unknown workload `{other}` (known: w1, w2, w3, w4, w7; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
+                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w7; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
                 );
                 std::process::exit(2);
             }

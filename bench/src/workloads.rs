@@ -196,3 +196,52 @@ pub fn w7_resnet_train(out: &mut Vec<Figure>) {
     .expect("sizes");
     train_steps(&mut W7ResNet::<Cpu>::new(&dev, 0), &x, "w7", 40, out);
 }
+
+model! {
+    /// W5's character language model: vocabulary 96, embedding 256, 2-layer LSTM of 256, a
+    /// linear head per step.
+    pub struct W5CharLm {
+        input: [seq],
+        emb: Embedding<96, 256>,
+        lstm: Lstm<256, 256, num_layers = 2>,
+        head: Linear<256, 96>,
+    }
+}
+
+/// Floating-point operations of one W5 training step (forward and backward; the GEMMs only).
+pub fn w5_flops(batch: usize, steps: usize) -> f64 {
+    let rows = (batch * steps) as f64;
+    let lstm_layer = 2.0 * rows * 1024.0 * (256.0 + 256.0); // x·W_ihᵀ + h·W_hhᵀ
+    let head = 2.0 * rows * 256.0 * 96.0;
+    3.0 * (2.0 * lstm_layer + head) // forward, and two products each in backward
+}
+
+/// W5: a training step of the character LSTM language model on sequences of 128 ids, batch 32,
+/// per-step cross-entropy, Adam; sequences/s (and GFLOP/s from [`w5_flops`]).
+pub fn w5_char_lm_train(out: &mut Vec<Figure>) {
+    let (batch, steps) = (32usize, 128usize);
+    let dev = Cpu::default();
+    let mut model = W5CharLm::<Cpu>::new(&dev, 0);
+    let ids: Vec<f32> = (0..batch * steps).map(|i| ((i * 37 + i / 7) % 96) as f32).collect();
+    let x = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[batch, steps], ids).expect("sizes");
+    let labels: Vec<Vec<usize>> =
+        (0..batch).map(|b| (0..steps).map(|t| (b * 5 + t * 3) % 96).collect()).collect();
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let t = Cpu::on_workers(|| {
+        times(2, 10, || {
+            let (logits, cache) = model.forward_train(&x);
+            let (_, d) = cross_entropy_steps(&logits, &labels).expect("finite loss");
+            let grads = model.backward_params(&cache, &d).expect("backward");
+            opt.step(&mut model, &grads).expect("step");
+        })
+    });
+    let flops = w5_flops(batch, steps);
+    out.push(Figure::new(
+        "shapeflow",
+        "w5",
+        "b32",
+        "sequences/s",
+        t.iter().map(|s| batch as f64 / s),
+    ));
+    out.push(Figure::new("shapeflow", "w5", "b32", "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
+}

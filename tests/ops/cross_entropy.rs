@@ -53,3 +53,45 @@ fn a_label_error_for_one_class_says_class() {
     let err = shapeflow::Error::Label { index: 2, label: 1, classes: 1 }.to_string();
     assert_eq!(err, "label 1 at batch position 2 is outside 0..1 (the model has 1 class)");
 }
+
+/// Per-step cross-entropy on a ragged batch against PyTorch's `ignore_index` on the padded
+/// targets, and against finite differences.
+#[test]
+fn cross_entropy_steps_matches_pytorch_and_finite_differences() {
+    let f = crate::support::sequence_fixture();
+    let case = &f["cross_entropy_steps"];
+    let dev = Cpu64::default();
+    let lengths: Vec<usize> = nums(&case["lengths"]).into_iter().map(|v| v as usize).collect();
+    let labels: Vec<Vec<usize>> = case["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| nums(l).into_iter().map(|v| v as usize).collect())
+        .collect();
+    let data = nums(&case["logits"]);
+    let x = Tensor::<(Dyn, Dyn, Const<5>), Cpu64>::from_padded(
+        &dev,
+        &[3, 4, 5],
+        data.clone(),
+        &lengths,
+    )
+    .unwrap();
+    let (loss, grad) = cross_entropy_steps(&x, &labels).unwrap();
+    assert!((loss - case["loss"].as_f64().unwrap()).abs() < 1e-12);
+    crate::support::assert_close("dlogits", &grad.to_vec(), &nums(&case["grad"]), 1e-12, 1e-12);
+    let at = |i: usize, d: f64| {
+        let mut v = x.to_vec();
+        v[i] += d;
+        let t = Tensor::<(Dyn, Dyn, Const<5>), Cpu64>::from_padded(&dev, &[3, 4, 5], v, &lengths)
+            .unwrap();
+        cross_entropy_steps(&t, &labels).unwrap().0
+    };
+    let numeric: Vec<f64> = (0..data.len()).map(|i| (at(i, 1e-6) - at(i, -1e-6)) / 2e-6).collect();
+    crate::support::assert_close("d/dlogits", &grad.to_vec(), &numeric, 1e-6, 1e-7);
+    let short = vec![vec![0; 4], vec![0; 1], vec![0; 3]];
+    let err = cross_entropy_steps(&x, &short).unwrap_err().to_string();
+    assert!(err.contains("sequence 1") && err.contains("expected 2"), "{err}");
+    let bad = vec![vec![0; 4], vec![0, 7], vec![0; 3]];
+    let err = cross_entropy_steps(&x, &bad).unwrap_err().to_string();
+    assert!(err.contains("label 7 at step 1 of sequence 1"), "{err}");
+}

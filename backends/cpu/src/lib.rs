@@ -29,6 +29,7 @@ mod bias;
 mod buffer;
 mod dropout;
 mod f32_view;
+mod gate_math;
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
@@ -82,6 +83,10 @@ pub trait CpuElem: Elem {
     fn erf(self) -> Self;
     /// The buffer pool of this type.
     fn pool() -> &'static std::sync::Mutex<Pool<Self>>;
+    /// The logistic function in a recurrent cell (vectorisable in `f32`, exact in `f64`).
+    fn gate_sigmoid(self) -> Self;
+    /// `tanh` in a recurrent cell (vectorisable in `f32`, exact in `f64`).
+    fn gate_tanh(self) -> Self;
 }
 impl CpuElem for f32 {
     fn erf(self) -> Self {
@@ -90,6 +95,14 @@ impl CpuElem for f32 {
     fn pool() -> &'static std::sync::Mutex<Pool<Self>> {
         &buffer::POOL_F32
     }
+    #[inline(always)]
+    fn gate_sigmoid(self) -> Self {
+        gate_math::sigmoid(self)
+    }
+    #[inline(always)]
+    fn gate_tanh(self) -> Self {
+        gate_math::tanh(self)
+    }
 }
 impl CpuElem for f64 {
     fn erf(self) -> Self {
@@ -97,5 +110,11 @@ impl CpuElem for f64 {
     }
     fn pool() -> &'static std::sync::Mutex<Pool<Self>> {
         &buffer::POOL_F64
+    }
+    fn gate_sigmoid(self) -> Self {
+        1.0 / (1.0 + (-self).exp())
+    }
+    fn gate_tanh(self) -> Self {
+        self.tanh()
     }
 }

@@ -4,10 +4,10 @@
 use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::{
-    LstmSaved, LstmSavedMut, LstmState, RecurrentStep, Sequence, StepBatch,
+    GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
+    RnnActivation, Sequence, StepBatch,
 };
 
-use crate::activation::sigmoid;
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 /// One sample's row of each buffer a forward step writes: `h`, `c`, `y`, gates, `c_prev`,
@@ -17,8 +17,14 @@ type ForwardRow<'a, E> =
 /// One sample's row of each buffer a backward step writes: `dh`, `dc`, `dpre`, `dgates`.
 type BackwardRow<'a, E> = (usize, (((&'a mut [E], &'a mut [E]), &'a mut [E]), &'a mut [E]));
 
+/// One sample's row of each buffer a GRU step writes: `h`, `y`, gates, `rec_n`, `h_prev`.
+type GruRow<'a, E> =
+    (usize, ((((&'a mut [E], &'a mut [E]), &'a mut [E]), &'a mut [E]), &'a mut [E]));
+/// One sample's row of each buffer a GRU backward step writes: `dh`, `dpre`, `drec_all`, `drec`.
+type GruBackRow<'a, E> = (usize, (((&'a mut [E], &'a mut [E]), &'a mut [E]), &'a mut [E]));
+
 /// Rows of hidden units below which a step runs on one thread.
-const PAR_MIN: usize = 1 << 14;
+const PAR_MIN: usize = 1 << 11;
 
 fn running<E: Elem>(lengths: &[E], step: usize, b: usize) -> bool {
     (step as f64) < lengths[b].as_f64()
@@ -50,13 +56,13 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
             }
             let (p, r) = (&pre[b * g4..(b + 1) * g4], &rec[b * g4..(b + 1) * g4]);
             for j in 0..h {
-                let i = sigmoid(p[j] + r[j]);
-                let f = sigmoid(p[h + j] + r[h + j]);
-                let gg = (p[2 * h + j] + r[2 * h + j]).tanh();
-                let o = sigmoid(p[3 * h + j] + r[3 * h + j]);
+                let i = (p[j] + r[j]).gate_sigmoid();
+                let f = (p[h + j] + r[h + j]).gate_sigmoid();
+                let gg = (p[2 * h + j] + r[2 * h + j]).gate_tanh();
+                let o = (p[3 * h + j] + r[3 * h + j]).gate_sigmoid();
                 let c = f * cs[j] + i * gg;
                 cs[j] = c;
-                hs[j] = o * c.tanh();
+                hs[j] = o * c.gate_tanh();
                 yr[j] = hs[j];
                 (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]) = (i, f, gg, o);
             }
@@ -104,7 +110,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
             for j in 0..h {
                 let (i, f, gg, o) = (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]);
                 let c = f * cp[j] + i * gg;
-                let tc = c.tanh();
+                let tc = c.gate_tanh();
                 let dht = dh[j] + dyr[j];
                 let dct = dc[j] + dht * o * (one - tc * tc);
                 let di = dct * gg * i * (one - i);
@@ -128,6 +134,185 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
             rows.into_par_iter().for_each(row);
         } else {
             it.enumerate().for_each(row);
+        }
+    }
+
+    fn gru_step(
+        g: RecurrentStep,
+        pre: &CpuBuf<E>,
+        rec: &CpuBuf<E>,
+        lengths: &CpuBuf<E>,
+        h: &mut CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        saved: GruSavedMut<'_, CpuBuf<E>>,
+    ) {
+        let RecurrentStep { step, batch, hidden: hd } = g;
+        let (g3, at, at3) = (3 * hd, step * batch * hd, step * batch * 3 * hd);
+        let pre = &pre[at3..at3 + batch * g3];
+        let ys = &mut y[at..at + batch * hd];
+        let gates = &mut saved.gates[at3..at3 + batch * g3];
+        let rn = &mut saved.rec_n[at..at + batch * hd];
+        let hp = &mut saved.h_prev[at..at + batch * hd];
+        let one = E::one();
+        let row = |(b, ((((hs, yr), gr), rnr), hpr)): GruRow<'_, E>| {
+            hpr.copy_from_slice(hs);
+            if !running(lengths, step, b) {
+                yr.fill(E::zero());
+                gr.fill(E::zero());
+                rnr.fill(E::zero());
+                return;
+            }
+            let (p, r) = (&pre[b * g3..(b + 1) * g3], &rec[b * g3..(b + 1) * g3]);
+            for j in 0..hd {
+                let rg = (p[j] + r[j]).gate_sigmoid();
+                let z = (p[hd + j] + r[hd + j]).gate_sigmoid();
+                let n = (p[2 * hd + j] + rg * r[2 * hd + j]).gate_tanh();
+                let new = (one - z) * n + z * hs[j];
+                hs[j] = new;
+                yr[j] = new;
+                (gr[j], gr[hd + j], gr[2 * hd + j], rnr[j]) = (rg, z, n, r[2 * hd + j]);
+            }
+        };
+        let it = h
+            .chunks_mut(hd)
+            .zip(ys.chunks_mut(hd))
+            .zip(gates.chunks_mut(g3))
+            .zip(rn.chunks_mut(hd))
+            .zip(hp.chunks_mut(hd));
+        if batch * hd >= PAR_MIN {
+            let rows: Vec<_> = it.enumerate().collect();
+            rows.into_par_iter().for_each(row);
+        } else {
+            it.enumerate().for_each(row);
+        }
+    }
+
+    fn gru_step_backward(
+        g: RecurrentStep,
+        lengths: &CpuBuf<E>,
+        saved: GruSaved<'_, CpuBuf<E>>,
+        dy: &CpuBuf<E>,
+        dh: &mut CpuBuf<E>,
+        grads: GruGrads<'_, CpuBuf<E>>,
+    ) {
+        let RecurrentStep { step, batch, hidden: hd } = g;
+        let (g3, at, at3) = (3 * hd, step * batch * hd, step * batch * 3 * hd);
+        let gates = &saved.gates[at3..at3 + batch * g3];
+        let (rn, hp, dys) = (&saved.rec_n[at..], &saved.h_prev[at..], &dy[at..]);
+        let dp = &mut grads.dpre[at3..at3 + batch * g3];
+        let dra = &mut grads.drec_all[at3..at3 + batch * g3];
+        let one = E::one();
+        let row = |(b, (((dhr, dpr), drar), drr)): GruBackRow<'_, E>| {
+            if !running(lengths, step, b) {
+                dpr.fill(E::zero());
+                drar.fill(E::zero());
+                drr.fill(E::zero());
+                return;
+            }
+            let gr = &gates[b * g3..(b + 1) * g3];
+            for j in 0..hd {
+                let (rg, z, n) = (gr[j], gr[hd + j], gr[2 * hd + j]);
+                let k = b * hd + j;
+                let dht = dhr[j] + dys[k];
+                let dn = dht * (one - z) * (one - n * n);
+                let dz = dht * (hp[k] - n) * z * (one - z);
+                let dr = dn * rn[k] * rg * (one - rg);
+                (dpr[j], dpr[hd + j], dpr[2 * hd + j]) = (dr, dz, dn);
+                (drar[j], drar[hd + j], drar[2 * hd + j]) = (dr, dz, dn * rg);
+                dhr[j] = dht * z;
+            }
+            drr.copy_from_slice(drar);
+        };
+        let it = dh
+            .chunks_mut(hd)
+            .zip(dp.chunks_mut(g3))
+            .zip(dra.chunks_mut(g3))
+            .zip(grads.drec.chunks_mut(g3));
+        if batch * hd >= PAR_MIN {
+            let rows: Vec<_> = it.enumerate().collect();
+            rows.into_par_iter().for_each(row);
+        } else {
+            it.enumerate().for_each(row);
+        }
+    }
+
+    fn rnn_step(
+        g: RecurrentStep,
+        act: RnnActivation,
+        pre: &CpuBuf<E>,
+        rec: &CpuBuf<E>,
+        lengths: &CpuBuf<E>,
+        h: &mut CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        out: &mut CpuBuf<E>,
+        h_prev: &mut CpuBuf<E>,
+    ) {
+        let RecurrentStep { step, batch, hidden: hd } = g;
+        let at = step * batch * hd;
+        for b in 0..batch {
+            let k = at + b * hd;
+            let hs = &mut h[b * hd..(b + 1) * hd];
+            h_prev[k..k + hd].copy_from_slice(hs);
+            if !running(lengths, step, b) {
+                y[k..k + hd].fill(E::zero());
+                out[k..k + hd].fill(E::zero());
+                continue;
+            }
+            for j in 0..hd {
+                let a = pre[k + j] + rec[b * hd + j];
+                let v = match act {
+                    RnnActivation::Tanh => a.gate_tanh(),
+                    RnnActivation::Relu => {
+                        if a > E::zero() {
+                            a
+                        } else {
+                            E::zero()
+                        }
+                    }
+                };
+                hs[j] = v;
+                y[k + j] = v;
+                out[k + j] = v;
+            }
+        }
+    }
+
+    fn rnn_step_backward(
+        g: RecurrentStep,
+        act: RnnActivation,
+        lengths: &CpuBuf<E>,
+        out: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        dh: &mut CpuBuf<E>,
+        dpre: &mut CpuBuf<E>,
+        dgates: &mut CpuBuf<E>,
+    ) {
+        let RecurrentStep { step, batch, hidden: hd } = g;
+        let at = step * batch * hd;
+        for b in 0..batch {
+            let k = at + b * hd;
+            if !running(lengths, step, b) {
+                dpre[k..k + hd].fill(E::zero());
+                dgates[b * hd..(b + 1) * hd].fill(E::zero());
+                continue;
+            }
+            for j in 0..hd {
+                let v = out[k + j];
+                let d = dh[b * hd + j] + dy[k + j];
+                let da = match act {
+                    RnnActivation::Tanh => d * (E::one() - v * v),
+                    RnnActivation::Relu => {
+                        if v > E::zero() {
+                            d
+                        } else {
+                            E::zero()
+                        }
+                    }
+                };
+                dpre[k + j] = da;
+                dgates[b * hd + j] = da;
+                dh[b * hd + j] = E::zero();
+            }
         }
     }
 

@@ -101,3 +101,83 @@ extern "C" __global__ void mean_steps_backward(const float* dy, float* dx, const
         dx[k] = t < len ? dy[b * width + e] / (float)(len > 0 ? len : 1) : 0.0f;
     }
 }
+
+// GRU (PyTorch's nn.GRU): gates r, z, n; rec holds h·W_hhᵀ + b_hh of this step.
+extern "C" __global__ void gru_step(const float* pre, const float* rec, const float* lengths, float* h, float* y, float* gates, float* rec_n, float* h_prev, size_t step, size_t batch, size_t hidden) {
+    size_t total = batch * hidden;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / hidden, j = k % hidden;
+        size_t at = step * total + k;
+        size_t g0 = step * batch * 3 * hidden + b * 3 * hidden;
+        h_prev[at] = h[k];
+        if ((float)step >= lengths[b]) {
+            y[at] = 0.0f;
+            rec_n[at] = 0.0f;
+            for (int q = 0; q < 3; q++) gates[g0 + q * hidden + j] = 0.0f;
+            continue;
+        }
+        const float* p = pre + g0;
+        const float* r = rec + b * 3 * hidden;
+        float rg = seq_sigmoid(p[j] + r[j]);
+        float z = seq_sigmoid(p[hidden + j] + r[hidden + j]);
+        float n = tanhf(p[2 * hidden + j] + rg * r[2 * hidden + j]);
+        float hn = (1.0f - z) * n + z * h[k];
+        h[k] = hn;
+        y[at] = hn;
+        gates[g0 + j] = rg;
+        gates[g0 + hidden + j] = z;
+        gates[g0 + 2 * hidden + j] = n;
+        rec_n[at] = r[2 * hidden + j];
+    }
+}
+
+extern "C" __global__ void gru_step_backward(const float* lengths, const float* gates, const float* rec_n, const float* h_prev, const float* dy, float* dh, float* dpre, float* drec_all, float* drec, size_t step, size_t batch, size_t hidden) {
+    size_t total = batch * hidden;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / hidden, j = k % hidden;
+        size_t at = step * total + k;
+        size_t l0 = b * 3 * hidden, g0 = step * batch * 3 * hidden + l0;
+        if ((float)step >= lengths[b]) {
+            for (int q = 0; q < 3; q++) { dpre[g0 + q * hidden + j] = 0.0f; drec_all[g0 + q * hidden + j] = 0.0f; drec[l0 + q * hidden + j] = 0.0f; }
+            continue;
+        }
+        float rg = gates[g0 + j], z = gates[g0 + hidden + j], n = gates[g0 + 2 * hidden + j];
+        float dht = dh[k] + dy[at];
+        float dn = dht * (1.0f - z) * (1.0f - n * n);
+        float dz = dht * (h_prev[at] - n) * z * (1.0f - z);
+        float dr = dn * rec_n[at] * rg * (1.0f - rg);
+        float p[3] = {dr, dz, dn}, q3[3] = {dr, dz, dn * rg};
+        for (int q = 0; q < 3; q++) { dpre[g0 + q * hidden + j] = p[q]; drec_all[g0 + q * hidden + j] = q3[q]; drec[l0 + q * hidden + j] = q3[q]; }
+        dh[k] = dht * z;
+    }
+}
+
+// A plain recurrent layer: h' = act(pre + rec), act 0 = tanh, 1 = relu.
+extern "C" __global__ void rnn_step(const float* pre, const float* rec, const float* lengths, float* h, float* y, float* out, float* h_prev, int act, size_t step, size_t batch, size_t hidden) {
+    size_t total = batch * hidden;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / hidden;
+        size_t at = step * total + k;
+        h_prev[at] = h[k];
+        if ((float)step >= lengths[b]) { y[at] = 0.0f; out[at] = 0.0f; continue; }
+        float a = pre[at] + rec[k];
+        float v = act == 0 ? tanhf(a) : (a > 0.0f ? a : 0.0f);
+        h[k] = v;
+        y[at] = v;
+        out[at] = v;
+    }
+}
+
+extern "C" __global__ void rnn_step_backward(const float* lengths, const float* out, const float* dy, float* dh, float* dpre, float* dgates, int act, size_t step, size_t batch, size_t hidden) {
+    size_t total = batch * hidden;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t b = k / hidden;
+        size_t at = step * total + k;
+        if ((float)step >= lengths[b]) { dpre[at] = 0.0f; dgates[k] = 0.0f; continue; }
+        float v = out[at], d = dh[k] + dy[at];
+        float da = act == 0 ? d * (1.0f - v * v) : (v > 0.0f ? d : 0.0f);
+        dpre[at] = da;
+        dgates[k] = da;
+        dh[k] = 0.0f;
+    }
+}

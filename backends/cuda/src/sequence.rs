@@ -5,8 +5,16 @@ use crate::launch::*;
 use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
 use shapeflow_core::backend::{
-    LstmSaved, LstmSavedMut, LstmState, RecurrentStep, Sequence, StepBatch,
+    GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
+    RnnActivation, Sequence, StepBatch,
 };
+
+fn act_code(a: RnnActivation) -> i32 {
+    match a {
+        RnnActivation::Tanh => 0,
+        RnnActivation::Relu => 1,
+    }
+}
 
 impl Sequence for Cuda {
     fn lstm_step(
@@ -94,6 +102,176 @@ impl Sequence for Cuda {
                 dc,
                 dp,
                 dg,
+                &step,
+                &batch,
+                &hidden
+            );
+        }
+    }
+
+    fn gru_step(
+        g: RecurrentStep,
+        pre: &CudaBuf,
+        rec: &CudaBuf,
+        lengths: &CudaBuf,
+        h: &mut CudaBuf,
+        y: &mut CudaBuf,
+        saved: GruSavedMut<'_, CudaBuf>,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let rt = y.rt.clone();
+        if let (Some(p), Some(r), Some(l), Some(hd), Some(yd), Some(gs), Some(rn), Some(hp)) = (
+            pre.data.as_ref(),
+            rec.data.as_ref(),
+            lengths.data.as_ref(),
+            h.data.as_mut(),
+            y.data.as_mut(),
+            saved.gates.data.as_mut(),
+            saved.rec_n.data.as_mut(),
+            saved.h_prev.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "gru_step",
+                Runtime::grid(batch * hidden),
+                p,
+                r,
+                l,
+                hd,
+                yd,
+                gs,
+                rn,
+                hp,
+                &step,
+                &batch,
+                &hidden
+            );
+        }
+    }
+
+    fn gru_step_backward(
+        g: RecurrentStep,
+        lengths: &CudaBuf,
+        saved: GruSaved<'_, CudaBuf>,
+        dy: &CudaBuf,
+        dh: &mut CudaBuf,
+        grads: GruGrads<'_, CudaBuf>,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let rt = dh.rt.clone();
+        if let (
+            Some(l),
+            Some(gs),
+            Some(rn),
+            Some(hp),
+            Some(dyd),
+            Some(dhd),
+            Some(dp),
+            Some(dra),
+            Some(dr),
+        ) = (
+            lengths.data.as_ref(),
+            saved.gates.data.as_ref(),
+            saved.rec_n.data.as_ref(),
+            saved.h_prev.data.as_ref(),
+            dy.data.as_ref(),
+            dh.data.as_mut(),
+            grads.dpre.data.as_mut(),
+            grads.drec_all.data.as_mut(),
+            grads.drec.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "gru_step_backward",
+                Runtime::grid(batch * hidden),
+                l,
+                gs,
+                rn,
+                hp,
+                dyd,
+                dhd,
+                dp,
+                dra,
+                dr,
+                &step,
+                &batch,
+                &hidden
+            );
+        }
+    }
+
+    fn rnn_step(
+        g: RecurrentStep,
+        act: RnnActivation,
+        pre: &CudaBuf,
+        rec: &CudaBuf,
+        lengths: &CudaBuf,
+        h: &mut CudaBuf,
+        y: &mut CudaBuf,
+        out: &mut CudaBuf,
+        h_prev: &mut CudaBuf,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let (rt, code) = (y.rt.clone(), act_code(act));
+        if let (Some(p), Some(r), Some(l), Some(hd), Some(yd), Some(od), Some(hp)) = (
+            pre.data.as_ref(),
+            rec.data.as_ref(),
+            lengths.data.as_ref(),
+            h.data.as_mut(),
+            y.data.as_mut(),
+            out.data.as_mut(),
+            h_prev.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "rnn_step",
+                Runtime::grid(batch * hidden),
+                p,
+                r,
+                l,
+                hd,
+                yd,
+                od,
+                hp,
+                &code,
+                &step,
+                &batch,
+                &hidden
+            );
+        }
+    }
+
+    fn rnn_step_backward(
+        g: RecurrentStep,
+        act: RnnActivation,
+        lengths: &CudaBuf,
+        out: &CudaBuf,
+        dy: &CudaBuf,
+        dh: &mut CudaBuf,
+        dpre: &mut CudaBuf,
+        dgates: &mut CudaBuf,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let (rt, code) = (dh.rt.clone(), act_code(act));
+        if let (Some(l), Some(od), Some(dyd), Some(dhd), Some(dp), Some(dg)) = (
+            lengths.data.as_ref(),
+            out.data.as_ref(),
+            dy.data.as_ref(),
+            dh.data.as_mut(),
+            dpre.data.as_mut(),
+            dgates.data.as_mut(),
+        ) {
+            launch!(
+                &rt,
+                "rnn_step_backward",
+                Runtime::grid(batch * hidden),
+                l,
+                od,
+                dyd,
+                dhd,
+                dp,
+                dg,
+                &code,
                 &step,
                 &batch,
                 &hidden

@@ -916,3 +916,220 @@ fn sequence_kernels_match_the_cpu() {
     Cpu::scatter_add_rows(&buf(&src), &rows, &mut want, width);
     close("scatter_add_rows", &table, &want);
 }
+
+type GruStepFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    usize,
+    usize,
+    usize,
+);
+type GruStepBwdFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    usize,
+    usize,
+    usize,
+);
+type RnnStepFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    i32,
+    usize,
+    usize,
+    usize,
+);
+type RnnStepBwdFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    *mut f32,
+    *mut f32,
+    i32,
+    usize,
+    usize,
+    usize,
+);
+
+#[test]
+fn gru_and_rnn_kernels_match_the_cpu() {
+    use shapeflow_core::backend::{
+        GruGrads, GruSaved, GruSavedMut, RecurrentStep, RnnActivation, Sequence,
+    };
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let (steps, batch, hidden) = (3usize, 3usize, 4usize);
+    let lens_f = [3.0f32, 1.0, 2.0];
+    let (g3, all) = (3 * hidden, steps * batch * hidden);
+    let pre = data(steps * batch * g3, 0.3);
+    let rec = data(batch * g3, 0.9);
+    let mut h = data(batch * hidden, 0.2);
+    let (mut y, mut gates, mut rn, mut hp) =
+        (vec![0.0f32; all], vec![0.0f32; steps * batch * g3], vec![0.0f32; all], vec![0.0f32; all]);
+    let mut ch = buf(&h);
+    let (mut cy, mut cg, mut crn, mut chp) = (buf(&y), buf(&gates), buf(&rn), buf(&hp));
+    let f = emu.sym::<GruStepFn>("gru_step");
+    for step in 0..steps {
+        // SAFETY: buffers sized as the kernel indexes them (see sequence.cu).
+        emu.launch(1, || unsafe {
+            f(
+                pre.as_ptr(),
+                rec.as_ptr(),
+                lens_f.as_ptr(),
+                h.as_mut_ptr(),
+                y.as_mut_ptr(),
+                gates.as_mut_ptr(),
+                rn.as_mut_ptr(),
+                hp.as_mut_ptr(),
+                step,
+                batch,
+                hidden,
+            )
+        });
+        Cpu::gru_step(
+            RecurrentStep { step, batch, hidden },
+            &buf(&pre),
+            &buf(&rec),
+            &buf(&lens_f),
+            &mut ch,
+            &mut cy,
+            GruSavedMut { gates: &mut cg, rec_n: &mut crn, h_prev: &mut chp },
+        );
+    }
+    close("gru_step y", &y, &cy);
+    close("gru_step gates", &gates, &cg);
+    close("gru_step rec_n", &rn, &crn);
+    close("gru_step h_prev", &hp, &chp);
+    let dy = data(all, 0.6);
+    let mut dh = data(batch * hidden, 0.1);
+    let (mut dpre, mut dra, mut dr) = (
+        vec![0.0f32; steps * batch * g3],
+        vec![0.0f32; steps * batch * g3],
+        vec![0.0f32; batch * g3],
+    );
+    let (mut cdh, mut cdpre, mut cdra, mut cdr) = (buf(&dh), buf(&dpre), buf(&dra), buf(&dr));
+    let b = emu.sym::<GruStepBwdFn>("gru_step_backward");
+    for step in (0..steps).rev() {
+        // SAFETY: as above.
+        emu.launch(1, || unsafe {
+            b(
+                lens_f.as_ptr(),
+                gates.as_ptr(),
+                rn.as_ptr(),
+                hp.as_ptr(),
+                dy.as_ptr(),
+                dh.as_mut_ptr(),
+                dpre.as_mut_ptr(),
+                dra.as_mut_ptr(),
+                dr.as_mut_ptr(),
+                step,
+                batch,
+                hidden,
+            )
+        });
+        Cpu::gru_step_backward(
+            RecurrentStep { step, batch, hidden },
+            &buf(&lens_f),
+            GruSaved { gates: &cg, rec_n: &crn, h_prev: &chp },
+            &buf(&dy),
+            &mut cdh,
+            GruGrads { dpre: &mut cdpre, drec_all: &mut cdra, drec: &mut cdr },
+        );
+    }
+    close("gru_step_backward dpre", &dpre, &cdpre);
+    close("gru_step_backward drec_all", &dra, &cdra);
+    close("gru_step_backward dh", &dh, &cdh);
+    for (code, act) in [(0, RnnActivation::Tanh), (1, RnnActivation::Relu)] {
+        let pre = data(all, 0.4);
+        let rec = data(batch * hidden, 0.8);
+        let mut h = data(batch * hidden, 0.5);
+        let (mut y, mut out, mut hp) = (vec![0.0f32; all], vec![0.0f32; all], vec![0.0f32; all]);
+        let (mut ch, mut cy, mut cout, mut chp) = (buf(&h), buf(&y), buf(&out), buf(&hp));
+        let f = emu.sym::<RnnStepFn>("rnn_step");
+        for step in 0..steps {
+            // SAFETY: as above.
+            emu.launch(1, || unsafe {
+                f(
+                    pre.as_ptr(),
+                    rec.as_ptr(),
+                    lens_f.as_ptr(),
+                    h.as_mut_ptr(),
+                    y.as_mut_ptr(),
+                    out.as_mut_ptr(),
+                    hp.as_mut_ptr(),
+                    code,
+                    step,
+                    batch,
+                    hidden,
+                )
+            });
+            let g = RecurrentStep { step, batch, hidden };
+            Cpu::rnn_step(
+                g,
+                act,
+                &buf(&pre),
+                &buf(&rec),
+                &buf(&lens_f),
+                &mut ch,
+                &mut cy,
+                &mut cout,
+                &mut chp,
+            );
+        }
+        close("rnn_step y", &y, &cy);
+        close("rnn_step h_prev", &hp, &chp);
+        let mut dh = data(batch * hidden, 0.1);
+        let (mut dpre, mut dg) = (vec![0.0f32; all], vec![0.0f32; batch * hidden]);
+        let (mut cdh, mut cdpre, mut cdg) = (buf(&dh), buf(&dpre), buf(&dg));
+        let b = emu.sym::<RnnStepBwdFn>("rnn_step_backward");
+        for step in (0..steps).rev() {
+            // SAFETY: as above.
+            emu.launch(1, || unsafe {
+                b(
+                    lens_f.as_ptr(),
+                    out.as_ptr(),
+                    dy.as_ptr(),
+                    dh.as_mut_ptr(),
+                    dpre.as_mut_ptr(),
+                    dg.as_mut_ptr(),
+                    code,
+                    step,
+                    batch,
+                    hidden,
+                )
+            });
+            let g = RecurrentStep { step, batch, hidden };
+            Cpu::rnn_step_backward(
+                g,
+                act,
+                &buf(&lens_f),
+                &cout,
+                &buf(&dy),
+                &mut cdh,
+                &mut cdpre,
+                &mut cdg,
+            );
+        }
+        close(&format!("rnn_step_backward {act:?} dpre"), &dpre, &cdpre);
+        close(&format!("rnn_step_backward {act:?} dgates"), &dg, &cdg);
+    }
+}

@@ -46,7 +46,10 @@ pub use optim::{
 };
 pub use pool::Pool;
 pub use rows::Rows;
-pub use sequence::{LstmSaved, LstmSavedMut, LstmState, RecurrentStep, Sequence, StepBatch};
+pub use sequence::{
+    GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
+    RnnActivation, Sequence, StepBatch,
+};
 
 /// A compute backend: a device handle plus every op family. Implemented for every type that
 /// implements the families; write generic code against `B: Backend`.

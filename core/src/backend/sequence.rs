@@ -79,6 +79,51 @@ pub struct LstmState<'a, S> {
     pub c: &'a mut S,
 }
 
+/// What a GRU step keeps for its backward pass, all steps time-major: the activated gates
+/// `[steps, batch, 3·hidden]` in PyTorch's order (reset, update, new), the recurrent part of
+/// the new gate before the reset gate scales it (`h·W_hnᵀ + b_hn`, `[steps, batch, hidden]`),
+/// and the hidden state before each step.
+pub struct GruSaved<'a, S> {
+    /// Activated gates `r, z, n`.
+    pub gates: &'a S,
+    /// `h·W_hnᵀ + b_hn` of each step.
+    pub rec_n: &'a S,
+    /// Hidden state before each step.
+    pub h_prev: &'a S,
+}
+
+/// [`GruSaved`], written by the forward step.
+pub struct GruSavedMut<'a, S> {
+    /// Activated gates `r, z, n`.
+    pub gates: &'a mut S,
+    /// `h·W_hnᵀ + b_hn` of each step.
+    pub rec_n: &'a mut S,
+    /// Hidden state before each step.
+    pub h_prev: &'a mut S,
+}
+
+/// The gradients a GRU step's backward writes: the gates' pre-activation gradients on the input
+/// side (`dpre`, all steps) and on the recurrent side (`drec_all`, all steps, and `drec`, this
+/// step, `[batch, 3·hidden]`), which differ in the new gate (the reset gate scales its
+/// recurrent part).
+pub struct GruGrads<'a, S> {
+    /// Input-side pre-activation gradients, all steps.
+    pub dpre: &'a mut S,
+    /// Recurrent-side pre-activation gradients, all steps.
+    pub drec_all: &'a mut S,
+    /// Recurrent-side pre-activation gradients of this step.
+    pub drec: &'a mut S,
+}
+
+/// The nonlinearity of a plain recurrent layer (PyTorch's `nn.RNN(nonlinearity=…)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RnnActivation {
+    /// `tanh` (PyTorch's default).
+    Tanh,
+    /// `relu`.
+    Relu,
+}
+
 /// Recurrent steps, reversal, gathers and masked means over time.
 ///
 /// ```
@@ -119,6 +164,62 @@ pub trait Sequence: Device {
         saved: LstmSaved<'_, Self::Storage>,
         dy: &Self::Storage,
         grad: LstmState<'_, Self::Storage>,
+        dpre: &mut Self::Storage,
+        dgates: &mut Self::Storage,
+    );
+
+    /// One GRU step (PyTorch's `nn.GRU`): `pre` holds `x·W_ihᵀ + b_ih` of all steps
+    /// (`[steps, batch, 3·hidden]`), `rec` this step's `h·W_hhᵀ + b_hh` (`[batch, 3·hidden]`);
+    /// `h' = (1 − z)·n + z·h` with `n = tanh(pre_n + r·rec_n)`. Running and finished samples as in
+    /// [`Sequence::lstm_step`].
+    fn gru_step(
+        g: RecurrentStep,
+        pre: &Self::Storage,
+        rec: &Self::Storage,
+        lengths: &Self::Storage,
+        h: &mut Self::Storage,
+        y: &mut Self::Storage,
+        saved: GruSavedMut<'_, Self::Storage>,
+    );
+
+    /// The backward of [`Sequence::gru_step`]: `dh` holds the gradient of the state after the
+    /// step and becomes, for a running sample, its direct part before the step (`dh·z`), to
+    /// which the caller adds `drec·W_hh`.
+    fn gru_step_backward(
+        g: RecurrentStep,
+        lengths: &Self::Storage,
+        saved: GruSaved<'_, Self::Storage>,
+        dy: &Self::Storage,
+        dh: &mut Self::Storage,
+        grads: GruGrads<'_, Self::Storage>,
+    );
+
+    /// One step of a plain recurrent layer: `h' = act(pre + rec)`, `pre` holding
+    /// `x·W_ihᵀ + b_ih + b_hh` of all steps and `rec` this step's `h·W_hhᵀ`; the new state is also
+    /// saved in `out` (all steps) and the old one in `h_prev`.
+    #[allow(clippy::too_many_arguments)]
+    fn rnn_step(
+        g: RecurrentStep,
+        act: RnnActivation,
+        pre: &Self::Storage,
+        rec: &Self::Storage,
+        lengths: &Self::Storage,
+        h: &mut Self::Storage,
+        y: &mut Self::Storage,
+        out: &mut Self::Storage,
+        h_prev: &mut Self::Storage,
+    );
+
+    /// The backward of [`Sequence::rnn_step`]: `dh` (the state's gradient after the step) is
+    /// zeroed for running samples, for the caller to add `dgates·W_hh`.
+    #[allow(clippy::too_many_arguments)]
+    fn rnn_step_backward(
+        g: RecurrentStep,
+        act: RnnActivation,
+        lengths: &Self::Storage,
+        out: &Self::Storage,
+        dy: &Self::Storage,
+        dh: &mut Self::Storage,
         dpre: &mut Self::Storage,
         dgates: &mut Self::Storage,
     );

@@ -3,12 +3,14 @@
 
 mod bce;
 mod cross_entropy;
+mod cross_entropy_steps;
 mod labels;
 mod mse;
 mod nll;
 
 pub use bce::bce_with_logits;
 pub use cross_entropy::cross_entropy;
+pub use cross_entropy_steps::cross_entropy_steps;
 pub use labels::{ClassLabels, Labels, LabelsFor};
 pub use mse::mse_loss;
 pub use nll::nll_loss;

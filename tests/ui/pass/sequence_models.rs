@@ -35,6 +35,17 @@ model! {
 }
 
 model! {
+    pub struct Gated {
+        input: [seq, 6],
+        gru: Gru<6, 8, num_layers = 2, bidirectional = true>,
+        rnn: Rnn<16, 4>,
+        relu: RnnRelu<4, 4>,
+        last: LastStep,
+        head: Linear<4, 2>,
+    }
+}
+
+model! {
     pub struct FixedIds {
         input: [8],
         emb: Embedding<50, 4>,
@@ -52,6 +63,10 @@ fn main() {
     let x = Tensor::<(Dyn, Dyn, Const<12>), Cpu>::from_sequences(&dev, &[vec![0.5; 24]]).unwrap();
     assert_eq!(s.forward(&x).dims(), &[1, 9]);
     assert_eq!(Pooled::<Cpu>::new(&dev, 0).forward(&x).dims(), &[1, 2]);
+    let g = Gated::<Cpu>::new(&dev, 0);
+    let x6 = Tensor::<(Dyn, Dyn, Const<6>), Cpu>::from_sequences(&dev, &[vec![0.5; 12]]).unwrap();
+    assert_eq!(g.forward(&x6).dims(), &[1, 2]);
+    assert!(g.param_names().contains(&"gru.weight_hh_l1_reverse".to_string()));
     let f = FixedIds::<Cpu>::new(&dev, 0);
     let ids = Tensor::<(Dyn, Const<8>), Cpu>::from_batch(&dev, 1, vec![1.0; 8]).unwrap();
     assert_eq!(f.forward(&ids).dims(), &[1, 2]);

@@ -13,10 +13,10 @@ mod flatten;
 mod global_avg_pool;
 mod layer_norm;
 mod linear;
-mod lstm;
 mod merge;
 mod narrow;
 mod pool;
+mod recurrent;
 mod softmax;
 mod time_pool;
 
@@ -148,7 +148,10 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &merge::CONCAT,
     &narrow::NARROW,
     &embedding::EMBEDDING,
-    &lstm::LSTM,
+    &recurrent::LSTM,
+    &recurrent::GRU,
+    &recurrent::RNN,
+    &recurrent::RNN_RELU,
     &time_pool::LAST_STEP,
     &time_pool::MEAN_OVER_TIME,
 ];

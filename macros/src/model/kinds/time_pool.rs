@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::lstm::BIDIRECTIONAL;
+use super::recurrent::BIDIRECTIONAL;
 use super::{Attr, Kind, KindDef, Out, Steps, private};
 use crate::model::args::flag;
 use crate::model::infer::{Site, fmt_shape, is_seq};

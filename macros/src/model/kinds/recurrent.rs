@@ -1,6 +1,7 @@
-//! `Lstm<input_size, hidden_size, num_layers = 1, bidirectional = false>`:
+//! The recurrent kinds `Lstm`, `Gru`, `Rnn` (tanh) and `RnnRelu`, each
+//! `<input_size, hidden_size, num_layers = 1, bidirectional = false>`:
 //! `[seq, input_size] → [seq, hidden_size]` (`2·hidden_size` when bidirectional), PyTorch's
-//! `nn.LSTM(batch_first=True)` over each sample's own length.
+//! `nn.LSTM` / `nn.GRU` / `nn.RNN(batch_first=True)` over each sample's own length.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -12,33 +13,44 @@ use crate::model::infer::{SEQ, Site, fmt_shape, is_seq};
 /// The note a bidirectional recurrent layer's output carries, which `LastStep` reads.
 pub(crate) const BIDIRECTIONAL: &str = "forward and reverse directions side by side";
 
-pub(crate) const LSTM: KindDef = KindDef {
-    name: "Lstm",
-    params: &[
-        size("input_size"),
-        size("hidden_size"),
-        size_or("num_layers", 1.0),
-        flag("bidirectional", false),
-    ],
-    build: |b, _| {
-        let a = &b.args;
-        Some(Box::new(Lstm {
-            input: a.spanned(0),
-            hidden: a.size(1),
-            layers: a.size(2),
-            bidirectional: a.flag(3),
-        }))
-    },
-};
+/// A recurrent kind named `$name`.
+macro_rules! recurrent {
+    ($def:ident, $name:literal) => {
+        pub(crate) const $def: KindDef = KindDef {
+            name: $name,
+            params: &[
+                size("input_size"),
+                size("hidden_size"),
+                size_or("num_layers", 1.0),
+                flag("bidirectional", false),
+            ],
+            build: |b, _| {
+                let a = &b.args;
+                Some(Box::new(Recurrent {
+                    kind: $name,
+                    input: a.spanned(0),
+                    hidden: a.size(1),
+                    layers: a.size(2),
+                    bidirectional: a.flag(3),
+                }))
+            },
+        };
+    };
+}
+recurrent!(LSTM, "Lstm");
+recurrent!(GRU, "Gru");
+recurrent!(RNN, "Rnn");
+recurrent!(RNN_RELU, "RnnRelu");
 
-struct Lstm {
+struct Recurrent {
+    kind: &'static str,
     input: (usize, Span),
     hidden: usize,
     layers: usize,
     bidirectional: bool,
 }
 
-impl Lstm {
+impl Recurrent {
     fn output(&self) -> usize {
         self.hidden * if self.bidirectional { 2 } else { 1 }
     }
@@ -54,9 +66,9 @@ impl Lstm {
     }
 }
 
-impl Kind for Lstm {
+impl Kind for Recurrent {
     fn name(&self) -> &'static str {
-        LSTM.name
+        self.kind
     }
     fn steps(&self) -> Steps {
         Steps::Sequence
@@ -75,7 +87,8 @@ impl Kind for Lstm {
             site.err(
                 self.input.1,
                 format!(
-                    "`{name}` (Lstm) runs over a sequence of feature vectors [seq, features] but `{prev}` produces {}{help}",
+                    "`{name}` ({}) runs over a sequence of feature vectors [seq, features] but `{prev}` produces {}{help}",
+                    self.kind,
                     fmt_shape(shape)
                 ),
             );
@@ -85,9 +98,10 @@ impl Kind for Lstm {
             site.err(
                 self.input.1,
                 format!(
-                    "`{name}` expects {} input features per step but `{prev}` produces {}\n  = help: write `{name}: Lstm<{}>`",
+                    "`{name}` expects {} input features per step but `{prev}` produces {}\n  = help: write `{name}: {}<{}>`",
                     self.input.0,
                     shape[1],
+                    self.kind,
                     self.args(shape[1])
                 ),
             );
@@ -98,11 +112,11 @@ impl Kind for Lstm {
     fn ty(&self) -> TokenStream {
         let p = private();
         let (i, h, o) = (size_type(self.input.0), size_type(self.hidden), size_type(self.output()));
-        let layers = self.layers;
-        quote!(#p::layers::Lstm<#i, #h, #o, #layers, B>)
+        let (layers, kind) = (self.layers, quote::format_ident!("{}", self.kind));
+        quote!(#p::layers::#kind<#i, #h, #o, #layers, B>)
     }
     fn describe(&self) -> String {
-        format!("Lstm<{}>", self.args(self.input.0))
+        format!("{}<{}>", self.kind, self.args(self.input.0))
     }
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
         vec![
