@@ -280,3 +280,81 @@ fn a_graph_model_matches_the_cpu() {
     let mut b = Merged::<Cuda>::new(&dev, 4);
     same_layer::<(Dyn, Const<6>), _, _>("Merged", &mut a, &mut b, &[5, 6], &dev);
 }
+
+/// `layer` on a ragged batch on both backends: outputs, input gradients, parameter gradients.
+fn same_sequence_layer<L, M, const F: usize, const O: usize>(
+    what: &str,
+    cpu_layer: &mut L,
+    gpu_layer: &mut M,
+    dev: &Cuda,
+) where
+    L: Layer<(Dyn, Dyn, Const<F>), Cpu, Output = (Dyn, Dyn, Const<O>)>,
+    M: Layer<(Dyn, Dyn, Const<F>), Cuda, Output = (Dyn, Dyn, Const<O>)>,
+{
+    let mut rng = Rng::new(8);
+    let seqs: Vec<Vec<f32>> =
+        [5usize, 2, 4].iter().map(|&n| (0..n * F).map(|_| rng.normal() as f32).collect()).collect();
+    let x = Tensor::<(Dyn, Dyn, Const<F>), Cpu>::from_sequences(&Cpu::default(), &seqs).unwrap();
+    let xg = x.to_device(dev);
+    let (y, c) = cpu_layer.forward_train(&x);
+    let (yg, cg) = gpu_layer.forward_train(&xg);
+    close(&format!("{what} y"), &yg.to_vec(), &y.to_vec());
+    let r =
+        Tensor::<(Dyn, Dyn, Const<O>), Cpu>::randn(&Cpu::default(), y.dims(), 0.0, 1.0, 6).unwrap();
+    let (dx, g) = cpu_layer.backward(&c, &r).unwrap();
+    let (dxg, gg) = gpu_layer.backward(&cg, &r.to_device(dev)).unwrap();
+    close(&format!("{what} dx"), &dxg.to_vec(), &dx.to_vec());
+    let mut want = Vec::new();
+    g.visit_params(&mut String::new(), &mut |_, _, s| want.extend(Cpu::to_host(s)));
+    let mut got = Vec::new();
+    gg.visit_params(&mut String::new(), &mut |_, _, s| got.extend(<Cuda as Device>::to_host(s)));
+    close(&format!("{what} parameter gradients"), &got, &want);
+}
+
+#[test]
+fn sequence_layers_match_the_cpu() {
+    let Some(dev) = gpu() else { return };
+    let cpu = Cpu::default();
+    same_sequence_layer::<_, _, 3, 8>(
+        "Lstm",
+        &mut Lstm::<Const<3>, Const<4>, Const<8>, 2, Cpu>::init(&cpu, &mut Rng::new(1)),
+        &mut Lstm::<Const<3>, Const<4>, Const<8>, 2, Cuda>::init(&dev, &mut Rng::new(1)),
+        &dev,
+    );
+    same_sequence_layer::<_, _, 3, 8>(
+        "Gru",
+        &mut Gru::<Const<3>, Const<4>, Const<8>, 2, Cpu>::init(&cpu, &mut Rng::new(2)),
+        &mut Gru::<Const<3>, Const<4>, Const<8>, 2, Cuda>::init(&dev, &mut Rng::new(2)),
+        &dev,
+    );
+    same_sequence_layer::<_, _, 3, 4>(
+        "Rnn",
+        &mut Rnn::<Const<3>, Const<4>, Const<4>, 1, Cpu>::init(&cpu, &mut Rng::new(3)),
+        &mut Rnn::<Const<3>, Const<4>, Const<4>, 1, Cuda>::init(&dev, &mut Rng::new(3)),
+        &dev,
+    );
+    // Embedding, the reductions over time and the per-step loss.
+    let ids =
+        Tensor::<(Dyn, Dyn), Cpu>::from_sequences(&cpu, &[vec![1.0, 4.0, 2.0], vec![3.0]]).unwrap();
+    let mut emb =
+        Embedding::<Const<5>, Const<3>, Cpu>::init(&cpu, &mut Rng::new(4)).with_padding_idx(0);
+    let mut embg =
+        Embedding::<Const<5>, Const<3>, Cuda>::init(&dev, &mut Rng::new(4)).with_padding_idx(0);
+    let (e, ec) = emb.forward_train(&ids);
+    let (eg, egc) = embg.forward_train(&ids.to_device(&dev));
+    close("Embedding y", &eg.to_vec(), &e.to_vec());
+    let (_, gw) = emb.backward(&ec, &e.ones_like()).unwrap();
+    let (_, gwg) = embg.backward(&egc, &eg.ones_like()).unwrap();
+    close("Embedding dweight", &gwg.weight.to_vec(), &gw.weight.to_vec());
+    for bi in [false, true] {
+        let last = LastStep { bidirectional: bi };
+        close("LastStep", &last.forward(&eg).to_vec(), &last.forward(&e).to_vec());
+    }
+    close("MeanOverTime", &MeanOverTime.forward(&eg).to_vec(), &MeanOverTime.forward(&e).to_vec());
+    let labels = [vec![0usize, 2, 1], vec![2]];
+    let (l, d) = cross_entropy_steps(&e, &labels).unwrap();
+    let (lg, dg) = cross_entropy_steps(&eg, &labels).unwrap();
+    assert!((l - lg).abs() < 1e-5, "cross_entropy_steps {l} vs {lg}");
+    close("cross_entropy_steps grad", &dg.to_vec(), &d.to_vec());
+    dev.check().unwrap();
+}

@@ -25,6 +25,8 @@ pub struct Dataset {
     /// For a dataset of sequences: where each sample's values start in `inputs` (one entry
     /// per sample and one past the end); `features` is then the values per step.
     offsets: Option<Vec<usize>>,
+    /// Labels per step (a language model's next tokens) rather than per sample.
+    step_labels: bool,
 }
 
 impl Dataset {
@@ -45,6 +47,7 @@ impl Dataset {
             targets: Vec::new(),
             target_width: 0,
             offsets: None,
+            step_labels: false,
         })
     }
 
@@ -69,7 +72,15 @@ impl Dataset {
                 got: inputs.len(),
             });
         }
-        Ok(Dataset { inputs, labels: vec![0; n], features, targets, target_width, offsets: None })
+        Ok(Dataset {
+            inputs,
+            labels: vec![0; n],
+            features,
+            targets,
+            target_width,
+            offsets: None,
+            step_labels: false,
+        })
     }
 
     /// A dataset of sequences of different lengths, with a class label per sequence: sample
@@ -119,7 +130,60 @@ impl Dataset {
             targets: Vec::new(),
             target_width: 0,
             offsets: Some(offsets),
+            step_labels: false,
         })
+    }
+
+    /// A dataset of sequences with a class label per step (a language model's next tokens, a
+    /// tagger's tags): `labels[i]` holds one label per step of `sequences[i]`. `fit` trains a
+    /// model whose output is a sequence `[seq, classes]` on it, each valid step a row of the
+    /// loss and the metrics (padded steps never counted).
+    ///
+    /// ```
+    /// use shapeflow_core::data::Dataset;
+    /// let ds = Dataset::sequences_with_step_labels(vec![vec![1.0, 2.0, 3.0], vec![4.0]], vec![vec![2, 3, 0], vec![1]], 1).unwrap();
+    /// assert_eq!((ds.len(), ds.labels()), (2, &[2, 3, 0, 1][..]));
+    /// let b = ds.batches_in_order(2).next().unwrap();
+    /// assert_eq!((b.len(), b.samples(), b.lengths()), (4, 2, Some(vec![3, 1])));
+    /// assert!(Dataset::sequences_with_step_labels(vec![vec![1.0, 2.0]], vec![vec![0]], 1).is_err());
+    /// ```
+    pub fn sequences_with_step_labels(
+        sequences: Vec<Vec<f32>>,
+        labels: Vec<Vec<usize>>,
+        features: usize,
+    ) -> Result<Self> {
+        for (i, (s, l)) in sequences.iter().zip(&labels).enumerate() {
+            if l.len() * features.max(1) != s.len() {
+                return Err(Error::Length {
+                    what: format!("labels of sequence {i} (one per step)"),
+                    expected: s.len() / features.max(1),
+                    got: l.len(),
+                });
+            }
+        }
+        let n = labels.len();
+        let mut ds = Self::sequences(sequences, vec![0; n], features)?;
+        ds.labels = labels.concat();
+        ds.step_labels = true;
+        Ok(ds)
+    }
+
+    /// Whether the labels are per step ([`Dataset::sequences_with_step_labels`]).
+    pub fn has_step_labels(&self) -> bool {
+        self.step_labels
+    }
+
+    /// Where the labels of sample `i` start (`i` from 0 to `len()`).
+    fn label_start(&self, i: usize) -> usize {
+        match (&self.offsets, self.step_labels) {
+            (Some(o), true) => o[i] / self.features.max(1),
+            _ => i,
+        }
+    }
+
+    /// The labels of sample `i` (one, or one per step).
+    fn label_range(&self, i: usize) -> std::ops::Range<usize> {
+        self.label_start(i)..self.label_start(i + 1)
     }
 
     /// The values of sample `i`.
@@ -170,7 +234,9 @@ impl Dataset {
                 .offsets
                 .as_ref()
                 .map(|o| o[range.start..=range.end].iter().map(|&v| v - o[range.start]).collect()),
-            labels: self.labels[range.clone()].to_vec(),
+            labels: self.labels[self.label_start(range.start)..self.label_start(range.end)]
+                .to_vec(),
+            step_labels: self.step_labels,
             features: self.features,
             targets: if self.target_width == 0 {
                 Vec::new()
@@ -201,6 +267,11 @@ impl Dataset {
             order.iter().flat_map(|&i| v[i * width..(i + 1) * width].iter().copied()).collect()
         };
         let inputs: Vec<f32> = order.iter().flat_map(|&i| self.sample(i).iter().copied()).collect();
+        if self.target_width > 0 {
+            self.targets = pick(&self.targets, self.target_width);
+        }
+        self.labels =
+            order.iter().flat_map(|&i| self.labels[self.label_range(i)].iter().copied()).collect();
         if let Some(o) = &self.offsets {
             let mut at = 0;
             let mut next = vec![0];
@@ -211,10 +282,6 @@ impl Dataset {
             self.offsets = Some(next);
         }
         self.inputs = inputs;
-        if self.target_width > 0 {
-            self.targets = pick(&self.targets, self.target_width);
-        }
-        self.labels = order.iter().map(|&i| self.labels[i]).collect();
     }
     /// A shuffled split with a seed: a random `fraction` of the samples (drawn from
     /// `Rng::new(seed)`) as `(train, validation)`, each in the shuffled order. The same seed
@@ -241,11 +308,14 @@ impl Dataset {
     }
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        match &self.offsets {
+            Some(o) => o.len() - 1,
+            None => self.labels.len(),
+        }
     }
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
     }
     /// Values per sample.
     ///
@@ -284,6 +354,35 @@ impl Dataset {
         let mut order: Vec<usize> = (0..self.len()).collect();
         rng.shuffle(&mut order);
         Batches { data: self, order, pos: 0, batch_size: batch_size.max(1) }
+    }
+    /// Batches of sequences of similar lengths, in a random order drawn from `rng`: the
+    /// samples are shuffled, sorted by length within pools of 50 batches, cut into batches,
+    /// and the batches shuffled, so little of each batch is padding. For fixed-size samples the
+    /// same as [`Dataset::batches`].
+    ///
+    /// ```
+    /// use shapeflow_core::{Rng, data::Dataset};
+    /// let seqs: Vec<Vec<f32>> = (0..40).map(|i| vec![0.0; 1 + i % 10]).collect();
+    /// let ds = Dataset::sequences(seqs, vec![0; 40], 1).unwrap();
+    /// for b in ds.batches_by_length(4, &mut Rng::new(0)) {
+    ///     let l = b.lengths().unwrap();
+    ///     assert!(l.iter().max().unwrap() - l.iter().min().unwrap() <= 1);
+    /// }
+    /// ```
+    pub fn batches_by_length<'a>(&'a self, batch_size: usize, rng: &mut Rng) -> Batches<'a> {
+        let size = batch_size.max(1);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        rng.shuffle(&mut order);
+        if self.offsets.is_none() {
+            return Batches { data: self, order, pos: 0, batch_size: size };
+        }
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        for pool in order.chunks_mut(size * 50) {
+            pool.sort_by_key(|&i| self.steps(i));
+            batches.extend(pool.chunks(size).map(<[usize]>::to_vec));
+        }
+        rng.shuffle(&mut batches);
+        Batches { data: self, order: batches.concat(), pos: 0, batch_size: size }
     }
     /// Batches in storage order (for evaluation).
     ///
@@ -335,7 +434,7 @@ impl Iterator for Batches<'_> {
             if let Some(o) = offsets.as_mut() {
                 o.push(inputs.len());
             }
-            labels.push(self.data.labels[i]);
+            labels.extend_from_slice(&self.data.labels[self.data.label_range(i)]);
             targets.extend_from_slice(&self.data.targets[i * tw..(i + 1) * tw]);
         }
         self.pos = end;
@@ -368,9 +467,17 @@ impl Batch {
     pub fn inputs_mut(&mut self) -> &mut [f32] {
         &mut self.inputs
     }
-    /// Number of samples.
+    /// Number of labels: the samples, or every valid step for per-step labels (the rows a
+    /// loss averages over).
     pub fn len(&self) -> usize {
         self.labels.len()
+    }
+    /// Number of samples.
+    pub fn samples(&self) -> usize {
+        match &self.offsets {
+            Some(o) => o.len() - 1,
+            None => self.labels.len(),
+        }
     }
     /// Whether the batch is empty.
     pub fn is_empty(&self) -> bool {

@@ -8,6 +8,7 @@ mod callbacks;
 mod history;
 mod history_plot;
 mod metrics;
+mod output;
 mod predict;
 mod progress;
 mod state;
@@ -17,6 +18,7 @@ pub use callbacks::{
 };
 pub use history::{EpochLogs, History};
 pub use metrics::{CustomLoss, LossFn, LossInput, Metric};
+pub use output::{FitOutput, RowIndex};
 pub use predict::{predict, predict_classes, predict_proba};
 pub use progress::Verbosity;
 
@@ -25,7 +27,7 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::data::Dataset;
-use crate::dim::{Dyn, StaticDim};
+use crate::dim::StaticDim;
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::optim::{Optimizer, OptimizerFor, clip_grad_norm};
@@ -70,6 +72,9 @@ pub struct FitConfig {
     pub batch_size: usize,
     /// Shuffle the training data every epoch.
     pub shuffle: bool,
+    /// For sequences: batch sequences of similar lengths together (less padding; see
+    /// [`Dataset::batches_by_length`]). Off by default.
+    pub bucket_by_length: bool,
     /// Seed of the shuffling generator.
     pub seed: u64,
     /// The loss minimised.
@@ -94,6 +99,7 @@ impl Default for FitConfig {
             epochs: 1,
             batch_size: 32,
             shuffle: true,
+            bucket_by_length: false,
             seed: 0,
             loss: LossFn::CrossEntropy,
             metrics: Vec::new(),
@@ -167,7 +173,8 @@ pub fn fit<M, S, C, B, O: OptimizerFor<M>>(
     callbacks: &mut [&mut dyn Callback<M>],
 ) -> Result<History>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Send + Sync,
+    M: Layer<S, B> + Send + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -209,9 +216,14 @@ where
         )?;
     }
     let mut progress = Progress::new(config.verbosity);
+    if train_set.is_sequences() {
+        progress.count_tokens();
+    }
     for epoch in first_epoch..=config.epochs {
         let start = Instant::now();
-        let batches = if config.shuffle {
+        let batches = if config.shuffle && config.bucket_by_length {
+            train_set.batches_by_length(config.batch_size, &mut rng)
+        } else if config.shuffle {
             train_set.batches(config.batch_size, &mut rng)
         } else {
             train_set.batches_in_order(config.batch_size)
@@ -224,6 +236,7 @@ where
             let (model, opt) = (&mut *model, &mut *opt);
             B::on_workers(|| -> Result<()> {
                 let (out, cache) = model.forward_train(&x);
+                let (out, rows) = M::Output::rows(&out);
                 let (loss, dout) = config.loss.apply(&out, &batch, dev).map_err(|e| match e {
                     Error::NonFinite(m) => {
                         Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
@@ -231,6 +244,7 @@ where
                     other => other,
                 })?;
                 acc.add(loss, &out, &batch, dev)?;
+                let dout = M::Output::unrows(dout, &rows);
                 let mut grads = model.backward_params(&cache, &dout)?;
                 if let Some(max) = config.clip_grad_norm {
                     clip_grad_norm(&mut grads, max)?;
@@ -242,7 +256,9 @@ where
                     opt.set_lr(lr);
                 }
             }
-            progress.batch(&acc.summary(), batch.len(), start.elapsed().as_secs_f64());
+            // Sequences count tokens (valid steps), other data samples.
+            let count = batch.lengths().map_or(batch.len(), |l| l.iter().sum());
+            progress.batch(&acc.summary(), count, start.elapsed().as_secs_f64());
         }
         let mut logs = acc.logs("");
         if let Some(val) = &val_set {
@@ -311,7 +327,8 @@ pub fn evaluate<M, S, C, B>(
     config: &FitConfig,
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    M: Layer<S, B> + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -340,7 +357,8 @@ pub fn evaluate_with<M, S, C, B>(
     metrics: &[Metric],
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    M: Layer<S, B> + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -357,7 +375,8 @@ fn scores<M, S, C, B>(
     batch_size: usize,
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    M: Layer<S, B> + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -367,7 +386,7 @@ where
         let x = batch.inputs_tensor::<S, B>(dev)?;
         let acc = &mut acc;
         B::on_workers(|| -> Result<()> {
-            let out = model.forward(&x);
+            let (out, _) = M::Output::rows(&model.forward(&x));
             let (loss, _) = loss_fn.apply(&out, &batch, dev)?;
             acc.add(loss, &out, &batch, dev)
         })?;

@@ -31,6 +31,8 @@ pub(crate) struct Progress {
     mode: Verbosity,
     bar: Option<ProgressBar>,
     seen: usize,
+    /// What the rate counts: `samples`, or `tokens` for sequences.
+    unit: &'static str,
 }
 
 fn format_logs<'a>(logs: impl Iterator<Item = (&'a String, &'a f64)>) -> String {
@@ -47,7 +49,7 @@ impl Progress {
             Verbosity::Auto => Verbosity::Lines,
             m => m,
         };
-        Progress { mode, bar: None, seen: 0 }
+        Progress { mode, bar: None, seen: 0, unit: "samples" }
     }
 
     pub(crate) fn start_epoch(&mut self, epoch: usize, epochs: usize, batches: usize) {
@@ -64,14 +66,20 @@ impl Progress {
         }
     }
 
+    /// Reports tokens/s (the valid steps of sequence batches) instead of samples/s.
+    pub(crate) fn count_tokens(&mut self) {
+        self.unit = "tokens";
+    }
+
     pub(crate) fn batch(&mut self, running: &[(String, f64)], samples: usize, secs: f64) {
         self.seen += samples;
         if let Some(bar) = &self.bar {
             let values = running.iter().map(|(k, v)| (k, v));
             bar.set_message(format!(
-                "{} | {:.0} samples/s",
+                "{} | {:.0} {}/s",
                 format_logs(values),
-                self.seen as f64 / secs.max(1e-9)
+                self.seen as f64 / secs.max(1e-9),
+                self.unit
             ));
             bar.inc(1);
         }

@@ -1,8 +1,9 @@
 //! A character-level language model on the Jargon File (public-domain English, 1.7 MB): an
-//! embedding, a 2-layer LSTM and a linear head per step, trained with per-step cross-entropy on
-//! the first 90 % of the text in windows of 128 characters (Adam, gradient norm clipped at 1).
-//! After each epoch it reports the validation bits per character on the last 10 %, and at the
-//! end prints a paragraph sampled from the model.
+//! embedding, a 2-layer LSTM and a linear head per step, trained by `fit` with per-step
+//! cross-entropy on the first 90 % of the text in windows of 128 characters (Adam, gradient norm
+//! clipped at 1; the progress bar counts tokens/s). After each epoch it reports the validation
+//! bits per character on the last 10 %, and at the end prints a paragraph sampled from the
+//! model.
 //!
 //! ```text
 //! cargo run --release -p char-lm -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--temperature T] [--prompt TEXT]
@@ -10,12 +11,10 @@
 
 mod text;
 
-use std::io::Write;
-use std::time::Instant;
-
 use shapeflow::Error;
 use shapeflow::checkpoint;
-use shapeflow::optim::clip_grad_norm;
+use shapeflow::data::Dataset;
+use shapeflow::fit::EpochContext;
 use shapeflow::prelude::*;
 
 use text::{VOCAB, decode, encode};
@@ -84,35 +83,15 @@ fn main() {
     }
 }
 
-/// Windows of `WINDOW + 1` ids starting every `WINDOW` characters.
-fn windows(ids: &[usize]) -> Vec<&[usize]> {
-    (0..ids.len().saturating_sub(WINDOW) / WINDOW)
-        .map(|i| &ids[i * WINDOW..i * WINDOW + WINDOW + 1])
-        .collect()
-}
-
-/// A batch: the inputs (ids as values) and each window's next characters.
-fn batch(
-    dev: &Cpu,
-    chunk: &[&[usize]],
-) -> Result<(Tensor<(Dyn, Dyn), Cpu>, Vec<Vec<usize>>), Error> {
-    let inputs: Vec<Vec<f32>> =
-        chunk.iter().map(|w| w[..WINDOW].iter().map(|&c| c as f32).collect()).collect();
-    let labels = chunk.iter().map(|w| w[1..].to_vec()).collect();
-    Ok((Tensor::from_sequences(dev, &inputs)?, labels))
-}
-
-/// Mean bits per character of the model's next-character predictions over `ids`.
-fn bits_per_char(model: &CharLm<Cpu>, dev: &Cpu, ids: &[usize]) -> Result<f64, Error> {
-    let all = windows(ids);
-    let (mut nats, mut count) = (0.0, 0usize);
-    for chunk in all.chunks(64) {
-        let (x, labels) = batch(dev, chunk)?;
-        let (loss, _) = cross_entropy_steps(&model.forward(&x), &labels)?;
-        nats += loss * (chunk.len() * WINDOW) as f64;
-        count += chunk.len() * WINDOW;
-    }
-    Ok(nats / count.max(1) as f64 / std::f64::consts::LN_2)
+/// Windows of `WINDOW` characters starting every `WINDOW` characters, each labelled with the
+/// characters that follow its characters: a dataset with a label per step.
+fn windows(ids: &[usize]) -> Result<Dataset, Error> {
+    let n = ids.len().saturating_sub(1) / WINDOW;
+    let inputs = (0..n)
+        .map(|i| ids[i * WINDOW..(i + 1) * WINDOW].iter().map(|&c| c as f32).collect())
+        .collect();
+    let labels = (0..n).map(|i| ids[i * WINDOW + 1..(i + 1) * WINDOW + 1].to_vec()).collect();
+    Dataset::sequences_with_step_labels(inputs, labels, 1)
 }
 
 /// `length` characters after `prompt`, each drawn from the model's softmax at `temperature`
@@ -166,44 +145,25 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = CharLm::<Cpu>::new(&dev, o.seed);
     println!("{}\n", model.summary());
     let mut opt = Adam::new(&model, AdamConfig { lr: 3e-3, ..Default::default() });
-    let mut rng = Rng::new(o.seed.wrapping_add(1));
-    for epoch in 1..=o.epochs {
-        let start = Instant::now();
-        let mut all = windows(train);
-        rng.shuffle(&mut all);
-        let steps = all.len() / BATCH;
-        let mut running = 0.0;
-        for (k, chunk) in all.chunks_exact(BATCH).enumerate() {
-            let (x, labels) = batch(&dev, chunk)?;
-            let (logits, cache) = model.forward_train(&x);
-            let (loss, dlogits) = cross_entropy_steps(&logits, &labels)
-                .map_err(|e| format!("epoch {epoch}, batch {}: {e}", k + 1))?;
-            let mut grads = model.backward_params(&cache, &dlogits)?;
-            clip_grad_norm(&mut grads, 1.0)?;
-            opt.step(&mut model, &grads)?;
-            running = if k == 0 { loss } else { 0.98 * running + 0.02 * loss };
-            if (k + 1) % 20 == 0 || k + 1 == steps {
-                let secs = start.elapsed().as_secs_f64();
-                print!(
-                    "\repoch {epoch}/{}: batch {}/{steps}, loss {running:.3} ({:.2} bits/char), {:.0} tokens/s   ",
-                    o.epochs,
-                    k + 1,
-                    running / std::f64::consts::LN_2,
-                    ((k + 1) * BATCH * WINDOW) as f64 / secs
-                );
-                std::io::stdout().flush()?;
-            }
-        }
-        let bpc = bits_per_char(&model, &dev, val)?;
-        println!(
-            "\nepoch {epoch}/{}: validation {bpc:.3} bits/char ({:.0} s)",
-            o.epochs,
-            start.elapsed().as_secs_f64()
-        );
-    }
+    let config = FitConfig {
+        epochs: o.epochs,
+        batch_size: BATCH,
+        seed: o.seed.wrapping_add(1),
+        clip_grad_norm: Some(1.0),
+        validation: Validation::Data(windows(val)?),
+        ..Default::default()
+    };
+    // The loss is in nats per character; bits per character divide it by ln 2.
+    let mut report = |ctx: &mut EpochContext<'_, CharLm<Cpu>>| -> shapeflow::Result<()> {
+        let bpc = ctx.logs.get("val_loss").copied().unwrap_or(f64::NAN) / std::f64::consts::LN_2;
+        println!("epoch {}: validation {bpc:.3} bits/char", ctx.epoch);
+        Ok(())
+    };
+    let history = fit(&mut model, &mut opt, &dev, &windows(train)?, &config, &mut [&mut report])?;
+    history.plot(o.out.join("training.svg"))?;
     checkpoint::save(&model, o.out.join("model.safetensors"))?;
     let text = sample(&model, &dev, &o.prompt, 400, o.temperature, o.seed)?;
     println!("\nsampled at temperature {} (seed {}):\n\n{text}\n", o.temperature, o.seed);
-    println!("wrote {}/model.safetensors", o.out.display());
+    println!("wrote {}/{{model.safetensors, training.svg}}", o.out.display());
     Ok(())
 }
