@@ -327,6 +327,12 @@ fn sequence_layers_match_the_cpu() {
         &mut Gru::<Const<3>, Const<4>, Const<8>, 2, Cuda>::init(&dev, &mut Rng::new(2)),
         &dev,
     );
+    same_sequence_layer::<_, _, 8, 8>(
+        "MultiheadAttention",
+        &mut MultiheadAttention::<Const<8>, Const<2>, Cpu>::init(&cpu, &mut Rng::new(5)).causal(),
+        &mut MultiheadAttention::<Const<8>, Const<2>, Cuda>::init(&dev, &mut Rng::new(5)).causal(),
+        &dev,
+    );
     same_sequence_layer::<_, _, 3, 4>(
         "Rnn",
         &mut Rnn::<Const<3>, Const<4>, Const<4>, 1, Cpu>::init(&cpu, &mut Rng::new(3)),

@@ -14,4 +14,5 @@ mod multi_io;
 mod nested_models;
 mod sequences;
 mod shape_rules_agree;
+mod transformer;
 mod w2_reference;

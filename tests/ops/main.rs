@@ -5,6 +5,7 @@
 mod support;
 
 mod activation;
+mod attention;
 mod batch_norm;
 mod bce;
 mod clip;

@@ -27,6 +27,12 @@ pub fn sequence_fixture() -> serde_json::Value {
     serde_json::from_str(text).expect("fixture parses")
 }
 
+/// The attention reference values (tests/fixtures/pytorch_attention_reference.py).
+pub fn attention_fixture() -> serde_json::Value {
+    let text = include_str!("../fixtures/pytorch_attention_reference.json");
+    serde_json::from_str(text).expect("fixture parses")
+}
+
 /// Copies the fixture's `params` (PyTorch state-dict names) into `layer`, every one required.
 pub fn load_named<B: Backend, M: Module<B>>(layer: &mut M, params: &serde_json::Value) {
     let mut seen = 0;

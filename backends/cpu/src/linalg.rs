@@ -10,6 +10,9 @@ impl<E: CpuElem> Linalg for CpuDevice<E> {
     fn matmul(a: &CpuBuf<E>, b: &CpuBuf<E>, c: &mut CpuBuf<E>, g: Gemm) {
         matmul::matmul(a, b, c, g);
     }
+    fn matmul_batched(a: &CpuBuf<E>, b: &CpuBuf<E>, c: &mut CpuBuf<E>, g: Gemm, count: usize) {
+        matmul::matmul_batched(a, b, c, g, count);
+    }
     fn transpose_blocks(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Blocks) {
         elementwise::transpose_blocks(x, y, g.batch, g.rows, g.cols, g.inner);
     }

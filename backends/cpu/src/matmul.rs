@@ -217,6 +217,26 @@ pub(crate) fn matmul_with<E: Elem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, par: 
     }
 }
 
+/// `count` products of contiguous blocks (see `Linalg::matmul_batched`): the blocks split over
+/// the workers, each product on one thread.
+pub(crate) fn matmul_batched<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, count: usize) {
+    let Gemm { m, k, n, .. } = g;
+    let (sa, sb, sc) = (m * k, k * n, m * n);
+    if a.len() < count * sa || b.len() < count * sb || c.len() < count * sc || sc == 0 {
+        debug_assert!(sc == 0, "matmul_batched: buffers smaller than {count} blocks");
+        return;
+    }
+    use rayon::prelude::*;
+    let one = |(i, ci): (usize, &mut [E])| {
+        matmul_with(&a[i * sa..(i + 1) * sa], &b[i * sb..(i + 1) * sb], ci, g, Parallelism::None)
+    };
+    if threads() > 1 && count > 1 && count * m * k * n >= PARALLEL_MIN_FLOPS {
+        c[..count * sc].par_chunks_mut(sc).enumerate().for_each(one);
+    } else {
+        c[..count * sc].chunks_mut(sc).enumerate().for_each(one);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, Sequence, StepBatch,
+    RnnActivation, ScoreMask, Sequence, StepBatch,
 };
 
 use crate::{CpuBuf, CpuDevice, CpuElem};
@@ -313,6 +313,24 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
                 dgates[b * hd + j] = da;
                 dh[b * hd + j] = E::zero();
             }
+        }
+    }
+
+    fn mask_scores(scores: &mut CpuBuf<E>, lengths: &[usize], g: ScoreMask) {
+        let ScoreMask { heads, steps: t, causal, .. } = g;
+        for (bh, block) in scores.chunks_mut(t * t).enumerate().take(g.batch * heads) {
+            let len = lengths.get(bh / heads).copied().unwrap_or(t);
+            for (q, row) in block.chunks_mut(t).enumerate() {
+                let end = if causal { len.min(q + 1) } else { len };
+                row[end..].fill(E::neg_infinity());
+            }
+        }
+    }
+
+    fn zero_padding(x: &mut CpuBuf<E>, lengths: &[usize], g: StepBatch) {
+        let StepBatch { steps, width, .. } = g;
+        for (row, &len) in x.chunks_mut(steps * width).zip(lengths) {
+            row[len.min(steps) * width..].fill(E::zero());
         }
     }
 

@@ -181,3 +181,23 @@ extern "C" __global__ void rnn_step_backward(const float* lengths, const float* 
         dh[k] = 0.0f;
     }
 }
+
+// Attention: scores [batch, heads, steps, steps]; a padded key, or (causal) a key after its query,
+// gets -inf.
+extern "C" __global__ void mask_scores(float* scores, const int* lengths, size_t batch, size_t heads, size_t steps, int causal) {
+    size_t total = batch * heads * steps * steps;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t key = k % steps, q = (k / steps) % steps, b = k / (steps * steps * heads);
+        size_t len = (size_t)lengths[b];
+        if (key >= len || (causal && key > q)) scores[k] = __int_as_float(0xff800000u);
+    }
+}
+
+// Zeroes the padded steps of a batch-first [batch, steps, width] buffer.
+extern "C" __global__ void zero_padding(float* x, const int* lengths, size_t batch, size_t steps, size_t width) {
+    size_t total = batch * steps * width;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t t = (k / width) % steps, b = k / (steps * width);
+        if (t >= (size_t)lengths[b]) x[k] = 0.0f;
+    }
+}

@@ -37,6 +37,38 @@ impl Linalg for Cuda {
             rt.record(format!("cuBLAS sgemm {m}×{k}·{k}×{n}: {e}"));
         }
     }
+    fn matmul_batched(a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf, g: Gemm, count: usize) {
+        let Gemm { m, k, n, trans_a, trans_b, .. } = g;
+        let rt = c.rt.clone();
+        if rt.failed() || m == 0 || n == 0 || count == 0 {
+            return;
+        }
+        if k == 0 {
+            // Empty sums, as `matmul` handles them, over every block at once.
+            let mut all = CudaBuf { data: c.data.take(), len: c.len, rt: rt.clone() };
+            Self::matmul(a, b, &mut all, Gemm { m: m * count, ..g });
+            c.data = all.data.take();
+            return;
+        }
+        let (Some(ad), Some(bd), Some(cd)) = (a.data.as_ref(), b.data.as_ref(), c.data.as_mut())
+        else {
+            return;
+        };
+        let stride = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let cfg = cudarc::cublas::StridedBatchedConfig {
+            gemm: row_major_gemm(m, k, n, trans_a, trans_b, g.beta as f32),
+            batch_size: i32::try_from(count).unwrap_or(i32::MAX),
+            // The operands swap in the row-major mapping: cuBLAS's A is our b.
+            stride_a: stride(k * n),
+            stride_b: stride(m * k),
+            stride_c: stride(m * n),
+        };
+        // SAFETY: a holds count·m·k, b count·k·n and c count·m·n floats (checked by the
+        // layers); each block is the row-major layout `row_major_gemm` describes.
+        if let Err(e) = unsafe { rt.blas.gemm_strided_batched(cfg, bd, ad, cd) } {
+            rt.record(format!("cuBLAS batched sgemm {count}× {m}×{k}·{k}×{n}: {e}"));
+        }
+    }
     fn transpose_blocks(x: &CudaBuf, y: &mut CudaBuf, g: Blocks) {
         let Blocks { batch, rows, cols, inner } = g;
         let rt = y.rt.clone();

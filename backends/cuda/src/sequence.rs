@@ -6,7 +6,7 @@ use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
 use shapeflow_core::backend::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, Sequence, StepBatch,
+    RnnActivation, ScoreMask, Sequence, StepBatch,
 };
 
 fn act_code(a: RnnActivation) -> i32 {
@@ -276,6 +276,35 @@ impl Sequence for Cuda {
                 &batch,
                 &hidden
             );
+        }
+    }
+
+    fn mask_scores(scores: &mut CudaBuf, lengths: &[usize], g: ScoreMask) {
+        let ScoreMask { batch, heads, steps, causal } = g;
+        let rt = scores.rt.clone();
+        let causal = i32::from(causal);
+        let Some(lens) = rt.upload_indices(lengths) else { return };
+        if let Some(sd) = scores.data.as_mut() {
+            launch!(
+                &rt,
+                "mask_scores",
+                Runtime::grid(g.len()),
+                sd,
+                &lens,
+                &batch,
+                &heads,
+                &steps,
+                &causal
+            );
+        }
+    }
+
+    fn zero_padding(x: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+        let StepBatch { batch, steps, width } = g;
+        let rt = x.rt.clone();
+        let Some(lens) = rt.upload_indices(lengths) else { return };
+        if let Some(xd) = x.data.as_mut() {
+            launch!(&rt, "zero_padding", Runtime::grid(g.len()), xd, &lens, &batch, &steps, &width);
         }
     }
 

@@ -1133,3 +1133,40 @@ fn gru_and_rnn_kernels_match_the_cpu() {
         close(&format!("rnn_step_backward {act:?} dgates"), &dg, &cdg);
     }
 }
+
+#[test]
+fn attention_mask_kernels_match_the_cpu() {
+    use shapeflow_core::backend::{ScoreMask, Sequence, StepBatch};
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let lengths = [3usize, 1];
+    let lens_i: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
+    for causal in [false, true] {
+        let g = ScoreMask { batch: 2, heads: 2, steps: 3, causal };
+        let mut scores = data(g.len(), 0.3);
+        let mut want = buf(&scores);
+        let f = emu.sym::<unsafe extern "C" fn(*mut f32, *const i32, usize, usize, usize, i32)>(
+            "mask_scores",
+        );
+        // SAFETY: batch·heads·steps² scores and `batch` lengths.
+        emu.launch(1, || unsafe {
+            f(scores.as_mut_ptr(), lens_i.as_ptr(), 2, 2, 3, i32::from(causal))
+        });
+        Cpu::mask_scores(&mut want, &lengths, g);
+        for (i, (a, b)) in scores.iter().zip(want.iter()).enumerate() {
+            assert!(
+                a == b || (a.is_infinite() && b.is_infinite()),
+                "mask_scores[{i}] causal {causal}: {a} vs {b}"
+            );
+        }
+    }
+    let g = StepBatch { batch: 2, steps: 3, width: 4 };
+    let mut x = data(g.len(), 0.5);
+    let mut want = buf(&x);
+    let z =
+        emu.sym::<unsafe extern "C" fn(*mut f32, *const i32, usize, usize, usize)>("zero_padding");
+    // SAFETY: batch·steps·width values and `batch` lengths.
+    emu.launch(1, || unsafe { z(x.as_mut_ptr(), lens_i.as_ptr(), 2, 3, 4) });
+    Cpu::zero_padding(&mut want, &lengths, g);
+    close("zero_padding", &x, &want);
+}

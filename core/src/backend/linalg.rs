@@ -151,6 +151,16 @@ impl Joined {
 pub trait Linalg: Device {
     /// `c = op(a) · op(b) + beta · c` as described by `g`.
     fn matmul(a: &Self::Storage, b: &Self::Storage, c: &mut Self::Storage, g: Gemm);
+    /// `count` independent products `c_i = op(a_i) · op(b_i) + beta · c_i`, each operand a
+    /// contiguous block of its buffer (`a_i` the `i`-th block of `m·k` values, `b_i` of `k·n`,
+    /// `c_i` of `m·n`): attention's per-head products.
+    fn matmul_batched(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        c: &mut Self::Storage,
+        g: Gemm,
+        count: usize,
+    );
     /// `y[b, c, r, i] = x[b, r, c, i]` (moves axes in and out of convolution products).
     fn transpose_blocks(x: &Self::Storage, y: &mut Self::Storage, g: Blocks);
     /// `y[o, c, i] += bias[c]` (a convolution's bias).

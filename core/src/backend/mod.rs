@@ -48,7 +48,7 @@ pub use pool::Pool;
 pub use rows::Rows;
 pub use sequence::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, Sequence, StepBatch,
+    RnnActivation, ScoreMask, Sequence, StepBatch,
 };
 
 /// A compute backend: a device handle plus every op family. Implemented for every type that

@@ -124,6 +124,35 @@ pub enum RnnActivation {
     Relu,
 }
 
+/// Attention scores `[batch, heads, queries, keys]` and which of them a query may not see.
+///
+/// ```
+/// let g = shapeflow_core::backend::ScoreMask { batch: 2, heads: 4, steps: 5, causal: true };
+/// assert_eq!(g.len(), 2 * 4 * 5 * 5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScoreMask {
+    /// Samples.
+    pub batch: usize,
+    /// Heads.
+    pub heads: usize,
+    /// Steps (queries and keys: self-attention).
+    pub steps: usize,
+    /// Also hide the keys after each query.
+    pub causal: bool,
+}
+
+impl ScoreMask {
+    /// Scores in all.
+    pub const fn len(&self) -> usize {
+        self.batch * self.heads * self.steps * self.steps
+    }
+    /// Whether there are none.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Recurrent steps, reversal, gathers and masked means over time.
 ///
 /// ```
@@ -223,6 +252,13 @@ pub trait Sequence: Device {
         dpre: &mut Self::Storage,
         dgates: &mut Self::Storage,
     );
+
+    /// Sets to −∞ every score whose key is a padded step of its sample (`key ≥ len_b`) or,
+    /// when causal, comes after its query, so that a softmax gives it exactly zero weight.
+    fn mask_scores(scores: &mut Self::Storage, lengths: &[usize], g: ScoreMask);
+
+    /// Zeroes the padded steps (`t ≥ len_b`) of a batch-first `[batch, steps, width]` buffer.
+    fn zero_padding(x: &mut Self::Storage, lengths: &[usize], g: StepBatch);
 
     /// Reverses each sample's valid steps of a time-major `[steps, batch, width]` buffer:
     /// `y[t, b] = x[len_b − 1 − t, b]` for `t < len_b`, zeros after (its own inverse on the

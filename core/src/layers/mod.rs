@@ -1,6 +1,7 @@
 //! Built-in layers. Each file holds one layer (or one family): its struct, forward and backward.
 
 mod activation;
+mod attention;
 mod batch_norm;
 mod conv;
 mod dropout;
@@ -22,6 +23,7 @@ mod softmax;
 mod time_pool;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use attention::{AttentionCache, MultiheadAttention};
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache};
 pub use conv::{Conv1d, Conv2d, ConvCache};
 pub use dropout::{ChannelMask, Dropout, Dropout2d};

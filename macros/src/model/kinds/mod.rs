@@ -5,6 +5,7 @@
 //! kind is one file and one line in [`REGISTRY`].
 
 mod activation;
+mod attention;
 mod batch_norm;
 mod conv;
 mod dropout;
@@ -154,6 +155,7 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &recurrent::RNN_RELU,
     &time_pool::LAST_STEP,
     &time_pool::MEAN_OVER_TIME,
+    &attention::MULTIHEAD_ATTENTION,
 ];
 
 /// The kind named `name`.

@@ -1,0 +1,93 @@
+//! `MultiheadAttention<embed_dim, num_heads, causal = false>`: self-attention
+//! `[seq, embed_dim] → [seq, embed_dim]`, PyTorch's `nn.MultiheadAttention(batch_first=True)`
+//! with the keys masked to each sample's length (and to the steps up to each query when causal).
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+
+use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
+use crate::model::args::{flag, size};
+use crate::model::infer::{Site, fmt_shape, is_seq};
+
+pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
+    name: "MultiheadAttention",
+    params: &[size("embed_dim"), size("num_heads"), flag("causal", false)],
+    build: |b, errors| {
+        let a = &b.args;
+        let (width, heads) = (a.size(0), a.size(1));
+        if width % heads != 0 {
+            let near: Vec<String> = (1..=width)
+                .filter(|h| width % h == 0 && h.abs_diff(heads) <= 4)
+                .map(|h| h.to_string())
+                .collect();
+            errors.push(syn::Error::new(
+                a.span(1),
+                format!(
+                    "`{}`: {width} features do not split into {heads} heads ({width} / {heads} is not a whole number)\n  = help: a head count that divides {width}: {}",
+                    b.layer,
+                    near.join(", ")
+                ),
+            ));
+            return None;
+        }
+        Some(Box::new(Attention { width: a.spanned(0), heads, causal: a.flag(2) }))
+    },
+};
+
+struct Attention {
+    width: (usize, Span),
+    heads: usize,
+    causal: bool,
+}
+
+impl Kind for Attention {
+    fn name(&self) -> &'static str {
+        MULTIHEAD_ATTENTION.name
+    }
+    fn steps(&self) -> Steps {
+        Steps::Sequence
+    }
+    fn infer(&self, site: &mut Site<'_>, shape: &[usize]) -> Option<Out> {
+        let (name, prev) = (site.name().clone(), site.prev().to_string());
+        if !is_seq(shape) || shape.len() != 2 {
+            site.err(
+                self.width.1,
+                format!(
+                    "`{name}` (MultiheadAttention) attends over a sequence [seq, embed_dim] but `{prev}` produces {}",
+                    fmt_shape(shape)
+                ),
+            );
+            return None;
+        }
+        if shape[1] != self.width.0 {
+            site.err(
+                self.width.1,
+                format!(
+                    "`{name}` expects {} features per step but `{prev}` produces {}\n  = help: write `{name}: MultiheadAttention<{}, {}>` (with a head count that divides {})",
+                    self.width.0, shape[1], shape[1], self.heads, shape[1]
+                ),
+            );
+        }
+        Some(Out::same(site, shape))
+    }
+    fn ty(&self) -> TokenStream {
+        let (p, e, h) = (private(), size_type(self.width.0), size_type(self.heads));
+        quote!(#p::layers::MultiheadAttention<#e, #h, B>)
+    }
+    fn init(&self, ty: &TokenStream) -> TokenStream {
+        let p = private();
+        let init = quote!(<#ty as #p::Init<B>>::init(dev, &mut rng));
+        if self.causal { quote!(#init.causal()) } else { init }
+    }
+    fn describe(&self) -> String {
+        let c = if self.causal { ", causal = true" } else { "" };
+        format!("MultiheadAttention<{}, {}{c}>", self.width.0, self.heads)
+    }
+    fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        vec![
+            ("embed_dim", Attr::Int(self.width.0)),
+            ("num_heads", Attr::Int(self.heads)),
+            ("causal", Attr::Flag(self.causal)),
+        ]
+    }
+}

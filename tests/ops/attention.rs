@@ -1,0 +1,111 @@
+//! MultiheadAttention: PyTorch values and gradients with key padding masks from ragged lengths
+//! (and a causal mask), gradient checks, and the padding guarantee.
+
+use shapeflow::prelude::*;
+
+use crate::support::{assert_close, attention_fixture, check_layer, load_named, nums};
+
+fn as64<E: Elem>(v: Vec<E>) -> Vec<f64> {
+    v.into_iter().map(Elem::as_f64).collect()
+}
+
+fn against_pytorch<E: shapeflow::StaticDim, H: shapeflow::StaticDim, B: Backend>(
+    dev: &B,
+    i: usize,
+    tol: f64,
+) {
+    let f = attention_fixture();
+    let case = &f["attention"][i];
+    let lengths: Vec<usize> = nums(&case["lengths"]).into_iter().map(|v| v as usize).collect();
+    let steps = *lengths.iter().max().unwrap();
+    let cast =
+        |v: &serde_json::Value| nums(v).into_iter().map(B::Elem::from_f64).collect::<Vec<_>>();
+    let mut attn = MultiheadAttention::<E, H, B>::init(dev, &mut Rng::new(0));
+    attn.causal = case["causal"].as_bool().unwrap();
+    load_named(&mut attn, &case["params"]);
+    let sizes = [lengths.len(), steps, E::N];
+    let x =
+        Tensor::<(Dyn, Dyn, E), B>::from_padded(dev, &sizes, cast(&case["x"]), &lengths).unwrap();
+    let what = format!("attention case {i} ({})", B::Elem::NAME);
+    assert_close(
+        &format!("{what} y"),
+        &as64(attn.forward(&x).to_vec()),
+        &nums(&case["y"]),
+        tol,
+        tol,
+    );
+    let (_, cache) = attn.forward_train(&x);
+    let r = Tensor::<(Dyn, Dyn, E), B>::from_vec(dev, &sizes, cast(&case["r"])).unwrap();
+    let (dx, g) = attn.backward(&cache, &r).unwrap();
+    assert_close(&format!("{what} dx"), &as64(dx.to_vec()), &nums(&case["dx"]), tol, tol);
+    g.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(
+            &format!("{what} d{name}"),
+            &as64(B::to_host(s)),
+            &nums(&case["grads"][name]),
+            tol,
+            tol,
+        );
+    });
+}
+
+#[test]
+fn attention_matches_pytorch_with_padding_and_causal_masks() {
+    against_pytorch::<Const<8>, Const<2>, _>(&Cpu64::default(), 0, 1e-10);
+    against_pytorch::<Const<6>, Const<3>, _>(&Cpu64::default(), 1, 1e-10);
+    against_pytorch::<Const<8>, Const<2>, _>(&Cpu::default(), 0, 1e-5);
+}
+
+#[test]
+fn attention_parameter_names_are_pytorchs() {
+    let attn =
+        MultiheadAttention::<Const<8>, Const<2>, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+    assert_eq!(
+        attn.param_names(),
+        ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+    );
+}
+
+#[test]
+fn attention_gradient_checks() {
+    let dev = Cpu64::default();
+    let mut rng = Rng::new(2);
+    let seqs: Vec<Vec<f64>> =
+        [3usize, 1, 2].iter().map(|&n| (0..n * 4).map(|_| rng.normal()).collect()).collect();
+    let x = Tensor::<(Dyn, Dyn, Const<4>), Cpu64>::from_sequences(&dev, &seqs).unwrap();
+    let mut attn = MultiheadAttention::<Const<4>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(1));
+    check_layer("MultiheadAttention", &mut attn, &x);
+    let mut causal =
+        MultiheadAttention::<Const<4>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(3)).causal();
+    check_layer("MultiheadAttention causal", &mut causal, &x);
+}
+
+#[test]
+fn padded_steps_never_reach_attention_outputs_or_gradients() {
+    let dev = Cpu::default();
+    let lengths = [4usize, 1, 3];
+    let mut rng = Rng::new(9);
+    let clean: Vec<f32> = (0..3 * 4 * 4).map(|_| rng.normal() as f32).collect();
+    let mut attn = MultiheadAttention::<Const<4>, Const<2>, Cpu>::init(&dev, &mut Rng::new(3));
+    let mut run = |pad: f32| {
+        let mut d = clean.clone();
+        for (b, &n) in lengths.iter().enumerate() {
+            d[(b * 4 + n) * 4..(b + 1) * 16].fill(pad);
+        }
+        let x = Tensor::<(Dyn, Dyn, Const<4>), Cpu>::from_padded(&dev, &[3, 4, 4], d, &lengths)
+            .unwrap();
+        let (y, cache) = attn.forward_train(&x);
+        let (dx, g) = attn.backward(&cache, &y.ones_like()).unwrap();
+        let mut grads = Vec::new();
+        g.visit_params(&mut String::new(), &mut |_, _, s| grads.extend(Cpu::to_host(s)));
+        (y.to_vec(), dx.to_vec(), grads)
+    };
+    let zero = run(0.0);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for pad in [f32::NAN, 1e30, -3.0] {
+        let got = run(pad);
+        assert_eq!(bits(&got.0), bits(&zero.0), "outputs with padding {pad}");
+        assert_eq!(bits(&got.1), bits(&zero.1), "input gradient with padding {pad}");
+        assert_eq!(bits(&got.2), bits(&zero.2), "parameter gradients with padding {pad}");
+    }
+}

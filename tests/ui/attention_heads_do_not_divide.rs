@@ -1,0 +1,24 @@
+use shapeflow::prelude::*;
+
+model! {
+    pub struct Encoder {
+        input: [seq, 256],
+        attn: MultiheadAttention<256, 6>,
+    }
+}
+
+model! {
+    pub struct Narrow {
+        input: [seq, 64],
+        attn: MultiheadAttention<128, 4>,
+    }
+}
+
+model! {
+    pub struct NotASequence {
+        input: [64],
+        attn: MultiheadAttention<64, 4>,
+    }
+}
+
+fn main() {}
