@@ -101,6 +101,31 @@ def pytorch(workloads):
         stats = measure(lm_step, 2, 10, lambda s: s)
         emit(impl, "w5", "b32", "sequences/s", tuple(32 / v for v in (stats[0], stats[2], stats[1])))
         emit(impl, "w5", "b32", "GFLOP/s", tuple(flops / v / 1e9 for v in (stats[0], stats[2], stats[1])))
+    if "w6" in workloads:
+        layer = nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.0,
+                                           activation="gelu", batch_first=True)
+
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+                self.head = nn.Linear(256, 10)
+
+            def forward(self, x):
+                return self.head(self.enc(x).mean(1))
+        enc = Encoder()
+        opt6 = torch.optim.Adam(enc.parameters(), lr=1e-3)
+        x6, y6 = torch.randn(16, 128, 256), torch.arange(16) % 10
+
+        def enc_step():
+            opt6.zero_grad(set_to_none=True)
+            F.cross_entropy(enc(x6), y6).backward()
+            opt6.step()
+        rows = 16 * 128
+        flops6 = 3 * 2 * (2 * rows * 256 * 1024 + 2 * 2 * rows * 128 * 256 + 2 * 2 * rows * 256 * 1024)
+        stats = measure(enc_step, 2, 10, lambda s: s)
+        emit(impl, "w6", "b16", "sequences/s", tuple(16 / v for v in (stats[0], stats[2], stats[1])))
+        emit(impl, "w6", "b16", "GFLOP/s", tuple(flops6 / v / 1e9 for v in (stats[0], stats[2], stats[1])))
     if "w4" in workloads:
         model = mlp().eval()
         one, big = torch.rand(1, 784), torch.rand(1024, 784)

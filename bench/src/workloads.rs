@@ -245,3 +245,65 @@ pub fn w5_char_lm_train(out: &mut Vec<Figure>) {
     ));
     out.push(Figure::new("shapeflow", "w5", "b32", "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
 }
+
+model! {
+    /// W6's encoder layer: PyTorch's post-norm `nn.TransformerEncoderLayer(256, 4,
+    /// dim_feedforward = 1024, dropout = 0, activation = "gelu")`.
+    pub struct W6Layer {
+        input x: [seq, 256],
+        self_attn: MultiheadAttention<256, 4>,
+        sum1: Add(x, self_attn),
+        norm1: LayerNorm<256>,
+        linear1: Linear<256, 1024>,
+        act: Gelu,
+        linear2: Linear<1024, 256>,
+        sum2: Add(norm1, linear2),
+        norm2: LayerNorm<256>,
+    }
+
+    /// W6: two encoder layers, mean-pooled, a linear head to 10 classes.
+    pub struct W6Encoder {
+        input: [seq, 256],
+        layers: (W6Layer, W6Layer),
+        pool: MeanOverTime,
+        head: Linear<256, 10>,
+    }
+}
+
+/// Floating-point operations of one W6 training step (matrix products only).
+pub fn w6_flops(batch: usize, steps: usize) -> f64 {
+    let (rows, e, t) = ((batch * steps) as f64, 256.0, steps as f64);
+    let proj = 2.0 * rows * e * (3.0 * e + e); // in_proj and out_proj
+    let scores = 2.0 * 2.0 * rows * t * e; // q·kᵀ and attn·v over all heads
+    let ff = 2.0 * 2.0 * rows * e * 1024.0;
+    3.0 * 2.0 * (proj + scores + ff)
+}
+
+/// W6: a training step of a 2-layer transformer encoder (width 256, 4 heads, feed-forward 1024,
+/// GELU) on 16 sequences of 128 steps, mean-pooled, cross-entropy, Adam; sequences/s.
+pub fn w6_transformer_train(out: &mut Vec<Figure>) {
+    let (batch, steps) = (16usize, 128usize);
+    let dev = Cpu::default();
+    let mut model = W6Encoder::<Cpu>::new(&dev, 0);
+    let x = Tensor::<(Dyn, Dyn, Const<256>), Cpu>::randn(&dev, &[batch, steps, 256], 0.0, 1.0, 1)
+        .expect("sizes");
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let t = Cpu::on_workers(|| {
+        times(2, 10, || {
+            let (logits, cache) = model.forward_train(&x);
+            let (_, d) = cross_entropy(&logits, &labels).expect("finite loss");
+            let grads = model.backward_params(&cache, &d).expect("backward");
+            opt.step(&mut model, &grads).expect("step");
+        })
+    });
+    let flops = w6_flops(batch, steps);
+    out.push(Figure::new(
+        "shapeflow",
+        "w6",
+        "b16",
+        "sequences/s",
+        t.iter().map(|s| batch as f64 / s),
+    ));
+    out.push(Figure::new("shapeflow", "w6", "b16", "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
+}

@@ -109,3 +109,52 @@ fn padded_steps_never_reach_attention_outputs_or_gradients() {
         assert_eq!(bits(&got.2), bits(&zero.2), "parameter gradients with padding {pad}");
     }
 }
+
+/// Learned and sinusoidal positions against PyTorch (an `nn.Embedding` looked up with
+/// `arange(steps)`, and the sine/cosine table), and their gradient checks.
+#[test]
+fn positions_match_pytorch_and_finite_differences() {
+    let f = attention_fixture();
+    let case = &f["positions"];
+    let dev = Cpu64::default();
+    let lengths: Vec<usize> = nums(&case["lengths"]).into_iter().map(|v| v as usize).collect();
+    let x = Tensor::<(Dyn, Dyn, Const<6>), Cpu64>::from_padded(
+        &dev,
+        &[3, 5, 6],
+        nums(&case["x"]),
+        &lengths,
+    )
+    .unwrap();
+    let mut pos = PositionEmbedding::<Const<7>, Const<6>, Cpu64>::init(&dev, &mut Rng::new(0));
+    pos.weight = Tensor::from_vec(&dev, &[7, 6], nums(&case["weight"])).unwrap();
+    let (y, cache) = pos.forward_train(&x);
+    assert_close("learned positions", &y.to_vec(), &nums(&case["learned"]), 1e-12, 1e-12);
+    let r = Tensor::<(Dyn, Dyn, Const<6>), Cpu64>::from_vec(&dev, &[3, 5, 6], nums(&case["r"]))
+        .unwrap();
+    let (_, g) = pos.backward(&cache, &r).unwrap();
+    assert_close(
+        "learned positions dweight",
+        &g.weight.to_vec(),
+        &nums(&case["dweight"]),
+        1e-12,
+        1e-12,
+    );
+    assert_close(
+        "sinusoidal",
+        &SinusoidalPositions.forward(&x).to_vec(),
+        &nums(&case["sinusoidal"]),
+        1e-12,
+        1e-12,
+    );
+    let mut rng = Rng::new(4);
+    let seqs: Vec<Vec<f64>> =
+        [3usize, 1].iter().map(|&n| (0..n * 6).map(|_| rng.normal()).collect()).collect();
+    let x = Tensor::<(Dyn, Dyn, Const<6>), Cpu64>::from_sequences(&dev, &seqs).unwrap();
+    check_layer("PositionEmbedding", &mut pos, &x);
+    check_layer("SinusoidalPositions", &mut SinusoidalPositions, &x);
+    // A sequence longer than the table: NaN from position 7 on, never a wrapped-around vector.
+    let long =
+        Tensor::<(Dyn, Dyn, Const<6>), Cpu64>::from_sequences(&dev, &[vec![0.0; 9 * 6]]).unwrap();
+    let y = pos.forward(&long).to_vec();
+    assert!(y[..42].iter().all(|v| v.is_finite()) && y[42..].iter().all(|v| v.is_nan()));
+}

@@ -3,8 +3,12 @@
 //! runs over each sample's own frames only (no padding ever reaches the result), its last
 //! states feed a linear classifier; Adam, batch 16, `fit` with test accuracy per epoch.
 //!
+//! `--model transformer` trains a transformer encoder instead (a linear projection, learned
+//! positions, two post-norm encoder layers of width 32 and 4 heads whose attention sees each
+//! sample's own frames only, a mean over the valid frames, a linear classifier).
+//!
 //! ```text
-//! cargo run --release -p vowels -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--device cpu|cuda]
+//! cargo run --release -p vowels -- [--model lstm|transformer] [--epochs N] [--seed S] [--data DIR] [--out DIR] [--device cpu|cuda]
 //! ```
 
 use shapeflow::checkpoint;
@@ -22,6 +26,33 @@ model! {
     }
 }
 
+model! {
+    /// A post-norm transformer encoder layer (PyTorch's `nn.TransformerEncoderLayer(32, 4,
+    /// dim_feedforward = 64, activation = "gelu")`, its parameter names).
+    pub struct EncoderLayer {
+        input x: [seq, 32],
+        self_attn: MultiheadAttention<32, 4>,
+        sum1: Add(x, self_attn),
+        norm1: LayerNorm<32>,
+        linear1: Linear<32, 64>,
+        act: Gelu,
+        drop: Dropout<p = 0.1>,
+        linear2: Linear<64, 32>,
+        sum2: Add(norm1, linear2),
+        norm2: LayerNorm<32>,
+    }
+
+    /// Speaker classifier: a transformer encoder over the frames, mean-pooled.
+    pub struct VowelTransformer {
+        input: [seq, 12],
+        proj: Linear<12, 32>,
+        pos: PositionEmbedding<32, 32>,
+        layers: (EncoderLayer, EncoderLayer),
+        pool: MeanOverTime,
+        head: Linear<32, 9>,
+    }
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
@@ -30,13 +61,36 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args =
-        shapeflow::example_args::ExampleArgs::parse_with_data("vowels", 15, "japanese-vowels")?;
-    match args.device.as_str() {
-        "cpu" => train(&Cpu::default(), &args),
+    // `--model lstm|transformer` is this example's own flag; the rest are the shared ones.
+    let mut rest: Vec<String> = std::env::args().skip(1).collect();
+    let transformer = match rest.iter().position(|a| a == "--model") {
+        Some(i) => {
+            let kind =
+                rest.get(i + 1).cloned().ok_or("--model needs a value (lstm or transformer)")?;
+            rest.drain(i..i + 2);
+            match kind.as_str() {
+                "lstm" => false,
+                "transformer" => true,
+                other => {
+                    return Err(format!("--model: `{other}` is not lstm or transformer").into());
+                }
+            }
+        }
+        None => false,
+    };
+    let (name, epochs) = if transformer { ("vowels-transformer", 40) } else { ("vowels", 15) };
+    let mut args = shapeflow::example_args::ExampleArgs::from_iter(name, epochs, rest.clone())?;
+    if !rest.iter().any(|a| a == "--data") {
+        args.data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/japanese-vowels").into();
+    }
+    match (args.device.as_str(), transformer) {
+        ("cpu", false) => train(&Cpu::default(), &args, VowelNet::<Cpu>::new),
+        ("cpu", true) => train(&Cpu::default(), &args, VowelTransformer::<Cpu>::new),
         #[cfg(feature = "cuda")]
-        "cuda" => train(&shapeflow::Cuda::new(0)?, &args),
-        other => Err(format!(
+        ("cuda", false) => train(&shapeflow::Cuda::new(0)?, &args, VowelNet::new),
+        #[cfg(feature = "cuda")]
+        ("cuda", true) => train(&shapeflow::Cuda::new(0)?, &args, VowelTransformer::new),
+        (other, _) => Err(format!(
             "unknown device `{other}` (cpu{})",
             if cfg!(feature = "cuda") { ", cuda" } else { "; build with --features cuda for cuda" }
         )
@@ -44,10 +98,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-fn train<B: Backend>(
+fn train<B, M>(
     dev: &B,
     args: &shapeflow::example_args::ExampleArgs,
-) -> Result<(), Box<dyn std::error::Error>> {
+    new: impl Fn(&B, u64) -> M,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    B: Backend,
+    M: Layer<(Dyn, Dyn, Const<12>), B, Output = (Dyn, Const<9>)> + Send + Sync + Summarize,
+{
     let mut train = read_ts(args.data.join("JapaneseVowels_TRAIN.ts.gz"))?.data;
     let mut test = read_ts(args.data.join("JapaneseVowels_TEST.ts.gz"))?.data;
     // Per-coefficient standardisation with the training frames' statistics.
@@ -59,8 +118,8 @@ fn train<B: Backend>(
         train.len(),
         test.len()
     );
-    let mut model = VowelNet::<B>::new(dev, args.seed);
-    println!("{}\n", model.summary());
+    let mut model = new(dev, args.seed);
+    println!("{}\n", model.describe());
     let mut opt = Adam::new(&model, AdamConfig { lr: 2e-3, ..Default::default() });
     let config = FitConfig {
         epochs: args.epochs,
@@ -80,4 +139,21 @@ fn train<B: Backend>(
         args.out.display()
     );
     Ok(())
+}
+
+/// The two models' summaries, for the generic `train`.
+trait Summarize {
+    fn describe(&self) -> String;
+}
+
+impl<B: Backend> Summarize for VowelNet<B> {
+    fn describe(&self) -> String {
+        self.summary().to_string()
+    }
+}
+
+impl<B: Backend> Summarize for VowelTransformer<B> {
+    fn describe(&self) -> String {
+        self.summary().to_string()
+    }
 }

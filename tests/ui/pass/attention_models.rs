@@ -18,6 +18,7 @@ model! {
     pub struct Classifier {
         input: [seq, 12],
         proj: Linear<12, 32>,
+        pos: SinusoidalPositions,
         layers: (EncoderLayer, EncoderLayer),
         pool: MeanOverTime,
         head: Linear<32, 9>,
@@ -26,6 +27,7 @@ model! {
     pub struct Decoder {
         input: [seq],
         emb: Embedding<96, 32>,
+        pos: PositionEmbedding<128, 32>,
         attn: MultiheadAttention<32, 8, causal = true>,
         head: Linear<32, 96>,
     }

@@ -17,6 +17,7 @@ mod linear;
 mod merge;
 mod narrow;
 mod pool;
+mod positions;
 mod recurrent;
 mod softmax;
 mod time_pool;
@@ -156,6 +157,8 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &time_pool::LAST_STEP,
     &time_pool::MEAN_OVER_TIME,
     &attention::MULTIHEAD_ATTENTION,
+    &positions::POSITION_EMBEDDING,
+    &positions::SINUSOIDAL_POSITIONS,
 ];
 
 /// The kind named `name`.

@@ -21,4 +21,11 @@ model! {
     }
 }
 
+model! {
+    pub struct Positions {
+        input: [seq, 64],
+        pos: PositionEmbedding<512, 32>,
+    }
+}
+
 fn main() {}
