@@ -62,3 +62,17 @@ fn sigmoid_is_stable_for_large_inputs() {
     let x = Tensor::<(Const<2>,), Cpu>::from_vec(&dev, &[2], vec![-1000.0, 1000.0]).unwrap();
     assert_eq!(Sigmoid.forward(&x).to_vec(), vec![0.0, 1.0]);
 }
+
+/// GELU's tanh approximation against PyTorch's `gelu(approximate="tanh")`, and its gradient check.
+#[test]
+fn gelu_tanh_matches_pytorch_and_finite_differences() {
+    let f = crate::support::attention_fixture();
+    let c = &f["gelu_tanh"];
+    let dev = Cpu64::default();
+    let x = Tensor::<(Dyn, Const<17>), Cpu64>::from_vec(&dev, &[1, 17], nums(&c["x"])).unwrap();
+    let (y, cache) = GeluTanh.forward_train(&x);
+    assert_close("gelu tanh y", &y.to_vec(), &nums(&c["y"]), 1e-12, 1e-12);
+    let (dx, _) = GeluTanh.backward(&cache, &y.ones_like()).unwrap();
+    assert_close("gelu tanh dx", &dx.to_vec(), &nums(&c["dx"]), 1e-12, 1e-12);
+    check_layer("GeluTanh", &mut GeluTanh, &input::<(Dyn, Const<5>)>(&[3, 5], 11));
+}

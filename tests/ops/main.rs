@@ -27,6 +27,7 @@ mod optim_rmsprop;
 mod optim_sgd;
 mod pool;
 mod recurrent;
+mod rms_norm;
 mod schedule;
 mod softmax;
 mod tensor;

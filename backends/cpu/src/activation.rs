@@ -8,6 +8,9 @@ const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// 1/√(2π).
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
+/// `√(2/π)`, GELU's tanh approximation.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
 pub(crate) fn sigmoid<E: Elem>(x: E) -> E {
     // Stable for large |x|: never exponentiates a large positive number.
     if x >= E::zero() {
@@ -50,6 +53,13 @@ fn forward_seq<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
             let r = E::from_f64(FRAC_1_SQRT_2);
             y.iter_mut().zip(x).for_each(|(o, &v)| *o = half * v * (E::one() + (v * r).erf()))
         }
+        Activation::GeluTanh => {
+            let (half, c, a) =
+                (E::from_f64(0.5), E::from_f64(SQRT_2_OVER_PI), E::from_f64(0.044715));
+            y.iter_mut()
+                .zip(x)
+                .for_each(|(o, &v)| *o = half * v * (E::one() + (c * (v + a * v * v * v)).tanh()))
+        }
     }
 }
 
@@ -86,6 +96,15 @@ fn backward_seq<E: CpuElem>(kind: Activation, saved: &[E], dy: &[E], dx: &mut [E
                 let cdf = half * (one + (x * r).erf());
                 let pdf = c * (-half * x * x).exp();
                 *o = g * (cdf + x * pdf)
+            })
+        }
+        Activation::GeluTanh => {
+            let (half, c, a) =
+                (E::from_f64(0.5), E::from_f64(SQRT_2_OVER_PI), E::from_f64(0.044715));
+            let three_a = E::from_f64(3.0 * 0.044715);
+            it.for_each(|((o, &x), &g)| {
+                let t = (c * (x + a * x * x * x)).tanh();
+                *o = g * (half * (one + t) + half * x * (one - t * t) * c * (one + three_a * x * x))
             })
         }
     }

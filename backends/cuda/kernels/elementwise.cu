@@ -16,6 +16,7 @@
 #define ACT_SIGMOID 2
 #define ACT_TANH 3
 #define ACT_GELU 4
+#define ACT_GELU_TANH 5
 
 extern "C" __global__ void fill(float* x, float v, size_t n) {
     GRID_STRIDE(i, n) { x[i] = v; }
@@ -36,6 +37,7 @@ extern "C" __global__ void activation(const float* x, float* y, int kind, float 
             case ACT_LEAKY: r = v > 0.0f ? v : slope * v; break;
             case ACT_SIGMOID: r = sigmoidf(v); break;
             case ACT_TANH: r = tanhf(v); break;
+            case ACT_GELU_TANH: r = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); break;
             default: r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
         }
         y[i] = r;
@@ -53,6 +55,11 @@ extern "C" __global__ void activation_backward(const float* saved, const float* 
             case ACT_LEAKY: r = s > 0.0f ? g : slope * g; break;
             case ACT_SIGMOID: r = g * s * (1.0f - s); break;
             case ACT_TANH: r = g * (1.0f - s * s); break;
+            case ACT_GELU_TANH: {
+                float t = tanhf(0.7978845608028654f * (s + 0.044715f * s * s * s));
+                r = g * (0.5f * (1.0f + t) + 0.5f * s * (1.0f - t * t) * 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * s * s));
+                break;
+            }
             default: {
                 float cdf = 0.5f * (1.0f + erff(s * 0.70710678118654752f));
                 float pdf = 0.39894228040143268f * expf(-0.5f * s * s);

@@ -91,6 +91,7 @@ pub(crate) fn act_code(kind: Activation) -> (i32, f32) {
         Activation::Sigmoid => (2, 0.0),
         Activation::Tanh => (3, 0.0),
         Activation::Gelu => (4, 0.0),
+        Activation::GeluTanh => (5, 0.0),
     }
 }
 

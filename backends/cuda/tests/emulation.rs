@@ -129,6 +129,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         (2, Activation::Sigmoid, 0.0),
         (3, Activation::Tanh, 0.0),
         (4, Activation::Gelu, 0.0),
+        (5, Activation::GeluTanh, 0.0),
     ] {
         let mut y = vec![0.0f32; n];
         let f = emu.sym::<Unary>("activation");

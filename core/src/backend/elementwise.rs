@@ -19,6 +19,9 @@ pub enum Activation {
     Tanh,
     /// `x · Φ(x)`, the exact (erf) form, as PyTorch's default `GELU()`.
     Gelu,
+    /// GELU's tanh approximation, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (PyTorch's
+    /// `GELU(approximate='tanh')`).
+    GeluTanh,
 }
 
 impl Activation {

@@ -41,6 +41,7 @@ pub use norm::{
     BatchNormGeom, BatchNormGrads, LayerNormGrads, Moments, Norm, RowNorm, RowStats, RowStatsMut,
     layer_norm_backward_composed, layer_norm_composed,
 };
+pub(crate) use norm::{repeat_rows, rows_as_channels};
 pub use optim::{
     AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep, sgd_step_composed,
 };

@@ -185,7 +185,7 @@ pub trait Norm: Linalg + Elementwise {
 }
 
 /// A row vector `v` (`cols`) repeated `rows` times: the product `ones[rows × 1] · v[1 × cols]`.
-fn repeat_rows<B: Norm>(v: &B::Storage, rows: usize, cols: usize) -> B::Storage {
+pub(crate) fn repeat_rows<B: Norm>(v: &B::Storage, rows: usize, cols: usize) -> B::Storage {
     let ones = B::upload_like(v, &vec![B::Elem::from_f64(1.0); rows]);
     let mut out = B::scratch_like(v, rows * cols);
     B::matmul(&ones, v, &mut out, Gemm::new(rows, 1, cols));
@@ -194,7 +194,7 @@ fn repeat_rows<B: Norm>(v: &B::Storage, rows: usize, cols: usize) -> B::Storage 
 
 /// The batch-norm view of a layer norm: every row a channel of one sample, with unit scale and
 /// zero shift.
-fn rows_as_channels<B: Norm>(
+pub(crate) fn rows_as_channels<B: Norm>(
     like: &B::Storage,
     g: RowNorm,
 ) -> (BatchNormGeom, B::Storage, B::Storage) {

@@ -128,6 +128,19 @@ activation_layer!(Tanh, |_s| Activation::Tanh);
 pub struct Gelu;
 activation_layer!(Gelu, |_s| Activation::Gelu);
 
+/// GELU's tanh approximation, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`: PyTorch's
+/// `GELU(approximate='tanh')` (GPT-2's).
+///
+/// ```
+/// use shapeflow_core::{Layer, Tensor, layers::GeluTanh};
+/// use shapeflow_cpu::Cpu;
+/// let x = Tensor::<(typenum::U1,), Cpu>::from_vec(&Cpu::default(), &[1], vec![1.0]).unwrap();
+/// assert!((GeluTanh.forward(&x).to_vec()[0] - 0.841192).abs() < 1e-5);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GeluTanh;
+activation_layer!(GeluTanh, |_s| Activation::GeluTanh);
+
 macro_rules! init_by_default {
     ($($t:ty),+) => {$(
         impl<B: Backend> Init<B> for $t {
@@ -137,5 +150,5 @@ macro_rules! init_by_default {
         }
     )+};
 }
-init_by_default!(Relu, LeakyRelu, Sigmoid, Tanh, Gelu);
+init_by_default!(Relu, LeakyRelu, Sigmoid, Tanh, Gelu, GeluTanh);
 pub(crate) use init_by_default;

@@ -5,8 +5,12 @@
 //! bits per character on the last 10 %, and at the end prints a paragraph sampled from the
 //! model.
 //!
+//! `--model transformer` trains a small decoder-only transformer instead: learned positions, two
+//! pre-norm blocks of causal self-attention (width 128, 4 heads) and a GELU feed-forward of 512,
+//! a final layer norm and the head.
+//!
 //! ```text
-//! cargo run --release -p char-lm -- [--epochs N] [--seed S] [--data DIR] [--out DIR] [--temperature T] [--prompt TEXT]
+//! cargo run --release -p char-lm -- [--model lstm|transformer] [--epochs N] [--seed S] [--data DIR] [--out DIR] [--temperature T] [--prompt TEXT]
 //! ```
 
 mod text;
@@ -29,6 +33,31 @@ model! {
     }
 }
 
+model! {
+    /// A pre-norm decoder block: causal self-attention and a feed-forward, each added to its input.
+    pub struct Block {
+        input x: [seq, 128],
+        norm1: LayerNorm<128>,
+        attn: MultiheadAttention<128, 4, causal = true>,
+        sum1: Add(x, attn),
+        norm2: LayerNorm<128>,
+        linear1: Linear<128, 512>,
+        act: Gelu,
+        linear2: Linear<512, 128>,
+        sum2: Add(sum1, linear2),
+    }
+
+    /// Next-character logits from a decoder-only transformer.
+    pub struct CharTransformer {
+        input: [seq],
+        emb: Embedding<96, 128>,
+        pos: PositionEmbedding<128, 128>,
+        blocks: (Block, Block),
+        norm: LayerNorm<128>,
+        head: Linear<128, 96>,
+    }
+}
+
 /// Characters per training window (the model also sees the one after each).
 const WINDOW: usize = 128;
 const BATCH: usize = 32;
@@ -40,6 +69,7 @@ struct Options {
     out: std::path::PathBuf,
     temperature: f64,
     prompt: String,
+    transformer: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -50,6 +80,7 @@ fn options() -> Result<Options, String> {
         out: "runs/char-lm".into(),
         temperature: 0.7,
         prompt: "A hacker is ".into(),
+        transformer: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,8 +94,15 @@ fn options() -> Result<Options, String> {
                 o.temperature = value()?.parse().map_err(|e| format!("--temperature: {e}"))?
             }
             "--prompt" => o.prompt = value()?,
+            "--model" => {
+                o.transformer = match value()?.as_str() {
+                    "lstm" => false,
+                    "transformer" => true,
+                    other => return Err(format!("--model: `{other}` is not lstm or transformer")),
+                }
+            }
             "-h" | "--help" => {
-                return Err("usage: char-lm [--epochs N (3)] [--seed S (0)] [--data DIR (data/jargon)] [--out DIR (runs/char-lm)] [--temperature T (0.7)] [--prompt TEXT]".into());
+                return Err("usage: char-lm [--model lstm|transformer (lstm)] [--epochs N (3)] [--seed S (0)] [--data DIR (data/jargon)] [--out DIR (runs/char-lm)] [--temperature T (0.7)] [--prompt TEXT]".into());
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
@@ -96,8 +134,8 @@ fn windows(ids: &[usize]) -> Result<Dataset, Error> {
 
 /// `length` characters after `prompt`, each drawn from the model's softmax at `temperature`
 /// given the last `WINDOW` characters.
-fn sample(
-    model: &CharLm<Cpu>,
+fn sample<M: Layer<(Dyn, Dyn), Cpu, Output = (Dyn, Dyn, Const<96>)>>(
+    model: &M,
     dev: &Cpu,
     prompt: &str,
     length: usize,
@@ -135,16 +173,39 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dev = Cpu::default();
     let ids = text::load(&o.data.join("jargon.txt.gz"))?;
     let cut = ids.len() * 9 / 10;
-    let (train, val) = (&ids[..cut], &ids[cut..]);
+    let (train_ids, val) = (&ids[..cut], &ids[cut..]);
     println!(
         "Jargon File: {} characters, {} for training, {} for validation, {VOCAB} symbols\n",
         ids.len(),
-        train.len(),
+        train_ids.len(),
         val.len()
     );
-    let mut model = CharLm::<Cpu>::new(&dev, o.seed);
-    println!("{}\n", model.summary());
-    let mut opt = Adam::new(&model, AdamConfig { lr: 3e-3, ..Default::default() });
+    if o.transformer {
+        let model = CharTransformer::<Cpu>::new(&dev, o.seed);
+        println!("{}\n", model.summary());
+        train(model, &dev, &o, train_ids, val, 1e-3)
+    } else {
+        let model = CharLm::<Cpu>::new(&dev, o.seed);
+        println!("{}\n", model.summary());
+        train(model, &dev, &o, train_ids, val, 3e-3)
+    }
+}
+
+/// Trains `model` with `fit`, reports bits per character, saves it and prints a sample.
+fn train<M>(
+    mut model: M,
+    dev: &Cpu,
+    o: &Options,
+    train: &[usize],
+    val: &[usize],
+    lr: f64,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    M: Layer<(Dyn, Dyn), Cpu, Output = (Dyn, Dyn, Const<96>)> + Send + Sync,
+{
+    let out = o.out.join(if o.transformer { "transformer" } else { "lstm" });
+    std::fs::create_dir_all(&out)?;
+    let mut opt = Adam::new(&model, AdamConfig { lr, ..Default::default() });
     let config = FitConfig {
         epochs: o.epochs,
         batch_size: BATCH,
@@ -154,16 +215,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     // The loss is in nats per character; bits per character divide it by ln 2.
-    let mut report = |ctx: &mut EpochContext<'_, CharLm<Cpu>>| -> shapeflow::Result<()> {
+    let mut report = |ctx: &mut EpochContext<'_, M>| -> shapeflow::Result<()> {
         let bpc = ctx.logs.get("val_loss").copied().unwrap_or(f64::NAN) / std::f64::consts::LN_2;
         println!("epoch {}: validation {bpc:.3} bits/char", ctx.epoch);
         Ok(())
     };
-    let history = fit(&mut model, &mut opt, &dev, &windows(train)?, &config, &mut [&mut report])?;
-    history.plot(o.out.join("training.svg"))?;
-    checkpoint::save(&model, o.out.join("model.safetensors"))?;
-    let text = sample(&model, &dev, &o.prompt, 400, o.temperature, o.seed)?;
+    let history = fit(&mut model, &mut opt, dev, &windows(train)?, &config, &mut [&mut report])?;
+    history.plot(out.join("training.svg"))?;
+    checkpoint::save(&model, out.join("model.safetensors"))?;
+    let text = sample(&model, dev, &o.prompt, 400, o.temperature, o.seed)?;
     println!("\nsampled at temperature {} (seed {}):\n\n{text}\n", o.temperature, o.seed);
-    println!("wrote {}/{{model.safetensors, training.svg}}", o.out.display());
+    println!("wrote {}/{{model.safetensors, training.svg}}", out.display());
     Ok(())
 }

@@ -28,6 +28,7 @@ model! {
         input: [seq],
         emb: Embedding<96, 32>,
         pos: PositionEmbedding<128, 32>,
+        norm: RmsNorm<32>,
         attn: MultiheadAttention<32, 8, causal = true>,
         head: Linear<32, 96>,
     }

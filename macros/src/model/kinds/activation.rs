@@ -22,6 +22,7 @@ plain!(RELU, "Relu");
 plain!(SIGMOID, "Sigmoid");
 plain!(TANH, "Tanh");
 plain!(GELU, "Gelu");
+plain!(GELU_TANH, "GeluTanh");
 
 pub(crate) const LEAKY_RELU: KindDef = KindDef {
     name: "LeakyRelu",

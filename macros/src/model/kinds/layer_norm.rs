@@ -13,7 +13,27 @@ pub(crate) const LAYER_NORM: KindDef = KindDef {
     params: &[size("normalized_shape"), real("eps", 1e-5), flag("elementwise_affine", true)],
     build: |b, _| {
         let a = &b.args;
-        Some(Box::new(LayerNorm { features: a.spanned(0), eps: a.real(1), affine: a.flag(2) }))
+        Some(Box::new(LayerNorm {
+            features: a.spanned(0),
+            eps: a.real(1),
+            affine: a.flag(2),
+            rms: false,
+        }))
+    },
+};
+
+/// `RmsNorm<normalized_shape, eps = 1e-6>`: PyTorch's `nn.RMSNorm`, the same rule.
+pub(crate) const RMS_NORM: KindDef = KindDef {
+    name: "RmsNorm",
+    params: &[size("normalized_shape"), real("eps", 1e-6)],
+    build: |b, _| {
+        let a = &b.args;
+        Some(Box::new(LayerNorm {
+            features: a.spanned(0),
+            eps: a.real(1),
+            affine: true,
+            rms: true,
+        }))
     },
 };
 
@@ -21,6 +41,8 @@ struct LayerNorm {
     features: (usize, Span),
     eps: f64,
     affine: bool,
+    /// Root-mean-square normalisation (`RmsNorm`): no centring, no shift.
+    rms: bool,
 }
 
 impl Kind for LayerNorm {
@@ -28,23 +50,25 @@ impl Kind for LayerNorm {
         Steps::Each
     }
     fn name(&self) -> &'static str {
-        LAYER_NORM.name
+        if self.rms { RMS_NORM.name } else { LAYER_NORM.name }
     }
     fn infer(&self, site: &mut Site<'_>, shape: &[usize]) -> Option<Out> {
         let last = shape.last().copied().unwrap_or(0);
         if shape.len() > 3 {
             let (name, prev) = (site.name().clone(), site.prev().to_string());
             let msg = format!(
-                "`{name}` (LayerNorm) takes inputs of at most 3 per-sample axes but `{prev}` produces {}",
+                "`{name}` ({}) takes inputs of at most 3 per-sample axes but `{prev}` produces {}",
+                self.name(),
                 fmt_shape(shape)
             );
             site.err(self.features.1, msg);
         } else if last != self.features.0 {
             let (name, prev) = (site.name().clone(), site.prev().to_string());
             let msg = format!(
-                "`{name}` normalises {} features but the last axis of `{prev}` has {last} (it produces {})\n  = help: write `{name}: LayerNorm<{last}>`",
+                "`{name}` normalises {} features but the last axis of `{prev}` has {last} (it produces {})\n  = help: write `{name}: {}<{last}>`",
                 self.features.0,
-                fmt_shape(shape)
+                fmt_shape(shape),
+                self.name()
             );
             site.err(self.features.1, msg);
         }
@@ -52,15 +76,23 @@ impl Kind for LayerNorm {
     }
     fn ty(&self) -> TokenStream {
         let (p, f) = (private(), size_type(self.features.0));
-        quote!(#p::layers::LayerNorm<#f, B>)
+        if self.rms {
+            quote!(#p::layers::RmsNorm<#f, B>)
+        } else {
+            quote!(#p::layers::LayerNorm<#f, B>)
+        }
     }
     fn init(&self, ty: &TokenStream) -> TokenStream {
         let (eps, affine) = (self.eps, self.affine);
+        if self.rms {
+            let p = private();
+            return quote!(<#ty as #p::Init<B>>::init(dev, &mut rng).with_eps(#eps));
+        }
         quote!(<#ty>::with_config(dev, #eps, #affine))
     }
     fn describe(&self) -> String {
-        let mut s = format!("LayerNorm<{}", self.features.0);
-        if self.eps != 1e-5 {
+        let mut s = format!("{}<{}", self.name(), self.features.0);
+        if self.eps != if self.rms { 1e-6 } else { 1e-5 } {
             s.push_str(&format!(", eps = {}", self.eps));
         }
         if !self.affine {
