@@ -71,3 +71,69 @@ fn a_pytorch_transformer_encoder_loads_and_matches() {
             || enc.summary().to_string().contains("layers")
     );
 }
+
+model! {
+    /// PyTorch's post-norm `nn.TransformerDecoderLayer(8, 2, dim_feedforward = 16, dropout = 0)`
+    /// with a causal target mask.
+    pub struct DecoderLayer {
+        input tgt: [seq, 8],
+        input memory: [seq, 8],
+        self_attn: MultiheadAttention<8, 2, causal = true>(tgt),
+        sum1: Add(tgt, self_attn),
+        norm1: LayerNorm<8>,
+        multihead_attn: CrossAttention<8, 2>(norm1, memory),
+        sum2: Add(norm1, multihead_attn),
+        norm2: LayerNorm<8>,
+        linear1: Linear<8, 16>,
+        act: Relu,
+        linear2: Linear<16, 8>,
+        sum3: Add(norm2, linear2),
+        norm3: LayerNorm<8>,
+        output norm3
+    }
+}
+
+#[test]
+fn a_pytorch_transformer_decoder_layer_loads_and_matches() {
+    let f = attention_fixture();
+    let case = &f["decoder"];
+    let dev = Cpu64::default();
+    let lens = |k: &str| nums(&case[k]).into_iter().map(|v| v as usize).collect::<Vec<_>>();
+    let (tl, ml) = (lens("tgt_lengths"), lens("mem_lengths"));
+    let mut dec = DecoderLayer::<Cpu64>::new(&dev, 0);
+    load_named(&mut dec, &case["params"]);
+    let tgt = Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_padded(
+        &dev,
+        &[3, 4, 8],
+        nums(&case["tgt"]),
+        &tl,
+    )
+    .unwrap();
+    let mem = Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_padded(
+        &dev,
+        &[3, 5, 8],
+        nums(&case["memory"]),
+        &ml,
+    )
+    .unwrap();
+    let valid: Vec<f64> =
+        (0..3 * 4 * 8).map(|i| f64::from(u8::from((i / 8) % 4 < tl[i / 32]))).collect();
+    let masked = |v: Vec<f64>| v.iter().zip(&valid).map(|(a, m)| a * m).collect::<Vec<_>>();
+    let ((y,), cache) = dec.forward_train(&tgt, &mem);
+    assert_close("decoder y", &masked(y.to_vec()), &nums(&case["y"]), 1e-10, 1e-10);
+    let r =
+        Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_vec(&dev, &[3, 4, 8], masked(nums(&case["r"])))
+            .unwrap();
+    let ((dt, dm), g) = dec.backward_with_input(&cache, (&r,)).unwrap();
+    assert_close("decoder dtgt", &masked(dt.to_vec()), &nums(&case["dtgt"]), 1e-10, 1e-10);
+    assert_close("decoder dmemory", &dm.to_vec(), &nums(&case["dmemory"]), 1e-10, 1e-10);
+    g.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(
+            &format!("decoder d{name}"),
+            &Cpu64::to_host(s),
+            &nums(&case["grads"][name]),
+            1e-10,
+            1e-10,
+        );
+    });
+}

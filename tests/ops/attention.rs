@@ -158,3 +158,66 @@ fn positions_match_pytorch_and_finite_differences() {
     let y = pos.forward(&long).to_vec();
     assert!(y[..42].iter().all(|v| v.is_finite()) && y[42..].iter().all(|v| v.is_nan()));
 }
+
+/// Cross-attention against PyTorch (queries from one ragged batch, keys and values from
+/// another with its own key padding mask), and its gradient check.
+#[test]
+fn cross_attention_matches_pytorch_and_finite_differences() {
+    let f = attention_fixture();
+    let c = &f["cross"];
+    let dev = Cpu64::default();
+    let lens = |k: &str| nums(&c[k]).into_iter().map(|v| v as usize).collect::<Vec<_>>();
+    let (tl, ml) = (lens("tgt_lengths"), lens("mem_lengths"));
+    let mut attn = CrossAttention::<Const<8>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(0));
+    load_named(&mut attn, &c["params"]);
+    let tgt =
+        Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_padded(&dev, &[2, 3, 8], nums(&c["tgt"]), &tl)
+            .unwrap();
+    let mem = Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_padded(
+        &dev,
+        &[2, 4, 8],
+        nums(&c["memory"]),
+        &ml,
+    )
+    .unwrap();
+    let (y, cache) = Merge::forward_train(&mut attn, &tgt, &mem);
+    assert_close("cross y", &y.to_vec(), &nums(&c["y"]), 1e-10, 1e-10);
+    let r =
+        Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_vec(&dev, &[2, 3, 8], nums(&c["r"])).unwrap();
+    type S3 = (Dyn, Dyn, Const<8>);
+    let ((dt, dm), g) =
+        <CrossAttention<Const<8>, Const<2>, Cpu64> as Merge<S3, S3, S3, Cpu64>>::backward(
+            &attn, &cache, &r,
+        )
+        .unwrap();
+    assert_close("cross dtgt", &dt.to_vec(), &nums(&c["dtgt"]), 1e-10, 1e-10);
+    assert_close("cross dmemory", &dm.to_vec(), &nums(&c["dmemory"]), 1e-10, 1e-10);
+    g.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(
+            &format!("cross d{name}"),
+            &Cpu64::to_host(s),
+            &nums(&c["grads"][name]),
+            1e-10,
+            1e-10,
+        );
+    });
+    // Finite differences of Σ y ⊙ r in the memory (padded entries included: their gradient is zero).
+    let loss = |m: &Tensor<(Dyn, Dyn, Const<8>), Cpu64>| -> f64 {
+        let y: Tensor<(Dyn, Dyn, Const<8>), Cpu64> = Merge::forward(&attn, &tgt, m);
+        y.to_vec().iter().zip(r.to_vec()).map(|(a, b)| a * b).sum()
+    };
+    let base = mem.to_vec();
+    let numeric: Vec<f64> = (0..base.len())
+        .map(|i| {
+            let at = |d: f64| {
+                let mut v = base.clone();
+                v[i] += d;
+                let t =
+                    Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_vec(&dev, &[2, 4, 8], v).unwrap();
+                loss(&t.with_lengths(mem.lengths().cloned()).unwrap())
+            };
+            (at(1e-6) - at(-1e-6)) / 2e-6
+        })
+        .collect();
+    assert_close("cross d/dmemory", &dm.to_vec(), &numeric, 1e-6, 1e-7);
+}

@@ -28,4 +28,13 @@ model! {
     }
 }
 
+model! {
+    pub struct Cross {
+        input tgt: [seq, 32],
+        input memory: [seq, 16],
+        cross: CrossAttention<32, 4>(tgt, memory),
+        output cross
+    }
+}
+
 fn main() {}

@@ -317,9 +317,9 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
     }
 
     fn mask_scores(scores: &mut CpuBuf<E>, lengths: &[usize], g: ScoreMask) {
-        let ScoreMask { heads, steps: t, causal, .. } = g;
-        for (bh, block) in scores.chunks_mut(t * t).enumerate().take(g.batch * heads) {
-            let len = lengths.get(bh / heads).copied().unwrap_or(t);
+        let ScoreMask { heads, queries, keys: t, causal, .. } = g;
+        for (bh, block) in scores.chunks_mut(queries * t).enumerate().take(g.batch * heads) {
+            let len = lengths.get(bh / heads).copied().unwrap_or(t).min(t);
             for (q, row) in block.chunks_mut(t).enumerate() {
                 let end = if causal { len.min(q + 1) } else { len };
                 row[end..].fill(E::neg_infinity());

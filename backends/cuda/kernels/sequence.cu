@@ -182,12 +182,12 @@ extern "C" __global__ void rnn_step_backward(const float* lengths, const float* 
     }
 }
 
-// Attention: scores [batch, heads, steps, steps]; a padded key, or (causal) a key after its query,
-// gets -inf.
-extern "C" __global__ void mask_scores(float* scores, const int* lengths, size_t batch, size_t heads, size_t steps, int causal) {
-    size_t total = batch * heads * steps * steps;
+// Attention: scores [batch, heads, queries, keys]; a padded key (lengths: the keys'), or (causal)
+// a key after its query, gets -inf.
+extern "C" __global__ void mask_scores(float* scores, const int* lengths, size_t batch, size_t heads, size_t queries, size_t keys, int causal) {
+    size_t total = batch * heads * queries * keys;
     for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
-        size_t key = k % steps, q = (k / steps) % steps, b = k / (steps * steps * heads);
+        size_t key = k % keys, q = (k / keys) % queries, b = k / (keys * queries * heads);
         size_t len = (size_t)lengths[b];
         if (key >= len || (causal && key > q)) scores[k] = __int_as_float(0xff800000u);
     }

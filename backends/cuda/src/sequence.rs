@@ -280,7 +280,7 @@ impl Sequence for Cuda {
     }
 
     fn mask_scores(scores: &mut CudaBuf, lengths: &[usize], g: ScoreMask) {
-        let ScoreMask { batch, heads, steps, causal } = g;
+        let ScoreMask { batch, heads, queries, keys, causal } = g;
         let rt = scores.rt.clone();
         let causal = i32::from(causal);
         let Some(lens) = rt.upload_indices(lengths) else { return };
@@ -293,7 +293,8 @@ impl Sequence for Cuda {
                 &lens,
                 &batch,
                 &heads,
-                &steps,
+                &queries,
+                &keys,
                 &causal
             );
         }

@@ -1142,16 +1142,17 @@ fn attention_mask_kernels_match_the_cpu() {
     let emu = Emu(lib);
     let lengths = [3usize, 1];
     let lens_i: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
-    for causal in [false, true] {
-        let g = ScoreMask { batch: 2, heads: 2, steps: 3, causal };
+    for (causal, keys) in [(false, 3), (true, 3), (false, 4)] {
+        let g = ScoreMask { batch: 2, heads: 2, queries: 3, keys, causal };
         let mut scores = data(g.len(), 0.3);
         let mut want = buf(&scores);
-        let f = emu.sym::<unsafe extern "C" fn(*mut f32, *const i32, usize, usize, usize, i32)>(
-            "mask_scores",
-        );
+        let f = emu
+            .sym::<unsafe extern "C" fn(*mut f32, *const i32, usize, usize, usize, usize, i32)>(
+                "mask_scores",
+            );
         // SAFETY: batch·heads·steps² scores and `batch` lengths.
         emu.launch(1, || unsafe {
-            f(scores.as_mut_ptr(), lens_i.as_ptr(), 2, 2, 3, i32::from(causal))
+            f(scores.as_mut_ptr(), lens_i.as_ptr(), 2, 2, 3, keys, i32::from(causal))
         });
         Cpu::mask_scores(&mut want, &lengths, g);
         for (i, (a, b)) in scores.iter().zip(want.iter()).enumerate() {

@@ -127,8 +127,8 @@ pub enum RnnActivation {
 /// Attention scores `[batch, heads, queries, keys]` and which of them a query may not see.
 ///
 /// ```
-/// let g = shapeflow_core::backend::ScoreMask { batch: 2, heads: 4, steps: 5, causal: true };
-/// assert_eq!(g.len(), 2 * 4 * 5 * 5);
+/// let g = shapeflow_core::backend::ScoreMask { batch: 2, heads: 4, queries: 5, keys: 3, causal: false };
+/// assert_eq!(g.len(), 2 * 4 * 5 * 3);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScoreMask {
@@ -136,16 +136,18 @@ pub struct ScoreMask {
     pub batch: usize,
     /// Heads.
     pub heads: usize,
-    /// Steps (queries and keys: self-attention).
-    pub steps: usize,
-    /// Also hide the keys after each query.
+    /// Query steps.
+    pub queries: usize,
+    /// Key steps (the queries' own for self-attention, the memory's for cross-attention).
+    pub keys: usize,
+    /// Also hide the keys after each query (self-attention).
     pub causal: bool,
 }
 
 impl ScoreMask {
     /// Scores in all.
     pub const fn len(&self) -> usize {
-        self.batch * self.heads * self.steps * self.steps
+        self.batch * self.heads * self.queries * self.keys
     }
     /// Whether there are none.
     pub const fn is_empty(&self) -> bool {
@@ -253,8 +255,9 @@ pub trait Sequence: Device {
         dgates: &mut Self::Storage,
     );
 
-    /// Sets to −∞ every score whose key is a padded step of its sample (`key ≥ len_b`) or,
-    /// when causal, comes after its query, so that a softmax gives it exactly zero weight.
+    /// Sets to −∞ every score whose key is a padded step of its sample (`key ≥ len_b`, `lengths`
+    /// being the keys' lengths) or, when causal, comes after its query, so that a softmax gives
+    /// it exactly zero weight.
     fn mask_scores(scores: &mut Self::Storage, lengths: &[usize], g: ScoreMask);
 
     /// Zeroes the padded steps (`t ≥ len_b`) of a batch-first `[batch, steps, width]` buffer.

@@ -110,19 +110,23 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Module<B> for MultiheadAttention<E,
 
 /// What the attention's backward needs.
 pub struct AttentionCache<B: Backend> {
+    /// The queries' source `[batch·queries, E]`, and the keys' and values' (cross-attention).
     x: B::Storage,
+    memory: Option<B::Storage>,
     /// Queries, keys and values head-major, `[batch, heads, steps, head]`.
     q: B::Storage,
     k: B::Storage,
     v: B::Storage,
-    /// Attention weights `[batch, heads, steps, steps]`.
+    /// Attention weights `[batch, heads, queries, keys]`.
     attn: B::Storage,
-    /// The heads' outputs side by side, `[batch·steps, E]` (out_proj's input).
+    /// The heads' outputs side by side, `[batch·queries, E]` (out_proj's input).
     ctx: B::Storage,
-    lengths: Vec<usize>,
-    kept: Option<Lengths>,
+    q_lengths: Vec<usize>,
+    q_kept: Option<Lengths>,
+    k_kept: Option<Lengths>,
     batch: usize,
-    steps: usize,
+    queries: usize,
+    keys: usize,
 }
 
 impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
@@ -133,43 +137,61 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         y
     }
 
-    fn run<N: Dim, T: Dim>(
-        &self,
-        x: &Tensor<(N, T, E), B>,
-    ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
-        let (e, h, d) = (E::N, H::N, Self::HEAD);
-        let (n, t) = (x.dims()[0], x.dims()[1]);
-        let (rows, lengths) = (n * t, x.step_lengths());
-        let xs = x.storage();
-        let mut qkv = B::scratch_like(xs, rows * 3 * e);
+    /// `src · W_inᵀ + b_in`, `[rows, 3E]`.
+    fn project(&self, src: &B::Storage, rows: usize) -> B::Storage {
+        let e = E::N;
+        let mut qkv = B::scratch_like(src, rows * 3 * e);
         B::matmul(
-            xs,
+            src,
             self.in_proj_weight.storage(),
             &mut qkv,
             Gemm::new(rows, e, 3 * e).transpose_b(),
         );
         B::add_bias(&mut qkv, self.in_proj_bias.storage(), rows, 3 * e);
-        let (mut q, mut kv) = (B::scratch_like(xs, rows * e), B::scratch_like(xs, rows * 2 * e));
-        B::split_rows(&qkv, &mut q, &mut kv, Joined { rows, left: e, right: 2 * e });
-        let (mut k, mut v) = (B::scratch_like(xs, rows * e), B::scratch_like(xs, rows * e));
-        B::split_rows(&kv, &mut k, &mut v, Joined { rows, left: e, right: e });
-        let (q, k, v) =
-            (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
-        let mut attn = B::scratch_like(xs, n * h * t * t);
-        B::matmul_batched(&q, &k, &mut attn, Gemm::new(t, d, t).transpose_b(), n * h);
-        B::scale(&mut attn, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
+        qkv
+    }
+
+    /// The first `left` and the other `right` values of each row.
+    fn split(x: &B::Storage, rows: usize, left: usize, right: usize) -> (B::Storage, B::Storage) {
+        let (mut a, mut b) = (B::scratch_like(x, rows * left), B::scratch_like(x, rows * right));
+        B::split_rows(x, &mut a, &mut b, Joined { rows, left, right });
+        (a, b)
+    }
+
+    fn join(a: &B::Storage, b: &B::Storage, rows: usize, left: usize, right: usize) -> B::Storage {
+        let mut y = B::scratch_like(a, rows * (left + right));
+        B::concat_rows(a, b, &mut y, Joined { rows, left, right });
+        y
+    }
+
+    /// Attention of head-major `q` (`queries` steps) over `k`, `v` (`keys` steps), then
+    /// out_proj; padded queries' outputs zeroed. Returns the output, the weights and `ctx`.
+    #[allow(clippy::too_many_arguments)]
+    fn attend(
+        &self,
+        (q, k, v): (&B::Storage, &B::Storage, &B::Storage),
+        n: usize,
+        (tq, tk): (usize, usize),
+        q_lengths: &[usize],
+        k_lengths: &[usize],
+        causal: bool,
+    ) -> (B::Storage, B::Storage, B::Storage) {
+        let (e, h, d) = (E::N, H::N, Self::HEAD);
+        let mut scores = B::scratch_like(q, n * h * tq * tk);
+        B::matmul_batched(q, k, &mut scores, Gemm::new(tq, d, tk).transpose_b(), n * h);
+        B::scale(&mut scores, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
         B::mask_scores(
-            &mut attn,
-            &lengths,
-            ScoreMask { batch: n, heads: h, steps: t, causal: self.causal },
+            &mut scores,
+            k_lengths,
+            ScoreMask { batch: n, heads: h, queries: tq, keys: tk, causal },
         );
-        let scores = attn;
-        let mut attn = B::scratch_like(xs, n * h * t * t);
-        B::softmax_rows(&scores, &mut attn, n * h * t, t);
-        let mut ctx_h = B::scratch_like(xs, rows * e);
-        B::matmul_batched(&attn, &v, &mut ctx_h, Gemm::new(t, t, d), n * h);
-        let ctx = Self::heads(&ctx_h, n, h, t);
-        let mut y = B::scratch_like(xs, rows * e);
+        let mut attn = B::scratch_like(q, n * h * tq * tk);
+        B::softmax_rows(&scores, &mut attn, n * h * tq, tk);
+        let mut ctx_h = B::scratch_like(q, n * tq * e);
+        B::matmul_batched(&attn, v, &mut ctx_h, Gemm::new(tq, tk, d), n * h);
+        let ctx = Self::heads(&ctx_h, n, h, tq);
+        let rows = n * tq;
+        let mut y = B::scratch_like(q, rows * e);
         B::matmul(
             &ctx,
             self.out_proj.weight.storage(),
@@ -179,22 +201,122 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         if let Some(b) = &self.out_proj.bias {
             B::add_bias(&mut y, b.storage(), rows, e);
         }
-        B::zero_padding(&mut y, &lengths, StepBatch { batch: n, steps: t, width: e });
+        B::zero_padding(&mut y, q_lengths, StepBatch { batch: n, steps: tq, width: e });
+        (y, attn, ctx)
+    }
+
+    /// The backward of [`Self::attend`] from the output gradient `dy`.
+    #[allow(clippy::type_complexity)]
+    fn attend_backward(
+        &self,
+        c: &AttentionCache<B>,
+        dy: &B::Storage,
+    ) -> (B::Storage, B::Storage, B::Storage, Linear<E, E, B>) {
+        let (e, h, d, n, tq, tk) = (E::N, H::N, Self::HEAD, c.batch, c.queries, c.keys);
+        let rows = n * tq;
+        // Padded queries' outputs are zero whatever the gradient says there.
+        let mut g = dy.clone();
+        B::zero_padding(&mut g, &c.q_lengths, StepBatch { batch: n, steps: tq, width: e });
+        let mut out_proj = self.out_proj.clone();
+        B::matmul(&g, &c.ctx, out_proj.weight.storage_mut(), Gemm::new(e, rows, e).transpose_a());
+        if let Some(b) = out_proj.bias.as_mut() {
+            B::sum_rows(&g, b.storage_mut(), rows, e);
+        }
+        let mut dctx = B::scratch_like(&g, rows * e);
+        B::matmul(&g, self.out_proj.weight.storage(), &mut dctx, Gemm::new(rows, e, e));
+        let dctx = Self::heads(&dctx, n, tq, h);
+        let bh = n * h;
+        let mut dattn = B::scratch_like(&g, bh * tq * tk);
+        B::matmul_batched(&dctx, &c.v, &mut dattn, Gemm::new(tq, d, tk).transpose_b(), bh);
+        let mut dv = B::scratch_like(&g, n * tk * e);
+        B::matmul_batched(&c.attn, &dctx, &mut dv, Gemm::new(tk, tq, d).transpose_a(), bh);
+        let mut ds = B::scratch_like(&g, bh * tq * tk);
+        B::softmax_backward_rows(&c.attn, &dattn, &mut ds, bh * tq, tk);
+        B::scale(&mut ds, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
+        let (mut dq, mut dk) = (B::scratch_like(&g, rows * e), B::scratch_like(&g, n * tk * e));
+        B::matmul_batched(&ds, &c.k, &mut dq, Gemm::new(tq, tk, d), bh);
+        B::matmul_batched(&ds, &c.q, &mut dk, Gemm::new(tk, tq, d).transpose_a(), bh);
+        (
+            Self::heads(&dq, n, h, tq),
+            Self::heads(&dk, n, h, tk),
+            Self::heads(&dv, n, h, tk),
+            out_proj,
+        )
+    }
+
+    fn run<N: Dim, T: Dim>(
+        &self,
+        x: &Tensor<(N, T, E), B>,
+    ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
+        let (e, h) = (E::N, H::N);
+        let (n, t) = (x.dims()[0], x.dims()[1]);
+        let (rows, lengths) = (n * t, x.step_lengths());
+        let qkv = self.project(x.storage(), rows);
+        let (q, kv) = Self::split(&qkv, rows, e, 2 * e);
+        let (k, v) = Self::split(&kv, rows, e, e);
+        let (q, k, v) =
+            (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
+        let (y, attn, ctx) = self.attend((&q, &k, &v), n, (t, t), &lengths, &lengths, self.causal);
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));
         out.lengths = x.lengths().cloned();
         let cache = AttentionCache {
-            x: xs.clone(),
+            x: x.storage().clone(),
+            memory: None,
             q,
             k,
             v,
             attn,
             ctx,
-            lengths,
-            kept: x.lengths().cloned(),
+            q_lengths: lengths,
+            q_kept: x.lengths().cloned(),
+            k_kept: x.lengths().cloned(),
             batch: n,
-            steps: t,
+            queries: t,
+            keys: t,
         };
         (out, cache)
+    }
+
+    fn check_dy(c: &AttentionCache<B>, dy: &[usize]) -> Result<()> {
+        if dy != [c.batch, c.queries, E::N] {
+            return Err(Error::Shape(format!(
+                "MultiheadAttention backward: the output gradient has sizes {dy:?} but the forward pass produced [{}, {}, {}]",
+                c.batch,
+                c.queries,
+                E::N
+            )));
+        }
+        Ok(())
+    }
+
+    /// The parameter gradients from the projections' gradients `dqkv` of each source.
+    fn in_proj_grads(
+        &self,
+        parts: &[(&B::Storage, &B::Storage, usize)],
+    ) -> (Tensor<(crate::dim::Dyn, E), B>, Tensor<(crate::dim::Dyn,), B>) {
+        let e = E::N;
+        let mut w = self.in_proj_weight.zeros_like();
+        let mut b = self.in_proj_bias.zeros_like();
+        for &(dqkv, src, rows) in parts {
+            B::matmul(
+                dqkv,
+                src,
+                w.storage_mut(),
+                Gemm::new(3 * e, rows, e).transpose_a().accumulate(),
+            );
+            let mut db = B::scratch_like(dqkv, 3 * e);
+            B::sum_rows(dqkv, &mut db, rows, 3 * e);
+            B::axpy(<B::Elem as num_traits::One>::one(), &db, b.storage_mut());
+        }
+        (w, b)
+    }
+
+    /// `dqkv · W_in`: a source's input gradient.
+    fn input_grad(&self, dqkv: &B::Storage, rows: usize) -> B::Storage {
+        let e = E::N;
+        let mut dx = B::scratch_like(dqkv, rows * e);
+        B::matmul(dqkv, self.in_proj_weight.storage(), &mut dx, Gemm::new(rows, 3 * e, e));
+        dx
     }
 }
 
@@ -220,57 +342,168 @@ impl<N: Dim, T: Dim, E: StaticDim, H: StaticDim, B: Backend> Layer<(N, T, E), B>
         c: &AttentionCache<B>,
         dy: &Tensor<(N, T, E), B>,
     ) -> Result<(Tensor<(N, T, E), B>, Self)> {
-        let (e, h, d, n, t) = (E::N, H::N, Self::HEAD, c.batch, c.steps);
-        let rows = n * t;
-        if dy.dims() != [n, t, e] {
-            return Err(Error::Shape(format!(
-                "MultiheadAttention backward: the output gradient has sizes {:?} but the forward pass produced [{n}, {t}, {e}]",
-                dy.dims()
-            )));
-        }
-        // Padded steps' outputs are zero whatever the gradient says there.
-        let mut g = dy.storage().clone();
-        B::zero_padding(&mut g, &c.lengths, StepBatch { batch: n, steps: t, width: e });
-        let mut out_proj = self.out_proj.clone();
-        B::matmul(&g, &c.ctx, out_proj.weight.storage_mut(), Gemm::new(e, rows, e).transpose_a());
-        if let Some(b) = out_proj.bias.as_mut() {
-            B::sum_rows(&g, b.storage_mut(), rows, e);
-        }
-        let mut dctx = B::scratch_like(&g, rows * e);
-        B::matmul(&g, self.out_proj.weight.storage(), &mut dctx, Gemm::new(rows, e, e));
-        let dctx = Self::heads(&dctx, n, t, h);
-        let bh = n * h;
-        let mut dattn = B::scratch_like(&g, bh * t * t);
-        B::matmul_batched(&dctx, &c.v, &mut dattn, Gemm::new(t, d, t).transpose_b(), bh);
-        let mut dv = B::scratch_like(&g, rows * e);
-        B::matmul_batched(&c.attn, &dctx, &mut dv, Gemm::new(t, t, d).transpose_a(), bh);
-        let mut ds = B::scratch_like(&g, bh * t * t);
-        B::softmax_backward_rows(&c.attn, &dattn, &mut ds, bh * t, t);
-        B::scale(&mut ds, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
-        let (mut dq, mut dk) = (B::scratch_like(&g, rows * e), B::scratch_like(&g, rows * e));
-        B::matmul_batched(&ds, &c.k, &mut dq, Gemm::new(t, t, d), bh);
-        B::matmul_batched(&ds, &c.q, &mut dk, Gemm::new(t, t, d).transpose_a(), bh);
-        let (dq, dk, dv) =
-            (Self::heads(&dq, n, h, t), Self::heads(&dk, n, h, t), Self::heads(&dv, n, h, t));
-        let mut dkv = B::scratch_like(&g, rows * 2 * e);
-        B::concat_rows(&dk, &dv, &mut dkv, Joined { rows, left: e, right: e });
-        let mut dqkv = B::scratch_like(&g, rows * 3 * e);
-        B::concat_rows(&dq, &dkv, &mut dqkv, Joined { rows, left: e, right: 2 * e });
-        let mut in_w = self.in_proj_weight.scratch_like();
-        B::matmul(&dqkv, &c.x, in_w.storage_mut(), Gemm::new(3 * e, rows, e).transpose_a());
-        let mut in_b = self.in_proj_bias.scratch_like();
-        B::sum_rows(&dqkv, in_b.storage_mut(), rows, 3 * e);
-        let mut dx = B::scratch_like(&g, rows * e);
-        B::matmul(&dqkv, self.in_proj_weight.storage(), &mut dx, Gemm::new(rows, 3 * e, e));
-        let mut dx = Tensor::from_parts(dx, dims(&[n, t, e]));
-        dx.lengths = c.kept.clone();
+        Self::check_dy(c, dy.dims())?;
+        let (e, rows) = (E::N, c.batch * c.queries);
+        let (dq, dk, dv, out_proj) = self.attend_backward(c, dy.storage());
+        let dqkv = Self::join(&dq, &Self::join(&dk, &dv, rows, e, e), rows, e, 2 * e);
+        let (in_proj_weight, in_proj_bias) = self.in_proj_grads(&[(&dqkv, &c.x, rows)]);
+        let mut dx =
+            Tensor::from_parts(self.input_grad(&dqkv, rows), dims(&[c.batch, c.queries, e]));
+        dx.lengths = c.q_kept.clone();
+        let causal = self.causal;
+        Ok((
+            dx,
+            MultiheadAttention {
+                in_proj_weight,
+                in_proj_bias,
+                out_proj,
+                causal,
+                _heads: std::marker::PhantomData,
+            },
+        ))
+    }
+}
+
+/// Cross-attention: a [`MultiheadAttention`] whose queries come from the first value
+/// (`[batch, seq, E]`, a decoder's) and keys and values from the second (`[batch, seq', E]`, the
+/// encoder's memory, its own lengths masking the keys): PyTorch's decoder `multihead_attn(x,
+/// memory, memory, key_padding_mask=…)`, with the same parameters and names. In `model!`:
+/// `cross: CrossAttention<E, H>(x, memory)`.
+///
+/// ```
+/// use shapeflow_core::{Dyn, Init, Rng, Tensor};
+/// use shapeflow_core::layers::{CrossAttention, Merge};
+/// use shapeflow_cpu::Cpu;
+/// use typenum::{U2, U4};
+/// let dev = Cpu::default();
+/// let attn = CrossAttention::<U4, U2, Cpu>::init(&dev, &mut Rng::new(0));
+/// let tgt = Tensor::<(Dyn, Dyn, U4), Cpu>::from_sequences(&dev, &[vec![0.5; 8]]).unwrap();
+/// let memory = Tensor::<(Dyn, Dyn, U4), Cpu>::from_sequences(&dev, &[vec![1.0; 12]]).unwrap();
+/// let y: Tensor<(Dyn, Dyn, U4), Cpu> = attn.forward(&tgt, &memory);
+/// assert_eq!(y.dims(), &[1, 2, 4]);
+/// ```
+pub struct CrossAttention<E: StaticDim, H: StaticDim, B: Backend>(pub MultiheadAttention<E, H, B>);
+
+impl<E: StaticDim, H: StaticDim, B: Backend> Clone for CrossAttention<E, H, B> {
+    fn clone(&self) -> Self {
+        CrossAttention(self.0.clone())
+    }
+}
+
+impl<E: StaticDim, H: StaticDim, B: Backend> std::fmt::Debug for CrossAttention<E, H, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CrossAttention({}, {} heads)", E::N, H::N)
+    }
+}
+
+impl<E: StaticDim, H: StaticDim, B: Backend> Init<B> for CrossAttention<E, H, B> {
+    fn init(dev: &B, rng: &mut Rng) -> Self {
+        CrossAttention(MultiheadAttention::init(dev, rng))
+    }
+}
+
+impl<E: StaticDim, H: StaticDim, B: Backend> Module<B> for CrossAttention<E, H, B> {
+    fn visit_params(&self, path: &mut String, f: &mut crate::module::VisitFn<'_, B>) {
+        self.0.visit_params(path, f);
+    }
+    fn visit_params_mut(&mut self, path: &mut String, f: &mut crate::module::VisitMutFn<'_, B>) {
+        self.0.visit_params_mut(path, f);
+    }
+    fn visit_params_with_grads(
+        &mut self,
+        grads: &Self,
+        path: &mut String,
+        f: &mut crate::module::VisitGradsFn<'_, B>,
+    ) {
+        self.0.visit_params_with_grads(&grads.0, path, f);
+    }
+}
+
+impl<N: Dim, T: Dim, S: Dim, E: StaticDim, H: StaticDim, B: Backend>
+    crate::layers::Merge<(N, T, E), (N, S, E), (N, T, E), B> for CrossAttention<E, H, B>
+{
+    type Cache = AttentionCache<B>;
+
+    fn forward(&self, a: &Tensor<(N, T, E), B>, m: &Tensor<(N, S, E), B>) -> Tensor<(N, T, E), B> {
+        self.0.cross(a, m).0
+    }
+
+    fn forward_train(
+        &mut self,
+        a: &Tensor<(N, T, E), B>,
+        m: &Tensor<(N, S, E), B>,
+    ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
+        self.0.cross(a, m)
+    }
+
+    fn backward(
+        &self,
+        c: &AttentionCache<B>,
+        dy: &Tensor<(N, T, E), B>,
+    ) -> Result<((Tensor<(N, T, E), B>, Tensor<(N, S, E), B>), Self)> {
+        let me = &self.0;
+        MultiheadAttention::<E, H, B>::check_dy(c, dy.dims())?;
+        let e = E::N;
+        let (ra, rm) = (c.batch * c.queries, c.batch * c.keys);
+        let Some(memory) = &c.memory else {
+            return Err(Error::Shape(
+                "cross-attention backward: the cache is a self-attention pass's".into(),
+            ));
+        };
+        let (dq, dk, dv, out_proj) = me.attend_backward(c, dy.storage());
+        type M<E, H, B> = MultiheadAttention<E, H, B>;
+        let dqa = M::<E, H, B>::join(&dq, &B::zeros_like(&dq, ra * 2 * e), ra, e, 2 * e);
+        let dkv = M::<E, H, B>::join(&dk, &dv, rm, e, e);
+        let dqm = M::<E, H, B>::join(&B::zeros_like(&dk, rm * e), &dkv, rm, e, 2 * e);
+        let (in_proj_weight, in_proj_bias) =
+            me.in_proj_grads(&[(&dqa, &c.x, ra), (&dqm, memory, rm)]);
+        let mut da = Tensor::from_parts(me.input_grad(&dqa, ra), dims(&[c.batch, c.queries, e]));
+        da.lengths = c.q_kept.clone();
+        let mut dm = Tensor::from_parts(me.input_grad(&dqm, rm), dims(&[c.batch, c.keys, e]));
+        dm.lengths = c.k_kept.clone();
         let grads = MultiheadAttention {
-            in_proj_weight: in_w,
-            in_proj_bias: in_b,
+            in_proj_weight,
+            in_proj_bias,
             out_proj,
-            causal: self.causal,
+            causal: false,
             _heads: std::marker::PhantomData,
         };
-        Ok((dx, grads))
+        Ok(((da, dm), CrossAttention(grads)))
+    }
+}
+
+impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
+    fn cross<N: Dim, T: Dim, S: Dim>(
+        &self,
+        a: &Tensor<(N, T, E), B>,
+        m: &Tensor<(N, S, E), B>,
+    ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
+        let (e, h) = (E::N, H::N);
+        let (n, tq, tk) = (a.dims()[0], a.dims()[1], m.dims()[1]);
+        let (ql, kl) = (a.step_lengths(), m.step_lengths());
+        let (q, _) = Self::split(&self.project(a.storage(), n * tq), n * tq, e, 2 * e);
+        let (_, kv) = Self::split(&self.project(m.storage(), n * tk), n * tk, e, 2 * e);
+        let (k, v) = Self::split(&kv, n * tk, e, e);
+        let (q, k, v) =
+            (Self::heads(&q, n, tq, h), Self::heads(&k, n, tk, h), Self::heads(&v, n, tk, h));
+        let (y, attn, ctx) = self.attend((&q, &k, &v), n, (tq, tk), &ql, &kl, false);
+        let mut out = Tensor::from_parts(y, dims(&[n, tq, e]));
+        out.lengths = a.lengths().cloned();
+        let cache = AttentionCache {
+            x: a.storage().clone(),
+            memory: Some(m.storage().clone()),
+            q,
+            k,
+            v,
+            attn,
+            ctx,
+            q_lengths: ql,
+            q_kept: a.lengths().cloned(),
+            k_kept: m.lengths().cloned(),
+            batch: n,
+            queries: tq,
+            keys: tk,
+        };
+        (out, cache)
     }
 }

@@ -183,7 +183,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if o.transformer {
         let model = CharTransformer::<Cpu>::new(&dev, o.seed);
         println!("{}\n", model.summary());
-        train(model, &dev, &o, train_ids, val, 1e-3)
+        train(model, &dev, &o, train_ids, val, 3e-3)
     } else {
         let model = CharLm::<Cpu>::new(&dev, o.seed);
         println!("{}\n", model.summary());

@@ -385,6 +385,7 @@ fn infer2_steps(kind: &dyn Kind, site: &mut Site<'_>, a: &[usize], b: &[usize]) 
             let out = kind.infer2(site, &a[1..], &b[1..])?;
             Some(Out { shape: [&[SEQ][..], &out.shape].concat(), note: out.note })
         }
+        (true, true, Steps::Sequence) => kind.infer2(site, a, b),
         (true, true, _) => {
             per_sample_error(kind, site, a);
             None

@@ -34,6 +34,21 @@ model! {
     }
 }
 
+model! {
+    /// A decoder layer: causal self-attention, then cross-attention over an encoder's memory.
+    pub struct DecoderLayer {
+        input tgt: [seq, 32],
+        input memory: [seq, 32],
+        self_attn: MultiheadAttention<32, 4, causal = true>(tgt),
+        sum1: Add(tgt, self_attn),
+        norm1: LayerNorm<32>,
+        multihead_attn: CrossAttention<32, 4>(norm1, memory),
+        sum2: Add(norm1, multihead_attn),
+        norm2: LayerNorm<32>,
+        output norm2
+    }
+}
+
 fn main() {
     let dev = Cpu::default();
     let c = Classifier::<Cpu>::new(&dev, 0);
@@ -43,4 +58,9 @@ fn main() {
     let d = Decoder::<Cpu>::new(&dev, 0);
     let ids = Tensor::<(Dyn, Dyn), Cpu>::from_sequences(&dev, &[vec![1.0, 2.0, 3.0]]).unwrap();
     assert_eq!(d.forward(&ids).dims(), &[1, 3, 96]);
+    let dl = DecoderLayer::<Cpu>::new(&dev, 0);
+    let tgt = Tensor::<(Dyn, Dyn, Const<32>), Cpu>::from_sequences(&dev, &[vec![0.1; 64]]).unwrap();
+    let memory = Tensor::<(Dyn, Dyn, Const<32>), Cpu>::from_sequences(&dev, &[vec![0.2; 96]]).unwrap();
+    let (y,) = dl.forward(&tgt, &memory);
+    assert_eq!(y.dims(), &[1, 2, 32]);
 }

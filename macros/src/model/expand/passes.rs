@@ -70,9 +70,10 @@ pub(crate) fn passes(g: &Graph, plan: &Plan) -> Passes {
     }
 }
 
-/// The caller's gradient of output `k`: `dy` for a model with one output, else `dys.k`.
+/// The caller's gradient of output `k`: `dy` for a model that is a layer (one input, one
+/// output), else `dys.k` (the several-input form takes a tuple of output gradients).
 fn output_grad(g: &Graph, k: usize) -> TokenStream {
-    if g.outputs.len() == 1 {
+    if g.is_layer() {
         quote!(dy)
     } else {
         let k = syn::Index::from(k);

@@ -30,7 +30,27 @@ pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
             ));
             return None;
         }
-        Some(Box::new(Attention { width: a.spanned(0), heads, causal: a.flag(2) }))
+        Some(Box::new(Attention { width: a.spanned(0), heads, causal: a.flag(2), cross: false }))
+    },
+};
+
+/// `CrossAttention<embed_dim, num_heads>(queries, memory)`: a `MultiheadAttention` whose
+/// queries come from the first value and keys and values from the second (PyTorch's decoder
+/// `multihead_attn`), the memory's lengths masking its keys.
+pub(crate) const CROSS_ATTENTION: KindDef = KindDef {
+    name: "CrossAttention",
+    params: &[size("embed_dim"), size("num_heads")],
+    build: |b, errors| {
+        let a = &b.args;
+        let (width, heads) = (a.size(0), a.size(1));
+        if width % heads != 0 {
+            errors.push(syn::Error::new(
+                a.span(1),
+                format!("`{}`: {width} features do not split into {heads} heads ({width} / {heads} is not a whole number)", b.layer),
+            ));
+            return None;
+        }
+        Some(Box::new(Attention { width: a.spanned(0), heads, causal: false, cross: true }))
     },
 };
 
@@ -38,11 +58,38 @@ struct Attention {
     width: (usize, Span),
     heads: usize,
     causal: bool,
+    /// Cross-attention: two values, queries and memory.
+    cross: bool,
 }
 
 impl Kind for Attention {
     fn name(&self) -> &'static str {
-        MULTIHEAD_ATTENTION.name
+        if self.cross { CROSS_ATTENTION.name } else { MULTIHEAD_ATTENTION.name }
+    }
+    fn arity(&self) -> usize {
+        if self.cross { 2 } else { 1 }
+    }
+    fn infer2(&self, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
+        let name = site.name().clone();
+        let (first, second) = site
+            .prev()
+            .split_once(", ")
+            .map(|(x, y)| (x.to_string(), y.to_string()))
+            .unwrap_or_default();
+        for (what, shape) in [(&first, a), (&second, b)] {
+            if !is_seq(shape) || shape.len() != 2 || shape[1] != self.width.0 {
+                site.err(
+                    self.width.1,
+                    format!(
+                        "`{name}` (CrossAttention) attends with sequences of {} features per step but `{what}` produces {}",
+                        self.width.0,
+                        fmt_shape(shape)
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(Out::new(a.to_vec()))
     }
     fn steps(&self) -> Steps {
         Steps::Sequence
@@ -72,7 +119,11 @@ impl Kind for Attention {
     }
     fn ty(&self) -> TokenStream {
         let (p, e, h) = (private(), size_type(self.width.0), size_type(self.heads));
-        quote!(#p::layers::MultiheadAttention<#e, #h, B>)
+        if self.cross {
+            quote!(#p::layers::CrossAttention<#e, #h, B>)
+        } else {
+            quote!(#p::layers::MultiheadAttention<#e, #h, B>)
+        }
     }
     fn init(&self, ty: &TokenStream) -> TokenStream {
         let p = private();
@@ -81,7 +132,7 @@ impl Kind for Attention {
     }
     fn describe(&self) -> String {
         let c = if self.causal { ", causal = true" } else { "" };
-        format!("MultiheadAttention<{}, {}{c}>", self.width.0, self.heads)
+        format!("{}<{}, {}{c}>", self.name(), self.width.0, self.heads)
     }
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
         vec![

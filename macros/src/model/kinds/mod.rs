@@ -159,6 +159,7 @@ pub(crate) const REGISTRY: &[&KindDef] = &[
     &time_pool::LAST_STEP,
     &time_pool::MEAN_OVER_TIME,
     &attention::MULTIHEAD_ATTENTION,
+    &attention::CROSS_ATTENTION,
     &positions::POSITION_EMBEDDING,
     &positions::SINUSOIDAL_POSITIONS,
 ];
