@@ -4,7 +4,9 @@
 
 use crate::backend::{Backend, Gemm, GruGrads, GruSaved, GruSavedMut, RecurrentStep};
 use crate::layers::recurrent::RecurrentWeights;
-use crate::layers::recurrent_layer::{Cell, DirCache, DirSizes, Recurrent};
+use crate::layers::recurrent_layer::{
+    Cell, DirCache, DirSizes, Recurrent, input_projection, projection_grads,
+};
 
 /// A gated recurrent unit layer with `LAYERS` stacked layers, bidirectional when `O = 2·H`,
 /// batch first: gates in PyTorch's order (reset, update, new), `weight_ih_l0 [3H, I]`,
@@ -37,16 +39,9 @@ impl Cell for GruCell {
         lengths: &B::Storage,
         s: DirSizes,
     ) -> (B::Storage, DirCache<B>) {
-        let DirSizes { batch, steps, width, hidden } = s;
+        let DirSizes { batch, steps, hidden, .. } = s;
         let (rows, g3) = (batch * steps, 3 * hidden);
-        let mut pre = B::scratch_like(&input, rows * g3);
-        B::matmul(
-            &input,
-            w.weight_ih.storage(),
-            &mut pre,
-            Gemm::new(rows, width, g3).transpose_b(),
-        );
-        B::add_bias(&mut pre, w.bias_ih.storage(), rows, g3);
+        let pre = input_projection(w, &input, 3, s, false);
         let mut h = B::zeros_like(&input, batch * hidden);
         let mut rec = B::zeros_like(&input, batch * g3);
         let mut y = B::scratch_like(&input, rows * hidden);
@@ -111,23 +106,6 @@ impl Cell for GruCell {
                 );
             }
         }
-        let mut g = w.zeros_like();
-        B::matmul(
-            &dpre,
-            &cache.input,
-            g.weight_ih.storage_mut(),
-            Gemm::new(g3, rows, width).transpose_a(),
-        );
-        B::matmul(
-            &drec_all,
-            h_prev,
-            g.weight_hh.storage_mut(),
-            Gemm::new(g3, rows, hidden).transpose_a(),
-        );
-        B::sum_rows(&dpre, g.bias_ih.storage_mut(), rows, g3);
-        B::sum_rows(&drec_all, g.bias_hh.storage_mut(), rows, g3);
-        let mut dx = B::scratch_like(dy, rows * width);
-        B::matmul(&dpre, w.weight_ih.storage(), &mut dx, Gemm::new(rows, g3, width));
-        (dx, g)
+        projection_grads(w, &cache.input, (&dpre, &drec_all, h_prev), 3, s)
     }
 }

@@ -5,7 +5,9 @@
 
 use crate::backend::{Backend, Gemm, LstmSaved, LstmSavedMut, LstmState, RecurrentStep};
 use crate::layers::recurrent::RecurrentWeights;
-use crate::layers::recurrent_layer::{Cell, DirCache, DirSizes, Recurrent};
+use crate::layers::recurrent_layer::{
+    Cell, DirCache, DirSizes, Recurrent, input_projection, projection_grads,
+};
 
 /// A long short-term memory layer with `LAYERS` stacked layers, bidirectional when
 /// `O = 2·H`, batch first.
@@ -65,12 +67,9 @@ fn forward<B: Backend>(
     lengths_buf: &B::Storage,
     s: DirSizes,
 ) -> (B::Storage, DirCache<B>) {
-    let DirSizes { batch, steps, width, hidden } = s;
+    let DirSizes { batch, steps, hidden, .. } = s;
     let (rows, g4) = (batch * steps, GATES * hidden);
-    let mut pre = B::scratch_like(&input, rows * g4);
-    B::matmul(&input, w.weight_ih.storage(), &mut pre, Gemm::new(rows, width, g4).transpose_b());
-    B::add_bias(&mut pre, w.bias_ih.storage(), rows, g4);
-    B::add_bias(&mut pre, w.bias_hh.storage(), rows, g4);
+    let pre = input_projection(w, &input, GATES, s, true);
     let mut h = B::zeros_like(&input, batch * hidden);
     let mut c = B::zeros_like(&input, batch * hidden);
     let mut rec = B::zeros_like(&input, batch * g4);
@@ -100,7 +99,7 @@ fn forward<B: Backend>(
     (y, DirCache { input, saved: vec![gates, c_prev, h_prev] })
 }
 
-/// The backward of [`run_direction`]: the input gradient (time-major) and the weights'
+/// The backward of [`forward`]: the input gradient (time-major) and the weights'
 /// gradients.
 fn backward<B: Backend>(
     w: &RecurrentWeights<B>,
@@ -137,17 +136,5 @@ fn backward<B: Backend>(
             );
         }
     }
-    let mut g = w.zeros_like();
-    B::matmul(
-        &dpre,
-        &cache.input,
-        g.weight_ih.storage_mut(),
-        Gemm::new(g4, rows, width).transpose_a(),
-    );
-    B::matmul(&dpre, h_prev, g.weight_hh.storage_mut(), Gemm::new(g4, rows, hidden).transpose_a());
-    B::sum_rows(&dpre, g.bias_ih.storage_mut(), rows, g4);
-    B::sum_rows(&dpre, g.bias_hh.storage_mut(), rows, g4);
-    let mut dx = B::scratch_like(dy, rows * width);
-    B::matmul(&dpre, w.weight_ih.storage(), &mut dx, Gemm::new(rows, g4, width));
-    (dx, g)
+    projection_grads(w, &cache.input, (&dpre, &dpre, h_prev), GATES, s)
 }

@@ -305,3 +305,59 @@ impl<N: Dim, T: Dim, C: Cell, I: StaticDim, H: StaticDim, O: StaticDim, const L:
         Ok((dx, Self::with_cells(cells)))
     }
 }
+
+/// Every step's input projection, `input · W_ihᵀ + b_ih` (`[steps·batch, gates·hidden]`), with
+/// `b_hh` added too when the cell adds it outside the recurrent product (LSTM, RNN).
+pub(crate) fn input_projection<B: Backend>(
+    w: &RecurrentWeights<B>,
+    input: &B::Storage,
+    gates: usize,
+    s: DirSizes,
+    with_hh_bias: bool,
+) -> B::Storage {
+    let (rows, g) = (s.batch * s.steps, gates * s.hidden);
+    let mut pre = B::scratch_like(input, rows * g);
+    B::matmul(
+        input,
+        w.weight_ih.storage(),
+        &mut pre,
+        crate::backend::Gemm::new(rows, s.width, g).transpose_b(),
+    );
+    B::add_bias(&mut pre, w.bias_ih.storage(), rows, g);
+    if with_hh_bias {
+        B::add_bias(&mut pre, w.bias_hh.storage(), rows, g);
+    }
+    pre
+}
+
+/// The weights' gradients and the direction's input gradient from the gates' pre-activation
+/// gradients of all steps: `dpre` on the input side, `drec` on the recurrent side (the same
+/// buffer for cells whose two sides share them), `h_prev` the states before each step.
+pub(crate) fn projection_grads<B: Backend>(
+    w: &RecurrentWeights<B>,
+    input: &B::Storage,
+    (dpre, drec, h_prev): (&B::Storage, &B::Storage, &B::Storage),
+    gates: usize,
+    s: DirSizes,
+) -> (B::Storage, RecurrentWeights<B>) {
+    use crate::backend::Gemm;
+    let (rows, g) = (s.batch * s.steps, gates * s.hidden);
+    let mut grads = w.zeros_like();
+    B::matmul(
+        dpre,
+        input,
+        grads.weight_ih.storage_mut(),
+        Gemm::new(g, rows, s.width).transpose_a(),
+    );
+    B::matmul(
+        drec,
+        h_prev,
+        grads.weight_hh.storage_mut(),
+        Gemm::new(g, rows, s.hidden).transpose_a(),
+    );
+    B::sum_rows(dpre, grads.bias_ih.storage_mut(), rows, g);
+    B::sum_rows(drec, grads.bias_hh.storage_mut(), rows, g);
+    let mut dx = B::scratch_like(dpre, rows * s.width);
+    B::matmul(dpre, w.weight_ih.storage(), &mut dx, Gemm::new(rows, g, s.width));
+    (dx, grads)
+}

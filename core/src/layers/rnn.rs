@@ -7,7 +7,9 @@ use std::marker::PhantomData;
 
 use crate::backend::{Backend, Gemm, RecurrentStep, RnnActivation};
 use crate::layers::recurrent::RecurrentWeights;
-use crate::layers::recurrent_layer::{Cell, DirCache, DirSizes, Recurrent};
+use crate::layers::recurrent_layer::{
+    Cell, DirCache, DirSizes, Recurrent, input_projection, projection_grads,
+};
 
 /// A plain (Elman) recurrent layer, `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`, with `LAYERS`
 /// stacked layers, bidirectional when `O = 2·H`: `weight_ih_l0 [H, I]`, `weight_hh_l0 [H, H]`,
@@ -64,17 +66,9 @@ impl<A: RnnNonlinearity> Cell for RnnCell<A> {
         lengths: &B::Storage,
         s: DirSizes,
     ) -> (B::Storage, DirCache<B>) {
-        let DirSizes { batch, steps, width, hidden } = s;
+        let DirSizes { batch, steps, hidden, .. } = s;
         let rows = batch * steps;
-        let mut pre = B::scratch_like(&input, rows * hidden);
-        B::matmul(
-            &input,
-            w.weight_ih.storage(),
-            &mut pre,
-            Gemm::new(rows, width, hidden).transpose_b(),
-        );
-        B::add_bias(&mut pre, w.bias_ih.storage(), rows, hidden);
-        B::add_bias(&mut pre, w.bias_hh.storage(), rows, hidden);
+        let pre = input_projection(w, &input, 1, s, true);
         let mut h = B::zeros_like(&input, batch * hidden);
         let mut rec = B::zeros_like(&input, batch * hidden);
         let mut y = B::scratch_like(&input, rows * hidden);
@@ -122,23 +116,6 @@ impl<A: RnnNonlinearity> Cell for RnnCell<A> {
                 );
             }
         }
-        let mut g = w.zeros_like();
-        B::matmul(
-            &dpre,
-            &cache.input,
-            g.weight_ih.storage_mut(),
-            Gemm::new(hidden, rows, width).transpose_a(),
-        );
-        B::matmul(
-            &dpre,
-            h_prev,
-            g.weight_hh.storage_mut(),
-            Gemm::new(hidden, rows, hidden).transpose_a(),
-        );
-        B::sum_rows(&dpre, g.bias_ih.storage_mut(), rows, hidden);
-        B::sum_rows(&dpre, g.bias_hh.storage_mut(), rows, hidden);
-        let mut dx = B::scratch_like(dy, rows * width);
-        B::matmul(&dpre, w.weight_ih.storage(), &mut dx, Gemm::new(rows, hidden, width));
-        (dx, g)
+        projection_grads(w, &cache.input, (&dpre, &dpre, h_prev), 1, s)
     }
 }
