@@ -94,7 +94,7 @@ fn backward_seq<E: CpuElem>(kind: Activation, saved: &[E], dy: &[E], dx: &mut [E
             let c = E::from_f64(FRAC_1_SQRT_2PI);
             it.for_each(|((o, &x), &g)| {
                 let cdf = half * (one + (x * r).erf());
-                let pdf = c * (-half * x * x).exp();
+                let pdf = c * (-half * x * x).gate_exp();
                 *o = g * (cdf + x * pdf)
             })
         }

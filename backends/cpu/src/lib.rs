@@ -87,10 +87,13 @@ pub trait CpuElem: Elem {
     fn gate_sigmoid(self) -> Self;
     /// `tanh` in a recurrent cell (vectorisable in `f32`, exact in `f64`).
     fn gate_tanh(self) -> Self;
+    /// `e^x` in a vectorised loop (`f32`; exact in `f64`).
+    fn gate_exp(self) -> Self;
 }
 impl CpuElem for f32 {
+    #[inline(always)]
     fn erf(self) -> Self {
-        libm::erff(self)
+        gate_math::erf(self)
     }
     fn pool() -> &'static std::sync::Mutex<Pool<Self>> {
         &buffer::POOL_F32
@@ -102,6 +105,10 @@ impl CpuElem for f32 {
     #[inline(always)]
     fn gate_tanh(self) -> Self {
         gate_math::tanh(self)
+    }
+    #[inline(always)]
+    fn gate_exp(self) -> Self {
+        gate_math::exp(self)
     }
 }
 impl CpuElem for f64 {
@@ -116,5 +123,8 @@ impl CpuElem for f64 {
     }
     fn gate_tanh(self) -> Self {
         self.tanh()
+    }
+    fn gate_exp(self) -> Self {
+        self.exp()
     }
 }
