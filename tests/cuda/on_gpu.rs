@@ -329,8 +329,12 @@ fn sequence_layers_match_the_cpu() {
     );
     same_sequence_layer::<_, _, 8, 8>(
         "MultiheadAttention",
-        &mut MultiheadAttention::<Const<8>, Const<2>, Cpu>::init(&cpu, &mut Rng::new(5)).causal(),
-        &mut MultiheadAttention::<Const<8>, Const<2>, Cuda>::init(&dev, &mut Rng::new(5)).causal(),
+        &mut MultiheadAttention::<Const<8>, Const<2>, Cpu>::init(&cpu, &mut Rng::new(5))
+            .causal()
+            .rope(),
+        &mut MultiheadAttention::<Const<8>, Const<2>, Cuda>::init(&dev, &mut Rng::new(5))
+            .causal()
+            .rope(),
         &dev,
     );
     same_sequence_layer::<_, _, 3, 4>(

@@ -221,3 +221,46 @@ fn cross_attention_matches_pytorch_and_finite_differences() {
         .collect();
     assert_close("cross d/dmemory", &dm.to_vec(), &numeric, 1e-6, 1e-7);
 }
+
+/// Rotary embeddings on queries and keys, against a PyTorch reference written out with the same
+/// convention (PyTorch has no rotary module), and the gradient check.
+#[test]
+fn rotary_attention_matches_pytorch_and_finite_differences() {
+    let f = attention_fixture();
+    let c = &f["rope"];
+    let dev = Cpu64::default();
+    let lengths: Vec<usize> = nums(&c["lengths"]).into_iter().map(|v| v as usize).collect();
+    let mut attn = MultiheadAttention::<Const<8>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(0))
+        .causal()
+        .rope();
+    load_named(&mut attn, &c["params"]);
+    let x = Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_padded(
+        &dev,
+        &[3, 5, 8],
+        nums(&c["x"]),
+        &lengths,
+    )
+    .unwrap();
+    let (y, cache) = attn.forward_train(&x);
+    assert_close("rope y", &y.to_vec(), &nums(&c["y"]), 1e-10, 1e-10);
+    let r =
+        Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_vec(&dev, &[3, 5, 8], nums(&c["r"])).unwrap();
+    let (dx, g) = attn.backward(&cache, &r).unwrap();
+    assert_close("rope dx", &dx.to_vec(), &nums(&c["dx"]), 1e-10, 1e-10);
+    g.visit_params(&mut String::new(), &mut |name, _, s| {
+        assert_close(
+            &format!("rope d{name}"),
+            &Cpu64::to_host(s),
+            &nums(&c["grads"][name]),
+            1e-10,
+            1e-10,
+        );
+    });
+    let mut rng = Rng::new(5);
+    let seqs: Vec<Vec<f64>> =
+        [3usize, 2].iter().map(|&n| (0..n * 4).map(|_| rng.normal()).collect()).collect();
+    let x = Tensor::<(Dyn, Dyn, Const<4>), Cpu64>::from_sequences(&dev, &seqs).unwrap();
+    let mut small =
+        MultiheadAttention::<Const<4>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(6)).rope();
+    check_layer("MultiheadAttention rope", &mut small, &x);
+}

@@ -37,4 +37,11 @@ model! {
     }
 }
 
+model! {
+    pub struct OddHeads {
+        input: [seq, 12],
+        attn: MultiheadAttention<12, 4, rope = true>,
+    }
+}
+
 fn main() {}

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, ScoreMask, Sequence, StepBatch,
+    RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
 };
 
 use crate::{CpuBuf, CpuDevice, CpuElem};
@@ -323,6 +323,23 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
             for (q, row) in block.chunks_mut(t).enumerate() {
                 let end = if causal { len.min(q + 1) } else { len };
                 row[end..].fill(E::neg_infinity());
+            }
+        }
+    }
+
+    fn rotary(x: &CpuBuf<E>, y: &mut CpuBuf<E>, cos: &CpuBuf<E>, sin: &CpuBuf<E>, g: Rotary) {
+        let Rotary { steps, head, inverse, .. } = g;
+        let half = head / 2;
+        for (i, (xr, yr)) in
+            x.chunks(head).zip(y.chunks_mut(head)).enumerate().take(g.blocks * steps)
+        {
+            let t = i % steps;
+            let (c, s) = (&cos[t * half..(t + 1) * half], &sin[t * half..(t + 1) * half]);
+            for j in 0..half {
+                let sn = if inverse { -s[j] } else { s[j] };
+                let (a, b) = (xr[j], xr[half + j]);
+                yr[j] = a * c[j] - b * sn;
+                yr[half + j] = b * c[j] + a * sn;
             }
         }
     }

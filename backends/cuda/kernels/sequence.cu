@@ -201,3 +201,17 @@ extern "C" __global__ void zero_padding(float* x, const int* lengths, size_t bat
         if (t >= (size_t)lengths[b]) x[k] = 0.0f;
     }
 }
+
+// Rotary position embeddings over [blocks, steps, head]: each head's halves rotated by the step's
+// angles (cos, sin: [steps, head / 2]); inverse rotates back. One thread per pair.
+extern "C" __global__ void rotary(const float* x, float* y, const float* cosv, const float* sinv, size_t blocks, size_t steps, size_t head, int inverse) {
+    size_t half = head / 2, total = blocks * steps * half;
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < total; k += (size_t)blockDim.x * gridDim.x) {
+        size_t j = k % half, row = k / half, t = row % steps;
+        float c = cosv[t * half + j], s = sinv[t * half + j];
+        if (inverse) s = -s;
+        float a = x[row * head + j], b = x[row * head + half + j];
+        y[row * head + j] = a * c - b * s;
+        y[row * head + half + j] = b * c + a * s;
+    }
+}

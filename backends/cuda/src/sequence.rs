@@ -6,7 +6,7 @@ use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
 use shapeflow_core::backend::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, ScoreMask, Sequence, StepBatch,
+    RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
 };
 
 fn act_code(a: RnnActivation) -> i32 {
@@ -296,6 +296,29 @@ impl Sequence for Cuda {
                 &queries,
                 &keys,
                 &causal
+            );
+        }
+    }
+
+    fn rotary(x: &CudaBuf, y: &mut CudaBuf, cos: &CudaBuf, sin: &CudaBuf, g: Rotary) {
+        let Rotary { blocks, steps, head, inverse } = g;
+        let rt = y.rt.clone();
+        let inverse = i32::from(inverse);
+        if let (Some(xd), Some(yd), Some(cd), Some(sd)) =
+            (x.data.as_ref(), y.data.as_mut(), cos.data.as_ref(), sin.data.as_ref())
+        {
+            launch!(
+                &rt,
+                "rotary",
+                Runtime::grid(g.len() / 2),
+                xd,
+                yd,
+                cd,
+                sd,
+                &blocks,
+                &steps,
+                &head,
+                &inverse
             );
         }
     }

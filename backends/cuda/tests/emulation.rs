@@ -1172,3 +1172,33 @@ fn attention_mask_kernels_match_the_cpu() {
     Cpu::zero_padding(&mut want, &lengths, g);
     close("zero_padding", &x, &want);
 }
+
+#[test]
+fn rotary_kernel_matches_the_cpu() {
+    use shapeflow_core::backend::{Rotary, Sequence};
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    for inverse in [false, true] {
+        let g = Rotary { blocks: 3, steps: 4, head: 6, inverse };
+        let x = data(g.len(), 0.4);
+        let (cos, sin) = (data(4 * 3, 0.1), data(4 * 3, 0.9));
+        let mut y = vec![0.0f32; g.len()];
+        let f = emu.sym::<unsafe extern "C" fn(
+            *const f32,
+            *mut f32,
+            *const f32,
+            *const f32,
+            usize,
+            usize,
+            usize,
+            i32,
+        )>("rotary");
+        // SAFETY: blocks·steps·head values, steps·head/2 angles.
+        emu.launch(1, || unsafe {
+            f(x.as_ptr(), y.as_mut_ptr(), cos.as_ptr(), sin.as_ptr(), 3, 4, 6, i32::from(inverse))
+        });
+        let mut want = buf(&vec![0.0; g.len()]);
+        Cpu::rotary(&buf(&x), &mut want, &buf(&cos), &buf(&sin), g);
+        close(&format!("rotary inverse {inverse}"), &y, &want);
+    }
+}

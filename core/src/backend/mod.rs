@@ -49,7 +49,7 @@ pub use pool::Pool;
 pub use rows::Rows;
 pub use sequence::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, ScoreMask, Sequence, StepBatch,
+    RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
 };
 
 /// A compute backend: a device handle plus every op family. Implemented for every type that

@@ -155,6 +155,38 @@ impl ScoreMask {
     }
 }
 
+/// Rotary position embeddings over head-major `[blocks, steps, head]` buffers (`blocks` =
+/// batch × heads): the two halves of each head's vector rotated by the step's angles,
+/// `y₁ = x₁·cos − x₂·sin`, `y₂ = x₂·cos + x₁·sin` (the "rotate half" convention of GPT-NeoX and
+/// LLaMA); `inverse` rotates back (the backward pass).
+///
+/// ```
+/// let g = shapeflow_core::backend::Rotary { blocks: 8, steps: 16, head: 32, inverse: false };
+/// assert_eq!(g.len(), 8 * 16 * 32);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotary {
+    /// Batch × heads.
+    pub blocks: usize,
+    /// Steps.
+    pub steps: usize,
+    /// Values per head (even).
+    pub head: usize,
+    /// Rotate by the negated angles.
+    pub inverse: bool,
+}
+
+impl Rotary {
+    /// Values in all.
+    pub const fn len(&self) -> usize {
+        self.blocks * self.steps * self.head
+    }
+    /// Whether there are none.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Recurrent steps, reversal, gathers and masked means over time.
 ///
 /// ```
@@ -259,6 +291,16 @@ pub trait Sequence: Device {
     /// being the keys' lengths) or, when causal, comes after its query, so that a softmax gives
     /// it exactly zero weight.
     fn mask_scores(scores: &mut Self::Storage, lengths: &[usize], g: ScoreMask);
+
+    /// Rotary position embeddings (see [`Rotary`]); `cos` and `sin` hold `[steps, head / 2]`
+    /// angles' cosines and sines.
+    fn rotary(
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        cos: &Self::Storage,
+        sin: &Self::Storage,
+        g: Rotary,
+    );
 
     /// Zeroes the padded steps (`t ≥ len_b`) of a batch-first `[batch, steps, width]` buffer.
     fn zero_padding(x: &mut Self::Storage, lengths: &[usize], g: StepBatch);

@@ -43,6 +43,9 @@ pub struct MultiheadAttention<E: StaticDim, H: StaticDim, B: Backend> {
     pub out_proj: Linear<E, E, B>,
     /// Hide from each query the steps after it.
     pub causal: bool,
+    /// Rotate queries and keys by their positions (rotary embeddings, base 10000, the "rotate
+    /// half" convention) before the scores.
+    pub rope: bool,
     _heads: std::marker::PhantomData<H>,
 }
 
@@ -61,6 +64,30 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         self.causal = true;
         self
     }
+
+    /// The same layer with rotary position embeddings on queries and keys (`rope = true` in
+    /// `model!`).
+    pub fn rope(mut self) -> Self {
+        self.rope = true;
+        self
+    }
+
+    /// Head-major `[batch·heads, steps, head]` rotated by each step's position (or back).
+    fn rotate(x: &B::Storage, blocks: usize, steps: usize, inverse: bool) -> B::Storage {
+        let (d, half) = (Self::HEAD, Self::HEAD / 2);
+        let (mut c, mut s) = (Vec::with_capacity(steps * half), Vec::with_capacity(steps * half));
+        for t in 0..steps {
+            for j in 0..half {
+                let angle = t as f64 * 10000f64.powf(-2.0 * j as f64 / d as f64);
+                c.push(<B::Elem as crate::Elem>::from_f64(angle.cos()));
+                s.push(<B::Elem as crate::Elem>::from_f64(angle.sin()));
+            }
+        }
+        let (c, s) = (B::upload_like(x, &c), B::upload_like(x, &s));
+        let mut y = B::scratch_like(x, blocks * steps * d);
+        B::rotary(x, &mut y, &c, &s, crate::backend::Rotary { blocks, steps, head: d, inverse });
+        y
+    }
 }
 
 impl<E: StaticDim, H: StaticDim, B: Backend> Clone for MultiheadAttention<E, H, B> {
@@ -70,6 +97,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Clone for MultiheadAttention<E, H, 
             in_proj_bias: self.in_proj_bias.clone(),
             out_proj: self.out_proj.clone(),
             causal: self.causal,
+            rope: self.rope,
             _heads: std::marker::PhantomData,
         }
     }
@@ -99,6 +127,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Init<B> for MultiheadAttention<E, H
             in_proj_bias: Tensor::from_parts(dev.zeros(3 * e), dims(&[3 * e])),
             out_proj,
             causal: false,
+            rope: false,
             _heads: std::marker::PhantomData,
         }
     }
@@ -236,6 +265,10 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         let (mut dq, mut dk) = (B::scratch_like(&g, rows * e), B::scratch_like(&g, n * tk * e));
         B::matmul_batched(&ds, &c.k, &mut dq, Gemm::new(tq, tk, d), bh);
         B::matmul_batched(&ds, &c.q, &mut dk, Gemm::new(tk, tq, d).transpose_a(), bh);
+        if self.rope && c.memory.is_none() {
+            // Gradients of the rotated queries and keys, rotated back.
+            (dq, dk) = (Self::rotate(&dq, bh, tq, true), Self::rotate(&dk, bh, tk, true));
+        }
         (
             Self::heads(&dq, n, h, tq),
             Self::heads(&dk, n, h, tk),
@@ -254,8 +287,11 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         let qkv = self.project(x.storage(), rows);
         let (q, kv) = Self::split(&qkv, rows, e, 2 * e);
         let (k, v) = Self::split(&kv, rows, e, e);
-        let (q, k, v) =
+        let (mut q, mut k, v) =
             (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
+        if self.rope {
+            (q, k) = (Self::rotate(&q, n * h, t, false), Self::rotate(&k, n * h, t, false));
+        }
         let (y, attn, ctx) = self.attend((&q, &k, &v), n, (t, t), &lengths, &lengths, self.causal);
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));
         out.lengths = x.lengths().cloned();
@@ -358,6 +394,7 @@ impl<N: Dim, T: Dim, E: StaticDim, H: StaticDim, B: Backend> Layer<(N, T, E), B>
                 in_proj_bias,
                 out_proj,
                 causal,
+                rope: self.rope,
                 _heads: std::marker::PhantomData,
             },
         ))
@@ -466,6 +503,7 @@ impl<N: Dim, T: Dim, S: Dim, E: StaticDim, H: StaticDim, B: Backend>
             in_proj_bias,
             out_proj,
             causal: false,
+            rope: false,
             _heads: std::marker::PhantomData,
         };
         Ok(((da, dm), CrossAttention(grads)))

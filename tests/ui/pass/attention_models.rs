@@ -29,7 +29,7 @@ model! {
         emb: Embedding<96, 32>,
         pos: PositionEmbedding<128, 32>,
         norm: RmsNorm<32>,
-        attn: MultiheadAttention<32, 8, causal = true>,
+        attn: MultiheadAttention<32, 8, causal = true, rope = true>,
         head: Linear<32, 96>,
     }
 }

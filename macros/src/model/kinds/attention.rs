@@ -11,7 +11,7 @@ use crate::model::infer::{Site, fmt_shape, is_seq};
 
 pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
     name: "MultiheadAttention",
-    params: &[size("embed_dim"), size("num_heads"), flag("causal", false)],
+    params: &[size("embed_dim"), size("num_heads"), flag("causal", false), flag("rope", false)],
     build: |b, errors| {
         let a = &b.args;
         let (width, heads) = (a.size(0), a.size(1));
@@ -30,7 +30,25 @@ pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
             ));
             return None;
         }
-        Some(Box::new(Attention { width: a.spanned(0), heads, causal: a.flag(2), cross: false }))
+        let rope = a.flag(3);
+        if rope && (width / heads) % 2 != 0 {
+            errors.push(syn::Error::new(
+                a.span(3),
+                format!(
+                    "`{}`: rotary embeddings rotate pairs of a head's features, but each of the {heads} heads has {} (an odd number)",
+                    b.layer,
+                    width / heads
+                ),
+            ));
+            return None;
+        }
+        Some(Box::new(Attention {
+            width: a.spanned(0),
+            heads,
+            causal: a.flag(2),
+            rope,
+            cross: false,
+        }))
     },
 };
 
@@ -50,7 +68,13 @@ pub(crate) const CROSS_ATTENTION: KindDef = KindDef {
             ));
             return None;
         }
-        Some(Box::new(Attention { width: a.spanned(0), heads, causal: false, cross: true }))
+        Some(Box::new(Attention {
+            width: a.spanned(0),
+            heads,
+            causal: false,
+            rope: false,
+            cross: true,
+        }))
     },
 };
 
@@ -58,6 +82,8 @@ struct Attention {
     width: (usize, Span),
     heads: usize,
     causal: bool,
+    /// Rotary embeddings on queries and keys.
+    rope: bool,
     /// Cross-attention: two values, queries and memory.
     cross: bool,
 }
@@ -128,17 +154,20 @@ impl Kind for Attention {
     fn init(&self, ty: &TokenStream) -> TokenStream {
         let p = private();
         let init = quote!(<#ty as #p::Init<B>>::init(dev, &mut rng));
-        if self.causal { quote!(#init.causal()) } else { init }
+        let init = if self.causal { quote!(#init.causal()) } else { init };
+        if self.rope { quote!(#init.rope()) } else { init }
     }
     fn describe(&self) -> String {
         let c = if self.causal { ", causal = true" } else { "" };
-        format!("{}<{}, {}{c}>", self.name(), self.width.0, self.heads)
+        let r = if self.rope { ", rope = true" } else { "" };
+        format!("{}<{}, {}{c}{r}>", self.name(), self.width.0, self.heads)
     }
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
         vec![
             ("embed_dim", Attr::Int(self.width.0)),
             ("num_heads", Attr::Int(self.heads)),
             ("causal", Attr::Flag(self.causal)),
+            ("rope", Attr::Flag(self.rope)),
         ]
     }
 }
