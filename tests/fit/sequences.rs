@@ -2,7 +2,7 @@
 //! model (a label per step), with validation, per-token accuracy and padding never counted.
 
 use shapeflow::data::Dataset;
-use shapeflow::fit::{FitConfig, Metric, Validation, Verbosity, evaluate, fit};
+use shapeflow::fit::{FitConfig, Metric, Validation, Verbosity, evaluate, fit, predict_classes};
 use shapeflow::prelude::*;
 
 model! {
@@ -90,4 +90,9 @@ fn a_language_model_trains_on_per_step_labels_and_ignores_padding() {
     let one = FitConfig { batch_size: 1, ..config.clone() };
     let alone = evaluate(&model, &dev, &data, &one).unwrap();
     assert!((alone["loss"] - logs["loss"]).abs() < 1e-5, "{} vs {}", alone["loss"], logs["loss"]);
+    // Predictions: one class per valid step, in the samples' order.
+    let classes = predict_classes(&model, &dev, &data, 16).unwrap();
+    assert_eq!(classes.len(), data.labels().len());
+    let right = classes.iter().zip(data.labels()).filter(|(a, b)| a == b).count();
+    assert!(right as f64 > 0.95 * classes.len() as f64, "{right} of {}", classes.len());
 }

@@ -3,13 +3,17 @@
 
 use crate::backend::{Backend, Elem};
 use crate::data::Dataset;
-use crate::dim::{Dyn, StaticDim};
+use crate::dim::StaticDim;
 use crate::error::Result;
 use crate::layer::Layer;
 use crate::shape::Shape;
 
+use super::FitOutput;
+
 /// The model's outputs for every sample of `data` (inference mode, batches of `batch_size`), as
-/// host values, sample after sample (`data.len() × C`).
+/// host values, sample after sample (`data.len() × C`). For a model whose output is a sequence
+/// (`[seq, C]`: a language model, a tagger), one row per valid step, the samples' steps in
+/// order; padded steps are left out.
 ///
 /// ```
 /// use shapeflow_core::{Dyn, Init, Rng, data::Dataset, fit::predict, layers::Linear};
@@ -27,7 +31,8 @@ pub fn predict<M, S, C, B>(
     batch_size: usize,
 ) -> Result<Vec<f32>>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    M: Layer<S, B> + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -35,7 +40,7 @@ where
     let mut out = Vec::with_capacity(data.len() * C::N);
     for batch in data.batches_in_order(batch_size.max(1)) {
         let x = batch.inputs_tensor::<S, B>(dev)?;
-        let y = B::on_workers(|| model.forward(&x));
+        let y = B::on_workers(|| M::Output::rows(&model.forward(&x)).0);
         out.extend(y.to_vec().into_iter().map(|v| v.as_f64() as f32));
     }
     Ok(out)
@@ -60,7 +65,8 @@ pub fn predict_classes<M, S, C, B>(
     batch_size: usize,
 ) -> Result<Vec<usize>>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    M: Layer<S, B> + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -94,7 +100,8 @@ pub fn predict_proba<M, S, C, B>(
     batch_size: usize,
 ) -> Result<Vec<f32>>
 where
-    M: Layer<S, B, Output = (Dyn, C)> + Sync,
+    M: Layer<S, B> + Sync,
+    M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
