@@ -236,7 +236,7 @@ where
             let (model, opt) = (&mut *model, &mut *opt);
             B::on_workers(|| -> Result<()> {
                 let (out, cache) = model.forward_train(&x);
-                let (out, rows) = M::Output::rows(&out);
+                let (out, rows) = M::Output::rows(out);
                 let (loss, dout) = config.loss.apply(&out, &batch, dev).map_err(|e| match e {
                     Error::NonFinite(m) => {
                         Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
@@ -386,7 +386,7 @@ where
         let x = batch.inputs_tensor::<S, B>(dev)?;
         let acc = &mut acc;
         B::on_workers(|| -> Result<()> {
-            let (out, _) = M::Output::rows(&model.forward(&x));
+            let (out, _) = M::Output::rows(model.forward(&x));
             let (loss, _) = loss_fn.apply(&out, &batch, dev)?;
             acc.add(loss, &out, &batch, dev)
         })?;

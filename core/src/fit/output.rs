@@ -20,21 +20,21 @@ pub struct RowIndex(Option<(Vec<usize>, Dims)>);
 /// use shapeflow_cpu::Cpu;
 /// let dev = Cpu::default();
 /// let y = Tensor::<(Dyn, Dyn, typenum::U2), Cpu>::from_sequences(&dev, &[vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0]]).unwrap();
-/// let (rows, index) = <(Dyn, Dyn, typenum::U2) as FitOutput<typenum::U2, Cpu>>::rows(&y);
+/// let (rows, index) = <(Dyn, Dyn, typenum::U2) as FitOutput<typenum::U2, Cpu>>::rows(y);
 /// assert_eq!(rows.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]); // the padded step left out
 /// let back = <(Dyn, Dyn, typenum::U2) as FitOutput<typenum::U2, Cpu>>::unrows(rows, &index);
 /// assert_eq!(back.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0, 0.0]);
 /// ```
 pub trait FitOutput<C: StaticDim, B: Backend>: Shape {
-    /// One row per sample, or per valid step.
-    fn rows(out: &Tensor<Self, B>) -> (Tensor<(Dyn, C), B>, RowIndex);
+    /// One row per sample (the output itself, moved), or per valid step (gathered).
+    fn rows(out: Tensor<Self, B>) -> (Tensor<(Dyn, C), B>, RowIndex);
     /// The output's gradient from the rows' gradient (zeros at padded steps).
     fn unrows(grad: Tensor<(Dyn, C), B>, index: &RowIndex) -> Tensor<Self, B>;
 }
 
 impl<C: StaticDim, B: Backend> FitOutput<C, B> for (Dyn, C) {
-    fn rows(out: &Tensor<Self, B>) -> (Tensor<(Dyn, C), B>, RowIndex) {
-        (out.clone(), RowIndex(None))
+    fn rows(out: Tensor<Self, B>) -> (Tensor<(Dyn, C), B>, RowIndex) {
+        (out, RowIndex(None))
     }
     fn unrows(grad: Tensor<(Dyn, C), B>, _: &RowIndex) -> Tensor<Self, B> {
         grad
@@ -42,7 +42,7 @@ impl<C: StaticDim, B: Backend> FitOutput<C, B> for (Dyn, C) {
 }
 
 impl<C: StaticDim, B: Backend> FitOutput<C, B> for (Dyn, Dyn, C) {
-    fn rows(out: &Tensor<Self, B>) -> (Tensor<(Dyn, C), B>, RowIndex) {
+    fn rows(out: Tensor<Self, B>) -> (Tensor<(Dyn, C), B>, RowIndex) {
         let steps = out.dims()[1];
         let rows: Vec<usize> = out
             .step_lengths()

@@ -40,7 +40,7 @@ where
     let mut out = Vec::with_capacity(data.len() * C::N);
     for batch in data.batches_in_order(batch_size.max(1)) {
         let x = batch.inputs_tensor::<S, B>(dev)?;
-        let y = B::on_workers(|| M::Output::rows(&model.forward(&x)).0);
+        let y = B::on_workers(|| M::Output::rows(model.forward(&x)).0);
         out.extend(y.to_vec().into_iter().map(|v| v.as_f64() as f32));
     }
     Ok(out)

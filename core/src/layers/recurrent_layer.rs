@@ -181,14 +181,15 @@ impl<C: Cell, I: StaticDim, H: StaticDim, O: StaticDim, const L: usize, B: Backe
             let width = Self::input_size(layer);
             let sb = StepBatch { batch, steps, width };
             let mut outs = Vec::with_capacity(dirs);
-            for d in 0..dirs {
-                let inp = if d == 1 {
-                    reversed::<B>(&input, &lengths, sb)
-                } else if dirs == 2 {
-                    input.clone()
-                } else {
-                    std::mem::replace(&mut input, B::zeros_like(x.storage(), 0))
-                };
+            // Each direction's input: the layer's (moved), and for the reverse direction each
+            // sample's valid steps reversed.
+            let inputs = if dirs == 2 {
+                let rev = reversed::<B>(&input, &lengths, sb);
+                vec![input, rev]
+            } else {
+                vec![input]
+            };
+            for (d, inp) in inputs.into_iter().enumerate() {
                 let w = &self.cells[layer * dirs + d];
                 let (mut y, c) =
                     C::forward(w, inp, &lengths_buf, DirSizes { batch, steps, width, hidden });
