@@ -39,7 +39,7 @@ impl Figure {
 
     /// Whether a smaller value is better (latencies, memory).
     pub fn lower_is_better(&self) -> bool {
-        matches!(self.unit.as_str(), "us" | "MiB")
+        matches!(self.unit.as_str(), "us" | "ms" | "MiB")
     }
 
     /// One JSON object.

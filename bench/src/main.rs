@@ -1,7 +1,7 @@
 //! shapeflow benchmarks: the CPU workloads W1–W4 and W7, with optional peers measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w6] [w7] [--json] [--peers]
+//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w6] [w7] [serve] [--json] [--peers]
 //! ```
 //!
 //! * `w1`: f32 GEMM at 512², 1024², 2048² in GFLOP/s, with ndarray's `dot` (matrixmultiply) as
@@ -20,6 +20,9 @@
 //! * `w6`: training step of a 2-layer transformer encoder (width 256, 4 heads, feed-forward
 //!   1024, GELU, post-norm) on 16 sequences of 128, mean-pooled, linear head to 10 classes,
 //!   cross-entropy, Adam; sequences/s and GFLOP/s. Not in the default set; name it.
+//! * `serve`: the MNIST CNN behind `shapeflow-serve` on the loopback, 32 concurrent clients
+//!   sending batch-1 `:predict` requests for 3 s, with and without dynamic batching:
+//!   requests/s and p50/p99 latency (ms). Not in the default set; name it.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
 //! * `gpu-gemm`, `gpu-w2`, `gpu-w3` (with `--features cuda`): a 4096² fp32 GEMM (TF32 off) and
 //!   the W2/W3 training steps on CUDA device 0; with `--peers`, PyTorch CUDA runs the same.
@@ -34,6 +37,7 @@ mod figure;
 #[cfg(feature = "cuda")]
 mod gpu;
 mod peers;
+mod serve_load;
 mod workloads;
 
 use figure::Figure;
@@ -57,11 +61,12 @@ fn main() {
             "w5" => workloads::w5_char_lm_train(&mut figures),
             "w6" => workloads::w6_transformer_train(&mut figures),
             "w7" => workloads::w7_resnet_train(&mut figures),
+            "serve" => serve_load::serve_load(&mut figures),
             #[cfg(feature = "cuda")]
             "gpu-gemm" | "gpu-w2" | "gpu-w3" => gpu::run(w, &mut figures),
             other => {
                 eprintln!(
-                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
+                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, serve; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
                 );
                 std::process::exit(2);
             }

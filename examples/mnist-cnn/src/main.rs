@@ -11,22 +11,7 @@ use shapeflow::fit::LrScheduler;
 use shapeflow::optim::ExponentialLr;
 use shapeflow::prelude::*;
 
-model! {
-    /// LeNet-style digit classifier: every shape below is checked at compile time.
-    pub struct LeNet {
-        input: [1, 28, 28],
-        conv1: Conv2d<1, 16, 5, padding = 2>,   // [16, 28, 28]
-        act1: Relu,
-        pool1: MaxPool2d<2>,                    // [16, 14, 14]
-        conv2: Conv2d<16, 32, 5, padding = 2>,  // [32, 14, 14]
-        act2: Relu,
-        pool2: MaxPool2d<2>,                    // [32, 7, 7]
-        flat: Flatten,                          // [1568]
-        fc1: Linear<1568, 128>,
-        act3: Relu,
-        fc2: Linear<128, 10>,
-    }
-}
+use mnist_cnn::LeNet;
 
 fn main() {
     if let Err(e) = run() {
