@@ -56,6 +56,9 @@ pub use shapeflow_core::{
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
 
+/// ONNX export: `shapeflow::onnx::export(&model, "model.onnx")`.
+pub use shapeflow_onnx as onnx;
+
 #[cfg(feature = "cuda")]
 pub use shapeflow_cuda::Cuda;
 
@@ -93,7 +96,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use shapeflow_core::backend::Device;
-    pub use shapeflow_core::graph::{Attr, Graph, GraphInput, GraphNode, params_of};
+    pub use shapeflow_core::graph::{
+        Attr, Described, DescribedAt, Graph, GraphInput, GraphNode, params_of,
+    };
     pub use shapeflow_core::layers::Merge;
     pub use shapeflow_core::module::{
         StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, add_grads, with_field,

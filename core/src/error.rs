@@ -50,6 +50,8 @@ pub enum Error {
     Backend(String),
     /// A configuration that cannot work (a callback monitoring a value that is never logged).
     Config(String),
+    /// Something shapeflow does not do yet (a layer kind with no ONNX exporter), named.
+    Unsupported(String),
 }
 
 /// `Result` with [`Error`].
@@ -74,6 +76,7 @@ impl fmt::Display for Error {
             Error::Format { path, message } => write!(f, "{path}: {message}"),
             Error::Backend(m) => write!(f, "backend error: {m}"),
             Error::Config(m) => write!(f, "configuration error: {m}"),
+            Error::Unsupported(m) => write!(f, "unsupported: {m}"),
         }
     }
 }

@@ -41,7 +41,7 @@ pub struct GraphInput {
 /// ```
 /// use shapeflow_core::graph::{Attr, GraphNode};
 /// let n = GraphNode { name: "act".into(), op: "Relu".into(), label: "Relu".into(), attrs: vec![],
-///     inputs: vec!["fc".into()], output: "[batch, 10]".into(), params: vec![] };
+///     inputs: vec!["fc".into()], output: "[batch, 10]".into(), params: vec![], blocks: vec![], shares: None };
 /// assert_eq!((n.num_params(), n.attr("p")), (0, None::<&Attr>));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +60,12 @@ pub struct GraphNode {
     pub output: String,
     /// Its parameters: full state-dict name and sizes (`conv1.weight`, `[6, 1, 5, 5]`).
     pub params: Vec<(String, Vec<usize>)>,
+    /// For a node applying models declared in the same `model!` (`layer1: (BasicBlock,)`):
+    /// each model's graph at the shape it is applied to, with the prefix of its state-dict
+    /// names (`layer1.0`). Empty for every other node.
+    pub blocks: Vec<(String, Graph)>,
+    /// For a second use of a layer (`l2: l1(a1)`): the node whose weights it uses.
+    pub shares: Option<String>,
 }
 
 impl GraphNode {
@@ -82,7 +88,7 @@ impl GraphNode {
 ///     name: "fc".into(), op: "Linear".into(), label: "Linear<4, 2>".into(),
 ///     attrs: vec![("in_features".into(), Attr::Int(4)), ("out_features".into(), Attr::Int(2))],
 ///     inputs: vec!["input".into()], output: "[batch, 2]".into(),
-///     params: vec![("fc.weight".into(), vec![2, 4]), ("fc.bias".into(), vec![2])],
+///     params: vec![("fc.weight".into(), vec![2, 4]), ("fc.bias".into(), vec![2])], blocks: vec![], shares: None,
 /// };
 /// let g = Graph { model: "Net".into(), inputs: vec![GraphInput { name: "input".into(), shape: "[batch, 4]".into() }],
 ///     nodes: vec![fc], outputs: vec!["fc".into()] };
@@ -135,6 +141,31 @@ impl Graph {
                 .collect(),
         }
     }
+}
+
+/// A model that describes itself as a [`Graph`]: every `model!` model implements it (its
+/// inherent `graph()`), so exporters can take any model generically.
+///
+/// ```
+/// use shapeflow_core::graph::{Described, Graph};
+/// fn node_count(m: &impl Described) -> usize { m.graph().nodes.len() }
+/// struct Empty;
+/// impl Described for Empty {
+///     fn graph(&self) -> Graph { Graph { model: "Empty".into(), inputs: vec![], nodes: vec![], outputs: vec![] } }
+/// }
+/// assert_eq!(node_count(&Empty), 0);
+/// ```
+pub trait Described {
+    /// The model's graph.
+    fn graph(&self) -> Graph;
+}
+
+/// A model's graph at the input shape `S` it is applied to: what `model!` generates for a model
+/// used as a node of another (`DescribedAt<(Dyn, Const<32>, Const<14>, Const<14>)>` for a
+/// `BasicBlock` declared with `input x: [32, _, _]`), so the outer graph can include it.
+pub trait DescribedAt<S> {
+    /// The graph, with the shapes at `S`.
+    fn graph_at(&self) -> Graph;
 }
 
 /// The parameters of `module` under `prefix`, with their sizes (for generated `graph()`s).

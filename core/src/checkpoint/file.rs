@@ -98,19 +98,38 @@ pub fn write_atomic(
         let value = checksum_field(&format!("{crc:08x}"));
         text[at..at + value.len()].copy_from_slice(value.as_bytes());
     }
-    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+    write_file_atomic(path, |f| {
         f.write_all(&(text.len() as u64).to_le_bytes())?;
         f.write_all(&text)?;
         for e in entries {
             f.write_all(&e.data)?;
         }
+        Ok(())
+    })
+}
+
+/// Writes a file at `path` with `write`: to a temporary file beside it, synced, then renamed
+/// over `path`, so a reader never sees half a file and a failed write leaves `path` as it was.
+///
+/// ```
+/// use std::io::Write;
+/// let path = std::env::temp_dir().join("shapeflow-doc-atomic.txt");
+/// shapeflow_core::checkpoint::write_file_atomic(&path, |f| f.write_all(b"done")).unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"done");
+/// ```
+pub fn write_file_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let run = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
-    write().map_err(|e| {
+    run().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(path)(e)
     })

@@ -16,7 +16,7 @@ use crate::backend::{Backend, Elem};
 use crate::error::{Error, Result};
 use crate::module::{Module, StateMut, StateRef};
 
-pub use file::{Entry, read_entries, write_atomic};
+pub use file::{Entry, read_entries, write_atomic, write_file_atomic};
 
 /// Saves every parameter and buffer of `model` to `path` (safetensors, PyTorch names).
 ///

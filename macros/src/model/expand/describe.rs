@@ -39,6 +39,13 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
         let (attr_names, attr_values): (Vec<&str>, Vec<TokenStream>) =
             attrs.iter().map(|(n, v)| (*n, attr_tokens(v))).unzip();
         let reads: Vec<String> = node.inputs.iter().map(|&r| g.name_of(r)).collect();
+        let shares = if plan.owns(i) {
+            quote!(None)
+        } else {
+            let owner = owner.name.to_string();
+            quote!(Some(#owner.to_string()))
+        };
+        let blocks = blocks_expr(plan, node.inputs[0], &owner.op, field, &owner.name.to_string());
         let out = &plan.output_types[i];
         // A reused layer's parameters are its owner's, listed there.
         let params = if plan.owns(i) {
@@ -55,6 +62,8 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
                 inputs: vec![#( #reads.to_string() ),*],
                 output: <#out as #p::Shape>::describe(),
                 params: #params,
+                blocks: #blocks,
+                shares: #shares,
             }
         }
     });
@@ -67,4 +76,33 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
             outputs: vec![#( #outputs.to_string() ),*],
         }
     }
+}
+
+/// The graphs of the models a node applies (`layer1: (BasicBlock, BasicBlock)`), each at the
+/// shape it is applied to, with its state-dict prefix (`layer1.0`); an empty list otherwise.
+fn blocks_expr(
+    plan: &Plan,
+    input: NodeRef,
+    op: &Op,
+    field: &syn::Ident,
+    owner: &str,
+) -> TokenStream {
+    let p = private();
+    let Op::Model { models, sequence } = op else {
+        return quote!(Vec::new());
+    };
+    let mut at = plan.value_type(input);
+    let mut blocks = Vec::new();
+    for (k, (_, model)) in models.iter().enumerate() {
+        let ty = quote!(#model<B>);
+        let (prefix, value) = if *sequence {
+            let index = syn::Index::from(k);
+            (format!("{owner}.{k}"), quote!(&self.#field.#index))
+        } else {
+            (owner.to_string(), quote!(&self.#field))
+        };
+        blocks.push(quote!((#prefix.to_string(), <#ty as #p::DescribedAt<#at>>::graph_at(#value))));
+        at = quote!(<#ty as #p::Layer<#at, B>>::Output);
+    }
+    quote!(vec![#( #blocks ),*])
 }

@@ -36,6 +36,10 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
             fn init(dev: &B, rng: &mut #p::Rng) -> Self { ::core::unreachable!() }
         }
         #[allow(unused_variables, clippy::all)]
+        impl<B: #p::Backend> #p::Described for #name<B> {
+            fn graph(&self) -> #p::Graph { ::core::unreachable!() }
+        }
+        #[allow(unused_variables, clippy::all)]
         impl<B: #p::Backend> #p::Module<B> for #name<B> {
             fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, B>) {}
             fn visit_params_mut(&mut self, path: &mut String, f: &mut #p::VisitMutFn<'_, B>) {}

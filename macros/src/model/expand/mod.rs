@@ -115,7 +115,23 @@ fn instance(def: &ModelDef, g: &Graph, shapes: &Shapes, k: usize) -> TokenStream
     };
     let cache = cache_struct(&def.vis, &plan, &names, None);
     let layer = layer_impl(&plan, &names, &passes);
-    respan(quote!(#cache #layer), Some(anchor(g, &plan, &def.name)))
+    let described =
+        described_at(&plan, &names, describe::graph_expr(g, &plan, &def.name.to_string()));
+    respan(quote!(#cache #layer #described), Some(anchor(g, &plan, &def.name)))
+}
+
+/// `impl DescribedAt<Input>`: the model's graph at one input shape, for the graph of a model
+/// that applies it.
+fn described_at(plan: &Plan, n: &Names, graph: TokenStream) -> TokenStream {
+    let p = private();
+    let (name, s0, where_clauses) = (&n.name, &n.s0, &plan.where_clauses);
+    quote! {
+        impl<B: #p::Backend> #p::DescribedAt<#s0> for #name<B> where #(#where_clauses,)* {
+            fn graph_at(&self) -> #p::Graph {
+                #graph
+            }
+        }
+    }
 }
 
 /// The struct `Layer::Cache` names: one cache per node. `doc` documents it; without, hidden.
@@ -259,13 +275,17 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let inherent = inherent_impl(g, &plan, &names);
     let layer = layer_impl(&plan, &names, &passes);
     let (name, p) = (&names.name, private());
+    let described = described_at(&plan, &names, quote!(Self::graph(self)));
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
         &quote!(B),
         &plan.fields(),
     );
     let debug = debug::debug_impl(g, &plan, name);
-    respan(quote!(#declarations #inherent #layer #module #debug), Some(anchor(g, &plan, name)))
+    respan(
+        quote!(#declarations #inherent #layer #described #module #debug),
+        Some(anchor(g, &plan, name)),
+    )
 }
 
 /// The struct, its cache, the input and output aliases, the input marker trait, and the checks
@@ -397,6 +417,12 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
             }
 
             #described
+        }
+
+        impl<B: #p::Backend> #p::Described for #name<B> where #(#where_clauses,)* {
+            fn graph(&self) -> #p::Graph {
+                Self::graph(self)
+            }
         }
 
         #init

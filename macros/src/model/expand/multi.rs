@@ -110,6 +110,12 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
             #described
         }
 
+        impl<B: #p::Backend> #p::Described for #name<B> where #(#where_clauses,)* {
+            fn graph(&self) -> #p::Graph {
+                Self::graph(self)
+            }
+        }
+
         #init
 
         #module

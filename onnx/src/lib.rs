@@ -1,0 +1,206 @@
+//! # ONNX export
+//!
+//! [`export`] writes any `model!` model as an ONNX file (opset 17, IR version 8) that ONNX
+//! Runtime, TensorRT or a browser runtime can run: every node of its graph lowered to ONNX
+//! operators (one lowering per kind in `onnx/src/ops/`), models nested as blocks inlined with
+//! their state-dict prefixes (`layer1.0.conv1`), weights as initializers under their PyTorch
+//! names (`conv1.weight`), and a dynamic batch axis named `batch` on every input and output.
+//! A node with no lowering (a custom layer, a recurrent layer for now) is an `Err` naming it;
+//! no file is written then, and a file is never left half-written.
+//!
+//! ```
+//! use shapeflow::prelude::*;
+//! model! { pub struct Net { input: [4], fc1: Linear<4, 8>, act: Relu, fc2: Linear<8, 2> } }
+//! let dev = Cpu::default();
+//! let net = Net::<Cpu>::new(&dev, 0);
+//! let path = std::env::temp_dir().join("shapeflow-doc-net.onnx");
+//! shapeflow::onnx::export(&net, &path).unwrap();
+//! let model = shapeflow::onnx::to_model_proto(&net).unwrap();
+//! let ops: Vec<&str> = model.graph.as_ref().unwrap().node.iter().map(|n| n.op_type.as_str()).collect();
+//! assert_eq!(ops, ["Gemm", "Relu", "Gemm"]);
+//! ```
+
+mod builder;
+pub mod ops;
+pub mod proto;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use prost::Message;
+use shapeflow_core::graph::{Described, Graph};
+use shapeflow_core::module::StateRef;
+use shapeflow_core::{Backend, Elem, Error, Module, Result};
+
+pub use builder::{Builder, Weight};
+use proto::tensor_shape_proto::{Dimension, dimension};
+use proto::{
+    GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorShapeProto,
+    TypeProto, ValueInfoProto, type_proto,
+};
+
+/// The opset the exported files import.
+pub const OPSET: i64 = 17;
+/// The IR version that goes with [`OPSET`].
+pub const IR_VERSION: i64 = 8;
+
+/// Writes `model` as an ONNX file at `path` (atomically: a temporary file renamed into place).
+pub fn export<M, B>(model: &M, path: impl AsRef<Path>) -> Result<()>
+where
+    M: Described + Module<B>,
+    B: Backend,
+{
+    let bytes = to_model_proto(model)?.encode_to_vec();
+    shapeflow_core::checkpoint::write_file_atomic(path.as_ref(), |f| f.write_all(&bytes))
+}
+
+/// The ONNX model of `model`, in memory.
+pub fn to_model_proto<M, B>(model: &M) -> Result<ModelProto>
+where
+    M: Described + Module<B>,
+    B: Backend,
+{
+    let mut weights = HashMap::new();
+    model.visit_state(&mut String::new(), &mut |name, e| {
+        if let StateRef::Tensor(dims, storage) = e {
+            let values = B::to_host(storage).iter().map(|v| v.as_f64() as f32).collect();
+            weights.insert(name.to_string(), Weight { dims: dims.to_vec(), values });
+        }
+    });
+    model_proto(&model.graph(), weights)
+}
+
+/// The ONNX model of `graph` with `weights` (by state-dict name).
+pub fn model_proto(graph: &Graph, weights: HashMap<String, Weight>) -> Result<ModelProto> {
+    let mut b = Builder::new(weights);
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut ranks: HashMap<String, usize> = HashMap::new();
+    for input in &graph.inputs {
+        names.insert(input.name.clone(), input.name.clone());
+        ranks.insert(input.name.clone(), shape_sizes(&input.shape).len());
+    }
+    lower_graph(&mut b, graph, "", &mut names, &mut ranks)?;
+    let inputs = graph.inputs.iter().map(|i| value_info(&i.name, &i.shape)).collect();
+    let outputs = graph
+        .outputs
+        .iter()
+        .map(|o| {
+            let shape = graph.node(o).map(|n| n.output.as_str()).unwrap_or("");
+            value_info(&names[o], shape)
+        })
+        .collect();
+    let graph_proto = GraphProto {
+        node: b.nodes,
+        name: graph.model.clone(),
+        initializer: b.initializers,
+        input: inputs,
+        output: outputs,
+        ..GraphProto::default()
+    };
+    Ok(ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        producer_name: "shapeflow".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        model_version: 1,
+        doc_string: format!("{} exported by shapeflow", graph.model),
+        graph: Some(graph_proto),
+        metadata_props: vec![StringStringEntryProto {
+            key: "model".into(),
+            value: graph.model.clone(),
+        }],
+        ..ModelProto::default()
+    })
+}
+
+/// Lowers every node of `graph` (a block when `prefix` is not empty); `names` maps the graph's
+/// value names to ONNX names and gets every node's output.
+fn lower_graph(
+    b: &mut Builder,
+    graph: &Graph,
+    prefix: &str,
+    names: &mut HashMap<String, String>,
+    ranks: &mut HashMap<String, usize>,
+) -> Result<()> {
+    for node in &graph.nodes {
+        let unknown = |r: &String| {
+            Error::Config(format!(
+                "ONNX export: node `{}` reads `{r}`, which is not defined before it",
+                node.name
+            ))
+        };
+        let inputs: Vec<String> = node
+            .inputs
+            .iter()
+            .map(|r| names.get(r).cloned().ok_or_else(|| unknown(r)))
+            .collect::<Result<_>>()?;
+        let input_ranks: Vec<usize> =
+            node.inputs.iter().map(|r| ranks.get(r).copied().unwrap_or(0)).collect();
+        let output = format!("{prefix}{}", node.name);
+        if !node.blocks.is_empty() {
+            let mut value = inputs[0].clone();
+            for (k, (block_prefix, block)) in node.blocks.iter().enumerate() {
+                let input_name = block.inputs.first().map(|i| i.name.clone()).unwrap_or_default();
+                let mut inner = HashMap::from([(input_name.clone(), value.clone())]);
+                let mut inner_ranks =
+                    HashMap::from([(input_name, ranks.get(&node.inputs[0]).copied().unwrap_or(0))]);
+                let p = format!("{block_prefix}.");
+                lower_graph(b, block, &p, &mut inner, &mut inner_ranks)?;
+                let last =
+                    block.outputs.first().and_then(|o| inner.get(o)).cloned().ok_or_else(|| {
+                        Error::Config(format!(
+                            "ONNX export: block `{block_prefix}` of `{}` has no output",
+                            node.name
+                        ))
+                    })?;
+                value = if k + 1 == node.blocks.len() {
+                    b.node("Identity", &[&last], &output, vec![]);
+                    output.clone()
+                } else {
+                    last
+                };
+            }
+        } else {
+            let lower = ops::lowering(&node.op).ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "node `{prefix}{}` ({}) has no ONNX exporter yet (the kinds exported: {})",
+                    node.name,
+                    node.label,
+                    ops::SUPPORTED
+                ))
+            })?;
+            let site =
+                ops::Site { node, prefix, inputs, ranks: input_ranks, output: output.clone() };
+            lower(b, &site)?;
+        }
+        names.insert(node.name.clone(), output);
+        ranks.insert(node.name.clone(), shape_sizes(&node.output).len());
+    }
+    Ok(())
+}
+
+/// The sizes of a shape as the graph writes it: `"[batch, 1, 28, 28]"` → `["batch", "1", "28", "28"]`.
+pub(crate) fn shape_sizes(shape: &str) -> Vec<&str> {
+    let inner = shape.trim().trim_start_matches('[').trim_end_matches(']');
+    inner.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// A float tensor's name, dtype and shape, the runtime sizes named (`batch`, `seq`).
+fn value_info(name: &str, shape: &str) -> ValueInfoProto {
+    let dim = shape_sizes(shape)
+        .into_iter()
+        .map(|d| Dimension {
+            value: Some(match d.parse::<i64>() {
+                Ok(n) => dimension::Value::DimValue(n),
+                Err(_) => dimension::Value::DimParam(d.to_string()),
+            }),
+        })
+        .collect();
+    let tensor =
+        type_proto::Tensor { elem_type: proto::FLOAT, shape: Some(TensorShapeProto { dim }) };
+    ValueInfoProto {
+        name: name.to_string(),
+        r#type: Some(TypeProto { value: Some(type_proto::Value::TensorType(tensor)) }),
+    }
+}
