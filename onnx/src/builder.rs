@@ -22,6 +22,10 @@ pub struct Builder {
     weights: HashMap<String, Weight>,
     added: HashSet<String>,
     counter: usize,
+    /// For a model with a sequence input: that input's ONNX name and the `lengths` input's.
+    pub(crate) seq: Option<(String, String)>,
+    /// Values computed once per model (the step count, the valid-step mask), by key.
+    pub(crate) cached: HashMap<&'static str, String>,
 }
 
 impl Builder {
@@ -33,6 +37,8 @@ impl Builder {
             weights,
             added: HashSet::new(),
             counter: 0,
+            seq: None,
+            cached: HashMap::new(),
         }
     }
 
@@ -67,12 +73,21 @@ impl Builder {
         name
     }
 
-    /// A constant `i64` tensor (axes, slice bounds, shapes).
+    /// A constant `i64` vector (axes, slice bounds, shapes).
     pub fn constant_i64(&mut self, hint: &str, values: &[i64]) -> String {
+        self.push_i64(hint, vec![values.len() as i64], values)
+    }
+
+    /// A constant `i64` scalar.
+    pub fn scalar_i64(&mut self, hint: &str, value: i64) -> String {
+        self.push_i64(hint, Vec::new(), &[value])
+    }
+
+    fn push_i64(&mut self, hint: &str, dims: Vec<i64>, values: &[i64]) -> String {
         let name = self.fresh(hint);
         let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.initializers.push(TensorProto {
-            dims: vec![values.len() as i64],
+            dims,
             data_type: INT64,
             name: name.clone(),
             raw_data: raw,
@@ -128,6 +143,26 @@ pub fn ints(name: &str, v: &[i64]) -> AttributeProto {
         name: name.into(),
         ints: v.to_vec(),
         r#type: attribute_type::INTS,
+        ..Default::default()
+    }
+}
+
+/// A string attribute.
+pub fn string(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        s: v.as_bytes().to_vec(),
+        r#type: attribute_type::STRING,
+        ..Default::default()
+    }
+}
+
+/// A list-of-strings attribute.
+pub fn strings(name: &str, v: &[&str]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        r#type: attribute_type::STRINGS,
         ..Default::default()
     }
 }

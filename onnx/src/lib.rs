@@ -5,8 +5,11 @@
 //! operators (one lowering per kind in `onnx/src/ops/`), models nested as blocks inlined with
 //! their state-dict prefixes (`layer1.0.conv1`), weights as initializers under their PyTorch
 //! names (`conv1.weight`), and a dynamic batch axis named `batch` on every input and output.
-//! A node with no lowering (a custom layer, a recurrent layer for now) is an `Err` naming it;
-//! no file is written then, and a file is never left half-written.
+//! A model with a sequence input (`input: [seq, 12]`) takes a second input, `lengths`
+//! (`int64 [batch]`, each sample's number of steps, its steps padded to the longest), and
+//! token ids (`input: [seq]`) as `int64`; outputs at padded steps are unspecified. A node with
+//! no lowering (a custom layer, `CrossAttention`, rotary embeddings) is an `Err` naming it; no
+//! file is written then, and a file is never left half-written.
 //!
 //! ```
 //! use shapeflow::prelude::*;
@@ -23,6 +26,7 @@
 mod builder;
 pub mod ops;
 pub mod proto;
+mod steps;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -44,6 +48,9 @@ use proto::{
 pub const OPSET: i64 = 17;
 /// The IR version that goes with [`OPSET`].
 pub const IR_VERSION: i64 = 8;
+/// The name of the input a sequence model takes its samples' numbers of steps from
+/// (`int64 [batch]`).
+pub const LENGTHS: &str = "lengths";
 
 /// Writes `model` as an ONNX file at `path` (atomically: a temporary file renamed into place).
 pub fn export<M, B>(model: &M, path: impl AsRef<Path>) -> Result<()>
@@ -74,6 +81,19 @@ where
 /// The ONNX model of `graph` with `weights` (by state-dict name).
 pub fn model_proto(graph: &Graph, weights: HashMap<String, Weight>) -> Result<ModelProto> {
     let mut b = Builder::new(weights);
+    // A model with a sequence input takes each sample's number of steps as a second input.
+    let mut sequences = graph.inputs.iter().filter(|i| shape_sizes(&i.shape).contains(&"seq"));
+    let sequence = sequences.next();
+    if let Some(second) = sequences.next() {
+        return Err(Error::Unsupported(format!(
+            "model `{}` has two sequence inputs (`{}` and `{}`), and an ONNX model of it would \
+             need the lengths of each; only one is exported yet",
+            graph.model,
+            sequence.map_or("", |s| s.name.as_str()),
+            second.name
+        )));
+    }
+    b.seq = sequence.map(|i| (i.name.clone(), LENGTHS.to_string()));
     let mut names: HashMap<String, String> = HashMap::new();
     let mut ranks: HashMap<String, usize> = HashMap::new();
     for input in &graph.inputs {
@@ -81,13 +101,24 @@ pub fn model_proto(graph: &Graph, weights: HashMap<String, Weight>) -> Result<Mo
         ranks.insert(input.name.clone(), shape_sizes(&input.shape).len());
     }
     lower_graph(&mut b, graph, "", &mut names, &mut ranks)?;
-    let inputs = graph.inputs.iter().map(|i| value_info(&i.name, &i.shape)).collect();
+    let mut inputs: Vec<ValueInfoProto> = graph
+        .inputs
+        .iter()
+        .map(|i| {
+            // `[batch, seq]`: token ids.
+            let ids = shape_sizes(&i.shape) == ["batch", "seq"];
+            value_info(&i.name, &i.shape, if ids { proto::INT64 } else { proto::FLOAT })
+        })
+        .collect();
+    if sequence.is_some() {
+        inputs.push(value_info(LENGTHS, "[batch]", proto::INT64));
+    }
     let outputs = graph
         .outputs
         .iter()
         .map(|o| {
             let shape = graph.node(o).map(|n| n.output.as_str()).unwrap_or("");
-            value_info(&names[o], shape)
+            value_info(&names[o], shape, proto::FLOAT)
         })
         .collect();
     let graph_proto = GraphProto {
@@ -186,8 +217,8 @@ pub(crate) fn shape_sizes(shape: &str) -> Vec<&str> {
     inner.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
-/// A float tensor's name, dtype and shape, the runtime sizes named (`batch`, `seq`).
-fn value_info(name: &str, shape: &str) -> ValueInfoProto {
+/// A tensor's name, element type and shape, the runtime sizes named (`batch`, `seq`).
+fn value_info(name: &str, shape: &str, elem_type: i32) -> ValueInfoProto {
     let dim = shape_sizes(shape)
         .into_iter()
         .map(|d| Dimension {
@@ -197,8 +228,7 @@ fn value_info(name: &str, shape: &str) -> ValueInfoProto {
             }),
         })
         .collect();
-    let tensor =
-        type_proto::Tensor { elem_type: proto::FLOAT, shape: Some(TensorShapeProto { dim }) };
+    let tensor = type_proto::Tensor { elem_type, shape: Some(TensorShapeProto { dim }) };
     ValueInfoProto {
         name: name.to_string(),
         r#type: Some(TypeProto { value: Some(type_proto::Value::TensorType(tensor)) }),

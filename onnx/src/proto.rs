@@ -15,7 +15,13 @@ pub mod attribute_type {
     pub const STRING: i32 = 3;
     pub const FLOATS: i32 = 6;
     pub const INTS: i32 = 7;
+    pub const STRINGS: i32 = 8;
 }
+
+/// `TensorProto.DataType.INT32`.
+pub const INT32: i32 = 6;
+/// `TensorProto.DataType.BOOL`.
+pub const BOOL: i32 = 9;
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ModelProto {
@@ -105,6 +111,8 @@ pub struct AttributeProto {
     pub floats: Vec<f32>,
     #[prost(int64, repeated, tag = "8")]
     pub ints: Vec<i64>,
+    #[prost(bytes = "vec", repeated, tag = "9")]
+    pub strings: Vec<Vec<u8>>,
     #[prost(int32, tag = "20")]
     pub r#type: i32,
 }

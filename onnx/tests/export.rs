@@ -70,9 +70,47 @@ model! {
     }
 }
 
+model! {
+    /// The other recurrent kinds, stacked and bidirectional, fixed positions and the last step.
+    pub struct Recurrents {
+        input: [seq, 6],
+        gru: Gru<6, 8, num_layers = 2, bidirectional = true>,
+        rnn: Rnn<16, 5>,
+        rnn_relu: RnnRelu<5, 4>,
+        sin: SinusoidalPositions,
+        last: LastStep,
+        fc: Linear<4, 3>,
+    }
+}
+
 #[test]
 fn a_model_with_every_exported_kind_matches_in_onnx_runtime() {
     let dev = Cpu::default();
     check_model("images", &mut Images::<Cpu>::new(&dev, 7));
     check_model("signals", &mut Signals::<Cpu>::new(&dev, 8));
+    support::check_sequence_model("recurrents", &Recurrents::<Cpu>::new(&dev, 9), 6, None);
+}
+
+#[test]
+fn the_sequence_examples_match_in_onnx_runtime_on_ragged_batches() {
+    let dev = Cpu::default();
+    support::check_sequence_model("vowels-lstm", &vowels::VowelNet::<Cpu>::new(&dev, 1), 12, None);
+    support::check_sequence_model(
+        "vowels-transformer",
+        &vowels::VowelTransformer::<Cpu>::new(&dev, 2),
+        12,
+        None,
+    );
+    support::check_sequence_model(
+        "char-lm-lstm",
+        &char_lm::CharLm::<Cpu>::new(&dev, 3),
+        1,
+        Some(96),
+    );
+    support::check_sequence_model(
+        "char-lm-transformer",
+        &char_lm::CharTransformer::<Cpu>::new(&dev, 4),
+        1,
+        Some(96),
+    );
 }

@@ -1,7 +1,7 @@
 """Checks an exported ONNX file and runs it in ONNX Runtime, for the shapeflow-onnx tests.
 
 Usage: python3 run_onnx.py REQUEST.json
-REQUEST: {"model": path, "inputs": {name: {"shape": [...], "data": [...]}}}
+REQUEST: {"model": path, "inputs": {name: {"shape": [...], "data": [...], "dtype": "float32"}}}
 Prints: {"checker": "ok", "outputs": [{"name": ..., "shape": [...], "data": [...]}, ...]}
 The onnx checker runs with full_check (shape inference included); any failure exits non-zero
 with the error on stderr.
@@ -21,7 +21,7 @@ def main():
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(req["model"], providers=["CPUExecutionProvider"])
     feeds = {
-        name: np.asarray(v["data"], dtype=np.float32).reshape(v["shape"])
+        name: np.asarray(v["data"], dtype=v.get("dtype", "float32")).reshape(v["shape"])
         for name, v in req["inputs"].items()
     }
     results = session.run(None, feeds)

@@ -4,27 +4,50 @@
 use shapeflow::prelude::*;
 
 model! {
-    /// A recurrent model: no ONNX lowering for `Lstm` yet.
-    pub struct Tagger {
-        input: [seq, 4],
-        lstm: Lstm<4, 8>,
-        head: Linear<8, 3>,
+    /// Rotary embeddings: no ONNX lowering yet.
+    pub struct Rotary {
+        input: [seq, 8],
+        attn: MultiheadAttention<8, 2, rope = true>,
+    }
+
+    /// Cross-attention: no ONNX lowering yet.
+    pub struct SelfCross {
+        input x: [seq, 8],
+        cross: CrossAttention<8, 2>(x, x),
+    }
+
+    /// Two sequence inputs: the ONNX model would need two lengths inputs.
+    pub struct Decoder {
+        input tgt: [seq, 8],
+        input memory: [seq, 8],
+        cross: CrossAttention<8, 2>(tgt, memory),
+        output cross
     }
 }
 
 #[test]
 fn a_kind_without_an_exporter_is_an_error_and_writes_nothing() {
     let dev = Cpu::default();
-    let model = Tagger::<Cpu>::new(&dev, 0);
     let dir =
         std::env::temp_dir().join(format!("shapeflow-onnx-unsupported-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("tagger.onnx");
+    let path = dir.join("rotary.onnx");
     std::fs::write(&path, b"an older file").unwrap();
-    let e = shapeflow::onnx::export(&model, &path).unwrap_err().to_string();
+    let e = shapeflow::onnx::export(&Rotary::<Cpu>::new(&dev, 0), &path).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "unsupported: node `attn` (MultiheadAttention<8, 2, rope = true>): rotary position embeddings have no ONNX exporter yet"
+    );
+    let e = shapeflow::onnx::export(&Decoder::<Cpu>::new(&dev, 0), &path).unwrap_err().to_string();
+    assert!(
+        e.starts_with("unsupported: model `Decoder` has two sequence inputs (`tgt` and `memory`)"),
+        "{e}"
+    );
+    let e =
+        shapeflow::onnx::export(&SelfCross::<Cpu>::new(&dev, 0), &path).unwrap_err().to_string();
     assert!(
         e.starts_with(
-            "unsupported: node `lstm` (Lstm<4, 8>) has no ONNX exporter yet (the kinds exported: Linear, Conv1d,"
+            "unsupported: node `cross` (CrossAttention<8, 2>) has no ONNX exporter yet (the kinds exported: Linear, Conv1d,"
         ),
         "{e}"
     );

@@ -57,9 +57,10 @@ fn train<B: Backend>(
     let history = fit(&mut model, &mut opt, dev, &mnist.train, &config, &mut [&mut halve])?;
     history.plot(args.out.join("training.svg"))?;
     checkpoint::save(&model, args.out.join("model.safetensors"))?;
+    shapeflow::onnx::export(&model, args.out.join("model.onnx"))?;
     let acc = history.last("val_accuracy").unwrap_or(0.0);
     println!(
-        "test accuracy {:.2}%; wrote {}/{{model.safetensors, training.svg}}",
+        "test accuracy {:.2}%; wrote {}/{{model.safetensors, model.onnx, training.svg}}",
         100.0 * acc,
         args.out.display()
     );

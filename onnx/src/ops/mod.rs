@@ -2,12 +2,17 @@
 //! without an entry in [`lowering`] is an export error naming it.
 
 mod activation;
+mod attention;
 mod conv;
+mod embedding;
 mod linear;
 mod merge;
 mod norm;
 mod pool;
+mod positions;
+mod recurrent;
 mod reshape;
+mod time_pool;
 
 use shapeflow_core::graph::{Attr, GraphNode};
 use shapeflow_core::{Error, Result};
@@ -100,6 +105,13 @@ pub fn lowering(op: &str) -> Option<Lower> {
         "Softmax" | "LogSoftmax" => activation::softmax,
         "Add" | "Sub" | "Mul" => merge::elementwise,
         "Concat" => merge::concat,
+        "Embedding" => embedding::embedding,
+        "Lstm" | "Gru" | "Rnn" | "RnnRelu" => recurrent::recurrent,
+        "LastStep" => time_pool::last_step,
+        "MeanOverTime" => time_pool::mean_over_time,
+        "PositionEmbedding" => positions::position_embedding,
+        "SinusoidalPositions" => positions::sinusoidal,
+        "MultiheadAttention" => attention::attention,
         _ => return None,
     })
 }
@@ -107,5 +119,7 @@ pub fn lowering(op: &str) -> Option<Lower> {
 /// The kinds with a lowering, for error messages.
 pub const SUPPORTED: &str = "Linear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, \
     Flatten, Narrow, Dropout, Dropout2d, BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, Relu, \
-    LeakyRelu, Sigmoid, Tanh, Gelu, GeluTanh, Softmax, LogSoftmax, Add, Sub, Mul, Concat, and \
-    models declared in the same model! block";
+    LeakyRelu, Sigmoid, Tanh, Gelu, GeluTanh, Softmax, LogSoftmax, Add, Sub, Mul, Concat, \
+    Embedding, Lstm, Gru, Rnn, RnnRelu, LastStep, MeanOverTime, PositionEmbedding, \
+    SinusoidalPositions, MultiheadAttention (without rope), and models declared in the same \
+    model! block";
