@@ -6,17 +6,11 @@ use shapeflow::prelude::*;
 
 use crate::figure::Figure;
 
-model! {
-    /// W2 and W4's MLP.
-    pub struct Mlp {
-        input: [784],
-        fc1: Linear<784, 512>,
-        act1: Relu,
-        fc2: Linear<512, 256>,
-        act2: Relu,
-        fc3: Linear<256, 10>,
-    }
-}
+/// W2 and W4's MLP: the mnist-mlp example's.
+pub use mnist_mlp::Mlp;
+/// W7's ResNet: the mnist-resnet example's (a bias-free stem, three residual blocks, max-pool 2
+/// after the first and second, global average pooling, a linear head).
+use mnist_resnet::ResNet as W7ResNet;
 
 model! {
     /// W3's CNN.
@@ -30,36 +24,6 @@ model! {
         pool2: MaxPool2d<2>,
         flat: Flatten,
         fc: Linear<400, 10>,
-    }
-}
-
-model! {
-    /// W7's residual block: conv3×3–BN–ReLU–conv3×3–BN, added to the block's input, ReLU.
-    pub struct W7Block {
-        input x: [32, _, _],
-        conv1: Conv2d<32, 32, 3, padding = 1, bias = false>,
-        bn1: BatchNorm2d<32>,
-        relu1: Relu,
-        conv2: Conv2d<32, 32, 3, padding = 1, bias = false>,
-        bn2: BatchNorm2d<32>,
-        sum: Add(x, bn2),
-        relu2: Relu,
-    }
-
-    /// W7's ResNet (the mnist-resnet example's): a bias-free stem, three blocks, max-pool 2
-    /// after the first and second, global average pooling, a linear head.
-    pub struct W7ResNet {
-        input: [1, 28, 28],
-        conv1: Conv2d<1, 32, 3, padding = 1, bias = false>,
-        bn1: BatchNorm2d<32>,
-        relu: Relu,
-        layer1: (W7Block,),
-        pool1: MaxPool2d<2>,
-        layer2: (W7Block,),
-        pool2: MaxPool2d<2>,
-        layer3: (W7Block,),
-        avgpool: GlobalAvgPool2d,
-        fc: Linear<32, 10>,
     }
 }
 

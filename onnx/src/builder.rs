@@ -22,10 +22,12 @@ pub struct Builder {
     weights: HashMap<String, Weight>,
     added: HashSet<String>,
     counter: usize,
-    /// For a model with a sequence input: that input's ONNX name and the `lengths` input's.
-    pub(crate) seq: Option<(String, String)>,
-    /// Values computed once per model (the step count, the valid-step mask), by key.
-    pub(crate) cached: HashMap<&'static str, String>,
+    /// Each sequence input's `lengths` input, by the sequence input's ONNX name.
+    pub(crate) lengths: HashMap<String, String>,
+    /// The sequence input each ONNX value's steps come from.
+    pub(crate) origin: HashMap<String, String>,
+    /// Values computed once per sequence input (the step count, the valid-step mask), by key.
+    pub(crate) cached: HashMap<(&'static str, String), String>,
 }
 
 impl Builder {
@@ -37,7 +39,8 @@ impl Builder {
             weights,
             added: HashSet::new(),
             counter: 0,
-            seq: None,
+            lengths: HashMap::new(),
+            origin: HashMap::new(),
             cached: HashMap::new(),
         }
     }

@@ -6,10 +6,10 @@
 //! their state-dict prefixes (`layer1.0.conv1`), weights as initializers under their PyTorch
 //! names (`conv1.weight`), and a dynamic batch axis named `batch` on every input and output.
 //! A model with a sequence input (`input: [seq, 12]`) takes a second input, `lengths`
-//! (`int64 [batch]`, each sample's number of steps, its steps padded to the longest), and
-//! token ids (`input: [seq]`) as `int64`; outputs at padded steps are unspecified. A node with
-//! no lowering (a custom layer, `CrossAttention`, rotary embeddings) is an `Err` naming it; no
-//! file is written then, and a file is never left half-written.
+//! (`int64 [batch]`, each sample's number of steps, its steps padded to the longest; with
+//! several sequence inputs, `<input>_lengths` for each), and token ids (`input: [seq]`) as
+//! `int64`; outputs at padded steps are unspecified. A node with no lowering (a custom layer)
+//! is an `Err` naming it; no file is written then, and a file is never left half-written.
 //!
 //! ```
 //! use shapeflow::prelude::*;
@@ -26,7 +26,7 @@
 mod builder;
 pub mod ops;
 pub mod proto;
-mod steps;
+pub mod steps;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -48,8 +48,8 @@ use proto::{
 pub const OPSET: i64 = 17;
 /// The IR version that goes with [`OPSET`].
 pub const IR_VERSION: i64 = 8;
-/// The name of the input a sequence model takes its samples' numbers of steps from
-/// (`int64 [batch]`).
+/// The name of the input a model with one sequence input takes its samples' numbers of steps
+/// from (`int64 [batch]`); with several, each sequence input `x` has its own `x_lengths`.
 pub const LENGTHS: &str = "lengths";
 
 /// Writes `model` as an ONNX file at `path` (atomically: a temporary file renamed into place).
@@ -81,19 +81,20 @@ where
 /// The ONNX model of `graph` with `weights` (by state-dict name).
 pub fn model_proto(graph: &Graph, weights: HashMap<String, Weight>) -> Result<ModelProto> {
     let mut b = Builder::new(weights);
-    // A model with a sequence input takes each sample's number of steps as a second input.
-    let mut sequences = graph.inputs.iter().filter(|i| shape_sizes(&i.shape).contains(&"seq"));
-    let sequence = sequences.next();
-    if let Some(second) = sequences.next() {
-        return Err(Error::Unsupported(format!(
-            "model `{}` has two sequence inputs (`{}` and `{}`), and an ONNX model of it would \
-             need the lengths of each; only one is exported yet",
-            graph.model,
-            sequence.map_or("", |s| s.name.as_str()),
-            second.name
-        )));
+    // A sequence input comes with each sample's number of steps: `lengths` (`<input>_lengths`
+    // when the model has several sequence inputs).
+    let sequences: Vec<&str> = graph
+        .inputs
+        .iter()
+        .filter(|i| shape_sizes(&i.shape).contains(&"seq"))
+        .map(|i| i.name.as_str())
+        .collect();
+    for &input in &sequences {
+        let lengths =
+            if sequences.len() == 1 { LENGTHS.to_string() } else { format!("{input}_lengths") };
+        b.lengths.insert(input.to_string(), lengths);
+        b.origin.insert(input.to_string(), input.to_string());
     }
-    b.seq = sequence.map(|i| (i.name.clone(), LENGTHS.to_string()));
     let mut names: HashMap<String, String> = HashMap::new();
     let mut ranks: HashMap<String, usize> = HashMap::new();
     for input in &graph.inputs {
@@ -101,24 +102,32 @@ pub fn model_proto(graph: &Graph, weights: HashMap<String, Weight>) -> Result<Mo
         ranks.insert(input.name.clone(), shape_sizes(&input.shape).len());
     }
     lower_graph(&mut b, graph, "", &mut names, &mut ranks)?;
+    // The steps axis is `seq`; with several sequence inputs, `<input>_seq` for each.
+    let steps_of = |value: &str| -> String {
+        match b.origin.get(value) {
+            Some(input) if sequences.len() > 1 => format!("{input}_seq"),
+            _ => "seq".to_string(),
+        }
+    };
     let mut inputs: Vec<ValueInfoProto> = graph
         .inputs
         .iter()
         .map(|i| {
             // `[batch, seq]`: token ids.
             let ids = shape_sizes(&i.shape) == ["batch", "seq"];
-            value_info(&i.name, &i.shape, if ids { proto::INT64 } else { proto::FLOAT })
+            let elem = if ids { proto::INT64 } else { proto::FLOAT };
+            value_info(&i.name, &i.shape, &steps_of(&i.name), elem)
         })
         .collect();
-    if sequence.is_some() {
-        inputs.push(value_info(LENGTHS, "[batch]", proto::INT64));
+    for input in &sequences {
+        inputs.push(value_info(&b.lengths[*input], "[batch]", "seq", proto::INT64));
     }
     let outputs = graph
         .outputs
         .iter()
         .map(|o| {
             let shape = graph.node(o).map(|n| n.output.as_str()).unwrap_or("");
-            value_info(&names[o], shape, proto::FLOAT)
+            value_info(&names[o], shape, &steps_of(&names[o]), proto::FLOAT)
         })
         .collect();
     let graph_proto = GraphProto {
@@ -169,6 +178,7 @@ fn lower_graph(
         let input_ranks: Vec<usize> =
             node.inputs.iter().map(|r| ranks.get(r).copied().unwrap_or(0)).collect();
         let output = format!("{prefix}{}", node.name);
+        let inputs_origin = inputs.first().and_then(|v| b.origin.get(v)).cloned();
         if !node.blocks.is_empty() {
             let mut value = inputs[0].clone();
             for (k, (block_prefix, block)) in node.blocks.iter().enumerate() {
@@ -205,6 +215,12 @@ fn lower_graph(
                 ops::Site { node, prefix, inputs, ranks: input_ranks, output: output.clone() };
             lower(b, &site)?;
         }
+        // A sequence value's steps are those of the sequence its first input came from.
+        if shape_sizes(&node.output).contains(&"seq")
+            && let Some(origin) = inputs_origin
+        {
+            b.origin.insert(output.clone(), origin);
+        }
         names.insert(node.name.clone(), output);
         ranks.insert(node.name.clone(), shape_sizes(&node.output).len());
     }
@@ -217,13 +233,15 @@ pub(crate) fn shape_sizes(shape: &str) -> Vec<&str> {
     inner.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
-/// A tensor's name, element type and shape, the runtime sizes named (`batch`, `seq`).
-fn value_info(name: &str, shape: &str, elem_type: i32) -> ValueInfoProto {
+/// A tensor's name, element type and shape, the runtime sizes named (`batch`, and `steps` for
+/// the steps axis).
+fn value_info(name: &str, shape: &str, steps: &str, elem_type: i32) -> ValueInfoProto {
     let dim = shape_sizes(shape)
         .into_iter()
         .map(|d| Dimension {
             value: Some(match d.parse::<i64>() {
                 Ok(n) => dimension::Value::DimValue(n),
+                Err(_) if d == "seq" => dimension::Value::DimParam(steps.to_string()),
                 Err(_) => dimension::Value::DimParam(d.to_string()),
             }),
         })

@@ -83,12 +83,78 @@ model! {
     }
 }
 
+model! {
+    /// Causal self-attention with rotary embeddings and a fixed-position table.
+    pub struct Rotary {
+        input: [seq, 8],
+        attn: MultiheadAttention<8, 2, causal = true, rope = true>,
+        norm: RmsNorm<8>,
+        fc: Linear<8, 3>,
+    }
+
+    /// A decoder layer over two sequences of their own lengths: cross-attention from the
+    /// targets to the memory.
+    pub struct Decoder {
+        input tgt: [seq, 8],
+        input memory: [seq, 8],
+        self_attn: MultiheadAttention<8, 2, causal = true>(tgt),
+        sum1: Add(tgt, self_attn),
+        norm1: LayerNorm<8>,
+        cross: CrossAttention<8, 2>(norm1, memory),
+        sum2: Add(norm1, cross),
+        pool: MeanOverTime,
+        output pool
+    }
+}
+
+#[test]
+fn cross_attention_over_a_second_sequence_matches_in_onnx_runtime() {
+    let dev = Cpu::default();
+    let model = Decoder::<Cpu>::new(&dev, 11);
+    let path = support::scratch("decoder").join("decoder.onnx");
+    shapeflow::onnx::export(&model, &path).unwrap();
+    if !support::onnx_runtime_available() {
+        return;
+    }
+    let (tgt_lens, mem_lens) = ([3usize, 5, 1], [6usize, 2, 4]);
+    let make = |lens: &[usize], seed: usize| -> (Vec<Vec<f32>>, Vec<f64>, usize) {
+        let samples: Vec<Vec<f32>> =
+            lens.iter().enumerate().map(|(b, &l)| support::inputs(l * 8, seed + b)).collect();
+        let steps = *lens.iter().max().unwrap();
+        let padded = samples
+            .iter()
+            .flat_map(|s| {
+                let mut r: Vec<f64> = s.iter().map(|&v| v as f64).collect();
+                r.resize(steps * 8, 0.0);
+                r
+            })
+            .collect();
+        (samples, padded, steps)
+    };
+    let (tgt, tgt_padded, tgt_steps) = make(&tgt_lens, 1);
+    let (mem, mem_padded, mem_steps) = make(&mem_lens, 7);
+    let t = Tensor::<(Dyn, Dyn, Const<8>), Cpu>::from_sequences(&dev, &tgt).unwrap();
+    let m = Tensor::<(Dyn, Dyn, Const<8>), Cpu>::from_sequences(&dev, &mem).unwrap();
+    let (want,) = model.forward(&t, &m);
+    let lens = |l: &[usize]| l.iter().map(|&v| v as f64).collect::<Vec<_>>();
+    let feeds = [
+        ("tgt", vec![3, tgt_steps, 8], tgt_padded, "float32"),
+        ("memory", vec![3, mem_steps, 8], mem_padded, "float32"),
+        ("tgt_lengths", vec![3], lens(&tgt_lens), "int64"),
+        ("memory_lengths", vec![3], lens(&mem_lens), "int64"),
+    ];
+    let (shape, got) = support::run_onnx(&path, &feeds);
+    assert_eq!(shape, want.dims());
+    support::compare("decoder", 3, &want.to_vec(), &got, |_| false);
+}
+
 #[test]
 fn a_model_with_every_exported_kind_matches_in_onnx_runtime() {
     let dev = Cpu::default();
     check_model("images", &mut Images::<Cpu>::new(&dev, 7));
     check_model("signals", &mut Signals::<Cpu>::new(&dev, 8));
     support::check_sequence_model("recurrents", &Recurrents::<Cpu>::new(&dev, 9), 6, None);
+    support::check_sequence_model("rotary", &Rotary::<Cpu>::new(&dev, 10), 8, None);
 }
 
 #[test]

@@ -1,98 +1,128 @@
-//! `MultiheadAttention` written out: the joint projection `x·W_inᵀ + b_in` split into queries,
-//! keys and values, heads as a `[batch, heads, seq, E/H]` layout, scores `q·kᵀ/√(E/H)` with the
-//! keys past each sample's length (and, when causal, after the query) set to −∞ before the
-//! softmax, then `out_proj`. Rotary embeddings have no lowering yet.
+//! `MultiheadAttention` and `CrossAttention` written out: queries, keys and values from PyTorch's
+//! joint projection (`in_proj_weight [3E, E]`: the queries from the node's first input, the keys
+//! and values from its second for cross-attention), heads as `[batch, heads, seq, E/H]`, rotary
+//! embeddings on queries and keys when `rope` ("rotate half", base 10000), scores `q·kᵀ/√(E/H)`
+//! with the keys past each sample's length (and, when causal, after the query) set to −∞ before
+//! the softmax, then `out_proj`.
 
-use shapeflow_core::{Error, Result};
+use shapeflow_core::Result;
 
 use super::Site;
 use crate::builder::{Builder, int, ints};
+use crate::steps::Steps;
 
-/// `x·Wᵀ + b` for a weight `[out, in]` stored in the model, on a `[batch, seq, in]` value.
-fn project(b: &mut Builder, x: &str, w: &str, bias: &str, out: &str) -> Result<String> {
+/// `x·W[rows]ᵀ + b[rows]` for rows `rows` of the weight `[out, in]` stored in the model, on a
+/// `[batch, seq, in]` value.
+fn project(
+    b: &mut Builder,
+    x: &str,
+    (w, bias): (&str, &str),
+    rows: std::ops::Range<usize>,
+    out: &str,
+) -> Result<String> {
     let weight = b.lookup(w)?;
-    let (rows, cols) = (weight.dims[0], weight.dims[1]);
-    let mut t = vec![0.0; rows * cols];
-    for r in 0..rows {
+    let cols = weight.dims[1];
+    let n = rows.len();
+    let mut t = vec![0.0; n * cols];
+    for (i, r) in rows.clone().enumerate() {
         for c in 0..cols {
-            t[c * rows + r] = weight.values[r * cols + c];
+            t[c * n + i] = weight.values[r * cols + c];
         }
     }
-    let wt = b.constant(&format!("{w}_transposed"), &[cols, rows], &t);
-    let bias = b.weight(bias)?;
+    let bias_rows = b.lookup(bias)?.values[rows].to_vec();
+    let wt = b.constant(&format!("{out}/weight_t"), &[cols, n], &t);
+    let bias = b.constant(&format!("{out}/bias"), &[n], &bias_rows);
     let y = b.step("MatMul", &[x, &wt], &format!("{out}/matmul"), vec![]);
     Ok(b.step("Add", &[&y, &bias], out, vec![]))
 }
 
-pub fn attention(b: &mut Builder, s: &Site) -> Result<()> {
-    if s.flag("rope", false) {
-        return Err(Error::Unsupported(format!(
-            "node `{}{}` ({}): rotary position embeddings have no ONNX exporter yet",
-            s.prefix, s.node.name, s.node.label
-        )));
-    }
-    let (e, heads) = (s.int("embed_dim")?, s.int("num_heads")?);
-    let d = e / heads;
-    let o = s.output.clone();
-    let qkv = project(
-        b,
-        &s.inputs[0],
-        &s.param("in_proj_weight"),
-        &s.param("in_proj_bias"),
-        &format!("{o}/qkv"),
-    )?;
-    let split = b.constant_i64(&format!("{o}/split"), &[e, e, e]);
-    let (q, k, v) = (format!("{o}/q"), format!("{o}/k"), format!("{o}/v"));
+/// `[batch, seq, E]` to `[batch, heads, seq, E/H]`.
+fn to_heads(b: &mut Builder, x: &str, heads: i64, d: i64, out: &str) -> String {
+    let shape = b.constant_i64(&format!("{out}/shape"), &[0, 0, heads, d]);
+    let r = b.step("Reshape", &[x, &shape], &format!("{out}/split_heads"), vec![]);
+    b.step("Transpose", &[&r], out, vec![ints("perm", &[0, 2, 1, 3])])
+}
+
+/// Rotary embeddings on `[batch, heads, seq, d]`: the halves `x₁, x₂` of each head's vector
+/// become `x₁·cos − x₂·sin, x₂·cos + x₁·sin` at angle `t · 10000^(−2j/d)`.
+fn rotate(b: &mut Builder, x: &str, positions: &str, d: usize, out: &str) -> String {
+    let half = d / 2;
+    let t = b.step("Cast", &[positions], &format!("{out}/t"), vec![int("to", 1)]);
+    let axis1 = b.constant_i64(&format!("{out}/axis1"), &[1]);
+    let t = b.step("Unsqueeze", &[&t, &axis1], &format!("{out}/t_column"), vec![]);
+    let freq: Vec<f32> =
+        (0..half).map(|j| 10000f64.powf(-2.0 * j as f64 / d as f64) as f32).collect();
+    let freq = b.constant(&format!("{out}/freq"), &[1, half], &freq);
+    let angle = b.step("Mul", &[&t, &freq], &format!("{out}/angle"), vec![]);
+    let cos = b.step("Cos", &[&angle], &format!("{out}/cos"), vec![]);
+    let sin = b.step("Sin", &[&angle], &format!("{out}/sin"), vec![]);
+    let split = b.constant_i64(&format!("{out}/halves"), &[half as i64, half as i64]);
+    let (x1, x2) = (format!("{out}/x1"), format!("{out}/x2"));
     b.nodes.push(crate::proto::NodeProto {
-        input: vec![qkv, split],
-        output: vec![q.clone(), k.clone(), v.clone()],
-        name: format!("{o}/split_qkv"),
+        input: vec![x.to_string(), split],
+        output: vec![x1.clone(), x2.clone()],
+        name: format!("{out}/split_halves"),
         op_type: "Split".into(),
-        attribute: vec![int("axis", 2)],
+        attribute: vec![int("axis", -1)],
         ..Default::default()
     });
-    let heads_shape = b.constant_i64(&format!("{o}/heads_shape"), &[0, 0, heads, d]);
-    let to_heads = |b: &mut Builder, x: &str, name: &str, perm: &[i64]| {
-        let r = b.step("Reshape", &[x, &heads_shape], &format!("{o}/{name}_heads"), vec![]);
-        b.step("Transpose", &[&r], &format!("{o}/{name}_t"), vec![ints("perm", perm)])
+    let term = |b: &mut Builder, a: &str, t: &str, name: &str| {
+        b.step("Mul", &[a, t], &format!("{out}/{name}"), vec![])
     };
-    let q = to_heads(b, &q, "q", &[0, 2, 1, 3]); // [batch, heads, seq, d]
-    let k = to_heads(b, &k, "k", &[0, 2, 3, 1]); // [batch, heads, d, seq]
-    let v = to_heads(b, &v, "v", &[0, 2, 1, 3]);
-    let scores = b.step("MatMul", &[&q, &k], &format!("{o}/scores"), vec![]);
+    let (x1c, x2s) = (term(b, &x1, &cos, "x1_cos"), term(b, &x2, &sin, "x2_sin"));
+    let (x2c, x1s) = (term(b, &x2, &cos, "x2_cos"), term(b, &x1, &sin, "x1_sin"));
+    let y1 = b.step("Sub", &[&x1c, &x2s], &format!("{out}/y1"), vec![]);
+    let y2 = b.step("Add", &[&x2c, &x1s], &format!("{out}/y2"), vec![]);
+    b.step("Concat", &[&y1, &y2], out, vec![int("axis", -1)])
+}
+
+pub fn attention(b: &mut Builder, s: &Site) -> Result<()> {
+    let cross = s.node.op == "CrossAttention";
+    let (e, heads) = (s.int("embed_dim")? as usize, s.int("num_heads")?);
+    let d = e / heads as usize;
+    let o = s.output.clone();
+    let (w, bias) = (s.param("in_proj_weight"), s.param("in_proj_bias"));
+    let (x, memory) = (&s.inputs[0], s.inputs.get(1).unwrap_or(&s.inputs[0]));
+    let q = project(b, x, (&w, &bias), 0..e, &format!("{o}/q_proj"))?;
+    let k = project(b, memory, (&w, &bias), e..2 * e, &format!("{o}/k_proj"))?;
+    let v = project(b, memory, (&w, &bias), 2 * e..3 * e, &format!("{o}/v_proj"))?;
+    let (d64, h) = (d as i64, heads);
+    let mut q = to_heads(b, &q, h, d64, &format!("{o}/q"));
+    let mut k = to_heads(b, &k, h, d64, &format!("{o}/k"));
+    let v = to_heads(b, &v, h, d64, &format!("{o}/v"));
+    let (queries, keys) = (Steps::of(b, s, 0)?, Steps::of(b, s, if cross { 1 } else { 0 })?);
+    if s.flag("rope", false) && !cross {
+        let positions = queries.positions(b);
+        q = rotate(b, &q, &positions, d, &format!("{o}/q_rotated"));
+        k = rotate(b, &k, &positions, d, &format!("{o}/k_rotated"));
+    }
+    let kt = b.step("Transpose", &[&k], &format!("{o}/k_t"), vec![ints("perm", &[0, 1, 3, 2])]);
+    let scores = b.step("MatMul", &[&q, &kt], &format!("{o}/scores"), vec![]);
     let scale = b.constant(&format!("{o}/scale"), &[], &[1.0 / (d as f32).sqrt()]);
     let scores = b.step("Mul", &[&scores, &scale], &format!("{o}/scaled"), vec![]);
-    // Keys each query may see: [batch, 1, 1, seq], and when causal also [seq, seq].
-    let valid = b.valid_steps(&s.node.name)?;
+    // Keys each query may see: [batch, 1, 1, keys], and when causal also [queries, keys].
+    let valid = keys.valid(b);
     let axes = b.constant_i64(&format!("{o}/mask_axes"), &[1, 2]);
     let mut visible = b.step("Unsqueeze", &[&valid, &axes], &format!("{o}/key_mask"), vec![]);
     if s.flag("causal", false) {
-        let positions = b.positions(&s.node.name)?;
-        let (a0, a1) = (
-            b.constant_i64(&format!("{o}/axis0"), &[0]),
-            b.constant_i64(&format!("{o}/axis1"), &[1]),
-        );
-        let keys = b.step("Unsqueeze", &[&positions, &a0], &format!("{o}/key_positions"), vec![]);
-        let queries =
-            b.step("Unsqueeze", &[&positions, &a1], &format!("{o}/query_positions"), vec![]);
-        let causal = b.step("LessOrEqual", &[&keys, &queries], &format!("{o}/causal"), vec![]);
+        let (qp, kp) = (queries.positions(b), keys.positions(b));
+        let a0 = b.constant_i64(&format!("{o}/axis0"), &[0]);
+        let a1 = b.constant_i64(&format!("{o}/axis1"), &[1]);
+        let kp = b.step("Unsqueeze", &[&kp, &a0], &format!("{o}/key_positions"), vec![]);
+        let qp = b.step("Unsqueeze", &[&qp, &a1], &format!("{o}/query_positions"), vec![]);
+        let causal = b.step("LessOrEqual", &[&kp, &qp], &format!("{o}/causal"), vec![]);
         visible = b.step("And", &[&visible, &causal], &format!("{o}/visible"), vec![]);
     }
     let minus_inf = b.constant(&format!("{o}/minus_inf"), &[], &[f32::NEG_INFINITY]);
     let masked = b.step("Where", &[&visible, &scores, &minus_inf], &format!("{o}/masked"), vec![]);
     let weights = b.step("Softmax", &[&masked], &format!("{o}/weights"), vec![int("axis", -1)]);
     let ctx = b.step("MatMul", &[&weights, &v], &format!("{o}/context"), vec![]);
-    let ctx =
-        b.step("Transpose", &[&ctx], &format!("{o}/context_t"), vec![ints("perm", &[0, 2, 1, 3])]);
-    let joined = b.constant_i64(&format!("{o}/joined_shape"), &[0, 0, e]);
+    let perm = vec![ints("perm", &[0, 2, 1, 3])];
+    let ctx = b.step("Transpose", &[&ctx], &format!("{o}/context_t"), perm);
+    let joined = b.constant_i64(&format!("{o}/joined_shape"), &[0, 0, e as i64]);
     let ctx = b.step("Reshape", &[&ctx, &joined], &format!("{o}/joined"), vec![]);
-    let out = project(
-        b,
-        &ctx,
-        &s.param("out_proj.weight"),
-        &s.param("out_proj.bias"),
-        &format!("{o}/out"),
-    )?;
+    let out_w = (s.param("out_proj.weight"), s.param("out_proj.bias"));
+    let out = project(b, &ctx, (&out_w.0, &out_w.1), 0..e, &format!("{o}/out"))?;
     b.node("Identity", &[&out], &o, vec![]);
     Ok(())
 }

@@ -111,7 +111,7 @@ pub fn lowering(op: &str) -> Option<Lower> {
         "MeanOverTime" => time_pool::mean_over_time,
         "PositionEmbedding" => positions::position_embedding,
         "SinusoidalPositions" => positions::sinusoidal,
-        "MultiheadAttention" => attention::attention,
+        "MultiheadAttention" | "CrossAttention" => attention::attention,
         _ => return None,
     })
 }
@@ -121,5 +121,5 @@ pub const SUPPORTED: &str = "Linear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, Globa
     Flatten, Narrow, Dropout, Dropout2d, BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, Relu, \
     LeakyRelu, Sigmoid, Tanh, Gelu, GeluTanh, Softmax, LogSoftmax, Add, Sub, Mul, Concat, \
     Embedding, Lstm, Gru, Rnn, RnnRelu, LastStep, MeanOverTime, PositionEmbedding, \
-    SinusoidalPositions, MultiheadAttention (without rope), and models declared in the same \
+    SinusoidalPositions, MultiheadAttention, CrossAttention, and models declared in the same \
     model! block";

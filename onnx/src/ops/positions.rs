@@ -6,10 +6,11 @@ use shapeflow_core::Result;
 
 use super::Site;
 use crate::builder::{Builder, int};
+use crate::steps::Steps;
 
 pub fn position_embedding(b: &mut Builder, s: &Site) -> Result<()> {
     let w = b.weight(&s.param("weight"))?;
-    let positions = b.positions(&s.node.name)?;
+    let positions = Steps::of(b, s, 0)?.positions(b);
     let o = s.output.clone();
     let table = b.step("Gather", &[&w, &positions], &format!("{o}/table"), vec![int("axis", 0)]);
     b.node("Add", &[&s.inputs[0], &table], &o, vec![]);
@@ -18,7 +19,7 @@ pub fn position_embedding(b: &mut Builder, s: &Site) -> Result<()> {
 
 pub fn sinusoidal(b: &mut Builder, s: &Site) -> Result<()> {
     let (e, o) = (s.features()?, s.output.clone());
-    let positions = b.positions(&s.node.name)?;
+    let positions = Steps::of(b, s, 0)?.positions(b);
     let t = b.step("Cast", &[&positions], &format!("{o}/t"), vec![int("to", 1)]);
     let axis1 = b.constant_i64(&format!("{o}/axis1"), &[1]);
     let t = b.step("Unsqueeze", &[&t, &axis1], &format!("{o}/t_column"), vec![]);

@@ -8,6 +8,7 @@ use shapeflow_core::Result;
 
 use super::Site;
 use crate::builder::{Builder, int, ints, string, strings};
+use crate::steps::Steps;
 
 /// The ONNX op, the number of gate blocks, PyTorch's block for each ONNX block, and the extra
 /// attributes of the kind.
@@ -30,7 +31,7 @@ pub fn recurrent(b: &mut Builder, s: &Site) -> Result<()> {
     let (hidden, layers) = (s.int("hidden_size")? as usize, s.int("num_layers")? as usize);
     let bidirectional = s.flag("bidirectional", false);
     let suffixes: &[&str] = if bidirectional { &["", "_reverse"] } else { &[""] };
-    let lens = b.lengths_i32(&s.node.name)?;
+    let lens = Steps::of(b, s, 0)?.lengths_i32(b);
     let o = s.output.clone();
     // Batch-major [batch, seq, F] to time-major [seq, batch, F].
     let mut x = b.step(

@@ -6,10 +6,11 @@ use shapeflow_core::Result;
 
 use super::Site;
 use crate::builder::{Builder, int};
+use crate::steps::Steps;
 
 pub fn last_step(b: &mut Builder, s: &Site) -> Result<()> {
     let (x, o) = (&s.inputs[0], s.output.clone());
-    let lengths = b.lengths(&s.node.name)?;
+    let lengths = Steps::of(b, s, 0)?.lengths();
     let one = b.constant_i64(&format!("{o}/one"), &[1]);
     let last = b.step("Sub", &[&lengths, &one], &format!("{o}/last_index"), vec![]);
     let axis1 = b.constant_i64(&format!("{o}/axis1"), &[1]);
@@ -43,8 +44,8 @@ pub fn last_step(b: &mut Builder, s: &Site) -> Result<()> {
 
 pub fn mean_over_time(b: &mut Builder, s: &Site) -> Result<()> {
     let (x, o) = (&s.inputs[0], s.output.clone());
-    let valid = b.valid_steps(&s.node.name)?;
-    let lengths = b.lengths_f32(&s.node.name)?;
+    let steps = Steps::of(b, s, 0)?;
+    let (valid, lengths) = (steps.valid(b), steps.lengths_f32(b));
     let mask = b.step("Cast", &[&valid], &format!("{o}/mask"), vec![int("to", 1)]);
     let axis2 = b.constant_i64(&format!("{o}/axis2"), &[2]);
     let mask = b.step("Unsqueeze", &[&mask, &axis2], &format!("{o}/mask3"), vec![]);

@@ -82,7 +82,7 @@ pub fn run_onnx(
 
 /// Checks `got` (ONNX Runtime's) against `want` (shapeflow's) within 1e-5 relative, magnitudes
 /// below 1 counted as 1, skipping the positions `skip` names.
-fn compare(name: &str, batch: usize, want: &[f32], got: &[f64], skip: impl Fn(usize) -> bool) {
+pub fn compare(name: &str, batch: usize, want: &[f32], got: &[f64], skip: impl Fn(usize) -> bool) {
     assert_eq!(want.len(), got.len(), "{name}: output sizes at batch {batch}");
     for (i, (&w, &g)) in want.iter().zip(got).enumerate() {
         if skip(i) {
