@@ -28,12 +28,14 @@ mod activation;
 mod bias;
 mod buffer;
 mod dropout;
+#[cfg(target_arch = "x86_64")]
 mod f32_view;
 mod gate_math;
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
 mod matmul_dots;
+#[cfg(target_arch = "x86_64")]
 mod matmul_row;
 mod softmax;
 mod workers;

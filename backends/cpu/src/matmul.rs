@@ -53,6 +53,7 @@ fn parallelism(m: usize, k: usize, n: usize) -> Parallelism {
 /// `n × k`).
 pub(crate) fn matmul<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm) {
     let Gemm { m, k, n, trans_a, trans_b, .. } = g;
+    #[cfg(target_arch = "x86_64")]
     let beta = E::from_f64(g.beta);
     #[cfg(target_arch = "x86_64")]
     if m == 1 && trans_b && beta == E::zero() && fits(a, b, c, m, k, n) {

@@ -141,6 +141,15 @@ pub fn read_entries(path: &Path) -> Result<(HashMap<String, Entry>, BTreeMap<Str
     parse(&bytes).map_err(|message| Error::Format { path: path.display().to_string(), message })
 }
 
+/// [`read_entries`] for a file's bytes already in memory (fetched by a web page); `name` stands
+/// for the file in messages.
+pub fn parse_entries(
+    bytes: &[u8],
+    name: &str,
+) -> Result<(HashMap<String, Entry>, BTreeMap<String, String>)> {
+    parse(bytes).map_err(|message| Error::Format { path: name.to_string(), message })
+}
+
 fn parse(
     bytes: &[u8],
 ) -> std::result::Result<(HashMap<String, Entry>, BTreeMap<String, String>), String> {

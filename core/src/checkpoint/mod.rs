@@ -16,7 +16,7 @@ use crate::backend::{Backend, Elem};
 use crate::error::{Error, Result};
 use crate::module::{Module, StateMut, StateRef};
 
-pub use file::{Entry, read_entries, write_atomic, write_file_atomic};
+pub use file::{Entry, parse_entries, read_entries, write_atomic, write_file_atomic};
 
 /// Saves every parameter and buffer of `model` to `path` (safetensors, PyTorch names).
 ///
@@ -84,6 +84,22 @@ pub fn load<M: Module<B>, B: Backend>(model: &mut M, path: impl AsRef<Path>) -> 
     let path = path.as_ref();
     let (entries, _) = read_entries(path)?;
     load_entries(model, &entries, "", path, true)
+}
+
+/// [`load`] from a file's bytes already in memory (a checkpoint a web page fetched); `name`
+/// stands for the file in messages. On any error the model is unchanged.
+///
+/// ```
+/// use shapeflow_core::{Init, Rng, checkpoint, layers::Linear};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let mut fc = Linear::<typenum::U4, typenum::U2, Cpu>::init(&dev, &mut Rng::new(0));
+/// let e = checkpoint::load_bytes(&mut fc, b"not a checkpoint", "model.safetensors").unwrap_err();
+/// assert!(e.to_string().starts_with("model.safetensors: not a valid safetensors file"), "{e}");
+/// ```
+pub fn load_bytes<M: Module<B>, B: Backend>(model: &mut M, bytes: &[u8], name: &str) -> Result<()> {
+    let (entries, _) = parse_entries(bytes, name)?;
+    load_entries(model, &entries, "", Path::new(name), true)
 }
 
 /// Fills `model` from `entries` (names prefixed with `prefix`). With `exact`, entries with this

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+#[cfg(not(target_arch = "wasm32"))]
 use plotters::prelude::*;
 
 use super::history::History;
@@ -25,6 +26,16 @@ impl History {
     }
 }
 
+/// On WebAssembly, where plotters needs a JavaScript host: an error saying so.
+#[cfg(target_arch = "wasm32")]
+fn plot(_: &History, path: &Path) -> Result<()> {
+    Err(Error::Unsupported(format!(
+        "History::plot ({}): plots are not drawn on wasm32",
+        path.display()
+    )))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn plot(history: &History, path: &Path) -> Result<()> {
     let mut svg = String::new();
     draw(history, &mut svg)
@@ -35,6 +46,7 @@ fn plot(history: &History, path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn draw(history: &History, out: &mut String) -> std::result::Result<(), String> {
     let root = SVGBackend::with_string(out, (1000, 400)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;

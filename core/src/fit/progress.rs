@@ -3,7 +3,20 @@
 
 use std::io::IsTerminal;
 
+#[cfg(not(target_arch = "wasm32"))]
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// On WebAssembly (no terminal, and indicatif needs a JavaScript host) a bar is never made:
+/// [`Verbosity::Bar`] prints lines.
+#[cfg(target_arch = "wasm32")]
+struct ProgressBar;
+
+#[cfg(target_arch = "wasm32")]
+impl ProgressBar {
+    fn set_message(&self, _: String) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+}
 
 use super::history::EpochLogs;
 
@@ -54,6 +67,9 @@ impl Progress {
 
     pub(crate) fn start_epoch(&mut self, epoch: usize, epochs: usize, batches: usize) {
         self.seen = 0;
+        #[cfg(target_arch = "wasm32")]
+        let _ = (epoch, epochs, batches);
+        #[cfg(not(target_arch = "wasm32"))]
         if self.mode == Verbosity::Bar {
             let bar = ProgressBar::new(batches as u64);
             if let Ok(style) = ProgressStyle::with_template(
