@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::LengthLimitError;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -62,7 +62,10 @@ pub(crate) async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Respo
         Ok(Route::Metrics) => ("metrics", metrics(&app)),
         Ok(Route::Status) => ("status", status(&app)),
         Ok(Route::Metadata) => ("metadata", metadata(&app)),
-        Ok(Route::Predict) => ("predict", predict(&app, req.into_body()).await.into_response()),
+        Ok(Route::Predict) => {
+            let r = predict(&app, req.into_body()).await;
+            ("predict", r.unwrap_or_else(|e| e))
+        }
     };
     app.metrics.record_request(endpoint, response.status().as_u16(), start.elapsed());
     response
@@ -169,19 +172,43 @@ fn metadata(app: &App) -> Response {
     json_response(StatusCode::OK, body.to_string())
 }
 
-async fn predict(app: &App, body: Body) -> Result<Response, ApiError> {
-    let limit = app.body_limit;
-    let bytes = to_bytes(body, limit).await.map_err(|e| {
-        let too_big = std::error::Error::source(&e).is_some_and(|s| s.is::<LengthLimitError>());
-        if too_big {
-            ApiError(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the request body is larger than the limit of {limit} bytes"),
-            )
-        } else {
-            ApiError(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}"))
+/// How much of a body over the limit is read and dropped before answering 413, so the client,
+/// still sending, reads the answer instead of a reset connection.
+const DRAIN_MAX: usize = 64 << 20;
+
+/// The request body, or 413 when it is over `limit` (the connection then closes) or 400 when it
+/// cannot be read.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Response> {
+    let too_big = || {
+        let msg = format!("the request body is larger than the limit of {limit} bytes");
+        let mut r = ApiError(StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    let (mut bytes, mut total) = (Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            let msg = format!("the request body could not be read: {e}");
+            ApiError(StatusCode::BAD_REQUEST, msg).into_response()
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len();
+        if total > limit.saturating_add(DRAIN_MAX) {
+            return Err(too_big());
         }
-    })?;
+        if total <= limit {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if total > limit { Err(too_big()) } else { Ok(bytes) }
+}
+
+async fn predict(app: &App, body: Body) -> Result<Response, Response> {
+    let bytes = read_body(body, app.body_limit).await?;
+    predict_parsed(app, bytes).await.map_err(IntoResponse::into_response)
+}
+
+async fn predict_parsed(app: &App, bytes: Vec<u8>) -> Result<Response, ApiError> {
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     let (input, dims) = (app.input_name.as_str(), app.input_dims.as_slice());
     // A large body is parsed off the runtime's threads.

@@ -143,13 +143,18 @@ async fn a_full_queue_is_503_and_a_panic_is_500_and_serving_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn graceful_shutdown_answers_requests_in_flight_then_refuses_connections() {
     let probe = Probe { delay: Duration::from_millis(300), ..Probe::default() };
+    let started = probe.batches.clone();
     let mut s = start("probe", probe, ServeConfig::default()).await;
     let (client, url) = (s.client.clone(), format!("{}/v1/models/probe:predict", s.base));
     let in_flight = tokio::spawn({
         let (client, url) = (client.clone(), url.clone());
         async move { client.post(url).body("{\"instances\": [[4, 0]]}").send().await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Shut down once the request is inside the model.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while started.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let _ = s.stop.take().unwrap().send(());
     let r = in_flight.await.unwrap().expect("the request in flight is answered");
     assert_eq!(r.status().as_u16(), 200);

@@ -28,7 +28,7 @@ mod activation;
 mod bias;
 mod buffer;
 mod dropout;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod f32_view;
 mod gate_math;
 mod loss;
@@ -37,6 +37,8 @@ mod matmul;
 mod matmul_dots;
 #[cfg(target_arch = "x86_64")]
 mod matmul_row;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod matmul_simd128;
 mod softmax;
 mod workers;
 

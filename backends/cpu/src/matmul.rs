@@ -10,7 +10,7 @@ use shapeflow_core::backend::Gemm;
 use crate::elementwise::transpose_2d;
 use crate::{CpuBuf, CpuElem};
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::f32_view::{as_f32, as_f32_mut};
 
 /// 0 = use every core rayon offers.
@@ -152,6 +152,15 @@ pub(crate) fn matmul_with<E: Elem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, par: 
         // An empty sum: c = beta·c (never multiply unspecified scratch contents by zero).
         let zero = beta == E::zero();
         c[..m * n].iter_mut().for_each(|v| *v = if zero { E::zero() } else { *v * beta });
+        return;
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if beta == E::zero()
+        && let (Some(a), Some(b), Some(c)) = (as_f32(a), as_f32(b), as_f32_mut(c))
+    {
+        // WebAssembly SIMD: gemm has no simd128 kernels (`matmul_simd128.rs`).
+        crate::matmul_simd128::matmul(a, b, c, (m, k, n), (trans_a, trans_b));
+        let _ = par;
         return;
     }
     if trans_b && !trans_a {
