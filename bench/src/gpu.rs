@@ -1,4 +1,7 @@
-//! GPU workloads on the CUDA backend: a 4096² fp32 GEMM and the W2/W3 training steps.
+//! GPU workloads on the CUDA backend: a 4096² fp32 GEMM and the W2/W3 training steps. Each
+//! result is checked against the CPU backend first, and a device that cannot start, a result
+//! that disagrees or a device error afterwards is an `Err`: the bench then exits non-zero, so
+//! `gpu-check/run.sh` cannot report a skipped or wrong run as a pass.
 
 use shapeflow::Cuda;
 use shapeflow::prelude::*;
@@ -6,20 +9,16 @@ use shapeflow::prelude::*;
 use crate::figure::Figure;
 use crate::workloads::{Cnn, Mlp, times, train_steps};
 
-pub fn run(workload: &str, out: &mut Vec<Figure>) {
-    let dev = match Cuda::new(0) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("{workload} skipped: {e}");
-            return;
-        }
-    };
+pub fn run(workload: &str, out: &mut Vec<Figure>) -> Result<(), String> {
+    let dev = Cuda::new(0).map_err(|e| format!("{workload}: the GPU could not be opened: {e}"))?;
     match workload {
-        "gpu-gemm" => gemm(&dev, out),
+        "gpu-gemm" => gemm(&dev, out)?,
         "gpu-w2" => {
             let x = Tensor::<(Dyn, Const<784>), Cuda>::rand_uniform(&dev, &[128, 784], 0.0, 1.0, 3)
-                .expect("sizes");
-            train_steps(&mut Mlp::<Cuda>::new(&dev, 0), &x, "gpu-w2", out);
+                .map_err(|e| e.to_string())?;
+            let mut model = Mlp::<Cuda>::new(&dev, 0);
+            agrees_with_cpu(workload, &model, &Mlp::<Cpu>::new(&Cpu::default(), 0), &x)?;
+            train_steps(&mut model, &x, workload, 200, out);
         }
         _ => {
             let x = Tensor::<(Dyn, Const<1>, Const<28>, Const<28>), Cuda>::rand_uniform(
@@ -29,19 +28,69 @@ pub fn run(workload: &str, out: &mut Vec<Figure>) {
                 1.0,
                 3,
             )
-            .expect("sizes");
-            train_steps(&mut Cnn::<Cuda>::new(&dev, 0), &x, "gpu-w3", out);
+            .map_err(|e| e.to_string())?;
+            let mut model = Cnn::<Cuda>::new(&dev, 0);
+            agrees_with_cpu(workload, &model, &Cnn::<Cpu>::new(&Cpu::default(), 0), &x)?;
+            train_steps(&mut model, &x, workload, 200, out);
         }
     }
-    if let Err(e) = dev.check() {
-        eprintln!("{workload}: the device reported an error: {e}");
+    dev.check().map_err(|e| format!("{workload}: the device reported an error: {e}"))
+}
+
+/// The same model (same seed) on the GPU and the CPU gives the same logits on `x` (1e-4
+/// relative to the largest): the figures are of a backend that computes the right thing.
+fn agrees_with_cpu<M, C, S>(
+    workload: &str,
+    gpu: &M,
+    cpu: &C,
+    x: &Tensor<S, Cuda>,
+) -> Result<(), String>
+where
+    M: Layer<S, Cuda>,
+    C: Layer<S, Cpu>,
+    S: Shape,
+{
+    let got = gpu.forward(x).to_vec();
+    let want = cpu.forward(&x.to_device(&Cpu::default())).to_vec();
+    compare(workload, &got, &want, 1e-4)
+}
+
+/// `got` against `want`, each within `tol` of the largest magnitude of `want`.
+fn compare(workload: &str, got: &[f32], want: &[f32], tol: f64) -> Result<(), String> {
+    if got.len() != want.len() {
+        return Err(format!(
+            "{workload}: {} values on the GPU, {} on the CPU",
+            got.len(),
+            want.len()
+        ));
+    }
+    let scale = want.iter().fold(0f64, |m, &v| m.max((v as f64).abs())).max(1e-30);
+    match got.iter().zip(want).position(|(&g, &w)| ((g - w) as f64).abs() > tol * scale) {
+        Some(i) => Err(format!(
+            "{workload}: value {i} is {} on the GPU but {} on the CPU (tolerance {tol} of {scale})",
+            got[i], want[i]
+        )),
+        None => Ok(()),
     }
 }
 
-fn gemm(dev: &Cuda, out: &mut Vec<Figure>) {
+fn gemm(dev: &Cuda, out: &mut Vec<Figure>) -> Result<(), String> {
     let n = 4096;
-    let a = Tensor::<(Dyn, Dyn), Cuda>::rand_uniform(dev, &[n, n], -1.0, 1.0, 1).expect("sizes");
-    let b = Tensor::<(Dyn, Dyn), Cuda>::rand_uniform(dev, &[n, n], -1.0, 1.0, 2).expect("sizes");
+    let a = Tensor::<(Dyn, Dyn), Cuda>::rand_uniform(dev, &[n, n], -1.0, 1.0, 1)
+        .map_err(|e| e.to_string())?;
+    let b = Tensor::<(Dyn, Dyn), Cuda>::rand_uniform(dev, &[n, n], -1.0, 1.0, 2)
+        .map_err(|e| e.to_string())?;
+    // Rows 0 and n/2 of the product against the host's, accumulated in f64.
+    let c = a.matmul(&b).map_err(|e| e.to_string())?.to_vec();
+    let (ah, bh) = (a.to_vec(), b.to_vec());
+    for row in [0, n / 2] {
+        let want: Vec<f32> = (0..n)
+            .map(|j| {
+                (0..n).map(|p| ah[row * n + p] as f64 * bh[p * n + j] as f64).sum::<f64>() as f32
+            })
+            .collect();
+        compare("gpu-gemm", &c[row * n..(row + 1) * n], &want, 1e-4)?;
+    }
     let flops = 2.0 * (n as f64).powi(3);
     let t = times(3, 20, || {
         let c = a.matmul(&b).ok();
@@ -55,4 +104,5 @@ fn gemm(dev: &Cuda, out: &mut Vec<Figure>) {
         "GFLOP/s",
         t.iter().map(|s| flops / s / 1e9),
     ));
+    Ok(())
 }

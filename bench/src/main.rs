@@ -52,6 +52,9 @@ fn main() {
         chosen = vec!["w1", "w2", "w3", "w4"];
     }
     let mut figures: Vec<Figure> = Vec::new();
+    // A GPU workload that could not run or disagreed with the CPU (exit status 1).
+    #[allow(unused_mut)]
+    let mut failed = false;
     for w in &chosen {
         match *w {
             "w1" => workloads::w1_gemm(&mut figures),
@@ -63,7 +66,12 @@ fn main() {
             "w7" => workloads::w7_resnet_train(&mut figures),
             "serve" => serve_load::serve_load(&mut figures),
             #[cfg(feature = "cuda")]
-            "gpu-gemm" | "gpu-w2" | "gpu-w3" => gpu::run(w, &mut figures),
+            "gpu-gemm" | "gpu-w2" | "gpu-w3" => {
+                if let Err(e) = gpu::run(w, &mut figures) {
+                    eprintln!("error: {e}");
+                    failed = true;
+                }
+            }
             other => {
                 eprintln!(
                     "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, serve; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
@@ -82,5 +90,8 @@ fn main() {
         figures.iter().for_each(|f| println!("{}", f.json()));
     } else {
         figure::print_table(&figures);
+    }
+    if failed {
+        std::process::exit(1);
     }
 }

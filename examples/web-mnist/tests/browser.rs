@@ -3,7 +3,8 @@
 //! and every logit must agree with the native CPU backend within 1e-5 relative and every class
 //! exactly; a corrupt checkpoint and a wrong input length must show their errors in the page.
 //! Without Debian's rustc-web, lld-22 or Chromium it prints why and skips, unless
-//! `SHAPEFLOW_REQUIRE_WASM=1` (set by `.ci/run`), where that is a failure.
+//! `SHAPEFLOW_REQUIRE_WASM=1` (set by `.ci/run`), where that is a failure. It checks the
+//! simd128 module the page loads; `SHAPEFLOW_WASM_SCALAR=1` adds the scalar one.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -151,12 +152,19 @@ fn the_page_classifies_mnist_like_the_native_backend() {
         return;
     }
     let root = root();
-    let status =
-        Command::new(root.join("examples/web-mnist/build.sh")).status().expect("build.sh runs");
-    assert!(status.success(), "examples/web-mnist/build.sh failed");
+    // The simd128 module, which the page loads; the scalar one too with SHAPEFLOW_WASM_SCALAR=1
+    // (another clean build of about two and a half minutes on two cores), for its figures.
+    let scalar = std::env::var("SHAPEFLOW_WASM_SCALAR").is_ok_and(|v| v == "1");
+    let mut build = Command::new(root.join("examples/web-mnist/build.sh"));
+    if !scalar {
+        build.arg("--simd-only");
+    }
+    assert!(build.status().expect("build.sh runs").success(), "examples/web-mnist/build.sh failed");
+    let modules: &[&str] =
+        if scalar { &["web_mnist.wasm", "web_mnist_simd.wasm"] } else { &["web_mnist_simd.wasm"] };
     let dir = std::env::temp_dir().join(format!("shapeflow-web-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for f in ["shapeflow.js", "digits.js", "test.html", "web_mnist.wasm", "web_mnist_simd.wasm"] {
+    for f in ["shapeflow.js", "digits.js", "test.html"].iter().chain(modules) {
         std::fs::copy(root.join("examples/web-mnist/www").join(f), dir.join(f)).unwrap();
     }
     // A checkpoint, a copy with one flipped byte, and MNIST test images with native logits.
@@ -186,7 +194,7 @@ fn the_page_classifies_mnist_like_the_native_backend() {
 
     let server = Server::start(&dir);
     let driver = Driver::start();
-    for wasm in ["web_mnist.wasm", "web_mnist_simd.wasm"] {
+    for &wasm in modules {
         let url = format!("http://127.0.0.1:{}/test.html?wasm={wasm}", server.1);
         let r = driver.run_page(&url, &dir.join(format!("profile-{wasm}")));
         assert!(r.get("error").is_none(), "{wasm}: the page failed: {}", r["error"]);
