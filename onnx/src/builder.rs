@@ -7,7 +7,13 @@ use shapeflow_core::{Error, Result};
 
 use crate::proto::{AttributeProto, FLOAT, INT64, NodeProto, TensorProto, attribute_type};
 
-/// One weight of the model: its sizes and values.
+/// One weight of the model: its sizes and values (what [`crate::model_proto`] takes, by
+/// state-dict name).
+///
+/// ```
+/// let w = shapeflow_onnx::Weight { dims: vec![2, 3], values: vec![0.0; 6] };
+/// assert_eq!(w.dims.iter().product::<usize>(), w.values.len());
+/// ```
 pub struct Weight {
     /// PyTorch's layout.
     pub dims: Vec<usize>,
@@ -16,7 +22,7 @@ pub struct Weight {
 }
 
 /// Builds the ONNX graph of one model: each lowering appends nodes through it.
-pub struct Builder {
+pub(crate) struct Builder {
     pub(crate) nodes: Vec<NodeProto>,
     pub(crate) initializers: Vec<TensorProto>,
     weights: HashMap<String, Weight>,

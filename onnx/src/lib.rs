@@ -24,9 +24,9 @@
 //! ```
 
 mod builder;
-pub mod ops;
+mod ops;
 pub mod proto;
-pub mod steps;
+mod steps;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,7 +37,9 @@ use shapeflow_core::graph::{Described, Graph};
 use shapeflow_core::module::StateRef;
 use shapeflow_core::{Backend, Elem, Error, Module, Result};
 
-pub use builder::{Builder, Weight};
+use builder::Builder;
+pub use builder::Weight;
+pub use ops::SUPPORTED;
 use proto::tensor_shape_proto::{Dimension, dimension};
 use proto::{
     GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorShapeProto,
@@ -52,7 +54,8 @@ pub const IR_VERSION: i64 = 8;
 /// from (`int64 [batch]`); with several, each sequence input `x` has its own `x_lengths`.
 pub const LENGTHS: &str = "lengths";
 
-/// Writes `model` as an ONNX file at `path` (atomically: a temporary file renamed into place).
+/// Writes `model` as an ONNX file at `path` (atomically: a temporary file renamed into place);
+/// the crate's example exports a small MLP.
 pub fn export<M, B>(model: &M, path: impl AsRef<Path>) -> Result<()>
 where
     M: Described + Module<B>,
@@ -62,7 +65,7 @@ where
     shapeflow_core::checkpoint::write_file_atomic(path.as_ref(), |f| f.write_all(&bytes))
 }
 
-/// The ONNX model of `model`, in memory.
+/// The ONNX model of `model`, in memory (the crate's example inspects one).
 pub fn to_model_proto<M, B>(model: &M) -> Result<ModelProto>
 where
     M: Described + Module<B>,
@@ -78,7 +81,19 @@ where
     model_proto(&model.graph(), weights)
 }
 
-/// The ONNX model of `graph` with `weights` (by state-dict name).
+/// The ONNX model of `graph` with `weights` (by state-dict name): what [`to_model_proto`] runs
+/// on a model's own graph and state.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use shapeflow_core::graph::{Graph, GraphInput, GraphNode};
+/// let relu = GraphNode { name: "act".into(), op: "Relu".into(), label: "Relu".into(), attrs: vec![],
+///     inputs: vec!["input".into()], output: "[batch, 4]".into(), params: vec![], blocks: vec![], shares: None };
+/// let g = Graph { model: "Net".into(), inputs: vec![GraphInput { name: "input".into(), shape: "[batch, 4]".into() }],
+///     nodes: vec![relu], outputs: vec!["act".into()] };
+/// let m = shapeflow_onnx::model_proto(&g, HashMap::new()).unwrap();
+/// assert_eq!(m.graph.unwrap().node[0].op_type, "Relu");
+/// ```
 pub fn model_proto(graph: &Graph, weights: HashMap<String, Weight>) -> Result<ModelProto> {
     let mut b = Builder::new(weights);
     // A sequence input comes with each sample's number of steps: `lengths` (`<input>_lengths`

@@ -117,6 +117,10 @@ pub fn lowering(op: &str) -> Option<Lower> {
 }
 
 /// The kinds with a lowering, for error messages.
+///
+/// ```
+/// assert!(shapeflow_onnx::SUPPORTED.contains("Lstm"));
+/// ```
 pub const SUPPORTED: &str = "Linear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, \
     Flatten, Narrow, Dropout, Dropout2d, BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, Relu, \
     LeakyRelu, Sigmoid, Tanh, Gelu, GeluTanh, Softmax, LogSoftmax, Add, Sub, Mul, Concat, \
