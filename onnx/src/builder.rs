@@ -75,6 +75,25 @@ impl Builder {
         })
     }
 
+    /// Rows `rows` of the model's `[out, in]` weight `name`, transposed to `[in, rows]`, as a
+    /// constant named from `hint` (the right operand of a `MatMul` on `[…, in]` values).
+    pub fn transposed_rows(
+        &mut self,
+        name: &str,
+        rows: std::ops::Range<usize>,
+        hint: &str,
+    ) -> Result<String> {
+        let w = self.lookup(name)?;
+        let (cols, n) = (w.dims[1], rows.len());
+        let mut t = vec![0.0; n * cols];
+        for (i, r) in rows.enumerate() {
+            for c in 0..cols {
+                t[c * n + i] = w.values[r * cols + c];
+            }
+        }
+        Ok(self.constant(hint, &[cols, n], &t))
+    }
+
     /// A constant `f32` tensor (a derived weight or a scalar of a lowering).
     pub fn constant(&mut self, hint: &str, dims: &[usize], values: &[f32]) -> String {
         let name = self.fresh(hint);

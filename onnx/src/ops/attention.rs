@@ -20,17 +20,9 @@ fn project(
     rows: std::ops::Range<usize>,
     out: &str,
 ) -> Result<String> {
-    let weight = b.lookup(w)?;
-    let cols = weight.dims[1];
+    let wt = b.transposed_rows(w, rows.clone(), &format!("{out}/weight_t"))?;
     let n = rows.len();
-    let mut t = vec![0.0; n * cols];
-    for (i, r) in rows.clone().enumerate() {
-        for c in 0..cols {
-            t[c * n + i] = weight.values[r * cols + c];
-        }
-    }
     let bias_rows = b.lookup(bias)?.values[rows].to_vec();
-    let wt = b.constant(&format!("{out}/weight_t"), &[cols, n], &t);
     let bias = b.constant(&format!("{out}/bias"), &[n], &bias_rows);
     let y = b.step("MatMul", &[x, &wt], &format!("{out}/matmul"), vec![]);
     Ok(b.step("Add", &[&y, &bias], out, vec![]))

@@ -16,15 +16,8 @@ pub fn linear(b: &mut Builder, s: &Site) -> Result<()> {
         b.node("Gemm", &inputs, &s.output, vec![int("transB", 1)]);
         return Ok(());
     }
-    let weight = b.lookup(&w)?;
-    let (out, inp) = (weight.dims[0], weight.dims[1]);
-    let mut t = vec![0.0; out * inp];
-    for o in 0..out {
-        for i in 0..inp {
-            t[i * out + o] = weight.values[o * inp + i];
-        }
-    }
-    let wt = b.constant(&format!("{w}_transposed"), &[inp, out], &t);
+    let out = b.lookup(&w)?.dims[0];
+    let wt = b.transposed_rows(&w, 0..out, &format!("{w}_transposed"))?;
     let bias = if s.flag("bias", true) { Some(b.weight(&s.param("bias"))?) } else { None };
     match bias {
         Some(bias) => {
