@@ -56,6 +56,17 @@ pub use shapeflow_core::{
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
 
+/// Data-parallel training (see [`shapeflow_core::distributed`]): the [`DataParallel`](distributed::DataParallel)
+/// group `fit` and hand-written loops use, the in-process engines, and with the `mpi` and
+/// `nccl` features the MPI and NCCL engines of `shapeflow-distributed`.
+pub mod distributed {
+    pub use shapeflow_core::distributed::*;
+    #[cfg(feature = "mpi")]
+    pub use shapeflow_distributed::Mpi;
+    #[cfg(feature = "nccl")]
+    pub use shapeflow_distributed::{Nccl, NcclId};
+}
+
 /// ONNX export: `shapeflow::onnx::export(&model, "model.onnx")`.
 pub use shapeflow_onnx as onnx;
 
@@ -106,7 +117,8 @@ pub mod __private {
     pub use shapeflow_core::operand::Is;
     pub use shapeflow_core::summary::{Summary, SummaryRow};
     pub use shapeflow_core::{
-        Backend, Const, Dyn, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor, layers,
+        Backend, Const, Dyn, GradReady, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor,
+        layers,
     };
 }
 

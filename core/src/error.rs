@@ -52,6 +52,9 @@ pub enum Error {
     Config(String),
     /// Something shapeflow does not do yet (a layer kind with no ONNX exporter), named.
     Unsupported(String),
+    /// A collective operation of data-parallel training failed: a rank that stopped answering,
+    /// a rank whose loss was not finite, an engine error.
+    Distributed(String),
 }
 
 /// `Result` with [`Error`].
@@ -77,6 +80,7 @@ impl fmt::Display for Error {
             Error::Backend(m) => write!(f, "backend error: {m}"),
             Error::Config(m) => write!(f, "configuration error: {m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
+            Error::Distributed(m) => write!(f, "data-parallel training: {m}"),
         }
     }
 }

@@ -57,7 +57,41 @@ pub trait Layer<S: Shape, B: Backend>: Module<B> + Sized {
     fn backward_params(&self, cache: &Self::Cache, dy: &Tensor<Self::Output, B>) -> Result<Self> {
         self.backward(cache, dy).map(|(_, grads)| grads)
     }
+
+    /// [`Layer::backward_params`] that hands each part's gradients to `ready(name, grads)` as
+    /// soon as they are final, so data-parallel training can all-reduce them while the rest of
+    /// the backward pass runs. `model!` models report each layer by its field name, last layer
+    /// first (a shared layer once its uses are summed); the default reports the whole gradient
+    /// under the name `""` at the end.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::Linear};
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let mut fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&dev, &mut Rng::new(0));
+    /// let x = Tensor::<(Dyn, typenum::U2), Cpu>::from_batch(&dev, 1, vec![1.0, 2.0]).unwrap();
+    /// let (y, cache) = fc.forward_train(&x);
+    /// let mut names = Vec::new();
+    /// fc.backward_params_ready(&cache, &y.ones_like(), &mut |part, g| {
+    ///     g.visit(&mut part.to_string(), &mut |n, _, _| names.push(n.to_string()));
+    /// }).unwrap();
+    /// assert_eq!(names, ["weight", "bias"]);
+    /// ```
+    fn backward_params_ready(
+        &self,
+        cache: &Self::Cache,
+        dy: &Tensor<Self::Output, B>,
+        ready: &mut GradReady<'_, B>,
+    ) -> Result<Self> {
+        let grads = self.backward_params(cache, dy)?;
+        ready("", &grads);
+        Ok(grads)
+    }
 }
+
+/// The callback of [`Layer::backward_params_ready`]: a part's name (a `model!` field, or `""`
+/// for the whole layer) and its finished gradients.
+pub type GradReady<'a, B> = dyn FnMut(&str, &dyn crate::module::Params<B>) + 'a;
 
 /// Construction from a seeded generator: how `model!` builds each layer in `new(&device, seed)`.
 ///

@@ -243,3 +243,26 @@ pub fn add_grads<B: Backend, M: Module<B>>(into: &mut M, g: &M) {
     let one = <B::Elem as crate::Elem>::from_f64(1.0);
     into.visit_params_with_grads(g, &mut String::new(), &mut |_, p, d| B::axpy(one, d, p));
 }
+
+/// A read-only, object-safe view of a module's parameters: what a [`crate::layer::GradReady`]
+/// callback receives (a layer's finished gradients, as a value of the layer's type).
+///
+/// ```
+/// use shapeflow_core::{Tensor, module::Params};
+/// use shapeflow_cpu::Cpu;
+/// let t = Tensor::<(typenum::U2,), Cpu>::ones(&Cpu::default(), &[2]).unwrap();
+/// let view: &dyn Params<Cpu> = &t;
+/// let mut n = 0;
+/// view.visit(&mut "g".to_string(), &mut |name, dims, _| { assert_eq!(name, "g"); n += dims[0]; });
+/// assert_eq!(n, 2);
+/// ```
+pub trait Params<B: Backend> {
+    /// Calls `f(name, sizes, buffer)` for every parameter, names prefixed by `path`.
+    fn visit(&self, path: &mut String, f: &mut VisitFn<'_, B>);
+}
+
+impl<B: Backend, M: Module<B>> Params<B> for M {
+    fn visit(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
+        self.visit_params(path, f);
+    }
+}

@@ -76,3 +76,15 @@ fn gelu_tanh_matches_pytorch_and_finite_differences() {
     assert_close("gelu tanh dx", &dx.to_vec(), &nums(&c["dx"]), 1e-12, 1e-12);
     check_layer("GeluTanh", &mut GeluTanh, &input::<(Dyn, Const<5>)>(&[3, 5], 11));
 }
+
+/// A NaN input stays NaN through `Relu` (as `torch.relu(nan)` is NaN), so it reaches the loss
+/// and `fit` stops, instead of being silently replaced by 0 (found by the data-parallel NaN
+/// check: a NaN pixel vanished and training "succeeded").
+#[test]
+fn relu_passes_nan_through() {
+    let dev = Cpu::default();
+    let x = Tensor::<(Dyn, Const<3>), Cpu>::from_batch(&dev, 1, vec![f32::NAN, -1.0, 2.0]).unwrap();
+    let y = Relu.forward(&x).to_vec();
+    assert!(y[0].is_nan(), "{y:?}");
+    assert_eq!(&y[1..], &[0.0, 2.0]);
+}

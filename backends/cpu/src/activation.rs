@@ -39,9 +39,11 @@ pub(crate) fn forward<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
 fn forward_seq<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
     let zero = E::zero();
     match kind {
-        Activation::Relu => {
-            y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { zero })
-        }
+        // NaN passes through, as in PyTorch: a NaN input must reach the loss, not vanish.
+        Activation::Relu => y
+            .iter_mut()
+            .zip(x)
+            .for_each(|(o, &v)| *o = if v > zero || v.is_nan() { v } else { zero }),
         Activation::LeakyRelu(s) => {
             let s = E::from_f64(s);
             y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { s * v })

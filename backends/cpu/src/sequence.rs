@@ -263,7 +263,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
                 let v = match act {
                     RnnActivation::Tanh => a.gate_tanh(),
                     RnnActivation::Relu => {
-                        if a > E::zero() {
+                        if a > E::zero() || a.is_nan() {
                             a
                         } else {
                             E::zero()

@@ -33,7 +33,8 @@ extern "C" __global__ void activation(const float* x, float* y, int kind, float 
         float v = x[i];
         float r;
         switch (kind) {
-            case ACT_RELU: r = v > 0.0f ? v : 0.0f; break;
+            // NaN passes through (v != v), as in PyTorch.
+            case ACT_RELU: r = (v > 0.0f || v != v) ? v : 0.0f; break;
             case ACT_LEAKY: r = v > 0.0f ? v : slope * v; break;
             case ACT_SIGMOID: r = sigmoidf(v); break;
             case ACT_TANH: r = tanhf(v); break;

@@ -161,7 +161,7 @@ extern "C" __global__ void rnn_step(const float* pre, const float* rec, const fl
         h_prev[at] = h[k];
         if ((float)step >= lengths[b]) { y[at] = 0.0f; out[at] = 0.0f; continue; }
         float a = pre[at] + rec[k];
-        float v = act == 0 ? tanhf(a) : (a > 0.0f ? a : 0.0f);
+        float v = act == 0 ? tanhf(a) : ((a > 0.0f || a != a) ? a : 0.0f);
         h[k] = v;
         y[at] = v;
         out[at] = v;

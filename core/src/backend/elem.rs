@@ -25,6 +25,10 @@ pub trait Elem:
     fn write_le(self, out: &mut Vec<u8>);
     /// Reads from little-endian bytes (`bytes.len() == BYTES`).
     fn read_le(bytes: &[u8]) -> Self;
+    /// Wraps a buffer for a collective operation ([`crate::distributed::Values`]).
+    fn into_values(v: Vec<Self>) -> crate::distributed::Values;
+    /// Unwraps a collective's result; `None` when it holds another element type.
+    fn from_values(v: crate::distributed::Values) -> Option<Vec<Self>>;
 }
 
 impl Elem for f32 {
@@ -45,6 +49,15 @@ impl Elem for f32 {
         b.copy_from_slice(&bytes[..4]);
         f32::from_le_bytes(b)
     }
+    fn into_values(v: Vec<Self>) -> crate::distributed::Values {
+        crate::distributed::Values::F32(v)
+    }
+    fn from_values(v: crate::distributed::Values) -> Option<Vec<Self>> {
+        match v {
+            crate::distributed::Values::F32(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 impl Elem for f64 {
@@ -64,5 +77,14 @@ impl Elem for f64 {
         let mut b = [0u8; 8];
         b.copy_from_slice(&bytes[..8]);
         f64::from_le_bytes(b)
+    }
+    fn into_values(v: Vec<Self>) -> crate::distributed::Values {
+        crate::distributed::Values::F64(v)
+    }
+    fn from_values(v: crate::distributed::Values) -> Option<Vec<Self>> {
+        match v {
+            crate::distributed::Values::F64(v) => Some(v),
+            _ => None,
+        }
     }
 }

@@ -515,6 +515,49 @@ impl Batch {
         self.offsets.as_ref().map(|o| o.windows(2).map(|w| (w[1] - w[0]) / f).collect())
     }
 
+    /// Rank `rank`'s part of this batch when `world` ranks share it: a contiguous run of
+    /// samples, as even as possible (the first `samples % world` ranks take one more). `None`
+    /// when there are fewer samples than ranks and this rank gets none.
+    ///
+    /// ```
+    /// let ds = shapeflow_core::data::Dataset::new((0..5).map(|v| v as f32).collect(), (0..5).collect(), 1).unwrap();
+    /// let b = ds.batches_in_order(5).next().unwrap();
+    /// assert_eq!(b.shard(0, 2).unwrap().labels, [0, 1, 2]);
+    /// assert_eq!(b.shard(1, 2).unwrap().inputs(), [3.0, 4.0]);
+    /// assert!(b.shard(5, 6).is_none());
+    /// ```
+    pub fn shard(&self, rank: usize, world: usize) -> Option<Batch> {
+        let (n, world) = (self.samples(), world.max(1));
+        let (base, extra) = (n / world, n % world);
+        let start = rank * base + rank.min(extra);
+        let count = base + usize::from(rank < extra);
+        if count == 0 || rank >= world {
+            return None;
+        }
+        let samples = start..start + count;
+        let f = self.features;
+        let (inputs, offsets) = match &self.offsets {
+            Some(o) => {
+                let (a, b) = (o[samples.start], o[samples.end]);
+                let offsets = o[samples.start..=samples.end].iter().map(|v| v - a).collect();
+                (self.inputs[a..b].to_vec(), Some(offsets))
+            }
+            None => (self.inputs[samples.start * f..samples.end * f].to_vec(), None),
+        };
+        // Labels per sample, or per step (a language model's next tokens).
+        let labels = if self.labels.len() == n {
+            self.labels[samples.clone()].to_vec()
+        } else {
+            let steps = self.lengths().unwrap_or_default();
+            let first: usize = steps[..samples.start].iter().sum();
+            let len: usize = steps[samples.clone()].iter().sum();
+            self.labels[first..first + len].to_vec()
+        };
+        let tw = self.targets.len().checked_div(n).unwrap_or(0);
+        let targets = self.targets[samples.start * tw..samples.end * tw].to_vec();
+        Some(Batch { inputs, labels, targets, offsets, features: f })
+    }
+
     /// The regression targets as a tensor of shape `S`.
     pub fn targets_tensor<S: Shape, B: Backend>(&self, dev: &B) -> Result<Tensor<S, B>> {
         let data: Vec<B::Elem> =

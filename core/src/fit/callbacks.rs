@@ -21,6 +21,7 @@ pub struct EpochContext<'a, M> {
     pub(crate) lr: Option<f64>,
     pub(crate) snapshot: &'a dyn Fn() -> Weights,
     pub(crate) restore: &'a mut Option<Weights>,
+    pub(crate) main: bool,
 }
 
 /// A copy of a model's state (parameters and buffers, as a checkpoint holds them), taken by
@@ -29,6 +30,11 @@ pub struct EpochContext<'a, M> {
 pub struct Weights(pub(crate) HashMap<String, Entry>);
 
 impl<M> EpochContext<'_, M> {
+    /// Whether this process writes files: always in one process; rank 0 only in data-parallel
+    /// training (every rank runs the callbacks, with the same logs, so they decide alike).
+    pub fn is_main(&self) -> bool {
+        self.main
+    }
     /// A copy of the model's current state.
     pub fn snapshot(&self) -> Weights {
         (self.snapshot)()
@@ -265,7 +271,9 @@ impl<M> Callback<M> for ModelCheckpoint<M> {
         if self.best.is_none_or(|b| self.mode.better(v, b, 0.0)) {
             self.best = Some(v);
             self.best_epoch = Some(ctx.epoch);
-            (self.save)(ctx.model, &self.path)?;
+            if ctx.is_main() {
+                (self.save)(ctx.model, &self.path)?;
+            }
         }
         Ok(())
     }

@@ -239,6 +239,29 @@ impl Accumulator {
         Ok(())
     }
 
+    /// The sums behind the logs, flat (loss, rows, then each metric's sum and count): what
+    /// data-parallel training adds up over the ranks.
+    pub(crate) fn totals(&self) -> Vec<f64> {
+        let mut t = vec![self.loss, self.samples as f64];
+        t.extend(&self.sums);
+        t.extend(&self.counts);
+        t
+    }
+
+    /// Adds [`Accumulator::totals`] (of the same metrics) into this one.
+    pub(crate) fn add_totals(&mut self, t: &[f64]) {
+        let m = self.metrics.len();
+        if t.len() != 2 + 2 * m {
+            return;
+        }
+        self.loss += t[0];
+        self.samples += t[1].round() as usize;
+        for i in 0..m {
+            self.sums[i] += t[2 + i];
+            self.counts[i] += t[2 + m + i];
+        }
+    }
+
     /// Running values for the progress bar.
     pub(crate) fn summary(&self) -> Vec<(String, f64)> {
         let mut out = vec![("loss".to_string(), self.loss / self.samples.max(1) as f64)];

@@ -28,6 +28,7 @@ use std::time::Instant;
 use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::dim::StaticDim;
+use crate::distributed::{DataParallel, Shard};
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::optim::{Optimizer, OptimizerFor, clip_grad_norm};
@@ -91,6 +92,12 @@ pub struct FitConfig {
     pub checkpoint: Option<PathBuf>,
     /// Resume from [`FitConfig::checkpoint`] when that file exists.
     pub resume: bool,
+    /// Train data-parallel over this group (see [`crate::distributed`]): `batch_size` is then
+    /// per rank, every rank takes its shard of each global batch of `batch_size × world`
+    /// samples drawn in the order one process would draw them, gradients are averaged before
+    /// each step, the loss and metrics are computed over the whole batch, and only rank 0
+    /// prints and writes checkpoints. Every rank must call `fit` with the same configuration.
+    pub parallel: Option<DataParallel>,
 }
 
 impl Default for FitConfig {
@@ -108,6 +115,7 @@ impl Default for FitConfig {
             verbosity: Verbosity::Auto,
             checkpoint: None,
             resume: false,
+            parallel: None,
         }
     }
 }
@@ -174,6 +182,7 @@ pub fn fit<M, S, C, B, O: OptimizerFor<M>>(
 ) -> Result<History>
 where
     M: Layer<S, B> + Send + Sync,
+    M::Cache: Send + Sync,
     M::Output: FitOutput<C, B>,
     S: Shape,
     C: StaticDim,
@@ -200,57 +209,89 @@ where
     let mut rng = Rng::new(config.seed);
     let mut history = History::default();
     let mut first_epoch = 1;
+    let dp = config.parallel.as_ref();
+    let (world, main) = dp.map_or((1, true), |d| (d.world(), d.is_main()));
     if let (Some(path), true) = (&config.checkpoint, config.resume)
-        && path.exists()
+        && let Some(bytes) = read_checkpoint(path, dp)?
     {
-        let resumed = state::load(path, model, opt)?;
+        let resumed = state::load(&bytes, path, model, opt)?;
+        if resumed.world != world {
+            return Err(Error::Config(format!(
+                "{}: this checkpoint was written by a run on {} rank(s); resume it with {} \
+                 (this run has {world})",
+                path.display(),
+                resumed.world,
+                resumed.world
+            )));
+        }
         rng = Rng::from_state(resumed.rng);
         history = resumed.history;
         first_epoch = resumed.epoch + 1;
     }
-    for cb in callbacks.iter_mut() {
-        cb.on_train_begin(
-            base_lr,
-            first_epoch - 1,
-            train_set.len().div_ceil(config.batch_size.max(1)),
-        )?;
+    if let Some(dp) = dp {
+        dp.broadcast_model(model)?;
     }
-    let mut progress = Progress::new(config.verbosity);
+    // Every rank draws the global batches one process would draw, then takes its shard.
+    let global_batch = config.batch_size.max(1) * world;
+    for cb in callbacks.iter_mut() {
+        cb.on_train_begin(base_lr, first_epoch - 1, train_set.len().div_ceil(global_batch))?;
+    }
+    let mut progress = Progress::new(if main { config.verbosity } else { Verbosity::Quiet });
     if train_set.is_sequences() {
         progress.count_tokens();
     }
     for epoch in first_epoch..=config.epochs {
         let start = Instant::now();
         let batches = if config.shuffle && config.bucket_by_length {
-            train_set.batches_by_length(config.batch_size, &mut rng)
+            train_set.batches_by_length(global_batch, &mut rng)
         } else if config.shuffle {
-            train_set.batches(config.batch_size, &mut rng)
+            train_set.batches(global_batch, &mut rng)
         } else {
-            train_set.batches_in_order(config.batch_size)
+            train_set.batches_in_order(global_batch)
         };
         progress.start_epoch(epoch, config.epochs, batches.remaining());
         let mut acc = Accumulator::new(&config.metrics);
         for (index, batch) in batches.enumerate() {
-            let x = batch.inputs_tensor::<S, B>(dev)?;
             let acc = &mut acc;
             let (model, opt) = (&mut *model, &mut *opt);
-            B::on_workers(|| -> Result<()> {
-                let (out, cache) = model.forward_train(&x);
-                let (out, rows) = M::Output::rows(out);
-                let (loss, dout) = config.loss.apply(&out, &batch, dev).map_err(|e| match e {
-                    Error::NonFinite(m) => {
-                        Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
-                    }
-                    other => other,
-                })?;
-                acc.add(loss, &out, &batch, dev)?;
-                let dout = M::Output::unrows(dout, &rows);
-                let mut grads = model.backward_params(&cache, &dout)?;
-                if let Some(max) = config.clip_grad_norm {
-                    clip_grad_norm(&mut grads, max)?;
+            let at_batch = |e: Error| match e {
+                Error::NonFinite(m) => {
+                    Error::NonFinite(format!("epoch {epoch}, batch {}: {m}", index + 1))
                 }
-                opt.step(model, &grads)
-            })?;
+                other => other,
+            };
+            match dp {
+                None => {
+                    let x = batch.inputs_tensor::<S, B>(dev)?;
+                    B::on_workers(|| -> Result<()> {
+                        let (out, cache) = model.forward_train(&x);
+                        let (out, rows) = M::Output::rows(out);
+                        let (loss, dout) =
+                            config.loss.apply(&out, &batch, dev).map_err(at_batch)?;
+                        acc.add(loss, &out, &batch, dev)?;
+                        let dout = M::Output::unrows(dout, &rows);
+                        let mut grads = model.backward_params(&cache, &dout)?;
+                        if let Some(max) = config.clip_grad_norm {
+                            clip_grad_norm(&mut grads, max)?;
+                        }
+                        opt.step(model, &grads)
+                    })?;
+                }
+                Some(dp) => {
+                    // The collectives run outside `on_workers`: a rank waiting for another
+                    // must not hold a compute worker (ranks that are threads share them).
+                    let shard = dp.shard(&batch);
+                    let mut grads =
+                        parallel_step::<M, S, C, B>(model, dev, config, dp, &shard, acc)
+                            .map_err(at_batch)?;
+                    B::on_workers(|| -> Result<()> {
+                        if let Some(max) = config.clip_grad_norm {
+                            clip_grad_norm(&mut grads, max)?;
+                        }
+                        opt.step(model, &grads)
+                    })?;
+                }
+            }
             for cb in callbacks.iter_mut() {
                 if let Some(lr) = cb.on_batch_end()? {
                     opt.set_lr(lr);
@@ -262,7 +303,15 @@ where
         }
         let mut logs = acc.logs("");
         if let Some(val) = &val_set {
-            let val_logs = evaluate::<M, S, C, B>(model, dev, val, config)?;
+            let val_logs = scores::<M, S, C, B>(
+                model,
+                dev,
+                val,
+                config.loss,
+                &config.metrics,
+                config.batch_size.max(256),
+                dp,
+            )?;
             logs.extend(val_logs.iter().map(|(k, v)| (format!("val_{k}"), *v)));
         }
         logs.insert("lr".into(), opt.lr());
@@ -286,6 +335,7 @@ where
                     lr: None,
                     snapshot: &snapshot,
                     restore: &mut restore,
+                    main,
                 };
                 cb.on_epoch_end(&mut ctx)?;
                 if let Some(lr) = ctx.lr {
@@ -297,8 +347,10 @@ where
             let from = std::path::Path::new("<weights restored by a callback>");
             crate::checkpoint::load_entries(model, &entries, "", from, true)?;
         }
-        if let Some(path) = &config.checkpoint {
-            state::save(path, model, opt, epoch, rng.state(), &history)?;
+        if let Some(path) = &config.checkpoint
+            && main
+        {
+            state::save(path, model, opt, epoch, rng.state(), &history, world)?;
         }
         if stop {
             break;
@@ -333,7 +385,8 @@ where
     C: StaticDim,
     B: Backend,
 {
-    scores(model, dev, data, config.loss, &config.metrics, config.batch_size.max(256))
+    let (loss, metrics, parallel) = (config.loss, &config.metrics, config.parallel.as_ref());
+    scores(model, dev, data, loss, metrics, config.batch_size.max(256), parallel)
 }
 
 /// [`evaluate`] without a [`FitConfig`]: the loss and the metrics named here (Keras's
@@ -363,9 +416,11 @@ where
     C: StaticDim,
     B: Backend,
 {
-    scores(model, dev, data, loss, metrics, 256)
+    scores(model, dev, data, loss, metrics, 256, None)
 }
 
+/// Loss and metrics over `data`; with `parallel`, every rank scores its shard of each batch
+/// and the sums are added up, so every rank gets the whole dataset's values.
 fn scores<M, S, C, B>(
     model: &M,
     dev: &B,
@@ -373,6 +428,7 @@ fn scores<M, S, C, B>(
     loss_fn: LossFn,
     metrics: &[Metric],
     batch_size: usize,
+    parallel: Option<&DataParallel>,
 ) -> Result<EpochLogs>
 where
     M: Layer<S, B> + Sync,
@@ -382,14 +438,100 @@ where
     B: Backend,
 {
     let mut acc = Accumulator::new(metrics);
-    for batch in data.batches_in_order(batch_size) {
-        let x = batch.inputs_tensor::<S, B>(dev)?;
+    let world = parallel.map_or(1, DataParallel::world);
+    let mut outcome = Ok(());
+    for global in data.batches_in_order(batch_size * world) {
+        let shard = parallel.map(|dp| dp.shard(&global));
+        let (batch, counted) = match &shard {
+            Some(s) => (&s.batch, s.weight > 0),
+            None => (&global, true),
+        };
+        if !counted {
+            continue;
+        }
         let acc = &mut acc;
-        B::on_workers(|| -> Result<()> {
+        let step = B::on_workers(|| -> Result<()> {
+            let x = batch.inputs_tensor::<S, B>(dev)?;
             let (out, _) = M::Output::rows(model.forward(&x));
-            let (loss, _) = loss_fn.apply(&out, &batch, dev)?;
-            acc.add(loss, &out, &batch, dev)
-        })?;
+            let (loss, _) = loss_fn.apply(&out, batch, dev)?;
+            acc.add(loss, &out, batch, dev)
+        });
+        if let Err(e) = step {
+            if parallel.is_none() {
+                return Err(e);
+            }
+            // Every rank must reach the sum below.
+            outcome = Err(e);
+            break;
+        }
+    }
+    if let Some(dp) = parallel {
+        let totals = dp.agree(outcome, acc.totals())?;
+        acc = Accumulator::new(metrics);
+        acc.add_totals(&totals);
     }
     Ok(acc.logs(""))
+}
+
+/// One data-parallel training step's forward pass, loss and averaged gradients; the step's
+/// loss and metrics over the whole global batch go into `acc` (the same on every rank).
+fn parallel_step<M, S, C, B>(
+    model: &mut M,
+    dev: &B,
+    config: &FitConfig,
+    dp: &DataParallel,
+    shard: &Shard,
+    acc: &mut Accumulator,
+) -> Result<M>
+where
+    M: Layer<S, B> + Send + Sync,
+    M::Cache: Send + Sync,
+    M::Output: FitOutput<C, B>,
+    S: Shape,
+    C: StaticDim,
+    B: Backend,
+{
+    let batch = &shard.batch;
+    let mut step = Accumulator::new(&config.metrics);
+    let forward = B::on_workers(|| {
+        let x = batch.inputs_tensor::<S, B>(dev)?;
+        let (out, cache) = model.forward_train(&x);
+        let (out, rows) = M::Output::rows(out);
+        let (loss, dout) = config.loss.apply(&out, batch, dev)?;
+        if shard.weight > 0 {
+            step.add(loss, &out, batch, dev)?;
+        }
+        Ok((cache, M::Output::unrows(dout, &rows)))
+    });
+    // Every rank learns whether every other rank's loss is usable before any gradient moves.
+    let (outcome, forward) = match forward {
+        Ok(f) => (Ok(()), Some(f)),
+        Err(e) => (Err(e), None),
+    };
+    let totals = dp.agree(outcome, step.totals())?;
+    acc.add_totals(&totals);
+    let Some((cache, dout)) = forward else {
+        return Err(Error::Distributed("a failed step was not reported".into()));
+    };
+    dp.backward(model, &cache, &dout, shard)
+}
+
+/// The training checkpoint's bytes when it exists: read by rank 0 and sent to every rank in
+/// data-parallel training (the other ranks need not see the file).
+fn read_checkpoint(path: &std::path::Path, dp: Option<&DataParallel>) -> Result<Option<Vec<u8>>> {
+    let read = || -> Result<Option<Vec<u8>>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        std::fs::read(path)
+            .map(Some)
+            .map_err(|source| Error::Io { path: path.display().to_string(), source })
+    };
+    match dp {
+        None => read(),
+        Some(dp) => {
+            let mine = if dp.is_main() { read() } else { Ok(None) };
+            dp.broadcast_file(mine)
+        }
+    }
 }

@@ -16,6 +16,8 @@ pub(crate) struct Resumed {
     pub epoch: usize,
     pub rng: u64,
     pub history: History,
+    /// Ranks of the data-parallel run that wrote it (1 for a single process).
+    pub world: usize,
 }
 
 pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
@@ -25,6 +27,7 @@ pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
     epoch: usize,
     rng: u64,
     history: &History,
+    world: usize,
 ) -> Result<()> {
     let mut entries = checkpoint::state_entries(model, "model");
     entries.extend(opt.state_entries());
@@ -34,19 +37,23 @@ pub(crate) fn save<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
         ("shuffle_rng".to_string(), rng.to_string()),
         ("lr".to_string(), format!("{:e}", opt.lr())),
         ("history".to_string(), history.to_json()),
+        ("world".to_string(), world.to_string()),
     ]
     .into();
     checkpoint::write_atomic(path, &entries, &meta)
 }
 
+/// Restores a training checkpoint from its bytes (read by rank 0 and broadcast, in
+/// data-parallel training); `path` names it in messages.
 pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
+    bytes: &[u8],
     path: &Path,
     model: &mut M,
     opt: &mut O,
 ) -> Result<Resumed> {
     let file = path.display().to_string();
     let fmt = |message: String| Error::Format { path: file.clone(), message };
-    let (entries, meta) = checkpoint::read_entries(path)?;
+    let (entries, meta) = checkpoint::parse_entries(bytes, &file)?;
     let get = |k: &str| {
         meta.get(k).ok_or_else(|| fmt(format!("not a training checkpoint: no `{k}` metadata")))
     };
@@ -55,6 +62,11 @@ pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
         get("shuffle_rng")?.parse::<u64>().map_err(|e| fmt(format!("bad generator state: {e}")))?;
     let lr = get("lr")?.parse::<f64>().map_err(|e| fmt(format!("bad learning rate: {e}")))?;
     let history = History::from_json(get("history")?).map_err(|e| fmt(e.to_string()))?;
+    // Checkpoints from before data-parallel training have no `world`: one process.
+    let world = match meta.get("world") {
+        Some(w) => w.parse::<usize>().map_err(|e| fmt(format!("bad world size: {e}")))?,
+        None => 1,
+    };
     // Check the generator states before changing anything.
     let mut probe_error = None;
     model.visit_rng(&mut "rng".to_string(), &mut |name, _| {
@@ -76,5 +88,5 @@ pub(crate) fn load<M: Module<B>, B: Backend, O: Optimizer<M> + ?Sized>(
             *c = v;
         }
     });
-    Ok(Resumed { epoch, rng, history })
+    Ok(Resumed { epoch, rng, history, world })
 }

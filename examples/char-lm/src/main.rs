@@ -168,6 +168,7 @@ fn train<M>(
 ) -> Result<(), Box<dyn std::error::Error>>
 where
     M: Layer<(Dyn, Dyn), Cpu, Output = (Dyn, Dyn, Const<96>)> + Send + Sync,
+    M::Cache: Send + Sync,
 {
     let out = o.out.join(if o.transformer { "transformer" } else { "lstm" });
     std::fs::create_dir_all(&out)?;

@@ -69,6 +69,7 @@ fn train<B, M>(
 where
     B: Backend,
     M: Layer<(Dyn, Dyn, Const<12>), B, Output = (Dyn, Const<9>)> + Send + Sync + Summarize,
+    M::Cache: Send + Sync,
 {
     let mut train = read_ts(args.data.join("JapaneseVowels_TRAIN.ts.gz"))?.data;
     let mut test = read_ts(args.data.join("JapaneseVowels_TEST.ts.gz"))?.data;

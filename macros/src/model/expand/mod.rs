@@ -434,8 +434,16 @@ fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
     let p = private();
     let Names { name, cache, s0, sn, .. } = n;
     let (names, where_clauses) = (&plan.names, &plan.where_clauses);
-    let Passes { forward, forward_train, backward, backward_params, output, input_grad, .. } =
-        passes;
+    let Passes {
+        forward,
+        forward_train,
+        backward,
+        backward_params,
+        backward_ready,
+        output,
+        input_grad,
+        ..
+    } = passes;
     let (cs, fields) = (&passes.caches, plan.fields());
     let gs: Vec<&syn::Ident> =
         (0..names.len()).filter(|&i| plan.owns(i)).map(|i| &passes.param_grads[i]).collect();
@@ -472,6 +480,16 @@ fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
 
             fn backward_params(&self, cache: &#cache_ty, dy: &#p::Tensor<#sn, B>) -> #p::Result<Self> {
                 #( #backward_params )*
+                Ok(Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData })
+            }
+
+            fn backward_params_ready(
+                &self,
+                cache: &#cache_ty,
+                dy: &#p::Tensor<#sn, B>,
+                ready: &mut #p::GradReady<'_, B>,
+            ) -> #p::Result<Self> {
+                #( #backward_ready )*
                 Ok(Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData })
             }
         }

@@ -34,6 +34,9 @@ pub(crate) struct Passes {
     pub forward_train: Vec<TokenStream>,
     pub backward: Vec<TokenStream>,
     pub backward_params: Vec<TokenStream>,
+    /// `backward_params` that hands each layer's gradients to `ready` once they are final
+    /// (after the layer's first use, where a shared layer's uses have been summed).
+    pub backward_ready: Vec<TokenStream>,
     /// The model's output: its variable, or a tuple of them.
     pub output: TokenStream,
     /// The model input's gradient after `backward` (a tuple for several inputs).
@@ -49,8 +52,9 @@ pub(crate) fn passes(g: &Graph, plan: &Plan) -> Passes {
     let cs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("c{}", i)).collect();
     let gs: Vec<syn::Ident> = (0..n).map(|i| format_ident!("g{}", i)).collect();
     let (forward, forward_train) = forward_passes(g, plan, &cs);
-    let (backward, input_grads) = backward_pass(g, plan, &gs, false);
-    let (backward_params, _) = backward_pass(g, plan, &gs, true);
+    let (backward, input_grads) = backward_pass(g, plan, &gs, false, false);
+    let (backward_params, _) = backward_pass(g, plan, &gs, true, false);
+    let (backward_ready, _) = backward_pass(g, plan, &gs, true, true);
     let grads: Vec<TokenStream> = input_grads
         .into_iter()
         .enumerate()
@@ -63,6 +67,7 @@ pub(crate) fn passes(g: &Graph, plan: &Plan) -> Passes {
         forward_train,
         backward,
         backward_params,
+        backward_ready,
         output: if single { quote!(#(#outs)*) } else { quote!((#(#outs,)*)) },
         input_grad: if single { quote!(#(#grads)*) } else { quote!((#(#grads,)*)) },
         param_grads: gs,
@@ -121,12 +126,14 @@ enum Grad {
 
 /// The backward walk. With `params_only`, nodes reading the model input compute their
 /// parameter gradients only (for `Linear`, one matrix product less) and the input gets none.
-/// Returns the statements and each input gradient's expression.
+/// With `ready`, each owned layer's finished gradients go to the `ready` callback by field
+/// name. Returns the statements and each input gradient's expression.
 fn backward_pass(
     g: &Graph,
     plan: &Plan,
     gs: &[syn::Ident],
     params_only: bool,
+    ready: bool,
 ) -> (Vec<TokenStream>, Vec<Option<TokenStream>>) {
     let mut stmts = Vec::new();
     let mut grads: HashMap<NodeRef, Grad> = HashMap::new();
@@ -176,6 +183,10 @@ fn backward_pass(
         let p = crate::model::kinds::private();
         for reuse in reuses {
             stmts.push(quote!(#p::add_grads::<B, _>(&mut #gi, &#reuse);));
+        }
+        if ready && plan.owns(i) {
+            let name = field.to_string();
+            stmts.push(quote!(ready(#name, &#gi);));
         }
         for (&r, out) in node.inputs.iter().zip(outs) {
             let Some(d) = out else { continue };

@@ -1,0 +1,109 @@
+//! The data-parallel checks under `mpirun -np 2`: `dp-check` (built here with the `mpi`
+//! feature, into `target/mpi`) trains the MLP and the CNN on 2 ranks × 64 and compares with
+//! one process × 128, by `fit` and by a hand-written loop, in f64 and f32; a rank with a NaN
+//! loss, a rank that fails and a rank that hangs must each stop the run with a clear error
+//! within a bounded time. Skipped with a printed reason when MPI is not installed, unless
+//! `SHAPEFLOW_REQUIRE_MPI=1` (set by `.ci/run`), which makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn mpi_available() -> Result<(), String> {
+    let run = |cmd: &str| Command::new(cmd).arg("--version").output();
+    match (run("mpirun"), run("mpicc")) {
+        (Ok(a), Ok(b)) if a.status.success() && b.status.success() => Ok(()),
+        _ => Err("mpirun or mpicc not found (Debian: apt install openmpi-bin libopenmpi-dev libclang-dev)".into()),
+    }
+}
+
+fn build() -> PathBuf {
+    let target = workspace().join("target/mpi");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(workspace())
+        .args(["build", "-q", "-p", "mnist-parallel", "--features", "mpi", "--bin", "dp-check"])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building dp-check with --features mpi failed");
+    target.join("debug/dp-check")
+}
+
+struct Run {
+    ok: bool,
+    output: String,
+    seconds: f64,
+}
+
+fn mpirun(bin: &Path, args: &[&str]) -> Run {
+    let data = workspace().join("data/mnist");
+    let start = Instant::now();
+    let out = Command::new("mpirun")
+        .args(["--oversubscribe", "-np", "2", "timeout", "300"])
+        .arg(bin)
+        .args(args)
+        .arg(&data)
+        // mpirun refuses root without these (CI containers run as root).
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .expect("mpirun starts");
+    let output =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Run { ok: out.status.success(), output, seconds: start.elapsed().as_secs_f64() }
+}
+
+#[test]
+fn data_parallel_under_mpirun() {
+    if let Err(why) = mpi_available() {
+        if std::env::var("SHAPEFLOW_REQUIRE_MPI").is_ok_and(|v| v == "1") {
+            panic!("SHAPEFLOW_REQUIRE_MPI=1 but {why}");
+        }
+        println!("skipped: {why}");
+        return;
+    }
+    let bin = build();
+    for case in [
+        "equivalence mlp fit f64",
+        "equivalence mlp loop f32",
+        "equivalence mlp fit f32",
+        "equivalence cnn fit f64",
+        "equivalence cnn loop f32",
+    ] {
+        let args: Vec<&str> = case.split(' ').collect();
+        let r = mpirun(&bin, &args);
+        assert!(r.ok && r.output.contains("equivalent:"), "{case}:\n{}", r.output);
+        let line = r.output.lines().find(|l| l.contains("equivalent:")).unwrap_or_default();
+        println!("{case}: {line} ({:.1} s)", r.seconds);
+    }
+
+    let r = mpirun(&bin, &["nan"]);
+    assert!(!r.ok, "{}", r.output);
+    assert!(
+        r.output.contains("epoch 1, batch 1: rank 1: cross-entropy loss is NaN"),
+        "{}",
+        r.output
+    );
+    assert!(
+        r.output.contains("epoch 1, batch 1: the loss is not finite on rank 1"),
+        "{}",
+        r.output
+    );
+
+    let r = mpirun(&bin, &["fail", "1"]);
+    assert!(
+        !r.ok && r.output.contains("rank 1: simulated failure before training"),
+        "{}",
+        r.output
+    );
+    assert!(r.seconds < 60.0, "the other rank took {:.0} s to stop", r.seconds);
+
+    let r = mpirun(&bin, &["hang", "1"]);
+    assert!(!r.ok, "{}", r.output);
+    assert!(r.output.contains("no answer from the other ranks within 3 s"), "{}", r.output);
+    assert!(r.seconds < Duration::from_secs(60).as_secs_f64(), "took {:.0} s", r.seconds);
+}
