@@ -52,7 +52,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if dp.is_main() {
         checkpoint::save(&model, args.out.join("model.safetensors"))?;
         let stats = dp.stats();
-        let epochs = history.len().max(1) as f64;
+        // Epochs trained by this run (a resumed run skips the ones in the checkpoint).
+        let per_epoch = mnist.train.len().div_ceil(64 * dp.world()) as u64;
+        let epochs = (stats.steps / per_epoch.max(1)) as f64;
         println!(
             "test accuracy {:.2}%; {:.0} samples/s over {} ranks; all-reduce wait {:.2} ms per step \
              ({:.1} MB of gradients per step); wrote {}/model.safetensors",
