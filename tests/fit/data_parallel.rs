@@ -33,6 +33,18 @@ model! {
     }
 }
 
+model! {
+    /// Batch norm and dropout: state that is not a parameter.
+    pub struct Stateful {
+        input: [4],
+        fc1: Linear<4, 16>,
+        bn: BatchNorm1d<16>,
+        act: Relu,
+        drop: Dropout<0.3>,
+        fc2: Linear<16, 3>,
+    }
+}
+
 fn data(n: usize, features: usize, seed: u64) -> Dataset {
     let mut rng = Rng::new(seed);
     let x: Vec<f32> = (0..n * features).map(|_| rng.normal() as f32).collect();
@@ -268,5 +280,68 @@ fn resuming_needs_the_same_number_of_ranks_and_continues_exactly() {
     let (one, _) = fit_one(16, 3, &train);
     for w in resumed {
         assert_close(&w.unwrap(), &one, 1e-12, "resumed weights");
+    }
+}
+
+/// Per rank: the batch-norm statistics, the dropout counters, the weights.
+type RankState = (Vec<f64>, Vec<u64>, Vec<f64>);
+
+fn fit_stateful(
+    world: usize,
+    epochs: usize,
+    path: &std::path::Path,
+    train: &Dataset,
+) -> Vec<RankState> {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = ThreadGroup::new(world)
+            .into_iter()
+            .map(|rank| {
+                s.spawn(move || {
+                    let dev = Cpu64::default();
+                    let mut model = Stateful::<Cpu64>::new(&dev, 3);
+                    let opt = &mut Adam::new(&model, AdamConfig { lr: 0.01, ..Default::default() });
+                    let cfg = FitConfig {
+                        checkpoint: Some(path.to_path_buf()),
+                        resume: true,
+                        parallel: Some(DataParallel::new(rank)),
+                        ..config(8, epochs)
+                    };
+                    fit(&mut model, opt, &dev, train, &cfg, &mut []).unwrap();
+                    let mut stats = Vec::new();
+                    model.bn.visit_state(&mut String::new(), &mut |n, e| {
+                        if let shapeflow::module::StateRef::Tensor(_, st) = e
+                            && n.starts_with("running")
+                        {
+                            stats.extend(<Cpu64 as Device>::to_host(st));
+                        }
+                    });
+                    let mut counters = Vec::new();
+                    model.visit_rng(&mut String::new(), &mut |_, c| counters.push(*c));
+                    (stats, counters, weights(&model))
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn batch_norm_statistics_agree_and_dropout_masks_differ_across_ranks() {
+    let dir = std::env::temp_dir().join(format!("shapeflow-dp-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.safetensors"), dir.join("b.safetensors"));
+    let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+    let train = data(120, 4, 8);
+    let straight = fit_stateful(2, 3, &a, &train);
+    // Every rank validates and saves rank 0's statistics; the ranks' mask streams are apart.
+    assert!(!straight[0].0.is_empty());
+    assert_eq!(straight[0].0, straight[1].0, "running statistics");
+    assert_eq!(straight[1].1[0], straight[0].1[0] + (1 << 40), "dropout counters");
+    assert_eq!(straight[0].2, straight[1].2, "weights");
+    // Interrupted after one epoch and resumed: the same run, masks included.
+    fit_stateful(2, 1, &b, &train);
+    let resumed = fit_stateful(2, 3, &b, &train);
+    for (r, s) in resumed.iter().zip(&straight) {
+        assert_eq!(r, s, "resumed run");
     }
 }

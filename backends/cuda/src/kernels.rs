@@ -74,7 +74,7 @@ mod tests {
     /// The define and the launches agree, and no kernel sizes a reduction by a literal.
     #[test]
     fn the_block_size_is_one_definition() {
-        assert_eq!(super::BLOCK_DEFINE, format!("-DSHAPEFLOW_BLOCK={}", crate::runtime::BLOCK));
+        assert_eq!(super::BLOCK_DEFINE, format!("-DSHAPEFLOW_BLOCK={}", crate::shapes::BLOCK));
         for (file, src) in super::SOURCES {
             assert!(!src.contains("[256]"), "{file} sizes an array by a literal block size");
             if src.contains("SHAPEFLOW_BLOCK]") {

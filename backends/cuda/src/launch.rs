@@ -96,12 +96,7 @@ pub(crate) fn act_code(kind: Activation) -> (i32, f32) {
 }
 
 pub(crate) fn rows_cfg(rows: usize) -> LaunchConfig {
-    let blocks = rows.div_ceil(crate::runtime::BLOCK as usize).max(1) as u32;
-    LaunchConfig {
-        grid_dim: (blocks, 1, 1),
-        block_dim: (crate::runtime::BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    }
+    crate::shapes::per_row(rows).into()
 }
 
 /// Copies the first `len` `f64` partial results back, sums them and returns the buffer to the
@@ -167,14 +162,11 @@ pub(crate) fn upload_to(rt: &Arc<Runtime>, data: &[f32]) -> CudaBuf {
 pub(crate) fn reduce(x: &CudaBuf, kernel: &'static str) -> f64 {
     let rt = x.rt.clone();
     let n = x.len;
-    let blocks = n.div_ceil(crate::runtime::BLOCK as usize).clamp(1, 1024);
+    let shape = crate::shapes::reduction(n);
+    let blocks = shape.blocks as usize;
     let Some(mut partial) = rt.take_partials(blocks) else { return f64::NAN };
     if let Some(xd) = x.data.as_ref() {
-        let cfg = LaunchConfig {
-            grid_dim: (blocks as u32, 1, 1),
-            block_dim: (crate::runtime::BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let cfg: LaunchConfig = shape.into();
         launch!(&rt, kernel, cfg, xd, &mut partial, &n);
     }
     host_sum(&rt, partial, blocks)

@@ -32,6 +32,7 @@ mod sequence;
 
 pub mod kernels;
 mod runtime;
+pub mod shapes;
 mod storage;
 
 pub use storage::CudaBuf;

@@ -9,9 +9,6 @@ use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchCon
 
 use crate::kernels::{SOURCES, compile, kernel_names};
 
-/// Threads per block of every kernel (the block reductions assume exactly this).
-pub(crate) const BLOCK: u32 = 256;
-
 /// The device's compiled kernels and services, shared by every buffer on it.
 pub struct Runtime {
     pub(crate) stream: Arc<CudaStream>,
@@ -202,17 +199,12 @@ impl Runtime {
 
     /// A launch configuration for a grid-stride loop over `n` elements.
     pub(crate) fn grid(n: usize) -> LaunchConfig {
-        let blocks = n.div_ceil(BLOCK as usize).clamp(1, 65_535) as u32;
-        LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 }
+        crate::shapes::grid_stride(n).into()
     }
 
     /// One block per item (per-channel reductions).
     pub(crate) fn per_item(items: usize) -> LaunchConfig {
-        LaunchConfig {
-            grid_dim: (items.max(1) as u32, 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        }
+        crate::shapes::per_item(items).into()
     }
 }
 

@@ -1,11 +1,12 @@
-//! The CUDA kernels' index arithmetic, checked on the CPU: `tests/emulation/` compiles every
-//! `.cu` file as C++ with one thread per block (grid-stride loops then cover everything, per-row
-//! kernels run once per block, shared-memory reductions become plain sums), and each kernel's
-//! output is compared with the CPU backend's. Needs `g++`; skips with a message without it.
-//! This checks what runs inside the kernels, not launches, streams or cuBLAS.
+//! The CUDA kernels checked on the CPU with real parallelism: every `.cu` file is compiled as
+//! C++ (`tests/emulation/`), each block's threads run as real threads (the backend's block size,
+//! `SHAPEFLOW_BLOCK`), `__syncthreads()` is a real barrier and `atomicAdd` a real atomic, and
+//! each kernel's output is compared with the CPU backend's. A variant without barriers and one
+//! with plain read-modify-write "atomics" must fail. Needs `g++`; skips with a message without
+//! it. This checks what runs inside the kernels, not streams or cuBLAS.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use libloading::{Library, Symbol};
 use shapeflow_core::Activation;
@@ -15,41 +16,111 @@ use shapeflow_core::backend::{
     RowStats, RowStatsMut, Rows, SgdStep, Window2d,
 };
 use shapeflow_cpu::{Cpu, CpuBuf};
+use shapeflow_cuda::shapes;
 
-/// Compiles the kernels once per test run (tests run in parallel and share the library).
-fn compiled() -> Option<&'static PathBuf> {
-    static LIB: OnceLock<Option<PathBuf>> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulation");
-        let out = std::env::temp_dir()
-            .join(format!("shapeflow-cuda-emulation-{}.so", std::process::id()));
-        let status = std::process::Command::new("g++")
-            .args([
-                "-std=c++17",
-                "-O1",
-                "-shared",
-                "-fPIC",
-                shapeflow_cuda::kernels::BLOCK_DEFINE,
-                "-I",
-            ])
-            .arg(&dir)
-            .arg(dir.join("kernels.cpp"))
-            .arg("-o")
-            .arg(&out)
-            .status();
-        match status {
-            Ok(s) if s.success() => Some(out),
-            other => {
-                println!("skipped: could not compile the kernels with g++ ({other:?})");
-                None
-            }
+const SOURCES: [&str; 8] =
+    ["elementwise", "linalg", "rows", "conv", "pool", "norm", "optim", "sequence"];
+
+/// Threads per block: the backend's `SHAPEFLOW_BLOCK`, the block size of its launches.
+fn block_threads() -> u32 {
+    shapeflow_cuda::kernels::BLOCK_DEFINE
+        .rsplit('=')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+/// The kernel sources with each `extern "C" __global__ void name(params)` renamed
+/// `name__kernel`, followed by a C entry point `name(params)` that runs the current block's
+/// threads on it (`emu_threads` in tests/emulation/kernels.cpp).
+fn threaded_source(dir: &std::path::Path) -> String {
+    const HEAD: &str = "extern \"C\" __global__ void ";
+    let mut body = String::from("#include \"kernels.cpp\"\n");
+    let mut entries = String::new();
+    for name in SOURCES {
+        let path = dir.join(format!("../../kernels/{name}.cu"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(HEAD) {
+            body.push_str(&rest[..at]);
+            let after = &rest[at + HEAD.len()..];
+            let open = after.find('(').expect("kernel parameter list");
+            let close = after.find(')').expect("kernel parameter list");
+            let (kernel, params) = (&after[..open], &after[open + 1..close]);
+            body.push_str(&format!("static void {kernel}__kernel("));
+            let args: Vec<&str> = params
+                .split(',')
+                .map(|p| p.trim().rsplit([' ', '*']).next().unwrap_or(""))
+                .filter(|a| !a.is_empty())
+                .collect();
+            entries.push_str(&format!(
+                "extern \"C\" void {kernel}({params}) {{ emu_threads([&] {{ {kernel}__kernel({}); }}); }}\n",
+                args.join(", ")
+            ));
+            rest = &after[open + 1..];
         }
-    })
-    .as_ref()
+        body.push_str(rest);
+        body.push('\n');
+    }
+    body + &entries
+}
+
+/// Compiles the kernels once per test run and variant (tests run in parallel and share the
+/// library): `defines` are extra `-D` flags (the broken variants of the barrier test).
+fn compiled(defines: &[&str]) -> Option<PathBuf> {
+    static LIBS: Mutex<Vec<(String, Option<PathBuf>)>> = Mutex::new(Vec::new());
+    let key = defines.join(" ");
+    let mut libs = LIBS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, lib)) = libs.iter().find(|(k, _)| *k == key) {
+        return lib.clone();
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulation");
+    let tag = format!("{}-{}", std::process::id(), libs.len());
+    let src = std::env::temp_dir().join(format!("shapeflow-cuda-emulation-{tag}.cpp"));
+    let out = std::env::temp_dir().join(format!("shapeflow-cuda-emulation-{tag}.so"));
+    std::fs::write(&src, threaded_source(&dir)).expect("write the generated source");
+    let status = std::process::Command::new("g++")
+        .args([
+            "-std=c++17",
+            "-O1",
+            "-shared",
+            "-fPIC",
+            "-pthread",
+            shapeflow_cuda::kernels::BLOCK_DEFINE,
+        ])
+        .args(defines)
+        .arg("-I")
+        .arg(&dir)
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status();
+    let lib = match status {
+        Ok(s) if s.success() => {
+            // One handle stays open for the whole run: the library's thread pool must never be
+            // unloaded under its threads.
+            // SAFETY: our kernels, as in `build_variant`.
+            if let Ok(keep) = unsafe { Library::new(&out) } {
+                std::mem::forget(keep);
+            }
+            Some(out)
+        }
+        other => {
+            println!("skipped: could not compile the kernels with g++ ({other:?})");
+            None
+        }
+    };
+    libs.push((key, lib.clone()));
+    lib
 }
 
 fn build() -> Option<Library> {
-    let out = compiled()?;
+    build_variant(&[])
+}
+
+fn build_variant(defines: &[&str]) -> Option<Library> {
+    let out = compiled(defines)?;
     // SAFETY: the library was built from our kernel sources; loading runs no initialisers
     // beyond the C++ runtime's.
     match unsafe { Library::new(out) } {
@@ -64,20 +135,40 @@ fn build() -> Option<Library> {
 struct Emu(Library);
 
 impl Emu {
-    /// Runs `body` once per block of a `grid`-block launch (one thread per block). The emulated
-    /// block index and `__shared__` arrays are globals of the library, so launches from the
-    /// tests' threads are serialised.
-    fn launch(&self, grid: usize, mut body: impl FnMut()) {
+    /// Runs `body` once per block of a `grid`-block launch of the backend's block size; each
+    /// kernel entry point runs that block's threads as real threads. The emulated indices and
+    /// `__shared__` arrays are globals of the library, so launches from the tests' threads are
+    /// serialised. Panics when a barrier was not reached by every live thread of a block.
+    fn launch(&self, grid: usize, body: impl FnMut()) {
+        self.launch_blocks(grid, block_threads(), body);
+    }
+
+    /// Runs `body` once per block of the backend's launch shape for this kernel
+    /// ([`shapeflow_cuda::shapes`]), so multi-block grid-stride loops run as on a GPU.
+    fn launch_as(&self, shape: shapes::Shape, body: impl FnMut()) {
+        self.launch_blocks(shape.blocks as usize, shape.threads, body);
+    }
+
+    fn launch_blocks(&self, grid: usize, threads: u32, mut body: impl FnMut()) {
         static LAUNCH: Mutex<()> = Mutex::new(());
         let _one_at_a_time = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: `emu_set_block(u32, u32)` is defined in kernels.cpp with this signature.
-        let set: Symbol<unsafe extern "C" fn(u32, u32)> =
+        // SAFETY: `emu_set_block(u32, u32, u32)` and `emu_take_stuck()` are defined in
+        // kernels.cpp with these signatures.
+        let set: Symbol<unsafe extern "C" fn(u32, u32, u32)> =
             unsafe { self.0.get(b"emu_set_block") }.unwrap();
+        let stuck: Symbol<unsafe extern "C" fn() -> i32> =
+            unsafe { self.0.get(b"emu_take_stuck") }.unwrap();
         for b in 0..grid.max(1) {
-            // SAFETY: plain stores to the emulated block index and grid size.
-            unsafe { set(b as u32, grid.max(1) as u32) };
+            // SAFETY: plain stores to the emulated block index, grid and block sizes.
+            unsafe { set(b as u32, grid.max(1) as u32, threads.max(1)) };
             body();
         }
+        // SAFETY: reads and resets a counter.
+        let n = unsafe { stuck() };
+        assert_eq!(
+            n, 0,
+            "{n} __syncthreads() barrier(s) were not reached by every thread of a block"
+        );
     }
     fn sym<T>(&self, name: &str) -> Symbol<'_, T> {
         // SAFETY: each caller names a kernel with the matching C signature (kernels/*.cu).
@@ -134,7 +225,9 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         let mut y = vec![0.0f32; n];
         let f = emu.sym::<Unary>("activation");
         // SAFETY: buffers of `n` floats each, as the kernel indexes.
-        emu.launch(1, || unsafe { f(x.as_ptr(), y.as_mut_ptr(), code, slope, n) });
+        emu.launch_as(shapes::grid_stride(n), || unsafe {
+            f(x.as_ptr(), y.as_mut_ptr(), code, slope, n)
+        });
         let mut want = buf(&vec![0.0; n]);
         Cpu::activation(kind, &buf(&x), &mut want);
         close(&format!("{kind:?} forward"), &y, &want);
@@ -142,7 +235,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         let mut dx = vec![0.0f32; n];
         let b = emu.sym::<UnaryBwd>("activation_backward");
         // SAFETY: as above.
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(n), || unsafe {
             b(saved.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), code, slope, n)
         });
         let mut want = buf(&vec![0.0; n]);
@@ -157,7 +250,9 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         let mut y = vec![0.0f32; n];
         let f = emu.sym::<RowsFn>(name);
         // SAFETY: rows × cols floats.
-        emu.launch(rows, || unsafe { f(x.as_ptr(), y.as_mut_ptr(), rows, cols) });
+        emu.launch_as(shapes::per_row(rows), || unsafe {
+            f(x.as_ptr(), y.as_mut_ptr(), rows, cols)
+        });
         let mut want = buf(&vec![0.0; n]);
         if name == "softmax_rows" {
             Cpu::softmax_rows(&buf(&x), &mut want, rows, cols);
@@ -168,7 +263,9 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         let mut dx = vec![0.0f32; n];
         let b = emu.sym::<RowsBwd>(bwd);
         // SAFETY: rows × cols floats.
-        emu.launch(rows, || unsafe { b(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), rows, cols) });
+        emu.launch_as(shapes::per_row(rows), || unsafe {
+            b(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), rows, cols)
+        });
         let mut want = buf(&vec![0.0; n]);
         if name == "softmax_rows" {
             Cpu::softmax_backward_rows(&buf(&y), &buf(&dy), &mut want, rows, cols);
@@ -186,7 +283,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
     let nll =
         emu.sym::<unsafe extern "C" fn(*const f32, *const i32, *mut f64, usize, usize)>("nll_sum");
     // SAFETY: logp rows × cols, labels and per_row `rows` long.
-    emu.launch(rows, || unsafe {
+    emu.launch_as(shapes::per_row(rows), || unsafe {
         nll(logp.as_ptr(), labels32.as_ptr(), per_row.as_mut_ptr(), rows, cols)
     });
     let want = Cpu::nll_sum(&logp, &labels, rows, cols);
@@ -196,18 +293,20 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         "softmax_minus_onehot",
     );
     // SAFETY: as above.
-    emu.launch(n, || unsafe {
+    emu.launch_as(shapes::per_row(rows * cols), || unsafe {
         smo(logp.as_ptr(), labels32.as_ptr(), dx.as_mut_ptr(), rows, cols, 0.25)
     });
     let mut want = buf(&vec![0.0; n]);
     Cpu::softmax_minus_onehot(&logp, &labels, &mut want, rows, cols, 0.25);
     close("softmax_minus_onehot", &dx, &want);
-    let mut partial = vec![0.0f64; 1];
+    let mut partial = vec![0.0f64; shapes::reduction(n).blocks as usize];
     for (name, want) in [("sum", Cpu::sum(&buf(&x))), ("sum_squares", Cpu::sum_squares(&buf(&x)))] {
         let sum = emu.sym::<unsafe extern "C" fn(*const f32, *mut f64, usize)>(name);
-        // SAFETY: x has n floats; one partial.
-        emu.launch(1, || unsafe { sum(x.as_ptr(), partial.as_mut_ptr(), n) });
-        assert!((partial[0] - want).abs() < 1e-6, "{name}: {} vs {want}", partial[0]);
+        // SAFETY: x has n floats; one partial per block.
+        emu.launch_as(shapes::reduction(n), || unsafe { sum(x.as_ptr(), partial.as_mut_ptr(), n) });
+        let total: f64 = partial.iter().sum();
+        assert!(partial.len() > 1, "the reduction spans several blocks");
+        assert!((total - want).abs() < 1e-6, "{name}: {total} vs {want}");
     }
     let t: Vec<f32> = data(n, 0.3).iter().map(|v| (v + 2.0) / 4.0).collect();
     let (mut grad, mut loss) = (vec![0.0f32; n], vec![0.0f64; n]);
@@ -216,7 +315,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
             "bce_with_logits",
         );
     // SAFETY: n elements each.
-    emu.launch(n, || unsafe {
+    emu.launch_as(shapes::per_row(n), || unsafe {
         bce(x.as_ptr(), t.as_ptr(), grad.as_mut_ptr(), loss.as_mut_ptr(), 0.5, n)
     });
     let mut want = buf(&vec![0.0; n]);
@@ -233,7 +332,9 @@ fn dropout_masks_are_identical_to_the_cpu() {
     let mut mask = vec![0.0f32; n];
     let f = emu.sym::<unsafe extern "C" fn(*mut f32, f64, u64, usize)>("dropout_mask");
     // SAFETY: n floats.
-    emu.launch(1, || unsafe { f(mask.as_mut_ptr(), 0.3, 0xDEAD_BEEF_1234, n) });
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
+        f(mask.as_mut_ptr(), 0.3, 0xDEAD_BEEF_1234, n)
+    });
     let mut want = buf(&vec![0.0; n]);
     Cpu::dropout_mask(&mut want, 0.3, 0xDEAD_BEEF_1234);
     assert_eq!(&mask[..], &want[..], "the same seed gives the same mask on both backends");
@@ -316,7 +417,7 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
         "channel_moments",
     );
     // SAFETY: x is outer·channels·inner floats; mean and var `channels`.
-    emu.launch(channels, || unsafe {
+    emu.launch_as(shapes::per_item(channels), || unsafe {
         mom(x.as_ptr(), mean.as_mut_ptr(), var.as_mut_ptr(), outer, channels, inner)
     });
     let (mut wm, mut wv) = (buf(&[0.0; 3]), buf(&[0.0; 3]));
@@ -376,7 +477,7 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     );
     let bwd = emu.sym::<Bwd>("batch_norm_backward");
     // SAFETY: as above.
-    emu.launch(channels, || unsafe {
+    emu.launch_as(shapes::per_item(channels), || unsafe {
         bwd(
             x.as_ptr(),
             dy.as_ptr(),
@@ -403,7 +504,9 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     let sc =
         emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize, usize)>("sum_channels");
     // SAFETY: as above.
-    emu.launch(channels, || unsafe { sc(dy.as_ptr(), sums.as_mut_ptr(), outer, channels, inner) });
+    emu.launch_as(shapes::per_item(channels), || unsafe {
+        sc(dy.as_ptr(), sums.as_mut_ptr(), outer, channels, inner)
+    });
     let mut want = buf(&[0.0; 3]);
     Cpu::sum_channels(&buf(&dy), &mut want, shape);
     close("sum_channels", &sums, &want);
@@ -462,7 +565,7 @@ fn optimizer_kernels_match_the_cpu() {
     );
     let adam = emu.sym::<Adam>("adam_step");
     // SAFETY: n floats each.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
         adam(
             p.as_mut_ptr(),
             g.as_ptr(),
@@ -509,7 +612,7 @@ fn optimizer_kernels_match_the_cpu() {
     );
     let sgd = emu.sym::<Sgd>("sgd_step");
     // SAFETY: n floats each.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
         sgd(p.as_mut_ptr(), g.as_ptr(), b.as_mut_ptr(), 0.05, 0.8, 1.0, 0.01, 1, 0, 1, n)
     });
     Cpu::sgd_step(&mut wp, &buf(&g), Some(&mut wb), hp);
@@ -567,7 +670,7 @@ fn layer_norm_kernels_match_the_cpu() {
         let (mut y, mut mean, mut var) = (vec![0.0f32; n], vec![0.0f32; rows], vec![0.0f32; rows]);
         let fwd = emu.sym::<Fwd>("layer_norm");
         // SAFETY: x and y rows × cols floats, gamma and beta cols, mean and var rows.
-        emu.launch(rows, || unsafe {
+        emu.launch_as(shapes::per_item(rows), || unsafe {
             fwd(
                 x.as_ptr(),
                 gamma.as_ptr(),
@@ -592,7 +695,7 @@ fn layer_norm_kernels_match_the_cpu() {
         let mut dx = vec![0.0f32; n];
         let bwd = emu.sym::<Bwd>("layer_norm_backward");
         // SAFETY: as above.
-        emu.launch(rows, || unsafe {
+        emu.launch_as(shapes::per_item(rows), || unsafe {
             bwd(
                 x.as_ptr(),
                 dy.as_ptr(),
@@ -666,7 +769,7 @@ fn rmsprop_and_adagrad_kernels_match_the_cpu() {
         let (mut wp, mut wsq, mut wga, mut wbf) = (buf(&p), buf(&sq), buf(&ga), buf(&bf));
         let rms = emu.sym::<Rms>("rmsprop_step");
         // SAFETY: n floats each.
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(n), || unsafe {
             rms(
                 p.as_mut_ptr(),
                 g.as_ptr(),
@@ -703,7 +806,7 @@ fn rmsprop_and_adagrad_kernels_match_the_cpu() {
             "adagrad_step",
         );
     // SAFETY: n floats each.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
         ada(p.as_mut_ptr(), g.as_ptr(), sum.as_mut_ptr(), clr, 1e-10, 0.1, n)
     });
     Cpu::adagrad_step(&mut wp, &buf(&g), &mut wsum, hp);
@@ -721,7 +824,9 @@ fn concat_and_split_kernels_match_the_cpu() {
     type Cat = unsafe extern "C" fn(*const f32, *const f32, *mut f32, usize, usize, usize);
     let cat = emu.sym::<Cat>("concat_rows");
     // SAFETY: a is rows × left, b rows × right, y rows × (left + right) floats.
-    emu.launch(1, || unsafe { cat(a.as_ptr(), b.as_ptr(), y.as_mut_ptr(), 5, 7, 3) });
+    emu.launch_as(shapes::grid_stride(5 * 10), || unsafe {
+        cat(a.as_ptr(), b.as_ptr(), y.as_mut_ptr(), 5, 7, 3)
+    });
     let mut want = buf(&[0.0; 50]);
     Cpu::concat_rows(&buf(&a), &buf(&b), &mut want, g);
     close("concat_rows", &y, &want);
@@ -729,7 +834,9 @@ fn concat_and_split_kernels_match_the_cpu() {
     type Split = unsafe extern "C" fn(*const f32, *mut f32, *mut f32, usize, usize, usize);
     let split = emu.sym::<Split>("split_rows");
     // SAFETY: as above.
-    emu.launch(1, || unsafe { split(y.as_ptr(), da.as_mut_ptr(), db.as_mut_ptr(), 5, 7, 3) });
+    emu.launch_as(shapes::grid_stride(5 * 10), || unsafe {
+        split(y.as_ptr(), da.as_mut_ptr(), db.as_mut_ptr(), 5, 7, 3)
+    });
     let (mut wa, mut wb) = (buf(&[0.0; 35]), buf(&[0.0; 15]));
     Cpu::split_rows(&want, &mut wa, &mut wb, g);
     close("split_rows a", &da, &wa);
@@ -895,7 +1002,7 @@ fn sequence_kernels_match_the_cpu() {
     let mut gathered = vec![0.0f32; rows.len() * width];
     let gr = emu.sym::<RowsIdxFn>("gather_rows");
     // SAFETY: a table of ≥ 3 rows of `width`, `rows.len()` output rows.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(rows.len() * width), || unsafe {
         gr(x.as_ptr(), rows_i.as_ptr(), gathered.as_mut_ptr(), rows.len(), width)
     });
     let mut want = buf(&vec![0.0; rows.len() * width]);
@@ -911,7 +1018,7 @@ fn sequence_kernels_match_the_cpu() {
     let mut want = buf(&table);
     let sc = emu.sym::<RowsIdxFn>("scatter_add_rows");
     // SAFETY: as above.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(rows.len() * width), || unsafe {
         sc(src.as_ptr(), rows_i.as_ptr(), table.as_mut_ptr(), rows.len(), width)
     });
     Cpu::scatter_add_rows(&buf(&src), &rows, &mut want, width);
@@ -1201,4 +1308,43 @@ fn rotary_kernel_matches_the_cpu() {
         Cpu::rotary(&buf(&x), &mut want, &buf(&cos), &buf(&sin), g);
         close(&format!("rotary inverse {inverse}"), &y, &want);
     }
+}
+
+/// The emulation is only worth its threads if it catches what they can break: with the
+/// barriers compiled out, the block reduction of `sum` goes wrong, and with `atomicAdd` a
+/// plain read-modify-write, `scatter_add_rows` loses additions into a shared row. Both are
+/// right in the real build (the tests above).
+#[test]
+fn a_removed_barrier_or_atomic_makes_the_emulation_fail() {
+    let n = 4096;
+    let x = data(n, 0.4);
+    let want = Cpu::sum(&buf(&x));
+    let sum_is_right = |emu: &Emu| -> bool {
+        let sum = emu.sym::<unsafe extern "C" fn(*const f32, *mut f64, usize)>("sum");
+        let mut partial = vec![0.0f64; shapes::reduction(n).blocks as usize];
+        // SAFETY: x has n floats; one partial per block.
+        emu.launch_as(shapes::reduction(n), || unsafe { sum(x.as_ptr(), partial.as_mut_ptr(), n) });
+        (partial.iter().sum::<f64>() - want).abs() < 1e-6
+    };
+    let (rows, width) = (2048usize, 1usize);
+    let rows_i = vec![0i32; rows];
+    let src = vec![1.0f32; rows * width];
+    let scatter_is_right = |emu: &Emu| -> bool {
+        let sc = emu.sym::<RowsIdxFn>("scatter_add_rows");
+        let mut table = vec![0.0f32; width];
+        // SAFETY: `rows` ids into a one-row table of `width` floats.
+        emu.launch(1, || unsafe {
+            sc(src.as_ptr(), rows_i.as_ptr(), table.as_mut_ptr(), rows, width)
+        });
+        table[0] == rows as f32
+    };
+    let Some(lib) = build() else { return };
+    let good = Emu(lib);
+    assert!(sum_is_right(&good) && scatter_is_right(&good), "the real build must be right");
+    let Some(no_sync) = build_variant(&["-DSHAPEFLOW_EMU_NO_SYNC"]) else { return };
+    let no_sync = Emu(no_sync);
+    assert!((0..5).any(|_| !sum_is_right(&no_sync)), "removing __syncthreads() went unnoticed");
+    let Some(plain) = build_variant(&["-DSHAPEFLOW_EMU_PLAIN_ATOMIC"]) else { return };
+    let plain = Emu(plain);
+    assert!((0..5).any(|_| !scatter_is_right(&plain)), "a non-atomic atomicAdd went unnoticed");
 }

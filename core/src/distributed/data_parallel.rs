@@ -138,29 +138,73 @@ impl DataParallel {
         &*self.engine
     }
 
-    /// Copies rank 0's parameters and buffers (batch-norm statistics) to every rank.
+    /// Copies rank 0's parameters, buffers (batch-norm statistics) and dropout counters to
+    /// every rank, then moves each rank's dropout counters to a stream of its own (`rank << 40`
+    /// calls ahead), so ranks draw independent masks for their shards. Call it once, before
+    /// training.
     pub fn broadcast_model<M: Module<B>, B: Backend>(&self, model: &mut M) -> Result<()> {
         if self.world() == 1 {
             return Ok(());
         }
+        self.broadcast_state(model, false)?;
+        let mut counters = Vec::new();
+        model.visit_rng(&mut String::new(), &mut |_, c| counters.push(*c as f64));
+        let counters = f64s(self.engine.broadcast(Values::F64(counters), 0).wait()?)?;
+        let (mut i, offset) = (0usize, (self.rank() as u64) << 40);
+        model.visit_rng(&mut String::new(), &mut |_, c| {
+            *c = (counters[i] as u64).wrapping_add(offset);
+            i += 1;
+        });
+        Ok(())
+    }
+
+    /// Copies rank 0's buffers (batch-norm running statistics, not parameters) to every rank:
+    /// each rank's statistics follow its own shards during an epoch (as in PyTorch's DDP
+    /// without SyncBatchNorm); `fit` calls this before validating and saving, so every rank
+    /// evaluates the model rank 0 saves. Nothing is sent for a model without buffers.
+    pub fn broadcast_buffers<M: Module<B>, B: Backend>(&self, model: &mut M) -> Result<()> {
+        if self.world() == 1 {
+            return Ok(());
+        }
+        self.broadcast_state(model, true)
+    }
+
+    /// Broadcasts the state dict from rank 0: every entry, or only those that are not
+    /// parameters.
+    fn broadcast_state<M: Module<B>, B: Backend>(
+        &self,
+        model: &mut M,
+        buffers_only: bool,
+    ) -> Result<()> {
+        let params: std::collections::HashSet<String> = if buffers_only {
+            model.param_names().into_iter().collect()
+        } else {
+            Default::default()
+        };
+        let take = |name: &str| !params.contains(name);
         let mut values: Vec<B::Elem> = Vec::new();
         let mut counts: Vec<f64> = Vec::new();
-        model.visit_state(&mut String::new(), &mut |_, e| match e {
-            crate::module::StateRef::Tensor(_, s) => values.extend(B::to_host(s)),
+        model.visit_state(&mut String::new(), &mut |name, e| match e {
+            crate::module::StateRef::Tensor(_, s) if take(name) => values.extend(B::to_host(s)),
+            crate::module::StateRef::Tensor(..) => {}
             crate::module::StateRef::Count(c) => counts.push(c as f64),
         });
+        if values.is_empty() && counts.is_empty() {
+            return Ok(());
+        }
         let values = <B::Elem as Elem>::from_values(
             self.engine.broadcast(<B::Elem as Elem>::into_values(values), 0).wait()?,
         )
         .ok_or_else(|| wrong_type("broadcast of the model"))?;
         let counts = f64s(self.engine.broadcast(Values::F64(counts), 0).wait()?)?;
         let (mut at, mut c) = (0usize, 0usize);
-        model.visit_state_mut(&mut String::new(), &mut |_, e| match e {
-            StateMut::Tensor(_, s) => {
+        model.visit_state_mut(&mut String::new(), &mut |name, e| match e {
+            StateMut::Tensor(_, s) if take(name) => {
                 let n = B::len(s);
                 *s = B::upload_like(s, &values[at..at + n]);
                 at += n;
             }
+            StateMut::Tensor(..) => {}
             StateMut::Count(v) => {
                 *v = counts[c] as u64;
                 c += 1;

@@ -302,6 +302,10 @@ where
             progress.batch(&acc.summary(), count, start.elapsed().as_secs_f64());
         }
         let mut logs = acc.logs("");
+        if let Some(dp) = dp {
+            // Every rank validates (its shard of) and rank 0 saves the same model.
+            dp.broadcast_buffers(model)?;
+        }
         if let Some(val) = &val_set {
             let val_logs = scores::<M, S, C, B>(
                 model,

@@ -1,5 +1,5 @@
 //! The data-parallel checks under `mpirun -np 2`: `dp-check` (built here with the `mpi`
-//! feature, into `target/mpi`) trains the MLP and the CNN on 2 ranks × 64 and compares with
+//! feature) trains the MLP and the CNN on 2 ranks × 64 and compares with
 //! one process × 128, by `fit` and by a hand-written loop, in f64 and f32; a rank with a NaN
 //! loss, a rank that fails and a rank that hangs must each stop the run with a clear error
 //! within a bounded time. Skipped with a printed reason when MPI is not installed, unless
@@ -21,16 +21,19 @@ fn mpi_available() -> Result<(), String> {
     }
 }
 
+/// Builds `dp-check` into this test's own target directory (cargo has released it by the time
+/// tests run), reusing the dependencies `cargo test` compiled.
 fn build() -> PathBuf {
-    let target = workspace().join("target/mpi");
     let status = Command::new(env!("CARGO"))
         .current_dir(workspace())
         .args(["build", "-q", "-p", "mnist-parallel", "--features", "mpi", "--bin", "dp-check"])
-        .env("CARGO_TARGET_DIR", &target)
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building dp-check with --features mpi failed");
-    target.join("debug/dp-check")
+    // This test runs as <target>/debug/deps/mpirun-<hash>.
+    let exe = std::env::current_exe().expect("the test's path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("<target>/debug");
+    profile_dir.join("dp-check")
 }
 
 struct Run {
