@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use shapeflow::data::{Dataset, Mnist};
 use shapeflow::distributed::{Collective, DataParallel, Mpi, Values};
-use shapeflow::fit::{FitConfig, History, Metric, Validation, Verbosity, fit};
+use shapeflow::fit::{FitConfig, FitOutput, History, Metric, Validation, Verbosity, fit};
 use shapeflow::optim::Optimizer;
 use shapeflow::prelude::*;
 
@@ -111,7 +111,10 @@ fn config(batch: usize, parallel: Option<DataParallel>, val: Option<Dataset>) ->
     }
 }
 
-trait Net<B: Backend, S: Shape>: Layer<S, B> + Module<B> + Send + Sync + Sized {
+/// The two models checked, with what `fit` and the data-parallel step need of them.
+trait Net<B: Backend, S: Shape>:
+    Layer<S, B, Cache: Send + Sync, Output: FitOutput<Const<10>, B>> + Module<B> + Send + Sync + Sized
+{
     fn make(dev: &B) -> Self;
 }
 impl<B: Backend> Net<B, MlpIn> for Mlp<B> {
@@ -150,8 +153,6 @@ fn train<M, B, S>(
 ) -> R<(Vec<f64>, Option<History>)>
 where
     M: Net<B, S>,
-    M::Cache: Send + Sync,
-    M::Output: shapeflow::fit::FitOutput<Const<10>, B>,
     B: Backend,
     S: Shape,
 {
@@ -178,10 +179,10 @@ where
             let shard = dp.shard(&global);
             let x = shard.batch.inputs_tensor::<S, B>(dev)?;
             let (y, cache) = model.forward_train(&x);
-            let (y, _) = <M::Output as shapeflow::fit::FitOutput<Const<10>, B>>::rows(y);
+            let (y, rows) = M::Output::rows(y);
             let (loss, dy) = cross_entropy(&y, &shard.batch.labels[..])?;
             dp.check_loss(Ok(loss), &shard)?;
-            let dy = dy.__assume_shape();
+            let dy = M::Output::unrows(dy, &rows);
             let grads = dp.backward(&model, &cache, &dy, &shard)?;
             opt.step(&mut model, &grads)?;
         }
@@ -192,8 +193,6 @@ where
 fn equivalence<M, B, S>(dp: &DataParallel, how: &str, data: &str, tol: f64) -> R<()>
 where
     M: Net<B, S>,
-    M::Cache: Send + Sync,
-    M::Output: shapeflow::fit::FitOutput<Const<10>, B>,
     B: Backend + Default,
     S: Shape,
 {
@@ -243,8 +242,6 @@ fn compare<M, B, S>(
 ) -> R<String>
 where
     M: Net<B, S>,
-    M::Cache: Send + Sync,
-    M::Output: shapeflow::fit::FitOutput<Const<10>, B>,
     B: Backend + Default,
     S: Shape,
 {
