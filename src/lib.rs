@@ -57,11 +57,12 @@ pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
 
 /// Data-parallel training (see [`shapeflow_core::distributed`]): the [`DataParallel`](distributed::DataParallel)
-/// group `fit` and hand-written loops use, the in-process engines, and with the `mpi` and
-/// `nccl` features the MPI and NCCL engines of `shapeflow-distributed`.
+/// group `fit` and hand-written loops use, the in-process engines, the MPI engine (the
+/// system's MPI, loaded at run time) and with the `nccl` feature the NCCL engine of
+/// `shapeflow-distributed`.
 pub mod distributed {
     pub use shapeflow_core::distributed::*;
-    #[cfg(feature = "mpi")]
+    #[cfg(not(target_family = "wasm"))]
     pub use shapeflow_distributed::Mpi;
     #[cfg(feature = "nccl")]
     pub use shapeflow_distributed::{Nccl, NcclId};

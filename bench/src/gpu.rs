@@ -11,6 +11,7 @@ use crate::workloads::{Cnn, Mlp, times, train_steps};
 
 pub fn run(workload: &str, out: &mut Vec<Figure>) -> Result<(), String> {
     let dev = Cuda::new(0).map_err(|e| format!("{workload}: the GPU could not be opened: {e}"))?;
+    eprintln!("{workload}: {}, {}", dev.device_name(), dev.kernels());
     match workload {
         "gpu-gemm" => gemm(&dev, out)?,
         "gpu-w2" => {

@@ -1,7 +1,7 @@
-//! Collective engines for shapeflow's data-parallel training, each behind a cargo feature so
-//! the default build needs neither: `mpi` (rsmpi against the system's MPI, for CPUs and
-//! machines joined by a network) and `nccl` (NVIDIA's NCCL through cudarc, loaded at run time,
-//! so it builds without CUDA). Both implement [`shapeflow_core::distributed::Collective`];
+//! Collective engines for shapeflow's data-parallel training: [`Mpi`] (the system's MPI
+//! library, loaded at run time, for CPUs and machines joined by a network) and, with the
+//! `nccl` feature, `Nccl` (NVIDIA's NCCL through cudarc, also loaded at run time). Neither
+//! needs its library to build. Both implement [`shapeflow_core::distributed::Collective`];
 //! the in-process engines (`Local`, `ThreadGroup`) live in `shapeflow_core::distributed`.
 //!
 //! Each engine runs its library on a thread of its own (MPI and NCCL calls then come from one
@@ -9,19 +9,21 @@
 //! training thread goes on with the backward pass.
 //!
 //! ```
-//! // Without the `mpi` feature this crate has no engine; the in-process one always works.
+//! // Outside mpirun, and without an MPI library, the in-process engine always works.
 //! use shapeflow_core::distributed::{Collective, Local};
 //! assert_eq!(Local.world(), 1);
 //! ```
 
-#[cfg(any(feature = "mpi", feature = "nccl"))]
+#[cfg(any(not(target_family = "wasm"), feature = "nccl"))]
 mod engine_thread;
-#[cfg(feature = "mpi")]
+#[cfg(not(target_family = "wasm"))]
 mod mpi_engine;
+#[cfg(not(target_family = "wasm"))]
+mod mpi_library;
 #[cfg(feature = "nccl")]
 mod nccl_engine;
 
-#[cfg(feature = "mpi")]
+#[cfg(not(target_family = "wasm"))]
 pub use mpi_engine::Mpi;
 #[cfg(feature = "nccl")]
 pub use nccl_engine::{Nccl, NcclId};

@@ -1,35 +1,41 @@
-//! MPI through rsmpi: one process per rank, started by `mpirun`.
+//! MPI: one process per rank, started by `mpirun`, talking to the system's MPI library
+//! (loaded at run time, [`crate::mpi_library`]).
 
 use std::time::Duration;
 
-use mpi::collective::SystemOperation;
-use mpi::environment::Universe;
-use mpi::topology::SimpleCommunicator;
-use mpi::traits::*;
 use shapeflow_core::distributed::{Collective, Pending, Values};
 use shapeflow_core::{Error, Result};
 
 use crate::engine_thread::{EngineThread, Ops};
+use crate::mpi_library::MpiLibrary;
 
 /// The MPI engine: this process's place in `MPI_COMM_WORLD`. Start the program with
-/// `mpirun -np N`; started alone it is a world of one.
+/// `mpirun -np N`; started alone it is a world of one. The MPI library is found at run time
+/// (Open MPI's `libmpi.so.40`, MPICH's `libmpi.so.12`, or the file `SHAPEFLOW_MPI_LIBRARY`
+/// names), so building needs no MPI; without one, `init` is an `Err` saying what was tried.
 ///
 /// ```no_run
 /// use shapeflow_core::distributed::{Collective, DataParallel};
 /// let mpi = shapeflow_distributed::Mpi::init().unwrap();
-/// println!("rank {} of {}", mpi.rank(), mpi.world());
+/// println!("rank {} of {} ({})", mpi.rank(), mpi.world(), mpi.library());
 /// let dp = DataParallel::new(mpi);
 /// # let _ = dp;
 /// ```
 #[derive(Debug)]
 pub struct Mpi {
     thread: EngineThread,
+    library: String,
 }
 
 struct MpiOps {
-    // Dropped last: MPI_Finalize.
-    world: SimpleCommunicator,
-    _universe: Universe,
+    lib: MpiLibrary,
+}
+
+impl Drop for MpiOps {
+    /// `MPI_Finalize` on the engine's thread, the one that initialised MPI.
+    fn drop(&mut self) {
+        self.lib.finalize();
+    }
 }
 
 impl Mpi {
@@ -41,42 +47,37 @@ impl Mpi {
     /// [`Mpi::init`] whose collectives fail after `timeout` when another rank does not take
     /// part (it failed before reaching them, or hangs).
     pub fn with_timeout(timeout: Duration) -> Result<Mpi> {
-        let thread = EngineThread::spawn("mpi", timeout, || {
-            let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)
-                .ok_or_else(|| {
-                    Error::Distributed("MPI is already initialised in this process".into())
-                })?;
-            let world = universe.world();
-            let (rank, size) = (world.rank() as usize, world.size() as usize);
-            Ok((MpiOps { world, _universe: universe }, rank, size))
+        let lib = MpiLibrary::load()?;
+        let library = format!("{} from {}", lib.version, lib.path);
+        let thread = EngineThread::spawn("mpi", timeout, move || {
+            let (rank, world) = lib.init()?;
+            Ok((MpiOps { lib }, rank, world))
         })?;
-        Ok(Mpi { thread })
+        Ok(Mpi { thread, library })
     }
-}
 
-fn checked(len: usize) -> Result<()> {
-    if len > i32::MAX as usize {
-        return Err(Error::Distributed(format!(
-            "{len} values in one MPI operation; MPI counts stop at {} (use smaller buckets)",
-            i32::MAX
-        )));
+    /// The MPI library in use: its own description and the file it was loaded from.
+    ///
+    /// ```no_run
+    /// let mpi = shapeflow_distributed::Mpi::init().unwrap();
+    /// assert!(mpi.library().contains("MPI"));
+    /// ```
+    pub fn library(&self) -> &str {
+        &self.library
     }
-    Ok(())
 }
 
 impl Ops for MpiOps {
     fn sum(&mut self, values: Values) -> Result<Values> {
-        checked(values.len())?;
-        let sum = SystemOperation::sum();
         Ok(match values {
             Values::F32(send) => {
                 let mut out = vec![0.0f32; send.len()];
-                self.world.all_reduce_into(&send[..], &mut out[..], sum);
+                self.lib.all_reduce_sum(&send, &mut out)?;
                 Values::F32(out)
             }
             Values::F64(send) => {
                 let mut out = vec![0.0f64; send.len()];
-                self.world.all_reduce_into(&send[..], &mut out[..], sum);
+                self.lib.all_reduce_sum(&send, &mut out)?;
                 Values::F64(out)
             }
             Values::U8(_) => return Err(Error::Distributed("bytes cannot be summed".into())),
@@ -84,12 +85,10 @@ impl Ops for MpiOps {
     }
 
     fn broadcast(&mut self, mut values: Values, root: usize) -> Result<Values> {
-        checked(values.len())?;
-        let root = self.world.process_at_rank(root as i32);
         match &mut values {
-            Values::F32(v) => root.broadcast_into(&mut v[..]),
-            Values::F64(v) => root.broadcast_into(&mut v[..]),
-            Values::U8(v) => root.broadcast_into(&mut v[..]),
+            Values::F32(v) => self.lib.broadcast(v, root)?,
+            Values::F64(v) => self.lib.broadcast(v, root)?,
+            Values::U8(v) => self.lib.broadcast(v, root)?,
         }
         Ok(values)
     }

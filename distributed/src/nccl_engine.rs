@@ -90,7 +90,6 @@ impl Nccl {
 
     /// Joins a group over the ranks of `mpi` (rank 0's identifier broadcast by MPI), on GPU
     /// `ordinal`: the usual start under `mpirun`, one process per GPU.
-    #[cfg(feature = "mpi")]
     pub fn from_mpi(mpi: &crate::Mpi, ordinal: usize) -> Result<Nccl> {
         let mine = if mpi.rank() == 0 { NcclId::new()?.to_bytes().to_vec() } else { vec![0; 128] };
         let bytes = match mpi.broadcast(Values::U8(mine), 0).wait()? {

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "cuda")]
 mod on_gpu;
+#[cfg(feature = "cuda")]
+mod runtime;
 
 #[cfg(not(feature = "cuda"))]
 #[test]

@@ -6,9 +6,12 @@ use shapeflow::typenum::consts::*;
 
 /// GPU 0, or `None` (the test then passes after printing why) when none can be opened; with
 /// `SHAPEFLOW_REQUIRE_CUDA` set (by `gpu-check/run.sh`) a failed start fails the test instead.
-fn gpu() -> Option<Cuda> {
+pub(crate) fn gpu() -> Option<Cuda> {
     match Cuda::new(0) {
-        Ok(g) => Some(g),
+        Ok(g) => {
+            println!("{}: {}", g.device_name(), g.kernels());
+            Some(g)
+        }
         Err(e) if std::env::var("SHAPEFLOW_REQUIRE_CUDA").is_ok() => {
             panic!("SHAPEFLOW_REQUIRE_CUDA is set but the GPU could not be opened: {e}")
         }
@@ -19,7 +22,7 @@ fn gpu() -> Option<Cuda> {
     }
 }
 
-fn close(what: &str, got: &[f32], want: &[f32]) {
+pub(crate) fn close(what: &str, got: &[f32], want: &[f32]) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{what}[{i}]: cuda {g}, cpu {w}");

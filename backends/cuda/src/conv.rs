@@ -9,7 +9,7 @@ use shapeflow_core::backend::{Conv, Window2d};
 impl Conv for Cuda {
     fn im2col(x: &CudaBuf, cols: &mut CudaBuf, g: Window2d) {
         let rt = cols.rt.clone();
-        let geom = Geom::from(g);
+        let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.col_rows() * g.n * g.col_cols();
         if let (Some(xd), Some(cd)) = (x.data.as_ref(), cols.data.as_mut()) {
             launch!(&rt, "im2col", Runtime::grid(n), xd, cd, &geom);
@@ -17,7 +17,7 @@ impl Conv for Cuda {
     }
     fn col2im(cols: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
         let rt = dx.rt.clone();
-        let geom = Geom::from(g);
+        let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.h * g.w;
         if let (Some(cd), Some(dd)) = (cols.data.as_ref(), dx.data.as_mut()) {
             launch!(&rt, "col2im", Runtime::grid(n), cd, dd, &geom);

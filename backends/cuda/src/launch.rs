@@ -62,26 +62,49 @@ pub(crate) struct Geom {
 // SAFETY: `Geom` is `repr(C)` plain data of 14 `i32`, laid out exactly as the kernels' struct.
 unsafe impl DeviceRepr for Geom {}
 
-impl From<Window2d> for Geom {
-    fn from(g: Window2d) -> Geom {
-        let i = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
-        Geom {
-            n: i(g.n),
-            c: i(g.c),
-            h: i(g.h),
-            w: i(g.w),
-            kh: i(g.kh),
-            kw: i(g.kw),
-            sh: i(g.sh),
-            sw: i(g.sw),
-            ph: i(g.ph),
-            pw: i(g.pw),
-            dh: i(g.dh),
-            dw: i(g.dw),
-            oh: i(g.oh),
-            ow: i(g.ow),
+impl Geom {
+    /// The kernels' 32-bit geometry of `g`; `None` after recording an error on `rt` when a size
+    /// does not fit (the launch is then skipped, and [`crate::Cuda::check`] reports it).
+    pub(crate) fn new(rt: &Runtime, g: Window2d) -> Option<Geom> {
+        let fields = [
+            ("batch", g.n),
+            ("channels", g.c),
+            ("height", g.h),
+            ("width", g.w),
+            ("kernel height", g.kh),
+            ("kernel width", g.kw),
+            ("stride", g.sh),
+            ("stride", g.sw),
+            ("padding", g.ph),
+            ("padding", g.pw),
+            ("dilation", g.dh),
+            ("dilation", g.dw),
+            ("output height", g.oh),
+            ("output width", g.ow),
+        ];
+        let mut v = [0i32; 14];
+        for (slot, (what, size)) in v.iter_mut().zip(fields) {
+            *slot = fits_i32(rt, what, size)?;
         }
+        let [n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow] = v;
+        Some(Geom { n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow })
     }
+}
+
+/// `v` as the `int` a kernel or cuBLAS takes, or an error naming the size.
+pub(crate) fn int_size(what: &str, v: usize) -> Result<i32, String> {
+    i32::try_from(v).map_err(|_| {
+        format!(
+            "{what} of {v} exceeds the 32-bit sizes the CUDA kernels and cuBLAS take ({})",
+            i32::MAX
+        )
+    })
+}
+
+/// [`int_size`], recording the error on `rt` (the launch is then skipped and
+/// [`crate::Cuda::check`] reports it).
+pub(crate) fn fits_i32(rt: &Runtime, what: &str, v: usize) -> Option<i32> {
+    int_size(what, v).map_err(|e| rt.record(e)).ok()
 }
 
 pub(crate) fn act_code(kind: Activation) -> (i32, f32) {
@@ -122,30 +145,29 @@ pub(crate) fn host_sum(
 }
 
 /// cuBLAS (column-major) arguments for the row-major product `C = op(A)·op(B)`: row-major `C` is
-/// column-major `Cᵀ = op(B)ᵀ·op(A)ᵀ`, so the operands swap (pass `b` first, then `a`).
+/// column-major `Cᵀ = op(B)ᵀ·op(A)ᵀ`, so the operands swap (pass `b` first, then `a`). `Err`
+/// when a size exceeds cuBLAS's 32-bit `int`.
 pub(crate) fn row_major_gemm(
-    m: usize,
-    k: usize,
-    n: usize,
+    (m, k, n): (usize, usize, usize),
     trans_a: bool,
     trans_b: bool,
     beta: f32,
-) -> GemmConfig<f32> {
+) -> Result<GemmConfig<f32>, String> {
     let op =
         |t: bool| if t { cublasOperation_t::CUBLAS_OP_T } else { cublasOperation_t::CUBLAS_OP_N };
-    let i = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
-    GemmConfig {
+    let (mi, ki, ni) = (int_size("rows", m)?, int_size("inner size", k)?, int_size("columns", n)?);
+    Ok(GemmConfig {
         transa: op(trans_b),
         transb: op(trans_a),
-        m: i(n),
-        n: i(m),
-        k: i(k),
+        m: ni,
+        n: mi,
+        k: ki,
         alpha: 1.0f32,
-        lda: i(if trans_b { k } else { n }),
-        ldb: i(if trans_a { m } else { k }),
+        lda: if trans_b { ki } else { ni },
+        ldb: if trans_a { mi } else { ki },
         beta,
-        ldc: i(n),
-    }
+        ldc: ni,
+    })
 }
 
 pub(crate) fn upload_to(rt: &Arc<Runtime>, data: &[f32]) -> CudaBuf {
@@ -203,7 +225,7 @@ mod tests {
             let b_st: Vec<f32> =
                 if tb { (0..n * k).map(|q| b[(q % k) * n + q / k]).collect() } else { b.clone() };
             let mut c = vec![1.0f32; m * n];
-            let cfg = row_major_gemm(m, k, n, ta, tb, 0.5);
+            let cfg = row_major_gemm((m, k, n), ta, tb, 0.5).unwrap();
             // The backend passes b first, then a (see `matmul`).
             reference_sgemm(&cfg, &b_st, &a_st, &mut c);
             for i in 0..m {
@@ -217,5 +239,21 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::{int_size, row_major_gemm};
+
+    /// A size beyond cuBLAS's `int` is an error naming it, not a product clamped to 2³¹ − 1.
+    #[test]
+    fn sizes_beyond_32_bits_are_errors_not_clamps() {
+        let big = i32::MAX as usize + 1;
+        let err = row_major_gemm((2, big, 3), false, false, 0.0).unwrap_err();
+        assert!(err.contains("inner size of 2147483648"), "{err}");
+        assert!(row_major_gemm((2, 5, 3), false, true, 0.0).is_ok());
+        assert_eq!(int_size("batch", 7), Ok(7));
+        assert!(int_size("batch", big).unwrap_err().contains("batch of 2147483648"));
     }
 }

@@ -30,6 +30,8 @@ mod pool;
 mod rows;
 mod sequence;
 
+pub mod arch;
+mod cache;
 pub mod kernels;
 mod runtime;
 pub mod shapes;
@@ -91,15 +93,54 @@ impl Cuda {
     }
 
     /// Waits for the device and reports the first failure of any earlier operation (kernel
-    /// launches are asynchronous and the backend's kernels return no `Result`).
+    /// launches are asynchronous and the backend's kernels return no `Result`). Operations
+    /// after a failure are skipped (their results are NaN) until `check` has reported it;
+    /// then the device runs again, so a caller that hit an allocation failure can free memory
+    /// (or [`Cuda::empty_cache`]) and retry.
+    ///
+    /// ```no_run
+    /// let gpu = shapeflow_cuda::Cuda::new(0).unwrap();
+    /// gpu.check().unwrap();
+    /// ```
     pub fn check(&self) -> Result<()> {
         if let Err(e) = self.stream.synchronize() {
             self.rt.record(format!("synchronize: {e}"));
         }
-        match self.rt.error() {
+        match self.rt.take_error() {
             Some(e) => Err(Error::Backend(e)),
             None => Ok(()),
         }
+    }
+
+    /// Frees the device buffers the caching allocator holds for reuse (as
+    /// `torch.cuda.empty_cache`); returns the bytes released. An allocation that fails does
+    /// this itself before trying again.
+    ///
+    /// ```no_run
+    /// let gpu = shapeflow_cuda::Cuda::new(0).unwrap();
+    /// println!("{} bytes cached, {} released", gpu.cached_bytes(), gpu.empty_cache());
+    /// ```
+    pub fn empty_cache(&self) -> usize {
+        self.rt.empty_cache()
+    }
+
+    /// Bytes of device memory the caching allocator holds for reuse.
+    pub fn cached_bytes(&self) -> usize {
+        self.rt.cached_bytes()
+    }
+
+    /// The device's free and total memory in bytes (`cuMemGetInfo`; the cache counts as used).
+    ///
+    /// ```no_run
+    /// let gpu = shapeflow_cuda::Cuda::new(0).unwrap();
+    /// let (free, total) = gpu.memory_info().unwrap();
+    /// assert!(free <= total);
+    /// ```
+    pub fn memory_info(&self) -> Result<(usize, usize)> {
+        self.ctx
+            .bind_to_thread()
+            .and_then(|()| cudarc::driver::result::mem_get_info())
+            .map_err(|e| Error::Backend(format!("cuMemGetInfo: {e}")))
     }
 
     /// Lets cuBLAS use TF32 tensor cores for fp32 products (`true`), or keeps full fp32 (`false`,
@@ -113,12 +154,27 @@ impl Cuda {
         };
         // SAFETY: the handle belongs to this device's live cuBLAS instance (owned by the
         // runtime, which outlives this call); setting the math mode has no other precondition.
+        self.ctx
+            .bind_to_thread()
+            .map_err(|e| Error::Backend(format!("binding the CUDA context: {e}")))?;
+        // SAFETY: as above; the context is current on this thread.
         let status = unsafe { cublasSetMathMode(*self.rt.blas.handle(), mode) };
         if status == cublasStatus_t::CUBLAS_STATUS_SUCCESS {
             Ok(())
         } else {
             Err(Error::Backend(format!("cublasSetMathMode: {status:?}")))
         }
+    }
+
+    /// How the kernels were built and loaded: e.g. `61 kernels as CUBIN for sm_90 (compute
+    /// capability 9.0, NVRTC 13.0, driver 13.0)`.
+    ///
+    /// ```no_run
+    /// let gpu = shapeflow_cuda::Cuda::new(0).unwrap();
+    /// println!("{}", gpu.kernels());
+    /// ```
+    pub fn kernels(&self) -> &str {
+        &self.rt.kernels
     }
 
     /// The device's name, e.g. `NVIDIA H100 80GB HBM3`.

@@ -30,7 +30,14 @@ impl Linalg for Cuda {
             }
             return;
         }
-        let cfg = row_major_gemm(m, k, n, trans_a, trans_b, beta);
+        let Some(cfg) =
+            row_major_gemm((m, k, n), trans_a, trans_b, beta).map_err(|e| rt.record(e)).ok()
+        else {
+            return;
+        };
+        if !rt.bind() {
+            return;
+        }
         // SAFETY: a holds m·k, b k·n and c m·n floats (checked by the layers), and the leading
         // dimensions above describe exactly those row-major (or transposed) layouts.
         if let Err(e) = unsafe { rt.blas.gemm(cfg, bd, ad, cd) } {
@@ -54,15 +61,22 @@ impl Linalg for Cuda {
         else {
             return;
         };
-        let stride = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let gemm = row_major_gemm((m, k, n), trans_a, trans_b, g.beta as f32);
+        let Some(gemm) = gemm.map_err(|e| rt.record(e)).ok() else { return };
+        let Some(batch_size) = fits_i32(&rt, "batch count", count) else { return };
+        // Strides are 64-bit in cuBLAS; usize → i64 holds any size a buffer can have.
+        let stride = |v: usize| v as i64;
         let cfg = cudarc::cublas::StridedBatchedConfig {
-            gemm: row_major_gemm(m, k, n, trans_a, trans_b, g.beta as f32),
-            batch_size: i32::try_from(count).unwrap_or(i32::MAX),
+            gemm,
+            batch_size,
             // The operands swap in the row-major mapping: cuBLAS's A is our b.
             stride_a: stride(k * n),
             stride_b: stride(m * k),
             stride_c: stride(m * n),
         };
+        if !rt.bind() {
+            return;
+        }
         // SAFETY: a holds count·m·k, b count·k·n and c count·m·n floats (checked by the
         // layers); each block is the row-major layout `row_major_gemm` describes.
         if let Err(e) = unsafe { rt.blas.gemm_strided_batched(cfg, bd, ad, cd) } {

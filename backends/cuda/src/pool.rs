@@ -9,7 +9,7 @@ use shapeflow_core::backend::{Pool, Window2d};
 impl Pool for Cuda {
     fn max_pool2d(x: &CudaBuf, y: &mut CudaBuf, argmax: &mut CudaBuf, g: Window2d) {
         let rt = y.rt.clone();
-        let geom = Geom::from(g);
+        let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.oh * g.ow;
         if let (Some(xd), Some(yd), Some(ad)) =
             (x.data.as_ref(), y.data.as_mut(), argmax.data.as_mut())
@@ -19,7 +19,7 @@ impl Pool for Cuda {
     }
     fn max_pool2d_backward(dy: &CudaBuf, argmax: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
         let rt = dx.rt.clone();
-        let geom = Geom::from(g);
+        let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.oh * g.ow;
         if let Some(dd) = dx.data.as_mut()
             && let Err(e) = rt.stream.memset_zeros(dd)
@@ -34,7 +34,7 @@ impl Pool for Cuda {
     }
     fn avg_pool2d(x: &CudaBuf, y: &mut CudaBuf, g: Window2d) {
         let rt = y.rt.clone();
-        let geom = Geom::from(g);
+        let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.oh * g.ow;
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(&rt, "avg_pool2d", Runtime::grid(n), xd, yd, &geom);
@@ -42,7 +42,7 @@ impl Pool for Cuda {
     }
     fn avg_pool2d_backward(dy: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
         let rt = dx.rt.clone();
-        let geom = Geom::from(g);
+        let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.h * g.w;
         if let (Some(gd), Some(dd)) = (dy.data.as_ref(), dx.data.as_mut()) {
             launch!(&rt, "avg_pool2d_backward", Runtime::grid(n), gd, dd, &geom);

@@ -1,20 +1,24 @@
 //! Per-device state: the stream, the kernels NVRTC compiled for this device, cuBLAS, a caching
 //! allocator, and the first error of an asynchronous operation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig};
 
-use crate::kernels::{SOURCES, compile, kernel_names};
+use crate::arch::{self, Target, Versions};
+use crate::cache::Cache;
+use crate::kernels::{SOURCES, compile, kernel_names, nvrtc_version, supported_archs};
 
 /// The device's compiled kernels and services, shared by every buffer on it.
 pub struct Runtime {
     pub(crate) stream: Arc<CudaStream>,
     pub(crate) blas: CudaBlas,
     functions: HashMap<&'static str, CudaFunction>,
-    pool: Mutex<BTreeMap<usize, Vec<CudaSlice<f32>>>>,
+    /// How the kernels were built and loaded, for [`crate::Cuda::kernels`].
+    pub(crate) kernels: String,
+    pool: Mutex<Cache<CudaSlice<f32>>>,
     /// Small per-call buffers (reduction partials, labels), kept between calls.
     partials: Mutex<Option<CudaSlice<f64>>>,
     labels: Mutex<Option<CudaSlice<i32>>>,
@@ -27,23 +31,39 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// The NVRTC architecture for compute capability `major.minor`; `Err` for devices older than
-/// the kernels support (7.x and below), instead of compiling for sm_80 code they cannot run.
-fn arch_for(major: i32, minor: i32) -> Result<&'static str, String> {
-    match (major, minor) {
-        (9, _) => Ok("sm_90"),
-        (8, 9) => Ok("sm_89"),
-        (8, 6) => Ok("sm_86"),
-        (8, _) => Ok("sm_80"),
-        (m, _) if m >= 10 => Ok("sm_90"),
-        (m, n) => Err(format!(
-            "GPU of compute capability {m}.{n}: shapeflow's CUDA kernels need 8.0 or newer"
-        )),
+/// Compiles and loads every kernel file as `target`.
+fn load_all(
+    ctx: &Arc<CudaContext>,
+    target: Target,
+) -> Result<HashMap<&'static str, CudaFunction>, String> {
+    let mut functions = HashMap::new();
+    for (name, source) in SOURCES {
+        let image = compile(name, source, target)?;
+        let module = ctx
+            .load_module(cudarc::nvrtc::Ptx::from_binary(image.bytes))
+            .map_err(|e| format!("loading {name} as {target}: {e}"))?;
+        for k in kernel_names(source) {
+            let f = module.load_function(k).map_err(|e| format!("kernel `{k}` of {name}: {e}"))?;
+            functions.insert(k, f);
+        }
     }
+    Ok(functions)
+}
+
+/// The driver's version, e.g. 13000 for 13.0.
+fn driver_version() -> Result<i32, String> {
+    let mut v = 0;
+    // SAFETY: writes one int; the driver library is loaded (checked by `Cuda::new`).
+    unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) }
+        .result()
+        .map_err(|e| format!("cuDriverGetVersion: {e}"))?;
+    Ok(v)
 }
 
 impl Runtime {
-    /// Compiles every kernel for the device's architecture and loads them.
+    /// Compiles every kernel for the device ([`crate::arch::choose`]: CUBIN for its exact
+    /// architecture, else PTX the driver can read) and loads them; when the CUBIN does not
+    /// load, the PTX fallback is tried and a failure of both names both.
     pub(crate) fn new(ctx: &Arc<CudaContext>, stream: Arc<CudaStream>) -> Result<Runtime, String> {
         use cudarc::driver::sys::CUdevice_attribute::*;
         let major = ctx
@@ -52,23 +72,33 @@ impl Runtime {
         let minor = ctx
             .attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
             .map_err(|e| e.to_string())?;
-        let arch = arch_for(major, minor)?;
-        let mut functions = HashMap::new();
-        for (name, source) in SOURCES {
-            let ptx = compile(name, source, arch)?;
-            let module = ctx.load_module(ptx).map_err(|e| format!("loading {name}: {e}"))?;
-            for k in kernel_names(source) {
-                let f =
-                    module.load_function(k).map_err(|e| format!("kernel `{k}` of {name}: {e}"))?;
-                functions.insert(k, f);
+        let cc = (major, minor);
+        let versions = Versions::new(nvrtc_version()?, driver_version()?);
+        let archs = supported_archs()?;
+        let first = arch::choose(cc, &archs, versions)?;
+        let (functions, target) = match load_all(ctx, first) {
+            Ok(f) => (f, first),
+            Err(e) if matches!(first, Target::Cubin(_)) => {
+                let ptx = arch::ptx_for(cc, &archs, versions).map_err(|p| format!("{e}; {p}"))?;
+                (load_all(ctx, ptx).map_err(|p| format!("{e}; then {p}"))?, ptx)
             }
-        }
+            Err(e) => return Err(e),
+        };
+        let kernels = format!(
+            "{} kernels as {target} (compute capability {major}.{minor}, NVRTC {}.{}, driver {}.{})",
+            functions.len(),
+            versions.nvrtc.0,
+            versions.nvrtc.1,
+            versions.driver.0,
+            versions.driver.1
+        );
         let blas = CudaBlas::new(stream.clone()).map_err(|e| format!("cuBLAS: {e}"))?;
         Ok(Runtime {
             stream,
             blas,
             functions,
-            pool: Mutex::new(BTreeMap::new()),
+            kernels,
+            pool: Mutex::new(Cache::default()),
             partials: Mutex::new(None),
             labels: Mutex::new(None),
             error: Mutex::new(None),
@@ -90,30 +120,49 @@ impl Runtime {
         }
     }
 
+    /// Makes this device's context current on the calling thread, as cuBLAS needs (kernel
+    /// launches and copies bind it themselves); `false` after recording a failure.
+    pub(crate) fn bind(&self) -> bool {
+        match self.stream.context().bind_to_thread() {
+            Ok(()) => true,
+            Err(e) => {
+                self.record(format!("binding the CUDA context to this thread: {e}"));
+                false
+            }
+        }
+    }
+
     /// Whether an earlier operation failed.
     pub(crate) fn failed(&self) -> bool {
         self.error.lock().map(|e| e.is_some()).unwrap_or(true)
     }
 
-    /// The first recorded failure, if any.
-    pub(crate) fn error(&self) -> Option<String> {
-        self.error.lock().ok().and_then(|e| e.clone())
-    }
-
-    /// A device buffer of `len` floats from the cache (contents unspecified), or a fresh one.
+    /// A device buffer of `len` floats from the cache (contents unspecified), or a fresh one;
+    /// when `cudaMalloc` fails the cache is released and the allocation retried once.
     pub(crate) fn take(&self, len: usize) -> Option<CudaSlice<f32>> {
         let len = len.max(1);
-        if let Some(buf) =
-            self.pool.lock().ok().and_then(|mut p| p.get_mut(&len).and_then(Vec::pop))
-        {
-            return Some(buf);
-        }
-        // SAFETY: the buffer is uninitialised device memory; every caller either zero-fills it
-        // or overwrites every element before reading (the backend's scratch contract).
-        match unsafe { self.stream.alloc::<f32>(len) } {
+        let Ok(mut pool) = self.pool.lock() else {
+            self.record("the allocator's cache was poisoned by a panic".into());
+            return None;
+        };
+        let mut tries = 0;
+        let got = pool.take(len, |n| {
+            tries += 1;
+            if tries > 1 {
+                // The released buffers are freed in stream order: let that happen first.
+                let _ = self.stream.synchronize();
+            }
+            // SAFETY: the buffer is uninitialised device memory; every caller either
+            // zero-fills it or overwrites every element before reading (the backend's scratch
+            // contract).
+            unsafe { self.stream.alloc::<f32>(n) }
+        });
+        match got {
             Ok(b) => Some(b),
             Err(e) => {
-                self.record(format!("cudaMalloc of {len} floats: {e}"));
+                self.record(format!(
+                    "cudaMalloc of {len} floats failed after releasing the allocator's cache: {e}"
+                ));
                 None
             }
         }
@@ -122,8 +171,30 @@ impl Runtime {
     /// Returns a buffer to the cache.
     pub(crate) fn give(&self, buf: CudaSlice<f32>) {
         if let Ok(mut p) = self.pool.lock() {
-            p.entry(buf.len()).or_default().push(buf);
+            p.give(buf.len(), buf);
         }
+    }
+
+    /// Frees every cached buffer; returns the bytes released.
+    pub(crate) fn empty_cache(&self) -> usize {
+        match self.pool.lock() {
+            Ok(mut p) => {
+                let held = p.held() * std::mem::size_of::<f32>();
+                p.clear();
+                held
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Bytes held by cached buffers.
+    pub(crate) fn cached_bytes(&self) -> usize {
+        self.pool.lock().map(|p| p.held() * std::mem::size_of::<f32>()).unwrap_or(0)
+    }
+
+    /// Takes the first recorded failure, clearing it so that later operations run again.
+    pub(crate) fn take_error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|mut e| e.take())
     }
 
     /// A zeroed `f64` buffer of at least `len` elements for reduction partials, reused between
@@ -155,7 +226,10 @@ impl Runtime {
 
     /// Class labels on the device, in a buffer reused between calls.
     pub(crate) fn take_labels(&self, labels: &[usize]) -> Option<CudaSlice<i32>> {
-        let host: Vec<i32> = labels.iter().map(|&l| i32::try_from(l).unwrap_or(0)).collect();
+        let host = labels
+            .iter()
+            .map(|&l| crate::launch::fits_i32(self, "class label", l))
+            .collect::<Option<Vec<i32>>>()?;
         let cached = self.labels.lock().ok().and_then(|mut p| p.take());
         let mut buf = match cached {
             Some(b) if b.len() >= host.len().max(1) => b,
@@ -205,20 +279,5 @@ impl Runtime {
     /// One block per item (per-channel reductions).
     pub(crate) fn per_item(items: usize) -> LaunchConfig {
         crate::shapes::per_item(items).into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::arch_for;
-
-    #[test]
-    fn compute_capabilities_map_to_architectures_or_a_clear_error() {
-        assert_eq!(arch_for(9, 0), Ok("sm_90"));
-        assert_eq!(arch_for(8, 6), Ok("sm_86"));
-        assert_eq!(arch_for(8, 7), Ok("sm_80"));
-        assert_eq!(arch_for(10, 0), Ok("sm_90"));
-        let err = arch_for(7, 5).unwrap_err();
-        assert!(err.contains("7.5") && err.contains("8.0"), "{err}");
     }
 }

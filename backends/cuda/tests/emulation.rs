@@ -324,6 +324,125 @@ fn elementwise_and_row_kernels_match_the_cpu() {
     assert!((loss.iter().sum::<f64>() - total).abs() < 1e-6 * total.abs().max(1.0));
 }
 
+/// The one-line kernels: products and differences, `axpy`, `scale`, `clamp` (NaN passes
+/// through), `fill`, row and channel broadcasts, bias sums and the NLL one-hot, each over the
+/// backend's own grid and sizes that span several blocks.
+#[test]
+fn elementary_kernels_match_the_cpu() {
+    use shapeflow_core::backend::Device;
+    let Some(lib) = build() else { return };
+    let emu = Emu(lib);
+    let (rows, cols) = (23, 31); // 713 elements: three blocks
+    let n = rows * cols;
+    let (a, b) = (data(n, 0.2), data(n, 1.7));
+    type Binary = unsafe extern "C" fn(*const f32, *const f32, *mut f32, usize);
+    for name in ["mul", "sub"] {
+        let mut out = vec![0.0f32; n];
+        let f = emu.sym::<Binary>(name);
+        // SAFETY: three buffers of n floats.
+        emu.launch_as(shapes::grid_stride(n), || unsafe {
+            f(a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), n)
+        });
+        let mut want = buf(&vec![0.0; n]);
+        if name == "mul" {
+            Cpu::mul(&buf(&a), &buf(&b), &mut want);
+        } else {
+            Cpu::sub(&buf(&a), &buf(&b), &mut want);
+        }
+        close(name, &out, &want);
+    }
+    let mut y = b.clone();
+    let axpy = emu.sym::<unsafe extern "C" fn(f32, *const f32, *mut f32, usize)>("axpy");
+    // SAFETY: x and y of n floats.
+    emu.launch_as(shapes::grid_stride(n), || unsafe { axpy(-0.75, a.as_ptr(), y.as_mut_ptr(), n) });
+    let mut want = buf(&b);
+    Cpu::axpy(-0.75, &buf(&a), &mut want);
+    close("axpy", &y, &want);
+    let mut x = a.clone();
+    let scale = emu.sym::<unsafe extern "C" fn(*mut f32, f32, usize)>("scale");
+    // SAFETY: n floats.
+    emu.launch_as(shapes::grid_stride(n), || unsafe { scale(x.as_mut_ptr(), 1.25, n) });
+    let mut want = buf(&a);
+    Cpu::scale(&mut want, 1.25);
+    close("scale", &x, &want);
+    let mut x = a.clone();
+    x[5] = f32::NAN;
+    let mut want = buf(&x);
+    let clamp = emu.sym::<unsafe extern "C" fn(*mut f32, f32, f32, usize)>("clamp");
+    // SAFETY: n floats.
+    emu.launch_as(shapes::grid_stride(n), || unsafe { clamp(x.as_mut_ptr(), -0.5, 1.0, n) });
+    Cpu::clamp(&mut want, -0.5, 1.0);
+    assert!(x[5].is_nan() && want[5].is_nan(), "clamp passes NaN through");
+    x[5] = 0.0;
+    want[5] = 0.0;
+    close("clamp", &x, &want);
+    let mut x = a.clone();
+    let fill = emu.sym::<unsafe extern "C" fn(*mut f32, f32, usize)>("fill");
+    // SAFETY: n floats.
+    emu.launch_as(shapes::grid_stride(n), || unsafe { fill(x.as_mut_ptr(), 3.5, n) });
+    let mut want = buf(&a);
+    Cpu::fill(&mut want, 3.5);
+    close("fill", &x, &want);
+    let m = data(rows, 0.9);
+    let mut out = vec![0.0f32; n];
+    let mrb = emu.sym::<unsafe extern "C" fn(*const f32, *const f32, *mut f32, usize, usize)>(
+        "mul_rows_broadcast",
+    );
+    // SAFETY: x and y rows × cols, m `rows`.
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
+        mrb(a.as_ptr(), m.as_ptr(), out.as_mut_ptr(), rows, cols)
+    });
+    let mut want = buf(&vec![0.0; n]);
+    Cpu::mul_rows_broadcast(&buf(&a), &buf(&m), &mut want, rows, cols);
+    close("mul_rows_broadcast", &out, &want);
+    let bias = data(cols, 0.4);
+    let mut y = a.clone();
+    let ab = emu.sym::<unsafe extern "C" fn(*mut f32, *const f32, usize, usize)>("add_bias");
+    // SAFETY: y rows × cols, bias `cols`.
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
+        ab(y.as_mut_ptr(), bias.as_ptr(), rows, cols)
+    });
+    let mut want = buf(&a);
+    Cpu::add_bias(&mut want, &buf(&bias), rows, cols);
+    close("add_bias", &y, &want);
+    // sum_rows runs one thread per column: 300 columns span two blocks.
+    let (srows, scols) = (7, 300);
+    let x = data(srows * scols, 0.6);
+    let mut out = vec![0.0f32; scols];
+    let sr = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize)>("sum_rows");
+    // SAFETY: x srows × scols, out `scols`.
+    emu.launch_as(shapes::grid_stride(scols), || unsafe {
+        sr(x.as_ptr(), out.as_mut_ptr(), srows, scols)
+    });
+    let mut want = buf(&vec![0.0; scols]);
+    Cpu::sum_rows(&buf(&x), &mut want, srows, scols);
+    close("sum_rows", &out, &want);
+    let g = Channels { outer: 5, channels: 7, inner: 11 };
+    let cb = data(g.channels, 0.3);
+    let len = g.outer * g.channels * g.inner;
+    let mut y = data(len, 0.1);
+    let mut want = buf(&y);
+    let acb = emu
+        .sym::<unsafe extern "C" fn(*mut f32, *const f32, usize, usize, usize)>("add_channel_bias");
+    // SAFETY: y outer × channels × inner, bias `channels`.
+    emu.launch_as(shapes::grid_stride(len), || unsafe {
+        acb(y.as_mut_ptr(), cb.as_ptr(), g.outer, g.channels, g.inner)
+    });
+    Cpu::add_channel_bias(&mut want, &buf(&cb), g);
+    close("add_channel_bias", &y, &want);
+    let labels: Vec<usize> = (0..rows).map(|r| (r * 5) % cols).collect();
+    let labels32: Vec<i32> = labels.iter().map(|&l| l as i32).collect();
+    let mut dx = vec![1.0f32; n];
+    let oh = emu.sym::<unsafe extern "C" fn(*const i32, *mut f32, usize, usize, f32)>("neg_onehot");
+    // SAFETY: `rows` labels, dx rows × cols.
+    emu.launch_as(shapes::per_row(n), || unsafe {
+        oh(labels32.as_ptr(), dx.as_mut_ptr(), rows, cols, 0.5)
+    });
+    let mut want = buf(&vec![1.0; n]);
+    Cpu::neg_onehot(&labels, &mut want, rows, cols, 0.5);
+    close("neg_onehot", &dx, &want);
+}
+
 #[test]
 fn dropout_masks_are_identical_to_the_cpu() {
     let Some(lib) = build() else { return };
@@ -345,13 +464,15 @@ fn convolution_and_pooling_kernels_match_the_cpu() {
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
     for (k, s, p, d) in [(3, 1, 0, 1), (3, 2, 1, 1), (2, 1, 2, 2)] {
-        let g = Window2d::new([2, 3, 7, 6], [k, k], [s, s], [p, p], [d, d]).unwrap();
-        let x = data(2 * 3 * 7 * 6, 0.4);
+        let g = Window2d::new([4, 3, 7, 6], [k, k], [s, s], [p, p], [d, d]).unwrap();
+        let x = data(4 * 3 * 7 * 6, 0.4);
         let cols_len = g.col_rows() * g.n * g.col_cols();
         let mut cols = vec![0.0f32; cols_len];
         let im2col = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("im2col");
         // SAFETY: x is n·c·h·w floats, cols c·kh·kw × n·oh·ow.
-        emu.launch(1, || unsafe { im2col(x.as_ptr(), cols.as_mut_ptr(), g.into()) });
+        emu.launch_as(shapes::grid_stride(cols_len), || unsafe {
+            im2col(x.as_ptr(), cols.as_mut_ptr(), g.into())
+        });
         let mut want = buf(&vec![0.0; cols_len]);
         Cpu::im2col(&buf(&x), &mut want, g);
         close("im2col", &cols, &want);
@@ -359,20 +480,24 @@ fn convolution_and_pooling_kernels_match_the_cpu() {
         let mut dx = vec![0.0f32; x.len()];
         let col2im = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("col2im");
         // SAFETY: as above.
-        emu.launch(1, || unsafe { col2im(dcols.as_ptr(), dx.as_mut_ptr(), g.into()) });
+        emu.launch_as(shapes::grid_stride(x.len()), || unsafe {
+            col2im(dcols.as_ptr(), dx.as_mut_ptr(), g.into())
+        });
         let mut want = buf(&vec![0.0; x.len()]);
         Cpu::col2im(&buf(&dcols), &mut want, g);
         close("col2im", &dx, &want);
     }
     for (k, s, p) in [(2, 2, 0), (3, 2, 1)] {
-        let g = Window2d::new([2, 3, 7, 6], [k, k], [s, s], [p, p], [1, 1]).unwrap();
-        let x = data(2 * 3 * 7 * 6, 0.2);
+        let g = Window2d::new([8, 3, 7, 6], [k, k], [s, s], [p, p], [1, 1]).unwrap();
+        let x = data(8 * 3 * 7 * 6, 0.2);
         let out = g.n * g.c * g.oh * g.ow;
         let (mut y, mut am) = (vec![0.0f32; out], vec![0.0f32; out]);
         let mp =
             emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, *mut f32, Geom)>("max_pool2d");
         // SAFETY: sizes from the geometry.
-        emu.launch(1, || unsafe { mp(x.as_ptr(), y.as_mut_ptr(), am.as_mut_ptr(), g.into()) });
+        emu.launch_as(shapes::grid_stride(out), || unsafe {
+            mp(x.as_ptr(), y.as_mut_ptr(), am.as_mut_ptr(), g.into())
+        });
         let (mut wy, mut wam) = (buf(&vec![0.0; out]), buf(&vec![0.0; out]));
         Cpu::max_pool2d(&buf(&x), &mut wy, &mut wam, g);
         close("max_pool2d", &y, &wy);
@@ -383,19 +508,25 @@ fn convolution_and_pooling_kernels_match_the_cpu() {
             "max_pool2d_backward",
         );
         // SAFETY: dx is zeroed, as the backend does before this kernel.
-        emu.launch(1, || unsafe { mpb(dy.as_ptr(), am.as_ptr(), dx.as_mut_ptr(), g.into()) });
+        emu.launch_as(shapes::grid_stride(out), || unsafe {
+            mpb(dy.as_ptr(), am.as_ptr(), dx.as_mut_ptr(), g.into())
+        });
         let mut want = buf(&vec![0.0; x.len()]);
         Cpu::max_pool2d_backward(&buf(&dy), &wam, &mut want, g);
         close("max_pool2d_backward", &dx, &want);
         let ap = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("avg_pool2d");
         // SAFETY: as above.
-        emu.launch(1, || unsafe { ap(x.as_ptr(), y.as_mut_ptr(), g.into()) });
+        emu.launch_as(shapes::grid_stride(out), || unsafe {
+            ap(x.as_ptr(), y.as_mut_ptr(), g.into())
+        });
         Cpu::avg_pool2d(&buf(&x), &mut wy, g);
         close("avg_pool2d", &y, &wy);
         let apb =
             emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, Geom)>("avg_pool2d_backward");
         // SAFETY: as above.
-        emu.launch(1, || unsafe { apb(dy.as_ptr(), dx.as_mut_ptr(), g.into()) });
+        emu.launch_as(shapes::grid_stride(x.len()), || unsafe {
+            apb(dy.as_ptr(), dx.as_mut_ptr(), g.into())
+        });
         let mut want = buf(&vec![0.0; x.len()]);
         Cpu::avg_pool2d_backward(&buf(&dy), &mut want, g);
         close("avg_pool2d_backward", &dx, &want);
@@ -406,7 +537,7 @@ fn convolution_and_pooling_kernels_match_the_cpu() {
 fn batch_norm_and_channel_kernels_match_the_cpu() {
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
-    let (outer, channels, inner) = (4, 3, 10);
+    let (outer, channels, inner) = (4, 3, 30);
     let n = outer * channels * inner;
     let x = data(n, 0.6);
     let dy = data(n, 1.3);
@@ -441,7 +572,7 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     );
     let apply = emu.sym::<Apply>("batch_norm_apply");
     // SAFETY: as above.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
         apply(
             x.as_ptr(),
             mean.as_ptr(),
@@ -515,7 +646,9 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
         "transpose_blocks",
     );
     // SAFETY: n floats each.
-    emu.launch(1, || unsafe { tb(x.as_ptr(), t.as_mut_ptr(), 2, 2, channels, inner / 2) });
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
+        tb(x.as_ptr(), t.as_mut_ptr(), 2, 2, channels, inner / 2)
+    });
     let mut want = buf(&vec![0.0; n]);
     Cpu::transpose_blocks(
         &buf(&x),
@@ -718,7 +851,7 @@ fn layer_norm_kernels_match_the_cpu() {
         let (mut dg, mut db) = (vec![0.0f32; cols], vec![0.0f32; cols]);
         let pg = emu.sym::<ParamGrads>("layer_norm_param_grads");
         // SAFETY: as above.
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(cols), || unsafe {
             pg(
                 x.as_ptr(),
                 dy.as_ptr(),
@@ -881,9 +1014,9 @@ fn sequence_kernels_match_the_cpu() {
     };
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
-    // Three samples of lengths 3, 1, 2 over 3 steps, 5 hidden units: every step has running
-    // and finished samples.
-    let (steps, batch, hidden) = (3usize, 3usize, 5usize);
+    // Three samples of lengths 3, 1, 2 over 3 steps, 90 hidden units (batch × hidden spans two
+    // blocks): every step has running and finished samples.
+    let (steps, batch, hidden) = (3usize, 3usize, 90usize);
     let lengths = [3usize, 1, 2];
     let lens_f: Vec<f32> = lengths.iter().map(|&l| l as f32).collect();
     let lens_i: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
@@ -898,7 +1031,7 @@ fn sequence_kernels_match_the_cpu() {
     let f = emu.sym::<LstmStepFn>("lstm_step");
     for step in 0..steps {
         // SAFETY: buffers sized as the kernel indexes them (see sequence.cu).
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(batch * hidden), || unsafe {
             f(
                 pre.as_ptr(),
                 rec.as_ptr(),
@@ -936,7 +1069,7 @@ fn sequence_kernels_match_the_cpu() {
     let b = emu.sym::<LstmStepBwdFn>("lstm_step_backward");
     for step in (0..steps).rev() {
         // SAFETY: as above.
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(batch * hidden), || unsafe {
             b(
                 lens_f.as_ptr(),
                 gates.as_ptr(),
@@ -967,13 +1100,13 @@ fn sequence_kernels_match_the_cpu() {
     close("lstm_step_backward dc", &dc, &cdc);
 
     // Reversal, means over time, gathers and scatters.
-    let width = 4;
+    let width = 40;
     let g = StepBatch { batch, steps, width };
     let x = data(g.len(), 0.8);
     let mut out = vec![0.0f32; g.len()];
     let r = emu.sym::<StepsFn>("reverse_steps");
     // SAFETY: steps × batch × width floats, `batch` lengths.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(g.len()), || unsafe {
         r(x.as_ptr(), out.as_mut_ptr(), lens_i.as_ptr(), batch, steps, width)
     });
     let mut want = buf(&vec![0.0; g.len()]);
@@ -982,7 +1115,7 @@ fn sequence_kernels_match_the_cpu() {
     let mut mean = vec![0.0f32; batch * width];
     let m = emu.sym::<StepsFn>("mean_steps");
     // SAFETY: as above, `mean` batch × width.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(batch * width), || unsafe {
         m(x.as_ptr(), mean.as_mut_ptr(), lens_i.as_ptr(), batch, steps, width)
     });
     let mut want = buf(&vec![0.0; batch * width]);
@@ -991,7 +1124,7 @@ fn sequence_kernels_match_the_cpu() {
     let mut dx = vec![0.0f32; g.len()];
     let mb = emu.sym::<StepsFn>("mean_steps_backward");
     // SAFETY: as above.
-    emu.launch(1, || unsafe {
+    emu.launch_as(shapes::grid_stride(g.len()), || unsafe {
         mb(mean.as_ptr(), dx.as_mut_ptr(), lens_i.as_ptr(), batch, steps, width)
     });
     let mut want = buf(&vec![0.0; g.len()]);
@@ -1085,7 +1218,8 @@ fn gru_and_rnn_kernels_match_the_cpu() {
     };
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
-    let (steps, batch, hidden) = (3usize, 3usize, 4usize);
+    // batch × hidden spans two blocks.
+    let (steps, batch, hidden) = (3usize, 3usize, 90usize);
     let lens_f = [3.0f32, 1.0, 2.0];
     let (g3, all) = (3 * hidden, steps * batch * hidden);
     let pre = data(steps * batch * g3, 0.3);
@@ -1098,7 +1232,7 @@ fn gru_and_rnn_kernels_match_the_cpu() {
     let f = emu.sym::<GruStepFn>("gru_step");
     for step in 0..steps {
         // SAFETY: buffers sized as the kernel indexes them (see sequence.cu).
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(batch * hidden), || unsafe {
             f(
                 pre.as_ptr(),
                 rec.as_ptr(),
@@ -1138,7 +1272,7 @@ fn gru_and_rnn_kernels_match_the_cpu() {
     let b = emu.sym::<GruStepBwdFn>("gru_step_backward");
     for step in (0..steps).rev() {
         // SAFETY: as above.
-        emu.launch(1, || unsafe {
+        emu.launch_as(shapes::grid_stride(batch * hidden), || unsafe {
             b(
                 lens_f.as_ptr(),
                 gates.as_ptr(),
@@ -1175,7 +1309,7 @@ fn gru_and_rnn_kernels_match_the_cpu() {
         let f = emu.sym::<RnnStepFn>("rnn_step");
         for step in 0..steps {
             // SAFETY: as above.
-            emu.launch(1, || unsafe {
+            emu.launch_as(shapes::grid_stride(batch * hidden), || unsafe {
                 f(
                     pre.as_ptr(),
                     rec.as_ptr(),
@@ -1211,7 +1345,7 @@ fn gru_and_rnn_kernels_match_the_cpu() {
         let b = emu.sym::<RnnStepBwdFn>("rnn_step_backward");
         for step in (0..steps).rev() {
             // SAFETY: as above.
-            emu.launch(1, || unsafe {
+            emu.launch_as(shapes::grid_stride(batch * hidden), || unsafe {
                 b(
                     lens_f.as_ptr(),
                     out.as_ptr(),
@@ -1249,8 +1383,9 @@ fn attention_mask_kernels_match_the_cpu() {
     let emu = Emu(lib);
     let lengths = [3usize, 1];
     let lens_i: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
+    // 32 heads: the scores span several blocks.
     for (causal, keys) in [(false, 3), (true, 3), (false, 4)] {
-        let g = ScoreMask { batch: 2, heads: 2, queries: 3, keys, causal };
+        let g = ScoreMask { batch: 2, heads: 32, queries: 3, keys, causal };
         let mut scores = data(g.len(), 0.3);
         let mut want = buf(&scores);
         let f = emu
@@ -1258,8 +1393,8 @@ fn attention_mask_kernels_match_the_cpu() {
                 "mask_scores",
             );
         // SAFETY: batch·heads·steps² scores and `batch` lengths.
-        emu.launch(1, || unsafe {
-            f(scores.as_mut_ptr(), lens_i.as_ptr(), 2, 2, 3, keys, i32::from(causal))
+        emu.launch_as(shapes::grid_stride(g.len()), || unsafe {
+            f(scores.as_mut_ptr(), lens_i.as_ptr(), 2, 32, 3, keys, i32::from(causal))
         });
         Cpu::mask_scores(&mut want, &lengths, g);
         for (i, (a, b)) in scores.iter().zip(want.iter()).enumerate() {
@@ -1269,13 +1404,15 @@ fn attention_mask_kernels_match_the_cpu() {
             );
         }
     }
-    let g = StepBatch { batch: 2, steps: 3, width: 4 };
+    let g = StepBatch { batch: 2, steps: 3, width: 50 };
     let mut x = data(g.len(), 0.5);
     let mut want = buf(&x);
     let z =
         emu.sym::<unsafe extern "C" fn(*mut f32, *const i32, usize, usize, usize)>("zero_padding");
     // SAFETY: batch·steps·width values and `batch` lengths.
-    emu.launch(1, || unsafe { z(x.as_mut_ptr(), lens_i.as_ptr(), 2, 3, 4) });
+    emu.launch_as(shapes::grid_stride(g.len()), || unsafe {
+        z(x.as_mut_ptr(), lens_i.as_ptr(), 2, 3, 50)
+    });
     Cpu::zero_padding(&mut want, &lengths, g);
     close("zero_padding", &x, &want);
 }
@@ -1286,7 +1423,8 @@ fn rotary_kernel_matches_the_cpu() {
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
     for inverse in [false, true] {
-        let g = Rotary { blocks: 3, steps: 4, head: 6, inverse };
+        // 30 blocks of 4 steps × 6: the rotated pairs span two blocks.
+        let g = Rotary { blocks: 30, steps: 4, head: 6, inverse };
         let x = data(g.len(), 0.4);
         let (cos, sin) = (data(4 * 3, 0.1), data(4 * 3, 0.9));
         let mut y = vec![0.0f32; g.len()];
@@ -1301,8 +1439,8 @@ fn rotary_kernel_matches_the_cpu() {
             i32,
         )>("rotary");
         // SAFETY: blocks·steps·head values, steps·head/2 angles.
-        emu.launch(1, || unsafe {
-            f(x.as_ptr(), y.as_mut_ptr(), cos.as_ptr(), sin.as_ptr(), 3, 4, 6, i32::from(inverse))
+        emu.launch_as(shapes::grid_stride(g.len() / 2), || unsafe {
+            f(x.as_ptr(), y.as_mut_ptr(), cos.as_ptr(), sin.as_ptr(), 30, 4, 6, i32::from(inverse))
         });
         let mut want = buf(&vec![0.0; g.len()]);
         Cpu::rotary(&buf(&x), &mut want, &buf(&cos), &buf(&sin), g);
@@ -1347,4 +1485,16 @@ fn a_removed_barrier_or_atomic_makes_the_emulation_fail() {
     let Some(plain) = build_variant(&["-DSHAPEFLOW_EMU_PLAIN_ATOMIC"]) else { return };
     let plain = Emu(plain);
     assert!((0..5).any(|_| !scatter_is_right(&plain)), "a non-atomic atomicAdd went unnoticed");
+}
+
+/// Every kernel of every `.cu` file is called above (a new kernel needs its comparison here).
+#[test]
+fn every_kernel_is_emulated() {
+    let this = include_str!("emulation.rs");
+    let missing: Vec<&str> = shapeflow_cuda::kernels::SOURCES
+        .iter()
+        .flat_map(|(_, src)| shapeflow_cuda::kernels::kernel_names(src))
+        .filter(|k| !this.contains(&format!("\"{k}\"")))
+        .collect();
+    assert!(missing.is_empty(), "kernels never emulated: {missing:?}");
 }

@@ -1,9 +1,17 @@
-//! Every kernel source compiles through NVRTC for sm_80 and sm_90, with no GPU and no driver.
+//! Every kernel source compiles through NVRTC to CUBIN for sm_80 and sm_90 and to PTX (the
+//! fallback), with no GPU and no driver.
 //! `.ci/run` installs NVRTC from the Python package index and points `LD_LIBRARY_PATH` at it;
 //! where NVRTC cannot be loaded the test prints why and checks nothing else, unless
 //! `SHAPEFLOW_REQUIRE_NVRTC` is set (as `.ci/run` and `gpu-check/run.sh` set it): then it fails.
 
-use shapeflow_cuda::kernels::{SOURCES, compile, kernel_names, nvrtc_present};
+use shapeflow_cuda::arch::{Target, Versions, choose};
+use shapeflow_cuda::kernels::{
+    SOURCES, compile, kernel_names, nvrtc_present, nvrtc_version, supported_archs,
+};
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
 
 #[test]
 fn every_kernel_compiles_for_sm80_and_sm90() {
@@ -18,14 +26,21 @@ fn every_kernel_compiles_for_sm80_and_sm90() {
         return;
     }
     let mut failures = Vec::new();
-    for arch in ["sm_80", "sm_90"] {
+    for target in [Target::Cubin(80), Target::Cubin(90), Target::Ptx(80)] {
         for (name, source) in SOURCES {
-            match compile(name, source, arch) {
-                Ok(ptx) => {
-                    let text = ptx.to_src();
+            match compile(name, source, target) {
+                Ok(image) => {
+                    let elf = image.bytes.starts_with(b"\x7fELF");
+                    if matches!(target, Target::Cubin(_)) != elf {
+                        failures.push(format!("{name} ({target}): ELF image {elf}"));
+                    }
                     for k in kernel_names(source) {
-                        if !text.contains(&format!(".entry {k}(")) {
-                            failures.push(format!("{name} ({arch}): no kernel `{k}` in the PTX"));
+                        let found = match image.ptx() {
+                            Some(text) => text.contains(&format!(".entry {k}(")),
+                            None => contains(&image.bytes, format!("{k}\0").as_bytes()),
+                        };
+                        if !found {
+                            failures.push(format!("{name} ({target}): no kernel `{k}`"));
                         }
                     }
                 }
@@ -36,7 +51,22 @@ fn every_kernel_compiles_for_sm80_and_sm90() {
     assert!(failures.is_empty(), "NVRTC failures:\n{}", failures.join("\n"));
     let total: usize = SOURCES.iter().map(|(_, s)| kernel_names(s).len()).sum();
     assert!(total >= 40, "only {total} kernels found in the sources");
-    println!("compiled {} kernel files for sm_80 and sm_90", SOURCES.len());
+    println!("compiled {} kernel files to CUBIN for sm_80 and sm_90 and to PTX", SOURCES.len());
+}
+
+/// This NVRTC reports its version and architectures, and a 9.0 device gets its own CUBIN.
+#[test]
+fn nvrtc_reports_its_version_and_architectures() {
+    if !nvrtc_present() {
+        println!("skipped: NVRTC (libnvrtc.so) cannot be loaded");
+        return;
+    }
+    let version = nvrtc_version().unwrap();
+    let archs = supported_archs().unwrap();
+    assert!(archs.contains(&80) && archs.contains(&90), "{archs:?}");
+    let v = Versions { nvrtc: version, driver: version };
+    assert_eq!(choose((9, 0), &archs, v), Ok(Target::Cubin(90)));
+    println!("NVRTC {}.{} builds for {archs:?}", version.0, version.1);
 }
 
 #[test]
@@ -48,7 +78,7 @@ fn a_broken_kernel_is_reported_with_nvrtc_s_log() {
     let e = compile(
         "broken.cu",
         "extern \"C\" __global__ void f(float* x) { x[0] = undefined_name; }",
-        "sm_80",
+        Target::Cubin(80),
     )
     .expect_err("an undefined identifier does not compile");
     assert!(e.contains("broken.cu (sm_80)") && e.contains("undefined_name"), "{e}");

@@ -4,7 +4,7 @@
 //! weights. The result equals one process training with batch 64 × ranks.
 //!
 //! ```text
-//! cargo build --release -p mnist-parallel --features mpi
+//! cargo build --release -p mnist-parallel
 //! mpirun -np 2 target/release/mnist-parallel [--epochs N] [--seed S] [--data DIR] [--out DIR] [--resume]
 //! ```
 
@@ -26,13 +26,18 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = shapeflow::example_args::ExampleArgs::parse("mnist-parallel", 3)?;
-    let dp = DataParallel::new(Mpi::init()?);
+    let mpi = Mpi::init()?;
+    let library = mpi.library().to_string();
+    let dp = DataParallel::new(mpi);
     let mnist = args.load_mnist()?;
     let dev = Cpu::default();
     let mut model = Mlp::<Cpu>::new(&dev, args.seed);
     if dp.is_main() {
         println!("{}\n", model.summary());
-        println!("data-parallel over MPI: {} ranks × 64 samples per step\n", dp.world());
+        println!(
+            "data-parallel over MPI ({library}): {} ranks × 64 samples per step\n",
+            dp.world()
+        );
     }
     let mut opt = Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() });
     let config = FitConfig {

@@ -1,5 +1,5 @@
-//! The data-parallel checks under `mpirun -np 2`: `dp-check` (built here with the `mpi`
-//! feature) trains the MLP and the CNN on 2 ranks × 64 and compares with
+//! The data-parallel checks under `mpirun -np 2`: `dp-check` (built by `cargo test` with
+//! this package; it loads the MPI library at run time) trains the MLP and the CNN on 2 ranks × 64 and compares with
 //! one process × 128, by `fit` and by a hand-written loop, in f64 and f32; a rank with a NaN
 //! loss, a rank that fails and a rank that hangs must each stop the run with a clear error
 //! within a bounded time. Skipped with a printed reason when MPI is not installed, unless
@@ -14,26 +14,10 @@ fn workspace() -> PathBuf {
 }
 
 fn mpi_available() -> Result<(), String> {
-    let run = |cmd: &str| Command::new(cmd).arg("--version").output();
-    match (run("mpirun"), run("mpicc")) {
-        (Ok(a), Ok(b)) if a.status.success() && b.status.success() => Ok(()),
-        _ => Err("mpirun or mpicc not found (Debian: apt install openmpi-bin libopenmpi-dev libclang-dev)".into()),
+    match Command::new("mpirun").arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err("mpirun not found (Debian: apt install openmpi-bin)".into()),
     }
-}
-
-/// Builds `dp-check` into this test's own target directory (cargo has released it by the time
-/// tests run), reusing the dependencies `cargo test` compiled.
-fn build() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(workspace())
-        .args(["build", "-q", "-p", "mnist-parallel", "--features", "mpi", "--bin", "dp-check"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building dp-check with --features mpi failed");
-    // This test runs as <target>/debug/deps/mpirun-<hash>.
-    let exe = std::env::current_exe().expect("the test's path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("<target>/debug");
-    profile_dir.join("dp-check")
 }
 
 struct Run {
@@ -69,7 +53,7 @@ fn data_parallel_under_mpirun() {
         println!("skipped: {why}");
         return;
     }
-    let bin = build();
+    let bin = Path::new(env!("CARGO_BIN_EXE_dp-check"));
     for case in [
         "equivalence mlp fit f64",
         "equivalence mlp loop f32",
@@ -78,13 +62,13 @@ fn data_parallel_under_mpirun() {
         "equivalence cnn loop f32",
     ] {
         let args: Vec<&str> = case.split(' ').collect();
-        let r = mpirun(&bin, &args);
+        let r = mpirun(bin, &args);
         assert!(r.ok && r.output.contains("equivalent:"), "{case}:\n{}", r.output);
         let line = r.output.lines().find(|l| l.contains("equivalent:")).unwrap_or_default();
         println!("{case}: {line} ({:.1} s)", r.seconds);
     }
 
-    let r = mpirun(&bin, &["nan"]);
+    let r = mpirun(bin, &["nan"]);
     assert!(!r.ok, "{}", r.output);
     assert!(
         r.output.contains("epoch 1, batch 1: rank 1: cross-entropy loss is NaN"),
@@ -97,7 +81,7 @@ fn data_parallel_under_mpirun() {
         r.output
     );
 
-    let r = mpirun(&bin, &["fail", "1"]);
+    let r = mpirun(bin, &["fail", "1"]);
     assert!(
         !r.ok && r.output.contains("rank 1: simulated failure before training"),
         "{}",
@@ -105,8 +89,27 @@ fn data_parallel_under_mpirun() {
     );
     assert!(r.seconds < 60.0, "the other rank took {:.0} s to stop", r.seconds);
 
-    let r = mpirun(&bin, &["hang", "1"]);
+    let r = mpirun(bin, &["hang", "1"]);
     assert!(!r.ok, "{}", r.output);
     assert!(r.output.contains("no answer from the other ranks within 3 s"), "{}", r.output);
     assert!(r.seconds < Duration::from_secs(60).as_secs_f64(), "took {:.0} s", r.seconds);
+}
+
+/// Without an MPI library the engine's start is an error that says what was tried (no MPI
+/// needed to run this).
+#[test]
+fn a_missing_mpi_library_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dp-check"))
+        .args(["equivalence", "mlp", "fit", "f64"])
+        .arg(workspace().join("data/mnist"))
+        .env("SHAPEFLOW_MPI_LIBRARY", "/nonexistent/libmpi.so.40")
+        .output()
+        .expect("dp-check starts");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("no MPI library could be loaded; tried /nonexistent/libmpi.so.40 (")
+            && text.contains("set SHAPEFLOW_MPI_LIBRARY"),
+        "{text}"
+    );
 }
