@@ -31,7 +31,7 @@ pub(crate) fn close(what: &str, got: &[f32], want: &[f32]) {
 
 /// Runs `layer` (built identically on both backends) forward and backward on both and compares
 /// outputs, input gradients and parameter gradients.
-fn same_layer<S, L, M>(
+pub(crate) fn same_layer<S, L, M>(
     what: &str,
     cpu_layer: &mut L,
     gpu_layer: &mut M,

@@ -1,48 +1,71 @@
 // Row kernels: softmax and log-softmax (stable) with their backward passes, and the
-// classification-loss pieces. One thread per row: rows are short (classes).
+// classification-loss pieces. The softmax kernels give each row one warp (shapes::warp_rows):
+// its lanes read the row in stride (coalesced) and reduce by shuffles, so rows of any length
+// use the whole device. A row's warp exits together (`r` is the same for its 32 lanes), so
+// every shuffle has all 32 lanes.
+
+#define WARP 32
+
+__device__ float warp_max(float v) {
+    for (int o = WARP / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ float warp_sum(float v) {
+    for (int o = WARP / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
 
 extern "C" __global__ void softmax_rows(const float* x, float* y, size_t rows, size_t cols) {
-    size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    size_t r = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) / WARP;
+    unsigned int lane = threadIdx.x % WARP;
     if (r >= rows) return;
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     float m = __int_as_float(0xff800000);
-    for (size_t c = 0; c < cols; ++c) m = fmaxf(m, xr[c]);
+    for (size_t c = lane; c < cols; c += WARP) m = fmaxf(m, xr[c]);
+    m = warp_max(m);
     float total = 0.0f;
-    for (size_t c = 0; c < cols; ++c) { yr[c] = expf(xr[c] - m); total += yr[c]; }
-    float inv = 1.0f / total;
-    for (size_t c = 0; c < cols; ++c) yr[c] *= inv;
+    for (size_t c = lane; c < cols; c += WARP) { float e = expf(xr[c] - m); yr[c] = e; total += e; }
+    float inv = 1.0f / warp_sum(total);
+    for (size_t c = lane; c < cols; c += WARP) yr[c] *= inv;
 }
 
 extern "C" __global__ void log_softmax_rows(const float* x, float* y, size_t rows, size_t cols) {
-    size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    size_t r = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) / WARP;
+    unsigned int lane = threadIdx.x % WARP;
     if (r >= rows) return;
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     float m = __int_as_float(0xff800000);
-    for (size_t c = 0; c < cols; ++c) m = fmaxf(m, xr[c]);
+    for (size_t c = lane; c < cols; c += WARP) m = fmaxf(m, xr[c]);
+    m = warp_max(m);
     float total = 0.0f;
-    for (size_t c = 0; c < cols; ++c) total += expf(xr[c] - m);
-    float lse = m + logf(total);
-    for (size_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
+    for (size_t c = lane; c < cols; c += WARP) total += expf(xr[c] - m);
+    float lse = m + logf(warp_sum(total));
+    for (size_t c = lane; c < cols; c += WARP) yr[c] = xr[c] - lse;
 }
 
 extern "C" __global__ void softmax_backward_rows(const float* y, const float* dy, float* dx, size_t rows, size_t cols) {
-    size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    size_t r = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) / WARP;
+    unsigned int lane = threadIdx.x % WARP;
     if (r >= rows) return;
     size_t o = r * cols;
     float dot = 0.0f;
-    for (size_t c = 0; c < cols; ++c) dot += y[o + c] * dy[o + c];
-    for (size_t c = 0; c < cols; ++c) dx[o + c] = y[o + c] * (dy[o + c] - dot);
+    for (size_t c = lane; c < cols; c += WARP) dot += y[o + c] * dy[o + c];
+    dot = warp_sum(dot);
+    for (size_t c = lane; c < cols; c += WARP) dx[o + c] = y[o + c] * (dy[o + c] - dot);
 }
 
 extern "C" __global__ void log_softmax_backward_rows(const float* y, const float* dy, float* dx, size_t rows, size_t cols) {
-    size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    size_t r = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) / WARP;
+    unsigned int lane = threadIdx.x % WARP;
     if (r >= rows) return;
     size_t o = r * cols;
     float total = 0.0f;
-    for (size_t c = 0; c < cols; ++c) total += dy[o + c];
-    for (size_t c = 0; c < cols; ++c) dx[o + c] = dy[o + c] - expf(y[o + c]) * total;
+    for (size_t c = lane; c < cols; c += WARP) total += dy[o + c];
+    total = warp_sum(total);
+    for (size_t c = lane; c < cols; c += WARP) dx[o + c] = dy[o + c] - expf(y[o + c]) * total;
 }
 
 // per_row[r] = -logp[r, labels[r]]

@@ -32,13 +32,10 @@ impl Device for Cuda {
         let Some(d) = s.data.as_ref().filter(|_| !s.rt.failed()) else {
             return vec![f32::NAN; s.len];
         };
-        match s.rt.stream.clone_dtoh(d) {
-            Ok(mut v) => {
-                v.truncate(s.len);
-                v
-            }
+        match s.rt.read_back(d, s.len) {
+            Ok(v) => v,
             Err(e) => {
-                s.rt.record(format!("device-to-host copy: {e}"));
+                s.rt.record(e);
                 vec![f32::NAN; s.len]
             }
         }

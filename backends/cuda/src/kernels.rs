@@ -166,6 +166,14 @@ pub fn supported_archs() -> Result<Vec<i32>, String> {
 
 #[cfg(test)]
 mod tests {
+    /// The row kernels' warp is the launch shape's.
+    #[test]
+    fn the_warp_is_one_definition() {
+        let rows = super::SOURCES.iter().find(|(f, _)| *f == "rows.cu").map(|(_, s)| *s);
+        let define = format!("#define WARP {}", crate::shapes::WARP);
+        assert!(rows.is_some_and(|s| s.contains(&define)), "rows.cu must `{define}`");
+    }
+
     /// The define and the launches agree, and no kernel sizes a reduction by a literal.
     #[test]
     fn the_block_size_is_one_definition() {

@@ -122,6 +122,11 @@ pub(crate) fn rows_cfg(rows: usize) -> LaunchConfig {
     crate::shapes::per_row(rows).into()
 }
 
+/// One warp per row ([`crate::shapes::warp_rows`]).
+pub(crate) fn warp_rows_cfg(rows: usize) -> LaunchConfig {
+    crate::shapes::warp_rows(rows).into()
+}
+
 /// Copies the first `len` `f64` partial results back, sums them and returns the buffer to the
 /// runtime; NaN after any failure.
 pub(crate) fn host_sum(
@@ -132,7 +137,10 @@ pub(crate) fn host_sum(
     let total = if rt.failed() {
         f64::NAN
     } else {
-        match rt.stream.clone_dtoh(&partial.slice(..len.max(1).min(partial.len()))) {
+        // A pageable copy is synchronous for the host today; the explicit synchronisation keeps
+        // this correct without relying on that.
+        let copied = rt.stream.clone_dtoh(&partial.slice(..len.max(1).min(partial.len())));
+        match copied.and_then(|v| rt.stream.synchronize().map(|()| v)) {
             Ok(v) => v.iter().take(len).sum(),
             Err(e) => {
                 rt.record(format!("reading back a reduction: {e}"));
@@ -174,9 +182,9 @@ pub(crate) fn upload_to(rt: &Arc<Runtime>, data: &[f32]) -> CudaBuf {
     let mut b = CudaBuf::scratch(rt, data.len());
     if let Some(d) = b.data.as_mut()
         && !data.is_empty()
-        && let Err(e) = rt.stream.memcpy_htod(data, d)
+        && let Err(e) = rt.upload(data, d)
     {
-        rt.record(format!("host-to-device copy: {e}"));
+        rt.record(e);
     }
     b
 }

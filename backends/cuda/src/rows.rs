@@ -10,13 +10,13 @@ impl Rows for Cuda {
     fn softmax_rows(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
         let rt = y.rt.clone();
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
-            launch!(&rt, "softmax_rows", rows_cfg(rows), xd, yd, &rows, &cols);
+            launch!(&rt, "softmax_rows", warp_rows_cfg(rows), xd, yd, &rows, &cols);
         }
     }
     fn log_softmax_rows(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
         let rt = y.rt.clone();
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
-            launch!(&rt, "log_softmax_rows", rows_cfg(rows), xd, yd, &rows, &cols);
+            launch!(&rt, "log_softmax_rows", warp_rows_cfg(rows), xd, yd, &rows, &cols);
         }
     }
     fn softmax_backward_rows(
@@ -30,7 +30,7 @@ impl Rows for Cuda {
         if let (Some(yd), Some(gd), Some(dd)) =
             (y.data.as_ref(), dy.data.as_ref(), dx.data.as_mut())
         {
-            launch!(&rt, "softmax_backward_rows", rows_cfg(rows), yd, gd, dd, &rows, &cols);
+            launch!(&rt, "softmax_backward_rows", warp_rows_cfg(rows), yd, gd, dd, &rows, &cols);
         }
     }
     fn log_softmax_backward_rows(
@@ -44,7 +44,16 @@ impl Rows for Cuda {
         if let (Some(yd), Some(gd), Some(dd)) =
             (y.data.as_ref(), dy.data.as_ref(), dx.data.as_mut())
         {
-            launch!(&rt, "log_softmax_backward_rows", rows_cfg(rows), yd, gd, dd, &rows, &cols);
+            launch!(
+                &rt,
+                "log_softmax_backward_rows",
+                warp_rows_cfg(rows),
+                yd,
+                gd,
+                dd,
+                &rows,
+                &cols
+            );
         }
     }
     fn nll_sum(logp: &CudaBuf, labels: &[usize], rows: usize, cols: usize) -> f64 {

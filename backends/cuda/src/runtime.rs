@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use cudarc::cublas::CudaBlas;
-use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PinnedHostSlice,
+};
 
 use crate::arch::{self, Target, Versions};
 use crate::cache::Cache;
@@ -23,7 +25,19 @@ pub struct Runtime {
     partials: Mutex<Option<CudaSlice<f64>>>,
     labels: Mutex<Option<CudaSlice<i32>>>,
     error: Mutex<Option<String>>,
+    staging: Mutex<Staging>,
 }
+
+/// Page-locked host buffers the copies go through: one for readbacks (grown as needed), and
+/// uploads' by length (a training loop uploads the same few sizes every step).
+#[derive(Default)]
+struct Staging {
+    down: Option<PinnedHostSlice<f32>>,
+    up: Cache<PinnedHostSlice<f32>>,
+}
+
+/// Most floats kept in upload staging buffers between uploads (64 MiB).
+const UPLOAD_STAGING_LIMIT: usize = 16 << 20;
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,6 +116,7 @@ impl Runtime {
             partials: Mutex::new(None),
             labels: Mutex::new(None),
             error: Mutex::new(None),
+            staging: Mutex::new(Staging::default()),
         })
     }
 
@@ -166,6 +181,74 @@ impl Runtime {
                 None
             }
         }
+    }
+
+    /// The first `len` floats of `d`, copied through a page-locked buffer; returns after the
+    /// copy has finished (it is asynchronous: waiting on its event is what makes the read
+    /// safe). Without page-locked memory, a plain copy followed by a stream synchronisation.
+    pub(crate) fn read_back(&self, d: &CudaSlice<f32>, len: usize) -> Result<Vec<f32>, String> {
+        let len = len.min(d.len());
+        let view = d.slice(..len);
+        let mut staging =
+            self.staging.lock().map_err(|_| "staging buffers poisoned".to_string())?;
+        if staging.down.as_ref().is_none_or(|b| b.len() < len) {
+            staging.down = None;
+            // SAFETY: page-locked host memory (flags 0: cached, so the CPU reads it fast), written
+            // only by the copy below and read only after that copy's event.
+            let fresh = unsafe {
+                self.stream.context().alloc_pinned_with_flags::<f32>(len.next_power_of_two(), 0)
+            };
+            staging.down = fresh.ok();
+        }
+        match staging.down.as_mut() {
+            Some(down) => {
+                self.stream
+                    .memcpy_dtoh(&view, down)
+                    .map_err(|e| format!("device-to-host copy: {e}"))?;
+                // `as_slice` waits for the event the copy recorded.
+                let host = down.as_slice().map_err(|e| format!("waiting for a copy: {e}"))?;
+                Ok(host[..len].to_vec())
+            }
+            None => {
+                let host = self
+                    .stream
+                    .clone_dtoh(&view)
+                    .map_err(|e| format!("device-to-host copy: {e}"))?;
+                self.stream.synchronize().map_err(|e| format!("synchronize: {e}"))?;
+                Ok(host)
+            }
+        }
+    }
+
+    /// Copies `data` into `dst` through a page-locked buffer of its length, reused by later
+    /// uploads of that length once this copy has read it (its event).
+    pub(crate) fn upload(&self, data: &[f32], dst: &mut CudaSlice<f32>) -> Result<(), String> {
+        let n = data.len();
+        let mut view = dst.slice_mut(..n.min(dst.len()));
+        let mut staging =
+            self.staging.lock().map_err(|_| "staging buffers poisoned".to_string())?;
+        // SAFETY: page-locked, write-combined host memory: the CPU only writes it, below.
+        let pinned =
+            staging.up.take(n, |n| unsafe { self.stream.context().alloc_pinned::<f32>(n) });
+        let Ok(mut pinned) = pinned else {
+            // No page-locked memory: a pageable copy (the driver stages it before returning).
+            return self
+                .stream
+                .memcpy_htod(data, &mut view)
+                .map_err(|e| format!("host-to-device copy: {e}"));
+        };
+        // `as_mut_slice` waits until this buffer's previous copy has read it.
+        let host = pinned.as_mut_slice().map_err(|e| format!("waiting for a copy: {e}"))?;
+        host.copy_from_slice(data);
+        let copied = self
+            .stream
+            .memcpy_htod(&pinned, &mut view)
+            .map_err(|e| format!("host-to-device copy: {e}"));
+        staging.up.give(n, pinned);
+        if staging.up.held() > UPLOAD_STAGING_LIMIT {
+            staging.up.clear();
+        }
+        copied
     }
 
     /// Returns a buffer to the cache.

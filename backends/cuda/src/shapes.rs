@@ -45,6 +45,20 @@ pub fn per_row(rows: usize) -> Shape {
     Shape { blocks: rows.div_ceil(BLOCK as usize).max(1) as u32, threads: BLOCK }
 }
 
+/// Threads of a warp, the unit the row kernels give each row (`WARP` in `kernels/rows.cu`).
+pub const WARP: u32 = 32;
+
+/// One warp per row (row softmax and its backward: the lanes stride along the row).
+///
+/// ```
+/// // 8 rows per block of 256 threads.
+/// assert_eq!(shapeflow_cuda::shapes::warp_rows(20).blocks, 3);
+/// ```
+pub fn warp_rows(rows: usize) -> Shape {
+    let per_block = (BLOCK / WARP) as usize;
+    Shape { blocks: rows.div_ceil(per_block).max(1) as u32, threads: BLOCK }
+}
+
 /// One block per item (per-channel and per-row reductions over a block's threads).
 ///
 /// ```

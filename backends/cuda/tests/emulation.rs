@@ -242,15 +242,18 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         Cpu::activation_backward(kind, &buf(&saved), &buf(&dy), &mut want);
         close(&format!("{kind:?} backward"), &dx, &want);
     }
-    let (rows, cols) = (12, 25);
-    for (name, bwd) in [
-        ("softmax_rows", "softmax_backward_rows"),
-        ("log_softmax_rows", "log_softmax_backward_rows"),
-    ] {
+    // A warp per row: rows shorter than a warp (12 × 25: two blocks, the second with exited
+    // warps) and longer ones (5 × 60: each lane takes two columns).
+    for ((rows, cols), (name, bwd)) in [(12, 25), (5, 60)].into_iter().flat_map(|shape| {
+        [
+            (shape, ("softmax_rows", "softmax_backward_rows")),
+            (shape, ("log_softmax_rows", "log_softmax_backward_rows")),
+        ]
+    }) {
         let mut y = vec![0.0f32; n];
         let f = emu.sym::<RowsFn>(name);
         // SAFETY: rows × cols floats.
-        emu.launch_as(shapes::per_row(rows), || unsafe {
+        emu.launch_as(shapes::warp_rows(rows), || unsafe {
             f(x.as_ptr(), y.as_mut_ptr(), rows, cols)
         });
         let mut want = buf(&vec![0.0; n]);
@@ -263,7 +266,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         let mut dx = vec![0.0f32; n];
         let b = emu.sym::<RowsBwd>(bwd);
         // SAFETY: rows × cols floats.
-        emu.launch_as(shapes::per_row(rows), || unsafe {
+        emu.launch_as(shapes::warp_rows(rows), || unsafe {
             b(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), rows, cols)
         });
         let mut want = buf(&vec![0.0; n]);
@@ -274,6 +277,7 @@ fn elementwise_and_row_kernels_match_the_cpu() {
         }
         close(bwd, &dx, &want);
     }
+    let (rows, cols) = (12, 25);
     // Cross-entropy pieces and the reductions.
     let mut logp = buf(&vec![0.0; n]);
     Cpu::log_softmax_rows(&buf(&x), &mut logp, rows, cols);

@@ -3,7 +3,7 @@
 // `blockDim.x` threads as real threads (kernels.cpp). `__syncthreads()` is a real barrier
 // over the block's threads that have not exited (as on sm_70 and later), `atomicAdd` a real
 // atomic, `__shared__` arrays are shared by the block's threads (blocks run one after
-// another). Defining SHAPEFLOW_EMU_NO_SYNC removes the barriers and SHAPEFLOW_EMU_PLAIN_ATOMIC
+// another); a warp shuffle exchanges values through a barrier. Defining SHAPEFLOW_EMU_NO_SYNC removes the barriers and SHAPEFLOW_EMU_PLAIN_ATOMIC
 // makes atomicAdd a plain read-modify-write: the test checks that either breaks results.
 #pragma once
 #include <cmath>
@@ -17,6 +17,7 @@ extern thread_local Dim3 threadIdx;
 extern Dim3 blockIdx, blockDim, gridDim;
 
 void emu_syncthreads();
+float emu_shfl_xor(float v, int lane_mask);
 void emu_threads(const std::function<void()>& body);
 
 #define __global__
@@ -27,6 +28,11 @@ void emu_threads(const std::function<void()>& body);
 #else
 #define __syncthreads() emu_syncthreads()
 #endif
+
+// A warp shuffle as two block barriers around a shared slot per thread: right for kernels
+// whose live threads all shuffle the same number of times (the row kernels: whole warps exit
+// together and each reduction shuffles five times).
+#define __shfl_xor_sync(mask, v, lane_mask) emu_shfl_xor((v), (lane_mask))
 
 static inline float __int_as_float(unsigned int v) { float f; std::memcpy(&f, &v, 4); return f; }
 

@@ -50,6 +50,16 @@ void emu_syncthreads() {
     }
 }
 
+static float emu_lanes[1024];
+
+float emu_shfl_xor(float v, int lane_mask) {
+    emu_lanes[threadIdx.x] = v;
+    emu_syncthreads();
+    float other = emu_lanes[threadIdx.x ^ (unsigned int)lane_mask];
+    emu_syncthreads();
+    return other;
+}
+
 static void emu_thread_exits() {
     std::lock_guard<std::mutex> l(emu_lock);
     --emu_alive;
