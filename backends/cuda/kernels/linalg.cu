@@ -27,24 +27,6 @@ extern "C" __global__ void add_channel_bias(float* y, const float* bias, size_t 
     GRID_STRIDE(i, outer * channels * inner) { y[i] += bias[(i / inner) % channels]; }
 }
 
-// out[c] = sum_{o, i} x[o, c, i]; one block per channel, shared-memory reduction.
-extern "C" __global__ void sum_channels(const float* x, float* out, size_t outer, size_t channels, size_t inner) {
-    __shared__ double part[SHAPEFLOW_BLOCK];
-    size_t c = blockIdx.x;
-    double s = 0.0;
-    for (size_t k = threadIdx.x; k < outer * inner; k += blockDim.x) {
-        size_t o = k / inner, i = k % inner;
-        s += x[(o * channels + c) * inner + i];
-    }
-    part[threadIdx.x] = s;
-    __syncthreads();
-    for (unsigned int w = blockDim.x / 2; w > 0; w >>= 1) {
-        if (threadIdx.x < w) { part[threadIdx.x] += part[threadIdx.x + w]; }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) { out[c] = (float)part[0]; }
-}
-
 // y[b, c, r, i] = x[b, r, c, i]
 extern "C" __global__ void transpose_blocks(const float* x, float* y, size_t batch, size_t rows, size_t cols, size_t inner) {
     GRID_STRIDE(k, batch * rows * cols * inner) {

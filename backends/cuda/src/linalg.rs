@@ -128,21 +128,52 @@ impl Linalg for Cuda {
             );
         }
     }
+    /// Through the norm family's per-channel reduction kernels (`channel_sums_partial` and
+    /// `channel_sums_finish` in `kernels/norm.cu`), which spread each channel over blocks.
     fn sum_channels(x: &CudaBuf, out: &mut CudaBuf, g: Channels) {
         let Channels { outer, channels, inner } = g;
         let rt = out.rt.clone();
+        let splits = crate::shapes::channel_splits(channels, outer * inner);
+        let Some(mut part) = rt.take_partials(2 * channels * splits + 2 * channels) else {
+            return;
+        };
         if let (Some(xd), Some(od)) = (x.data.as_ref(), out.data.as_mut()) {
+            let cfg = crate::shapes::channel_chunks(channels, splits).into();
+            let (eps, x_only) = (0.0f64, 1i32);
+            // With `x_only` the kernel reads only `x`; it stands in for dy, mean and var.
             launch!(
                 &rt,
-                "sum_channels",
-                Runtime::per_item(channels),
+                "channel_sums_partial",
+                cfg,
                 xd,
-                od,
+                xd,
+                xd,
+                xd,
+                &mut part,
+                &eps,
                 &outer,
                 &channels,
-                &inner
+                &inner,
+                &splits,
+                &x_only
+            );
+            // No second sum: `second` is a null pointer (8 bytes, as the kernel's `float*`) that
+            // `has_second = 0` keeps it from writing.
+            let (null, has_second) = (0u64, 0i32);
+            let cfg = Runtime::grid(channels);
+            launch!(
+                &rt,
+                "channel_sums_finish",
+                cfg,
+                &mut part,
+                od,
+                &null,
+                &channels,
+                &splits,
+                &has_second
             );
         }
+        rt.give_partials(part);
     }
     fn concat_rows(a: &CudaBuf, b: &CudaBuf, y: &mut CudaBuf, g: Joined) {
         let rt = y.rt.clone();

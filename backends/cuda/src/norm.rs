@@ -13,21 +13,27 @@ impl Norm for Cuda {
     fn channel_moments(x: &CudaBuf, mean: &mut CudaBuf, var: &mut CudaBuf, g: Channels) {
         let Channels { outer, channels, inner } = g;
         let rt = mean.rt.clone();
+        let splits = crate::shapes::channel_splits(channels, outer * inner);
+        let Some(mut part) = rt.take_partials(3 * channels * splits) else { return };
         if let (Some(xd), Some(md), Some(vd)) =
             (x.data.as_ref(), mean.data.as_mut(), var.data.as_mut())
         {
+            let cfg = crate::shapes::channel_chunks(channels, splits).into();
             launch!(
                 &rt,
-                "channel_moments",
-                Runtime::per_item(channels),
+                "channel_moments_partial",
+                cfg,
                 xd,
-                md,
-                vd,
+                &mut part,
                 &outer,
                 &channels,
-                &inner
+                &inner,
+                &splits
             );
+            let cfg = Runtime::grid(channels);
+            launch!(&rt, "channel_moments_finish", cfg, &part, md, vd, &channels, &splits);
         }
+        rt.give_partials(part);
     }
     fn batch_norm_apply(
         x: &CudaBuf,
@@ -78,6 +84,9 @@ impl Norm for Cuda {
         let Channels { outer, channels, inner } = g.shape;
         let BatchNormGrads { dx, dgamma, dbeta } = grads;
         let rt = dx.rt.clone();
+        let splits = crate::shapes::channel_splits(channels, outer * inner);
+        let sums = 2 * channels * splits;
+        let Some(mut part) = rt.take_partials(sums + 2 * channels) else { return };
         if let (Some(xd), Some(gd), Some(md), Some(vd), Some(ga), Some(dd), Some(dg), Some(db)) = (
             x.data.as_ref(),
             dy.data.as_ref(),
@@ -88,24 +97,59 @@ impl Norm for Cuda {
             dgamma.data.as_mut(),
             dbeta.data.as_mut(),
         ) {
+            // Per chunk: (sum dy, sum dy · xhat); per channel: dbeta, dgamma and the totals in
+            // double; then dx element by element.
+            let cfg = crate::shapes::channel_chunks(channels, splits).into();
+            let dy_too = 0i32;
             launch!(
                 &rt,
-                "batch_norm_backward",
-                Runtime::per_item(channels),
+                "channel_sums_partial",
+                cfg,
+                xd,
+                gd,
+                md,
+                vd,
+                &mut part,
+                &eps,
+                &outer,
+                &channels,
+                &inner,
+                &splits,
+                &dy_too
+            );
+            let has_second = 1i32;
+            let cfg = Runtime::grid(channels);
+            launch!(
+                &rt,
+                "channel_sums_finish",
+                cfg,
+                &mut part,
+                db,
+                dg,
+                &channels,
+                &splits,
+                &has_second
+            );
+            let totals = part.slice(sums..);
+            let n = outer * channels * inner;
+            launch!(
+                &rt,
+                "batch_norm_backward_apply",
+                Runtime::grid(n),
                 xd,
                 gd,
                 md,
                 vd,
                 ga,
+                &totals,
                 dd,
-                dg,
-                db,
                 &eps,
                 &outer,
                 &channels,
                 &inner
             );
         }
+        rt.give_partials(part);
     }
     fn layer_norm(
         x: &CudaBuf,

@@ -68,6 +68,26 @@ pub fn per_item(items: usize) -> Shape {
     Shape { blocks: items.max(1) as u32, threads: BLOCK }
 }
 
+/// Chunks per channel in the per-channel reductions (batch-norm moments and gradients, bias
+/// sums): enough blocks to fill a large GPU (about 2048 in all) without chunks smaller than
+/// 4 × [`BLOCK`] values.
+///
+/// ```
+/// use shapeflow_cuda::shapes::channel_splits;
+/// assert_eq!(channel_splits(32, 64 * 28 * 28), 49); // 32 channels of 50 176 values
+/// assert_eq!(channel_splits(512, 100), 1);
+/// ```
+pub fn channel_splits(channels: usize, per_channel: usize) -> usize {
+    let by_size = per_channel.div_ceil(4 * BLOCK as usize);
+    let by_grid = 2048usize.div_ceil(channels.max(1));
+    by_size.min(by_grid).clamp(1, 1024)
+}
+
+/// One block per chunk of every channel (`channels × splits` blocks).
+pub fn channel_chunks(channels: usize, splits: usize) -> Shape {
+    Shape { blocks: (channels * splits).max(1) as u32, threads: BLOCK }
+}
+
 /// A sum of `n` elements to per-block partials.
 ///
 /// ```

@@ -541,19 +541,30 @@ fn convolution_and_pooling_kernels_match_the_cpu() {
 fn batch_norm_and_channel_kernels_match_the_cpu() {
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
-    let (outer, channels, inner) = (4, 3, 30);
+    // 2444 values per channel: three chunks (of 815, 815 and 814) per channel.
+    let (outer, channels, inner) = (4, 3, 611);
+    let splits = shapes::channel_splits(channels, outer * inner);
+    assert_eq!(splits, 3);
     let n = outer * channels * inner;
-    let x = data(n, 0.6);
+    let x: Vec<f32> = data(n, 0.6).iter().map(|v| v + 100.0).collect(); // a large mean
     let dy = data(n, 1.3);
     let gamma = vec![1.5f32, -0.5, 2.0];
     let beta = vec![0.1f32, 0.2, -0.3];
     let (mut mean, mut var) = (vec![0.0f32; channels], vec![0.0f32; channels]);
-    let mom = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, *mut f32, usize, usize, usize)>(
-        "channel_moments",
+    let mut part = vec![0.0f64; 3 * channels * splits];
+    let mom = emu.sym::<unsafe extern "C" fn(*const f32, *mut f64, usize, usize, usize, usize)>(
+        "channel_moments_partial",
     );
-    // SAFETY: x is outer·channels·inner floats; mean and var `channels`.
-    emu.launch_as(shapes::per_item(channels), || unsafe {
-        mom(x.as_ptr(), mean.as_mut_ptr(), var.as_mut_ptr(), outer, channels, inner)
+    // SAFETY: x is outer·channels·inner floats; three partials per chunk.
+    emu.launch_as(shapes::channel_chunks(channels, splits), || unsafe {
+        mom(x.as_ptr(), part.as_mut_ptr(), outer, channels, inner, splits)
+    });
+    let fin = emu.sym::<unsafe extern "C" fn(*const f64, *mut f32, *mut f32, usize, usize)>(
+        "channel_moments_finish",
+    );
+    // SAFETY: the partials above; mean and var `channels`.
+    emu.launch_as(shapes::grid_stride(channels), || unsafe {
+        fin(part.as_ptr(), mean.as_mut_ptr(), var.as_mut_ptr(), channels, splits)
     });
     let (mut wm, mut wv) = (buf(&[0.0; 3]), buf(&[0.0; 3]));
     let shape = Channels { outer, channels, inner };
@@ -596,32 +607,68 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     close("batch_norm_apply", &y, &want);
     let (mut dx, mut dg, mut db) =
         (vec![0.0f32; n], vec![0.0f32; channels], vec![0.0f32; channels]);
-    type Bwd = unsafe extern "C" fn(
+    type Partial = unsafe extern "C" fn(
+        *const f32,
+        *const f32,
+        *const f32,
+        *const f32,
+        *mut f64,
+        f64,
+        usize,
+        usize,
+        usize,
+        usize,
+        i32,
+    );
+    type Finish = unsafe extern "C" fn(*mut f64, *mut f32, *mut f32, usize, usize, i32);
+    type Apply2 = unsafe extern "C" fn(
         *const f32,
         *const f32,
         *const f32,
         *const f32,
         *const f32,
-        *mut f32,
-        *mut f32,
+        *const f64,
         *mut f32,
         f64,
         usize,
         usize,
         usize,
     );
-    let bwd = emu.sym::<Bwd>("batch_norm_backward");
-    // SAFETY: as above.
-    emu.launch_as(shapes::per_item(channels), || unsafe {
-        bwd(
+    let sums = 2 * channels * splits;
+    let mut part = vec![0.0f64; sums + 2 * channels];
+    let partial = emu.sym::<Partial>("channel_sums_partial");
+    // SAFETY: as above; two partials per chunk and two totals per channel.
+    emu.launch_as(shapes::channel_chunks(channels, splits), || unsafe {
+        partial(
+            x.as_ptr(),
+            dy.as_ptr(),
+            mean.as_ptr(),
+            var.as_ptr(),
+            part.as_mut_ptr(),
+            1e-5,
+            outer,
+            channels,
+            inner,
+            splits,
+            0,
+        )
+    });
+    let finish = emu.sym::<Finish>("channel_sums_finish");
+    // SAFETY: as above; dbeta and dgamma `channels`.
+    emu.launch_as(shapes::grid_stride(channels), || unsafe {
+        finish(part.as_mut_ptr(), db.as_mut_ptr(), dg.as_mut_ptr(), channels, splits, 1)
+    });
+    let apply2 = emu.sym::<Apply2>("batch_norm_backward_apply");
+    // SAFETY: as above; the totals after the partials.
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
+        apply2(
             x.as_ptr(),
             dy.as_ptr(),
             mean.as_ptr(),
             var.as_ptr(),
             gamma.as_ptr(),
+            part[sums..].as_ptr(),
             dx.as_mut_ptr(),
-            dg.as_mut_ptr(),
-            db.as_mut_ptr(),
             1e-5,
             outer,
             channels,
@@ -636,15 +683,41 @@ fn batch_norm_and_channel_kernels_match_the_cpu() {
     close("batch_norm dgamma", &dg, &wdg);
     close("batch_norm dbeta", &db, &wdb);
     let mut sums = vec![0.0f32; channels];
-    let sc =
-        emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize, usize)>("sum_channels");
-    // SAFETY: as above.
-    emu.launch_as(shapes::per_item(channels), || unsafe {
-        sc(dy.as_ptr(), sums.as_mut_ptr(), outer, channels, inner)
+    let mut part = vec![0.0f64; 2 * channels * splits + 2 * channels];
+    // SAFETY: with x_only the kernel reads only x; `second` is null with has_second = 0.
+    emu.launch_as(shapes::channel_chunks(channels, splits), || unsafe {
+        partial(
+            dy.as_ptr(),
+            dy.as_ptr(),
+            dy.as_ptr(),
+            dy.as_ptr(),
+            part.as_mut_ptr(),
+            0.0,
+            outer,
+            channels,
+            inner,
+            splits,
+            1,
+        )
     });
-    let mut want = buf(&[0.0; 3]);
-    Cpu::sum_channels(&buf(&dy), &mut want, shape);
+    // SAFETY: as above.
+    emu.launch_as(shapes::grid_stride(channels), || unsafe {
+        finish(part.as_mut_ptr(), sums.as_mut_ptr(), std::ptr::null_mut(), channels, splits, 0)
+    });
+    // The kernel sums in double; so does this reference (the CPU backend's f32 sum of 2444
+    // values differs from both by about 1e-5 relative).
+    let want: Vec<f32> = (0..channels)
+        .map(|c| {
+            let at = |k: usize| ((k / inner) * channels + c) * inner + k % inner;
+            (0..outer * inner).map(|k| f64::from(dy[at(k)])).sum::<f64>() as f32
+        })
+        .collect();
     close("sum_channels", &sums, &want);
+    let mut cpu = buf(&[0.0; 3]);
+    Cpu::sum_channels(&buf(&dy), &mut cpu, shape);
+    for (k, c) in sums.iter().zip(cpu.iter()) {
+        assert!((k - c).abs() < 1e-4 * (1.0 + c.abs()), "sum_channels: kernel {k}, cpu {c}");
+    }
     let mut t = vec![0.0f32; n];
     let tb = emu.sym::<unsafe extern "C" fn(*const f32, *mut f32, usize, usize, usize, usize)>(
         "transpose_blocks",
