@@ -126,6 +126,36 @@ def pytorch(workloads):
         stats = measure(enc_step, 2, 10, lambda s: s)
         emit(impl, "w6", "b16", "sequences/s", tuple(16 / v for v in (stats[0], stats[2], stats[1])))
         emit(impl, "w6", "b16", "GFLOP/s", tuple(flops6 / v / 1e9 for v in (stats[0], stats[2], stats[1])))
+    if "decode" in workloads:
+        # char-lm's transformer: embedding 96 -> 128, learned positions, 2 pre-norm causal
+        # blocks (4 heads, GELU feed-forward 512), final norm, head to 96. nn.Transformer*
+        # has no key/value cache: every character recomputes the prefix.
+        block = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+
+        class CharTransformer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb, self.pos = nn.Embedding(96, 128), nn.Embedding(128, 128)
+                self.enc = nn.TransformerEncoder(block, 2, enable_nested_tensor=False)
+                self.norm, self.head = nn.LayerNorm(128), nn.Linear(128, 96)
+
+            def forward(self, ids):
+                t = ids.shape[1]
+                h = self.emb(ids) + self.pos(torch.arange(t))[None]
+                mask = nn.Transformer.generate_square_subsequent_mask(t)
+                return self.head(self.norm(self.enc(h, mask=mask, is_causal=True)))
+        lm = CharTransformer().eval()
+        ids = (torch.arange(128) * 37 + 11) % 96
+
+        def decode():
+            for t in range(16, 128):
+                lm(ids[None, :t + 1])[:, -1]
+        with torch.inference_mode():
+            stats = measure(decode, 1, 5, lambda s: s * 1e6 / 112)
+        # PyTorch's per-character latency is its only way, recomputing: the same figure twice.
+        emit(impl, "decode", "per-char", "us", stats)
+        emit(impl, "decode", "recompute", "us", stats)
     if "w4" in workloads:
         model = mlp().eval()
         one, big = torch.rand(1, 784), torch.rand(1024, 784)

@@ -20,6 +20,11 @@
 //! * `w6`: training step of a 2-layer transformer encoder (width 256, 4 heads, feed-forward
 //!   1024, GELU, post-norm) on 16 sequences of 128, mean-pooled, linear head to 10 classes,
 //!   cross-entropy, Adam; sequences/s and GFLOP/s. Not in the default set; name it.
+//! * `decode`: next-character latency (µs) of char-lm's transformer (width 128, 4 heads, 2
+//!   pre-norm causal blocks) sampling 112 characters after a 16-character prompt: with the
+//!   key/value cache (`per-char`), and recomputing the prefix per character (`recompute`);
+//!   with `--peers`, PyTorch's `nn.TransformerEncoder` of the same shape, which has no cache,
+//!   recomputing the prefix (reported under both). Not in the default set; name it.
 //! * `serve`: the MNIST CNN behind `shapeflow-serve` on the loopback, 32 concurrent clients
 //!   sending batch-1 `:predict` requests for 3 s, with and without dynamic batching:
 //!   requests/s and p50/p99 latency (ms). Not in the default set; name it.
@@ -64,6 +69,7 @@ fn main() {
             "w5" => workloads::w5_char_lm_train(&mut figures),
             "w6" => workloads::w6_transformer_train(&mut figures),
             "w7" => workloads::w7_resnet_train(&mut figures),
+            "decode" => workloads::decode_latency(&mut figures),
             "serve" => serve_load::serve_load(&mut figures),
             #[cfg(feature = "cuda")]
             "gpu-gemm" | "gpu-w2" | "gpu-w3" => {
@@ -74,7 +80,7 @@ fn main() {
             }
             other => {
                 eprintln!(
-                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, serve; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
+                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, decode, serve; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
                 );
                 std::process::exit(2);
             }

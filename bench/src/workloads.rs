@@ -271,3 +271,51 @@ pub fn w6_transformer_train(out: &mut Vec<Figure>) {
     ));
     out.push(Figure::new("shapeflow", "w6", "b16", "GFLOP/s", t.iter().map(|s| flops / s / 1e9)));
 }
+
+/// Prompt and total length of a `decode` run: 112 characters after a 16-character prompt, to
+/// the position table's end.
+pub const DECODE_PROMPT: usize = 16;
+pub const DECODE_TOTAL: usize = 128;
+
+/// `decode`: next-character latency of char-lm's transformer (width 128, 4 heads, 2 pre-norm
+/// blocks, causal) sampling one sequence, with the key/value cache: the prompt once, then one
+/// step of every layer per character (`per-char`), and recomputing the prefix per character
+/// (`recompute`). µs per character, each run's mean over its 112 steps.
+pub fn decode_latency(out: &mut Vec<Figure>) {
+    let dev = Cpu::default();
+    let model = char_lm::CharTransformer::<Cpu>::new(&dev, 0);
+    let ids: Vec<usize> = (0..DECODE_TOTAL).map(|i| (i * 37 + 11) % 96).collect();
+    let t = times(2, 10, || {
+        let mut decoder = char_lm::Decoder::new(&model);
+        decoder.feed(&dev, &ids[..DECODE_PROMPT]).expect("prompt");
+        for t in DECODE_PROMPT..DECODE_TOTAL {
+            std::hint::black_box(decoder.feed(&dev, &ids[t..t + 1]).expect("step"));
+        }
+    });
+    let steps = (DECODE_TOTAL - DECODE_PROMPT) as f64;
+    out.push(Figure::new(
+        "shapeflow",
+        "decode",
+        "per-char",
+        "us",
+        t.iter().map(|s| s * 1e6 / steps),
+    ));
+    // The same model recomputing the whole prefix for every character (what `sample` did).
+    let t = times(1, 3, || {
+        for t in DECODE_PROMPT..DECODE_TOTAL {
+            let x = Tensor::<(Dyn, Dyn), Cpu>::from_sequences(
+                &dev,
+                &[ids[..=t].iter().map(|&c| c as f32).collect::<Vec<_>>()],
+            )
+            .expect("ids");
+            std::hint::black_box(model.forward(&x));
+        }
+    });
+    out.push(Figure::new(
+        "shapeflow",
+        "decode",
+        "recompute",
+        "us",
+        t.iter().map(|s| s * 1e6 / steps),
+    ));
+}

@@ -16,6 +16,7 @@ mod dropout;
 mod embedding;
 mod flatten;
 mod init;
+mod kv_cache;
 mod layer_norm;
 mod linear;
 mod matmul;

@@ -13,6 +13,9 @@ use crate::rng::Rng;
 use crate::seq::Lengths;
 use crate::tensor::Tensor;
 
+mod kv_cache;
+pub use kv_cache::KvCache;
+
 /// Multi-head self-attention with `H` heads over `E` features (`E / H` per head), batch first.
 ///
 /// `q, k, v = x·W_inᵀ + b_in` (PyTorch's `in_proj_weight [3E, E]` and `in_proj_bias [3E]`, in
@@ -74,9 +77,20 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
 
     /// Head-major `[batch·heads, steps, head]` rotated by each step's position (or back).
     fn rotate(x: &B::Storage, blocks: usize, steps: usize, inverse: bool) -> B::Storage {
+        Self::rotate_from(x, blocks, steps, 0, inverse)
+    }
+
+    /// [`Self::rotate`] for steps at positions `start..start + steps`.
+    fn rotate_from(
+        x: &B::Storage,
+        blocks: usize,
+        steps: usize,
+        start: usize,
+        inverse: bool,
+    ) -> B::Storage {
         let (d, half) = (Self::HEAD, Self::HEAD / 2);
         let (mut c, mut s) = (Vec::with_capacity(steps * half), Vec::with_capacity(steps * half));
-        for t in 0..steps {
+        for t in start..start + steps {
             for j in 0..half {
                 let angle = t as f64 * 10000f64.powf(-2.0 * j as f64 / d as f64);
                 c.push(<B::Elem as crate::Elem>::from_f64(angle.cos()));

@@ -25,7 +25,7 @@ mod softmax;
 mod time_pool;
 
 pub use activation::{Gelu, GeluTanh, LeakyRelu, Relu, Sigmoid, Tanh};
-pub use attention::{AttentionCache, CrossAttention, MultiheadAttention};
+pub use attention::{AttentionCache, CrossAttention, KvCache, MultiheadAttention};
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache};
 pub use conv::{Conv1d, Conv2d, ConvCache};
 pub use dropout::{ChannelMask, Dropout, Dropout2d};

@@ -79,7 +79,14 @@ fn cache_of<S: crate::shape::Shape, B: Backend>(x: &Tensor<S, B>) -> PositionsCa
 
 /// Each step's position row (`usize::MAX` from `max` on: a row of NaN).
 fn position_rows(batch: usize, steps: usize, max: usize) -> Vec<usize> {
-    (0..batch * steps).map(|i| if i % steps < max { i % steps } else { usize::MAX }).collect()
+    position_rows_from(batch, steps, 0, max)
+}
+
+/// [`position_rows`] for steps at positions `start..start + steps`.
+fn position_rows_from(batch: usize, steps: usize, start: usize, max: usize) -> Vec<usize> {
+    (0..batch * steps)
+        .map(|i| if start + i % steps < max { start + i % steps } else { usize::MAX })
+        .collect()
 }
 
 /// `y = x + table`, padded steps zero, lengths kept.
@@ -153,6 +160,43 @@ impl<N: Dim, T: Dim, M: StaticDim, E: StaticDim, B: Backend> Layer<(N, T, E), B>
 }
 
 impl<M: StaticDim, E: StaticDim, B: Backend> PositionEmbedding<M, E, B> {
+    /// The forward pass for steps at positions `start, start + 1, …` (decoding one step at a
+    /// time after `start` earlier ones); `Err` past the table's `M` positions.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Init, Rng, Tensor};
+    /// use shapeflow_core::layers::PositionEmbedding;
+    /// use shapeflow_cpu::Cpu;
+    /// use typenum::{U2, U8};
+    /// let dev = Cpu::default();
+    /// let pos = PositionEmbedding::<U8, U2, Cpu>::init(&dev, &mut Rng::new(0));
+    /// let x = Tensor::<(Dyn, Dyn, U2), Cpu>::from_sequences(&dev, &[vec![0.0; 2]]).unwrap();
+    /// assert_eq!(pos.forward_from(&x, 3).unwrap().to_vec(), pos.weight.to_vec()[6..8]);
+    /// assert!(pos.forward_from(&x, 8).is_err());
+    /// ```
+    pub fn forward_from<N: Dim, T: Dim>(
+        &self,
+        x: &Tensor<(N, T, E), B>,
+        start: usize,
+    ) -> Result<Tensor<(N, T, E), B>> {
+        let c = cache_of(x);
+        if start + c.steps > M::N {
+            return Err(Error::Shape(format!(
+                "PositionEmbedding: positions {start}..{} asked of a table of {} positions",
+                start + c.steps,
+                M::N
+            )));
+        }
+        let mut table = B::scratch_like(x.storage(), c.batch * c.steps * E::N);
+        B::gather_rows(
+            self.weight.storage(),
+            &position_rows_from(c.batch, c.steps, start, M::N),
+            &mut table,
+            E::N,
+        );
+        Ok(add_rows(x, table, &c))
+    }
+
     fn forward_train_ref<N: Dim, T: Dim>(
         &self,
         x: &Tensor<(N, T, E), B>,
