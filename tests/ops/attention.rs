@@ -3,7 +3,12 @@
 
 use shapeflow::prelude::*;
 
-use crate::support::{assert_close, attention_fixture, check_layer, load_named, nums};
+use shapeflow::layers::AttentionCache;
+use shapeflow::typenum::consts::{U2, U8};
+
+use crate::support::{
+    assert_close, attention_fixture, check_layer, check_layer_train, load_named, nums,
+};
 
 fn as64<E: Elem>(v: Vec<E>) -> Vec<f64> {
     v.into_iter().map(Elem::as_f64).collect()
@@ -263,4 +268,90 @@ fn rotary_attention_matches_pytorch_and_finite_differences() {
     let mut small =
         MultiheadAttention::<Const<4>, Const<2>, Cpu64>::init(&dev, &mut Rng::new(6)).rope();
     check_layer("MultiheadAttention rope", &mut small, &x);
+}
+
+/// The layer with its dropout mask fixed (each pass trains a copy, so every evaluation of the
+/// finite differences draws the same mask).
+struct FixedMask(MultiheadAttention<U8, U2, Cpu64>);
+
+impl shapeflow::Module<Cpu64> for FixedMask {
+    fn visit_params(&self, p: &mut String, f: &mut shapeflow::module::VisitFn<'_, Cpu64>) {
+        self.0.visit_params(p, f)
+    }
+    fn visit_params_mut(
+        &mut self,
+        p: &mut String,
+        f: &mut shapeflow::module::VisitMutFn<'_, Cpu64>,
+    ) {
+        self.0.visit_params_mut(p, f)
+    }
+    fn visit_params_with_grads(
+        &mut self,
+        g: &Self,
+        p: &mut String,
+        f: &mut shapeflow::module::VisitGradsFn<'_, Cpu64>,
+    ) {
+        self.0.visit_params_with_grads(&g.0, p, f)
+    }
+}
+
+impl Layer<(Dyn, Dyn, U8), Cpu64> for FixedMask {
+    type Output = (Dyn, Dyn, U8);
+    type Cache = AttentionCache<Cpu64>;
+    fn forward(&self, x: &Tensor<(Dyn, Dyn, U8), Cpu64>) -> Tensor<(Dyn, Dyn, U8), Cpu64> {
+        self.0.clone().forward_train(x).0
+    }
+    fn forward_train(
+        &mut self,
+        x: &Tensor<(Dyn, Dyn, U8), Cpu64>,
+    ) -> (Tensor<(Dyn, Dyn, U8), Cpu64>, AttentionCache<Cpu64>) {
+        self.0.clone().forward_train(x)
+    }
+    fn backward(
+        &self,
+        c: &AttentionCache<Cpu64>,
+        dy: &Tensor<(Dyn, Dyn, U8), Cpu64>,
+    ) -> shapeflow::Result<(Tensor<(Dyn, Dyn, U8), Cpu64>, Self)> {
+        let (dx, g) = self.0.backward(c, dy)?;
+        Ok((dx, FixedMask(g)))
+    }
+}
+
+/// Dropout on the attention weights: inference never drops; training drops with a fresh mask
+/// per pass, unbiased (the mean of many training passes is the inference output), and the
+/// gradients through a fixed mask pass the finite-difference check.
+#[test]
+fn attention_weight_dropout_is_unbiased_and_differentiable() {
+    let dev = Cpu64::default();
+    let x = Tensor::<(Dyn, Dyn, U8), Cpu64>::from_sequences(
+        &dev,
+        &[
+            (0..40).map(|i| (i as f64 * 0.37).sin()).collect::<Vec<_>>(),
+            (0..24).map(|i| (i as f64 * 0.71).cos()).collect::<Vec<_>>(),
+        ],
+    )
+    .unwrap();
+    let plain = MultiheadAttention::<U8, U2, Cpu64>::init(&dev, &mut Rng::new(4)).causal();
+    let mut attn = plain.clone().with_dropout(0.3, 17);
+    let want = plain.forward(&x).to_vec();
+    assert_eq!(attn.forward(&x).to_vec(), want, "inference drops nothing");
+    let (a, _) = attn.forward_train(&x);
+    let (b, _) = attn.forward_train(&x);
+    assert_ne!(a.to_vec(), b.to_vec(), "each training pass draws its own mask");
+    assert_ne!(a.to_vec(), want);
+    // The mean over many masks approaches the inference output (inverted dropout).
+    let runs = 2000;
+    let mut mean = vec![0.0; want.len()];
+    for _ in 0..runs {
+        for (m, v) in mean.iter_mut().zip(attn.forward_train(&x).0.to_vec()) {
+            *m += v / runs as f64;
+        }
+    }
+    let worst = mean.iter().zip(&want).map(|(m, w)| (m - w).abs()).fold(0.0, f64::max);
+    let scale = want.iter().map(|w| w.abs()).fold(0.0, f64::max);
+    assert!(worst < 0.05 * scale, "mean of {runs} passes off by {worst} (outputs up to {scale})");
+    // p = 0 is the plain layer, bit for bit.
+    let mut none = plain.clone().with_dropout(0.0, 17);
+    assert_eq!(none.forward_train(&x).0.to_vec(), want);
+    check_layer_train("MultiheadAttention dropout 0.3", &mut FixedMask(attn), &x);
 }

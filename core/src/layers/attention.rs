@@ -6,8 +6,8 @@ use crate::backend::{Backend, Blocks, Gemm, Joined, ScoreMask, StepBatch};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
-use crate::layers::Linear;
 use crate::layers::recurrent::dims;
+use crate::layers::{Dropout, Linear};
 use crate::module::Module;
 use crate::rng::Rng;
 use crate::seq::Lengths;
@@ -22,8 +22,10 @@ pub use kv_cache::KvCache;
 /// that order), per head `softmax(q·kᵀ/√(E/H))·v`, then `out_proj` (a `Linear<E, E>`). The keys a
 /// query may see are its sample's valid steps (the input's lengths: PyTorch's
 /// `key_padding_mask`) and, when `causal`, the steps up to itself; hidden keys get exactly zero
-/// weight. Outputs at padded steps are zero and never reach a gradient. No dropout on the
-/// attention weights. Initialised as PyTorch's: `in_proj_weight` Xavier-uniform, biases zero.
+/// weight. Outputs at padded steps are zero and never reach a gradient. With
+/// [`MultiheadAttention::with_dropout`] (`dropout = p` in `model!`) training drops attention
+/// weights with probability `p` (inverted dropout, as PyTorch's `dropout`); inference never
+/// does. Initialised as PyTorch's: `in_proj_weight` Xavier-uniform, biases zero.
 ///
 /// ```
 /// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor};
@@ -49,6 +51,8 @@ pub struct MultiheadAttention<E: StaticDim, H: StaticDim, B: Backend> {
     /// Rotate queries and keys by their positions (rotary embeddings, base 10000, the "rotate
     /// half" convention) before the scores.
     pub rope: bool,
+    /// Dropout on the attention weights in training (PyTorch's `dropout`); `p = 0` by default.
+    pub dropout: Dropout,
     _heads: std::marker::PhantomData<H>,
 }
 
@@ -72,6 +76,21 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
     /// `model!`).
     pub fn rope(mut self) -> Self {
         self.rope = true;
+        self
+    }
+
+    /// The same layer with dropout of probability `p` on the attention weights in training
+    /// (`dropout = p` in `model!`; PyTorch's `dropout`), its masks drawn from `seed`.
+    ///
+    /// ```
+    /// use shapeflow_core::{Init, Rng};
+    /// use shapeflow_core::layers::MultiheadAttention;
+    /// use shapeflow_cpu::Cpu;
+    /// let attn = MultiheadAttention::<typenum::U8, typenum::U2, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+    /// assert_eq!(attn.with_dropout(0.1, 7).dropout.p, 0.1);
+    /// ```
+    pub fn with_dropout(mut self, p: f64, seed: u64) -> Self {
+        self.dropout = Dropout::new(p, seed);
         self
     }
 
@@ -112,6 +131,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Clone for MultiheadAttention<E, H, 
             out_proj: self.out_proj.clone(),
             causal: self.causal,
             rope: self.rope,
+            dropout: self.dropout,
             _heads: std::marker::PhantomData,
         }
     }
@@ -120,7 +140,12 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Clone for MultiheadAttention<E, H, 
 impl<E: StaticDim, H: StaticDim, B: Backend> std::fmt::Debug for MultiheadAttention<E, H, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = if self.causal { ", causal" } else { "" };
-        write!(f, "MultiheadAttention({}, {} heads{c})", E::N, H::N)
+        let d = if self.dropout.p > 0.0 {
+            format!(", dropout {}", self.dropout.p)
+        } else {
+            String::new()
+        };
+        write!(f, "MultiheadAttention({}, {} heads{c}{d})", E::N, H::N)
     }
 }
 
@@ -142,6 +167,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Init<B> for MultiheadAttention<E, H
             out_proj,
             causal: false,
             rope: false,
+            dropout: Dropout::new(0.0, 0),
             _heads: std::marker::PhantomData,
         }
     }
@@ -149,6 +175,11 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Init<B> for MultiheadAttention<E, H
 
 impl<E: StaticDim, H: StaticDim, B: Backend> Module<B> for MultiheadAttention<E, H, B> {
     crate::visit_param_fields!(in_proj_weight, in_proj_bias, out_proj);
+    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+        crate::module::with_field(path, "dropout", |p| {
+            Module::<B>::visit_rng(&mut self.dropout, p, f)
+        });
+    }
 }
 
 /// What the attention's backward needs.
@@ -160,8 +191,10 @@ pub struct AttentionCache<B: Backend> {
     q: B::Storage,
     k: B::Storage,
     v: B::Storage,
-    /// Attention weights `[batch, heads, queries, keys]`.
+    /// Attention weights `[batch, heads, queries, keys]`, before dropout.
     attn: B::Storage,
+    /// The dropout mask on them in training (`None` without dropout).
+    mask: Option<B::Storage>,
     /// The heads' outputs side by side, `[batch·queries, E]` (out_proj's input).
     ctx: B::Storage,
     q_lengths: Vec<usize>,
@@ -208,7 +241,9 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
     }
 
     /// Attention of head-major `q` (`queries` steps) over `k`, `v` (`keys` steps), then
-    /// out_proj; padded queries' outputs zeroed. Returns the output, the weights and `ctx`.
+    /// out_proj; padded queries' outputs zeroed; the weights multiplied by `mask` (dropout in
+    /// training) before they weigh the values. Returns the output, the weights (before the
+    /// mask) and `ctx`.
     #[allow(clippy::too_many_arguments)]
     fn attend(
         &self,
@@ -218,6 +253,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         q_lengths: &[usize],
         k_lengths: &[usize],
         causal: bool,
+        mask: Option<&B::Storage>,
     ) -> (B::Storage, B::Storage, B::Storage) {
         let (e, h, d) = (E::N, H::N, Self::HEAD);
         let mut scores = B::scratch_like(q, n * h * tq * tk);
@@ -230,8 +266,15 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         );
         let mut attn = B::scratch_like(q, n * h * tq * tk);
         B::softmax_rows(&scores, &mut attn, n * h * tq, tk);
+        let dropped = mask.map(|m| Self::masked(&attn, m));
         let mut ctx_h = B::scratch_like(q, n * tq * e);
-        B::matmul_batched(&attn, v, &mut ctx_h, Gemm::new(tq, tk, d), n * h);
+        B::matmul_batched(
+            dropped.as_ref().unwrap_or(&attn),
+            v,
+            &mut ctx_h,
+            Gemm::new(tq, tk, d),
+            n * h,
+        );
         let ctx = Self::heads(&ctx_h, n, h, tq);
         let rows = n * tq;
         let mut y = B::scratch_like(q, rows * e);
@@ -246,6 +289,23 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         }
         B::zero_padding(&mut y, q_lengths, StepBatch { batch: n, steps: tq, width: e });
         (y, attn, ctx)
+    }
+
+    /// `attn · mask`, element by element.
+    fn masked(attn: &B::Storage, mask: &B::Storage) -> B::Storage {
+        let mut y = B::scratch_like(attn, B::len(attn));
+        B::mul(attn, mask, &mut y);
+        y
+    }
+
+    /// A fresh dropout mask for `len` attention weights, or `None` without dropout.
+    fn draw_mask(&mut self, like: &B::Storage, len: usize) -> Option<B::Storage> {
+        if self.dropout.p <= 0.0 {
+            return None;
+        }
+        let mut mask = B::scratch_like(like, len);
+        B::dropout_mask(&mut mask, self.dropout.p, self.dropout.next_mask_seed());
+        Some(mask)
     }
 
     /// The backward of [`Self::attend`] from the output gradient `dy`.
@@ -271,10 +331,16 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         let bh = n * h;
         let mut dattn = B::scratch_like(&g, bh * tq * tk);
         B::matmul_batched(&dctx, &c.v, &mut dattn, Gemm::new(tq, d, tk).transpose_b(), bh);
+        // Through the dropout: the weights that weighed the values were attn · mask.
+        let dropped = c.mask.as_ref().map(|m| (Self::masked(&c.attn, m), Self::masked(&dattn, m)));
+        let (weights, dattn) = match &dropped {
+            Some((w, da)) => (w, da),
+            None => (&c.attn, &dattn),
+        };
         let mut dv = B::scratch_like(&g, n * tk * e);
-        B::matmul_batched(&c.attn, &dctx, &mut dv, Gemm::new(tk, tq, d).transpose_a(), bh);
+        B::matmul_batched(weights, &dctx, &mut dv, Gemm::new(tk, tq, d).transpose_a(), bh);
         let mut ds = B::scratch_like(&g, bh * tq * tk);
-        B::softmax_backward_rows(&c.attn, &dattn, &mut ds, bh * tq, tk);
+        B::softmax_backward_rows(&c.attn, dattn, &mut ds, bh * tq, tk);
         B::scale(&mut ds, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
         let (mut dq, mut dk) = (B::scratch_like(&g, rows * e), B::scratch_like(&g, n * tk * e));
         B::matmul_batched(&ds, &c.k, &mut dq, Gemm::new(tq, tk, d), bh);
@@ -291,9 +357,11 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         )
     }
 
+    /// The forward pass, the weights multiplied by `mask` (dropout in training) when given.
     fn run<N: Dim, T: Dim>(
         &self,
         x: &Tensor<(N, T, E), B>,
+        mask: Option<B::Storage>,
     ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
         let (e, h) = (E::N, H::N);
         let (n, t) = (x.dims()[0], x.dims()[1]);
@@ -306,7 +374,8 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         if self.rope {
             (q, k) = (Self::rotate(&q, n * h, t, false), Self::rotate(&k, n * h, t, false));
         }
-        let (y, attn, ctx) = self.attend((&q, &k, &v), n, (t, t), &lengths, &lengths, self.causal);
+        let (y, attn, ctx) =
+            self.attend((&q, &k, &v), n, (t, t), &lengths, &lengths, self.causal, mask.as_ref());
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));
         out.lengths = x.lengths().cloned();
         let cache = AttentionCache {
@@ -316,6 +385,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
             k,
             v,
             attn,
+            mask,
             ctx,
             q_lengths: lengths,
             q_kept: x.lengths().cloned(),
@@ -377,14 +447,16 @@ impl<N: Dim, T: Dim, E: StaticDim, H: StaticDim, B: Backend> Layer<(N, T, E), B>
     type Cache = AttentionCache<B>;
 
     fn forward(&self, x: &Tensor<(N, T, E), B>) -> Tensor<(N, T, E), B> {
-        self.run(x).0
+        self.run(x, None).0
     }
 
     fn forward_train(
         &mut self,
         x: &Tensor<(N, T, E), B>,
     ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
-        self.run(x)
+        let (n, t) = (x.dims()[0], x.dims()[1]);
+        let mask = self.draw_mask(x.storage(), n * H::N * t * t);
+        self.run(x, mask)
     }
 
     fn backward(
@@ -409,6 +481,7 @@ impl<N: Dim, T: Dim, E: StaticDim, H: StaticDim, B: Backend> Layer<(N, T, E), B>
                 out_proj,
                 causal,
                 rope: self.rope,
+                dropout: self.dropout,
                 _heads: std::marker::PhantomData,
             },
         ))
@@ -518,6 +591,7 @@ impl<N: Dim, T: Dim, S: Dim, E: StaticDim, H: StaticDim, B: Backend>
             out_proj,
             causal: false,
             rope: false,
+            dropout: me.dropout,
             _heads: std::marker::PhantomData,
         };
         Ok(((da, dm), CrossAttention(grads)))
@@ -538,7 +612,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         let (k, v) = Self::split(&kv, n * tk, e, e);
         let (q, k, v) =
             (Self::heads(&q, n, tq, h), Self::heads(&k, n, tk, h), Self::heads(&v, n, tk, h));
-        let (y, attn, ctx) = self.attend((&q, &k, &v), n, (tq, tk), &ql, &kl, false);
+        let (y, attn, ctx) = self.attend((&q, &k, &v), n, (tq, tk), &ql, &kl, false, None);
         let mut out = Tensor::from_parts(y, dims(&[n, tq, e]));
         out.lengths = a.lengths().cloned();
         let cache = AttentionCache {
@@ -548,6 +622,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
             k,
             v,
             attn,
+            mask: None,
             ctx,
             q_lengths: ql,
             q_kept: a.lengths().cloned(),

@@ -40,7 +40,7 @@ impl Dropout {
 
 impl Dropout {
     /// The seed of the next training mask (advances the counter).
-    fn next_mask_seed(&mut self) -> u64 {
+    pub(crate) fn next_mask_seed(&mut self) -> u64 {
         let seed = mix64(self.seed ^ mix64(self.calls));
         self.calls += 1;
         seed

@@ -1,5 +1,6 @@
 //! The passing twins of the attention rules: heads that divide the width, a causal decoder
-//! block, and a post-norm encoder layer nested twice (PyTorch's `nn.TransformerEncoder` names).
+//! block with dropout on its attention weights, and a post-norm encoder layer nested twice
+//! (PyTorch's `nn.TransformerEncoder` names).
 use shapeflow::prelude::*;
 
 model! {
@@ -29,7 +30,7 @@ model! {
         emb: Embedding<96, 32>,
         pos: PositionEmbedding<128, 32>,
         norm: RmsNorm<32>,
-        attn: MultiheadAttention<32, 8, causal = true, rope = true>,
+        attn: MultiheadAttention<32, 8, causal = true, rope = true, dropout = 0.1>,
         head: Linear<32, 96>,
     }
 }

@@ -155,8 +155,15 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         // With nothing cached the new steps are the whole sequence (causal as in `forward`);
         // a single new step after cached ones sees every key.
         let causal = self.causal && start == 0;
-        let (y, _, _) =
-            self.attend((&q, &keys, &values), n, (t, total), &vec![t; n], &vec![total; n], causal);
+        let (y, _, _) = self.attend(
+            (&q, &keys, &values),
+            n,
+            (t, total),
+            &vec![t; n],
+            &vec![total; n],
+            causal,
+            None,
+        );
         *cache = KvCache { keys: Some(keys), values: Some(values), batch: n, steps: total };
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));
         out.lengths = x.lengths().cloned();

@@ -1,4 +1,4 @@
-//! `MultiheadAttention<embed_dim, num_heads, causal = false>`: self-attention
+//! `MultiheadAttention<embed_dim, num_heads, causal = false, rope = false, dropout = 0.0>`: self-attention
 //! `[seq, embed_dim] → [seq, embed_dim]`, PyTorch's `nn.MultiheadAttention(batch_first=True)`
 //! with the keys masked to each sample's length (and to the steps up to each query when causal).
 
@@ -6,12 +6,18 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
-use crate::model::args::{flag, size};
+use crate::model::args::{flag, real, size};
 use crate::model::infer::{Site, fmt_shape, is_seq};
 
 pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
     name: "MultiheadAttention",
-    params: &[size("embed_dim"), size("num_heads"), flag("causal", false), flag("rope", false)],
+    params: &[
+        size("embed_dim"),
+        size("num_heads"),
+        flag("causal", false),
+        flag("rope", false),
+        real("dropout", 0.0),
+    ],
     build: |b, errors| {
         let a = &b.args;
         let (width, heads) = (a.size(0), a.size(1));
@@ -42,11 +48,19 @@ pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
             ));
             return None;
         }
+        let dropout = a.real(4);
+        if !(0.0..1.0).contains(&dropout) {
+            let msg =
+                format!("attention dropout of `{}` must be in [0, 1), found {dropout}", b.layer);
+            errors.push(syn::Error::new(a.span(4), msg));
+            return None;
+        }
         Some(Box::new(Attention {
             width: a.spanned(0),
             heads,
             causal: a.flag(2),
             rope,
+            dropout,
             cross: false,
         }))
     },
@@ -73,6 +87,7 @@ pub(crate) const CROSS_ATTENTION: KindDef = KindDef {
             heads,
             causal: false,
             rope: false,
+            dropout: 0.0,
             cross: true,
         }))
     },
@@ -84,6 +99,8 @@ struct Attention {
     causal: bool,
     /// Rotary embeddings on queries and keys.
     rope: bool,
+    /// Dropout on the attention weights in training.
+    dropout: f64,
     /// Cross-attention: two values, queries and memory.
     cross: bool,
 }
@@ -155,12 +172,19 @@ impl Kind for Attention {
         let p = private();
         let init = quote!(<#ty as #p::Init<B>>::init(dev, &mut rng));
         let init = if self.causal { quote!(#init.causal()) } else { init };
-        if self.rope { quote!(#init.rope()) } else { init }
+        let init = if self.rope { quote!(#init.rope()) } else { init };
+        let p = self.dropout;
+        if p > 0.0 { quote!(#init.with_dropout(#p, rng.next_u64())) } else { init }
     }
     fn describe(&self) -> String {
         let c = if self.causal { ", causal = true" } else { "" };
         let r = if self.rope { ", rope = true" } else { "" };
-        format!("{}<{}, {}{c}{r}>", self.name(), self.width.0, self.heads)
+        let d = if self.dropout > 0.0 {
+            format!(", dropout = {}", self.dropout)
+        } else {
+            String::new()
+        };
+        format!("{}<{}, {}{c}{r}{d}>", self.name(), self.width.0, self.heads)
     }
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
         vec![
@@ -168,6 +192,7 @@ impl Kind for Attention {
             ("num_heads", Attr::Int(self.heads)),
             ("causal", Attr::Flag(self.causal)),
             ("rope", Attr::Flag(self.rope)),
+            ("dropout", Attr::Real(self.dropout)),
         ]
     }
 }
