@@ -213,6 +213,28 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         y
     }
 
+    /// The queries, keys and values of `x`'s `n × t` steps, head-major `[n·heads, t, head]`;
+    /// with `rope`, queries and keys rotated for positions `start..start + t`.
+    fn qkv(
+        &self,
+        x: &B::Storage,
+        n: usize,
+        t: usize,
+        start: usize,
+    ) -> (B::Storage, B::Storage, B::Storage) {
+        let (e, h, rows) = (E::N, H::N, n * t);
+        let qkv = self.project(x, rows);
+        let (q, kv) = Self::split(&qkv, rows, e, 2 * e);
+        let (k, v) = Self::split(&kv, rows, e, e);
+        let (mut q, mut k, v) =
+            (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
+        if self.rope {
+            q = Self::rotate_from(&q, n * h, t, start, false);
+            k = Self::rotate_from(&k, n * h, t, start, false);
+        }
+        (q, k, v)
+    }
+
     /// `src · W_inᵀ + b_in`, `[rows, 3E]`.
     fn project(&self, src: &B::Storage, rows: usize) -> B::Storage {
         let e = E::N;
@@ -363,17 +385,10 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         x: &Tensor<(N, T, E), B>,
         mask: Option<B::Storage>,
     ) -> (Tensor<(N, T, E), B>, AttentionCache<B>) {
-        let (e, h) = (E::N, H::N);
+        let e = E::N;
         let (n, t) = (x.dims()[0], x.dims()[1]);
-        let (rows, lengths) = (n * t, x.step_lengths());
-        let qkv = self.project(x.storage(), rows);
-        let (q, kv) = Self::split(&qkv, rows, e, 2 * e);
-        let (k, v) = Self::split(&kv, rows, e, e);
-        let (mut q, mut k, v) =
-            (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
-        if self.rope {
-            (q, k) = (Self::rotate(&q, n * h, t, false), Self::rotate(&k, n * h, t, false));
-        }
+        let lengths = x.step_lengths();
+        let (q, k, v) = self.qkv(x.storage(), n, t, 0);
         let (y, attn, ctx) =
             self.attend((&q, &k, &v), n, (t, t), &lengths, &lengths, self.causal, mask.as_ref());
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));

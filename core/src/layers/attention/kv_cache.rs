@@ -138,16 +138,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         }
         let (e, h, d) = (E::N, H::N, Self::HEAD);
         let start = cache.steps;
-        let rows = n * t;
-        let qkv = self.project(x.storage(), rows);
-        let (q, kv) = Self::split(&qkv, rows, e, 2 * e);
-        let (k, v) = Self::split(&kv, rows, e, e);
-        let (mut q, mut k, v) =
-            (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
-        if self.rope {
-            q = Self::rotate_from(&q, n * h, t, start, false);
-            k = Self::rotate_from(&k, n * h, t, start, false);
-        }
+        let (q, k, v) = self.qkv(x.storage(), n, t, start);
         let blocks = n * h;
         let keys = KvCache::<B>::append(cache.keys.as_ref(), k, blocks, (start * d, t * d));
         let values = KvCache::<B>::append(cache.values.as_ref(), v, blocks, (start * d, t * d));
