@@ -1,6 +1,6 @@
 // The normalisation family (src/norm.rs). Batch normalisation over [outer, channels, inner]:
-// moments per channel (one block per channel, double accumulation), the affine apply, and the
-// training-mode backward. Layer normalisation over the rows of [rows, cols]: one block per row
+// moments per channel (each channel in chunks over several blocks, combined by a second launch;
+// double accumulation), the affine apply, and the training-mode backward. Layer normalisation over the rows of [rows, cols]: one block per row
 // for the statistics and the input gradient, one thread per column for the affine gradients.
 #ifndef SHAPEFLOW_BLOCK
 #error "compile with -DSHAPEFLOW_BLOCK=<threads per block>: the launches' block size, which sizes the shared-memory reductions"

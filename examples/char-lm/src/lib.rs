@@ -78,6 +78,11 @@ impl<'m, B: Backend> Decoder<'m, B> {
     /// call) and returns the next-character logits after the last of them.
     pub fn feed(&mut self, dev: &B, ids: &[usize]) -> Result<Vec<B::Elem>, shapeflow::Error> {
         let m = self.model;
+        if ids.is_empty() {
+            return Err(shapeflow::Error::Shape(
+                "Decoder::feed needs at least one character".into(),
+            ));
+        }
         let ids: Vec<B::Elem> = ids.iter().map(|&c| B::Elem::from_f64(c as f64)).collect();
         let t = ids.len();
         let x = Tensor::<(Dyn, Dyn), B>::from_sequences(dev, &[ids])?;

@@ -76,6 +76,9 @@ fn options() -> Result<Options, String> {
     if o.temperature.is_nan() || o.temperature <= 0.0 {
         return Err(format!("--temperature must be above 0, got {}", o.temperature));
     }
+    if o.prompt.is_empty() {
+        return Err("--prompt must have at least one character to continue from".into());
+    }
     std::fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
     Ok(o)
 }
