@@ -94,3 +94,36 @@ fn positions_from_an_offset_equal_the_whole_sequence() {
     let err = pos.forward_from(&tensor(&dev, 2, 3, steps(&x, 6, 9)), 14).unwrap_err().to_string();
     assert!(err.contains("positions 14..17 asked of a table of 16 positions"), "{err}");
 }
+
+/// A decoder's cross-attention over a fixed memory: the memory's keys and values projected
+/// once, each target step alone equal to the whole target's pass (ragged memory lengths mask
+/// the keys); another memory size is an `Err`.
+#[test]
+fn cross_attention_caches_the_memory() {
+    let dev = Cpu64::default();
+    let attn = CrossAttention::<U8, U2, Cpu64>::init(&dev, &mut Rng::new(8));
+    let memory = Tensor::<(Dyn, Dyn, U8), Cpu64>::from_sequences(
+        &dev,
+        &[(0..56).map(|i| (i as f64 * 0.3).sin()).collect::<Vec<_>>(), vec![0.25; 24]],
+    )
+    .unwrap();
+    let tgt = seq(&dev, 2, 5, 21);
+    let whole = Merge::forward(&attn, &tgt, &memory);
+    let mut cache = KvCache::new();
+    for t in 0..5 {
+        let y =
+            attn.forward_cached(&tensor(&dev, 2, 1, steps(&tgt, t, t + 1)), &memory, &mut cache);
+        assert_close(
+            &format!("cross step {t}"),
+            &y.unwrap().to_vec(),
+            &steps(&whole, t, t + 1),
+            1e-12,
+            1e-12,
+        );
+    }
+    assert_eq!(cache.len(), 7);
+    let other = seq(&dev, 2, 4, 3);
+    let err = attn.forward_cached(&tensor(&dev, 2, 1, steps(&tgt, 0, 1)), &other, &mut cache);
+    let err = err.unwrap_err().to_string();
+    assert!(err.contains("a memory of 2 × 4 steps after a cache of 2 × 7"), "{err}");
+}

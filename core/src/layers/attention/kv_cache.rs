@@ -1,8 +1,9 @@
 //! Decoding with a key/value cache: `MultiheadAttention::forward_cached` runs new steps of a
 //! self-attention layer over the keys and values of every step it has seen, kept in a
-//! [`KvCache`], instead of recomputing them for the whole prefix at each new token.
+//! [`KvCache`], instead of recomputing them for the whole prefix at each new token; and
+//! `CrossAttention::forward_cached` projects a decoder's fixed memory once.
 
-use super::MultiheadAttention;
+use super::{CrossAttention, MultiheadAttention};
 use crate::backend::{Backend, Joined};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
@@ -24,11 +25,14 @@ pub struct KvCache<B: Backend> {
     values: Option<B::Storage>,
     batch: usize,
     steps: usize,
+    /// The cached keys' lengths per sample (a cross-attention memory's; self-attention's are
+    /// all `steps`).
+    lengths: Vec<usize>,
 }
 
 impl<B: Backend> Default for KvCache<B> {
     fn default() -> Self {
-        KvCache { keys: None, values: None, batch: 0, steps: 0 }
+        KvCache { keys: None, values: None, batch: 0, steps: 0, lengths: Vec::new() }
     }
 }
 
@@ -155,9 +159,79 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
             causal,
             None,
         );
-        *cache = KvCache { keys: Some(keys), values: Some(values), batch: n, steps: total };
+        *cache = KvCache {
+            keys: Some(keys),
+            values: Some(values),
+            batch: n,
+            steps: total,
+            lengths: vec![total; n],
+        };
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));
         out.lengths = x.lengths().cloned();
+        Ok(out)
+    }
+}
+
+impl<E: StaticDim, H: StaticDim, B: Backend> CrossAttention<E, H, B> {
+    /// Cross-attention of the query steps `a` over `memory`, whose keys and values are
+    /// projected on the first call and kept in `cache` for the next ones: a decoder's memory
+    /// stays the same while a sequence is decoded, so each new step projects only itself.
+    /// Equal to [`Merge::forward`](crate::layers::Merge::forward) (each query attends to the
+    /// memory alone, its own lengths masking its keys). Pass the same memory on every call, or
+    /// clear the cache; a memory of other sizes is an `Err`.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Init, Rng, Tensor};
+    /// use shapeflow_core::layers::{CrossAttention, KvCache, Merge};
+    /// use shapeflow_cpu::Cpu;
+    /// use typenum::{U2, U4};
+    /// let dev = Cpu::default();
+    /// let attn = CrossAttention::<U4, U2, Cpu>::init(&dev, &mut Rng::new(0));
+    /// let memory = Tensor::<(Dyn, Dyn, U4), Cpu>::from_sequences(&dev, &[vec![0.3; 12]]).unwrap();
+    /// let tgt = Tensor::<(Dyn, Dyn, U4), Cpu>::from_sequences(&dev, &[vec![0.5; 4]]).unwrap();
+    /// let mut cache = KvCache::new();
+    /// let y = attn.forward_cached(&tgt, &memory, &mut cache).unwrap();
+    /// assert_eq!(y.to_vec(), Merge::forward(&attn, &tgt, &memory).to_vec());
+    /// assert_eq!(cache.len(), 3); // the memory's steps
+    /// ```
+    pub fn forward_cached<N: Dim, T: Dim, S: Dim>(
+        &self,
+        a: &Tensor<(N, T, E), B>,
+        memory: &Tensor<(N, S, E), B>,
+        cache: &mut KvCache<B>,
+    ) -> Result<Tensor<(N, T, E), B>> {
+        type M<E, H, B> = MultiheadAttention<E, H, B>;
+        let me = &self.0;
+        let (e, h) = (E::N, H::N);
+        let (n, tq, tk) = (a.dims()[0], a.dims()[1], memory.dims()[1]);
+        if cache.is_empty() {
+            let rows = n * tk;
+            let (_, kv) = M::<E, H, B>::split(&me.project(memory.storage(), rows), rows, e, 2 * e);
+            let (k, v) = M::<E, H, B>::split(&kv, rows, e, e);
+            *cache = KvCache {
+                keys: Some(M::<E, H, B>::heads(&k, n, tk, h)),
+                values: Some(M::<E, H, B>::heads(&v, n, tk, h)),
+                batch: n,
+                steps: tk,
+                lengths: memory.step_lengths(),
+            };
+        } else if cache.batch != n || cache.steps != tk {
+            return Err(Error::Shape(format!(
+                "CrossAttention::forward_cached: a memory of {n} × {tk} steps after a cache of {} × {} (clear the cache for a new memory)",
+                cache.batch, cache.steps
+            )));
+        }
+        let (Some(keys), Some(values)) = (cache.keys.as_ref(), cache.values.as_ref()) else {
+            return Ok(a.clone());
+        };
+        let rows = n * tq;
+        let (q, _) = M::<E, H, B>::split(&me.project(a.storage(), rows), rows, e, 2 * e);
+        let q = M::<E, H, B>::heads(&q, n, tq, h);
+        let q_lengths = a.step_lengths();
+        let (y, _, _) =
+            me.attend((&q, keys, values), n, (tq, tk), &q_lengths, &cache.lengths, false, None);
+        let mut out = Tensor::from_parts(y, dims(&[n, tq, e]));
+        out.lengths = a.lengths().cloned();
         Ok(out)
     }
 }
