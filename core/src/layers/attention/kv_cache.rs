@@ -200,17 +200,14 @@ impl<E: StaticDim, H: StaticDim, B: Backend> CrossAttention<E, H, B> {
         memory: &Tensor<(N, S, E), B>,
         cache: &mut KvCache<B>,
     ) -> Result<Tensor<(N, T, E), B>> {
-        type M<E, H, B> = MultiheadAttention<E, H, B>;
         let me = &self.0;
-        let (e, h) = (E::N, H::N);
+        let e = E::N;
         let (n, tq, tk) = (a.dims()[0], a.dims()[1], memory.dims()[1]);
         if cache.is_empty() {
-            let rows = n * tk;
-            let (_, kv) = M::<E, H, B>::split(&me.project(memory.storage(), rows), rows, e, 2 * e);
-            let (k, v) = M::<E, H, B>::split(&kv, rows, e, e);
+            let (keys, values) = me.memory_keys_values(memory.storage(), n, tk);
             *cache = KvCache {
-                keys: Some(M::<E, H, B>::heads(&k, n, tk, h)),
-                values: Some(M::<E, H, B>::heads(&v, n, tk, h)),
+                keys: Some(keys),
+                values: Some(values),
                 batch: n,
                 steps: tk,
                 lengths: memory.step_lengths(),
@@ -224,9 +221,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> CrossAttention<E, H, B> {
         let (Some(keys), Some(values)) = (cache.keys.as_ref(), cache.values.as_ref()) else {
             return Ok(a.clone());
         };
-        let rows = n * tq;
-        let (q, _) = M::<E, H, B>::split(&me.project(a.storage(), rows), rows, e, 2 * e);
-        let q = M::<E, H, B>::heads(&q, n, tq, h);
+        let q = me.cross_queries(a.storage(), n, tq);
         let q_lengths = a.step_lengths();
         let (y, _, _) =
             me.attend((&q, keys, values), n, (tq, tk), &q_lengths, &cache.lengths, false, None);
