@@ -116,3 +116,28 @@ fn sequence_models_print_their_runtime_steps() {
     assert!(c.summary().to_string().contains("LastStep<bidirectional = true>"));
     assert_eq!(c.param_names()[6], "lstm.weight_ih_l0_reverse");
 }
+
+#[test]
+fn an_embedding_read_only_by_an_lstm_runs_fused_with_it() {
+    let dev = Cpu::default();
+    let mut lm = TinyLm::<Cpu>::new(&dev, 3);
+    let x = Tensor::<(Dyn, Dyn), Cpu>::from_padded(
+        &dev,
+        &[2, 4],
+        vec![1.0, 5.0, 0.0, 9.0, 3.0, 3.0, f32::NAN, f32::NAN],
+        &[4, 2],
+    )
+    .unwrap();
+    // The same logits as the four layers one after another (up to rounding)…
+    let apart = lm.head.forward(&lm.act.forward(&lm.lstm.forward(&lm.emb.forward(&x))));
+    let (y, cache) = lm.forward_train(&x);
+    for (a, b) in y.to_vec().iter().zip(apart.to_vec()) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+    assert_eq!(lm.forward(&x).to_vec(), y.to_vec());
+    // …but the LSTM's cache is the fused pass's, which reads the embedding table: the layer's
+    // own backward refuses it.
+    let d = Tensor::<(Dyn, Dyn, Const<8>), Cpu>::zeros(&dev, &[2, 4, 8]).unwrap();
+    let err = lm.lstm.backward(&cache.lstm, &d).map(|_| ()).expect_err("refused").to_string();
+    assert!(err.contains("embedding table"), "{err}");
+}

@@ -14,6 +14,7 @@ mod conv2d;
 mod cross_entropy;
 mod dropout;
 mod embedding;
+mod embedding_recurrent;
 mod flatten;
 mod init;
 mod kv_cache;

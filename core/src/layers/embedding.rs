@@ -81,7 +81,7 @@ impl<V: StaticDim, D: StaticDim, B: Backend> Embedding<V, D, B> {
     }
 
     /// Each id as a row index; `usize::MAX` for one that is not an id of this table.
-    fn rows(ids: &[B::Elem]) -> Vec<usize> {
+    pub(crate) fn rows(ids: &[B::Elem]) -> Vec<usize> {
         ids.iter()
             .map(|&v| {
                 let f = crate::Elem::as_f64(v);
@@ -110,6 +110,18 @@ impl<V: StaticDim, D: StaticDim, B: Backend> Embedding<V, D, B> {
 pub struct EmbeddingCache {
     rows: Vec<usize>,
     sizes: [usize; 2],
+}
+
+impl EmbeddingCache {
+    /// The cache of a lookup of `rows` (batch-major) in a `[batch, steps]` batch.
+    pub(crate) fn new(rows: Vec<usize>, sizes: [usize; 2]) -> Self {
+        EmbeddingCache { rows, sizes }
+    }
+
+    /// Each token's row (batch-major; `usize::MAX`: not an id) and the batch's `[batch, steps]`.
+    pub(crate) fn parts(&self) -> (&[usize], [usize; 2]) {
+        (&self.rows, self.sizes)
+    }
 }
 
 impl<N: Dim, T: Dim, V: StaticDim, D: StaticDim, B: Backend> Layer<(N, T), B>

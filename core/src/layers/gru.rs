@@ -4,9 +4,7 @@
 
 use crate::backend::{Backend, Gemm, GruGrads, GruSaved, GruSavedMut, RecurrentStep};
 use crate::layers::recurrent::RecurrentWeights;
-use crate::layers::recurrent_layer::{
-    Cell, DirCache, DirSizes, Recurrent, input_projection, projection_grads,
-};
+use crate::layers::recurrent_layer::{Cell, DirSizes, Recurrent};
 
 /// A gated recurrent unit layer with `LAYERS` stacked layers, bidirectional when `O = 2·H`,
 /// batch first: gates in PyTorch's order (reset, update, new), `weight_ih_l0 [3H, I]`,
@@ -32,22 +30,22 @@ pub struct GruCell;
 impl Cell for GruCell {
     const GATES: usize = 3;
     const NAME: &'static str = "Gru";
+    const HH_BIAS_IN_PROJECTION: bool = false;
 
     fn forward<B: Backend>(
         w: &RecurrentWeights<B>,
-        input: B::Storage,
+        pre: &B::Storage,
         lengths: &B::Storage,
         s: DirSizes,
-    ) -> (B::Storage, DirCache<B>) {
+    ) -> (B::Storage, Vec<B::Storage>) {
         let DirSizes { batch, steps, hidden, .. } = s;
         let (rows, g3) = (batch * steps, 3 * hidden);
-        let pre = input_projection(w, &input, 3, s, false);
-        let mut h = B::zeros_like(&input, batch * hidden);
-        let mut rec = B::zeros_like(&input, batch * g3);
-        let mut y = B::scratch_like(&input, rows * hidden);
-        let mut gates = B::scratch_like(&input, rows * g3);
-        let mut rec_n = B::scratch_like(&input, rows * hidden);
-        let mut h_prev = B::scratch_like(&input, rows * hidden);
+        let mut h = B::zeros_like(pre, batch * hidden);
+        let mut rec = B::zeros_like(pre, batch * g3);
+        let mut y = B::scratch_like(pre, rows * hidden);
+        let mut gates = B::scratch_like(pre, rows * g3);
+        let mut rec_n = B::scratch_like(pre, rows * hidden);
+        let mut h_prev = B::scratch_like(pre, rows * hidden);
         for step in 0..steps {
             // rec = h·W_hhᵀ + b_hh (h is zero at the first step)
             if step > 0 {
@@ -61,7 +59,7 @@ impl Cell for GruCell {
             B::add_bias(&mut rec, w.bias_hh.storage(), batch, g3);
             B::gru_step(
                 RecurrentStep { step, batch, hidden },
-                &pre,
+                pre,
                 &rec,
                 lengths,
                 &mut h,
@@ -69,21 +67,21 @@ impl Cell for GruCell {
                 GruSavedMut { gates: &mut gates, rec_n: &mut rec_n, h_prev: &mut h_prev },
             );
         }
-        (y, DirCache { input, saved: vec![gates, rec_n, h_prev] })
+        (y, vec![gates, rec_n, h_prev])
     }
 
     fn backward<B: Backend>(
         w: &RecurrentWeights<B>,
-        cache: &DirCache<B>,
+        saved: &[B::Storage],
         dy: &B::Storage,
         lengths: &B::Storage,
         s: DirSizes,
-    ) -> (B::Storage, RecurrentWeights<B>) {
-        let DirSizes { batch, steps, width, hidden } = s;
-        let [gates, rec_n, h_prev] = &cache.saved[..] else {
-            return (B::zeros_like(dy, batch * steps * width), w.zeros_like());
-        };
+    ) -> (B::Storage, Option<B::Storage>) {
+        let DirSizes { batch, steps, hidden, .. } = s;
         let (rows, g3) = (batch * steps, 3 * hidden);
+        let [gates, rec_n, h_prev] = saved else {
+            return (B::zeros_like(dy, rows * g3), None);
+        };
         let mut dh = B::zeros_like(dy, batch * hidden);
         let mut dpre = B::scratch_like(dy, rows * g3);
         let mut drec_all = B::scratch_like(dy, rows * g3);
@@ -106,6 +104,6 @@ impl Cell for GruCell {
                 );
             }
         }
-        projection_grads(w, &cache.input, (&dpre, &drec_all, h_prev), 3, s)
+        (dpre, Some(drec_all))
     }
 }

@@ -5,9 +5,7 @@
 
 use crate::backend::{Backend, Gemm, LstmSaved, LstmSavedMut, LstmState, RecurrentStep};
 use crate::layers::recurrent::RecurrentWeights;
-use crate::layers::recurrent_layer::{
-    Cell, DirCache, DirSizes, Recurrent, input_projection, projection_grads,
-};
+use crate::layers::recurrent_layer::{Cell, DirSizes, Recurrent};
 
 /// A long short-term memory layer with `LAYERS` stacked layers, bidirectional when
 /// `O = 2·H`, batch first.
@@ -42,41 +40,41 @@ const GATES: usize = 4;
 impl Cell for LstmCell {
     const GATES: usize = GATES;
     const NAME: &'static str = "Lstm";
+    const HH_BIAS_IN_PROJECTION: bool = true;
     fn forward<B: Backend>(
         w: &RecurrentWeights<B>,
-        input: B::Storage,
+        pre: &B::Storage,
         lengths: &B::Storage,
         s: DirSizes,
-    ) -> (B::Storage, DirCache<B>) {
-        forward(w, input, lengths, s)
+    ) -> (B::Storage, Vec<B::Storage>) {
+        forward(w, pre, lengths, s)
     }
     fn backward<B: Backend>(
         w: &RecurrentWeights<B>,
-        cache: &DirCache<B>,
+        saved: &[B::Storage],
         dy: &B::Storage,
         lengths: &B::Storage,
         s: DirSizes,
-    ) -> (B::Storage, RecurrentWeights<B>) {
-        backward(w, cache, dy, lengths, s)
+    ) -> (B::Storage, Option<B::Storage>) {
+        (backward(w, saved, dy, lengths, s), None)
     }
 }
 
 fn forward<B: Backend>(
     w: &RecurrentWeights<B>,
-    input: B::Storage,
+    pre: &B::Storage,
     lengths_buf: &B::Storage,
     s: DirSizes,
-) -> (B::Storage, DirCache<B>) {
+) -> (B::Storage, Vec<B::Storage>) {
     let DirSizes { batch, steps, hidden, .. } = s;
     let (rows, g4) = (batch * steps, GATES * hidden);
-    let pre = input_projection(w, &input, GATES, s, true);
-    let mut h = B::zeros_like(&input, batch * hidden);
-    let mut c = B::zeros_like(&input, batch * hidden);
-    let mut rec = B::zeros_like(&input, batch * g4);
-    let mut y = B::scratch_like(&input, rows * hidden);
-    let mut gates = B::scratch_like(&input, rows * g4);
-    let mut c_prev = B::scratch_like(&input, rows * hidden);
-    let mut h_prev = B::scratch_like(&input, rows * hidden);
+    let mut h = B::zeros_like(pre, batch * hidden);
+    let mut c = B::zeros_like(pre, batch * hidden);
+    let mut rec = B::zeros_like(pre, batch * g4);
+    let mut y = B::scratch_like(pre, rows * hidden);
+    let mut gates = B::scratch_like(pre, rows * g4);
+    let mut c_prev = B::scratch_like(pre, rows * hidden);
+    let mut h_prev = B::scratch_like(pre, rows * hidden);
     for step in 0..steps {
         if step > 0 {
             B::matmul(
@@ -88,7 +86,7 @@ fn forward<B: Backend>(
         }
         B::lstm_step(
             RecurrentStep { step, batch, hidden },
-            &pre,
+            pre,
             &rec,
             lengths_buf,
             LstmState { h: &mut h, c: &mut c },
@@ -96,23 +94,23 @@ fn forward<B: Backend>(
             LstmSavedMut { gates: &mut gates, c_prev: &mut c_prev, h_prev: &mut h_prev },
         );
     }
-    (y, DirCache { input, saved: vec![gates, c_prev, h_prev] })
+    (y, vec![gates, c_prev, h_prev])
 }
 
-/// The backward of [`forward`]: the input gradient (time-major) and the weights'
-/// gradients.
+/// The backward of [`forward`]: the gradient of every step's gate pre-activations
+/// (`[steps·batch, 4·hidden]`, the input projection's and the recurrent product's alike).
 fn backward<B: Backend>(
     w: &RecurrentWeights<B>,
-    cache: &DirCache<B>,
+    saved: &[B::Storage],
     dy: &B::Storage,
     lengths_buf: &B::Storage,
     s: DirSizes,
-) -> (B::Storage, RecurrentWeights<B>) {
-    let DirSizes { batch, steps, width, hidden } = s;
-    let [gates, c_prev, h_prev] = &cache.saved[..] else {
-        return (B::zeros_like(dy, batch * steps * width), w.zeros_like());
-    };
+) -> B::Storage {
+    let DirSizes { batch, steps, hidden, .. } = s;
     let (rows, g4) = (batch * steps, GATES * hidden);
+    let [gates, c_prev, _h_prev] = saved else {
+        return B::zeros_like(dy, rows * g4);
+    };
     let mut dh = B::zeros_like(dy, batch * hidden);
     let mut dc = B::zeros_like(dy, batch * hidden);
     let mut dpre = B::scratch_like(dy, rows * g4);
@@ -136,5 +134,5 @@ fn backward<B: Backend>(
             );
         }
     }
-    projection_grads(w, &cache.input, (&dpre, &dpre, h_prev), GATES, s)
+    dpre
 }

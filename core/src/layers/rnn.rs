@@ -7,9 +7,7 @@ use std::marker::PhantomData;
 
 use crate::backend::{Backend, Gemm, RecurrentStep, RnnActivation};
 use crate::layers::recurrent::RecurrentWeights;
-use crate::layers::recurrent_layer::{
-    Cell, DirCache, DirSizes, Recurrent, input_projection, projection_grads,
-};
+use crate::layers::recurrent_layer::{Cell, DirSizes, Recurrent};
 
 /// A plain (Elman) recurrent layer, `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`, with `LAYERS`
 /// stacked layers, bidirectional when `O = 2·H`: `weight_ih_l0 [H, I]`, `weight_hh_l0 [H, H]`,
@@ -59,21 +57,21 @@ impl RnnNonlinearity for ReluAct {
 impl<A: RnnNonlinearity> Cell for RnnCell<A> {
     const GATES: usize = 1;
     const NAME: &'static str = A::NAME;
+    const HH_BIAS_IN_PROJECTION: bool = true;
 
     fn forward<B: Backend>(
         w: &RecurrentWeights<B>,
-        input: B::Storage,
+        pre: &B::Storage,
         lengths: &B::Storage,
         s: DirSizes,
-    ) -> (B::Storage, DirCache<B>) {
+    ) -> (B::Storage, Vec<B::Storage>) {
         let DirSizes { batch, steps, hidden, .. } = s;
         let rows = batch * steps;
-        let pre = input_projection(w, &input, 1, s, true);
-        let mut h = B::zeros_like(&input, batch * hidden);
-        let mut rec = B::zeros_like(&input, batch * hidden);
-        let mut y = B::scratch_like(&input, rows * hidden);
-        let mut out = B::scratch_like(&input, rows * hidden);
-        let mut h_prev = B::scratch_like(&input, rows * hidden);
+        let mut h = B::zeros_like(pre, batch * hidden);
+        let mut rec = B::zeros_like(pre, batch * hidden);
+        let mut y = B::scratch_like(pre, rows * hidden);
+        let mut out = B::scratch_like(pre, rows * hidden);
+        let mut h_prev = B::scratch_like(pre, rows * hidden);
         for step in 0..steps {
             if step > 0 {
                 B::matmul(
@@ -84,23 +82,23 @@ impl<A: RnnNonlinearity> Cell for RnnCell<A> {
                 );
             }
             let g = RecurrentStep { step, batch, hidden };
-            B::rnn_step(g, A::ACT, &pre, &rec, lengths, &mut h, &mut y, &mut out, &mut h_prev);
+            B::rnn_step(g, A::ACT, pre, &rec, lengths, &mut h, &mut y, &mut out, &mut h_prev);
         }
-        (y, DirCache { input, saved: vec![out, h_prev] })
+        (y, vec![out, h_prev])
     }
 
     fn backward<B: Backend>(
         w: &RecurrentWeights<B>,
-        cache: &DirCache<B>,
+        saved: &[B::Storage],
         dy: &B::Storage,
         lengths: &B::Storage,
         s: DirSizes,
-    ) -> (B::Storage, RecurrentWeights<B>) {
-        let DirSizes { batch, steps, width, hidden } = s;
-        let [out, h_prev] = &cache.saved[..] else {
-            return (B::zeros_like(dy, batch * steps * width), w.zeros_like());
-        };
+    ) -> (B::Storage, Option<B::Storage>) {
+        let DirSizes { batch, steps, hidden, .. } = s;
         let rows = batch * steps;
+        let [out, _h_prev] = saved else {
+            return (B::zeros_like(dy, rows * hidden), None);
+        };
         let mut dh = B::zeros_like(dy, batch * hidden);
         let mut dpre = B::scratch_like(dy, rows * hidden);
         let mut dgates = B::scratch_like(dy, batch * hidden);
@@ -116,6 +114,6 @@ impl<A: RnnNonlinearity> Cell for RnnCell<A> {
                 );
             }
         }
-        projection_grads(w, &cache.input, (&dpre, &dpre, h_prev), 1, s)
+        (dpre, None)
     }
 }

@@ -5,6 +5,7 @@
 mod debug;
 mod describe;
 mod fallback;
+mod fuse;
 mod multi;
 mod passes;
 mod plan;

@@ -92,8 +92,24 @@ fn forward_passes(
     cs: &[syn::Ident],
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let (mut forward, mut forward_train) = (Vec::new(), Vec::new());
+    let fused = crate::model::kinds::private();
+    let fused = quote!(#fused::layers::embedding_recurrent);
     for (i, node) in g.nodes.iter().enumerate() {
         let (field, x, c) = (plan.field(i), value_var(NodeRef::Node(i)), &cs[i]);
+        if plan.fused.second_of[i].is_some() {
+            // Run by the node it is fused into.
+            continue;
+        }
+        if let Some(e) = plan.fused.first_of[i] {
+            // `Embedding` → recurrent layer as one pass (`expand/fuse.rs`).
+            let (emb, ce) = (plan.field(e), &cs[e]);
+            let ids = value_arg(g.nodes[e].inputs[0]);
+            forward.push(quote!(let #x = #fused::forward(&self.#emb, &self.#field, #ids);));
+            forward_train.push(quote!(
+                let (#x, #ce, #c) = #fused::forward_train(&mut self.#emb, &mut self.#field, #ids);
+            ));
+            continue;
+        }
         let args: Vec<TokenStream> = node.inputs.iter().map(|&r| value_arg(r)).collect();
         let call = &plan.calls[i];
         let fwd = plan.qual(i, call.forward.to_token_stream());
@@ -141,7 +157,12 @@ fn backward_pass(
         grads.insert(r, Grad::Caller(output_grad(g, k)));
     }
     let mut sums = 0usize;
+    let p = crate::model::kinds::private();
     for (i, node) in g.nodes.iter().enumerate().rev() {
+        if plan.fused.second_of[i].is_some() {
+            // Its gradients came with the node it is fused into.
+            continue;
+        }
         let call = &plan.calls[i];
         // Every value is read or returned (checked when lowering), so its gradient is
         // complete once the nodes after it are done.
@@ -168,7 +189,35 @@ fn backward_pass(
             Some(id) => id.to_token_stream(),
             None => quote!(_),
         };
-        let stmt = if call.merge {
+        // An `Embedding` fused into this node: one backward for both, and the embedding's
+        // input (the ids) is the value that receives a gradient.
+        let fused = plan.fused.first_of[i];
+        let (node, wanted, outs) = match fused {
+            Some(e) => {
+                let node = &g.nodes[e];
+                let wanted: Vec<bool> = node
+                    .inputs
+                    .iter()
+                    .map(|r| !(params_only && matches!(r, NodeRef::Input(_))))
+                    .collect();
+                let outs: Vec<Option<syn::Ident>> = (0..node.inputs.len())
+                    .map(|k| wanted[k].then(|| format_ident!("dg{}_{}", e, k)))
+                    .collect();
+                (node, wanted, outs)
+            }
+            None => (node, wanted, outs),
+        };
+        let stmt = if let Some(e) = fused {
+            let (emb, ce, ge) = (plan.field(e), &plan.names[e], &gs[e]);
+            let f = quote!(#p::layers::embedding_recurrent);
+            let args = quote!(&self.#emb, &self.#field, &cache.#ce, &cache.#cached, #d_out);
+            if wanted[0] {
+                let d = bind(&outs[0]);
+                quote!(let (#d, #ge, #gi_bind) = #f::backward(#args)?;)
+            } else {
+                quote!(let (#ge, #gi_bind) = #f::backward_params(#args)?;)
+            }
+        } else if call.merge {
             let (a, b) = (bind(&outs[0]), bind(&outs[1]));
             let bwd = plan.qual(i, call.backward.to_token_stream());
             quote!(let ((#a, #b), #gi_bind) = #bwd(&self.#field, &cache.#cached, #d_out)?;)
@@ -180,13 +229,16 @@ fn backward_pass(
             quote!(let #gi_bind = #bwd(&self.#field, &cache.#cached, #d_out)?;)
         };
         stmts.push(plan.at_user(i, stmt));
-        let p = crate::model::kinds::private();
         for reuse in reuses {
             stmts.push(quote!(#p::add_grads::<B, _>(&mut #gi, &#reuse);));
         }
         if ready && plan.owns(i) {
             let name = field.to_string();
             stmts.push(quote!(ready(#name, &#gi);));
+            if let Some(e) = fused {
+                let (name, ge) = (plan.field(e).to_string(), &gs[e]);
+                stmts.push(quote!(ready(#name, &#ge);));
+            }
         }
         for (&r, out) in node.inputs.iter().zip(outs) {
             let Some(d) = out else { continue };

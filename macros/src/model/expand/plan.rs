@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::fuse::Fused;
 use super::spans::{KEEP_SPANS, with_span};
 use crate::model::infer::{Shapes, is_seq};
 use crate::model::ir::{Graph, NodeRef, Op};
@@ -92,6 +93,8 @@ pub(crate) struct Plan {
     /// Nodes whose layer runs at each step of a sequence through `PerStep` (a `Linear` after an
     /// `Lstm`).
     pub per_step: Vec<bool>,
+    /// Pairs of nodes run as one pass (an `Embedding` and the `Lstm` reading it).
+    pub fused: Fused,
 }
 
 impl Plan {
@@ -141,6 +144,7 @@ impl Plan {
             calls: Vec::new(),
             where_clauses: Vec::new(),
             per_step,
+            fused: Fused::none(g.nodes.len()),
         };
         for (i, node) in g.nodes.iter().enumerate() {
             let input = plan.value_type(node.inputs[0]);
@@ -183,6 +187,10 @@ impl Plan {
             plan.output_types.push(output);
             plan.calls.push(call);
         }
+        let known = |i: usize| {
+            shapes.nodes[i].is_some() && g.nodes[i].inputs.iter().all(|&r| shapes.of(r).is_some())
+        };
+        plan.fused = Fused::new(g, &plan, known);
         plan
     }
 

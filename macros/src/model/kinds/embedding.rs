@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
+use super::{Attr, Fusion, Kind, KindDef, Out, Steps, private, size_type};
 use crate::model::args::{count_or, size};
 use crate::model::infer::{Site, fmt_shape};
 
@@ -45,6 +45,9 @@ impl Kind for Embedding {
     }
     fn steps(&self) -> Steps {
         Steps::Sequence
+    }
+    fn fusion(&self) -> Fusion {
+        Fusion::Table
     }
     fn infer(&self, site: &mut Site<'_>, shape: &[usize]) -> Option<Out> {
         if shape.len() != 1 {

@@ -67,6 +67,18 @@ pub(crate) enum Steps {
     Sequence,
 }
 
+/// A kind's part in a pair of layers that expansion runs as one fused pass (`expand/fuse.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Fusion {
+    /// Runs on its own.
+    None,
+    /// A lookup table (`Embedding`): a `TableReader` reading only it runs both.
+    Table,
+    /// A layer whose input projection of a looked-up row is a row of the table's projection
+    /// (`Lstm`, `Gru`, `Rnn`; `layers::embedding_recurrent`).
+    TableReader,
+}
+
 /// One resolved layer of a built-in kind.
 pub(crate) trait Kind {
     /// The kind's name as the user writes it (`Conv2d`).
@@ -100,6 +112,10 @@ pub(crate) trait Kind {
     /// How the kind treats a sequence input.
     fn steps(&self) -> Steps {
         Steps::Sample
+    }
+    /// Whether the kind runs fused with the layer next to it (`Embedding` → `Lstm`).
+    fn fusion(&self) -> Fusion {
+        Fusion::None
     }
     /// The shape rule of a two-input kind, for inputs `a` and `b` (whose traces `site` carries).
     fn infer2(&self, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {

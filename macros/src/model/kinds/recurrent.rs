@@ -6,7 +6,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
+use super::{Attr, Fusion, Kind, KindDef, Out, Steps, private, size_type};
 use crate::model::args::{flag, size, size_or};
 use crate::model::infer::{SEQ, Site, fmt_shape, is_seq};
 
@@ -72,6 +72,9 @@ impl Kind for Recurrent {
     }
     fn steps(&self) -> Steps {
         Steps::Sequence
+    }
+    fn fusion(&self) -> Fusion {
+        Fusion::TableReader
     }
     fn infer(&self, site: &mut Site<'_>, shape: &[usize]) -> Option<Out> {
         let (name, prev) = (site.name().clone(), site.prev().to_string());
