@@ -28,17 +28,18 @@ mod activation;
 mod bias;
 mod buffer;
 mod dropout;
-#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod f32_view;
 mod gate_math;
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
 mod matmul_dots;
+mod matmul_packed;
 #[cfg(target_arch = "x86_64")]
 mod matmul_row;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod matmul_simd128;
+mod recurrence;
 mod softmax;
 mod workers;
 

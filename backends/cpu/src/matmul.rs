@@ -33,7 +33,7 @@ pub fn set_matmul_threads(n: usize) -> usize {
 }
 
 /// The threads products may use (`set_matmul_threads`, else every rayon worker).
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => rayon::current_num_threads(),
         t => t,

@@ -8,6 +8,8 @@ use shapeflow_core::backend::{
     RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
 };
 
+#[cfg(target_arch = "x86_64")]
+use crate::f32_view::{as_f32, as_f32_mut};
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 /// One sample's row of each buffer a forward step writes: `h`, `c`, `y`, gates, `c_prev`,
@@ -26,8 +28,156 @@ type GruBackRow<'a, E> = (usize, (((&'a mut [E], &'a mut [E]), &'a mut [E]), &'a
 /// Rows of hidden units below which a step runs on one thread.
 const PAR_MIN: usize = 1 << 11;
 
-fn running<E: Elem>(lengths: &[E], step: usize, b: usize) -> bool {
+/// Whether sample `b` (of length `lengths[b]`) runs at `step`.
+pub(crate) fn running<E: Elem>(lengths: &[E], step: usize, b: usize) -> bool {
     (step as f64) < lengths[b].as_f64()
+}
+
+/// One sample's LSTM step: from its input projection and recurrent product (`p`, `r`, `4·h`
+/// each) the new state `(h, c)` in place, its output, activated gates and the states before the
+/// step saved. A finished sample (`run` false) outputs zeros and keeps its state.
+pub(crate) fn lstm_forward_row<E: CpuElem>(
+    run: bool,
+    (p, r): (&[E], &[E]),
+    (hs, cs): (&mut [E], &mut [E]),
+    (yr, gr, cpr, hpr): (&mut [E], &mut [E], &mut [E], &mut [E]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::matmul_packed::available()
+        && let (Some(p), Some(r), Some(hs), Some(cs)) =
+            (as_f32(p), as_f32(r), as_f32_mut(hs), as_f32_mut(cs))
+        && let (Some(yr), Some(gr), Some(cpr), Some(hpr)) =
+            (as_f32_mut(yr), as_f32_mut(gr), as_f32_mut(cpr), as_f32_mut(hpr))
+    {
+        // SAFETY: AVX2 and FMA are available (checked just above).
+        unsafe { lstm_forward_row_avx2(run, (p, r), (hs, cs), (yr, gr, cpr, hpr)) };
+        return;
+    }
+    lstm_forward_row_in(run, (p, r), (hs, cs), (yr, gr, cpr, hpr));
+}
+
+/// [`lstm_forward_row`] in `f32`, compiled for AVX2 (eight lanes instead of SSE's four).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lstm_forward_row_avx2(
+    run: bool,
+    pr: (&[f32], &[f32]),
+    st: (&mut [f32], &mut [f32]),
+    out: (&mut [f32], &mut [f32], &mut [f32], &mut [f32]),
+) {
+    lstm_forward_row_in(run, pr, st, out);
+}
+
+#[inline(always)]
+fn lstm_forward_row_in<E: CpuElem>(
+    run: bool,
+    (p, r): (&[E], &[E]),
+    (hs, cs): (&mut [E], &mut [E]),
+    (yr, gr, cpr, hpr): (&mut [E], &mut [E], &mut [E], &mut [E]),
+) {
+    let h = hs.len();
+    hpr.copy_from_slice(hs);
+    cpr.copy_from_slice(cs);
+    if !run {
+        yr.fill(E::zero());
+        gr.fill(E::zero());
+        return;
+    }
+    // Each gate's block as its own slice, so the loop runs without bounds checks and
+    // vectorises (the gate functions are branch-free).
+    let (pi, pf, pg, po) = (&p[..h], &p[h..2 * h], &p[2 * h..3 * h], &p[3 * h..4 * h]);
+    let (ri, rf, rg, ro) = (&r[..h], &r[h..2 * h], &r[2 * h..3 * h], &r[3 * h..4 * h]);
+    let (gi, rest) = gr.split_at_mut(h);
+    let (gf, rest) = rest.split_at_mut(h);
+    let (gg, go) = rest.split_at_mut(h);
+    for j in 0..h {
+        let i = (pi[j] + ri[j]).gate_sigmoid();
+        let f = (pf[j] + rf[j]).gate_sigmoid();
+        let g = (pg[j] + rg[j]).gate_tanh();
+        let o = (po[j] + ro[j]).gate_sigmoid();
+        let c = f * cs[j] + i * g;
+        cs[j] = c;
+        let hv = o * c.gate_tanh();
+        hs[j] = hv;
+        yr[j] = hv;
+        (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+    }
+}
+
+/// The backward of [`lstm_forward_row`]: from the step's saved gates and cell state before it,
+/// its output gradient `dyr` and the state gradient after it (`dh`, `dc`), the gates'
+/// pre-activation gradient into `dpr` and `dc` before the step; `dh` is zeroed for the caller
+/// to add `dgates·W_hh` into. A finished sample gets zeros in `dpr` and keeps `dh`, `dc`.
+pub(crate) fn lstm_backward_row<E: CpuElem>(
+    run: bool,
+    (gr, cp): (&[E], &[E]),
+    dyr: &[E],
+    (dh, dc): (&mut [E], &mut [E]),
+    dpr: &mut [E],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::matmul_packed::available()
+        && let (Some(gr), Some(cp), Some(dyr)) = (as_f32(gr), as_f32(cp), as_f32(dyr))
+        && let (Some(dh), Some(dc), Some(dpr)) = (as_f32_mut(dh), as_f32_mut(dc), as_f32_mut(dpr))
+    {
+        // SAFETY: AVX2 and FMA are available (checked just above).
+        unsafe { lstm_backward_row_avx2(run, (gr, cp), dyr, (dh, dc), dpr) };
+        return;
+    }
+    lstm_backward_row_in(run, (gr, cp), dyr, (dh, dc), dpr);
+}
+
+/// [`lstm_backward_row`] in `f32`, compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lstm_backward_row_avx2(
+    run: bool,
+    saved: (&[f32], &[f32]),
+    dyr: &[f32],
+    grad: (&mut [f32], &mut [f32]),
+    dpr: &mut [f32],
+) {
+    lstm_backward_row_in(run, saved, dyr, grad, dpr);
+}
+
+#[inline(always)]
+fn lstm_backward_row_in<E: CpuElem>(
+    run: bool,
+    (gr, cp): (&[E], &[E]),
+    dyr: &[E],
+    (dh, dc): (&mut [E], &mut [E]),
+    dpr: &mut [E],
+) {
+    if !run {
+        dpr.fill(E::zero());
+        return;
+    }
+    let (h, one) = (dh.len(), E::one());
+    let (gi, gf, gg, go) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h], &gr[3 * h..4 * h]);
+    let (cp, dyr) = (&cp[..h], &dyr[..h]);
+    let (di, rest) = dpr.split_at_mut(h);
+    let (df, rest) = rest.split_at_mut(h);
+    let (dg, d_o) = rest.split_at_mut(h);
+    let dc = &mut dc[..h];
+    for j in 0..h {
+        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+        let c = f * cp[j] + i * g;
+        let tc = c.gate_tanh();
+        let dht = dh[j] + dyr[j];
+        let dct = dc[j] + dht * o * (one - tc * tc);
+        di[j] = dct * g * i * (one - i);
+        df[j] = dct * cp[j] * f * (one - f);
+        dg[j] = dct * i * (one - g * g);
+        d_o[j] = dht * tc * o * (one - o);
+        dc[j] = dct * f;
+        dh[j] = E::zero();
+    }
 }
 
 impl<E: CpuElem> Sequence for CpuDevice<E> {
@@ -47,25 +197,9 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         let (cp, hp) =
             (&mut saved.c_prev[at..at + batch * h], &mut saved.h_prev[at..at + batch * h]);
         let row = |(b, (((((hs, cs), yr), gr), cpr), hpr)): ForwardRow<'_, E>| {
-            hpr.copy_from_slice(hs);
-            cpr.copy_from_slice(cs);
-            if !running(lengths, step, b) {
-                yr.fill(E::zero());
-                gr.fill(E::zero());
-                return;
-            }
+            let run = running(lengths, step, b);
             let (p, r) = (&pre[b * g4..(b + 1) * g4], &rec[b * g4..(b + 1) * g4]);
-            for j in 0..h {
-                let i = (p[j] + r[j]).gate_sigmoid();
-                let f = (p[h + j] + r[h + j]).gate_sigmoid();
-                let gg = (p[2 * h + j] + r[2 * h + j]).gate_tanh();
-                let o = (p[3 * h + j] + r[3 * h + j]).gate_sigmoid();
-                let c = f * cs[j] + i * gg;
-                cs[j] = c;
-                hs[j] = o * c.gate_tanh();
-                yr[j] = hs[j];
-                (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]) = (i, f, gg, o);
-            }
+            lstm_forward_row(run, (p, r), (hs, cs), (yr, gr, cpr, hpr));
         };
         let it = state
             .h
@@ -98,29 +232,10 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         let cprev = &saved.c_prev[at..at + batch * h];
         let dys = &dy[at..at + batch * h];
         let dp = &mut dpre[at4..at4 + batch * g4];
-        let one = E::one();
         let row = |(b, (((dh, dc), dpr), dgr)): BackwardRow<'_, E>| {
-            if !running(lengths, step, b) {
-                dpr.fill(E::zero());
-                dgr.fill(E::zero());
-                return;
-            }
-            let gr = &gates[b * g4..(b + 1) * g4];
-            let (cp, dyr) = (&cprev[b * h..(b + 1) * h], &dys[b * h..(b + 1) * h]);
-            for j in 0..h {
-                let (i, f, gg, o) = (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]);
-                let c = f * cp[j] + i * gg;
-                let tc = c.gate_tanh();
-                let dht = dh[j] + dyr[j];
-                let dct = dc[j] + dht * o * (one - tc * tc);
-                let di = dct * gg * i * (one - i);
-                let df = dct * cp[j] * f * (one - f);
-                let dg = dct * i * (one - gg * gg);
-                let d_o = dht * tc * o * (one - o);
-                (dpr[j], dpr[h + j], dpr[2 * h + j], dpr[3 * h + j]) = (di, df, dg, d_o);
-                dc[j] = dct * f;
-                dh[j] = E::zero();
-            }
+            let run = running(lengths, step, b);
+            let saved = (&gates[b * g4..(b + 1) * g4], &cprev[b * h..(b + 1) * h]);
+            lstm_backward_row(run, saved, &dys[b * h..(b + 1) * h], (dh, dc), dpr);
             dgr.copy_from_slice(dpr);
         };
         let it = grad
@@ -135,6 +250,49 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         } else {
             it.enumerate().for_each(row);
         }
+    }
+
+    fn lstm_forward_steps(
+        g: StepBatch,
+        w_hh: &CpuBuf<E>,
+        pre: &CpuBuf<E>,
+        lengths: &CpuBuf<E>,
+        state: LstmState<'_, CpuBuf<E>>,
+        y: &mut CpuBuf<E>,
+        saved: LstmSavedMut<'_, CpuBuf<E>>,
+    ) {
+        let buffers = crate::recurrence::LstmForward {
+            pre,
+            lengths,
+            h: state.h,
+            c: state.c,
+            y,
+            gates: saved.gates,
+            c_prev: saved.c_prev,
+            h_prev: saved.h_prev,
+        };
+        crate::recurrence::lstm_forward(g, w_hh, buffers);
+    }
+
+    fn lstm_backward_steps(
+        g: StepBatch,
+        w_hh: &CpuBuf<E>,
+        lengths: &CpuBuf<E>,
+        saved: LstmSaved<'_, CpuBuf<E>>,
+        dy: &CpuBuf<E>,
+        grad: LstmState<'_, CpuBuf<E>>,
+        dpre: &mut CpuBuf<E>,
+    ) {
+        let buffers = crate::recurrence::LstmBackward {
+            lengths,
+            gates: saved.gates,
+            c_prev: saved.c_prev,
+            dy,
+            dh: grad.h,
+            dc: grad.c,
+            dpre,
+        };
+        crate::recurrence::lstm_backward(g, w_hh, buffers);
     }
 
     fn gru_step(

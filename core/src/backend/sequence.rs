@@ -3,7 +3,7 @@
 //! takes each sample's length and leaves padded steps out: they produce zeros, carry the state
 //! unchanged and receive no gradient.
 
-use super::Device;
+use super::{Gemm, Linalg};
 
 /// A batch of sequences as a buffer of `batch × steps` rows of `width` values: batch-first
 /// (`[batch, steps, width]`, the layout of sequence tensors) or time-major (`[steps, batch,
@@ -199,7 +199,7 @@ impl Rotary {
 /// Cpu::reverse_steps(&x, &mut y, &[2, 1], StepBatch { batch: 2, steps: 2, width: 1 });
 /// assert_eq!(Cpu::to_host(&y), vec![2.0, 3.0, 1.0, 0.0]);
 /// ```
-pub trait Sequence: Device {
+pub trait Sequence: Linalg {
     /// One LSTM step. `pre` holds the input projections of all steps (`x·W_ihᵀ + b_ih + b_hh`,
     /// `[steps, batch, 4·hidden]`), `rec` this step's `h·W_hhᵀ` (`[batch, 4·hidden]`), `lengths`
     /// each sample's length (`[batch]`, as values). For a sample still running at this step it
@@ -230,6 +230,112 @@ pub trait Sequence: Device {
         dpre: &mut Self::Storage,
         dgates: &mut Self::Storage,
     );
+
+    /// A whole LSTM direction, first step to last: at each step `rec = h·W_hhᵀ` (`w_hh` is
+    /// `[4·hidden, hidden]`; zero at the first step) and [`Sequence::lstm_step`]. `g.width` is
+    /// the hidden size, `state` starts at zero. The default runs step by step; the CPU keeps
+    /// each worker on its own samples for all steps, with `W_hh` packed once.
+    ///
+    /// ```
+    /// use shapeflow_core::backend::{Device, LstmSavedMut, LstmState, Sequence, StepBatch};
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let (batch, steps, h) = (1, 2, 1);
+    /// let w_hh = dev.upload(&[0.5; 4]);
+    /// let pre = dev.upload(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+    /// let (mut hs, mut c, mut y) = (dev.zeros(1), dev.zeros(1), dev.zeros(2));
+    /// let (mut gates, mut c_prev, mut h_prev) = (dev.zeros(8), dev.zeros(2), dev.zeros(2));
+    /// Cpu::lstm_forward_steps(
+    ///     StepBatch { batch, steps, width: h },
+    ///     &w_hh,
+    ///     &pre,
+    ///     &dev.upload(&[2.0]),
+    ///     LstmState { h: &mut hs, c: &mut c },
+    ///     &mut y,
+    ///     LstmSavedMut { gates: &mut gates, c_prev: &mut c_prev, h_prev: &mut h_prev },
+    /// );
+    /// assert_eq!(Cpu::to_host(&y)[1], Cpu::to_host(&hs)[0]);
+    /// ```
+    fn lstm_forward_steps(
+        g: StepBatch,
+        w_hh: &Self::Storage,
+        pre: &Self::Storage,
+        lengths: &Self::Storage,
+        state: LstmState<'_, Self::Storage>,
+        y: &mut Self::Storage,
+        saved: LstmSavedMut<'_, Self::Storage>,
+    ) {
+        let StepBatch { batch, steps, width: hidden } = g;
+        let mut rec = Self::zeros_like(pre, batch * 4 * hidden);
+        for step in 0..steps {
+            if step > 0 {
+                let gemm = Gemm::new(batch, hidden, 4 * hidden).transpose_b();
+                Self::matmul(state.h, w_hh, &mut rec, gemm);
+            }
+            Self::lstm_step(
+                RecurrentStep { step, batch, hidden },
+                pre,
+                &rec,
+                lengths,
+                LstmState { h: &mut *state.h, c: &mut *state.c },
+                y,
+                LstmSavedMut {
+                    gates: &mut *saved.gates,
+                    c_prev: &mut *saved.c_prev,
+                    h_prev: &mut *saved.h_prev,
+                },
+            );
+        }
+    }
+
+    /// The backward of [`Sequence::lstm_forward_steps`], last step to first: at each step
+    /// [`Sequence::lstm_step_backward`] and `grad.h += dgates·W_hh`. `grad` starts at zero,
+    /// `dpre` receives every step's gates' pre-activation gradient.
+    ///
+    /// ```
+    /// use shapeflow_core::backend::{Device, LstmSaved, LstmState, Sequence, StepBatch};
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let (gates, c_prev) = (dev.upload(&[0.5; 8]), dev.zeros(2));
+    /// let (mut dh, mut dc, mut dpre) = (dev.zeros(1), dev.zeros(1), dev.zeros(8));
+    /// Cpu::lstm_backward_steps(
+    ///     StepBatch { batch: 1, steps: 2, width: 1 },
+    ///     &dev.upload(&[0.5; 4]),
+    ///     &dev.upload(&[2.0]),
+    ///     LstmSaved { gates: &gates, c_prev: &c_prev },
+    ///     &dev.upload(&[1.0, 1.0]),
+    ///     LstmState { h: &mut dh, c: &mut dc },
+    ///     &mut dpre,
+    /// );
+    /// assert!(Cpu::to_host(&dpre).iter().all(|v| v.is_finite()));
+    /// ```
+    fn lstm_backward_steps(
+        g: StepBatch,
+        w_hh: &Self::Storage,
+        lengths: &Self::Storage,
+        saved: LstmSaved<'_, Self::Storage>,
+        dy: &Self::Storage,
+        grad: LstmState<'_, Self::Storage>,
+        dpre: &mut Self::Storage,
+    ) {
+        let StepBatch { batch, steps, width: hidden } = g;
+        let mut dgates = Self::scratch_like(dy, batch * 4 * hidden);
+        for step in (0..steps).rev() {
+            Self::lstm_step_backward(
+                RecurrentStep { step, batch, hidden },
+                lengths,
+                LstmSaved { gates: saved.gates, c_prev: saved.c_prev },
+                dy,
+                LstmState { h: &mut *grad.h, c: &mut *grad.c },
+                dpre,
+                &mut dgates,
+            );
+            if step > 0 {
+                let gemm = Gemm::new(batch, 4 * hidden, hidden).accumulate();
+                Self::matmul(&dgates, w_hh, grad.h, gemm);
+            }
+        }
+    }
 
     /// One GRU step (PyTorch's `nn.GRU`): `pre` holds `x·W_ihᵀ + b_ih` of all steps
     /// (`[steps, batch, 3·hidden]`), `rec` this step's `h·W_hhᵀ + b_hh` (`[batch, 3·hidden]`);

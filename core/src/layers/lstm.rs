@@ -3,7 +3,7 @@
 //! bidirectional), each sample run over its own length only. The stacking, directions and
 //! lengths live in `recurrent_layer.rs`; this file holds the LSTM cell.
 
-use crate::backend::{Backend, Gemm, LstmSaved, LstmSavedMut, LstmState, RecurrentStep};
+use crate::backend::{Backend, LstmSaved, LstmSavedMut, LstmState, StepBatch};
 use crate::layers::recurrent::RecurrentWeights;
 use crate::layers::recurrent_layer::{Cell, DirSizes, Recurrent};
 
@@ -70,30 +70,19 @@ fn forward<B: Backend>(
     let (rows, g4) = (batch * steps, GATES * hidden);
     let mut h = B::zeros_like(pre, batch * hidden);
     let mut c = B::zeros_like(pre, batch * hidden);
-    let mut rec = B::zeros_like(pre, batch * g4);
     let mut y = B::scratch_like(pre, rows * hidden);
     let mut gates = B::scratch_like(pre, rows * g4);
     let mut c_prev = B::scratch_like(pre, rows * hidden);
     let mut h_prev = B::scratch_like(pre, rows * hidden);
-    for step in 0..steps {
-        if step > 0 {
-            B::matmul(
-                &h,
-                w.weight_hh.storage(),
-                &mut rec,
-                Gemm::new(batch, hidden, g4).transpose_b(),
-            );
-        }
-        B::lstm_step(
-            RecurrentStep { step, batch, hidden },
-            pre,
-            &rec,
-            lengths_buf,
-            LstmState { h: &mut h, c: &mut c },
-            &mut y,
-            LstmSavedMut { gates: &mut gates, c_prev: &mut c_prev, h_prev: &mut h_prev },
-        );
-    }
+    B::lstm_forward_steps(
+        StepBatch { batch, steps, width: hidden },
+        w.weight_hh.storage(),
+        pre,
+        lengths_buf,
+        LstmState { h: &mut h, c: &mut c },
+        &mut y,
+        LstmSavedMut { gates: &mut gates, c_prev: &mut c_prev, h_prev: &mut h_prev },
+    );
     (y, vec![gates, c_prev, h_prev])
 }
 
@@ -114,25 +103,14 @@ fn backward<B: Backend>(
     let mut dh = B::zeros_like(dy, batch * hidden);
     let mut dc = B::zeros_like(dy, batch * hidden);
     let mut dpre = B::scratch_like(dy, rows * g4);
-    let mut dgates = B::scratch_like(dy, batch * g4);
-    for step in (0..steps).rev() {
-        B::lstm_step_backward(
-            RecurrentStep { step, batch, hidden },
-            lengths_buf,
-            LstmSaved { gates, c_prev },
-            dy,
-            LstmState { h: &mut dh, c: &mut dc },
-            &mut dpre,
-            &mut dgates,
-        );
-        if step > 0 {
-            B::matmul(
-                &dgates,
-                w.weight_hh.storage(),
-                &mut dh,
-                Gemm::new(batch, g4, hidden).accumulate(),
-            );
-        }
-    }
+    B::lstm_backward_steps(
+        StepBatch { batch, steps, width: hidden },
+        w.weight_hh.storage(),
+        lengths_buf,
+        LstmSaved { gates, c_prev },
+        dy,
+        LstmState { h: &mut dh, c: &mut dc },
+        &mut dpre,
+    );
     dpre
 }

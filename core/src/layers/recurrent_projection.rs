@@ -62,7 +62,15 @@ pub(crate) fn project<B: Backend>(
     s: DirSizes,
 ) -> B::Storage {
     let (rows, g) = (s.batch * s.steps, gates * s.hidden);
-    let mut pre = match input {
+    // `b_ih + b_hh` once, then one pass over the rows.
+    let bias = if with_hh_bias {
+        let mut b = w.bias_ih.clone();
+        B::axpy(<B::Elem as num_traits::One>::one(), w.bias_hh.storage(), b.storage_mut());
+        b
+    } else {
+        w.bias_ih.clone()
+    };
+    match input {
         Source::Rows(x) => {
             let mut pre = B::scratch_like(x, rows * g);
             B::matmul(
@@ -71,6 +79,7 @@ pub(crate) fn project<B: Backend>(
                 &mut pre,
                 Gemm::new(rows, s.width, g).transpose_b(),
             );
+            B::add_bias(&mut pre, bias.storage(), rows, g);
             pre
         }
         Source::Table(ids, None) => {
@@ -79,7 +88,7 @@ pub(crate) fn project<B: Backend>(
             pre
         }
         Source::Table(ids, Some(t)) => {
-            // Row `id` of `table·W_ihᵀ` is the projection of every token `id`: `vocab` rows
+            // Row `id` of `table·W_ihᵀ + b` is the projection of every token `id`: `vocab` rows
             // projected instead of `steps·batch`.
             let mut projected = B::scratch_like(t.values, t.vocab * g);
             B::matmul(
@@ -88,16 +97,12 @@ pub(crate) fn project<B: Backend>(
                 &mut projected,
                 Gemm::new(t.vocab, s.width, g).transpose_b(),
             );
+            B::add_bias(&mut projected, bias.storage(), t.vocab, g);
             let mut pre = B::scratch_like(t.values, rows * g);
             B::gather_rows(&projected, ids, &mut pre, g);
             pre
         }
-    };
-    B::add_bias(&mut pre, w.bias_ih.storage(), rows, g);
-    if with_hh_bias {
-        B::add_bias(&mut pre, w.bias_hh.storage(), rows, g);
     }
-    pre
 }
 
 /// The weights' gradients and the input side's gradient from the gate pre-activations'
@@ -111,16 +116,25 @@ pub(crate) fn project_backward<B: Backend>(
     s: DirSizes,
 ) -> (InputGrad<B>, RecurrentWeights<B>) {
     let (rows, g) = (s.batch * s.steps, gates * s.hidden);
-    let drec = drec.unwrap_or(dpre);
     let mut grads = w.zeros_like();
+    B::sum_rows(dpre, grads.bias_ih.storage_mut(), rows, g);
+    let drec = match drec {
+        Some(d) => {
+            B::sum_rows(d, grads.bias_hh.storage_mut(), rows, g);
+            d
+        }
+        None => {
+            // Both biases are added to the same pre-activations: equal gradients, summed once.
+            grads.bias_hh = grads.bias_ih.clone();
+            dpre
+        }
+    };
     B::matmul(
         drec,
         h_prev,
         grads.weight_hh.storage_mut(),
         Gemm::new(g, rows, s.hidden).transpose_a(),
     );
-    B::sum_rows(dpre, grads.bias_ih.storage_mut(), rows, g);
-    B::sum_rows(drec, grads.bias_hh.storage_mut(), rows, g);
     let d_input = match input {
         Source::Rows(x) => {
             B::matmul(
