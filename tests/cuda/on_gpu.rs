@@ -359,6 +359,29 @@ fn sequence_layers_match_the_cpu() {
     let (_, gw) = emb.backward(&ec, &e.ones_like()).unwrap();
     let (_, gwg) = embg.backward(&egc, &eg.ones_like()).unwrap();
     close("Embedding dweight", &gwg.weight.to_vec(), &gw.weight.to_vec());
+    // The fused Embedding → LSTM pass `model!` generates (gather of the projected table,
+    // scatter of the gates' gradients per id).
+    let mut lstm = Lstm::<Const<3>, Const<4>, Const<8>, 2, Cpu>::init(&cpu, &mut Rng::new(5));
+    let mut lstmg = Lstm::<Const<3>, Const<4>, Const<8>, 2, Cuda>::init(&dev, &mut Rng::new(5));
+    let (y, ce, cr) = embedding_recurrent::forward_train(&mut emb, &mut lstm, &ids);
+    let idsg = ids.to_device(&dev);
+    let (yg, ceg, crg) = embedding_recurrent::forward_train(&mut embg, &mut lstmg, &idsg);
+    close("Embedding → Lstm y", &yg.to_vec(), &y.to_vec());
+    let (ge, gl) = embedding_recurrent::backward_params(&emb, &lstm, &ce, &cr, &y).unwrap();
+    let (geg, glg) = embedding_recurrent::backward_params(&embg, &lstmg, &ceg, &crg, &yg).unwrap();
+    close("Embedding → Lstm dweight", &geg.weight.to_vec(), &ge.weight.to_vec());
+    for (c, (a, b)) in glg.cells.iter().zip(&gl.cells).enumerate() {
+        close(
+            &format!("Embedding → Lstm cell {c} dweight_ih"),
+            &a.weight_ih.to_vec(),
+            &b.weight_ih.to_vec(),
+        );
+        close(
+            &format!("Embedding → Lstm cell {c} dbias_hh"),
+            &a.bias_hh.to_vec(),
+            &b.bias_hh.to_vec(),
+        );
+    }
     for bi in [false, true] {
         let last = LastStep { bidirectional: bi };
         close("LastStep", &last.forward(&eg).to_vec(), &last.forward(&e).to_vec());
