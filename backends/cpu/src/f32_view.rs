@@ -1,4 +1,5 @@
-//! Views of generic element slices as `f32`, for kernels specialised to `f32` (AVX-512).
+//! Views of generic element slices as `f32`, for kernels specialised to `f32` (AVX2, AVX-512),
+//! and whether the machine runs the AVX2 ones.
 
 use shapeflow_core::Elem;
 
@@ -16,4 +17,16 @@ pub(crate) fn as_f32_mut<E: Elem>(s: &mut [E]) -> Option<&mut [f32]> {
         // SAFETY: `E` is `f32` (same type id); the unique borrow moves into the result.
         unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) }
     })
+}
+
+/// Whether this machine has AVX2 and FMA (for kernels compiled with `#[target_feature]`).
+pub(crate) fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }

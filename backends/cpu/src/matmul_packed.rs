@@ -13,14 +13,7 @@ const KC: usize = 256;
 
 /// Whether this machine runs the packed kernel.
 pub(crate) fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    crate::f32_view::avx2_fma()
 }
 
 /// A `k × n` right operand in panels of 16 columns.

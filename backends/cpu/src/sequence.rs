@@ -43,7 +43,7 @@ pub(crate) fn lstm_forward_row<E: CpuElem>(
     (yr, gr, cpr, hpr): (&mut [E], &mut [E], &mut [E], &mut [E]),
 ) {
     #[cfg(target_arch = "x86_64")]
-    if crate::matmul_packed::available()
+    if crate::f32_view::avx2_fma()
         && let (Some(p), Some(r), Some(hs), Some(cs)) =
             (as_f32(p), as_f32(r), as_f32_mut(hs), as_f32_mut(cs))
         && let (Some(yr), Some(gr), Some(cpr), Some(hpr)) =
@@ -119,7 +119,7 @@ pub(crate) fn lstm_backward_row<E: CpuElem>(
     dpr: &mut [E],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if crate::matmul_packed::available()
+    if crate::f32_view::avx2_fma()
         && let (Some(gr), Some(cp), Some(dyr)) = (as_f32(gr), as_f32(cp), as_f32(dyr))
         && let (Some(dh), Some(dc), Some(dpr)) = (as_f32_mut(dh), as_f32_mut(dc), as_f32_mut(dpr))
     {
