@@ -68,7 +68,8 @@ pub mod distributed {
     pub use shapeflow_distributed::{Nccl, NcclId};
 }
 
-/// ONNX export: `shapeflow::onnx::export(&model, "model.onnx")`.
+/// ONNX export: `shapeflow::onnx::export(&model, "model.onnx")` (not on WebAssembly).
+#[cfg(not(target_family = "wasm"))]
 pub use shapeflow_onnx as onnx;
 
 #[cfg(feature = "cuda")]

@@ -1,5 +1,6 @@
-//! shapeflow-cpu: the CPU backend. Buffers are contiguous `Vec`s viewed through ndarray for
-//! row-wise kernels; matrix products use the `gemm` crate (AVX-512 kernels picked at run time).
+//! shapeflow-cpu: the CPU backend. Buffers are contiguous `Vec`s; matrix products use the `gemm`
+//! crate (AVX-512 kernels picked at run time) and this crate's own kernels for the shapes gemm
+//! handles poorly (`matmul_row.rs`, `matmul_dots.rs`, `matmul_packed.rs`).
 //!
 //! [`Cpu`] computes in `f32`; [`Cpu64`] in `f64` (used by the gradient checks).
 //!
@@ -28,12 +29,14 @@ mod activation;
 mod bias;
 mod buffer;
 mod dropout;
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod f32_view;
 mod gate_math;
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
 mod matmul_dots;
+#[cfg(target_arch = "x86_64")]
 mod matmul_packed;
 #[cfg(target_arch = "x86_64")]
 mod matmul_row;

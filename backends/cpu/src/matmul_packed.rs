@@ -122,7 +122,6 @@ impl Tile<'_> {
     /// # Safety
     /// The CPU must support AVX2 and FMA; `a` must hold `(R − 1)·lda + len` values, the panel
     /// `len·16`, and `c` `(R − 1)·ldc + width`.
-    #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run<const R: usize>(&self, c: &mut [f32], ldc: usize) {
         use std::arch::x86_64::*;
@@ -163,12 +162,6 @@ impl Tile<'_> {
                 row.copy_from_slice(&out[..width]);
             }
         }
-    }
-
-    /// Never called: a `Packed` exists only where [`available`], which needs x86-64.
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn run<const R: usize>(&self, c: &mut [f32], ldc: usize) {
-        let _ = (c, ldc, self.accumulate);
     }
 }
 

@@ -11,7 +11,9 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 use shapeflow_core::backend::{Gemm, StepBatch};
 
+#[cfg(target_arch = "x86_64")]
 use crate::f32_view::{as_f32, as_f32_mut};
+#[cfg(target_arch = "x86_64")]
 use crate::matmul_packed::Packed;
 use crate::sequence::{lstm_backward_row, lstm_forward_row, running};
 use crate::{CpuElem, matmul};
@@ -23,30 +25,39 @@ const PARALLEL_MIN: usize = 1 << 20;
 /// The right operand of the per-step products: packed (f32 with AVX2 and FMA), or as stored
 /// and multiplied through gemm on the calling worker.
 enum Weights<'a, E> {
+    #[cfg(target_arch = "x86_64")]
     Packed(Packed),
-    Stored { w: &'a [E], k: usize, n: usize, transposed: bool },
+    Stored {
+        w: &'a [E],
+        k: usize,
+        n: usize,
+        transposed: bool,
+    },
 }
 
 impl<'a, E: CpuElem> Weights<'a, E> {
     /// `W_hhᵀ` (`w` stored `[n, k]`) for `h·W_hhᵀ`.
     fn transposed(w: &'a [E], n: usize, k: usize) -> Self {
-        match as_f32(w).and_then(|w| Packed::transposed(w, n, k)) {
-            Some(p) => Weights::Packed(p),
-            None => Weights::Stored { w, k, n, transposed: true },
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = as_f32(w).and_then(|w| Packed::transposed(w, n, k)) {
+            return Weights::Packed(p);
         }
+        Weights::Stored { w, k, n, transposed: true }
     }
 
     /// `W_hh` (stored `[k, n]`) for `dgates·W_hh`.
     fn plain(w: &'a [E], k: usize, n: usize) -> Self {
-        match as_f32(w).and_then(|w| Packed::plain(w, k, n)) {
-            Some(p) => Weights::Packed(p),
-            None => Weights::Stored { w, k, n, transposed: false },
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = as_f32(w).and_then(|w| Packed::plain(w, k, n)) {
+            return Weights::Packed(p);
         }
+        Weights::Stored { w, k, n, transposed: false }
     }
 
     /// `c = a·b` (`c += a·b` with `accumulate`) for the `m` rows of `a`.
     fn multiply(&self, a: &[E], c: &mut [E], m: usize, accumulate: bool) {
         match self {
+            #[cfg(target_arch = "x86_64")]
             Weights::Packed(p) => {
                 if let (Some(a), Some(c)) = (as_f32(a), as_f32_mut(c)) {
                     p.multiply(a, c, accumulate);
