@@ -118,9 +118,9 @@ impl EmbeddingCache {
         EmbeddingCache { rows, sizes }
     }
 
-    /// Each token's row (batch-major; `usize::MAX`: not an id) and the batch's `[batch, steps]`.
-    pub(crate) fn parts(&self) -> (&[usize], [usize; 2]) {
-        (&self.rows, self.sizes)
+    /// The batch's `[batch, steps]`.
+    pub(crate) fn sizes(&self) -> [usize; 2] {
+        self.sizes
     }
 }
 

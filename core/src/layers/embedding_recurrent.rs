@@ -131,7 +131,7 @@ pub type PairGrads<V, D, C, H, O, const L: usize, B> =
 pub fn backward_params<N, T, V, D, C, H, O, const L: usize, B>(
     emb: &Embedding<V, D, B>,
     rec: &Recurrent<C, D, H, O, L, B>,
-    e_cache: &EmbeddingCache,
+    _e_cache: &EmbeddingCache,
     r_cache: &RecurrentCache<B>,
     dy: &Tensor<(N, T, O), B>,
 ) -> Result<PairGrads<V, D, C, H, O, L, B>>
@@ -145,17 +145,8 @@ where
     O: StaticDim,
     B: Backend,
 {
-    let (_, sizes) = e_cache.parts();
-    if dy.dims() != [sizes[0], sizes[1], O::N] {
-        return Err(Error::Shape(format!(
-            "Embedding → {} backward: the output gradient has sizes {:?} but the forward pass produced [{}, {}, {}]",
-            C::NAME,
-            dy.dims(),
-            sizes[0],
-            sizes[1],
-            O::N
-        )));
-    }
+    // The recurrent layer's backward checks `dy` against its cache; the embedding's holds
+    // nothing more that backward needs.
     let table = TableRef { values: emb.weight.storage(), vocab: V::N };
     let (first, g_rec) =
         rec.backward_time_major(r_cache, (dy.storage(), dy.dims()), Some(table))?;
@@ -209,8 +200,7 @@ where
     B: Backend,
 {
     let (g_emb, g_rec) = backward_params(emb, rec, e_cache, r_cache, dy)?;
-    let (_, sizes) = e_cache.parts();
-    Ok((dy.zeros_on::<(N, T)>(dims(&sizes)), g_emb, g_rec))
+    Ok((dy.zeros_on::<(N, T)>(dims(&e_cache.sizes())), g_emb, g_rec))
 }
 
 /// Batch-major `[batch, steps]` row indices to time-major `[steps, batch]`.

@@ -219,11 +219,8 @@ impl<C: Cell, I: StaticDim, H: StaticDim, O: StaticDim, const L: usize, B: Backe
             FirstInput::Rows(x) => (DirInput::Rows(x), None),
             FirstInput::Table(ids, t) => (DirInput::Table(ids), Some(t)),
         };
-        let lengths_buf = match (&input, table) {
-            (DirInput::Rows(x), _) => B::upload_like(x, &lens),
-            (_, Some(t)) => B::upload_like(t.values, &lens),
-            (DirInput::Table(_), None) => B::upload_like(self.cells[0].bias_ih.storage(), &lens),
-        };
+        // On the layer's device (any of its buffers says which).
+        let lengths_buf = B::upload_like(self.cells[0].bias_ih.storage(), &lens);
         let mut caches = Vec::with_capacity(L * dirs);
         for layer in 0..L {
             let width = Self::input_size(layer);
@@ -352,17 +349,10 @@ impl<C: Cell, I: StaticDim, H: StaticDim, O: StaticDim, const L: usize, B: Backe
                     other => other,
                 };
                 grads[i] = Some(g);
-                d_in = Some(match (d_in, dx) {
-                    (None, dx) => dx,
-                    (Some(InputGrad::Rows(mut acc)), InputGrad::Rows(dx))
-                    | (Some(InputGrad::Table(mut acc)), InputGrad::Table(dx)) => {
-                        B::axpy(<B::Elem as num_traits::One>::one(), &dx, &mut acc);
-                        match layer {
-                            0 if table.is_some() => InputGrad::Table(acc),
-                            _ => InputGrad::Rows(acc),
-                        }
-                    }
-                    (Some(acc), _) => acc,
+                // Both directions read the same input: their gradients add up.
+                d_in = Some(match d_in {
+                    None => dx,
+                    Some(acc) => acc.add(&dx),
                 });
             }
             match d_in {

@@ -54,6 +54,21 @@ pub(crate) enum InputGrad<B: Backend> {
     Table(B::Storage),
 }
 
+impl<B: Backend> InputGrad<B> {
+    fn storage(&self) -> &B::Storage {
+        match self {
+            InputGrad::Rows(s) | InputGrad::Table(s) => s,
+        }
+    }
+
+    /// `self + other` (gradients of the same input: the two directions of one layer).
+    pub(crate) fn add(mut self, other: &Self) -> Self {
+        let (InputGrad::Rows(acc) | InputGrad::Table(acc)) = &mut self;
+        B::axpy(<B::Elem as num_traits::One>::one(), other.storage(), acc);
+        self
+    }
+}
+
 /// Every step's input projection, `[steps·batch, gates·hidden]`.
 pub(crate) fn project<B: Backend>(
     w: &RecurrentWeights<B>,
@@ -63,13 +78,12 @@ pub(crate) fn project<B: Backend>(
 ) -> B::Storage {
     let (rows, g) = (s.batch * s.steps, gates * s.hidden);
     // `b_ih + b_hh` once, then one pass over the rows.
-    let bias = if with_hh_bias {
+    let summed = with_hh_bias.then(|| {
         let mut b = w.bias_ih.clone();
         B::axpy(<B::Elem as num_traits::One>::one(), w.bias_hh.storage(), b.storage_mut());
         b
-    } else {
-        w.bias_ih.clone()
-    };
+    });
+    let bias = summed.as_ref().unwrap_or(&w.bias_ih);
     match input {
         Source::Rows(x) => {
             let mut pre = B::scratch_like(x, rows * g);
