@@ -27,6 +27,26 @@ def emit(impl, workload, param, unit, stats):
                       "median": med, "min": lo, "max": hi}), flush=True)
 
 
+def w7_resnet(torch):
+    """W7's network: a bias-free 3x3 stem of 32 channels, batch norm, ReLU; three residual
+    blocks, max-pool 2 after the first two; global average pooling; linear 32 -> 10."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32))
+
+        def forward(self, x):
+            return F.relu(self.body(x) + x)
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        Block(), nn.MaxPool2d(2), Block(), nn.MaxPool2d(2), Block(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+
 def pytorch(workloads):
     try:
         import torch
@@ -63,19 +83,7 @@ def pytorch(workloads):
         x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
         emit(impl, "w3", "b64", "samples/s", measure(train(cnn, x, y), 20, 200, lambda s: 64 / s))
     if "w7" in workloads:
-        class Block(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.body = nn.Sequential(
-                    nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-                    nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32))
-
-            def forward(self, x):
-                return F.relu(self.body(x) + x)
-        resnet = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-            Block(), nn.MaxPool2d(2), Block(), nn.MaxPool2d(2), Block(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+        resnet = w7_resnet(torch)
         x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
         emit(impl, "w7", "b64", "samples/s", measure(train(resnet, x, y), 4, 40, lambda s: 64 / s))
     if "w5" in workloads:
@@ -212,6 +220,10 @@ def pytorch_cuda(workloads):
                               nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10)).to(dev)
         x, y = torch.rand(64, 1, 28, 28, device=dev), (torch.arange(64) % 10).to(dev)
         emit(impl, "gpu-w3", "b64", "samples/s", timed(train(model, x, y), 20, 200, lambda s: 64 / s))
+    if "gpu-w7" in gpu:
+        model = w7_resnet(torch).to(dev)
+        x, y = torch.rand(64, 1, 28, 28, device=dev), (torch.arange(64) % 10).to(dev)
+        emit(impl, "gpu-w7", "b64", "samples/s", timed(train(model, x, y), 20, 200, lambda s: 64 / s))
 
 
 def jax_peer(workloads):

@@ -61,7 +61,7 @@ for t in ./test-nvrtc ./test-cuda; do
   SHAPEFLOW_REQUIRE_NVRTC=1 SHAPEFLOW_REQUIRE_CUDA=1 "$t" --nocapture --test-threads=1 || status=1
 done
 echo "== bench"
-./shapeflow-bench gpu-gemm gpu-w2 gpu-w3 --peers || status=1
+./shapeflow-bench gpu-gemm gpu-w2 gpu-w3 gpu-w7 --peers || status=1
 exit $status
 RUN
   chmod +x "$out/run.sh"

@@ -73,7 +73,7 @@ pub mod distributed {
 pub use shapeflow_onnx as onnx;
 
 #[cfg(feature = "cuda")]
-pub use shapeflow_cuda::Cuda;
+pub use shapeflow_cuda::{Cuda, TrainGraph};
 
 pub mod example_args;
 

@@ -58,27 +58,50 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// The table for people: every figure, and shapeflow's ratio to it (above 1: shapeflow better).
+/// The table for people: every figure, and shapeflow's ratio to it (above 1: shapeflow better);
+/// where a workload also ran as a replayed CUDA graph (`shapeflow-graph`), its ratio too.
 pub fn print_table(figures: &[Figure]) {
     println!("threads: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let graphs = figures.iter().any(|f| f.implementation == "shapeflow-graph");
     println!(
-        "{:<16} {:<10} {:<7} {:>12} {:>12} {:>12} {:<10} {:>10}",
-        "impl", "workload", "param", "median", "min", "max", "unit", "sf/impl"
+        "{:<16} {:<10} {:<7} {:>12} {:>12} {:>12} {:<10} {:>10}{}",
+        "impl",
+        "workload",
+        "param",
+        "median",
+        "min",
+        "max",
+        "unit",
+        "sf/impl",
+        if graphs { "  sf-graph/impl" } else { "" }
     );
     for f in figures {
-        let ours = figures
-            .iter()
-            .find(|g| {
-                g.implementation == "shapeflow" && g.workload == f.workload && g.param == f.param
-            })
-            .map(|g| g.median);
-        let ratio = ours.map_or("-".to_string(), |o| {
-            let r = if f.lower_is_better() { f.median / o } else { o / f.median };
-            format!("{r:.2}x")
-        });
+        let ratio = |implementation: &str| {
+            figures
+                .iter()
+                .find(|g| {
+                    g.implementation == implementation
+                        && g.workload == f.workload
+                        && g.param == f.param
+                })
+                .map_or("-".to_string(), |o| {
+                    let r =
+                        if f.lower_is_better() { f.median / o.median } else { o.median / f.median };
+                    format!("{r:.2}x")
+                })
+        };
+        let graph =
+            if graphs { format!(" {:>14}", ratio("shapeflow-graph")) } else { String::new() };
         println!(
-            "{:<16} {:<10} {:<7} {:>12.1} {:>12.1} {:>12.1} {:<10} {:>10}",
-            f.implementation, f.workload, f.param, f.median, f.min, f.max, f.unit, ratio
+            "{:<16} {:<10} {:<7} {:>12.1} {:>12.1} {:>12.1} {:<10} {:>10}{graph}",
+            f.implementation,
+            f.workload,
+            f.param,
+            f.median,
+            f.min,
+            f.max,
+            f.unit,
+            ratio("shapeflow")
         );
     }
 }

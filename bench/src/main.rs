@@ -29,8 +29,10 @@
 //!   sending batch-1 `:predict` requests for 3 s, with and without dynamic batching:
 //!   requests/s and p50/p99 latency (ms). Not in the default set; name it.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
-//! * `gpu-gemm`, `gpu-w2`, `gpu-w3` (with `--features cuda`): a 4096² fp32 GEMM (TF32 off) and
-//!   the W2/W3 training steps on CUDA device 0; with `--peers`, PyTorch CUDA runs the same.
+//! * `gpu-gemm`, `gpu-w2`, `gpu-w3`, `gpu-w7` (with `--features cuda`): a 4096² fp32 GEMM (TF32
+//!   off) and the W2/W3/W7 training steps on CUDA device 0, eagerly (`shapeflow`) and replayed
+//!   as a CUDA graph (`shapeflow-graph`, [`shapeflow::TrainGraph`]); with `--peers`, PyTorch
+//!   CUDA (eager) runs the same.
 //! * `--peers`: also runs `bench/peers.py` (PyTorch and JAX, each skipped with a message when not
 //!   importable; `$SHAPEFLOW_PYTHON` picks the interpreter) and prints shapeflow/peer ratios,
 //!   oriented so that above 1 means shapeflow is better.
@@ -72,7 +74,7 @@ fn main() {
             "decode" => workloads::decode_latency(&mut figures),
             "serve" => serve_load::serve_load(&mut figures),
             #[cfg(feature = "cuda")]
-            "gpu-gemm" | "gpu-w2" | "gpu-w3" => {
+            "gpu-gemm" | "gpu-w2" | "gpu-w3" | "gpu-w7" => {
                 if let Err(e) = gpu::run(w, &mut figures) {
                     eprintln!("error: {e}");
                     failed = true;
@@ -80,7 +82,7 @@ fn main() {
             }
             other => {
                 eprintln!(
-                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, decode, serve; gpu-gemm, gpu-w2, gpu-w3 with --features cuda)"
+                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
                 );
                 std::process::exit(2);
             }

@@ -10,7 +10,7 @@ use crate::figure::Figure;
 pub use mnist_mlp::Mlp;
 /// W7's ResNet: the mnist-resnet example's (a bias-free stem, three residual blocks, max-pool 2
 /// after the first and second, global average pooling, a linear head).
-use mnist_resnet::ResNet as W7ResNet;
+pub use mnist_resnet::ResNet as W7ResNet;
 
 model! {
     /// W3's CNN.

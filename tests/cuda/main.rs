@@ -2,6 +2,8 @@
 //! Without a GPU (or without the `cuda` feature) every test prints why it skips.
 
 #[cfg(feature = "cuda")]
+mod graph;
+#[cfg(feature = "cuda")]
 mod large;
 #[cfg(feature = "cuda")]
 mod on_gpu;

@@ -1,7 +1,7 @@
 // The optimizer family (src/optim.rs): fused updates with PyTorch's rules: Adam/AdamW, SGD
 // (momentum, dampening, Nesterov, weight decay), RMSprop (centered, momentum) and Adagrad.
 
-extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, float step_size, float bc2_sqrt, float b1, float b2, float eps, float wd, float decay, int l2, int decoupled, size_t n) {
+__device__ void adam_update(float* p, const float* g, float* m, float* v, float step_size, float bc2_sqrt, float b1, float b2, float eps, float wd, float decay, int l2, int decoupled, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)blockDim.x * gridDim.x) {
         float grad = l2 ? g[i] + wd * p[i] : g[i];
         float pi = decoupled ? p[i] * decay : p[i];
@@ -11,6 +11,20 @@ extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* 
         v[i] = vi;
         p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
     }
+}
+
+extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, float step_size, float bc2_sqrt, float b1, float b2, float eps, float wd, float decay, int l2, int decoupled, size_t n) {
+    adam_update(p, g, m, v, step_size, bc2_sqrt, b1, b2, eps, wd, decay, l2, decoupled, n);
+}
+
+// Adam inside a captured CUDA graph: the step is `t0 + *offset`, the offset written before each
+// replay, so the bias corrections (computed here as the host computes them, in double) follow
+// the step count instead of staying those of the captured step.
+extern "C" __global__ void adam_step_replayed(float* p, const float* g, float* m, float* v, const unsigned int* offset, double lr, double beta1, double beta2, double t0, float eps, float wd, float decay, int l2, int decoupled, size_t n) {
+    double t = t0 + (double)offset[0];
+    float step_size = (float)(lr / (1.0 - pow(beta1, t)));
+    float bc2_sqrt = (float)sqrt(1.0 - pow(beta2, t));
+    adam_update(p, g, m, v, step_size, bc2_sqrt, (float)beta1, (float)beta2, eps, wd, decay, l2, decoupled, n);
 }
 
 extern "C" __global__ void sgd_step(float* p, const float* g, float* buf, float lr, float momentum, float damp, float wd, int has_buf, int first, int nesterov, size_t n) {

@@ -29,8 +29,7 @@ impl<B> Cache<B> {
         len: usize,
         mut alloc: impl FnMut(usize) -> Result<B, E>,
     ) -> Result<B, E> {
-        if let Some(b) = self.free.get_mut(&len).and_then(Vec::pop) {
-            self.held -= len;
+        if let Some(b) = self.take_cached(len) {
             return Ok(b);
         }
         match alloc(len) {
@@ -41,6 +40,19 @@ impl<B> Cache<B> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A cached buffer of exactly `len` elements, if one is held (never allocates).
+    pub fn take_cached(&mut self, len: usize) -> Option<B> {
+        let b = self.free.get_mut(&len).and_then(Vec::pop)?;
+        self.held -= len;
+        Some(b)
+    }
+
+    /// Removes and returns every cached buffer.
+    pub fn drain(&mut self) -> impl Iterator<Item = B> {
+        self.held = 0;
+        std::mem::take(&mut self.free).into_values().flatten()
     }
 
     /// Keeps `buf` (of `len` elements) for a later [`Cache::take`].
@@ -97,6 +109,22 @@ mod tests {
         assert_eq!((cache.held(), dev.used.get()), (40, 40));
         let _b = cache.take(40, |n| dev.alloc(n)).unwrap();
         assert_eq!((cache.held(), dev.used.get()), (0, 40), "no second allocation");
+    }
+
+    #[test]
+    fn take_cached_never_allocates_and_drain_empties() {
+        let dev = Fake { used: Rc::new(Cell::new(0)), capacity: 100 };
+        let mut cache = Cache::default();
+        assert!(cache.take_cached(10).is_none());
+        for len in [10, 10, 20] {
+            let b = dev.alloc(len).unwrap();
+            cache.give(len, b);
+        }
+        assert!(cache.take_cached(10).is_some());
+        assert!(cache.take_cached(30).is_none());
+        assert_eq!(cache.held(), 30);
+        assert_eq!(cache.drain().count(), 2);
+        assert_eq!((cache.held(), dev.used.get()), (0, 0));
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub(crate) fn host_sum(
 ) -> f64 {
     let total = if rt.failed() {
         f64::NAN
+    } else if rt.capturing() {
+        rt.refuse(format!("a sum of {len} partial results read back to the host inside the step"));
+        f64::NAN
     } else {
         // A pageable copy is synchronous for the host today; the explicit synchronisation keeps
         // this correct without relying on that.

@@ -32,11 +32,14 @@ mod sequence;
 
 pub mod arch;
 mod cache;
+mod capture;
+mod graph;
 pub mod kernels;
 mod runtime;
 pub mod shapes;
 mod storage;
 
+pub use graph::TrainGraph;
 pub use storage::CudaBuf;
 
 use std::sync::Arc;
@@ -87,7 +90,15 @@ impl Cuda {
             ));
         }
         let name = ctx.name().unwrap_or_else(|_| format!("CUDA device {ordinal}"));
-        let stream = ctx.default_stream();
+        // SAFETY: every buffer and operation of this handle is on its one stream, so stream
+        // order alone orders each buffer's uses; cudarc's per-buffer events (recorded at every
+        // launch, and waited on) would only add work, and they cannot be used inside a graph
+        // capture. Set before any buffer is allocated.
+        unsafe { ctx.disable_event_tracking() };
+        // A stream of its own: the legacy default stream cannot be captured into a graph.
+        let stream = ctx
+            .new_stream()
+            .map_err(|e| Error::Backend(format!("cannot create a CUDA stream: {e}")))?;
         let rt = runtime::Runtime::new(&ctx, stream.clone()).map_err(Error::Backend)?;
         Ok(Cuda { ctx, stream, name, rt: Arc::new(rt) })
     }
@@ -103,6 +114,12 @@ impl Cuda {
     /// gpu.check().unwrap();
     /// ```
     pub fn check(&self) -> Result<()> {
+        if self.rt.capturing() {
+            self.rt.refuse("a device synchronisation (`Cuda::check`) inside the step".into());
+            return Err(Error::Backend(
+                "Cuda::check inside a captured step: the device cannot be waited for while a graph is captured".into(),
+            ));
+        }
         if let Err(e) = self.stream.synchronize() {
             self.rt.record(format!("synchronize: {e}"));
         }
@@ -166,7 +183,7 @@ impl Cuda {
         }
     }
 
-    /// How the kernels were built and loaded: e.g. `61 kernels as CUBIN for sm_90 (compute
+    /// How the kernels were built and loaded: e.g. `60 kernels as CUBIN for sm_90 (compute
     /// capability 9.0, NVRTC 13.0, driver 13.0)`.
     ///
     /// ```no_run

@@ -17,9 +17,42 @@ impl Optim for Cuda {
         let decay = (1.0 - hp.lr * hp.weight_decay) as f32;
         let l2 = i32::from(hp.weight_decay != 0.0 && !hp.decoupled);
         let decoupled = i32::from(hp.weight_decay != 0.0 && hp.decoupled);
-        if let (Some(pd), Some(gd), Some(md), Some(vd)) =
-            (p.data.as_mut(), g.data.as_ref(), m.data.as_mut(), v.data.as_mut())
-        {
+        let Some((pd, gd, md, vd)) = p
+            .data
+            .as_mut()
+            .zip(g.data.as_ref())
+            .zip(m.data.as_mut())
+            .zip(v.data.as_mut())
+            .map(|(((p, g), m), v)| (p, g, m, v))
+        else {
+            return;
+        };
+        if rt.capturing() {
+            // Inside a graph: the step count comes from the replay's offset (see optim.cu).
+            let (lr, beta1, beta2, t0) = (hp.lr, hp.beta1, hp.beta2, hp.step as f64);
+            rt.with_offset(|offset| {
+                launch!(
+                    &rt,
+                    "adam_step_replayed",
+                    Runtime::grid(n),
+                    pd,
+                    gd,
+                    md,
+                    vd,
+                    offset,
+                    &lr,
+                    &beta1,
+                    &beta2,
+                    &t0,
+                    &eps,
+                    &wd,
+                    &decay,
+                    &l2,
+                    &decoupled,
+                    &n
+                )
+            });
+        } else {
             launch!(
                 &rt,
                 "adam_step",
@@ -43,6 +76,9 @@ impl Optim for Cuda {
     }
     fn sgd_step(p: &mut CudaBuf, g: &CudaBuf, buf: Option<&mut CudaBuf>, hp: SgdStep) {
         let (rt, n) = (p.rt.clone(), p.len);
+        if rt.capturing() && hp.first && buf.is_some() {
+            rt.refuse("SGD's first momentum step (it differs from the later ones)".into());
+        }
         let (lr, mom, damp, wd) =
             (hp.lr as f32, hp.momentum as f32, (1.0 - hp.dampening) as f32, hp.weight_decay as f32);
         let (first, nesterov) = (i32::from(hp.first), i32::from(hp.nesterov));
@@ -152,6 +188,9 @@ impl Optim for Cuda {
     }
     fn adagrad_step(p: &mut CudaBuf, g: &CudaBuf, sum: &mut CudaBuf, hp: AdagradStep) {
         let (rt, n) = (p.rt.clone(), p.len);
+        if rt.capturing() && hp.lr_decay != 0.0 {
+            rt.refuse("Adagrad with lr_decay (its rate changes every step)".into());
+        }
         let clr = (hp.lr / (1.0 + hp.step.saturating_sub(1) as f64 * hp.lr_decay)) as f32;
         let (eps, wd) = (hp.eps as f32, hp.weight_decay as f32);
         if let (Some(pd), Some(gd), Some(sd)) =

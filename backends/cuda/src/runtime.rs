@@ -2,6 +2,7 @@
 //! allocator, and the first error of an asynchronous operation.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use cudarc::cublas::CudaBlas;
@@ -20,9 +21,12 @@ pub struct Runtime {
     functions: HashMap<&'static str, CudaFunction>,
     /// How the kernels were built and loaded, for [`crate::Cuda::kernels`].
     pub(crate) kernels: String,
-    pool: Mutex<Cache<CudaSlice<f32>>>,
+    pub(crate) pool: Mutex<Cache<CudaSlice<f32>>>,
+    /// Whether a graph capture is under way, and its state ([`crate::capture`]).
+    pub(crate) capturing: AtomicBool,
+    pub(crate) capture: Mutex<Option<crate::capture::Capture>>,
     /// Small per-call buffers (reduction partials, labels), kept between calls.
-    partials: Mutex<Option<CudaSlice<f64>>>,
+    pub(crate) partials: Mutex<Option<CudaSlice<f64>>>,
     labels: Mutex<Option<CudaSlice<i32>>>,
     error: Mutex<Option<String>>,
     staging: Mutex<Staging>,
@@ -113,6 +117,8 @@ impl Runtime {
             functions,
             kernels,
             pool: Mutex::new(Cache::default()),
+            capturing: AtomicBool::new(false),
+            capture: Mutex::new(None),
             partials: Mutex::new(None),
             labels: Mutex::new(None),
             error: Mutex::new(None),
@@ -156,6 +162,9 @@ impl Runtime {
     /// when `cudaMalloc` fails the cache is released and the allocation retried once.
     pub(crate) fn take(&self, len: usize) -> Option<CudaSlice<f32>> {
         let len = len.max(1);
+        if self.capturing() {
+            return self.take_captured(len);
+        }
         let Ok(mut pool) = self.pool.lock() else {
             self.record("the allocator's cache was poisoned by a panic".into());
             return None;
@@ -187,6 +196,11 @@ impl Runtime {
     /// copy has finished (it is asynchronous: waiting on its event is what makes the read
     /// safe). Without page-locked memory, a plain copy followed by a stream synchronisation.
     pub(crate) fn read_back(&self, d: &CudaSlice<f32>, len: usize) -> Result<Vec<f32>, String> {
+        if self.capturing() {
+            let why = format!("a read of {len} values back to the host inside the step");
+            self.refuse(why.clone());
+            return Err(why);
+        }
         let len = len.min(d.len());
         let view = d.slice(..len);
         let mut staging =
@@ -224,6 +238,11 @@ impl Runtime {
     /// uploads of that length once this copy has read it (its event).
     pub(crate) fn upload(&self, data: &[f32], dst: &mut CudaSlice<f32>) -> Result<(), String> {
         let n = data.len();
+        if self.capturing() {
+            let why = format!("an upload of {n} host values inside the step");
+            self.refuse(why.clone());
+            return Err(why);
+        }
         let mut view = dst.slice_mut(..n.min(dst.len()));
         let mut staging =
             self.staging.lock().map_err(|_| "staging buffers poisoned".to_string())?;
@@ -253,6 +272,14 @@ impl Runtime {
 
     /// Returns a buffer to the cache.
     pub(crate) fn give(&self, buf: CudaSlice<f32>) {
+        let buf = if self.capturing() {
+            match self.give_captured(buf) {
+                Ok(()) => return,
+                Err(buf) => buf,
+            }
+        } else {
+            buf
+        };
         if let Ok(mut p) = self.pool.lock() {
             p.give(buf.len(), buf);
         }
@@ -283,9 +310,14 @@ impl Runtime {
     /// A zeroed `f64` buffer of at least `len` elements for reduction partials, reused between
     /// calls (grown when too small). Give it back with [`Runtime::give_partials`].
     pub(crate) fn take_partials(&self, len: usize) -> Option<CudaSlice<f64>> {
-        let cached = self.partials.lock().ok().and_then(|mut p| p.take());
+        let cached = if self.capturing() {
+            self.take_captured_partials(len)
+        } else {
+            self.partials.lock().ok().and_then(|mut p| p.take())
+        };
         let mut buf = match cached {
             Some(b) if b.len() >= len.max(1) => b,
+            _ if self.capturing() => return None,
             _ => match self.stream.alloc_zeros::<f64>(len.max(1)) {
                 Ok(b) => b,
                 Err(e) => {
@@ -302,6 +334,14 @@ impl Runtime {
 
     /// Returns the partials buffer for the next call.
     pub(crate) fn give_partials(&self, buf: CudaSlice<f64>) {
+        let buf = if self.capturing() {
+            match self.give_captured_partials(buf) {
+                Ok(()) => return,
+                Err(buf) => buf,
+            }
+        } else {
+            buf
+        };
         if let Ok(mut p) = self.partials.lock() {
             *p = Some(buf);
         }
@@ -309,6 +349,10 @@ impl Runtime {
 
     /// Class labels on the device, in a buffer reused between calls.
     pub(crate) fn take_labels(&self, labels: &[usize]) -> Option<CudaSlice<i32>> {
+        if self.capturing() {
+            self.refuse(format!("an upload of {} class labels inside the step", labels.len()));
+            return None;
+        }
         let host = labels
             .iter()
             .map(|&l| crate::launch::fits_i32(self, "class label", l))
@@ -336,6 +380,13 @@ impl Runtime {
     /// Row indices on the device, in a fresh buffer (several may be live at once); an index
     /// beyond `i32` (the callers' "invalid" marker `usize::MAX`) becomes -1.
     pub(crate) fn upload_indices(&self, rows: &[usize]) -> Option<CudaSlice<i32>> {
+        if self.capturing() {
+            self.refuse(format!(
+                "an upload of {} host indices (sequence lengths or row ids) inside the step",
+                rows.len()
+            ));
+            return None;
+        }
         let host: Vec<i32> = rows.iter().map(|&l| i32::try_from(l).unwrap_or(-1)).collect();
         let host = if host.is_empty() { vec![0] } else { host };
         match self.stream.clone_htod(&host) {

@@ -797,6 +797,51 @@ fn optimizer_kernels_match_the_cpu() {
     close("adam p", &p, &wp);
     close("adam m", &m, &wm);
     close("adam v", &v, &wv);
+    // Inside a CUDA graph: the step is the captured one (here 1) plus the replay's offset (2),
+    // so the update is step 3's, as the CPU computes it above.
+    let (mut rp, mut rm, mut rv) = (data(n, 0.1), vec![0.05f32; n], vec![0.02f32; n]);
+    type AdamReplayed = unsafe extern "C" fn(
+        *mut f32,
+        *const f32,
+        *mut f32,
+        *mut f32,
+        *const u32,
+        f64,
+        f64,
+        f64,
+        f64,
+        f32,
+        f32,
+        f32,
+        i32,
+        i32,
+        usize,
+    );
+    let replayed = emu.sym::<AdamReplayed>("adam_step_replayed");
+    let offset = [2u32];
+    // SAFETY: n floats each, one offset.
+    emu.launch_as(shapes::grid_stride(n), || unsafe {
+        replayed(
+            rp.as_mut_ptr(),
+            g.as_ptr(),
+            rm.as_mut_ptr(),
+            rv.as_mut_ptr(),
+            offset.as_ptr(),
+            0.01,
+            0.9,
+            0.999,
+            1.0,
+            1e-8,
+            0.1,
+            decay,
+            0,
+            1,
+            n,
+        )
+    });
+    close("adam_step_replayed p", &rp, &wp);
+    close("adam_step_replayed m", &rm, &wm);
+    close("adam_step_replayed v", &rv, &wv);
     let hp = SgdStep {
         lr: 0.05,
         momentum: 0.8,

@@ -127,4 +127,10 @@ impl<M: Module<B>, B: Backend> super::Optimizer<M> for Adagrad<M, B> {
         self.step = super::state::load_buffers::<B>(entries, &mut [("sum", sum)])?;
         Ok(())
     }
+    fn steps(&self) -> u64 {
+        self.step
+    }
+    fn set_steps(&mut self, steps: u64) {
+        self.step = steps;
+    }
 }

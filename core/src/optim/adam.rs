@@ -148,4 +148,10 @@ impl<M: Module<B>, B: Backend> super::Optimizer<M> for Adam<M, B> {
             super::state::load_buffers::<B>(entries, &mut [("exp_avg", m), ("exp_avg_sq", v)])?;
         Ok(())
     }
+    fn steps(&self) -> u64 {
+        self.step
+    }
+    fn set_steps(&mut self, steps: u64) {
+        self.step = steps;
+    }
 }

@@ -108,4 +108,25 @@ pub trait Optimizer<M> {
         &mut self,
         entries: &std::collections::HashMap<String, crate::checkpoint::Entry>,
     ) -> std::result::Result<(), String>;
+    /// Updates applied so far (the step count a checkpoint records); 0 for an optimizer that
+    /// keeps none.
+    fn steps(&self) -> u64 {
+        0
+    }
+    /// Sets the step count. A replayed CUDA graph (`shapeflow_cuda::TrainGraph`) applies
+    /// updates without calling [`Optimizer::step`] and counts them here, so step-dependent
+    /// terms (Adam's bias corrections, Adagrad's decay) and checkpoints continue from them.
+    /// Optimizers without a step count ignore it.
+    ///
+    /// ```
+    /// use shapeflow_core::{Init, Rng, layers::Linear, optim::{Adam, AdamConfig, Optimizer}};
+    /// use shapeflow_cpu::Cpu;
+    /// let fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
+    /// let mut opt = Adam::new(&fc, AdamConfig::default());
+    /// Optimizer::set_steps(&mut opt, 7);
+    /// assert_eq!(Optimizer::steps(&opt), 7);
+    /// ```
+    fn set_steps(&mut self, steps: u64) {
+        let _ = steps;
+    }
 }

@@ -151,4 +151,10 @@ impl<M: Module<B>, B: Backend> super::Optimizer<M> for Rmsprop<M, B> {
         )?;
         Ok(())
     }
+    fn steps(&self) -> u64 {
+        self.step
+    }
+    fn set_steps(&mut self, steps: u64) {
+        self.step = steps;
+    }
 }

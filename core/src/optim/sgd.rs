@@ -127,4 +127,10 @@ impl<M: Module<B>, B: Backend> super::Optimizer<M> for Sgd<M, B> {
         self.steps = super::state::load_buffers::<B>(entries, &mut [("momentum_buffer", buf)])?;
         Ok(())
     }
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+    fn set_steps(&mut self, steps: u64) {
+        self.steps = steps;
+    }
 }
