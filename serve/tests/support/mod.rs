@@ -100,6 +100,19 @@ pub async fn start(name: &str, model: impl Servable, config: ServeConfig) -> Run
     Running { base, stop: Some(stop), task, client: reqwest::Client::new() }
 }
 
+/// `got` equals `want` to rounding: a sample's outputs may differ in the last bits with the
+/// batch it was served in (a batch of one multiplies through the CPU backend's dot-product
+/// kernel, a larger batch through the GEMM, summing in another order).
+pub fn assert_rows_close(got: &[Vec<f32>], want: &[Vec<f32>], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: rows");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.len(), w.len(), "{what}: values");
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{what}: {g:?} vs {w:?}");
+        }
+    }
+}
+
 /// The `f32` values of a JSON list of lists.
 pub fn rows(v: &Value) -> Vec<Vec<f32>> {
     v.as_array()
