@@ -72,19 +72,24 @@ impl Runtime {
         None
     }
 
-    /// During a capture: keeps a freed buffer for the graph. `Err` gives it back when no
-    /// capture is under way.
-    pub(crate) fn give_captured(&self, buf: CudaSlice<f32>) -> Result<(), CudaSlice<f32>> {
+    /// During a capture: hands `buf` to the capture state with `keep`. `Err` gives it back
+    /// when no capture is under way.
+    fn keep_captured<T>(&self, buf: T, keep: impl FnOnce(&mut Capture, T)) -> Result<(), T> {
         match self.capture.lock() {
             Ok(mut c) => match c.as_mut() {
                 Some(c) => {
-                    c.pool.give(buf.len(), buf);
+                    keep(c, buf);
                     Ok(())
                 }
                 None => Err(buf),
             },
             Err(_) => Err(buf),
         }
+    }
+
+    /// During a capture: keeps a freed buffer for the graph (`Err` when none is under way).
+    pub(crate) fn give_captured(&self, buf: CudaSlice<f32>) -> Result<(), CudaSlice<f32>> {
+        self.keep_captured(buf, |c, b| c.pool.give(b.len(), b))
     }
 
     /// The step offset of the capture under way, for a kernel that reads it (`None` when not
@@ -112,19 +117,10 @@ impl Runtime {
         }
     }
 
-    /// During a capture: returns the partial-sums buffer to the capture. `Err` gives it back
-    /// when no capture is under way.
+    /// During a capture: returns the partial-sums buffer to the capture (`Err` when none is
+    /// under way).
     pub(crate) fn give_captured_partials(&self, buf: CudaSlice<f64>) -> Result<(), CudaSlice<f64>> {
-        match self.capture.lock() {
-            Ok(mut c) => match c.as_mut() {
-                Some(c) => {
-                    c.partials = Some(buf);
-                    Ok(())
-                }
-                None => Err(buf),
-            },
-            Err(_) => Err(buf),
-        }
+        self.keep_captured(buf, |c, b| c.partials = Some(b))
     }
 
     /// Starts capturing this device's stream into a graph.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use cudarc::driver::{CudaSlice, DevicePtr, PinnedHostSlice};
 use shapeflow_core::backend::Rows;
 use shapeflow_core::dim::StaticDim;
+use shapeflow_core::loss::check_labels;
 use shapeflow_core::module::{StateMut, StateRef};
 use shapeflow_core::optim::Optimizer;
 use shapeflow_core::shape::Shape;
@@ -15,7 +16,6 @@ use shapeflow_core::{Dyn, Error, Layer, Module, Result, Tensor};
 
 use crate::Cuda;
 use crate::capture::Captured;
-use crate::launch::{launch, rows_cfg};
 use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
 
@@ -335,42 +335,15 @@ where
     let mut logp = CudaBuf::scratch(&rt, rows * classes);
     <Cuda as Rows>::log_softmax_rows(logits.storage(), &mut logp, rows, classes);
     let mut grad = CudaBuf::scratch(&rt, rows * classes);
+    crate::rows::nll_rows(&logp, &r.labels, &r.per_row, rows, classes);
     let scale = 1.0f32 / rows.max(1) as f32;
-    if let (Some(ld), Some(gd)) = (logp.data.as_ref(), grad.data.as_mut()) {
-        launch!(&rt, "nll_sum", rows_cfg(rows), ld, &r.labels, &r.per_row, &rows, &classes);
-        launch!(
-            &rt,
-            "softmax_minus_onehot",
-            rows_cfg(rows * classes),
-            ld,
-            &r.labels,
-            gd,
-            &rows,
-            &classes,
-            &scale
-        );
-    }
+    crate::rows::softmax_minus_onehot_rows(&logp, &r.labels, &mut grad, rows, classes, scale);
     drop(logp);
     let dy = Tensor::from_storage(grad, logits.dims())?;
     drop(logits);
     let grads = model.backward_params(&cache, &dy)?;
     drop((cache, dy));
     opt.step(model, &grads)
-}
-
-/// The labels' count and range, as the eager cross-entropy checks them.
-fn check_labels(labels: &[usize], rows: usize, classes: usize) -> Result<()> {
-    if labels.len() != rows {
-        return Err(Error::Length {
-            what: "class labels for the batch".into(),
-            expected: rows,
-            got: labels.len(),
-        });
-    }
-    match labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
-        Some((index, &label)) => Err(Error::Label { index, label, classes }),
-        None => Ok(()),
-    }
 }
 
 /// The model's counters (`num_batches_tracked`), in visit order.

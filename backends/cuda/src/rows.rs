@@ -4,6 +4,7 @@ use crate::Cuda;
 use crate::launch::*;
 use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
+use cudarc::driver::CudaSlice;
 use shapeflow_core::backend::Rows;
 
 impl Rows for Cuda {
@@ -58,12 +59,10 @@ impl Rows for Cuda {
     }
     fn nll_sum(logp: &CudaBuf, labels: &[usize], rows: usize, cols: usize) -> f64 {
         let rt = logp.rt.clone();
-        let (Some(ld), Some(lab), Some(mut per_row)) =
-            (logp.data.as_ref(), rt.take_labels(labels), rt.take_partials(rows))
-        else {
+        let (Some(lab), Some(per_row)) = (rt.take_labels(labels), rt.take_partials(rows)) else {
             return f64::NAN;
         };
-        launch!(&rt, "nll_sum", rows_cfg(rows), ld, &lab, &mut per_row, &rows, &cols);
+        nll_rows(logp, &lab, &per_row, rows, cols);
         rt.give_labels(lab);
         host_sum(&rt, per_row, rows)
     }
@@ -77,19 +76,7 @@ impl Rows for Cuda {
     ) {
         let rt = dx.rt.clone();
         let Some(lab) = rt.take_labels(labels) else { return };
-        if let (Some(ld), Some(dd)) = (logp.data.as_ref(), dx.data.as_mut()) {
-            launch!(
-                &rt,
-                "softmax_minus_onehot",
-                rows_cfg(rows * cols),
-                ld,
-                &lab,
-                dd,
-                &rows,
-                &cols,
-                &scale
-            );
-        }
+        softmax_minus_onehot_rows(logp, &lab, dx, rows, cols, scale);
         rt.give_labels(lab);
     }
     fn neg_onehot(labels: &[usize], dx: &mut CudaBuf, rows: usize, cols: usize, scale: f32) {
@@ -109,5 +96,44 @@ impl Rows for Cuda {
             launch!(&rt, "bce_with_logits", rows_cfg(n), xd, td, gd, &mut loss, &scale, &n);
         }
         host_sum(&rt, loss, n)
+    }
+}
+
+/// Each row's negative log-likelihood `-logp[r, labels[r]]` into `per_row` (device labels: the
+/// eager loss uploads them, a CUDA graph keeps its own).
+pub(crate) fn nll_rows(
+    logp: &CudaBuf,
+    labels: &CudaSlice<i32>,
+    per_row: &CudaSlice<f64>,
+    rows: usize,
+    cols: usize,
+) {
+    if let Some(ld) = logp.data.as_ref() {
+        launch!(&logp.rt, "nll_sum", rows_cfg(rows), ld, labels, per_row, &rows, &cols);
+    }
+}
+
+/// `dx = (softmax(logp) − onehot(labels))·scale` from device labels.
+pub(crate) fn softmax_minus_onehot_rows(
+    logp: &CudaBuf,
+    labels: &CudaSlice<i32>,
+    dx: &mut CudaBuf,
+    rows: usize,
+    cols: usize,
+    scale: f32,
+) {
+    let rt = dx.rt.clone();
+    if let (Some(ld), Some(dd)) = (logp.data.as_ref(), dx.data.as_mut()) {
+        launch!(
+            &rt,
+            "softmax_minus_onehot",
+            rows_cfg(rows * cols),
+            ld,
+            labels,
+            dd,
+            &rows,
+            &cols,
+            &scale
+        );
     }
 }

@@ -21,8 +21,16 @@ use crate::tensor::Tensor;
 /// What a loss returns: its value and its gradient with respect to the prediction.
 pub type LossGrad<S, B> = (f64, Tensor<S, B>);
 
-/// Checks a batch of class labels: one per row, each below `classes`.
-pub(crate) fn check_labels(labels: &[usize], rows: usize, classes: usize) -> Result<()> {
+/// Checks a batch of class labels: one per row, each below `classes` (an `Err` naming the
+/// count or the first label out of range).
+///
+/// ```
+/// use shapeflow_core::loss::check_labels;
+/// assert!(check_labels(&[0, 2], 2, 3).is_ok());
+/// assert!(check_labels(&[0, 3], 2, 3).is_err());
+/// assert!(check_labels(&[0], 2, 3).is_err());
+/// ```
+pub fn check_labels(labels: &[usize], rows: usize, classes: usize) -> Result<()> {
     if labels.len() != rows {
         return Err(Error::Length {
             what: "class labels for the batch".into(),
