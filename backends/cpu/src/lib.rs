@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 // Op families (`impl <Family> for CpuDevice`), one file each, beside their kernels.
+mod attention;
 mod conv;
 mod conv_samples;
 mod device;

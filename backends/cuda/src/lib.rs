@@ -20,6 +20,7 @@
 mod launch;
 
 // Op families (`impl <Family> for Cuda`), one file each, beside `kernels/<family>.cu`.
+mod attention;
 mod conv;
 mod device;
 mod elementwise;

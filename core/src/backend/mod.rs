@@ -13,6 +13,7 @@
 //! | [`Norm`] | `norm.rs` | batch norm ([`BatchNormGeom`]) and layer norm ([`RowNorm`]) |
 //! | [`Optim`] | `optim.rs` | fused SGD, Adam, RMSprop, Adagrad updates |
 //! | [`Sequence`] | `sequence.rs` | recurrent steps, step reversal, row gathers, means over time |
+//! | [`Attention`] | `attention.rs` | scaled dot-product self-attention over packed heads |
 //!
 //! Storage is a flat, contiguous, row-major buffer; kernels take descriptor structs for their
 //! sizes. Layers check sizes before calling a kernel, so kernels may assume consistent
@@ -21,6 +22,7 @@
 //! backend lives in `shapeflow-cpu`, the CUDA one in `shapeflow-cuda`, each implementing each
 //! family in a file named for it.
 
+mod attention;
 mod conv;
 mod device;
 mod elem;
@@ -32,6 +34,9 @@ mod pool;
 mod rows;
 mod sequence;
 
+pub use attention::{
+    Attention, AttentionGeom, attention_backward_composed, attention_forward_composed, swap_heads,
+};
 pub use conv::{Conv, ConvGeom, ConvGrads, Window2d, conv2d_backward_composed, conv2d_composed};
 pub use device::Device;
 pub use elem::Elem;
@@ -61,11 +66,11 @@ pub use sequence::{
 /// assert_eq!(zeros(&shapeflow_cpu::Cpu::default()), vec![0.0; 4]);
 /// ```
 pub trait Backend:
-    Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence
+    Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence + Attention
 {
 }
 
 impl<T> Backend for T where
-    T: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence
+    T: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence + Attention
 {
 }

@@ -2,7 +2,7 @@
 //! self-attention over a sequence batch `[batch, seq, E]`, the keys of each sample masked to its
 //! own length (and, optionally, to the steps up to each query: causal).
 
-use crate::backend::{Backend, Blocks, Gemm, Joined, ScoreMask, StepBatch};
+use crate::backend::{AttentionGeom, Backend, Gemm, Joined, ScoreMask, StepBatch, swap_heads};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
@@ -184,15 +184,22 @@ impl<E: StaticDim, H: StaticDim, B: Backend> Module<B> for MultiheadAttention<E,
     }
 }
 
+/// The queries, keys and values a forward pass keeps.
+enum Heads<S> {
+    /// Packed as the in-projection gives them, `[batch·steps, 3E]`: plain self-attention,
+    /// through the backend's [`Attention`](crate::backend::Attention) family.
+    Packed(S),
+    /// Head-major `[batch, heads, steps, head]` (rotary embeddings, dropout, cross-attention).
+    Split { q: S, k: S, v: S },
+}
+
 /// What the attention's backward needs.
 pub struct AttentionCache<B: Backend> {
     /// The queries' source `[batch·queries, E]`, and the keys' and values' (cross-attention).
     x: B::Storage,
     memory: Option<B::Storage>,
-    /// Queries, keys and values head-major, `[batch, heads, steps, head]`.
-    q: B::Storage,
-    k: B::Storage,
-    v: B::Storage,
+    /// The queries, keys and values.
+    heads: Heads<B::Storage>,
     /// Attention weights `[batch, heads, queries, keys]`, before dropout.
     attn: B::Storage,
     /// The dropout mask on them in training (`None` without dropout).
@@ -210,9 +217,12 @@ pub struct AttentionCache<B: Backend> {
 impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
     /// `[batch, steps, heads, head]` ↔ `[batch, heads, steps, head]`.
     fn heads(x: &B::Storage, batch: usize, rows: usize, cols: usize) -> B::Storage {
-        let mut y = B::scratch_like(x, batch * rows * cols * Self::HEAD);
-        B::transpose_blocks(x, &mut y, Blocks { batch, rows, cols, inner: Self::HEAD });
-        y
+        swap_heads::<B>(x, batch, rows, cols, Self::HEAD)
+    }
+
+    /// The packed-heads geometry of `n` samples of `t` steps.
+    fn geom(&self, n: usize, t: usize) -> AttentionGeom {
+        AttentionGeom { batch: n, steps: t, heads: H::N, head: Self::HEAD, causal: self.causal }
     }
 
     /// The queries, keys and values of `x`'s `n × t` steps, head-major `[n·heads, t, head]`;
@@ -300,19 +310,19 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
             n * h,
         );
         let ctx = Self::heads(&ctx_h, n, h, tq);
-        let rows = n * tq;
-        let mut y = B::scratch_like(q, rows * e);
-        B::matmul(
-            &ctx,
-            self.out_proj.weight.storage(),
-            &mut y,
-            Gemm::new(rows, e, e).transpose_b(),
-        );
+        (self.output(&ctx, n, tq, q_lengths), attn, ctx)
+    }
+
+    /// out_proj of the heads' outputs `ctx` (`[n·tq, E]`), padded queries' outputs zeroed.
+    fn output(&self, ctx: &B::Storage, n: usize, tq: usize, q_lengths: &[usize]) -> B::Storage {
+        let (e, rows) = (E::N, n * tq);
+        let mut y = B::scratch_like(ctx, rows * e);
+        B::matmul(ctx, self.out_proj.weight.storage(), &mut y, Gemm::new(rows, e, e).transpose_b());
         if let Some(b) = &self.out_proj.bias {
             B::add_bias(&mut y, b.storage(), rows, e);
         }
         B::zero_padding(&mut y, q_lengths, StepBatch { batch: n, steps: tq, width: e });
-        (y, attn, ctx)
+        y
     }
 
     /// `attn · mask`, element by element.
@@ -332,53 +342,117 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         Some(mask)
     }
 
-    /// The backward of [`Self::attend`] from the output gradient `dy`.
-    #[allow(clippy::type_complexity)]
-    fn attend_backward(
+    /// The backward of [`Self::output`]: the gradient of `ctx` (`[n·tq, E]`) and out_proj's.
+    fn output_backward(
         &self,
         c: &AttentionCache<B>,
         dy: &B::Storage,
-    ) -> (B::Storage, B::Storage, B::Storage, Linear<E, E, B>) {
-        let (e, h, d, n, tq, tk) = (E::N, H::N, Self::HEAD, c.batch, c.queries, c.keys);
-        let rows = n * tq;
+    ) -> (B::Storage, Linear<E, E, B>) {
+        let (e, rows) = (E::N, c.batch * c.queries);
         // Padded queries' outputs are zero whatever the gradient says there.
         let mut g = dy.clone();
-        B::zero_padding(&mut g, &c.q_lengths, StepBatch { batch: n, steps: tq, width: e });
-        let mut out_proj = self.out_proj.clone();
+        let padding = StepBatch { batch: c.batch, steps: c.queries, width: e };
+        B::zero_padding(&mut g, &c.q_lengths, padding);
+        let mut out_proj = Linear {
+            weight: self.out_proj.weight.scratch_like(),
+            bias: self.out_proj.bias.as_ref().map(|b| b.scratch_like()),
+        };
         B::matmul(&g, &c.ctx, out_proj.weight.storage_mut(), Gemm::new(e, rows, e).transpose_a());
         if let Some(b) = out_proj.bias.as_mut() {
             B::sum_rows(&g, b.storage_mut(), rows, e);
         }
         let mut dctx = B::scratch_like(&g, rows * e);
         B::matmul(&g, self.out_proj.weight.storage(), &mut dctx, Gemm::new(rows, e, e));
+        (dctx, out_proj)
+    }
+
+    /// The head-major queries, keys and values of a cache that has them.
+    fn split_heads(c: &AttentionCache<B>) -> Result<(&B::Storage, &B::Storage, &B::Storage)> {
+        match &c.heads {
+            Heads::Split { q, k, v } => Ok((q, k, v)),
+            Heads::Packed(_) => Err(Error::Shape(
+                "attention backward: the cache holds packed self-attention heads".into(),
+            )),
+        }
+    }
+
+    /// The backward of [`Self::attend`] from the output gradient `dy`.
+    #[allow(clippy::type_complexity)]
+    fn attend_backward(
+        &self,
+        c: &AttentionCache<B>,
+        dy: &B::Storage,
+    ) -> Result<(B::Storage, B::Storage, B::Storage, Linear<E, E, B>)> {
+        let (e, h, d, n, tq, tk) = (E::N, H::N, Self::HEAD, c.batch, c.queries, c.keys);
+        let rows = n * tq;
+        let (q, k, v) = Self::split_heads(c)?;
+        let (dctx, out_proj) = self.output_backward(c, dy);
+        let g = &dctx;
         let dctx = Self::heads(&dctx, n, tq, h);
         let bh = n * h;
-        let mut dattn = B::scratch_like(&g, bh * tq * tk);
-        B::matmul_batched(&dctx, &c.v, &mut dattn, Gemm::new(tq, d, tk).transpose_b(), bh);
+        let mut dattn = B::scratch_like(g, bh * tq * tk);
+        B::matmul_batched(&dctx, v, &mut dattn, Gemm::new(tq, d, tk).transpose_b(), bh);
         // Through the dropout: the weights that weighed the values were attn · mask.
         let dropped = c.mask.as_ref().map(|m| (Self::masked(&c.attn, m), Self::masked(&dattn, m)));
         let (weights, dattn) = match &dropped {
             Some((w, da)) => (w, da),
             None => (&c.attn, &dattn),
         };
-        let mut dv = B::scratch_like(&g, n * tk * e);
+        let mut dv = B::scratch_like(g, n * tk * e);
         B::matmul_batched(weights, &dctx, &mut dv, Gemm::new(tk, tq, d).transpose_a(), bh);
-        let mut ds = B::scratch_like(&g, bh * tq * tk);
+        let mut ds = B::scratch_like(g, bh * tq * tk);
         B::softmax_backward_rows(&c.attn, dattn, &mut ds, bh * tq, tk);
         B::scale(&mut ds, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
-        let (mut dq, mut dk) = (B::scratch_like(&g, rows * e), B::scratch_like(&g, n * tk * e));
-        B::matmul_batched(&ds, &c.k, &mut dq, Gemm::new(tq, tk, d), bh);
-        B::matmul_batched(&ds, &c.q, &mut dk, Gemm::new(tk, tq, d).transpose_a(), bh);
+        let (mut dq, mut dk) = (B::scratch_like(g, rows * e), B::scratch_like(g, n * tk * e));
+        B::matmul_batched(&ds, k, &mut dq, Gemm::new(tq, tk, d), bh);
+        B::matmul_batched(&ds, q, &mut dk, Gemm::new(tk, tq, d).transpose_a(), bh);
         if self.rope && c.memory.is_none() {
             // Gradients of the rotated queries and keys, rotated back.
             (dq, dk) = (Self::rotate(&dq, bh, tq, true), Self::rotate(&dk, bh, tk, true));
         }
-        (
+        Ok((
             Self::heads(&dq, n, h, tq),
             Self::heads(&dk, n, h, tk),
             Self::heads(&dv, n, h, tk),
             out_proj,
-        )
+        ))
+    }
+
+    /// The gradient of the self-attention's in-projection output `[rows, 3E]`, and out_proj's.
+    fn dqkv(
+        &self,
+        c: &AttentionCache<B>,
+        dy: &B::Storage,
+    ) -> Result<(B::Storage, Linear<E, E, B>)> {
+        let (e, rows) = (E::N, c.batch * c.queries);
+        if let Heads::Packed(qkv) = &c.heads {
+            let (dctx, out_proj) = self.output_backward(c, dy);
+            let mut dqkv = B::scratch_like(qkv, rows * 3 * e);
+            B::attention_backward(qkv, &c.attn, &dctx, &mut dqkv, self.geom(c.batch, c.queries));
+            return Ok((dqkv, out_proj));
+        }
+        let (dq, dk, dv, out_proj) = self.attend_backward(c, dy)?;
+        Ok((Self::join(&dq, &Self::join(&dk, &dv, rows, e, e), rows, e, 2 * e), out_proj))
+    }
+
+    /// The parameter gradients of a self-attention pass from `dqkv` and out_proj's.
+    fn self_grads(
+        &self,
+        c: &AttentionCache<B>,
+        dqkv: &B::Storage,
+        out_proj: Linear<E, E, B>,
+    ) -> Self {
+        let (in_proj_weight, in_proj_bias) =
+            self.in_proj_grads(&[(dqkv, &c.x, c.batch * c.queries)]);
+        MultiheadAttention {
+            in_proj_weight,
+            in_proj_bias,
+            out_proj,
+            causal: self.causal,
+            rope: self.rope,
+            dropout: self.dropout,
+            _heads: std::marker::PhantomData,
+        }
     }
 
     /// The forward pass, the weights multiplied by `mask` (dropout in training) when given.
@@ -390,17 +464,32 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         let e = E::N;
         let (n, t) = (x.dims()[0], x.dims()[1]);
         let lengths = x.step_lengths();
-        let (q, k, v) = self.qkv(x.storage(), n, t, 0);
-        let (y, attn, ctx) =
-            self.attend((&q, &k, &v), n, (t, t), &lengths, &lengths, self.causal, mask.as_ref());
+        let (y, attn, ctx, heads) = if self.rope || mask.is_some() {
+            let (q, k, v) = self.qkv(x.storage(), n, t, 0);
+            let (y, attn, ctx) = self.attend(
+                (&q, &k, &v),
+                n,
+                (t, t),
+                &lengths,
+                &lengths,
+                self.causal,
+                mask.as_ref(),
+            );
+            (y, attn, ctx, Heads::Split { q, k, v })
+        } else {
+            let qkv = self.project(x.storage(), n * t);
+            let g = self.geom(n, t);
+            let (mut attn, mut ctx) =
+                (B::scratch_like(&qkv, g.weights()), B::scratch_like(&qkv, n * t * e));
+            B::attention_forward(&qkv, &lengths, &mut attn, &mut ctx, g);
+            (self.output(&ctx, n, t, &lengths), attn, ctx, Heads::Packed(qkv))
+        };
         let mut out = Tensor::from_parts(y, dims(&[n, t, e]));
         out.lengths = x.lengths().cloned();
         let cache = AttentionCache {
             x: x.storage().clone(),
             memory: None,
-            q,
-            k,
-            v,
+            heads,
             attn,
             mask,
             ctx,
@@ -483,24 +572,18 @@ impl<N: Dim, T: Dim, E: StaticDim, H: StaticDim, B: Backend> Layer<(N, T, E), B>
     ) -> Result<(Tensor<(N, T, E), B>, Self)> {
         Self::check_dy(c, dy.dims())?;
         let (e, rows) = (E::N, c.batch * c.queries);
-        let (dq, dk, dv, out_proj) = self.attend_backward(c, dy.storage());
-        let dqkv = Self::join(&dq, &Self::join(&dk, &dv, rows, e, e), rows, e, 2 * e);
-        let (in_proj_weight, in_proj_bias) = self.in_proj_grads(&[(&dqkv, &c.x, rows)]);
+        let (dqkv, out_proj) = self.dqkv(c, dy.storage())?;
         let mut dx =
             Tensor::from_parts(self.input_grad(&dqkv, rows), dims(&[c.batch, c.queries, e]));
         dx.lengths = c.q_kept.clone();
-        let causal = self.causal;
-        Ok((
-            dx,
-            MultiheadAttention {
-                in_proj_weight,
-                in_proj_bias,
-                out_proj,
-                causal,
-                rope: self.rope,
-                dropout: self.dropout,
-                _heads: std::marker::PhantomData,
-            },
-        ))
+        Ok((dx, self.self_grads(c, &dqkv, out_proj)))
+    }
+
+    /// The parameter gradients without the input's (`dqkv · W_in`, a `[rows, 3E] × [3E, E]`
+    /// product): the model's first layer.
+    fn backward_params(&self, c: &AttentionCache<B>, dy: &Tensor<(N, T, E), B>) -> Result<Self> {
+        Self::check_dy(c, dy.dims())?;
+        let (dqkv, out_proj) = self.dqkv(c, dy.storage())?;
+        Ok(self.self_grads(c, &dqkv, out_proj))
     }
 }

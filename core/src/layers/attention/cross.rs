@@ -97,7 +97,7 @@ impl<N: Dim, T: Dim, S: Dim, E: StaticDim, H: StaticDim, B: Backend>
                 "cross-attention backward: the cache is a self-attention pass's".into(),
             ));
         };
-        let (dq, dk, dv, out_proj) = me.attend_backward(c, dy.storage());
+        let (dq, dk, dv, out_proj) = me.attend_backward(c, dy.storage())?;
         type M<E, H, B> = MultiheadAttention<E, H, B>;
         let dqa = M::<E, H, B>::join(&dq, &B::zeros_like(&dq, ra * 2 * e), ra, e, 2 * e);
         let dkv = M::<E, H, B>::join(&dk, &dv, rm, e, e);
@@ -158,9 +158,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         let cache = AttentionCache {
             x: a.storage().clone(),
             memory: Some(m.storage().clone()),
-            q,
-            k,
-            v,
+            heads: super::Heads::Split { q, k, v },
             attn,
             mask: None,
             ctx,
