@@ -91,37 +91,36 @@ unsafe fn product<E: Elem>(
     }
 }
 
-/// Where each (sample, head) pair's parts live: the packed `qkv` rows (`3E` wide) and the
-/// `E`-wide rows of `ctx`.
-struct Layout {
-    g: AttentionGeom,
+/// Sample `b`, head `h`: the offset of its queries in the packed `qkv` rows (`3E` wide; its keys
+/// at `+E`, its values at `+2E`) and of its outputs in the `E`-wide rows of `ctx`.
+fn offsets(g: AttentionGeom, b: usize, h: usize) -> (usize, usize) {
+    let (rows, col) = (b * g.steps, h * g.head);
+    (rows * 3 * g.width() + col, rows * g.width() + col)
 }
 
-impl Layout {
-    /// Sample `b`, head `h`: the offset of its queries in `qkv` (keys `+E`, values `+2E`).
-    fn qkv_at(&self, b: usize, h: usize) -> usize {
-        b * self.g.steps * 3 * self.g.width() + h * self.g.head
-    }
-    fn ctx_at(&self, b: usize, h: usize) -> usize {
-        b * self.g.steps * self.g.width() + h * self.g.head
-    }
-    /// The `t × d` block at `at` of a buffer with rows `width` apart.
-    fn rows<E>(&self, base: *const E, at: usize, width: usize) -> View<E> {
-        View { ptr: base.wrapping_add(at), rs: width as isize, cs: 1 }
-    }
-    /// Its transpose (`d × t`).
-    fn cols<E>(&self, base: *const E, at: usize, width: usize) -> View<E> {
-        View { ptr: base.wrapping_add(at), rs: 1, cs: width as isize }
-    }
+/// The `t × d` block at `at` of `buf`, whose rows are `width` apart.
+fn rows<E>(buf: &[E], at: usize, width: usize) -> View<E> {
+    View { ptr: buf.as_ptr().wrapping_add(at), rs: width as isize, cs: 1 }
 }
 
-/// Runs `task(i)` for every (sample, head) pair `i = b·heads + h`, over the workers when there
-/// are several.
-fn each_pair(count: usize, task: impl Fn(usize) + Sync + Send) {
-    if threads() > 1 && count > 1 {
-        (0..count).into_par_iter().for_each(task);
+/// Its transpose (`d × t`).
+fn cols<E>(buf: &[E], at: usize, width: usize) -> View<E> {
+    View { ptr: buf.as_ptr().wrapping_add(at), rs: 1, cs: width as isize }
+}
+
+/// A `t × t` block and its transpose.
+fn square<E>(block: &[E], t: usize) -> (View<E>, View<E>) {
+    (rows(block, 0, t), cols(block, 0, t))
+}
+
+/// Runs `task(i, block_i)` for every (sample, head) pair `i = b·heads + h` with its own `t·t`
+/// block of `weights`, over the workers when there are several.
+fn each_pair<E: Send>(weights: &mut [E], t: usize, task: impl Fn(usize, &mut [E]) + Sync + Send) {
+    let blocks = weights.chunks_exact_mut(t * t);
+    if threads() > 1 && blocks.len() > 1 {
+        weights.par_chunks_exact_mut(t * t).enumerate().for_each(|(i, w)| task(i, w));
     } else {
-        (0..count).for_each(task);
+        blocks.enumerate().for_each(|(i, w)| task(i, w));
     }
 }
 
@@ -137,37 +136,23 @@ fn forward<E: CpuElem>(
     g: AttentionGeom,
 ) {
     let (e, t, d) = (g.width(), g.steps, g.head);
-    let rows = g.batch * t;
-    if t == 0 || !sizes_ok(&[(qkv, rows * 3 * e), (attn, g.weights()), (ctx, rows * e)]) {
+    let rows_n = g.batch * t;
+    if t == 0 || !sizes_ok(&[(qkv, rows_n * 3 * e), (attn, g.weights()), (ctx, rows_n * e)]) {
         debug_assert!(t == 0, "attention_forward: buffers smaller than {g:?}");
         return;
     }
-    let lay = Layout { g };
     let scale = E::from_f64(g.scale());
-    let (q_base, attn_out, ctx_out) =
-        (qkv.as_ptr(), Shared(attn.as_mut_ptr()), Shared(ctx.as_mut_ptr()));
-    let q_addr = q_base as usize;
-    each_pair(g.batch * g.heads, move |i| {
+    let ctx_out = Shared(ctx.as_mut_ptr());
+    each_pair(&mut attn[..g.weights()], t, move |i, scores| {
+        let ctx_out = ctx_out;
         let (b, h) = (i / g.heads, i % g.heads);
-        let q_base = q_addr as *const E;
-        let (attn_out, ctx_out) = (attn_out, ctx_out);
-        let at = lay.qkv_at(b, h);
-        let block = attn_out.0.wrapping_add(i * t * t);
+        let (at, ctx_at) = offsets(g, b, h);
         // SAFETY: `qkv` holds `rows·3E` values (checked), so the `t × d` query and key blocks of
-        // sample `b`, head `h` are in bounds; block `i` of `attn` (`t·t` values) is this task's
-        // alone.
+        // sample `b`, head `h` are in bounds; `scores` is this task's own `t·t` block.
         unsafe {
-            product(
-                (t, d, t),
-                block,
-                t,
-                lay.rows(q_base, at, 3 * e),
-                lay.cols(q_base, at + e, 3 * e),
-                false,
-            );
+            let (q, k) = (rows(qkv, at, 3 * e), cols(qkv, at + e, 3 * e));
+            product((t, d, t), scores.as_mut_ptr(), t, q, k, false);
         }
-        // SAFETY: as above: this task's own block of `attn`, which no other task touches.
-        let scores = unsafe { std::slice::from_raw_parts_mut(block, t * t) };
         let len = lengths.get(b).copied().unwrap_or(t).min(t);
         for (q, row) in scores.chunks_exact_mut(t).enumerate() {
             let end = if g.causal { len.min(q + 1) } else { len };
@@ -176,14 +161,8 @@ fn forward<E: CpuElem>(
         // SAFETY: `ctx` holds `rows·E` values; sample `b`'s rows at head `h`'s columns are this
         // task's alone; the values block of `qkv` is in bounds as the queries'.
         unsafe {
-            product(
-                (t, t, d),
-                ctx_out.0.wrapping_add(lay.ctx_at(b, h)),
-                e,
-                View { ptr: block.cast_const(), rs: t as isize, cs: 1 },
-                lay.rows(q_base, at + 2 * e, 3 * e),
-                false,
-            );
+            let (w, v) = (square(scores, t).0, rows(qkv, at + 2 * e, 3 * e));
+            product((t, t, d), ctx_out.0.wrapping_add(ctx_at), e, w, v, false);
         }
     });
 }
@@ -235,68 +214,46 @@ fn dot<E: CpuElem>(a: &[E], b: &[E]) -> E {
 
 fn backward<E: CpuElem>(qkv: &[E], attn: &[E], dctx: &[E], dqkv: &mut [E], g: AttentionGeom) {
     let (e, t, d) = (g.width(), g.steps, g.head);
-    let rows = g.batch * t;
+    let rows_n = g.batch * t;
     let sizes =
-        [(qkv, rows * 3 * e), (attn, g.weights()), (dctx, rows * e), (&*dqkv, rows * 3 * e)];
+        [(qkv, rows_n * 3 * e), (attn, g.weights()), (dctx, rows_n * e), (&*dqkv, rows_n * 3 * e)];
     if t == 0 || !sizes_ok(&sizes) {
         debug_assert!(t == 0, "attention_backward: buffers smaller than {g:?}");
         return;
     }
-    let lay = Layout { g };
     let scale = E::from_f64(g.scale());
     let out = Shared(dqkv.as_mut_ptr());
-    let (q_addr, a_addr, dc_addr) =
-        (qkv.as_ptr() as usize, attn.as_ptr() as usize, dctx.as_ptr() as usize);
-    each_pair(g.batch * g.heads, move |i| {
+    // Each pair's `t·t` block of `ds`: the scores' gradient, first the weights' gradient.
+    let mut ds = CpuBuf::<E>::scratch(g.weights());
+    each_pair(&mut ds, t, move |i, ds| {
         let out = out;
         let (b, h) = (i / g.heads, i % g.heads);
-        let (q_base, dc_base) = (q_addr as *const E, dc_addr as *const E);
-        let weights = (a_addr as *const E).wrapping_add(i * t * t);
-        let (at, dc_at) = (lay.qkv_at(b, h), lay.ctx_at(b, h));
-        let mut ds = CpuBuf::<E>::scratch(t * t);
-        let ds_ptr = ds.as_mut_ptr();
-        // SAFETY (all four products): the `qkv`, `dctx` and `attn` blocks of sample `b`, head
-        // `h` are in bounds (sizes checked above); `ds` is this task's scratch of `t·t` values;
-        // the three `t × d` blocks of `dqkv` written (this sample's rows, this head's columns of
-        // the q, k and v parts) belong to this task alone.
+        let (at, dc_at) = offsets(g, b, h);
+        let w = &attn[i * t * t..(i + 1) * t * t];
+        let dc = rows(dctx, dc_at, e);
+        // SAFETY (every product below): the `qkv`, `dctx` and `attn` blocks of sample `b`, head
+        // `h` are in bounds (sizes checked above); `ds` is this task's own `t·t` block; the three
+        // `t × d` blocks of `dqkv` written (this sample's rows, this head's columns of the q, k
+        // and v parts) belong to this task alone.
         unsafe {
-            // dattn = dctx_h · v_hᵀ
-            product(
-                (t, d, t),
-                ds_ptr,
-                t,
-                lay.rows(dc_base, dc_at, e),
-                lay.cols(q_base, at + 2 * e, 3 * e),
-                false,
-            );
-            // dv_h = attnᵀ · dctx_h
-            let a_t = View { ptr: weights, rs: 1, cs: t as isize };
-            product(
-                (t, t, d),
-                out.0.wrapping_add(at + 2 * e),
-                3 * e,
-                a_t,
-                lay.rows(dc_base, dc_at, e),
-                false,
-            );
+            // dattn = dctx_h · v_hᵀ;  dv_h = attnᵀ · dctx_h
+            product((t, d, t), ds.as_mut_ptr(), t, dc, cols(qkv, at + 2 * e, 3 * e), false);
+            product((t, t, d), out.0.wrapping_add(at + 2 * e), 3 * e, square(w, t).1, dc, false);
         }
-        // SAFETY: `attn` block `i` is in bounds (checked) and only read.
-        let w = unsafe { std::slice::from_raw_parts(weights, t * t) };
         for (wr, dr) in w.chunks_exact(t).zip(ds.chunks_exact_mut(t)) {
             let dot = dot(wr, dr);
             dr.iter_mut().zip(wr).for_each(|(o, &a)| *o = a * (*o - dot) * scale);
         }
-        let ds_view = View { ptr: ds_ptr.cast_const(), rs: t as isize, cs: 1 };
-        let ds_t = View { ptr: ds_ptr.cast_const(), rs: 1, cs: t as isize };
+        let (ds_v, ds_t) = square(ds, t);
         // SAFETY: as above.
         unsafe {
-            // dq_h = ds · k_h, dk_h = dsᵀ · q_h
+            // dq_h = ds · k_h;  dk_h = dsᵀ · q_h
             product(
                 (t, t, d),
                 out.0.wrapping_add(at),
                 3 * e,
-                ds_view,
-                lay.rows(q_base, at + e, 3 * e),
+                ds_v,
+                rows(qkv, at + e, 3 * e),
                 false,
             );
             product(
@@ -304,7 +261,7 @@ fn backward<E: CpuElem>(qkv: &[E], attn: &[E], dctx: &[E], dqkv: &mut [E], g: At
                 out.0.wrapping_add(at + e),
                 3 * e,
                 ds_t,
-                lay.rows(q_base, at, 3 * e),
+                rows(qkv, at, 3 * e),
                 false,
             );
         }

@@ -104,7 +104,7 @@ pub fn swap_heads<B: Linalg>(
 }
 
 /// The queries, keys and values of packed `qkv`, each head-major `[batch, heads, steps, head]`.
-fn split_heads<B: Linalg>(qkv: &B::Storage, g: AttentionGeom) -> [B::Storage; 3] {
+pub fn split_heads<B: Linalg>(qkv: &B::Storage, g: AttentionGeom) -> [B::Storage; 3] {
     let (e, rows) = (g.width(), g.batch * g.steps);
     let split = |x: &B::Storage, left, right| {
         let (mut a, mut b) = (B::scratch_like(x, rows * left), B::scratch_like(x, rows * right));

@@ -35,7 +35,8 @@ mod rows;
 mod sequence;
 
 pub use attention::{
-    Attention, AttentionGeom, attention_backward_composed, attention_forward_composed, swap_heads,
+    Attention, AttentionGeom, attention_backward_composed, attention_forward_composed, split_heads,
+    swap_heads,
 };
 pub use conv::{Conv, ConvGeom, ConvGrads, Window2d, conv2d_backward_composed, conv2d_composed};
 pub use device::Device;

@@ -2,7 +2,9 @@
 //! self-attention over a sequence batch `[batch, seq, E]`, the keys of each sample masked to its
 //! own length (and, optionally, to the steps up to each query: causal).
 
-use crate::backend::{AttentionGeom, Backend, Gemm, Joined, ScoreMask, StepBatch, swap_heads};
+use crate::backend::{
+    AttentionGeom, Backend, Gemm, Joined, ScoreMask, StepBatch, split_heads, swap_heads,
+};
 use crate::dim::{Dim, StaticDim};
 use crate::error::{Error, Result};
 use crate::layer::{Init, Layer};
@@ -234,12 +236,8 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
         t: usize,
         start: usize,
     ) -> (B::Storage, B::Storage, B::Storage) {
-        let (e, h, rows) = (E::N, H::N, n * t);
-        let qkv = self.project(x, rows);
-        let (q, kv) = Self::split(&qkv, rows, e, 2 * e);
-        let (k, v) = Self::split(&kv, rows, e, e);
-        let (mut q, mut k, v) =
-            (Self::heads(&q, n, t, h), Self::heads(&k, n, t, h), Self::heads(&v, n, t, h));
+        let h = H::N;
+        let [mut q, mut k, v] = split_heads::<B>(&self.project(x, n * t), self.geom(n, t));
         if self.rope {
             q = Self::rotate_from(&q, n * h, t, start, false);
             k = Self::rotate_from(&k, n * h, t, start, false);
@@ -367,7 +365,7 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
     }
 
     /// The head-major queries, keys and values of a cache that has them.
-    fn split_heads(c: &AttentionCache<B>) -> Result<(&B::Storage, &B::Storage, &B::Storage)> {
+    fn head_major(c: &AttentionCache<B>) -> Result<(&B::Storage, &B::Storage, &B::Storage)> {
         match &c.heads {
             Heads::Split { q, k, v } => Ok((q, k, v)),
             Heads::Packed(_) => Err(Error::Shape(
@@ -385,12 +383,12 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
     ) -> Result<(B::Storage, B::Storage, B::Storage, Linear<E, E, B>)> {
         let (e, h, d, n, tq, tk) = (E::N, H::N, Self::HEAD, c.batch, c.queries, c.keys);
         let rows = n * tq;
-        let (q, k, v) = Self::split_heads(c)?;
+        let (q, k, v) = Self::head_major(c)?;
         let (dctx, out_proj) = self.output_backward(c, dy);
-        let g = &dctx;
         let dctx = Self::heads(&dctx, n, tq, h);
+        let like = &dctx;
         let bh = n * h;
-        let mut dattn = B::scratch_like(g, bh * tq * tk);
+        let mut dattn = B::scratch_like(like, bh * tq * tk);
         B::matmul_batched(&dctx, v, &mut dattn, Gemm::new(tq, d, tk).transpose_b(), bh);
         // Through the dropout: the weights that weighed the values were attn · mask.
         let dropped = c.mask.as_ref().map(|m| (Self::masked(&c.attn, m), Self::masked(&dattn, m)));
@@ -398,12 +396,12 @@ impl<E: StaticDim, H: StaticDim, B: Backend> MultiheadAttention<E, H, B> {
             Some((w, da)) => (w, da),
             None => (&c.attn, &dattn),
         };
-        let mut dv = B::scratch_like(g, n * tk * e);
+        let mut dv = B::scratch_like(like, n * tk * e);
         B::matmul_batched(weights, &dctx, &mut dv, Gemm::new(tk, tq, d).transpose_a(), bh);
-        let mut ds = B::scratch_like(g, bh * tq * tk);
+        let mut ds = B::scratch_like(like, bh * tq * tk);
         B::softmax_backward_rows(&c.attn, dattn, &mut ds, bh * tq, tk);
         B::scale(&mut ds, <B::Elem as crate::Elem>::from_f64(1.0 / (d as f64).sqrt()));
-        let (mut dq, mut dk) = (B::scratch_like(g, rows * e), B::scratch_like(g, n * tk * e));
+        let (mut dq, mut dk) = (B::scratch_like(like, rows * e), B::scratch_like(like, n * tk * e));
         B::matmul_batched(&ds, k, &mut dq, Gemm::new(tq, tk, d), bh);
         B::matmul_batched(&ds, q, &mut dk, Gemm::new(tk, tq, d).transpose_a(), bh);
         if self.rope && c.memory.is_none() {
