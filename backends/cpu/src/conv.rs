@@ -19,6 +19,9 @@ impl<E: CpuElem> Conv for CpuDevice<E> {
         col2im(cols, dx, g);
     }
     fn conv2d(x: &CpuBuf<E>, weight: &CpuBuf<E>, y: &mut CpuBuf<E>, geom: ConvGeom) {
+        if crate::winograd::suits(geom) {
+            return crate::winograd::forward(x, weight, y, geom);
+        }
         if !crate::conv_samples::suits(geom) {
             return shapeflow_core::backend::conv2d_composed::<Self>(x, weight, y, geom);
         }
@@ -31,6 +34,9 @@ impl<E: CpuElem> Conv for CpuDevice<E> {
         grads: ConvGrads<'_, CpuBuf<E>>,
         geom: ConvGeom,
     ) {
+        if crate::winograd::suits(geom) {
+            return crate::winograd::backward(x, weight, dy, grads, geom);
+        }
         if !crate::conv_samples::suits(geom) {
             return shapeflow_core::backend::conv2d_backward_composed::<Self>(
                 x, weight, dy, grads, geom,
@@ -152,6 +158,9 @@ impl TapShift {
 
     /// The input positions the valid outputs read.
     fn source(&self) -> std::ops::Range<usize> {
+        if self.valid.is_empty() {
+            return 0..0;
+        }
         let from = (self.valid.start as isize + self.shift) as usize;
         from..from + self.valid.len()
     }

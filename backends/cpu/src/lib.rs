@@ -24,6 +24,7 @@ mod optim;
 mod pool;
 mod rows;
 mod sequence;
+mod winograd;
 
 // Kernels the family files call.
 mod activation;
