@@ -155,11 +155,13 @@ pub(crate) fn backward<E: CpuElem>(
         .into_par_iter()
         .map(|k| weight_grad_share(x, dy, (c, o), plane, k * chunk..((k + 1) * chunk).min(n)))
         .collect();
-    let mut du = CpuBuf::<E>::zeros(16 * o * c);
-    for part in &partials {
+    let du = partials.into_iter().reduce(|mut du, part| {
         du.iter_mut().zip(part.iter()).for_each(|(d, &v)| *d = *d + v);
+        du
+    });
+    if let Some(du) = du {
+        kernel_grads(&du, &mut dweight[..o * c * 9], o, c);
     }
-    kernel_grads(&du, &mut dweight[..o * c * 9], o, c);
 }
 
 /// `out = U ⋆ input` over `n` samples of `k_in` channels, giving `k_out` channels.
@@ -187,8 +189,8 @@ fn convolve<E: CpuElem>(
                 input_tiles(x_g, plane, k_in, span, &mut s);
                 let (v, m) = (&s.v[..16 * k_in * span], &mut s.m[..16 * k_out * span]);
                 let products = u.chunks_exact(k_out * k_in).zip(v.chunks_exact(k_in * span));
+                let shape = Gemm::new(k_out, k_in, span);
                 for ((u_xi, v_xi), m_xi) in products.zip(m.chunks_exact_mut(k_out * span)) {
-                    let shape = Gemm::new(k_out, k_in, span);
                     matmul_with(u_xi, v_xi, m_xi, shape, Parallelism::None);
                 }
                 output_tiles(y_g, plane, k_out, span, &mut s);
@@ -216,8 +218,8 @@ fn weight_grad_share<E: CpuElem>(
         gradient_tiles(dy_g, plane, o, span, &mut s);
         let (v, m) = (&s.v[..16 * c * span], &s.m[..16 * o * span]);
         let products = m.chunks_exact(o * span).zip(v.chunks_exact(c * span));
+        let shape = Gemm::new(o, span, c).transpose_b().accumulate();
         for ((m_xi, v_xi), du_xi) in products.zip(du.chunks_exact_mut(o * c)) {
-            let shape = Gemm::new(o, span, c).transpose_b().accumulate();
             matmul_with(m_xi, v_xi, du_xi, shape, Parallelism::None);
         }
     }
@@ -267,17 +269,53 @@ fn kernel_grads<E: CpuElem>(du: &[E], dweight: &mut [E], o: usize, c: usize) {
     }
 }
 
+/// The first `N` consecutive blocks of `buf`, each `len` long.
+fn blocks<const N: usize, E>(buf: &mut [E], len: usize) -> [&mut [E]; N] {
+    let mut rest = buf;
+    std::array::from_fn(|_| {
+        let (block, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        block
+    })
+}
+
 /// The 16 blocks `[ξ][channel][tile]` of a transformed buffer, each `len` long, as
 /// `blocks[i][j]` for `ξ = 4i + j`.
 fn split16<E>(buf: &mut [E], len: usize) -> [[&mut [E]; 4]; 4] {
-    let mut rest = buf;
-    std::array::from_fn(|_| {
-        std::array::from_fn(|_| {
-            let (block, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            rest = tail;
-            block
-        })
-    })
+    blocks::<4, E>(buf, 4 * len).map(|quad| blocks(quad, len))
+}
+
+/// `Bᵀ·d` elementwise over four lines `d` (`Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`),
+/// `out[i]` as long as the shortest line.
+#[inline(always)]
+fn b_t<E: CpuElem>(d: [&[E]; 4], out: [&mut [E]; 4]) {
+    let [o0, o1, o2, o3] = out;
+    let len = o0.len();
+    let (o1, o2, o3) = (&mut o1[..len], &mut o2[..len], &mut o3[..len]);
+    let [d0, d1, d2, d3] = d.map(|line| &line[..len]);
+    for j in 0..len {
+        o0[j] = d0[j] - d2[j];
+        o1[j] = d1[j] + d2[j];
+        o2[j] = d2[j] - d1[j];
+        o3[j] = d1[j] - d3[j];
+    }
+}
+
+/// `A·[d0 d1]` elementwise over two lines (`A = [1 0; 1 1; 1 −1; 0 −1]`): `out` is
+/// `d0, d0 + d1, d0 − d1, −d1`, each as long as `out[0]`.
+#[inline(always)]
+fn a_spread<E: CpuElem>(d0: &[E], d1: &[E], out: [&mut [E]; 4]) {
+    let [o0, o1, o2, o3] = out;
+    let len = o0.len();
+    let (o1, o2, o3) = (&mut o1[..len], &mut o2[..len], &mut o3[..len]);
+    let (d0, d1) = (&d0[..len], &d1[..len]);
+    for j in 0..len {
+        let (a, b) = (d0[j], d1[j]);
+        o0[j] = a;
+        o1[j] = a + b;
+        o2[j] = a - b;
+        o3[j] = E::zero() - b;
+    }
 }
 
 /// Writes sample plane `xs` into the interior of the zero-padded plane split by column
@@ -338,18 +376,10 @@ wide! {
             pad_plane(xs, plane, even, odd);
             for ty in 0..plane.ty {
                 // Bᵀ down the four rows of the window, for both parities.
-                let (t_even, t_odd) = rows.split_at_mut(4 * half);
+                let [t_even, t_odd] = blocks(rows, 4 * half);
                 for (src, t) in [(&*even, t_even), (&*odd, t_odd)] {
                     let r: [&[E]; 4] = std::array::from_fn(|i| &src[(2 * ty + i) * half..][..half]);
-                    let (t0, rest) = t.split_at_mut(half);
-                    let (t1, rest) = rest.split_at_mut(half);
-                    let (t2, t3) = rest.split_at_mut(half);
-                    for j in 0..half {
-                        t0[j] = r[0][j] - r[2][j];
-                        t1[j] = r[1][j] + r[2][j];
-                        t2[j] = r[2][j] - r[1][j];
-                        t3[j] = r[1][j] - r[3][j];
-                    }
+                    b_t(r, blocks(t, half));
                 }
                 // Then B across the four columns of each tile: columns 2j, 2j+1, 2j+2, 2j+3
                 // are even[j], odd[j], even[j+1], odd[j+1].
@@ -357,14 +387,8 @@ wide! {
                 for (i, quad) in v.iter_mut().enumerate() {
                     let e = &rows[i * half..][..half];
                     let o = &rows[(4 + i) * half..][..half];
-                    let [d0, d1, d2, d3] = quad.each_mut().map(|d| &mut d[at..at + tx]);
-                    for j in 0..tx {
-                        let (a0, a1, a2, a3) = (e[j], o[j], e[j + 1], o[j + 1]);
-                        d0[j] = a0 - a2;
-                        d1[j] = a1 + a2;
-                        d2[j] = a2 - a1;
-                        d3[j] = a1 - a3;
-                    }
+                    let d = quad.each_mut().map(|d| &mut d[at..at + tx]);
+                    b_t([e, o, &e[1..], &o[1..]], d);
                 }
             }
         }
@@ -420,9 +444,8 @@ wide! {
     /// the outputs outside an odd-sized plane).
     fn gradient_tiles(dy: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
         let (tiles, tx, half) = (plane.tiles(), plane.tx, plane.half_width());
-        let zero = E::zero();
         let (even, odd, rows) = (&mut s.even[..], &mut s.odd[..], &mut s.rows[..]);
-        let [m0, m1, m2, m3] = split16(&mut s.m[..16 * k * span], k * span);
+        let [mut m0, mut m1, mut m2, mut m3] = split16(&mut s.m[..16 * k * span], k * span);
         for (nc, dys) in dy.chunks_exact(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
             pad_plane(dys, plane, even, odd);
@@ -432,32 +455,15 @@ wide! {
                 for a in 0..2 {
                     let row = (2 * ty + 1 + a) * half;
                     let (d0s, d1s) = (&odd[row..][..tx], &even[row + 1..][..tx]);
-                    let u = &mut rows[4 * a * half..][..4 * half];
-                    let (u0, rest) = u.split_at_mut(half);
-                    let (u1, rest) = rest.split_at_mut(half);
-                    let (u2, u3) = rest.split_at_mut(half);
-                    let (u0, u1, u2, u3) = (&mut u0[..tx], &mut u1[..tx], &mut u2[..tx], &mut u3[..tx]);
-                    for j in 0..tx {
-                        let (d0, d1) = (d0s[j], d1s[j]);
-                        u0[j] = d0;
-                        u1[j] = d0 + d1;
-                        u2[j] = d0 - d1;
-                        u3[j] = zero - d1;
-                    }
+                    let u = blocks::<4, E>(&mut rows[4 * a * half..], half);
+                    a_spread(d0s, d1s, u.map(|line| &mut line[..tx]));
                 }
                 // Then A down: dM rows are u₀, u₀ + u₁, u₀ − u₁, −u₁.
                 let at = ch * span + sample * tiles + ty * tx;
                 for jj in 0..4 {
                     let (r0, r1) = (&rows[jj * half..][..tx], &rows[(4 + jj) * half..][..tx]);
-                    let (d0, d1) = (&mut m0[jj][at..at + tx], &mut m1[jj][at..at + tx]);
-                    let (d2, d3) = (&mut m2[jj][at..at + tx], &mut m3[jj][at..at + tx]);
-                    for j in 0..tx {
-                        let (a, b) = (r0[j], r1[j]);
-                        d0[j] = a;
-                        d1[j] = a + b;
-                        d2[j] = a - b;
-                        d3[j] = zero - b;
-                    }
+                    let d = [&mut m0[jj], &mut m1[jj], &mut m2[jj], &mut m3[jj]];
+                    a_spread(r0, r1, d.map(|block| &mut block[at..at + tx]));
                 }
             }
         }
