@@ -45,7 +45,14 @@ pub(crate) fn suits(geom: ConvGeom) -> bool {
 }
 
 /// One channel plane and its tiles: `ty × tx` tiles of 2×2 outputs (the last row or column of
+/// One channel plane and its tiles: `ty × tx` tiles of 2×2 outputs (the last row or column of
 /// tiles half outside an odd-sized plane).
+///
+/// The transformed buffers give each row of tiles [`Plane::stride`] = `tx + 1` columns: the
+/// last one is a spare tile, so that tile `f` of a plane reads and writes its padded lines at
+/// `2f` and every transform is one long loop over the plane's tiles instead of `ty` short
+/// ones. Spare tiles read the next line's first columns; their outputs are dropped and their
+/// output gradients are zero, so they add nothing to the weight gradient.
 #[derive(Clone, Copy, Debug)]
 struct Plane {
     h: usize,
@@ -63,35 +70,39 @@ impl Plane {
         self.h * self.w
     }
 
+    /// Tiles per row of tiles in the transformed buffers, the spare one included.
+    fn stride(&self) -> usize {
+        self.tx + 1
+    }
+
+    /// Transformed columns per plane: `ty` rows of [`Plane::stride`] tiles.
     fn tiles(&self) -> usize {
-        self.ty * self.tx
+        self.ty * self.stride()
+    }
+
+    /// Length of one padded line: two columns per tile.
+    fn line(&self) -> usize {
+        2 * self.stride()
     }
 
     /// Samples per transformed group: enough for [`SPAN`] tiles, at most `share`.
     fn group(&self, share: usize) -> usize {
         SPAN.div_ceil(self.tiles().max(1)).clamp(1, share.max(1))
     }
-
-    /// Columns of each parity half of the padded plane (`2·tx + 2` columns in all).
-    fn half_width(&self) -> usize {
-        self.tx + 1
-    }
-
-    /// Rows of the padded plane.
-    fn padded_rows(&self) -> usize {
-        2 * self.ty + 2
-    }
 }
 
 /// A worker's buffers for one convolution.
 struct Scratch<E: CpuElem> {
-    /// The zero-padded input plane split by column parity: `even[r][j]` is padded column `2j`,
-    /// `odd[r][j]` column `2j + 1`. Only the interior is ever written, so the border stays zero.
-    even: CpuBuf<E>,
-    odd: CpuBuf<E>,
-    /// Four rows of `Bᵀ·d` for each parity, then (output and gradient transforms) the
-    /// intermediate rows of `Aᵀ·M` or of `dY·Aᵀ`.
-    rows: CpuBuf<E>,
+    /// The zero-padded input plane split by row parity: padded row `2t + p` (input row
+    /// `2t + p − 1`) is line `t` of half `p`, padded column `q` (input column `q − 1`) its
+    /// element `q`; two spare elements at the end. Only the interior is ever written, so the
+    /// border stays zero.
+    padded: CpuBuf<E>,
+    /// The output gradient split by row parity: row `2t + a` is line `t` of half `a`; rows and
+    /// columns outside the plane are never written and stay zero.
+    grads: CpuBuf<E>,
+    /// The output rows as the output transform leaves them, split like `grads`.
+    outs: CpuBuf<E>,
     /// `V[ξ][channel][tile]`.
     v: CpuBuf<E>,
     /// `M[ξ][channel][tile]` (or `dM`).
@@ -100,18 +111,17 @@ struct Scratch<E: CpuElem> {
 
 impl<E: CpuElem> Scratch<E> {
     fn new(plane: Plane, k_in: usize, k_out: usize, span: usize) -> Self {
-        let half = plane.padded_rows() * plane.half_width();
+        let halves = 2 * plane.ty * plane.line();
         Scratch {
-            even: CpuBuf::zeros(half),
-            odd: CpuBuf::zeros(half),
-            rows: CpuBuf::zeros(8 * plane.half_width()),
+            padded: CpuBuf::zeros(halves + 2 * plane.line() + 2 * LANES + 2),
+            grads: CpuBuf::zeros(halves + 2 * LANES),
+            outs: CpuBuf::scratch(halves),
             v: CpuBuf::scratch(16 * k_in * span),
-            m: CpuBuf::scratch(16 * k_out * span),
+            m: CpuBuf::scratch(16 * k_out * span + LANES),
         }
     }
 }
 
-/// Samples per share: one share per worker.
 fn share(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
@@ -279,61 +289,72 @@ fn blocks<const N: usize, E>(buf: &mut [E], len: usize) -> [&mut [E]; N] {
     })
 }
 
-/// The 16 blocks `[ξ][channel][tile]` of a transformed buffer, each `len` long, as
-/// `blocks[i][j]` for `ξ = 4i + j`.
-fn split16<E>(buf: &mut [E], len: usize) -> [[&mut [E]; 4]; 4] {
-    blocks::<4, E>(buf, 4 * len).map(|quad| blocks(quad, len))
+/// The 16 blocks `[ξ][channel][tile]` of a transformed buffer, each `block` long, cut to
+/// the `len` tiles from `at` of each.
+fn tile_blocks<E>(buf: &mut [E], block: usize, at: usize, len: usize) -> [&mut [E]; 16] {
+    blocks::<16, E>(buf, block).map(|b| &mut b[at..at + len])
 }
 
-/// `Bᵀ·d` elementwise over four lines `d` (`Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`),
-/// `out[i]` as long as the shortest line.
+/// Tiles transformed at once: each transform computes a chunk of this many tiles into a
+/// local block (which the compiler knows aliases nothing, so the chunk's loop vectorises
+/// across the tiles) and then stores it.
+const LANES: usize = 8;
+
+/// The first `W` elements of `s`: the scratch buffers carry enough spare elements at the end
+/// for the last chunk of every transform.
 #[inline(always)]
-fn b_t<E: CpuElem>(d: [&[E]; 4], out: [&mut [E]; 4]) {
-    let [o0, o1, o2, o3] = out;
-    let len = o0.len();
-    let (o1, o2, o3) = (&mut o1[..len], &mut o2[..len], &mut o3[..len]);
-    let [d0, d1, d2, d3] = d.map(|line| &line[..len]);
-    for j in 0..len {
-        o0[j] = d0[j] - d2[j];
-        o1[j] = d1[j] + d2[j];
-        o2[j] = d2[j] - d1[j];
-        o3[j] = d1[j] - d3[j];
-    }
+fn window<E, const W: usize>(s: &[E]) -> &[E; W] {
+    s.first_chunk().expect("winograd scratch is sized for whole chunks")
 }
 
-/// `A·[d0 d1]` elementwise over two lines (`A = [1 0; 1 1; 1 −1; 0 −1]`): `out` is
-/// `d0, d0 + d1, d0 − d1, −d1`, each as long as `out[0]`.
+/// Stores row `r` of `block` at `out[r][from..]`, as far as `out[r]` reaches.
 #[inline(always)]
-fn a_spread<E: CpuElem>(d0: &[E], d1: &[E], out: [&mut [E]; 4]) {
-    let [o0, o1, o2, o3] = out;
-    let len = o0.len();
-    let (o1, o2, o3) = (&mut o1[..len], &mut o2[..len], &mut o3[..len]);
-    let (d0, d1) = (&d0[..len], &d1[..len]);
-    for j in 0..len {
-        let (a, b) = (d0[j], d1[j]);
-        o0[j] = a;
-        o1[j] = a + b;
-        o2[j] = a - b;
-        o3[j] = E::zero() - b;
-    }
-}
-
-/// Writes sample plane `xs` into the interior of the zero-padded plane split by column
-/// parity: padded row `r + 1` holds row `r`, padded column `q + 1` column `q`, so even
-/// columns of `xs` land in `odd` and odd ones in `even`. The border is never written.
-#[inline(always)]
-fn pad_plane<E: CpuElem>(xs: &[E], plane: Plane, even: &mut [E], odd: &mut [E]) {
-    let half = plane.half_width();
-    for (r, line) in xs.chunks_exact(plane.w).enumerate() {
-        let ev = &mut even[(r + 1) * half..][..half];
-        let od = &mut odd[(r + 1) * half..][..half];
-        for (j, pair) in line.chunks(2).enumerate() {
-            od[j] = pair[0];
-            if let Some(&b) = pair.get(1) {
-                ev[j + 1] = b;
+fn store<E: CpuElem, const N: usize, const W: usize>(
+    out: &mut [&mut [E]; N],
+    from: usize,
+    block: &[[E; W]; N],
+) {
+    for (o, b) in out.iter_mut().zip(block) {
+        match o.get_mut(from..from + W) {
+            // A whole chunk: a copy of known length, which compiles to a few vector moves.
+            Some(whole) => whole.copy_from_slice(b),
+            None => {
+                let len = o.len().saturating_sub(from).min(W);
+                o[from..from + len].copy_from_slice(&b[..len]);
             }
         }
     }
+}
+
+/// Copies a plane's row (a few dozen values) in whole chunks of [`LANES`], which compile to
+/// vector moves, instead of a call to `memcpy` per row.
+#[inline(always)]
+fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
+    let (mut d, mut s) = (dst.chunks_exact_mut(LANES), src.chunks_exact(LANES));
+    for (d, s) in (&mut d).zip(&mut s) {
+        d.copy_from_slice(s);
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = *s;
+    }
+}
+
+/// `Bᵀ·[d0 d1 d2 d3]` with `Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`.
+#[inline(always)]
+fn b_t<E: CpuElem>([d0, d1, d2, d3]: [E; 4]) -> [E; 4] {
+    [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
+}
+
+/// `Aᵀ·[m0 m1 m2 m3]` with `Aᵀ = [1 1 1 0; 0 1 −1 −1]`.
+#[inline(always)]
+fn a_t<E: CpuElem>([m0, m1, m2, m3]: [E; 4]) -> [E; 2] {
+    [m0 + m1 + m2, m1 - m2 - m3]
+}
+
+/// `A·[d0 d1]` with `A = [1 0; 1 1; 1 −1; 0 −1]`.
+#[inline(always)]
+fn a_spread<E: CpuElem>([d0, d1]: [E; 2]) -> [E; 4] {
+    [d0, d0 + d1, d0 - d1, E::zero() - d1]
 }
 
 /// Defines `$name` with its body compiled twice: for baseline x86-64 and, picked at run time
@@ -365,75 +386,72 @@ macro_rules! wide {
 }
 
 wide! {
-    /// `V[ξ][ch][tile] = (Bᵀ·d·B)[ξ]` for every tile of the `span / tiles` samples in `x`, with
-    /// `Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`.
+    /// `V[ξ][ch][tile] = (Bᵀ·d·B)[ξ]` for every tile of the `span / tiles` samples in `x`.
     fn input_tiles(x: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
-        let (tiles, tx, half) = (plane.tiles(), plane.tx, plane.half_width());
-        let (even, odd, rows) = (&mut s.even[..], &mut s.odd[..], &mut s.rows[..]);
-        let mut v = split16(&mut s.v[..16 * k * span], k * span);
+        let (n, line, w, stride) = (plane.tiles(), plane.line(), plane.w, plane.stride());
+        let half = (plane.ty + 1) * line;
+        let (padded, vs) = (&mut s.padded[..], &mut s.v[..]);
         for (nc, xs) in x.chunks_exact(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
-            pad_plane(xs, plane, even, odd);
-            for ty in 0..plane.ty {
-                // Bᵀ down the four rows of the window, for both parities.
-                let [t_even, t_odd] = blocks(rows, 4 * half);
-                for (src, t) in [(&*even, t_even), (&*odd, t_odd)] {
-                    let r: [&[E]; 4] = std::array::from_fn(|i| &src[(2 * ty + i) * half..][..half]);
-                    b_t(r, blocks(t, half));
+            for (r, row) in xs.chunks_exact(w).enumerate() {
+                // Input row r is padded row r + 1.
+                let (p, t) = ((r + 1) % 2, (r + 1) >> 1);
+                copy_row(&mut padded[p * half + t * line + 1..][..w], row);
+            }
+            let padded = &*padded;
+            let mut v = tile_blocks(vs, k * span, ch * span + sample * n, n);
+            for f0 in (0..n).step_by(LANES) {
+                // Padded rows 2ty, 2ty + 1, 2ty + 2 and 2ty + 3 of the chunk's tiles.
+                let rows: [&[E; 2 * LANES + 2]; 4] = std::array::from_fn(|i| {
+                    window(&padded[(i % 2) * half + 2 * (f0 + i / 2 * stride)..])
+                });
+                let mut block = [[E::zero(); LANES]; 16];
+                for l in 0..LANES {
+                    // B across each row's four columns, then Bᵀ down the four results.
+                    let d = rows.map(|r| b_t([r[2 * l], r[2 * l + 1], r[2 * l + 2], r[2 * l + 3]]));
+                    for j in 0..4 {
+                        let c = b_t([d[0][j], d[1][j], d[2][j], d[3][j]]);
+                        for (i, value) in c.into_iter().enumerate() {
+                            block[4 * i + j][l] = value;
+                        }
+                    }
                 }
-                // Then B across the four columns of each tile: columns 2j, 2j+1, 2j+2, 2j+3
-                // are even[j], odd[j], even[j+1], odd[j+1].
-                let at = ch * span + sample * tiles + ty * tx;
-                for (i, quad) in v.iter_mut().enumerate() {
-                    let e = &rows[i * half..][..half];
-                    let o = &rows[(4 + i) * half..][..half];
-                    let d = quad.each_mut().map(|d| &mut d[at..at + tx]);
-                    b_t([e, o, &e[1..], &o[1..]], d);
-                }
+                store(&mut v, f0, &block);
             }
         }
     }
 }
 
 wide! {
-    /// `y[ch] = (Aᵀ·M·A)` of every tile of channel `ch`, with `Aᵀ = [1 1 1 0; 0 1 −1 −1]`;
-    /// outputs of the tiles half outside an odd-sized plane are dropped.
+    /// `y[ch] = (Aᵀ·M·A)` of every tile of channel `ch`; the outputs of spare tiles and of the
+    /// tiles half outside an odd-sized plane are dropped.
     fn output_tiles(y: &mut [E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
-        let (tiles, tx, half, w) = (plane.tiles(), plane.tx, plane.half_width(), plane.w);
-        let (m, rows) = (&s.m[..16 * k * span], &mut s.rows[..]);
+        let (n, line, w) = (plane.tiles(), plane.line(), plane.w);
+        let m = &s.m[..];
+        let (out0, out1) = s.outs[..2 * plane.ty * line].split_at_mut(2 * n);
+        let mut outs = [out0, out1];
         for (nc, ys) in y.chunks_exact_mut(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
-            for ty in 0..plane.ty {
-                let at = ch * span + sample * tiles + ty * tx;
-                // Aᵀ down the tile's rows, for each of its four columns `jj`.
-                let (s0, s1) = rows.split_at_mut(4 * half);
-                for jj in 0..4 {
-                    let mi: [&[E]; 4] =
-                        std::array::from_fn(|i| &m[(4 * i + jj) * k * span + at..][..tx]);
-                    let (s0, s1) = (&mut s0[jj * half..][..tx], &mut s1[jj * half..][..tx]);
-                    for j in 0..tx {
-                        s0[j] = mi[0][j] + mi[1][j] + mi[2][j];
-                        s1[j] = mi[1][j] - mi[2][j] - mi[3][j];
+            let at = ch * span + sample * n;
+            for f0 in (0..n).step_by(LANES) {
+                let mi: [&[E; LANES]; 16] =
+                    std::array::from_fn(|xi| window(&m[xi * k * span + at + f0..]));
+                let mut block = [[E::zero(); 2 * LANES]; 2];
+                for l in 0..LANES {
+                    // A across each row of M, then Aᵀ down the two columns.
+                    let r: [[E; 2]; 4] = std::array::from_fn(|i| {
+                        a_t([mi[4 * i][l], mi[4 * i + 1][l], mi[4 * i + 2][l], mi[4 * i + 3][l]])
+                    });
+                    for b in 0..2 {
+                        let [y0, y1] = a_t([r[0][b], r[1][b], r[2][b], r[3][b]]);
+                        block[0][2 * l + b] = y0;
+                        block[1][2 * l + b] = y1;
                     }
                 }
-                // Then A across: output columns 2j and 2j + 1.
-                for a in 0..2 {
-                    let r = 2 * ty + a;
-                    if r >= plane.h {
-                        break;
-                    }
-                    let sa: [&[E]; 4] = std::array::from_fn(|jj| &rows[(4 * a + jj) * half..][..tx]);
-                    let (pairs, tail) = ys[r * w..(r + 1) * w].split_at_mut(w / 2 * 2);
-                    let columns = sa[0].iter().zip(sa[1]).zip(sa[2].iter().zip(sa[3]));
-                    for (pair, ((&c0, &c1), (&c2, &c3))) in pairs.chunks_exact_mut(2).zip(columns) {
-                        pair[0] = c0 + c1 + c2;
-                        pair[1] = c1 - c2 - c3;
-                    }
-                    if let Some(last) = tail.first_mut() {
-                        let j = w / 2;
-                        *last = sa[0][j] + sa[1][j] + sa[2][j];
-                    }
-                }
+                store(&mut outs, 2 * f0, &block);
+            }
+            for (r, row) in ys.chunks_exact_mut(w).enumerate() {
+                copy_row(row, &outs[r % 2][r / 2 * line..][..w]);
             }
         }
     }
@@ -441,30 +459,31 @@ wide! {
 
 wide! {
     /// `dM[ξ][ch][tile] = (A·dY·Aᵀ)[ξ]` of every tile's 2×2 output gradient `dY` (zero for
-    /// the outputs outside an odd-sized plane).
+    /// spare tiles and the outputs outside an odd-sized plane).
     fn gradient_tiles(dy: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
-        let (tiles, tx, half) = (plane.tiles(), plane.tx, plane.half_width());
-        let (even, odd, rows) = (&mut s.even[..], &mut s.odd[..], &mut s.rows[..]);
-        let [mut m0, mut m1, mut m2, mut m3] = split16(&mut s.m[..16 * k * span], k * span);
+        let (n, line, w) = (plane.tiles(), plane.line(), plane.w);
+        let (grads, ms) = (&mut s.grads[..], &mut s.m[..]);
         for (nc, dys) in dy.chunks_exact(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
-            pad_plane(dys, plane, even, odd);
-            for ty in 0..plane.ty {
-                // dY·Aᵀ along each of the tile's two rows (padded rows 2ty + 1 and 2ty + 2;
-                // output columns 2j and 2j + 1 are odd[j] and even[j + 1]).
-                for a in 0..2 {
-                    let row = (2 * ty + 1 + a) * half;
-                    let (d0s, d1s) = (&odd[row..][..tx], &even[row + 1..][..tx]);
-                    let u = blocks::<4, E>(&mut rows[4 * a * half..], half);
-                    a_spread(d0s, d1s, u.map(|line| &mut line[..tx]));
+            for (r, row) in dys.chunks_exact(w).enumerate() {
+                copy_row(&mut grads[(r % 2) * 2 * n + r / 2 * line..][..w], row);
+            }
+            let grads = &*grads;
+            let mut dm = tile_blocks(ms, k * span, ch * span + sample * n, n);
+            for f0 in (0..n).step_by(LANES) {
+                let g: [&[E; 2 * LANES]; 2] =
+                    std::array::from_fn(|a| window(&grads[a * 2 * n + 2 * f0..]));
+                let mut block = [[E::zero(); LANES]; 16];
+                for l in 0..LANES {
+                    // dY·Aᵀ along the tile's two rows, then A down the four columns.
+                    let u = g.map(|row| a_spread([row[2 * l], row[2 * l + 1]]));
+                    for j in 0..4 {
+                        for (i, value) in a_spread([u[0][j], u[1][j]]).into_iter().enumerate() {
+                            block[4 * i + j][l] = value;
+                        }
+                    }
                 }
-                // Then A down: dM rows are u₀, u₀ + u₁, u₀ − u₁, −u₁.
-                let at = ch * span + sample * tiles + ty * tx;
-                for jj in 0..4 {
-                    let (r0, r1) = (&rows[jj * half..][..tx], &rows[(4 + jj) * half..][..tx]);
-                    let d = [&mut m0[jj], &mut m1[jj], &mut m2[jj], &mut m3[jj]];
-                    a_spread(r0, r1, d.map(|block| &mut block[at..at + tx]));
-                }
+                store(&mut dm, f0, &block);
             }
         }
     }
