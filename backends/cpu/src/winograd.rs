@@ -45,7 +45,6 @@ pub(crate) fn suits(geom: ConvGeom) -> bool {
 }
 
 /// One channel plane and its tiles: `ty × tx` tiles of 2×2 outputs (the last row or column of
-/// One channel plane and its tiles: `ty × tx` tiles of 2×2 outputs (the last row or column of
 /// tiles half outside an odd-sized plane).
 ///
 /// The transformed buffers give each row of tiles [`Plane::stride`] = `tx + 1` columns: the
@@ -95,17 +94,19 @@ impl Plane {
 struct Scratch<E: CpuElem> {
     /// The zero-padded input plane split by row parity: padded row `2t + p` (input row
     /// `2t + p − 1`) is line `t` of half `p`, padded column `q` (input column `q − 1`) its
-    /// element `q`; two spare elements at the end. Only the interior is ever written, so the
-    /// border stays zero.
+    /// element `q`; spare elements at the end for the last chunk's reads. Only the interior is
+    /// ever written, so the border stays zero.
     padded: CpuBuf<E>,
     /// The output gradient split by row parity: row `2t + a` is line `t` of half `a`; rows and
-    /// columns outside the plane are never written and stay zero.
+    /// columns outside the plane are never written and stay zero (spare elements at the end,
+    /// as in `padded`).
     grads: CpuBuf<E>,
     /// The output rows as the output transform leaves them, split like `grads`.
     outs: CpuBuf<E>,
     /// `V[ξ][channel][tile]`.
     v: CpuBuf<E>,
-    /// `M[ξ][channel][tile]` (or `dM`).
+    /// `M[ξ][channel][tile]` (or `dM`), with one chunk of spare elements for the output
+    /// transform's last reads.
     m: CpuBuf<E>,
 }
 
@@ -122,6 +123,7 @@ impl<E: CpuElem> Scratch<E> {
     }
 }
 
+/// Samples per share: one share per worker.
 fn share(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
@@ -394,8 +396,8 @@ wide! {
         for (nc, xs) in x.chunks_exact(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
             for (r, row) in xs.chunks_exact(w).enumerate() {
-                // Input row r is padded row r + 1.
-                let (p, t) = ((r + 1) % 2, (r + 1) >> 1);
+                let padded_row = r + 1;
+                let (p, t) = (padded_row % 2, padded_row / 2);
                 copy_row(&mut padded[p * half + t * line + 1..][..w], row);
             }
             let padded = &*padded;
