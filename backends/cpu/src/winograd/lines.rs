@@ -1,0 +1,188 @@
+//! A plane's rows split by column modulo 4 into the four column phases the transforms read
+//! (see `Plane`), and joined back: for `f32` on AVX2 as in-register shuffles of whole runs,
+//! elsewhere one value at a time.
+
+use super::{LANES, TILE, window};
+use crate::CpuElem;
+#[cfg(target_arch = "x86_64")]
+use crate::f32_view::{as_f32, as_f32_mut};
+
+/// Values per (de)interleaved run of a line: [`LANES`] per column phase.
+pub(super) const RUN: usize = TILE * LANES;
+
+/// Splits `line` (a padded row, zero past its values, a whole number of [`RUN`]s) by column
+/// modulo 4 into the four column phases of row phase `row_phase`, from element `at` of each
+/// phase of `phases` (each `len` long). Whole runs are written, so a line's last run spills
+/// zeros (the padded row's right border) into the next lines, which are written later if
+/// they hold values.
+#[inline(always)]
+pub(super) fn deinterleave<E: CpuElem>(
+    line: &[E],
+    phases: &mut [E],
+    len: usize,
+    row_phase: usize,
+    at: usize,
+) {
+    for (c, run) in line.chunks_exact(RUN).enumerate() {
+        let run: &[E; RUN] = window(run);
+        let to = |j: usize| (TILE * row_phase + j) * len + at + c * LANES;
+        #[cfg(target_arch = "x86_64")]
+        if crate::f32_view::avx2_fma()
+            && let (Some(run), Some(phases)) = (as_f32(run), as_f32_mut(phases))
+        {
+            let run: &[f32; RUN] = window(run);
+            let to = [to(0), to(1), to(2), to(3)];
+            assert!(
+                to.iter().all(|&t| t + LANES <= phases.len()),
+                "winograd scratch is sized for whole runs"
+            );
+            let base = phases.as_mut_ptr();
+            // SAFETY: AVX2 is available (checked above); the four destinations lie in
+            // `phases` (asserted just above) and are distinct runs of it (different phases,
+            // each `len` ≥ `LANES` long), all derived from one pointer.
+            unsafe { deinterleave_run_avx2(run, to.map(|t| base.add(t))) };
+            continue;
+        }
+        for j in 0..TILE {
+            let dst: &mut [E; LANES] = lanes_mut(phases, to(j));
+            for (l, d) in dst.iter_mut().enumerate() {
+                *d = run[TILE * l + j];
+            }
+        }
+    }
+}
+
+/// The inverse of [`deinterleave`]: `line` (a whole number of [`RUN`]s) from the four column
+/// phases of row phase `row_phase`, from element `at` of each.
+#[inline(always)]
+pub(super) fn interleave<E: CpuElem>(
+    phases: &[E],
+    len: usize,
+    row_phase: usize,
+    at: usize,
+    line: &mut [E],
+) {
+    for (c, run) in line.chunks_exact_mut(RUN).enumerate() {
+        let from = |j: usize| (TILE * row_phase + j) * len + at + c * LANES;
+        #[cfg(target_arch = "x86_64")]
+        if crate::f32_view::avx2_fma()
+            && let (Some(phases), Some(run)) = (as_f32(phases), as_f32_mut(run))
+        {
+            let src = [from(0), from(1), from(2), from(3)].map(|f| window(&phases[f..]));
+            let run: &mut [f32; RUN] = lanes_mut(run, 0);
+            // SAFETY: AVX2 is available (checked just above).
+            unsafe { interleave_run_avx2(src, run) };
+            continue;
+        }
+        for j in 0..TILE {
+            let src: &[E; LANES] = window(&phases[from(j)..]);
+            for (l, &v) in src.iter().enumerate() {
+                run[TILE * l + j] = v;
+            }
+        }
+    }
+}
+
+/// `N` elements of `s` from `at`: the scratch buffers are sized for whole runs.
+#[inline(always)]
+fn lanes_mut<E, const N: usize>(s: &mut [E], at: usize) -> &mut [E; N] {
+    s[at..].first_chunk_mut().expect("winograd scratch is sized for whole runs")
+}
+
+/// `dst[j][l] = run[4l + j]`: eight groups of four as four lanes of eight.
+///
+/// # Safety
+/// The CPU must support AVX2; each `dst` must be valid for writing eight values and not
+/// overlap `run`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn deinterleave_run_avx2(run: &[f32; RUN], dst: [*mut f32; TILE]) {
+    use std::arch::x86_64::*;
+    let p = run.as_ptr();
+    // SAFETY: `run` holds 32 values, four loads of eight; the caller vouches for `dst`.
+    unsafe {
+        // `a_k`: groups 2k and 2k + 1, one per 128-bit half.
+        let [a0, a1, a2, a3] = [0, 8, 16, 24].map(|o| _mm256_loadu_ps(p.add(o)));
+        // Per half: columns 0 and 2 (`even`) or 1 and 3 (`odd`) of two groups each.
+        let even_lo = _mm256_shuffle_ps::<0b10_00_10_00>(a0, a1);
+        let odd_lo = _mm256_shuffle_ps::<0b11_01_11_01>(a0, a1);
+        let even_hi = _mm256_shuffle_ps::<0b10_00_10_00>(a2, a3);
+        let odd_hi = _mm256_shuffle_ps::<0b11_01_11_01>(a2, a3);
+        // One column each, groups in the order 0 2 4 6 1 3 5 7.
+        let cols = [
+            _mm256_shuffle_ps::<0b10_00_10_00>(even_lo, even_hi),
+            _mm256_shuffle_ps::<0b10_00_10_00>(odd_lo, odd_hi),
+            _mm256_shuffle_ps::<0b11_01_11_01>(even_lo, even_hi),
+            _mm256_shuffle_ps::<0b11_01_11_01>(odd_lo, odd_hi),
+        ];
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (d, col) in dst.into_iter().zip(cols) {
+            _mm256_storeu_ps(d, _mm256_permutevar8x32_ps(col, order));
+        }
+    }
+}
+
+/// `run[4l + j] = src[j][l]`, the inverse of [`deinterleave_run_avx2`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn interleave_run_avx2(src: [&[f32; LANES]; TILE], run: &mut [f32; RUN]) {
+    use std::arch::x86_64::*;
+    // SAFETY: each source holds eight values and `run` 32: whole-vector loads and stores.
+    unsafe {
+        // Groups in the order 0 2 4 6 1 3 5 7: each half holds the groups of one output pair.
+        let order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+        let [q0, q1, q2, q3] =
+            src.map(|s| _mm256_permutevar8x32_ps(_mm256_loadu_ps(s.as_ptr()), order));
+        let (even_lo, even_hi) = (_mm256_unpacklo_ps(q0, q2), _mm256_unpackhi_ps(q0, q2));
+        let (odd_lo, odd_hi) = (_mm256_unpacklo_ps(q1, q3), _mm256_unpackhi_ps(q1, q3));
+        let out = [
+            _mm256_unpacklo_ps(even_lo, odd_lo),
+            _mm256_unpackhi_ps(even_lo, odd_lo),
+            _mm256_unpacklo_ps(even_hi, odd_hi),
+            _mm256_unpackhi_ps(even_hi, odd_hi),
+        ];
+        let p = run.as_mut_ptr();
+        for (o, v) in [0, 8, 16, 24].into_iter().zip(out) {
+            _mm256_storeu_ps(p.add(o), v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both directions against the definition, on the shuffled path where the machine has it
+    /// and on the scalar one (f64) everywhere.
+    fn round_trip<E: CpuElem>() {
+        let (len, row_phase, at) = (3 * RUN, 2, 5);
+        let line: Vec<E> = (0..2 * RUN).map(|i| E::from_f64(i as f64 + 1.0)).collect();
+        let mut phases = vec![E::zero(); 16 * len];
+        deinterleave(&line, &mut phases, len, row_phase, at);
+        for (q, &v) in line.iter().enumerate() {
+            let got = phases[(TILE * row_phase + q % TILE) * len + at + q / TILE];
+            assert_eq!(got.as_f64(), v.as_f64(), "column {q}");
+        }
+        let mut back = vec![E::zero(); 2 * RUN];
+        interleave(&phases, len, row_phase, at, &mut back);
+        assert_eq!(
+            back.iter().map(|v| v.as_f64()).collect::<Vec<_>>(),
+            line.iter().map(|v| v.as_f64()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn deinterleave_and_interleave_invert_each_other_in_f32() {
+        round_trip::<f32>();
+    }
+
+    #[test]
+    fn deinterleave_and_interleave_invert_each_other_in_f64() {
+        round_trip::<f64>();
+    }
+}

@@ -1,0 +1,754 @@
+//! Winograd F(4×4, 3×3): a 3×3, stride-1, pad-1 convolution (a ResNet's "same" convolutions)
+//! as 36 channel products over 6×6 input tiles, 4× fewer multiply-adds than the direct product
+//! (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015; the matrices are
+//! theirs, as in oneDNN's and cuDNN's F(4×4, 3×3)).
+//!
+//! Every 4×4 block of output positions is one tile. With `V = Bᵀ·d·B` of the tile's 6×6 input
+//! window `d`, `U = G·g·Gᵀ` of each 3×3 kernel `g` and `M = U ⊙ V` summed over the input
+//! channels, the outputs are `Aᵀ·M·A`. Summing over channels is, for each of the 36 tile
+//! positions `ξ`, one matrix product `M[ξ] (o × tiles) = U[ξ] (o × c) · V[ξ] (c × tiles)`.
+//!
+//! The input gradient is the convolution of `dy` with the kernels rotated by 180° and their
+//! channel axes swapped (the adjoint of a same-size 3×3 convolution), run through the same
+//! forward path. The weight gradient is `dU[ξ] = Σ_tiles dM[ξ] · V[ξ]ᵀ` with `dM = A·dY·Aᵀ`,
+//! then `dg = Gᵀ·dU·G`.
+//!
+//! As in `conv_samples`, samples are split over the workers in fixed contiguous shares and the
+//! shares' weight-gradient sums are added in share order: the result does not depend on
+//! scheduling. Inside a share, samples are transformed in groups of at least [`SPAN`] tiles so
+//! the products are wide enough to run at the machine's rate while `V` and `M` stay in cache.
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+use shapeflow_core::backend::{ConvGeom, ConvGrads, Gemm};
+
+use crate::matmul::matmul_with;
+
+mod lines;
+use crate::{CpuBuf, CpuElem};
+use lines::{RUN, deinterleave, interleave};
+
+/// Tiles per transformed group (the products' width): samples are grouped until they reach it.
+const SPAN: usize = 112;
+
+/// Outputs per tile side.
+const TILE: usize = 4;
+/// Inputs per tile side: the tile and the kernel's two extra rows and columns.
+const WIN: usize = TILE + 2;
+/// Positions `ξ` of a transformed tile.
+const POS: usize = WIN * WIN;
+/// Phases of a plane split by row and column modulo [`TILE`] (see [`Plane`]).
+const PHASES: usize = TILE * TILE;
+
+/// Whether `geom` is a 3×3, stride-1, undilated, pad-1 convolution with enough channels for
+/// the transforms to pay, and a batch that gives every worker a share of samples.
+pub(crate) fn suits(geom: ConvGeom) -> bool {
+    let g = geom.window;
+    let shape = g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
+    shape
+        && g.ph == 1
+        && g.pw == 1
+        && g.oh == g.h
+        && g.ow == g.w
+        && g.h > 0
+        && g.w > 0
+        && g.c >= 8
+        && geom.out_channels >= 8
+        && crate::conv_samples::suits(geom)
+}
+
+/// One channel plane and its tiles: `ty × tx` tiles of 4×4 outputs (the last row or column of
+/// tiles partly outside a plane whose sides are not multiples of 4).
+///
+/// The scratch planes (the padded input, the outputs, the output gradient) are split into
+/// [`PHASES`] phases by row and column modulo 4: value `(R, Q)` is element `Q / 4` of line
+/// `R / 4` of phase `4·(R % 4) + Q % 4`, each line [`Plane::stride`] = `tx + 1` elements. Tile
+/// `f = t·stride + col` then finds its window value `(i, j)`, padded position
+/// `(4t + i, 4col + j)`, at element `f + (i / 4)·stride + j / 4` of phase
+/// `4·(i % 4) + j % 4`: consecutive tiles at consecutive elements, so a chunk of tiles loads
+/// each window value as one contiguous run and every transform is one long loop over the
+/// plane's tiles. The last column of each line is a spare tile (tile `tx − 1`'s windows reach
+/// one element into it); spare tiles' outputs are dropped and their output gradients are zero,
+/// so they add nothing to the weight gradient.
+#[derive(Clone, Copy, Debug)]
+struct Plane {
+    h: usize,
+    w: usize,
+    ty: usize,
+    tx: usize,
+}
+
+impl Plane {
+    fn new(h: usize, w: usize) -> Self {
+        Plane { h, w, ty: h.div_ceil(TILE), tx: w.div_ceil(TILE) }
+    }
+
+    fn size(&self) -> usize {
+        self.h * self.w
+    }
+
+    /// Tiles per row of tiles in the transformed buffers, the spare one included.
+    fn stride(&self) -> usize {
+        self.tx + 1
+    }
+
+    /// Transformed columns per plane: `ty` rows of [`Plane::stride`] tiles.
+    fn tiles(&self) -> usize {
+        self.ty * self.stride()
+    }
+
+    /// Elements of one phase of the padded input: the windows of the last row of tiles reach
+    /// one line further, and the last chunk [`LANES`] elements further.
+    fn padded_phase(&self) -> usize {
+        (self.ty + 1) * self.stride() + LANES
+    }
+
+    /// Elements of one phase of the outputs or the output gradient, with the last chunk's spare.
+    fn out_phase(&self) -> usize {
+        self.tiles() + LANES
+    }
+
+    /// Length of a (padded) row as [`deinterleave`] and [`interleave`] take it: the phases'
+    /// columns in whole runs.
+    fn line(&self) -> usize {
+        (TILE * self.stride()).next_multiple_of(RUN)
+    }
+
+    /// Samples per transformed group: enough for [`SPAN`] tiles, at most `share`.
+    fn group(&self, share: usize) -> usize {
+        SPAN.div_ceil(self.tiles().max(1)).clamp(1, share.max(1))
+    }
+}
+
+/// A worker's buffers for one convolution.
+struct Scratch<E: CpuElem> {
+    /// The zero-padded input plane split into phases (see [`Plane`]): input `(r, q)` is padded
+    /// `(r + 1, q + 1)`. Only the interior is ever written, so the border stays zero.
+    padded: CpuBuf<E>,
+    /// The output gradient split into phases; positions outside the plane are never written
+    /// and stay zero.
+    grads: CpuBuf<E>,
+    /// The outputs as the output transform leaves them, split into phases.
+    outs: CpuBuf<E>,
+    /// `V[ξ][channel][tile]`.
+    v: CpuBuf<E>,
+    /// `M[ξ][channel][tile]` (or `dM`), with one chunk of spare elements for the output
+    /// transform's last reads.
+    m: CpuBuf<E>,
+    /// One padded input row (zero past the row's values) before [`deinterleave`].
+    line_in: CpuBuf<E>,
+    /// One output-gradient row (zero past the row's values) before [`deinterleave`].
+    line_grad: CpuBuf<E>,
+    /// One output row after [`interleave`].
+    line_out: CpuBuf<E>,
+}
+
+impl<E: CpuElem> Scratch<E> {
+    fn new(plane: Plane, k_in: usize, k_out: usize, span: usize) -> Self {
+        Scratch {
+            padded: CpuBuf::zeros(PHASES * plane.padded_phase()),
+            grads: CpuBuf::zeros(PHASES * plane.out_phase()),
+            outs: CpuBuf::scratch(PHASES * plane.out_phase()),
+            v: CpuBuf::scratch(POS * position_stride(k_in, span)),
+            m: CpuBuf::scratch(POS * position_stride(k_out, span) + LANES),
+            line_in: CpuBuf::zeros(plane.line()),
+            line_grad: CpuBuf::zeros(plane.line()),
+            line_out: CpuBuf::scratch(plane.line()),
+        }
+    }
+}
+
+/// Elements from one position `ξ` to the next in `V` and `M` of `rows` channels over `span`
+/// tiles: the `rows × span` product operand, then padding to an odd number of 64-byte lines
+/// for `f32`. The transforms read or write all 36 positions of a chunk at once; blocks a
+/// multiple of 4 KiB apart (or of 2 KiB: 28×28 planes, 32 channels, two samples) would put
+/// every stream in the same few cache sets.
+fn position_stride(rows: usize, span: usize) -> usize {
+    const LINE: usize = 16;
+    let whole = (rows * span).next_multiple_of(LINE);
+    if (whole / LINE).is_multiple_of(2) { whole + LINE } else { whole }
+}
+
+/// Samples per share: one share per worker.
+fn share(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}
+
+/// `y = W ⋆ x` for a convolution that [`suits`].
+pub(crate) fn forward<E: CpuElem>(x: &[E], weight: &[E], y: &mut [E], geom: ConvGeom) {
+    let (g, o) = (geom.window, geom.out_channels);
+    let plane = Plane::new(g.h, g.w);
+    if weight.len() < o * g.c * 9 {
+        return;
+    }
+    let u = kernels(weight, o, g.c, false);
+    convolve(x, &u, y, (g.c, o), plane, g.n);
+}
+
+/// The weight gradient and, when asked, the input gradient of a convolution that [`suits`].
+pub(crate) fn backward<E: CpuElem>(
+    x: &[E],
+    weight: &[E],
+    dy: &[E],
+    grads: ConvGrads<'_, CpuBuf<E>>,
+    geom: ConvGeom,
+) {
+    let (g, o) = (geom.window, geom.out_channels);
+    let plane = Plane::new(g.h, g.w);
+    let (c, n) = (g.c, g.n);
+    let ConvGrads { dweight, dx } = grads;
+    if x.len() < n * c * plane.size()
+        || dy.len() < n * o * plane.size()
+        || weight.len() < o * c * 9
+        || dweight.len() < o * c * 9
+    {
+        return;
+    }
+    if let Some(dx) = dx {
+        let adjoint = kernels(weight, o, c, true);
+        convolve(dy, &adjoint, dx, (o, c), plane, n);
+    }
+    let chunk = share(n);
+    let partials: Vec<CpuBuf<E>> = (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|k| weight_grad_share(x, dy, (c, o), plane, k * chunk..((k + 1) * chunk).min(n)))
+        .collect();
+    let du = partials.into_iter().reduce(|mut du, part| {
+        du.iter_mut().zip(part.iter()).for_each(|(d, &v)| *d = *d + v);
+        du
+    });
+    if let Some(du) = du {
+        kernel_grads(&du, &mut dweight[..o * c * 9], o, c);
+    }
+}
+
+/// `out = U ⋆ input` over `n` samples of `k_in` channels, giving `k_out` channels.
+fn convolve<E: CpuElem>(
+    input: &[E],
+    u: &[E],
+    out: &mut [E],
+    (k_in, k_out): (usize, usize),
+    plane: Plane,
+    n: usize,
+) {
+    let (sample_in, sample_out) = (k_in * plane.size(), k_out * plane.size());
+    if input.len() < n * sample_in || out.len() < n * sample_out || u.len() < POS * k_in * k_out {
+        return;
+    }
+    let chunk = share(n);
+    out[..n * sample_out]
+        .par_chunks_mut(chunk * sample_out)
+        .zip(input[..n * sample_in].par_chunks(chunk * sample_in))
+        .for_each(|(ys, xs)| {
+            let group = plane.group(chunk);
+            let mut s = Scratch::new(plane, k_in, k_out, group * plane.tiles());
+            for (y_g, x_g) in ys.chunks_mut(group * sample_out).zip(xs.chunks(group * sample_in)) {
+                let span = x_g.len() / sample_in * plane.tiles();
+                input_tiles(x_g, plane, k_in, span, &mut s);
+                let (v_at, m_at) = (position_stride(k_in, span), position_stride(k_out, span));
+                let (v, m) = (&s.v[..POS * v_at], &mut s.m[..POS * m_at]);
+                let products = u.chunks_exact(k_out * k_in).zip(v.chunks_exact(v_at));
+                let shape = Gemm::new(k_out, k_in, span);
+                for ((u_xi, v_xi), m_xi) in products.zip(m.chunks_exact_mut(m_at)) {
+                    let (v_xi, m_xi) = (&v_xi[..k_in * span], &mut m_xi[..k_out * span]);
+                    matmul_with(u_xi, v_xi, m_xi, shape, Parallelism::None);
+                }
+                output_tiles(y_g, plane, k_out, span, &mut s);
+            }
+        });
+}
+
+/// One share's `dU = Σ dM · Vᵀ` over `samples`.
+fn weight_grad_share<E: CpuElem>(
+    x: &[E],
+    dy: &[E],
+    (c, o): (usize, usize),
+    plane: Plane,
+    samples: std::ops::Range<usize>,
+) -> CpuBuf<E> {
+    let (sample_in, sample_out) = (c * plane.size(), o * plane.size());
+    let group = plane.group(samples.len());
+    let mut du = CpuBuf::<E>::zeros(POS * o * c);
+    let mut s = Scratch::new(plane, c, o, group * plane.tiles());
+    let xs = &x[samples.start * sample_in..samples.end * sample_in];
+    let dys = &dy[samples.start * sample_out..samples.end * sample_out];
+    for (x_g, dy_g) in xs.chunks(group * sample_in).zip(dys.chunks(group * sample_out)) {
+        let span = x_g.len() / sample_in * plane.tiles();
+        input_tiles(x_g, plane, c, span, &mut s);
+        gradient_tiles(dy_g, plane, o, span, &mut s);
+        let (v_at, m_at) = (position_stride(c, span), position_stride(o, span));
+        let (v, m) = (&s.v[..POS * v_at], &s.m[..POS * m_at]);
+        let products = m.chunks_exact(m_at).zip(v.chunks_exact(v_at));
+        let shape = Gemm::new(o, span, c).transpose_b().accumulate();
+        for ((m_xi, v_xi), du_xi) in products.zip(du.chunks_exact_mut(o * c)) {
+            let (m_xi, v_xi) = (&m_xi[..o * span], &v_xi[..c * span]);
+            matmul_with(m_xi, v_xi, du_xi, shape, Parallelism::None);
+        }
+    }
+    du
+}
+
+/// `U[ξ][r][k] = (G·g·Gᵀ)[ξ]` of each kernel: `r` over the output channels and `k` over the
+/// input channels, or, for the `adjoint` (the input gradient's convolution), `r` over the
+/// input channels and `k` over the output channels with each kernel rotated by 180°.
+fn kernels<E: CpuElem>(weight: &[E], o: usize, c: usize, adjoint: bool) -> CpuBuf<E> {
+    let (rows, cols) = if adjoint { (c, o) } else { (o, c) };
+    let mut u = CpuBuf::<E>::scratch(POS * rows * cols);
+    for (oc_ic, g) in weight[..o * c * 9].chunks_exact(9).enumerate() {
+        let (oc, ic) = (oc_ic / c, oc_ic % c);
+        let g: [E; 9] = std::array::from_fn(|t| if adjoint { g[8 - t] } else { g[t] });
+        let (r, k) = if adjoint { (ic, oc) } else { (oc, ic) };
+        for (xi, value) in kernel_tile(g).into_iter().enumerate() {
+            u[(xi * rows + r) * cols + k] = value;
+        }
+    }
+    u
+}
+
+/// `G·[g0 g1 g2]` with `G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]`.
+fn g_spread<E: CpuElem>([g0, g1, g2]: [E; 3]) -> [E; WIN] {
+    let c = |v: f64| E::from_f64(v);
+    let (even, odd) = (g0 + g2, g1);
+    let (far, mid) = (c(1.0 / 24.0) * g0 + c(1.0 / 6.0) * g2, c(1.0 / 12.0) * g1);
+    [
+        c(0.25) * g0,
+        c(-1.0 / 6.0) * (even + odd),
+        c(-1.0 / 6.0) * (even - odd),
+        far + mid,
+        far - mid,
+        g2,
+    ]
+}
+
+/// `Gᵀ·v`, the adjoint of [`g_spread`].
+fn g_gather<E: CpuElem>([v0, v1, v2, v3, v4, v5]: [E; WIN]) -> [E; 3] {
+    let c = |v: f64| E::from_f64(v);
+    let (near, far) = (v1 + v2, v3 + v4);
+    [
+        c(0.25) * v0 - c(1.0 / 6.0) * near + c(1.0 / 24.0) * far,
+        c(1.0 / 6.0) * (v2 - v1) + c(1.0 / 12.0) * (v3 - v4),
+        c(1.0 / 6.0) * (far - near) + v5,
+    ]
+}
+
+/// `G·g·Gᵀ` of one 3×3 kernel (row-major).
+fn kernel_tile<E: CpuElem>(g: [E; 9]) -> [E; POS] {
+    // `gg[b][i] = (G·g)[i][b]`.
+    let gg: [[E; WIN]; 3] = std::array::from_fn(|b| g_spread([g[b], g[3 + b], g[6 + b]]));
+    std::array::from_fn(|xi| {
+        let (i, j) = (xi / WIN, xi % WIN);
+        g_spread([gg[0][i], gg[1][i], gg[2][i]])[j]
+    })
+}
+
+/// `dW[o][c] = Gᵀ·dU[·][o][c]·G` for every kernel (the adjoint of [`kernel_tile`]).
+fn kernel_grads<E: CpuElem>(du: &[E], dweight: &mut [E], o: usize, c: usize) {
+    for (oc_ic, dg) in dweight.chunks_exact_mut(9).enumerate() {
+        let t: [E; POS] = std::array::from_fn(|xi| du[xi * o * c + oc_ic]);
+        // `r[j][a] = (Gᵀ·dU)[a][j]`.
+        let r: [[E; 3]; WIN] =
+            std::array::from_fn(|j| g_gather(std::array::from_fn(|i| t[WIN * i + j])));
+        for a in 0..3 {
+            let row = g_gather(std::array::from_fn(|j| r[j][a]));
+            dg[3 * a..3 * a + 3].copy_from_slice(&row);
+        }
+    }
+}
+
+/// The first `N` consecutive blocks of `buf`, each `len` long.
+fn blocks<const N: usize, E>(buf: &mut [E], len: usize) -> [&mut [E]; N] {
+    let mut rest = buf;
+    std::array::from_fn(|_| {
+        let (block, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        block
+    })
+}
+
+/// The `N` blocks of a buffer split into blocks `block` long (a transformed buffer's
+/// `[ξ][channel][tile]`, a plane's phases), cut to the `len` elements from `at` of each.
+fn tile_blocks<const N: usize, E>(
+    buf: &mut [E],
+    block: usize,
+    at: usize,
+    len: usize,
+) -> [&mut [E]; N] {
+    blocks::<N, E>(buf, block).map(|b| &mut b[at..at + len])
+}
+
+/// Tiles transformed at once: each transform computes a chunk of this many tiles into a
+/// local block (which the compiler knows aliases nothing, so the chunk's loop vectorises
+/// across the tiles) and then stores it.
+const LANES: usize = 8;
+
+/// The first `W` elements of `s`: the scratch buffers carry enough spare elements at the end
+/// for the last chunk of every transform.
+#[inline(always)]
+fn window<E, const W: usize>(s: &[E]) -> &[E; W] {
+    s.first_chunk().expect("winograd scratch is sized for whole chunks")
+}
+
+/// One value per tile of a chunk of [`LANES`] consecutive tiles: the transforms' arithmetic
+/// runs on whole chunks, each operation a short fixed loop that compiles to one vector
+/// instruction.
+#[derive(Clone, Copy)]
+struct Lanes<E>([E; LANES]);
+
+impl<E: CpuElem> Lanes<E> {
+    /// The first [`LANES`] values of `s`.
+    #[inline(always)]
+    fn load(s: &[E]) -> Self {
+        Lanes(*window(s))
+    }
+
+    #[inline(always)]
+    fn zip(self, other: Self, f: impl Fn(E, E) -> E) -> Self {
+        let mut out = self.0;
+        for (o, &b) in out.iter_mut().zip(&other.0) {
+            *o = f(*o, b);
+        }
+        Lanes(out)
+    }
+
+    /// `c · self`.
+    #[inline(always)]
+    fn times(self, c: f64) -> Self {
+        let (c, mut out) = (E::from_f64(c), self.0);
+        for o in &mut out {
+            *o = c * *o;
+        }
+        Lanes(out)
+    }
+}
+
+impl<E: CpuElem> std::ops::Add for Lanes<E> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        self.zip(other, |a, b| a + b)
+    }
+}
+
+impl<E: CpuElem> std::ops::Sub for Lanes<E> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, other: Self) -> Self {
+        self.zip(other, |a, b| a - b)
+    }
+}
+
+/// `Bᵀ·d` with `Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0;
+/// 0 2 −1 −2 1 0; 0 4 0 −5 0 1]`.
+#[inline(always)]
+fn b_t<E: CpuElem>([d0, d1, d2, d3, d4, d5]: [Lanes<E>; WIN]) -> [Lanes<E>; WIN] {
+    let (a, b) = (d4 - d2.times(4.0), d3 - d1.times(4.0));
+    let (c, e) = (d4 - d2, (d3 - d1).times(2.0));
+    let first = d0.times(4.0) - d2.times(5.0) + d4;
+    let last = d1.times(4.0) - d3.times(5.0) + d5;
+    [first, a + b, a - b, c + e, c - e, last]
+}
+
+/// `Aᵀ·m` with `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]`.
+#[inline(always)]
+fn a_t<E: CpuElem>([m0, m1, m2, m3, m4, m5]: [Lanes<E>; WIN]) -> [Lanes<E>; TILE] {
+    let (p, q, s, d) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+    [m0 + p + s, q + d.times(2.0), p + s.times(4.0), q + d.times(8.0) + m5]
+}
+
+/// `A·d`, the adjoint of [`a_t`].
+#[inline(always)]
+fn a_spread<E: CpuElem>([d0, d1, d2, d3]: [Lanes<E>; TILE]) -> [Lanes<E>; WIN] {
+    let (even, odd) = (d0 + d2, d1 + d3);
+    let (even4, odd2) = (d0 + d2.times(4.0), d1.times(2.0) + d3.times(8.0));
+    [d0, even + odd, even - odd, even4 + odd2, even4 - odd2, d3]
+}
+
+/// Row `i` of the input windows of the chunk of tiles from `f0`: value `(i, j)` of each tile
+/// (see [`Plane`]) for the six `j`.
+#[inline(always)]
+fn window_row<E: CpuElem>(
+    padded: &[E],
+    len: usize,
+    stride: usize,
+    f0: usize,
+    i: usize,
+) -> [Lanes<E>; WIN] {
+    let row = &padded[TILE * (i % TILE) * len + f0 + i / TILE * stride..];
+    let (p1, p2, p3) = (&row[len..], &row[2 * len..], &row[3 * len..]);
+    let load = Lanes::load;
+    [load(row), load(p1), load(p2), load(p3), load(&row[1..]), load(&p1[1..])]
+}
+
+/// Row `i` of `M` for the chunk of tiles from `f0`: positions `6i .. 6i + 6`, each `block`
+/// apart in `m`.
+#[inline(always)]
+fn m_row<E: CpuElem>(m: &[E], block: usize, f0: usize, i: usize) -> [Lanes<E>; WIN] {
+    let row = &m[WIN * i * block + f0..];
+    let load = |j: usize| Lanes::load(&row[j * block..]);
+    [load(0), load(1), load(2), load(3), load(4), load(5)]
+}
+
+/// Row `a` of the output gradient of the chunk of tiles from `f0`: its four column phases.
+#[inline(always)]
+fn grad_row<E: CpuElem>(grads: &[E], len: usize, f0: usize, a: usize) -> [Lanes<E>; TILE] {
+    let row = &grads[TILE * a * len + f0..];
+    let load = |b: usize| Lanes::load(&row[b * len..]);
+    [load(0), load(1), load(2), load(3)]
+}
+
+/// Stores `value` at `row[from..]`, as far as `row` reaches.
+#[inline(always)]
+fn store_one<E: CpuElem>(row: &mut [E], from: usize, value: Lanes<E>) {
+    match row.get_mut(from..from + LANES) {
+        // A whole chunk: a copy of known length, which compiles to a vector move.
+        Some(whole) => whole.copy_from_slice(&value.0),
+        None => {
+            let len = row.len().saturating_sub(from).min(LANES);
+            row[from..from + len].copy_from_slice(&value.0[..len]);
+        }
+    }
+}
+
+/// Copies a plane's row (a few dozen values) in whole chunks of [`LANES`], which compile to
+/// vector moves, instead of a call to `memcpy` per row.
+#[inline(always)]
+fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
+    let (mut d, mut s) = (dst.chunks_exact_mut(LANES), src.chunks_exact(LANES));
+    for (d, s) in (&mut d).zip(&mut s) {
+        d.copy_from_slice(s);
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = *s;
+    }
+}
+
+/// Defines `$name` with its body compiled twice: for baseline x86-64 and, picked at run time
+/// where the machine has them, for AVX2 and FMA (the transforms are long loops of adds that
+/// the baseline's four-lane SSE runs at half the width).
+macro_rules! wide {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        fn $name<E: CpuElem>($($arg: $ty),*) {
+            #[inline(always)]
+            fn body<E: CpuElem>($($arg: $ty),*) $body
+
+            /// # Safety
+            /// The CPU must support AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<E: CpuElem>($($arg: $ty),*) {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            if crate::f32_view::avx2_fma() {
+                // SAFETY: AVX2 and FMA are available (checked just above).
+                return unsafe { avx2($($arg),*) };
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+wide! {
+    /// `V[ξ][ch][tile] = (Bᵀ·d·B)[ξ]` for every tile of the `span / tiles` samples in `x`.
+    fn input_tiles(x: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
+        let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.padded_phase());
+        let (padded, vs, line) = (&mut s.padded[..], &mut s.v[..], &mut s.line_in[..]);
+        for (nc, xs) in x.chunks_exact(plane.size()).enumerate() {
+            let (sample, ch) = (nc / k, nc % k);
+            for (r, row) in xs.chunks_exact(w).enumerate() {
+                // Input column q is padded column q + 1; the line's other columns stay zero.
+                copy_row(&mut line[1..=w], row);
+                let padded_row = r + 1;
+                let (phase, at) = (padded_row % TILE, padded_row / TILE * stride);
+                deinterleave(line, padded, len, phase, at);
+            }
+            let padded = &*padded;
+            let at = ch * span + sample * n;
+            let v = tile_blocks::<POS, E>(vs, position_stride(k, span), at, n);
+            for f0 in (0..n).step_by(LANES) {
+                // B across each row's six columns, then Bᵀ down the six results.
+                let e = [
+                    b_t(window_row(padded, len, stride, f0, 0)),
+                    b_t(window_row(padded, len, stride, f0, 1)),
+                    b_t(window_row(padded, len, stride, f0, 2)),
+                    b_t(window_row(padded, len, stride, f0, 3)),
+                    b_t(window_row(padded, len, stride, f0, 4)),
+                    b_t(window_row(padded, len, stride, f0, 5)),
+                ];
+                for j in 0..WIN {
+                    let col = b_t([e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]]);
+                    for (i, value) in col.into_iter().enumerate() {
+                        store_one(v[WIN * i + j], f0, value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+wide! {
+    /// `y[ch] = (Aᵀ·M·A)` of every tile of channel `ch`; the outputs of spare tiles and of the
+    /// tiles' parts outside the plane are dropped.
+    fn output_tiles(y: &mut [E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
+        let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.out_phase());
+        let (m, line) = (&s.m[..], &mut s.line_out[..]);
+        let outs = &mut s.outs[..PHASES * len];
+        for (nc, ys) in y.chunks_exact_mut(plane.size()).enumerate() {
+            let (sample, ch) = (nc / k, nc % k);
+            let m = &m[ch * span + sample * n..];
+            let at = position_stride(k, span);
+            for f0 in (0..n).step_by(LANES) {
+                // A across each row of M, then Aᵀ down the four columns.
+                let r = [
+                    a_t(m_row(m, at, f0, 0)),
+                    a_t(m_row(m, at, f0, 1)),
+                    a_t(m_row(m, at, f0, 2)),
+                    a_t(m_row(m, at, f0, 3)),
+                    a_t(m_row(m, at, f0, 4)),
+                    a_t(m_row(m, at, f0, 5)),
+                ];
+                #[expect(clippy::needless_range_loop, reason = "`b` picks a column of six rows")]
+                for b in 0..TILE {
+                    let col = a_t([r[0][b], r[1][b], r[2][b], r[3][b], r[4][b], r[5][b]]);
+                    for (a, value) in col.into_iter().enumerate() {
+                        // Whole chunks: each phase has a chunk of spare elements.
+                        let to = (TILE * a + b) * len + f0;
+                        outs[to..to + LANES].copy_from_slice(&value.0);
+                    }
+                }
+            }
+            for (r, row) in ys.chunks_exact_mut(w).enumerate() {
+                interleave(outs, len, r % TILE, r / TILE * stride, line);
+                copy_row(row, &line[..w]);
+            }
+        }
+    }
+}
+
+wide! {
+    /// `dM[ξ][ch][tile] = (A·dY·Aᵀ)[ξ]` of every tile's 4×4 output gradient `dY` (zero for
+    /// spare tiles and the outputs outside the plane).
+    fn gradient_tiles(dy: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
+        let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.out_phase());
+        let (grads, ms, line) = (&mut s.grads[..], &mut s.m[..], &mut s.line_grad[..]);
+        for (nc, dys) in dy.chunks_exact(plane.size()).enumerate() {
+            let (sample, ch) = (nc / k, nc % k);
+            for (r, row) in dys.chunks_exact(w).enumerate() {
+                // The line's columns past the row stay zero.
+                copy_row(&mut line[..w], row);
+                deinterleave(line, grads, len, r % TILE, r / TILE * stride);
+            }
+            let grads = &*grads;
+            let at = ch * span + sample * n;
+            let dm = tile_blocks::<POS, E>(ms, position_stride(k, span), at, n);
+            for f0 in (0..n).step_by(LANES) {
+                // dY·Aᵀ along the tile's four rows, then A down the six columns.
+                let u = [
+                    a_spread(grad_row(grads, len, f0, 0)),
+                    a_spread(grad_row(grads, len, f0, 1)),
+                    a_spread(grad_row(grads, len, f0, 2)),
+                    a_spread(grad_row(grads, len, f0, 3)),
+                ];
+                for j in 0..WIN {
+                    let col = a_spread([u[0][j], u[1][j], u[2][j], u[3][j]]);
+                    for (i, value) in col.into_iter().enumerate() {
+                        store_one(dm[WIN * i + j], f0, value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shapeflow_core::backend::{Window2d, conv2d_backward_composed, conv2d_composed};
+
+    use crate::CpuDevice;
+
+    fn values<E: CpuElem>(len: usize, seed: u64) -> Vec<E> {
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                E::from_f64(((state >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    fn close<E: CpuElem>(what: &str, got: &[E], want: &[E], tol: f64) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        let scale = want.iter().map(|v| v.as_f64().abs()).fold(1.0, f64::max);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let err = (g.as_f64() - w.as_f64()).abs() / scale;
+            assert!(err <= tol, "{what}[{i}]: {} vs {} (relative {err:e})", g.as_f64(), w.as_f64());
+        }
+    }
+
+    /// Forward, weight and input gradients against the im2col path, on planes whose sides are
+    /// and are not multiples of the tile, one-row and one-column planes, with samples grouped
+    /// and shares over the workers.
+    fn matches_composed<E: CpuElem>(tol: f64) {
+        for (n, c, o, h, w) in [
+            (2, 8, 9, 6, 6),
+            (3, 9, 8, 7, 5),
+            (4, 8, 8, 1, 3),
+            (5, 8, 8, 4, 1),
+            (13, 8, 10, 3, 3),
+            (3, 8, 9, 9, 13),
+            (2, 12, 8, 14, 14),
+        ] {
+            let window = Window2d::new([n, c, h, w], [3, 3], [1, 1], [1, 1], [1, 1]).unwrap();
+            let geom = ConvGeom { window, out_channels: o };
+            let x = CpuBuf::from_slice(&values::<E>(n * c * h * w, 1));
+            let weight = CpuBuf::from_slice(&values::<E>(o * c * 9, 2));
+            let dy = CpuBuf::from_slice(&values::<E>(n * o * h * w, 3));
+            let label = format!("{n}×{c}→{o} on {h}×{w}");
+
+            let mut want = CpuBuf::<E>::zeros(n * o * h * w);
+            conv2d_composed::<CpuDevice<E>>(&x, &weight, &mut want, geom);
+            let mut got = CpuBuf::<E>::zeros(n * o * h * w);
+            forward(&x, &weight, &mut got, geom);
+            close(&format!("y, {label}"), &got, &want, tol);
+
+            let (mut dw_want, mut dx_want) =
+                (CpuBuf::<E>::zeros(o * c * 9), CpuBuf::<E>::zeros(n * c * h * w));
+            let grads = ConvGrads { dweight: &mut dw_want, dx: Some(&mut dx_want) };
+            conv2d_backward_composed::<CpuDevice<E>>(&x, &weight, &dy, grads, geom);
+            let (mut dw, mut dx) =
+                (CpuBuf::<E>::zeros(o * c * 9), CpuBuf::<E>::zeros(n * c * h * w));
+            backward(&x, &weight, &dy, ConvGrads { dweight: &mut dw, dx: Some(&mut dx) }, geom);
+            close(&format!("dW, {label}"), &dw, &dw_want, tol);
+            close(&format!("dx, {label}"), &dx, &dx_want, tol);
+            let mut dw_only = CpuBuf::<E>::zeros(o * c * 9);
+            backward(&x, &weight, &dy, ConvGrads { dweight: &mut dw_only, dx: None }, geom);
+            close(&format!("dW without dx, {label}"), &dw_only, &dw_want, tol);
+        }
+    }
+
+    #[test]
+    fn matches_composed_defaults_in_f64() {
+        matches_composed::<f64>(1e-12);
+    }
+
+    #[test]
+    fn matches_composed_defaults_in_f32() {
+        matches_composed::<f32>(1e-5);
+    }
+
+    #[test]
+    fn kernel_grads_is_the_adjoint_of_kernel_tile() {
+        // ⟨G·g·Gᵀ, t⟩ = ⟨g, Gᵀ·t·G⟩ for every g and t.
+        let g: Vec<f64> = values(9, 4);
+        let t: Vec<f64> = values(POS, 5);
+        let u = kernel_tile::<f64>(std::array::from_fn(|i| g[i]));
+        let mut dg = [0.0; 9];
+        kernel_grads(&t, &mut dg, 1, 1);
+        let lhs: f64 = u.iter().zip(&t).map(|(a, b)| a * b).sum();
+        let rhs: f64 = g.iter().zip(&dg).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-12, "{lhs} vs {rhs}");
+    }
+}
