@@ -14,6 +14,14 @@ impl<E: CpuElem> Elementwise for CpuDevice<E> {
     fn activation(kind: Activation, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         activation::forward(kind, x, y);
     }
+    fn activation_with_derivative(
+        kind: Activation,
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        d: &mut CpuBuf<E>,
+    ) {
+        activation::with_derivative(kind, x, y, d);
+    }
     fn activation_backward(
         kind: Activation,
         saved: &CpuBuf<E>,

@@ -6,6 +6,7 @@
 /// use shapeflow_core::Activation;
 /// assert!(Activation::Relu.backward_uses_output());
 /// assert!(!Activation::Gelu.backward_uses_output());
+/// assert!(Activation::Gelu.saves_derivative());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
@@ -29,6 +30,14 @@ impl Activation {
     pub fn backward_uses_output(self) -> bool {
         matches!(self, Activation::Relu | Activation::Sigmoid | Activation::Tanh)
     }
+
+    /// Whether a training forward pass keeps the derivative `f'(x)` (from
+    /// [`Elementwise::activation_with_derivative`]) so that the backward pass is one product
+    /// `dy ⊙ f'(x)`: for the GELUs, whose derivative costs an `erf` or a `tanh` and an `exp` per
+    /// value when recomputed from the input.
+    pub fn saves_derivative(self) -> bool {
+        matches!(self, Activation::Gelu | Activation::GeluTanh)
+    }
 }
 
 use super::Device;
@@ -44,6 +53,29 @@ use super::Device;
 pub trait Elementwise: Device {
     /// `y = f(x)` elementwise.
     fn activation(kind: Activation, x: &Self::Storage, y: &mut Self::Storage);
+    /// `y = f(x)` and `d = f'(x)` in one pass (see [`Activation::saves_derivative`]).
+    /// Defaults to [`Elementwise::activation`], then [`Elementwise::activation_backward`] of
+    /// an output gradient of ones.
+    ///
+    /// ```
+    /// use shapeflow_core::{Activation, backend::{Device, Elementwise}};
+    /// use shapeflow_cpu::Cpu;
+    /// let x = Cpu::default().upload(&[0.0]);
+    /// let (mut y, mut d) = (Cpu::zeros_like(&x, 1), Cpu::zeros_like(&x, 1));
+    /// Cpu::activation_with_derivative(Activation::Gelu, &x, &mut y, &mut d);
+    /// assert_eq!((Cpu::to_host(&y)[0], Cpu::to_host(&d)[0]), (0.0, 0.5));
+    /// ```
+    fn activation_with_derivative(
+        kind: Activation,
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        d: &mut Self::Storage,
+    ) {
+        Self::activation(kind, x, y);
+        let mut ones = Self::scratch_like(x, Self::len(x));
+        Self::fill(&mut ones, <Self::Elem as num_traits::One>::one());
+        Self::activation_backward(kind, if kind.backward_uses_output() { y } else { x }, &ones, d);
+    }
     /// `dx = f'(·) · dy`; `saved` is the forward output or input per
     /// [`Activation::backward_uses_output`].
     fn activation_backward(

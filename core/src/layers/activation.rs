@@ -24,8 +24,29 @@ pub(crate) fn activation_backward<S: Shape, B: Backend>(
 ) -> Result<Tensor<S, B>> {
     saved.check_same_dims(dy, "activation backward: saved value and output gradient")?;
     let mut dx = dy.scratch_like();
-    B::activation_backward(kind, saved.storage(), dy.storage(), dx.storage_mut());
+    if kind.saves_derivative() {
+        B::mul(saved.storage(), dy.storage(), dx.storage_mut());
+    } else {
+        B::activation_backward(kind, saved.storage(), dy.storage(), dx.storage_mut());
+    }
     Ok(dx)
+}
+
+/// The training forward pass: `f(x)` and what the backward pass needs, the derivative
+/// [`Activation::saves_derivative`] or else the output or input
+/// ([`Activation::backward_uses_output`]).
+pub(crate) fn activation_forward_train<S: Shape, B: Backend>(
+    kind: Activation,
+    x: &Tensor<S, B>,
+) -> (Tensor<S, B>, Tensor<S, B>) {
+    if kind.saves_derivative() {
+        let (mut y, mut d) = (x.scratch_like(), x.scratch_like());
+        B::activation_with_derivative(kind, x.storage(), y.storage_mut(), d.storage_mut());
+        return (y, d);
+    }
+    let y = activation_forward(kind, x);
+    let saved = if kind.backward_uses_output() { y.clone() } else { x.clone() };
+    (y, saved)
 }
 
 macro_rules! activation_layer {
@@ -40,10 +61,7 @@ macro_rules! activation_layer {
             }
             fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<S, B>, Tensor<S, B>) {
                 let $s = &*self;
-                let kind = $kind;
-                let y = activation_forward(kind, x);
-                let saved = if kind.backward_uses_output() { y.clone() } else { x.clone() };
-                (y, saved)
+                activation_forward_train($kind, x)
             }
             fn backward(&self, saved: &Tensor<S, B>, dy: &Tensor<S, B>) -> Result<(Tensor<S, B>, Self)> {
                 let $s = self;
