@@ -9,6 +9,9 @@ pub struct Figure {
     pub median: f64,
     pub min: f64,
     pub max: f64,
+    /// With `--rounds`: shapeflow's ratio to this figure within each round (above 1: shapeflow
+    /// better), so that a slow spell of a noisy machine weighs on both sides of a ratio.
+    pub paired: Vec<f64>,
 }
 
 impl Figure {
@@ -34,6 +37,7 @@ impl Figure {
             median,
             min,
             max,
+            paired: Vec::new(),
         }
     }
 
@@ -45,9 +49,56 @@ impl Figure {
     /// One JSON object.
     pub fn json(&self) -> String {
         serde_json::json!({"impl": self.implementation, "workload": self.workload, "param": self.param,
-            "unit": self.unit, "median": self.median, "min": self.min, "max": self.max})
+            "unit": self.unit, "median": self.median, "min": self.min, "max": self.max,
+            "paired_ratios": self.paired})
         .to_string()
     }
+
+    /// Shapeflow's ratio to `other` (above 1: shapeflow better), `self` being shapeflow's figure.
+    fn ratio_to(&self, other: &Figure) -> f64 {
+        if self.lower_is_better() { other.median / self.median } else { self.median / other.median }
+    }
+
+    fn same_measure(&self, other: &Figure) -> bool {
+        self.workload == other.workload && self.param == other.param && self.unit == other.unit
+    }
+}
+
+/// Several rounds of the same figures as one: the median of the rounds' medians, the rounds'
+/// extremes, and every figure's ratios to shapeflow's in the same round ([`Figure::paired`]).
+/// One round is returned as it is.
+pub fn combine(mut rounds: Vec<Vec<Figure>>) -> Vec<Figure> {
+    if rounds.len() < 2 {
+        return rounds.pop().unwrap_or_default();
+    }
+    let first = &rounds[0];
+    let same = |a: &Figure, b: &Figure| a.implementation == b.implementation && a.same_measure(b);
+    first
+        .iter()
+        .map(|f| {
+            let mine: Vec<&Figure> =
+                rounds.iter().filter_map(|r| r.iter().find(|g| same(g, f))).collect();
+            let mut combined = Figure::new(
+                &f.implementation,
+                &f.workload,
+                &f.param,
+                &f.unit,
+                mine.iter().map(|g| g.median),
+            );
+            combined.min = mine.iter().map(|g| g.min).fold(f64::INFINITY, f64::min);
+            combined.max = mine.iter().map(|g| g.max).fold(f64::NEG_INFINITY, f64::max);
+            combined.paired = rounds
+                .iter()
+                .filter_map(|r| {
+                    let theirs = r.iter().find(|g| same(g, f))?;
+                    let ours =
+                        r.iter().find(|g| g.implementation == "shapeflow" && g.same_measure(f))?;
+                    Some(ours.ratio_to(theirs))
+                })
+                .collect();
+            combined
+        })
+        .collect()
 }
 
 /// The process's peak resident set (VmHWM), in MiB, where /proc has it.
@@ -77,18 +128,26 @@ pub fn print_table(figures: &[Figure]) {
     );
     for f in figures {
         let ratio = |implementation: &str| {
-            figures
-                .iter()
-                .find(|g| {
-                    g.implementation == implementation
-                        && g.workload == f.workload
-                        && g.param == f.param
-                })
-                .map_or("-".to_string(), |o| {
-                    let r =
-                        if f.lower_is_better() { f.median / o.median } else { o.median / f.median };
-                    format!("{r:.2}x")
-                })
+            figures.iter().find(|g| g.implementation == implementation && g.same_measure(f)).map_or(
+                "-".to_string(),
+                |o| {
+                    // Paired per-round ratios, where there are rounds, else the medians'.
+                    if implementation == "shapeflow"
+                        && f.implementation != "shapeflow"
+                        && f.paired.len() > 1
+                    {
+                        let mut p = f.paired.clone();
+                        p.sort_by(f64::total_cmp);
+                        return format!(
+                            "{:.2}x ({:.2}–{:.2})",
+                            p[p.len() / 2],
+                            p[0],
+                            p[p.len() - 1]
+                        );
+                    }
+                    format!("{:.2}x", o.ratio_to(f))
+                },
+            )
         };
         let graph =
             if graphs { format!(" {:>14}", ratio("shapeflow-graph")) } else { String::new() };
@@ -103,5 +162,39 @@ pub fn print_table(figures: &[Figure]) {
             f.unit,
             ratio("shapeflow")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(ours: f64, theirs: f64) -> Vec<Figure> {
+        vec![
+            Figure::new("shapeflow", "w7", "b64", "samples/s", [ours]),
+            Figure::new("pytorch", "w7", "b64", "samples/s", [theirs]),
+            Figure::new("shapeflow", "w4", "b1", "us", [ours]),
+            Figure::new("pytorch", "w4", "b1", "us", [theirs]),
+        ]
+    }
+
+    #[test]
+    fn rounds_pair_each_ratio_with_its_own_round() {
+        // A slow spell halves both sides in round two: the paired ratios stay 2, the ratio of
+        // the medians would not.
+        let figures = combine(vec![round(200.0, 100.0), round(100.0, 50.0), round(220.0, 110.0)]);
+        let peer = &figures[1];
+        assert_eq!((peer.median, peer.min, peer.max), (100.0, 50.0, 110.0));
+        assert_eq!(peer.paired, vec![2.0, 2.0, 2.0]);
+        // Lower is better for latencies: shapeflow's 200 µs against 100 µs is 0.5.
+        assert_eq!(figures[3].paired, vec![0.5, 0.5, 0.5]);
+        assert_eq!(figures[0].paired, vec![1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn one_round_is_returned_as_it_is() {
+        let figures = combine(vec![round(200.0, 100.0)]);
+        assert!(figures.iter().all(|f| f.paired.is_empty()));
+        assert_eq!(figures[1].median, 100.0);
     }
 }

@@ -36,6 +36,10 @@
 //! * `--peers`: also runs `bench/peers.py` (PyTorch and JAX, each skipped with a message when not
 //!   importable; `$SHAPEFLOW_PYTHON` picks the interpreter) and prints shapeflow/peer ratios,
 //!   oriented so that above 1 means shapeflow is better.
+//! * `--rounds=N`: runs the chosen workloads (and, with `--peers`, the peers after them) N times
+//!   and reports the median of the rounds' medians; each peer's ratio is then the median of the
+//!   per-round ratios, printed with their range, so that a slow spell of a noisy machine (shared
+//!   cloud vCPUs) weighs on both sides of a ratio instead of on one.
 //! * `--json`: one JSON object per line per figure instead of the table.
 //!
 //! The process's peak resident memory is reported last (`rss`, MiB).
@@ -53,46 +57,61 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
     let peers = args.iter().any(|a| a == "--peers");
+    let rounds = match args.iter().find_map(|a| a.strip_prefix("--rounds=")) {
+        None => 1,
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!("--rounds=N needs a positive whole number, not `{n}`");
+                std::process::exit(2);
+            }
+        },
+    };
     let mut chosen: Vec<&str> =
         args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
     if chosen.is_empty() {
         chosen = vec!["w1", "w2", "w3", "w4"];
     }
-    let mut figures: Vec<Figure> = Vec::new();
+    let mut all_rounds: Vec<Vec<Figure>> = Vec::new();
     // A GPU workload that could not run or disagreed with the CPU (exit status 1).
     #[allow(unused_mut)]
     let mut failed = false;
-    for w in &chosen {
-        match *w {
-            "w1" => workloads::w1_gemm(&mut figures),
-            "w2" => workloads::w2_mlp_train(&mut figures),
-            "w3" => workloads::w3_cnn_train(&mut figures),
-            "w4" => workloads::w4_mlp_inference(&mut figures),
-            "w5" => workloads::w5_char_lm_train(&mut figures),
-            "w6" => workloads::w6_transformer_train(&mut figures),
-            "w7" => workloads::w7_resnet_train(&mut figures),
-            "decode" => workloads::decode_latency(&mut figures),
-            "serve" => serve_load::serve_load(&mut figures),
-            #[cfg(feature = "cuda")]
-            "gpu-gemm" | "gpu-w2" | "gpu-w3" | "gpu-w7" => {
-                if let Err(e) = gpu::run(w, &mut figures) {
-                    eprintln!("error: {e}");
-                    failed = true;
+    for _ in 0..rounds {
+        let mut figures: Vec<Figure> = Vec::new();
+        for w in &chosen {
+            match *w {
+                "w1" => workloads::w1_gemm(&mut figures),
+                "w2" => workloads::w2_mlp_train(&mut figures),
+                "w3" => workloads::w3_cnn_train(&mut figures),
+                "w4" => workloads::w4_mlp_inference(&mut figures),
+                "w5" => workloads::w5_char_lm_train(&mut figures),
+                "w6" => workloads::w6_transformer_train(&mut figures),
+                "w7" => workloads::w7_resnet_train(&mut figures),
+                "decode" => workloads::decode_latency(&mut figures),
+                "serve" => serve_load::serve_load(&mut figures),
+                #[cfg(feature = "cuda")]
+                "gpu-gemm" | "gpu-w2" | "gpu-w3" | "gpu-w7" => {
+                    if let Err(e) = gpu::run(w, &mut figures) {
+                        eprintln!("error: {e}");
+                        failed = true;
+                    }
+                }
+                other => {
+                    eprintln!(
+                        "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
+                    );
+                    std::process::exit(2);
                 }
             }
-            other => {
-                eprintln!(
-                    "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
-                );
-                std::process::exit(2);
-            }
         }
+        if peers {
+            figures.extend(peers::run(&chosen));
+        }
+        all_rounds.push(figures);
     }
+    let mut figures = figure::combine(all_rounds);
     if let Some(rss) = figure::peak_rss_mib() {
         figures.push(Figure::new("shapeflow", "rss", "peak", "MiB", [rss]));
-    }
-    if peers {
-        figures.extend(peers::run(&chosen));
     }
     if json {
         figures.iter().for_each(|f| println!("{}", f.json()));
