@@ -21,6 +21,7 @@ pub(crate) fn as_f32_mut<E: Elem>(s: &mut [E]) -> Option<&mut [f32]> {
 
 /// Whether this machine has AVX2 and FMA (for kernels compiled with `#[target_feature]`).
 #[cfg(target_arch = "x86_64")]
+#[inline]
 pub(crate) fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }

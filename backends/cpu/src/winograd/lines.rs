@@ -40,7 +40,10 @@ pub(super) fn deinterleave<E: CpuElem>(
             // SAFETY: AVX2 is available (checked above); the four destinations lie in
             // `phases` (asserted just above) and are distinct runs of it (different phases,
             // each `len` ≥ `LANES` long), all derived from one pointer.
-            unsafe { deinterleave_run_avx2(run, to.map(|t| base.add(t))) };
+            unsafe {
+                let dst = [base.add(to[0]), base.add(to[1]), base.add(to[2]), base.add(to[3])];
+                deinterleave_run_avx2(run, dst)
+            };
             continue;
         }
         for j in 0..TILE {
@@ -68,7 +71,8 @@ pub(super) fn interleave<E: CpuElem>(
         if crate::f32_view::avx2_fma()
             && let (Some(phases), Some(run)) = (as_f32(phases), as_f32_mut(run))
         {
-            let src = [from(0), from(1), from(2), from(3)].map(|f| window(&phases[f..]));
+            let at = |j: usize| window(&phases[from(j)..]);
+            let src = [at(0), at(1), at(2), at(3)];
             let run: &mut [f32; RUN] = lanes_mut(run, 0);
             // SAFETY: AVX2 is available (checked just above).
             unsafe { interleave_run_avx2(src, run) };
@@ -103,7 +107,10 @@ unsafe fn deinterleave_run_avx2(run: &[f32; RUN], dst: [*mut f32; TILE]) {
     // SAFETY: `run` holds 32 values, four loads of eight; the caller vouches for `dst`.
     unsafe {
         // `a_k`: groups 2k and 2k + 1, one per 128-bit half.
-        let [a0, a1, a2, a3] = [0, 8, 16, 24].map(|o| _mm256_loadu_ps(p.add(o)));
+        let a0 = _mm256_loadu_ps(p);
+        let a1 = _mm256_loadu_ps(p.add(8));
+        let a2 = _mm256_loadu_ps(p.add(16));
+        let a3 = _mm256_loadu_ps(p.add(24));
         // Per half: columns 0 and 2 (`even`) or 1 and 3 (`odd`) of two groups each.
         let even_lo = _mm256_shuffle_ps::<0b10_00_10_00>(a0, a1);
         let odd_lo = _mm256_shuffle_ps::<0b11_01_11_01>(a0, a1);
@@ -136,8 +143,8 @@ unsafe fn interleave_run_avx2(src: [&[f32; LANES]; TILE], run: &mut [f32; RUN]) 
     unsafe {
         // Groups in the order 0 2 4 6 1 3 5 7: each half holds the groups of one output pair.
         let order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-        let [q0, q1, q2, q3] =
-            src.map(|s| _mm256_permutevar8x32_ps(_mm256_loadu_ps(s.as_ptr()), order));
+        let load = |j: usize| _mm256_permutevar8x32_ps(_mm256_loadu_ps(src[j].as_ptr()), order);
+        let (q0, q1, q2, q3) = (load(0), load(1), load(2), load(3));
         let (even_lo, even_hi) = (_mm256_unpacklo_ps(q0, q2), _mm256_unpackhi_ps(q0, q2));
         let (odd_lo, odd_hi) = (_mm256_unpacklo_ps(q1, q3), _mm256_unpackhi_ps(q1, q3));
         let out = [

@@ -296,7 +296,10 @@ fn kernels<E: CpuElem>(weight: &[E], o: usize, c: usize, adjoint: bool) -> CpuBu
     let mut u = CpuBuf::<E>::scratch(POS * rows * cols);
     for (oc_ic, g) in weight[..o * c * 9].chunks_exact(9).enumerate() {
         let (oc, ic) = (oc_ic / c, oc_ic % c);
-        let g: [E; 9] = std::array::from_fn(|t| if adjoint { g[8 - t] } else { g[t] });
+        let mut g: [E; 9] = *window(g);
+        if adjoint {
+            g.reverse();
+        }
         let (r, k) = if adjoint { (ic, oc) } else { (oc, ic) };
         for (xi, value) in kernel_tile(g).into_iter().enumerate() {
             u[(xi * rows + r) * cols + k] = value;
@@ -333,12 +336,16 @@ fn g_gather<E: CpuElem>([v0, v1, v2, v3, v4, v5]: [E; WIN]) -> [E; 3] {
 
 /// `G·g·Gᵀ` of one 3×3 kernel (row-major).
 fn kernel_tile<E: CpuElem>(g: [E; 9]) -> [E; POS] {
-    // `gg[b][i] = (G·g)[i][b]`.
-    let gg: [[E; WIN]; 3] = std::array::from_fn(|b| g_spread([g[b], g[3 + b], g[6 + b]]));
-    std::array::from_fn(|xi| {
-        let (i, j) = (xi / WIN, xi % WIN);
-        g_spread([gg[0][i], gg[1][i], gg[2][i]])[j]
-    })
+    // `gg[b][i] = (G·g)[i][b]` (plain loops: `array::from_fn` of this size is not inlined).
+    let mut gg = [[E::zero(); WIN]; 3];
+    for (b, column) in gg.iter_mut().enumerate() {
+        *column = g_spread([g[b], g[3 + b], g[6 + b]]);
+    }
+    let mut u = [E::zero(); POS];
+    for (i, row) in u.chunks_exact_mut(WIN).enumerate() {
+        row.copy_from_slice(&g_spread([gg[0][i], gg[1][i], gg[2][i]]));
+    }
+    u
 }
 
 /// `dW[o][c] = Gᵀ·dU[·][o][c]·G` for every kernel (the adjoint of [`kernel_tile`]).
@@ -355,25 +362,21 @@ fn kernel_grads<E: CpuElem>(du: &[E], dweight: &mut [E], o: usize, c: usize) {
     }
 }
 
-/// The first `N` consecutive blocks of `buf`, each `len` long.
-fn blocks<const N: usize, E>(buf: &mut [E], len: usize) -> [&mut [E]; N] {
-    let mut rest = buf;
-    std::array::from_fn(|_| {
-        let (block, tail) = std::mem::take(&mut rest).split_at_mut(len);
-        rest = tail;
-        block
-    })
-}
-
-/// The `N` blocks of a buffer split into blocks `block` long (a transformed buffer's
-/// `[ξ][channel][tile]`, a plane's phases), cut to the `len` elements from `at` of each.
-fn tile_blocks<const N: usize, E>(
-    buf: &mut [E],
+/// One plane's tiles in a transformed buffer `[ξ][channel][tile]`: the `len` tiles from `at`
+/// of each position's block, blocks `block` apart.
+struct PlaneTiles<'a, E> {
+    buf: &'a mut [E],
     block: usize,
     at: usize,
     len: usize,
-) -> [&mut [E]; N] {
-    blocks::<N, E>(buf, block).map(|b| &mut b[at..at + len])
+}
+
+impl<E: CpuElem> PlaneTiles<'_, E> {
+    /// Stores `value` at tiles `from..` of position `xi`, as far as the plane's tiles reach.
+    #[inline(always)]
+    fn store(&mut self, xi: usize, from: usize, value: Lanes<E>) {
+        store_one(&mut self.buf[xi * self.block + self.at..][..self.len], from, value);
+    }
 }
 
 /// Tiles transformed at once: each transform computes a chunk of this many tiles into a
@@ -566,7 +569,7 @@ wide! {
             }
             let padded = &*padded;
             let at = ch * span + sample * n;
-            let v = tile_blocks::<POS, E>(vs, position_stride(k, span), at, n);
+            let mut v = PlaneTiles { buf: &mut *vs, block: position_stride(k, span), at, len: n };
             for f0 in (0..n).step_by(LANES) {
                 // B across each row's six columns, then Bᵀ down the six results.
                 let e = [
@@ -577,10 +580,11 @@ wide! {
                     b_t(window_row(padded, len, stride, f0, 4)),
                     b_t(window_row(padded, len, stride, f0, 5)),
                 ];
+                #[expect(clippy::needless_range_loop, reason = "`j` picks a column of six rows")]
                 for j in 0..WIN {
                     let col = b_t([e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]]);
                     for (i, value) in col.into_iter().enumerate() {
-                        store_one(v[WIN * i + j], f0, value);
+                        v.store(WIN * i + j, f0, value);
                     }
                 }
             }
@@ -642,7 +646,7 @@ wide! {
             }
             let grads = &*grads;
             let at = ch * span + sample * n;
-            let dm = tile_blocks::<POS, E>(ms, position_stride(k, span), at, n);
+            let mut dm = PlaneTiles { buf: &mut *ms, block: position_stride(k, span), at, len: n };
             for f0 in (0..n).step_by(LANES) {
                 // dY·Aᵀ along the tile's four rows, then A down the six columns.
                 let u = [
@@ -651,10 +655,11 @@ wide! {
                     a_spread(grad_row(grads, len, f0, 2)),
                     a_spread(grad_row(grads, len, f0, 3)),
                 ];
+                #[expect(clippy::needless_range_loop, reason = "`j` picks a column of four rows")]
                 for j in 0..WIN {
                     let col = a_spread([u[0][j], u[1][j], u[2][j], u[3][j]]);
                     for (i, value) in col.into_iter().enumerate() {
-                        store_one(dm[WIN * i + j], f0, value);
+                        dm.store(WIN * i + j, f0, value);
                     }
                 }
             }
