@@ -293,8 +293,8 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     pub fn add<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
         let other = other.operand();
         self.check_same_dims(other, "add")?;
-        let mut out = self.clone();
-        B::axpy(B::Elem::one(), other.storage(), out.storage_mut());
+        let mut out = self.scratch_like();
+        B::add(self.storage(), other.storage(), out.storage_mut());
         Ok(out)
     }
 

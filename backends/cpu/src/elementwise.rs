@@ -36,6 +36,9 @@ impl<E: CpuElem> Elementwise for CpuDevice<E> {
     fn sub(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
         sub(a, b, out);
     }
+    fn add(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
+        add(a, b, out);
+    }
     fn axpy(alpha: E, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         axpy(alpha, x, y);
     }
@@ -76,6 +79,26 @@ pub(crate) fn mul<E: Elem>(a: &[E], b: &[E], out: &mut [E]) {
 pub(crate) fn sub<E: Elem>(a: &[E], b: &[E], out: &mut [E]) {
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
         *o = x - y;
+    }
+}
+
+/// `out = a + b`, over every worker for large buffers (an elementwise map: the same result
+/// either way).
+pub(crate) fn add<E: Elem>(a: &[E], b: &[E], out: &mut [E]) {
+    use rayon::prelude::*;
+    const PARALLEL_MIN: usize = 1 << 16;
+    const CHUNK: usize = 1 << 14;
+    let seq = |out: &mut [E], a: &[E], b: &[E]| {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
+    };
+    if out.len() >= PARALLEL_MIN {
+        out.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(out, (a, b))| seq(out, a, b));
+    } else {
+        seq(out, a, b);
     }
 }
 

@@ -88,6 +88,23 @@ pub trait Elementwise: Device {
     fn mul(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
     /// `out = a - b`.
     fn sub(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    /// `out = a + b`, in one pass over the three buffers where the backend has it. Defaults to
+    /// zeroing `out` and adding `a` and then `b` with [`Elementwise::axpy`].
+    ///
+    /// ```
+    /// use shapeflow_core::backend::{Device, Elementwise};
+    /// use shapeflow_cpu::Cpu;
+    /// let (a, b) = (Cpu::default().upload(&[1.0, 2.0]), Cpu::default().upload(&[3.0, 5.0]));
+    /// let mut out = Cpu::zeros_like(&a, 2);
+    /// Cpu::add(&a, &b, &mut out);
+    /// assert_eq!(Cpu::to_host(&out), vec![4.0, 7.0]);
+    /// ```
+    fn add(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage) {
+        let one = <Self::Elem as num_traits::One>::one();
+        Self::fill(out, <Self::Elem as num_traits::Zero>::zero());
+        Self::axpy(one, a, out);
+        Self::axpy(one, b, out);
+    }
     /// `y += alpha · x`.
     fn axpy(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage);
     /// `x *= alpha`.

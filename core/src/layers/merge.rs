@@ -106,8 +106,8 @@ merge_node!(
 impl<S: Shape, B: Backend> Merge<S, S, S, B> for Add {
     type Cache = usize;
     fn forward(&self, a: &Tensor<S, B>, b: &Tensor<S, B>) -> Tensor<S, B> {
-        let mut y = a.clone();
-        B::axpy(B::Elem::from_f64(1.0), b.storage(), y.storage_mut());
+        let mut y = a.scratch_like();
+        B::add(a.storage(), b.storage(), y.storage_mut());
         y
     }
     fn forward_train(&mut self, a: &Tensor<S, B>, b: &Tensor<S, B>) -> (Tensor<S, B>, usize) {
