@@ -293,7 +293,9 @@ fn weight_grad_share<E: CpuElem>(
 /// input channels and `k` over the output channels with each kernel rotated by 180°.
 fn kernels<E: CpuElem>(weight: &[E], o: usize, c: usize, adjoint: bool) -> CpuBuf<E> {
     let (rows, cols) = if adjoint { (c, o) } else { (o, c) };
-    let mut u = CpuBuf::<E>::scratch(POS * rows * cols);
+    let mut buf = CpuBuf::<E>::scratch(POS * rows * cols);
+    // One slice for the whole loop: indexing the buffer itself checks for sharing each time.
+    let u = &mut buf[..];
     for (oc_ic, g) in weight[..o * c * 9].chunks_exact(9).enumerate() {
         let (oc, ic) = (oc_ic / c, oc_ic % c);
         let mut g: [E; 9] = *window(g);
@@ -305,7 +307,7 @@ fn kernels<E: CpuElem>(weight: &[E], o: usize, c: usize, adjoint: bool) -> CpuBu
             u[(xi * rows + r) * cols + k] = value;
         }
     }
-    u
+    buf
 }
 
 /// `G·[g0 g1 g2]` with `G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]`.
@@ -362,23 +364,6 @@ fn kernel_grads<E: CpuElem>(du: &[E], dweight: &mut [E], o: usize, c: usize) {
     }
 }
 
-/// One plane's tiles in a transformed buffer `[ξ][channel][tile]`: the `len` tiles from `at`
-/// of each position's block, blocks `block` apart.
-struct PlaneTiles<'a, E> {
-    buf: &'a mut [E],
-    block: usize,
-    at: usize,
-    len: usize,
-}
-
-impl<E: CpuElem> PlaneTiles<'_, E> {
-    /// Stores `value` at tiles `from..` of position `xi`, as far as the plane's tiles reach.
-    #[inline(always)]
-    fn store(&mut self, xi: usize, from: usize, value: Lanes<E>) {
-        store_one(&mut self.buf[xi * self.block + self.at..][..self.len], from, value);
-    }
-}
-
 /// Tiles transformed at once: each transform computes a chunk of this many tiles into a
 /// local block (which the compiler knows aliases nothing, so the chunk's loop vectorises
 /// across the tiles) and then stores it.
@@ -398,12 +383,6 @@ fn window<E, const W: usize>(s: &[E]) -> &[E; W] {
 struct Lanes<E>([E; LANES]);
 
 impl<E: CpuElem> Lanes<E> {
-    /// The first [`LANES`] values of `s`.
-    #[inline(always)]
-    fn load(s: &[E]) -> Self {
-        Lanes(*window(s))
-    }
-
     #[inline(always)]
     fn zip(self, other: Self, f: impl Fn(E, E) -> E) -> Self {
         let mut out = self.0;
@@ -466,63 +445,115 @@ fn a_spread<E: CpuElem>([d0, d1, d2, d3]: [Lanes<E>; TILE]) -> [Lanes<E>; WIN] {
     [d0, even + odd, even - odd, even4 + odd2, even4 - odd2, d3]
 }
 
-/// Row `i` of the input windows of the chunk of tiles from `f0`: value `(i, j)` of each tile
-/// (see [`Plane`]) for the six `j`.
+/// [`LANES`] values from `p`.
+///
+/// # Safety
+/// `p .. p + LANES` must lie in one live, initialised buffer of `E`s.
 #[inline(always)]
-fn window_row<E: CpuElem>(
-    padded: &[E],
+unsafe fn load_at<E: Copy>(p: *const E) -> Lanes<E> {
+    // SAFETY: the caller vouches for the range; unaligned reads need no alignment.
+    Lanes(unsafe { p.cast::<[E; LANES]>().read_unaligned() })
+}
+
+/// Stores the first `count` (at most [`LANES`]) values of `value` at `p`.
+///
+/// # Safety
+/// `p .. p + count` must lie in one live buffer of `E`s that nothing else borrows.
+#[inline(always)]
+unsafe fn store_at<E: Copy>(p: *mut E, value: Lanes<E>, count: usize) {
+    // SAFETY: the caller vouches for the range.
+    unsafe {
+        if count >= LANES {
+            // A whole chunk: one vector store.
+            p.cast::<[E; LANES]>().write_unaligned(value.0);
+        } else {
+            std::ptr::copy_nonoverlapping(value.0.as_ptr(), p, count);
+        }
+    }
+}
+
+/// Row `i` of the input windows of the chunk of tiles from `f0`: value `(i, j)` of each tile
+/// (see [`Plane`]) for the six `j`, from the padded phases at `padded` (each `len` long).
+///
+/// # Safety
+/// `padded` must hold [`PHASES`] phases of `len` values with `f0 + stride + 1 + LANES ≤ len`.
+#[inline(always)]
+unsafe fn window_row<E: CpuElem>(
+    padded: *const E,
     len: usize,
     stride: usize,
     f0: usize,
     i: usize,
 ) -> [Lanes<E>; WIN] {
-    let row = &padded[TILE * (i % TILE) * len + f0 + i / TILE * stride..];
-    let (p1, p2, p3) = (&row[len..], &row[2 * len..], &row[3 * len..]);
-    let load = Lanes::load;
-    [load(row), load(p1), load(p2), load(p3), load(&row[1..]), load(&p1[1..])]
+    // SAFETY: phase `4·(i % 4) + j % 4` ≤ 15, element `f0 + (i / 4)·stride + j / 4` of it, and
+    // the caller's bound keeps each read of LANES inside its phase.
+    unsafe {
+        let row = padded.add(TILE * (i % TILE) * len + f0 + i / TILE * stride);
+        let (p1, p2, p3) = (row.add(len), row.add(2 * len), row.add(3 * len));
+        [
+            load_at(row),
+            load_at(p1),
+            load_at(p2),
+            load_at(p3),
+            load_at(row.add(1)),
+            load_at(p1.add(1)),
+        ]
+    }
 }
 
 /// Row `i` of `M` for the chunk of tiles from `f0`: positions `6i .. 6i + 6`, each `block`
-/// apart in `m`.
+/// apart from `m`.
+///
+/// # Safety
+/// `m` must be valid for reads of `(6i + 5)·block + f0 + LANES` values.
 #[inline(always)]
-fn m_row<E: CpuElem>(m: &[E], block: usize, f0: usize, i: usize) -> [Lanes<E>; WIN] {
-    let row = &m[WIN * i * block + f0..];
-    let load = |j: usize| Lanes::load(&row[j * block..]);
-    [load(0), load(1), load(2), load(3), load(4), load(5)]
+unsafe fn m_row<E: CpuElem>(m: *const E, block: usize, f0: usize, i: usize) -> [Lanes<E>; WIN] {
+    // SAFETY: as the caller vouches.
+    unsafe {
+        let row = m.add(WIN * i * block + f0);
+        let load = |j: usize| load_at(row.add(j * block));
+        [load(0), load(1), load(2), load(3), load(4), load(5)]
+    }
 }
 
 /// Row `a` of the output gradient of the chunk of tiles from `f0`: its four column phases.
+///
+/// # Safety
+/// `grads` must hold [`PHASES`] phases of `len` values with `f0 + LANES ≤ len`.
 #[inline(always)]
-fn grad_row<E: CpuElem>(grads: &[E], len: usize, f0: usize, a: usize) -> [Lanes<E>; TILE] {
-    let row = &grads[TILE * a * len + f0..];
-    let load = |b: usize| Lanes::load(&row[b * len..]);
-    [load(0), load(1), load(2), load(3)]
-}
-
-/// Stores `value` at `row[from..]`, as far as `row` reaches.
-#[inline(always)]
-fn store_one<E: CpuElem>(row: &mut [E], from: usize, value: Lanes<E>) {
-    match row.get_mut(from..from + LANES) {
-        // A whole chunk: a copy of known length, which compiles to a vector move.
-        Some(whole) => whole.copy_from_slice(&value.0),
-        None => {
-            let len = row.len().saturating_sub(from).min(LANES);
-            row[from..from + len].copy_from_slice(&value.0[..len]);
-        }
+unsafe fn grad_row<E: CpuElem>(
+    grads: *const E,
+    len: usize,
+    f0: usize,
+    a: usize,
+) -> [Lanes<E>; TILE] {
+    // SAFETY: phases `4a .. 4a + 4`, element `f0` of each, within the caller's bound.
+    unsafe {
+        let row = grads.add(TILE * a * len + f0);
+        let load = |b: usize| load_at(row.add(b * len));
+        [load(0), load(1), load(2), load(3)]
     }
 }
 
 /// Copies a plane's row (a few dozen values) in whole chunks of [`LANES`], which compile to
-/// vector moves, instead of a call to `memcpy` per row.
+/// vector moves: the last chunk overlaps the one before it (copying some values twice)
+/// instead of a short tail, which would compile to a call to `memcpy` per row (3 % of W7).
 #[inline(always)]
 fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
-    let (mut d, mut s) = (dst.chunks_exact_mut(LANES), src.chunks_exact(LANES));
-    for (d, s) in (&mut d).zip(&mut s) {
+    let n = dst.len().min(src.len());
+    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n < LANES {
+        dst.copy_from_slice(src);
+        return;
+    }
+    for (d, s) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)) {
         d.copy_from_slice(s);
     }
-    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = *s;
-    }
+    let (last, from): (&mut [E; LANES], &[E; LANES]) = (
+        dst[n - LANES..].first_chunk_mut().expect("n ≥ LANES"),
+        src[n - LANES..].first_chunk().expect("n ≥ LANES"),
+    );
+    *last = *from;
 }
 
 /// Defines `$name` with its body compiled twice: for baseline x86-64 and, picked at run time
@@ -558,6 +589,9 @@ wide! {
     fn input_tiles(x: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
         let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.padded_phase());
         let (padded, vs, line) = (&mut s.padded[..], &mut s.v[..], &mut s.line_in[..]);
+        if n == 0 {
+            return;
+        }
         for (nc, xs) in x.chunks_exact(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
             for (r, row) in xs.chunks_exact(w).enumerate() {
@@ -567,24 +601,30 @@ wide! {
                 let (phase, at) = (padded_row % TILE, padded_row / TILE * stride);
                 deinterleave(line, padded, len, phase, at);
             }
-            let padded = &*padded;
-            let at = ch * span + sample * n;
-            let mut v = PlaneTiles { buf: &mut *vs, block: position_stride(k, span), at, len: n };
+            let (block, at) = (position_stride(k, span), ch * span + sample * n);
+            // Bounds, checked once per plane: every chunk's reads lie in the padded phases,
+            // every chunk's stores in the plane's tiles of each position's block.
+            assert!(
+                PHASES * len <= padded.len()
+                    && n + stride + LANES <= len
+                    && at + n <= block
+                    && (POS - 1) * block + at + n <= vs.len(),
+                "winograd scratch is sized for the plane"
+            );
+            let (from, to) = (padded.as_ptr(), vs.as_mut_ptr());
             for f0 in (0..n).step_by(LANES) {
+                let count = n - f0;
+                // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
+                let row = |i: usize| unsafe { b_t(window_row(from, len, stride, f0, i)) };
                 // B across each row's six columns, then Bᵀ down the six results.
-                let e = [
-                    b_t(window_row(padded, len, stride, f0, 0)),
-                    b_t(window_row(padded, len, stride, f0, 1)),
-                    b_t(window_row(padded, len, stride, f0, 2)),
-                    b_t(window_row(padded, len, stride, f0, 3)),
-                    b_t(window_row(padded, len, stride, f0, 4)),
-                    b_t(window_row(padded, len, stride, f0, 5)),
-                ];
+                let e = [row(0), row(1), row(2), row(3), row(4), row(5)];
                 #[expect(clippy::needless_range_loop, reason = "`j` picks a column of six rows")]
                 for j in 0..WIN {
                     let col = b_t([e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]]);
                     for (i, value) in col.into_iter().enumerate() {
-                        v.store(WIN * i + j, f0, value);
+                        // SAFETY: tiles `f0 .. f0 + min(count, LANES)` of position `6i + j`,
+                        // within `vs` by the bound asserted above.
+                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value, count) };
                     }
                 }
             }
@@ -599,27 +639,31 @@ wide! {
         let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.out_phase());
         let (m, line) = (&s.m[..], &mut s.line_out[..]);
         let outs = &mut s.outs[..PHASES * len];
+        if n == 0 {
+            return;
+        }
         for (nc, ys) in y.chunks_exact_mut(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
-            let m = &m[ch * span + sample * n..];
-            let at = position_stride(k, span);
+            let (block, at) = (position_stride(k, span), ch * span + sample * n);
+            // Bounds, checked once per plane: every chunk's reads of `M` (the buffer has a
+            // chunk of spare values) and stores into the output phases.
+            assert!(
+                (POS - 1) * block + at + n - 1 + LANES <= m.len() && PHASES * len <= outs.len(),
+                "winograd scratch is sized for the plane"
+            );
+            let (from, to) = (m[at..].as_ptr(), outs.as_mut_ptr());
             for f0 in (0..n).step_by(LANES) {
+                // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
+                let row = |i: usize| unsafe { a_t(m_row(from, block, f0, i)) };
                 // A across each row of M, then Aᵀ down the four columns.
-                let r = [
-                    a_t(m_row(m, at, f0, 0)),
-                    a_t(m_row(m, at, f0, 1)),
-                    a_t(m_row(m, at, f0, 2)),
-                    a_t(m_row(m, at, f0, 3)),
-                    a_t(m_row(m, at, f0, 4)),
-                    a_t(m_row(m, at, f0, 5)),
-                ];
+                let r = [row(0), row(1), row(2), row(3), row(4), row(5)];
                 #[expect(clippy::needless_range_loop, reason = "`b` picks a column of six rows")]
                 for b in 0..TILE {
                     let col = a_t([r[0][b], r[1][b], r[2][b], r[3][b], r[4][b], r[5][b]]);
                     for (a, value) in col.into_iter().enumerate() {
-                        // Whole chunks: each phase has a chunk of spare elements.
-                        let to = (TILE * a + b) * len + f0;
-                        outs[to..to + LANES].copy_from_slice(&value.0);
+                        // SAFETY: whole chunks, each phase having a chunk of spare values
+                        // (`f0 + LANES ≤ n + LANES − 1 < len`), inside `outs` as asserted.
+                        unsafe { store_at(to.add((TILE * a + b) * len + f0), value, LANES) };
                     }
                 }
             }
@@ -637,6 +681,9 @@ wide! {
     fn gradient_tiles(dy: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
         let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.out_phase());
         let (grads, ms, line) = (&mut s.grads[..], &mut s.m[..], &mut s.line_grad[..]);
+        if n == 0 {
+            return;
+        }
         for (nc, dys) in dy.chunks_exact(plane.size()).enumerate() {
             let (sample, ch) = (nc / k, nc % k);
             for (r, row) in dys.chunks_exact(w).enumerate() {
@@ -644,22 +691,28 @@ wide! {
                 copy_row(&mut line[..w], row);
                 deinterleave(line, grads, len, r % TILE, r / TILE * stride);
             }
-            let grads = &*grads;
-            let at = ch * span + sample * n;
-            let mut dm = PlaneTiles { buf: &mut *ms, block: position_stride(k, span), at, len: n };
+            let (block, at) = (position_stride(k, span), ch * span + sample * n);
+            // Bounds, checked once per plane, as in `input_tiles`.
+            assert!(
+                PHASES * len <= grads.len()
+                    && n + LANES <= len
+                    && at + n <= block
+                    && (POS - 1) * block + at + n <= ms.len(),
+                "winograd scratch is sized for the plane"
+            );
+            let (from, to) = (grads.as_ptr(), ms.as_mut_ptr());
             for f0 in (0..n).step_by(LANES) {
+                let count = n - f0;
+                // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
+                let row = |a: usize| unsafe { a_spread(grad_row(from, len, f0, a)) };
                 // dY·Aᵀ along the tile's four rows, then A down the six columns.
-                let u = [
-                    a_spread(grad_row(grads, len, f0, 0)),
-                    a_spread(grad_row(grads, len, f0, 1)),
-                    a_spread(grad_row(grads, len, f0, 2)),
-                    a_spread(grad_row(grads, len, f0, 3)),
-                ];
+                let u = [row(0), row(1), row(2), row(3)];
                 #[expect(clippy::needless_range_loop, reason = "`j` picks a column of four rows")]
                 for j in 0..WIN {
                     let col = a_spread([u[0][j], u[1][j], u[2][j], u[3][j]]);
                     for (i, value) in col.into_iter().enumerate() {
-                        dm.store(WIN * i + j, f0, value);
+                        // SAFETY: as in `input_tiles`.
+                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value, count) };
                     }
                 }
             }
