@@ -12,6 +12,10 @@
 //! ```
 #![warn(missing_docs)]
 
+// `wide!`, used by the files below.
+#[macro_use]
+mod wide;
+
 // Op families (`impl <Family> for CpuDevice`), one file each, beside their kernels.
 mod attention;
 mod conv;

@@ -58,86 +58,34 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     }
 }
 
-/// Mean and biased variance of channel `c` (two passes in `f64`, each slice in the eight
-/// partial sums of [`sum8`] so the loops vectorise instead of waiting on one chain of adds),
-/// compiled for AVX2 where the machine has it.
-fn channel_stats<E: CpuElem>(x: &[E], c: usize, g: Channels) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::f32_view::avx2_fma() {
-        // SAFETY: AVX2 and FMA are available (checked just above).
-        return unsafe { channel_stats_avx2(x, c, g) };
+wide! {
+    /// Mean and biased variance of channel `c` (two passes in `f64`, each slice in the eight
+    /// partial sums of [`sum8`] so the loops vectorise instead of waiting on one chain of adds).
+    fn channel_stats(x: &[E], c: usize, g: Channels) -> (f64, f64) {
+        let Channels { outer, channels, inner } = g;
+        let m = (outer * inner) as f64;
+        let slice = |o: usize| &x[(o * channels + c) * inner..][..inner];
+        let mean = (0..outer).map(|o| sum8(slice(o), |v| v)).sum::<f64>() / m;
+        let var = (0..outer).map(|o| sum8(slice(o), |v| (v - mean) * (v - mean))).sum::<f64>() / m;
+        (mean, var)
     }
-    channel_stats_in(x, c, g)
 }
 
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn channel_stats_avx2<E: CpuElem>(x: &[E], c: usize, g: Channels) -> (f64, f64) {
-    channel_stats_in(x, c, g)
-}
-
-#[inline(always)]
-fn channel_stats_in<E: Elem>(x: &[E], c: usize, g: Channels) -> (f64, f64) {
-    let Channels { outer, channels, inner } = g;
-    let m = (outer * inner) as f64;
-    let slice = |o: usize| &x[(o * channels + c) * inner..][..inner];
-    let mean = (0..outer).map(|o| sum8(slice(o), |v| v)).sum::<f64>() / m;
-    let var = (0..outer).map(|o| sum8(slice(o), |v| (v - mean) * (v - mean))).sum::<f64>() / m;
-    (mean, var)
-}
-
-/// `(Σdy, Σdy·x̂)` over channel `c`, `x̂ = (x − mean)·invstd`, in eight partial sums per
-/// slice as [`channel_stats`], compiled for AVX2 where the machine has it.
-fn channel_grad_sums<E: CpuElem>(
-    x: &[E],
-    dy: &[E],
-    c: usize,
-    (mean, invstd): (f64, f64),
-    g: Channels,
-) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::f32_view::avx2_fma() {
-        // SAFETY: AVX2 and FMA are available (checked just above).
-        return unsafe { channel_grad_sums_avx2(x, dy, c, (mean, invstd), g) };
+wide! {
+    /// `(Σdy, Σdy·x̂)` over channel `c`, `x̂ = (x − mean)·invstd`, in eight partial sums per
+    /// slice as [`channel_stats`].
+    fn channel_grad_sums(x: &[E], dy: &[E], c: usize, stats: (f64, f64), g: Channels) -> (f64, f64) {
+        let (Channels { outer, channels, inner }, (mean, invstd)) = (g, stats);
+        // Σdy·x̂ = invstd·Σdy·(x − mean).
+        let (mut sum_dy, mut sum_dy_dev) = (0.0, 0.0);
+        for o in 0..outer {
+            let at = (o * channels + c) * inner;
+            let (xs, dys) = (&x[at..at + inner], &dy[at..at + inner]);
+            sum_dy += sum8(dys, |d| d);
+            sum_dy_dev += sum8_pairs(xs, dys, |x, d| d * (x - mean));
+        }
+        (sum_dy, sum_dy_dev * invstd)
     }
-    channel_grad_sums_in(x, dy, c, (mean, invstd), g)
-}
-
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn channel_grad_sums_avx2<E: CpuElem>(
-    x: &[E],
-    dy: &[E],
-    c: usize,
-    stats: (f64, f64),
-    g: Channels,
-) -> (f64, f64) {
-    channel_grad_sums_in(x, dy, c, stats, g)
-}
-
-#[inline(always)]
-fn channel_grad_sums_in<E: Elem>(
-    x: &[E],
-    dy: &[E],
-    c: usize,
-    (mean, invstd): (f64, f64),
-    g: Channels,
-) -> (f64, f64) {
-    let Channels { outer, channels, inner } = g;
-    // Σdy·x̂ = invstd·Σdy·(x − mean).
-    let (mut sum_dy, mut sum_dy_dev) = (0.0, 0.0);
-    for o in 0..outer {
-        let at = (o * channels + c) * inner;
-        let (xs, dys) = (&x[at..at + inner], &dy[at..at + inner]);
-        sum_dy += sum8(dys, |d| d);
-        sum_dy_dev += sum8_pairs(xs, dys, |x, d| d * (x - mean));
-    }
-    let sum_dy_xhat = sum_dy_dev * invstd;
-    (sum_dy, sum_dy_xhat)
 }
 
 fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {

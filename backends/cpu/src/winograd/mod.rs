@@ -558,34 +558,6 @@ fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
     *last = *from;
 }
 
-/// Defines `$name` with its body compiled twice: for baseline x86-64 and, picked at run time
-/// where the machine has them, for AVX2 and FMA (the transforms are long loops of adds that
-/// the baseline's four-lane SSE runs at half the width).
-macro_rules! wide {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        fn $name<E: CpuElem>($($arg: $ty),*) {
-            #[inline(always)]
-            fn body<E: CpuElem>($($arg: $ty),*) $body
-
-            /// # Safety
-            /// The CPU must support AVX2 and FMA.
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2<E: CpuElem>($($arg: $ty),*) {
-                body($($arg),*)
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            if crate::f32_view::avx2_fma() {
-                // SAFETY: AVX2 and FMA are available (checked just above).
-                return unsafe { avx2($($arg),*) };
-            }
-            body($($arg),*)
-        }
-    };
-}
-
 wide! {
     /// `V[ξ][ch][tile] = (Bᵀ·d·B)[ξ]` for every tile of the `span / tiles` samples in `x`.
     fn input_tiles(x: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
