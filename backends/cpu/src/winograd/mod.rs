@@ -457,10 +457,11 @@ unsafe fn load_at<E: Copy>(p: *const E) -> Lanes<E> {
     Lanes(unsafe { p.cast::<[E; LANES]>().read_unaligned() })
 }
 
-/// Stores the first `count` (at most [`LANES`]) values of `value` at `p`.
+/// Stores the first `min(count, LANES)` values of `value` at `p`: a whole chunk as one vector
+/// store, the last chunk of a plane as a short copy.
 ///
 /// # Safety
-/// `p .. p + count` must lie in one live buffer of `E`s that nothing else borrows.
+/// `p .. p + min(count, LANES)` must lie in one live buffer of `E`s that nothing else borrows.
 #[inline(always)]
 unsafe fn store_at<E: Copy>(p: *mut E, value: Lanes<E>, count: usize) {
     // SAFETY: the caller vouches for the range.
