@@ -28,7 +28,7 @@ use crate::matmul::matmul_with;
 
 mod lines;
 use crate::{CpuBuf, CpuElem};
-use lines::{RUN, deinterleave, interleave};
+use lines::{RUN, deinterleave_span, interleave_span};
 
 /// Tiles per transformed group (the products' width): samples are grouped until they reach it.
 const SPAN: usize = 112;
@@ -567,14 +567,14 @@ wide! {
         if n == 0 {
             return;
         }
-        for (nc, xs) in x.chunks_exact(plane.size()).enumerate() {
+        for nc in 0..x.len() / plane.size() {
             let (sample, ch) = (nc / k, nc % k);
-            for (r, row) in xs.chunks_exact(w).enumerate() {
+            for r in 0..plane.h {
                 // Input column q is padded column q + 1; the line's other columns stay zero.
-                copy_row(&mut line[1..=w], row);
                 let padded_row = r + 1;
                 let (phase, at) = (padded_row % TILE, padded_row / TILE * stride);
-                deinterleave(line, padded, len, phase, at);
+                let row = (nc * plane.size() + r * w, w, 1);
+                deinterleave_span(x, row, line, padded, (len, phase, at));
             }
             let (block, at) = (position_stride(k, span), ch * span + sample * n);
             // Bounds, checked once per plane: every chunk's reads lie in the padded phases,
@@ -617,7 +617,7 @@ wide! {
         if n == 0 {
             return;
         }
-        for (nc, ys) in y.chunks_exact_mut(plane.size()).enumerate() {
+        for nc in 0..y.len() / plane.size() {
             let (sample, ch) = (nc / k, nc % k);
             let (block, at) = (position_stride(k, span), ch * span + sample * n);
             // Bounds, checked once per plane: every chunk's reads of `M` (the buffer has a
@@ -642,9 +642,9 @@ wide! {
                     }
                 }
             }
-            for (r, row) in ys.chunks_exact_mut(w).enumerate() {
-                interleave(outs, len, r % TILE, r / TILE * stride, line);
-                copy_row(row, &line[..w]);
+            for r in 0..plane.h {
+                let from = (len, r % TILE, r / TILE * stride);
+                interleave_span(outs, from, line, y, (nc * plane.size() + r * w, w));
             }
         }
     }
@@ -659,12 +659,12 @@ wide! {
         if n == 0 {
             return;
         }
-        for (nc, dys) in dy.chunks_exact(plane.size()).enumerate() {
+        for nc in 0..dy.len() / plane.size() {
             let (sample, ch) = (nc / k, nc % k);
-            for (r, row) in dys.chunks_exact(w).enumerate() {
+            for r in 0..plane.h {
                 // The line's columns past the row stay zero.
-                copy_row(&mut line[..w], row);
-                deinterleave(line, grads, len, r % TILE, r / TILE * stride);
+                let row = (nc * plane.size() + r * w, w, 0);
+                deinterleave_span(dy, row, line, grads, (len, r % TILE, r / TILE * stride));
             }
             let (block, at) = (position_stride(k, span), ch * span + sample * n);
             // Bounds, checked once per plane, as in `input_tiles`.
