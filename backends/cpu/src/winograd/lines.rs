@@ -32,20 +32,10 @@ pub(super) fn deinterleave<E: CpuElem>(
         if crate::f32_view::avx2_fma()
             && let (Some(run), Some(phases)) = (as_f32(run), as_f32_mut(phases))
         {
-            let run: &[f32; RUN] = window(run);
-            let to = [to(0), to(1), to(2), to(3)];
-            assert!(
-                to.iter().all(|&t| t + LANES <= phases.len()),
-                "winograd scratch is sized for whole runs"
-            );
-            let base = phases.as_mut_ptr();
-            // SAFETY: AVX2 is available (checked above); the four destinations lie in
-            // `phases` (asserted just above) and are distinct runs of it (different phases,
-            // each `len` ≥ `LANES` long), all derived from one pointer.
-            unsafe {
-                let dst = [base.add(to[0]), base.add(to[1]), base.add(to[2]), base.add(to[3])];
-                deinterleave_run_avx2(run, dst)
-            };
+            let dst = run_destinations(phases, (len, row_phase, at), c);
+            // SAFETY: AVX2 is available (checked above); `run_destinations` gives four
+            // distinct runs of `phases`.
+            unsafe { deinterleave_run_avx2(window(run), dst) };
             continue;
         }
         for j in 0..TILE {
@@ -78,19 +68,10 @@ pub(super) fn deinterleave_span<E: CpuElem>(
     {
         let span = &src[start - shift..start - shift + line.len()];
         for (c, run) in span.chunks_exact(RUN).enumerate() {
-            let to = |j: usize| (TILE * row_phase + j) * len + at + c * LANES;
-            let to = [to(0), to(1), to(2), to(3)];
-            assert!(
-                to.iter().all(|&t| t + LANES <= phases.len()),
-                "winograd scratch is sized for whole runs"
-            );
-            let base = phases.as_mut_ptr();
-            // SAFETY: AVX2 is available (checked above); the destinations are as in
-            // `deinterleave`.
-            unsafe {
-                let dst = [base.add(to[0]), base.add(to[1]), base.add(to[2]), base.add(to[3])];
-                deinterleave_kept_avx2(window(run), RUN * c, shift..shift + w, dst)
-            };
+            let dst = run_destinations(phases, (len, row_phase, at), c);
+            // SAFETY: AVX2 is available (checked above); `run_destinations` gives four
+            // distinct runs of `phases`.
+            unsafe { deinterleave_kept_avx2(window(run), RUN * c, shift..shift + w, dst) };
         }
         return;
     }
@@ -149,6 +130,28 @@ pub(super) fn interleave_span<E: CpuElem>(
     }
     interleave(phases, len, row_phase, at, line);
     super::copy_row(&mut dst[start..start + w], &line[..w]);
+}
+
+/// Where run `c` of row phase `row_phase` goes: element `at + 8c` of each of the four column
+/// phases (each `len` long) of `phases`, as pointers for the AVX2 stores.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn run_destinations(
+    phases: &mut [f32],
+    (len, row_phase, at): (usize, usize, usize),
+    c: usize,
+) -> [*mut f32; TILE] {
+    let to = |j: usize| (TILE * row_phase + j) * len + at + c * LANES;
+    let to = [to(0), to(1), to(2), to(3)];
+    // In bounds, and distinct: the phases are `len` ≥ `LANES` apart.
+    assert!(
+        len >= LANES && to.iter().all(|&t| t + LANES <= phases.len()),
+        "winograd scratch is sized for whole runs"
+    );
+    let base = phases.as_mut_ptr();
+    // SAFETY: each offset is inside `phases` (asserted just above); all four pointers come
+    // from one borrow.
+    unsafe { [base.add(to[0]), base.add(to[1]), base.add(to[2]), base.add(to[3])] }
 }
 
 /// `N` elements of `s` from `at`: the scratch buffers are sized for whole runs.
