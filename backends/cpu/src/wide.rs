@@ -4,11 +4,12 @@
 /// Defines `$name` with its body compiled twice: for baseline x86-64 and, picked at run time
 /// where the machine has them, for AVX2 and FMA (the crate is built for baseline x86-64, whose
 /// SSE runs `f32` four lanes and `f64` two lanes wide). The function is generic over
-/// `E: CpuElem`; the body is inlined into both versions.
+/// `E: CpuElem` and has the visibility written before `fn`; the body is inlined into both
+/// versions.
 macro_rules! wide {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
-        fn $name<E: $crate::CpuElem>($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name<E: $crate::CpuElem>($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             fn body<E: $crate::CpuElem>($($arg: $ty),*) $(-> $ret)? $body
 

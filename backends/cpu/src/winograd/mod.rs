@@ -19,6 +19,10 @@
 //! shares' weight-gradient sums are added in share order: the result does not depend on
 //! scheduling. Inside a share, samples are transformed in groups of at least [`SPAN`] tiles so
 //! the products are wide enough to run at the machine's rate while `V` and `M` stay in cache.
+//!
+//! Files: this one holds the plan (planes, scratch, shares, the products); `weights.rs` the
+//! kernels' transform and its adjoint; `tiles.rs` the three tile transforms, computed on
+//! [`lanes::Lanes`] (`lanes.rs`); `lines.rs` the split of rows into the phases they read.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -26,9 +30,14 @@ use shapeflow_core::backend::{ConvGeom, ConvGrads, Gemm};
 
 use crate::matmul::matmul_with;
 
+mod lanes;
 mod lines;
+mod tiles;
+mod weights;
 use crate::{CpuBuf, CpuElem};
-use lines::{RUN, deinterleave_span, interleave_span};
+use lines::RUN;
+use tiles::{gradient_tiles, input_tiles, output_tiles};
+use weights::{kernel_grads, kernels};
 
 /// Tiles per transformed group (the products' width): samples are grouped until they reach it.
 const SPAN: usize = 112;
@@ -290,82 +299,6 @@ fn weight_grad_share<E: CpuElem>(
     du
 }
 
-/// `U[ξ][r][k] = (G·g·Gᵀ)[ξ]` of each kernel: `r` over the output channels and `k` over the
-/// input channels, or, for the `adjoint` (the input gradient's convolution), `r` over the
-/// input channels and `k` over the output channels with each kernel rotated by 180°.
-fn kernels<E: CpuElem>(weight: &[E], o: usize, c: usize, adjoint: bool) -> CpuBuf<E> {
-    let (rows, cols) = if adjoint { (c, o) } else { (o, c) };
-    let mut buf = CpuBuf::<E>::scratch(POS * rows * cols);
-    // One slice for the whole loop: indexing the buffer itself checks for sharing each time.
-    let u = &mut buf[..];
-    for (oc_ic, g) in weight[..o * c * 9].chunks_exact(9).enumerate() {
-        let (oc, ic) = (oc_ic / c, oc_ic % c);
-        let mut g: [E; 9] = *window(g);
-        if adjoint {
-            g.reverse();
-        }
-        let (r, k) = if adjoint { (ic, oc) } else { (oc, ic) };
-        for (xi, value) in kernel_tile(g).into_iter().enumerate() {
-            u[(xi * rows + r) * cols + k] = value;
-        }
-    }
-    buf
-}
-
-/// `G·[g0 g1 g2]` with `G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]`.
-fn g_spread<E: CpuElem>([g0, g1, g2]: [E; 3]) -> [E; WIN] {
-    let c = |v: f64| E::from_f64(v);
-    let (even, odd) = (g0 + g2, g1);
-    let (far, mid) = (c(1.0 / 24.0) * g0 + c(1.0 / 6.0) * g2, c(1.0 / 12.0) * g1);
-    [
-        c(0.25) * g0,
-        c(-1.0 / 6.0) * (even + odd),
-        c(-1.0 / 6.0) * (even - odd),
-        far + mid,
-        far - mid,
-        g2,
-    ]
-}
-
-/// `Gᵀ·v`, the adjoint of [`g_spread`].
-fn g_gather<E: CpuElem>([v0, v1, v2, v3, v4, v5]: [E; WIN]) -> [E; 3] {
-    let c = |v: f64| E::from_f64(v);
-    let (near, far) = (v1 + v2, v3 + v4);
-    [
-        c(0.25) * v0 - c(1.0 / 6.0) * near + c(1.0 / 24.0) * far,
-        c(1.0 / 6.0) * (v2 - v1) + c(1.0 / 12.0) * (v3 - v4),
-        c(1.0 / 6.0) * (far - near) + v5,
-    ]
-}
-
-/// `G·g·Gᵀ` of one 3×3 kernel (row-major).
-fn kernel_tile<E: CpuElem>(g: [E; 9]) -> [E; POS] {
-    // `gg[b][i] = (G·g)[i][b]` (plain loops: `array::from_fn` of this size is not inlined).
-    let mut gg = [[E::zero(); WIN]; 3];
-    for (b, column) in gg.iter_mut().enumerate() {
-        *column = g_spread([g[b], g[3 + b], g[6 + b]]);
-    }
-    let mut u = [E::zero(); POS];
-    for (i, row) in u.chunks_exact_mut(WIN).enumerate() {
-        row.copy_from_slice(&g_spread([gg[0][i], gg[1][i], gg[2][i]]));
-    }
-    u
-}
-
-/// `dW[o][c] = Gᵀ·dU[·][o][c]·G` for every kernel (the adjoint of [`kernel_tile`]).
-fn kernel_grads<E: CpuElem>(du: &[E], dweight: &mut [E], o: usize, c: usize) {
-    for (oc_ic, dg) in dweight.chunks_exact_mut(9).enumerate() {
-        let t: [E; POS] = std::array::from_fn(|xi| du[xi * o * c + oc_ic]);
-        // `r[j][a] = (Gᵀ·dU)[a][j]`.
-        let r: [[E; 3]; WIN] =
-            std::array::from_fn(|j| g_gather(std::array::from_fn(|i| t[WIN * i + j])));
-        for a in 0..3 {
-            let row = g_gather(std::array::from_fn(|j| r[j][a]));
-            dg[3 * a..3 * a + 3].copy_from_slice(&row);
-        }
-    }
-}
-
 /// Tiles transformed at once: each transform loads every window value of a chunk of this
 /// many consecutive tiles as one [`Lanes`] (a vector register in `f32` on AVX2), computes on
 /// whole chunks and stores each transformed value as one chunk.
@@ -376,323 +309,6 @@ const LANES: usize = 8;
 #[inline(always)]
 fn window<E, const W: usize>(s: &[E]) -> &[E; W] {
     s.first_chunk().expect("winograd scratch is sized for whole chunks")
-}
-
-/// One value per tile of a chunk of [`LANES`] consecutive tiles: the transforms' arithmetic
-/// runs on whole chunks, each operation a short fixed loop that compiles to one vector
-/// instruction.
-#[derive(Clone, Copy)]
-struct Lanes<E>([E; LANES]);
-
-impl<E: CpuElem> Lanes<E> {
-    #[inline(always)]
-    fn zip(self, other: Self, f: impl Fn(E, E) -> E) -> Self {
-        let mut out = self.0;
-        for (o, &b) in out.iter_mut().zip(&other.0) {
-            *o = f(*o, b);
-        }
-        Lanes(out)
-    }
-
-    /// `c · self`.
-    #[inline(always)]
-    fn times(self, c: f64) -> Self {
-        let (c, mut out) = (E::from_f64(c), self.0);
-        for o in &mut out {
-            *o = c * *o;
-        }
-        Lanes(out)
-    }
-}
-
-impl<E: CpuElem> std::ops::Add for Lanes<E> {
-    type Output = Self;
-    #[inline(always)]
-    fn add(self, other: Self) -> Self {
-        self.zip(other, |a, b| a + b)
-    }
-}
-
-impl<E: CpuElem> std::ops::Sub for Lanes<E> {
-    type Output = Self;
-    #[inline(always)]
-    fn sub(self, other: Self) -> Self {
-        self.zip(other, |a, b| a - b)
-    }
-}
-
-/// `Bᵀ·d` with `Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0;
-/// 0 2 −1 −2 1 0; 0 4 0 −5 0 1]`.
-#[inline(always)]
-fn b_t<E: CpuElem>([d0, d1, d2, d3, d4, d5]: [Lanes<E>; WIN]) -> [Lanes<E>; WIN] {
-    let (a, b) = (d4 - d2.times(4.0), d3 - d1.times(4.0));
-    let (c, e) = (d4 - d2, (d3 - d1).times(2.0));
-    let first = d0.times(4.0) - d2.times(5.0) + d4;
-    let last = d1.times(4.0) - d3.times(5.0) + d5;
-    [first, a + b, a - b, c + e, c - e, last]
-}
-
-/// `Aᵀ·m` with `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]`.
-#[inline(always)]
-fn a_t<E: CpuElem>([m0, m1, m2, m3, m4, m5]: [Lanes<E>; WIN]) -> [Lanes<E>; TILE] {
-    let (p, q, s, d) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
-    [m0 + p + s, q + d.times(2.0), p + s.times(4.0), q + d.times(8.0) + m5]
-}
-
-/// `A·d`, the adjoint of [`a_t`].
-#[inline(always)]
-fn a_spread<E: CpuElem>([d0, d1, d2, d3]: [Lanes<E>; TILE]) -> [Lanes<E>; WIN] {
-    let (even, odd) = (d0 + d2, d1 + d3);
-    let (even4, odd2) = (d0 + d2.times(4.0), d1.times(2.0) + d3.times(8.0));
-    [d0, even + odd, even - odd, even4 + odd2, even4 - odd2, d3]
-}
-
-/// [`LANES`] values from `p`.
-///
-/// # Safety
-/// `p .. p + LANES` must lie in one live, initialised buffer of `E`s.
-#[inline(always)]
-unsafe fn load_at<E: Copy>(p: *const E) -> Lanes<E> {
-    // SAFETY: the caller vouches for the range; unaligned reads need no alignment.
-    Lanes(unsafe { p.cast::<[E; LANES]>().read_unaligned() })
-}
-
-/// Stores the first `min(count, LANES)` values of `value` at `p`: a whole chunk as one vector
-/// store, the last chunk of a plane as a short copy.
-///
-/// # Safety
-/// `p .. p + min(count, LANES)` must lie in one live buffer of `E`s that nothing else borrows.
-#[inline(always)]
-unsafe fn store_at<E: Copy>(p: *mut E, value: Lanes<E>, count: usize) {
-    // SAFETY: the caller vouches for the range.
-    unsafe {
-        if count >= LANES {
-            // A whole chunk: one vector store.
-            p.cast::<[E; LANES]>().write_unaligned(value.0);
-        } else {
-            std::ptr::copy_nonoverlapping(value.0.as_ptr(), p, count);
-        }
-    }
-}
-
-/// Row `i` of the input windows of the chunk of tiles from `f0`: value `(i, j)` of each tile
-/// (see [`Plane`]) for the six `j`, from the padded phases at `padded` (each `len` long).
-///
-/// # Safety
-/// `padded` must hold [`PHASES`] phases of `len` values with `f0 + stride + 1 + LANES ≤ len`.
-#[inline(always)]
-unsafe fn window_row<E: CpuElem>(
-    padded: *const E,
-    len: usize,
-    stride: usize,
-    f0: usize,
-    i: usize,
-) -> [Lanes<E>; WIN] {
-    // SAFETY: phase `4·(i % 4) + j % 4` ≤ 15, element `f0 + (i / 4)·stride + j / 4` of it, and
-    // the caller's bound keeps each read of LANES inside its phase.
-    unsafe {
-        let row = padded.add(TILE * (i % TILE) * len + f0 + i / TILE * stride);
-        let (p1, p2, p3) = (row.add(len), row.add(2 * len), row.add(3 * len));
-        [
-            load_at(row),
-            load_at(p1),
-            load_at(p2),
-            load_at(p3),
-            load_at(row.add(1)),
-            load_at(p1.add(1)),
-        ]
-    }
-}
-
-/// Row `i` of `M` for the chunk of tiles from `f0`: positions `6i .. 6i + 6`, each `block`
-/// apart from `m`.
-///
-/// # Safety
-/// `m` must be valid for reads of `(6i + 5)·block + f0 + LANES` values.
-#[inline(always)]
-unsafe fn m_row<E: CpuElem>(m: *const E, block: usize, f0: usize, i: usize) -> [Lanes<E>; WIN] {
-    // SAFETY: as the caller vouches.
-    unsafe {
-        let row = m.add(WIN * i * block + f0);
-        let load = |j: usize| load_at(row.add(j * block));
-        [load(0), load(1), load(2), load(3), load(4), load(5)]
-    }
-}
-
-/// Row `a` of the output gradient of the chunk of tiles from `f0`: its four column phases.
-///
-/// # Safety
-/// `grads` must hold [`PHASES`] phases of `len` values with `f0 + LANES ≤ len`.
-#[inline(always)]
-unsafe fn grad_row<E: CpuElem>(
-    grads: *const E,
-    len: usize,
-    f0: usize,
-    a: usize,
-) -> [Lanes<E>; TILE] {
-    // SAFETY: phases `4a .. 4a + 4`, element `f0` of each, within the caller's bound.
-    unsafe {
-        let row = grads.add(TILE * a * len + f0);
-        let load = |b: usize| load_at(row.add(b * len));
-        [load(0), load(1), load(2), load(3)]
-    }
-}
-
-/// Copies a plane's row (a few dozen values) in whole chunks of [`LANES`], which compile to
-/// vector moves: the last chunk overlaps the one before it (copying some values twice)
-/// instead of a short tail, which would compile to a call to `memcpy` per row (3 % of W7).
-#[inline(always)]
-fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
-    let n = dst.len().min(src.len());
-    let (dst, src) = (&mut dst[..n], &src[..n]);
-    if n < LANES {
-        dst.copy_from_slice(src);
-        return;
-    }
-    for (d, s) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)) {
-        d.copy_from_slice(s);
-    }
-    let (last, from): (&mut [E; LANES], &[E; LANES]) = (
-        dst[n - LANES..].first_chunk_mut().expect("n ≥ LANES"),
-        src[n - LANES..].first_chunk().expect("n ≥ LANES"),
-    );
-    *last = *from;
-}
-
-wide! {
-    /// `V[ξ][ch][tile] = (Bᵀ·d·B)[ξ]` for every tile of the `span / tiles` samples in `x`.
-    fn input_tiles(x: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
-        let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.padded_phase());
-        let (padded, vs, line) = (&mut s.padded[..], &mut s.v[..], &mut s.line_in[..]);
-        if n == 0 {
-            return;
-        }
-        for nc in 0..x.len() / plane.size() {
-            let (sample, ch) = (nc / k, nc % k);
-            for r in 0..plane.h {
-                // Input column q is padded column q + 1; the line's other columns stay zero.
-                let padded_row = r + 1;
-                let (phase, at) = (padded_row % TILE, padded_row / TILE * stride);
-                let row = (nc * plane.size() + r * w, w, 1);
-                deinterleave_span(x, row, line, padded, (len, phase, at));
-            }
-            let (block, at) = (position_stride(k, span), ch * span + sample * n);
-            // Bounds, checked once per plane: every chunk's reads lie in the padded phases,
-            // every chunk's stores in the plane's tiles of each position's block.
-            assert!(
-                PHASES * len <= padded.len()
-                    && n + stride + LANES <= len
-                    && at + n <= block
-                    && (POS - 1) * block + at + n <= vs.len(),
-                "winograd scratch is sized for the plane"
-            );
-            let (from, to) = (padded.as_ptr(), vs.as_mut_ptr());
-            for f0 in (0..n).step_by(LANES) {
-                let count = n - f0;
-                // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
-                let row = |i: usize| unsafe { b_t(window_row(from, len, stride, f0, i)) };
-                // B across each row's six columns, then Bᵀ down the six results.
-                let e = [row(0), row(1), row(2), row(3), row(4), row(5)];
-                #[expect(clippy::needless_range_loop, reason = "`j` picks a column of six rows")]
-                for j in 0..WIN {
-                    let col = b_t([e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]]);
-                    for (i, value) in col.into_iter().enumerate() {
-                        // SAFETY: tiles `f0 .. f0 + min(count, LANES)` of position `6i + j`,
-                        // within `vs` by the bound asserted above.
-                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value, count) };
-                    }
-                }
-            }
-        }
-    }
-}
-
-wide! {
-    /// `y[ch] = (Aᵀ·M·A)` of every tile of channel `ch`; the outputs of spare tiles and of the
-    /// tiles' parts outside the plane are dropped.
-    fn output_tiles(y: &mut [E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
-        let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.out_phase());
-        let (m, line) = (&s.m[..], &mut s.line_out[..]);
-        let outs = &mut s.outs[..PHASES * len];
-        if n == 0 {
-            return;
-        }
-        for nc in 0..y.len() / plane.size() {
-            let (sample, ch) = (nc / k, nc % k);
-            let (block, at) = (position_stride(k, span), ch * span + sample * n);
-            // Bounds, checked once per plane: every chunk's reads of `M` (the buffer has a
-            // chunk of spare values) and stores into the output phases.
-            assert!(
-                (POS - 1) * block + at + n - 1 + LANES <= m.len() && PHASES * len <= outs.len(),
-                "winograd scratch is sized for the plane"
-            );
-            let (from, to) = (m[at..].as_ptr(), outs.as_mut_ptr());
-            for f0 in (0..n).step_by(LANES) {
-                // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
-                let row = |i: usize| unsafe { a_t(m_row(from, block, f0, i)) };
-                // A across each row of M, then Aᵀ down the four columns.
-                let r = [row(0), row(1), row(2), row(3), row(4), row(5)];
-                #[expect(clippy::needless_range_loop, reason = "`b` picks a column of six rows")]
-                for b in 0..TILE {
-                    let col = a_t([r[0][b], r[1][b], r[2][b], r[3][b], r[4][b], r[5][b]]);
-                    for (a, value) in col.into_iter().enumerate() {
-                        // SAFETY: whole chunks, each phase having a chunk of spare values
-                        // (`f0 + LANES ≤ n + LANES − 1 < len`), inside `outs` as asserted.
-                        unsafe { store_at(to.add((TILE * a + b) * len + f0), value, LANES) };
-                    }
-                }
-            }
-            for r in 0..plane.h {
-                let from = (len, r % TILE, r / TILE * stride);
-                interleave_span(outs, from, line, y, (nc * plane.size() + r * w, w));
-            }
-        }
-    }
-}
-
-wide! {
-    /// `dM[ξ][ch][tile] = (A·dY·Aᵀ)[ξ]` of every tile's 4×4 output gradient `dY` (zero for
-    /// spare tiles and the outputs outside the plane).
-    fn gradient_tiles(dy: &[E], plane: Plane, k: usize, span: usize, s: &mut Scratch<E>) {
-        let (n, stride, w, len) = (plane.tiles(), plane.stride(), plane.w, plane.out_phase());
-        let (grads, ms, line) = (&mut s.grads[..], &mut s.m[..], &mut s.line_grad[..]);
-        if n == 0 {
-            return;
-        }
-        for nc in 0..dy.len() / plane.size() {
-            let (sample, ch) = (nc / k, nc % k);
-            for r in 0..plane.h {
-                // The line's columns past the row stay zero.
-                let row = (nc * plane.size() + r * w, w, 0);
-                deinterleave_span(dy, row, line, grads, (len, r % TILE, r / TILE * stride));
-            }
-            let (block, at) = (position_stride(k, span), ch * span + sample * n);
-            // Bounds, checked once per plane, as in `input_tiles`.
-            assert!(
-                PHASES * len <= grads.len()
-                    && n + LANES <= len
-                    && at + n <= block
-                    && (POS - 1) * block + at + n <= ms.len(),
-                "winograd scratch is sized for the plane"
-            );
-            let (from, to) = (grads.as_ptr(), ms.as_mut_ptr());
-            for f0 in (0..n).step_by(LANES) {
-                let count = n - f0;
-                // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
-                let row = |a: usize| unsafe { a_spread(grad_row(from, len, f0, a)) };
-                // dY·Aᵀ along the tile's four rows, then A down the six columns.
-                let u = [row(0), row(1), row(2), row(3)];
-                #[expect(clippy::needless_range_loop, reason = "`j` picks a column of four rows")]
-                for j in 0..WIN {
-                    let col = a_spread([u[0][j], u[1][j], u[2][j], u[3][j]]);
-                    for (i, value) in col.into_iter().enumerate() {
-                        // SAFETY: as in `input_tiles`.
-                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value, count) };
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -777,7 +393,7 @@ mod tests {
         // ⟨G·g·Gᵀ, t⟩ = ⟨g, Gᵀ·t·G⟩ for every g and t.
         let g: Vec<f64> = values(9, 4);
         let t: Vec<f64> = values(POS, 5);
-        let u = kernel_tile::<f64>(std::array::from_fn(|i| g[i]));
+        let u = weights::kernel_tile::<f64>(std::array::from_fn(|i| g[i]));
         let mut dg = [0.0; 9];
         kernel_grads(&t, &mut dg, 1, 1);
         let lhs: f64 = u.iter().zip(&t).map(|(a, b)| a * b).sum();
