@@ -59,15 +59,23 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
 }
 
 wide! {
-    /// Mean and biased variance of channel `c` (two passes in `f64`, each slice in the eight
-    /// partial sums of [`sum8`] so the loops vectorise instead of waiting on one chain of adds).
+    /// Mean and biased variance of channel `c` in one pass in `f64`: the sums of `d = x − s`
+    /// and `d²` about the channel's first value `s` (so a constant channel gives exactly zero
+    /// and a large mean cancels nothing), each slice in eight partial sums
+    /// ([`sum8_moments`]). Plain loops: a `.map().sum()` here left the sums to an
+    /// `Iterator::fold` that was not inlined and so not compiled for AVX2.
     fn channel_stats(x: &[E], c: usize, g: Channels) -> (f64, f64) {
         let Channels { outer, channels, inner } = g;
         let m = (outer * inner) as f64;
-        let slice = |o: usize| &x[(o * channels + c) * inner..][..inner];
-        let mean = (0..outer).map(|o| sum8(slice(o), |v| v)).sum::<f64>() / m;
-        let var = (0..outer).map(|o| sum8(slice(o), |v| (v - mean) * (v - mean))).sum::<f64>() / m;
-        (mean, var)
+        let shift = x[c * inner].as_f64();
+        let (mut sum, mut squares) = (0.0, 0.0);
+        for o in 0..outer {
+            let (s, q) = sum8_moments(&x[(o * channels + c) * inner..][..inner], shift);
+            sum += s;
+            squares += q;
+        }
+        let mean_dev = sum / m;
+        (shift + mean_dev, (squares / m - mean_dev * mean_dev).max(0.0))
     }
 }
 
@@ -232,8 +240,38 @@ fn sum8<E: Elem>(x: &[E], f: impl Fn(f64) -> f64) -> f64 {
             *a += f(v.as_f64());
         }
     }
-    let tail: f64 = chunks.remainder().iter().map(|&v| f(v.as_f64())).sum();
-    acc.iter().sum::<f64>() + tail
+    let mut tail = 0.0;
+    for &v in chunks.remainder() {
+        tail += f(v.as_f64());
+    }
+    total8(acc) + tail
+}
+
+/// `(Σd, Σd²)` of `d = x − shift` over `x` in `f64`, in eight interleaved partial sums each.
+#[inline(always)]
+fn sum8_moments<E: Elem>(x: &[E], shift: f64) -> (f64, f64) {
+    let (mut sum, mut squares) = ([0.0f64; 8], [0.0f64; 8]);
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for ((s, q), &v) in sum.iter_mut().zip(&mut squares).zip(c) {
+            let d = v.as_f64() - shift;
+            *s += d;
+            *q += d * d;
+        }
+    }
+    let (mut tail_sum, mut tail_squares) = (0.0, 0.0);
+    for &v in chunks.remainder() {
+        let d = v.as_f64() - shift;
+        tail_sum += d;
+        tail_squares += d * d;
+    }
+    (total8(sum) + tail_sum, total8(squares) + tail_squares)
+}
+
+/// The sum of eight partial sums, as a tree (no iterator left for the compiler to outline).
+#[inline(always)]
+fn total8(a: [f64; 8]) -> f64 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
 /// `Σ f(x, y)` over pairs of `x` and `y` in `f64`, in eight interleaved partial sums.
@@ -246,9 +284,11 @@ fn sum8_pairs<E: Elem>(x: &[E], y: &[E], f: impl Fn(f64, f64) -> f64) -> f64 {
             *s += f(u.as_f64(), v.as_f64());
         }
     }
-    let tail: f64 =
-        xc.remainder().iter().zip(yc.remainder()).map(|(&u, &v)| f(u.as_f64(), v.as_f64())).sum();
-    acc.iter().sum::<f64>() + tail
+    let mut tail = 0.0;
+    for (&u, &v) in xc.remainder().iter().zip(yc.remainder()) {
+        tail += f(u.as_f64(), v.as_f64());
+    }
+    total8(acc) + tail
 }
 
 /// Rows per task when the rows run in parallel.

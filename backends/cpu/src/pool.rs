@@ -182,10 +182,16 @@ fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E], g: Window2
         return;
     }
     let (pin, pout) = (g.h * g.w, g.oh * g.ow);
+    let two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
     dx[..g.n * g.c * pin].par_chunks_mut(pin).enumerate().for_each(|(p, d)| {
+        let (dy, argmax) = (&dy[p * pout..(p + 1) * pout], &argmax[p * pout..(p + 1) * pout]);
+        if two_by_two {
+            max_pool_2x2_backward(dy, argmax, d, &g);
+            return;
+        }
         d.iter_mut().for_each(|v| *v = E::zero());
-        let taps = argmax[p * pout..(p + 1) * pout].iter();
-        for (o, (&gy, &a)) in dy[p * pout..(p + 1) * pout].iter().zip(taps).enumerate() {
+        let taps = argmax.iter();
+        for (o, (&gy, &a)) in dy.iter().zip(taps).enumerate() {
             let tap = a.as_f64() as usize;
             let (oy, ox) = (o / g.ow, o % g.ow);
             // The tap's input position; padding never wins, so it is inside the plane.
@@ -199,6 +205,29 @@ fn max_pool2d_backward<E: Elem>(dy: &[E], argmax: &[E], dx: &mut [E], g: Window2
             }
         }
     });
+}
+
+/// [`max_pool2d_backward`] of the common 2×2, stride-2 window over one plane: each output's
+/// gradient written to its winning tap and zeros to the other three, two input rows at a time
+/// (no division per output, no separate zeroing pass); an odd last row or column, which no
+/// window covers, is zeroed.
+fn max_pool_2x2_backward<E: Elem>(dy: &[E], argmax: &[E], d: &mut [E], g: &Window2d) {
+    let (w, ow) = (g.w, g.ow);
+    for (oy, rows) in d.chunks_mut(2 * w).enumerate() {
+        if oy >= g.oh || rows.len() < 2 * w {
+            rows.iter_mut().for_each(|v| *v = E::zero());
+            continue;
+        }
+        let (r0, r1) = rows.split_at_mut(w);
+        let (gys, taps) = (&dy[oy * ow..(oy + 1) * ow], &argmax[oy * ow..(oy + 1) * ow]);
+        let (top, bottom) = (r0[..2 * ow].chunks_exact_mut(2), r1[..2 * ow].chunks_exact_mut(2));
+        for ((t, b), (&gy, &a)) in top.zip(bottom).zip(gys.iter().zip(taps)) {
+            let tap = a.as_f64();
+            let pick = |k: f64| if tap == k { gy } else { E::zero() };
+            (t[0], t[1], b[0], b[1]) = (pick(0.0), pick(1.0), pick(2.0), pick(3.0));
+        }
+        r0[2 * ow..].iter_mut().chain(&mut r1[2 * ow..]).for_each(|v| *v = E::zero());
+    }
 }
 
 /// Mean over each window, dividing by the full kernel area (padding counts as zeros).
@@ -324,6 +353,30 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The 2×2 backward fast path against a plain scatter of each output gradient to its
+    /// recorded tap, on planes with odd sides (their last row or column gets zero) and over a
+    /// buffer that held other values before.
+    #[test]
+    fn two_by_two_max_pool_backward_matches_a_plain_scatter() {
+        for (h, w) in [(2, 2), (3, 5), (7, 7), (28, 28), (5, 70)] {
+            let g = Window2d::new([2, 3, h, w], [2, 2], [2, 2], [0, 0], [1, 1]).unwrap();
+            let len = g.n * g.c * g.oh * g.ow;
+            let dy: Vec<f64> = (0..len).map(|i| (i as f64) * 0.25 - 3.0).collect();
+            let am: Vec<f64> = (0..len).map(|i| ((i * 7 + i / 3) % 4) as f64).collect();
+            let mut dx = vec![9.0f64; g.n * g.c * h * w];
+            max_pool2d_backward(&dy, &am, &mut dx, g);
+            let mut want = vec![0.0f64; dx.len()];
+            for p in 0..g.n * g.c {
+                for o in 0..g.oh * g.ow {
+                    let (oy, ox, tap) = (o / g.ow, o % g.ow, am[p * g.oh * g.ow + o] as usize);
+                    let (iy, ix) = (2 * oy + tap / 2, 2 * ox + tap % 2);
+                    want[p * h * w + iy * w + ix] += dy[p * g.oh * g.ow + o];
+                }
+            }
+            assert_eq!(dx, want, "{h}×{w}");
         }
     }
 }

@@ -83,20 +83,12 @@ pub(super) unsafe fn load_at<E: Copy>(p: *const E) -> Lanes<E> {
     Lanes(unsafe { p.cast::<[E; LANES]>().read_unaligned() })
 }
 
-/// Stores the first `min(count, LANES)` values of `value` at `p`: a whole chunk as one vector
-/// store, the last chunk of a plane as a short copy.
+/// Stores the [`LANES`] values of `value` at `p` as one (vector) store.
 ///
 /// # Safety
-/// `p .. p + min(count, LANES)` must lie in one live buffer of `E`s that nothing else borrows.
+/// `p .. p + LANES` must lie in one live buffer of `E`s that nothing else borrows.
 #[inline(always)]
-pub(super) unsafe fn store_at<E: Copy>(p: *mut E, value: Lanes<E>, count: usize) {
-    // SAFETY: the caller vouches for the range.
-    unsafe {
-        if count >= LANES {
-            // A whole chunk: one vector store.
-            p.cast::<[E; LANES]>().write_unaligned(value.0);
-        } else {
-            std::ptr::copy_nonoverlapping(value.0.as_ptr(), p, count);
-        }
-    }
+pub(super) unsafe fn store_at<E: Copy>(p: *mut E, value: Lanes<E>) {
+    // SAFETY: the caller vouches for the range; unaligned writes need no alignment.
+    unsafe { p.cast::<[E; LANES]>().write_unaligned(value.0) }
 }

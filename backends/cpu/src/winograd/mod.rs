@@ -170,13 +170,14 @@ impl<E: CpuElem> Scratch<E> {
 }
 
 /// Elements from one position `ξ` to the next in `V` and `M` of `rows` channels over `span`
-/// tiles: the `rows × span` product operand, then padding to an odd number of 64-byte lines
-/// for `f32`. The transforms read or write all 36 positions of a chunk at once; blocks a
-/// multiple of 4 KiB apart (or of 2 KiB: 28×28 planes, 32 channels, two samples) would put
-/// every stream in the same few cache sets.
+/// tiles: the `rows × span` product operand and a chunk of spare values (the last plane's
+/// last whole-chunk store), then padding to an odd number of 64-byte lines for `f32`. The
+/// transforms read or write all 36 positions of a chunk at once; blocks a multiple of 4 KiB
+/// apart (or of 2 KiB: 28×28 planes, 32 channels, two samples) would put every stream in the
+/// same few cache sets.
 fn position_stride(rows: usize, span: usize) -> usize {
     const LINE: usize = 16;
-    let whole = (rows * span).next_multiple_of(LINE);
+    let whole = (rows * span + LANES).next_multiple_of(LINE);
     if (whole / LINE).is_multiple_of(2) { whole + LINE } else { whole }
 }
 

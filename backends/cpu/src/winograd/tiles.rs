@@ -78,8 +78,12 @@ wide! {
         if n == 0 {
             return;
         }
-        for nc in 0..x.len() / plane.size() {
-            let (sample, ch) = (nc / k, nc % k);
+        // Planes in the order of their tiles in `V` (channel-major), so the whole-chunk stores
+        // of a plane's last chunk spill only into tiles stored later (the last plane's into
+        // the spare values of each position's block).
+        let samples = x.len() / plane.size() / k.max(1);
+        for (ch, sample) in (0..k).flat_map(|ch| (0..samples).map(move |sample| (ch, sample))) {
+            let nc = sample * k + ch;
             for r in 0..plane.h {
                 // Input column q is padded column q + 1; the line's other columns stay zero.
                 let padded_row = r + 1;
@@ -89,17 +93,16 @@ wide! {
             }
             let (block, at) = (position_stride(k, span), ch * span + sample * n);
             // Bounds, checked once per plane: every chunk's reads lie in the padded phases,
-            // every chunk's stores in the plane's tiles of each position's block.
+            // every chunk's whole stores in each position's block.
             assert!(
                 PHASES * len <= padded.len()
                     && n + stride + LANES <= len
-                    && at + n <= block
-                    && (POS - 1) * block + at + n <= vs.len(),
+                    && at + n - 1 + LANES <= block
+                    && (POS - 1) * block + block <= vs.len(),
                 "winograd scratch is sized for the plane"
             );
             let (from, to) = (padded.as_ptr(), vs.as_mut_ptr());
             for f0 in (0..n).step_by(LANES) {
-                let count = n - f0;
                 // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
                 let row = |i: usize| unsafe { b_t(window_row(from, len, stride, f0, i)) };
                 // B across each row's six columns, then Bᵀ down the six results.
@@ -108,9 +111,9 @@ wide! {
                 for j in 0..WIN {
                     let col = b_t([e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]]);
                     for (i, value) in col.into_iter().enumerate() {
-                        // SAFETY: tiles `f0 .. f0 + min(count, LANES)` of position `6i + j`,
-                        // within `vs` by the bound asserted above.
-                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value, count) };
+                        // SAFETY: tiles `f0 .. f0 + LANES` of position `6i + j`, inside its
+                        // block by the bound asserted above (`f0 ≤ n − 1`).
+                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value) };
                     }
                 }
             }
@@ -149,7 +152,7 @@ wide! {
                     for (a, value) in col.into_iter().enumerate() {
                         // SAFETY: whole chunks, each phase having a chunk of spare values
                         // (`f0 + LANES ≤ n + LANES − 1 < len`), inside `outs` as asserted.
-                        unsafe { store_at(to.add((TILE * a + b) * len + f0), value, LANES) };
+                        unsafe { store_at(to.add((TILE * a + b) * len + f0), value) };
                     }
                 }
             }
@@ -170,8 +173,10 @@ wide! {
         if n == 0 {
             return;
         }
-        for nc in 0..dy.len() / plane.size() {
-            let (sample, ch) = (nc / k, nc % k);
+        // Planes channel-major, as in `input_tiles`.
+        let samples = dy.len() / plane.size() / k.max(1);
+        for (ch, sample) in (0..k).flat_map(|ch| (0..samples).map(move |sample| (ch, sample))) {
+            let nc = sample * k + ch;
             for r in 0..plane.h {
                 // The line's columns past the row stay zero.
                 let row = (nc * plane.size() + r * w, w, 0);
@@ -182,13 +187,12 @@ wide! {
             assert!(
                 PHASES * len <= grads.len()
                     && n + LANES <= len
-                    && at + n <= block
-                    && (POS - 1) * block + at + n <= ms.len(),
+                    && at + n - 1 + LANES <= block
+                    && (POS - 1) * block + block <= ms.len(),
                 "winograd scratch is sized for the plane"
             );
             let (from, to) = (grads.as_ptr(), ms.as_mut_ptr());
             for f0 in (0..n).step_by(LANES) {
-                let count = n - f0;
                 // SAFETY: `f0 < n`, so the bound asserted above holds for every read.
                 let row = |a: usize| unsafe { a_spread(grad_row(from, len, f0, a)) };
                 // dY·Aᵀ along the tile's four rows, then A down the six columns.
@@ -198,7 +202,7 @@ wide! {
                     let col = a_spread([u[0][j], u[1][j], u[2][j], u[3][j]]);
                     for (i, value) in col.into_iter().enumerate() {
                         // SAFETY: as in `input_tiles`.
-                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value, count) };
+                        unsafe { store_at(to.add((WIN * i + j) * block + at + f0), value) };
                     }
                 }
             }
