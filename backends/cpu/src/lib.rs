@@ -18,6 +18,7 @@ mod wide;
 
 // Op families (`impl <Family> for CpuDevice`), one file each, beside their kernels.
 mod attention;
+mod batch_norm;
 mod conv;
 mod conv_samples;
 mod device;
@@ -50,6 +51,7 @@ mod matmul_row;
 mod matmul_simd128;
 mod recurrence;
 mod softmax;
+mod sums;
 mod workers;
 
 use std::marker::PhantomData;

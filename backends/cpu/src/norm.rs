@@ -1,6 +1,5 @@
-//! `impl Norm for CpuDevice`: batch normalisation over `[outer, channels, inner]` buffers
-//! (moments, apply, backward) and layer normalisation per row (statistics accumulated in `f64`,
-//! rows in parallel above 32k values).
+//! `impl Norm for CpuDevice`: batch normalisation (its kernels in `batch_norm.rs`) and layer
+//! normalisation per row (statistics accumulated in `f64`, rows in parallel above 32k values).
 
 use rayon::prelude::*;
 use shapeflow_core::Elem;
@@ -9,8 +8,10 @@ use shapeflow_core::backend::{
     RowStatsMut,
 };
 
+use crate::batch_norm::{batch_norm_apply, batch_norm_backward, channel_moments};
 #[cfg(target_arch = "x86_64")]
 use crate::f32_view::{as_f32, as_f32_mut};
+use crate::sums::sum8;
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 impl<E: CpuElem> Norm for CpuDevice<E> {
@@ -58,159 +59,6 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     }
 }
 
-wide! {
-    /// Mean and biased variance of channel `c` in one pass in `f64`: the sums of `d = x − s`
-    /// and `d²` about the channel's first value `s` (so a constant channel gives exactly zero
-    /// and a large mean cancels nothing), each slice in eight partial sums
-    /// ([`sum8_moments`]). Plain loops: a `.map().sum()` here left the sums to an
-    /// `Iterator::fold` that was not inlined and so not compiled for AVX2.
-    fn channel_stats(x: &[E], c: usize, g: Channels) -> (f64, f64) {
-        let Channels { outer, channels, inner } = g;
-        let m = (outer * inner) as f64;
-        let shift = x[c * inner].as_f64();
-        let (mut sum, mut squares) = (0.0, 0.0);
-        for o in 0..outer {
-            let (s, q) = sum8_moments(&x[(o * channels + c) * inner..][..inner], shift);
-            sum += s;
-            squares += q;
-        }
-        let mean_dev = sum / m;
-        (shift + mean_dev, (squares / m - mean_dev * mean_dev).max(0.0))
-    }
-}
-
-wide! {
-    /// `(Σdy, Σdy·x̂)` over channel `c`, `x̂ = (x − mean)·invstd`, in eight partial sums per
-    /// slice as [`channel_stats`].
-    fn channel_grad_sums(x: &[E], dy: &[E], c: usize, stats: (f64, f64), g: Channels) -> (f64, f64) {
-        let (Channels { outer, channels, inner }, (mean, invstd)) = (g, stats);
-        // Σdy·x̂ = invstd·Σdy·(x − mean).
-        let (mut sum_dy, mut sum_dy_dev) = (0.0, 0.0);
-        for o in 0..outer {
-            let at = (o * channels + c) * inner;
-            let (xs, dys) = (&x[at..at + inner], &dy[at..at + inner]);
-            sum_dy += sum8(dys, |d| d);
-            sum_dy_dev += sum8_pairs(xs, dys, |x, d| d * (x - mean));
-        }
-        (sum_dy, sum_dy_dev * invstd)
-    }
-}
-
-fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {
-    x.len() >= outer * channels * inner && outer * inner > 0
-}
-
-/// Below this many values per task, batch-norm work is not split further.
-const BN_GRAIN: usize = 1 << 13;
-
-/// Mean and biased variance per channel (two passes, accumulated in f64), channels in
-/// parallel (each channel's sums in a fixed order: results do not depend on scheduling).
-fn channel_moments<E: CpuElem>(x: &[E], mean: &mut [E], var: &mut [E], g: Channels) {
-    let Channels { outer, channels, inner } = g;
-    if !sizes_ok(x, outer, channels, inner) || mean.len() < channels || var.len() < channels {
-        mean.iter_mut().chain(var.iter_mut()).for_each(|v| *v = E::zero());
-        return;
-    }
-    let per_channel = (BN_GRAIN / (outer * inner).max(1)).max(1);
-    mean[..channels]
-        .par_iter_mut()
-        .zip(var[..channels].par_iter_mut())
-        .enumerate()
-        .with_min_len(per_channel)
-        .for_each(|(c, (mean, var))| {
-            let (mu, v) = channel_stats(x, c, g);
-            *mean = E::from_f64(mu);
-            *var = E::from_f64(v);
-        });
-}
-
-/// `y = (x − mean)·invstd·gamma + beta` per channel, `inner`-long slices in parallel.
-fn batch_norm_apply<E: Elem>(
-    x: &[E],
-    (mean, var): (&[E], &[E]),
-    (gamma, beta): (&[E], &[E]),
-    y: &mut [E],
-    g: BatchNormGeom,
-) {
-    let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
-    if !sizes_ok(x, outer, channels, inner) || y.len() < x.len() {
-        return;
-    }
-    let n = outer * channels * inner;
-    y[..n]
-        .par_chunks_mut(inner)
-        .zip(x[..n].par_chunks(inner))
-        .enumerate()
-        .with_min_len((BN_GRAIN / inner).max(1))
-        .for_each(|(k, (ys, xs))| {
-            let c = k % channels;
-            let invstd = E::from_f64(1.0 / (var[c].as_f64() + eps).sqrt());
-            let scale = invstd * gamma[c];
-            let shift = beta[c] - mean[c] * scale;
-            for (yv, &xv) in ys.iter_mut().zip(xs) {
-                *yv = xv * scale + shift;
-            }
-        });
-}
-
-/// Training-mode backward: `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))`. The per-channel sums
-/// run channels in parallel, then `dx` in parallel over `inner`-long slices.
-fn batch_norm_backward<E: CpuElem>(
-    x: &[E],
-    dy: &[E],
-    (mean, var): (&[E], &[E]),
-    gamma: &[E],
-    grads: BatchNormGrads<'_, CpuBuf<E>>,
-    g: BatchNormGeom,
-) {
-    let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
-    let BatchNormGrads { dx, dgamma, dbeta } = grads;
-    if !sizes_ok(x, outer, channels, inner)
-        || dy.len() < x.len()
-        || dx.len() < x.len()
-        || dgamma.len() < channels
-        || dbeta.len() < channels
-    {
-        return;
-    }
-    let m = (outer * inner) as f64;
-    let invstd = |c: usize| 1.0 / (var[c].as_f64() + eps).sqrt();
-    let per_channel = (BN_GRAIN / (outer * inner).max(1)).max(1);
-    // (Σdy, Σdy·x̂) per channel, in a pooled buffer (a steady-state step allocates nothing).
-    let mut sums = CpuBuf::<f64>::scratch(2 * channels);
-    sums.par_chunks_mut(2).enumerate().with_min_len(per_channel).for_each(|(c, out)| {
-        let stats = (mean[c].as_f64(), invstd(c));
-        (out[0], out[1]) = channel_grad_sums(x, dy, c, stats, g.shape);
-    });
-    for (c, pair) in sums.chunks(2).enumerate() {
-        dbeta[c] = E::from_f64(pair[0]);
-        dgamma[c] = E::from_f64(pair[1]);
-    }
-    let n = outer * channels * inner;
-    dx[..n].par_chunks_mut(inner).enumerate().with_min_len((BN_GRAIN / inner).max(1)).for_each(
-        |(k, out)| {
-            let c = k % channels;
-            let (mu, is) = (mean[c].as_f64(), invstd(c));
-            let (sum_dy, sum_dy_xhat) = (sums[2 * c], sums[2 * c + 1]);
-            let kk = gamma[c].as_f64() * is / m;
-            let at = k * inner;
-            // kk·(m·dy − Σdy − x̂·Σdy·x̂), x̂ = (x − mean)·invstd, as a·dy + b·x + c.
-            let coef = (kk * m, -kk * is * sum_dy_xhat, kk * (mu * is * sum_dy_xhat - sum_dy));
-            bn_dx_slice(&x[at..at + inner], &dy[at..at + inner], out, coef);
-        },
-    );
-}
-
-wide! {
-    /// `dx = a·dy + b·x + c` over one slice of a channel, in `f64` (four lanes on AVX2).
-    fn bn_dx_slice(x: &[E], dy: &[E], out: &mut [E], coef: (f64, f64, f64)) {
-        let (a, b, c) = coef;
-        for ((o, &xv), &g) in out.iter_mut().zip(x).zip(dy) {
-            *o = E::from_f64(a * g.as_f64() + b * xv.as_f64() + c);
-        }
-    }
-}
-
 // ---- layer normalisation per row ----------------------------------------------------------
 
 /// Below this many values the rows run on one thread.
@@ -228,67 +76,6 @@ fn row_stats<E: Elem>(row: &[E]) -> (f64, f64) {
     let mean = sum8(row, |v| v) / n;
     let var = sum8(row, |v| (v - mean) * (v - mean)) / n;
     (mean, var)
-}
-
-/// `Σ f(x)` over `x` in `f64`, in eight interleaved partial sums.
-#[inline(always)]
-fn sum8<E: Elem>(x: &[E], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += f(v.as_f64());
-        }
-    }
-    let mut tail = 0.0;
-    for &v in chunks.remainder() {
-        tail += f(v.as_f64());
-    }
-    total8(acc) + tail
-}
-
-/// `(Σd, Σd²)` of `d = x − shift` over `x` in `f64`, in eight interleaved partial sums each.
-#[inline(always)]
-fn sum8_moments<E: Elem>(x: &[E], shift: f64) -> (f64, f64) {
-    let (mut sum, mut squares) = ([0.0f64; 8], [0.0f64; 8]);
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for ((s, q), &v) in sum.iter_mut().zip(&mut squares).zip(c) {
-            let d = v.as_f64() - shift;
-            *s += d;
-            *q += d * d;
-        }
-    }
-    let (mut tail_sum, mut tail_squares) = (0.0, 0.0);
-    for &v in chunks.remainder() {
-        let d = v.as_f64() - shift;
-        tail_sum += d;
-        tail_squares += d * d;
-    }
-    (total8(sum) + tail_sum, total8(squares) + tail_squares)
-}
-
-/// The sum of eight partial sums, as a tree (no iterator left for the compiler to outline).
-#[inline(always)]
-fn total8(a: [f64; 8]) -> f64 {
-    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
-}
-
-/// `Σ f(x, y)` over pairs of `x` and `y` in `f64`, in eight interleaved partial sums.
-#[inline(always)]
-fn sum8_pairs<E: Elem>(x: &[E], y: &[E], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (mut xc, mut yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    for (a, b) in (&mut xc).zip(&mut yc) {
-        for ((s, &u), &v) in acc.iter_mut().zip(a).zip(b) {
-            *s += f(u.as_f64(), v.as_f64());
-        }
-    }
-    let mut tail = 0.0;
-    for (&u, &v) in xc.remainder().iter().zip(yc.remainder()) {
-        tail += f(u.as_f64(), v.as_f64());
-    }
-    total8(acc) + tail
 }
 
 /// Rows per task when the rows run in parallel.
