@@ -7,6 +7,7 @@ mod support;
 mod activation;
 mod attention;
 mod batch_norm;
+mod batch_norm_relu;
 mod bce;
 mod clip;
 mod conv1d;

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::{BatchNormGeom, BatchNormGrads, Channels};
 
-use crate::sums::{sum8_grads, sum8_moments};
+use crate::sums::{relu_gate, sum8_grads, sum8_moments};
 use crate::{CpuBuf, CpuElem};
 
 wide! {
@@ -27,14 +27,16 @@ wide! {
 }
 
 wide! {
-    /// Adds, for each channel `c`, `(Σdy, Σdy·(x − means[c]))` over `samples` to `out[2c]` and
-    /// `out[2c + 1]`, in one loop per slice ([`sum8_grads`]).
-    fn block_grad_sums(x: &[E], dy: &[E], means: &[f64], samples: Range<usize>, g: Channels, out: &mut [f64]) {
+    /// Adds, for each channel `c`, `(Σg, Σg·(x − means[c]))` over `samples` to `out[2c]` and
+    /// `out[2c + 1]`, in one loop per slice ([`sum8_grads`]; `g` is `dy`, gated by a ReLU's
+    /// output `gate`).
+    fn block_grad_sums(x: &[E], dy: &[E], gate: Option<&[E]>, means: &[f64], samples: Range<usize>, g: Channels, out: &mut [f64]) {
         let Channels { channels, inner, .. } = g;
         for o in samples {
             for ((c, pair), &mean) in out.chunks_exact_mut(2).enumerate().zip(means) {
                 let at = (o * channels + c) * inner;
-                let (d, dd) = sum8_grads(&x[at..at + inner], &dy[at..at + inner], mean);
+                let gate = gate.map(|y| &y[at..at + inner]);
+                let (d, dd) = sum8_grads(&x[at..at + inner], &dy[at..at + inner], gate, mean);
                 pair[0] += d;
                 pair[1] += dd;
             }
@@ -91,13 +93,15 @@ pub(crate) fn channel_moments<E: CpuElem>(x: &[E], mean: &mut [E], var: &mut [E]
     }
 }
 
-/// `y = (x − mean)·invstd·gamma + beta` per channel, `inner`-long slices in parallel.
+/// `y = (x − mean)·invstd·gamma + beta` per channel, `inner`-long slices in parallel; with
+/// `relu`, `Relu`'s forward of that in the same pass (NaN passes through).
 pub(crate) fn batch_norm_apply<E: Elem>(
     x: &[E],
     (mean, var): (&[E], &[E]),
     (gamma, beta): (&[E], &[E]),
     y: &mut [E],
     g: BatchNormGeom,
+    relu: bool,
 ) {
     let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
     if !sizes_ok(x, outer, channels, inner) || y.len() < x.len() {
@@ -114,17 +118,27 @@ pub(crate) fn batch_norm_apply<E: Elem>(
             let invstd = E::from_f64(1.0 / (var[c].as_f64() + eps).sqrt());
             let scale = invstd * gamma[c];
             let shift = beta[c] - mean[c] * scale;
-            for (yv, &xv) in ys.iter_mut().zip(xs) {
-                *yv = xv * scale + shift;
+            let pairs = ys.iter_mut().zip(xs);
+            if relu {
+                let zero = E::zero();
+                for (yv, &xv) in pairs {
+                    let v = xv * scale + shift;
+                    *yv = if v > zero || v.is_nan() { v } else { zero };
+                }
+            } else {
+                pairs.for_each(|(yv, &xv)| *yv = xv * scale + shift);
             }
         });
 }
 
 /// Training-mode backward: `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))`. The per-channel sums
-/// run channels in parallel, then `dx` in parallel over `inner`-long slices.
+/// run over [`channel_sums`]' blocks of samples, then `dx` in parallel over `inner`-long
+/// slices. With `gate` (the output of a ReLU that read this batch norm's output), `dy` is the
+/// ReLU's output gradient and `dy ⊙ [gate > 0]` stands for `dy` throughout.
 pub(crate) fn batch_norm_backward<E: CpuElem>(
     x: &[E],
     dy: &[E],
+    gate: Option<&[E]>,
     (mean, var): (&[E], &[E]),
     gamma: &[E],
     grads: BatchNormGrads<'_, CpuBuf<E>>,
@@ -135,6 +149,7 @@ pub(crate) fn batch_norm_backward<E: CpuElem>(
     if !sizes_ok(x, outer, channels, inner)
         || dy.len() < x.len()
         || dx.len() < x.len()
+        || gate.is_some_and(|y| y.len() < x.len())
         || dgamma.len() < channels
         || dbeta.len() < channels
     {
@@ -147,7 +162,7 @@ pub(crate) fn batch_norm_backward<E: CpuElem>(
     let mut means = CpuBuf::<f64>::scratch(channels);
     means.iter_mut().zip(&mean[..channels]).for_each(|(m, &v)| *m = v.as_f64());
     let mut sums = channel_sums(g.shape, |samples, out| {
-        block_grad_sums(x, dy, &means, samples, g.shape, out);
+        block_grad_sums(x, dy, gate, &means, samples, g.shape, out);
     });
     for (c, pair) in sums.chunks_exact_mut(2).enumerate() {
         pair[1] *= invstd(c);
@@ -164,17 +179,25 @@ pub(crate) fn batch_norm_backward<E: CpuElem>(
             let at = k * inner;
             // kk·(m·dy − Σdy − x̂·Σdy·x̂), x̂ = (x − mean)·invstd, as a·dy + b·x + c.
             let coef = (kk * m, -kk * is * sum_dy_xhat, kk * (mu * is * sum_dy_xhat - sum_dy));
-            bn_dx_slice(&x[at..at + inner], &dy[at..at + inner], out, coef);
+            let gate = gate.map(|y| &y[at..at + inner]);
+            bn_dx_slice(&x[at..at + inner], &dy[at..at + inner], gate, out, coef);
         },
     );
 }
 
 wide! {
-    /// `dx = a·dy + b·x + c` over one slice of a channel, in `f64` (four lanes on AVX2).
-    fn bn_dx_slice(x: &[E], dy: &[E], out: &mut [E], coef: (f64, f64, f64)) {
+    /// `dx = a·g + b·x + c` over one slice of a channel, `g` being `dy` or, with `gate`,
+    /// `dy ⊙ [gate > 0]`; in `f64` (four lanes on AVX2).
+    fn bn_dx_slice(x: &[E], dy: &[E], gate: Option<&[E]>, out: &mut [E], coef: (f64, f64, f64)) {
         let (a, b, c) = coef;
-        for ((o, &xv), &g) in out.iter_mut().zip(x).zip(dy) {
-            *o = E::from_f64(a * g.as_f64() + b * xv.as_f64() + c);
+        let value = |g: E, xv: E| E::from_f64(a * g.as_f64() + b * xv.as_f64() + c);
+        match gate {
+            Some(y) => {
+                for (((o, &xv), &g), &y) in out.iter_mut().zip(x).zip(dy).zip(y) {
+                    *o = value(relu_gate(g, y), xv);
+                }
+            }
+            None => out.iter_mut().zip(x).zip(dy).for_each(|((o, &xv), &g)| *o = value(g, xv)),
         }
     }
 }
@@ -239,7 +262,7 @@ mod tests {
         let (mut dgamma, mut dbeta) = (CpuBuf::<f64>::zeros(channels), CpuBuf::zeros(channels));
         let grads = BatchNormGrads { dx: &mut dx, dgamma: &mut dgamma, dbeta: &mut dbeta };
         let geom = BatchNormGeom { shape: g, eps: 1e-5 };
-        batch_norm_backward(&x, &dy, (&mean, &var), &gamma, grads, geom);
+        batch_norm_backward(&x, &dy, None, (&mean, &var), &gamma, grads, geom);
         let m = (outer * inner) as f64;
         for c in 0..channels {
             let invstd = 1.0 / (var[c] + 1e-5).sqrt();

@@ -26,7 +26,17 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
         y: &mut CpuBuf<E>,
         g: BatchNormGeom,
     ) {
-        batch_norm_apply(x, (stats.mean, stats.var), (gamma, beta), y, g);
+        batch_norm_apply(x, (stats.mean, stats.var), (gamma, beta), y, g, false);
+    }
+    fn batch_norm_relu_apply(
+        x: &CpuBuf<E>,
+        stats: Moments<'_, CpuBuf<E>>,
+        gamma: &CpuBuf<E>,
+        beta: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        g: BatchNormGeom,
+    ) {
+        batch_norm_apply(x, (stats.mean, stats.var), (gamma, beta), y, g, true);
     }
     fn batch_norm_backward(
         x: &CpuBuf<E>,
@@ -36,7 +46,18 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
         grads: BatchNormGrads<'_, CpuBuf<E>>,
         g: BatchNormGeom,
     ) {
-        batch_norm_backward(x, dy, (stats.mean, stats.var), gamma, grads, g);
+        batch_norm_backward(x, dy, None, (stats.mean, stats.var), gamma, grads, g);
+    }
+    fn batch_norm_relu_backward(
+        x: &CpuBuf<E>,
+        y: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        stats: Moments<'_, CpuBuf<E>>,
+        gamma: &CpuBuf<E>,
+        grads: BatchNormGrads<'_, CpuBuf<E>>,
+        g: BatchNormGeom,
+    ) {
+        batch_norm_backward(x, dy, Some(y), (stats.mean, stats.var), gamma, grads, g);
     }
     fn layer_norm(
         x: &CpuBuf<E>,

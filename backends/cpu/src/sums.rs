@@ -8,38 +8,90 @@ use shapeflow_core::Elem;
 #[inline(always)]
 pub(crate) fn sum8<E: Elem>(x: &[E], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = [0.0f64; 8];
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += f(v.as_f64());
+    let (chunks, rest) = x.as_chunks::<8>();
+    for c in chunks {
+        let v = lanes(c).0;
+        for k in 0..8 {
+            acc[k] += f(v[k]);
         }
     }
     let mut tail = 0.0;
-    for &v in chunks.remainder() {
+    for &v in rest {
         tail += f(v.as_f64());
     }
     total8(acc) + tail
 }
 
+/// A chunk of eight values in `f64`. The reductions take whole `[E; 8]` chunks
+/// (`as_chunks`) and compute on [`F64x8`] values, one short loop per operation, one sum per
+/// loop over a slice: so the compiler vectorises across the eight lanes (given slices, or
+/// updating two sums in one loop, it kept a bounds check per value or paired each lane's two
+/// sums in a vector and converted the values one at a time).
+#[inline(always)]
+fn lanes<E: Elem>(c: &[E; 8]) -> F64x8 {
+    let mut v = [0.0f64; 8];
+    for k in 0..8 {
+        v[k] = c[k].as_f64();
+    }
+    F64x8(v)
+}
+
+/// Eight partial sums (or values) in `f64`.
+#[derive(Clone, Copy, Default)]
+struct F64x8([f64; 8]);
+
+impl F64x8 {
+    #[inline(always)]
+    fn zip(self, other: F64x8, f: impl Fn(f64, f64) -> f64) -> F64x8 {
+        let mut out = [0.0f64; 8];
+        for k in 0..8 {
+            out[k] = f(self.0[k], other.0[k]);
+        }
+        F64x8(out)
+    }
+    #[inline(always)]
+    fn minus(self, c: f64) -> F64x8 {
+        self.zip(F64x8([c; 8]), |a, b| a - b)
+    }
+}
+
+impl std::ops::Add for F64x8 {
+    type Output = F64x8;
+    #[inline(always)]
+    fn add(self, other: F64x8) -> F64x8 {
+        self.zip(other, |a, b| a + b)
+    }
+}
+
+impl std::ops::Mul for F64x8 {
+    type Output = F64x8;
+    #[inline(always)]
+    fn mul(self, other: F64x8) -> F64x8 {
+        self.zip(other, |a, b| a * b)
+    }
+}
+
 /// `(Σd, Σd²)` of `d = x − shift` over `x` in `f64`, in eight interleaved partial sums each.
 #[inline(always)]
 pub(crate) fn sum8_moments<E: Elem>(x: &[E], shift: f64) -> (f64, f64) {
-    let (mut sum, mut squares) = ([0.0f64; 8], [0.0f64; 8]);
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for ((s, q), &v) in sum.iter_mut().zip(&mut squares).zip(c) {
-            let d = v.as_f64() - shift;
-            *s += d;
-            *q += d * d;
-        }
+    let (mut sum, mut squares) = (F64x8::default(), F64x8::default());
+    let (chunks, rest) = x.as_chunks::<8>();
+    // Two loops over the (cached) slice, one per sum: in one loop the compiler pairs each
+    // lane's two sums in a vector and converts the values one at a time.
+    for c in chunks {
+        sum = sum + lanes(c).minus(shift);
+    }
+    for c in chunks {
+        let d = lanes(c).minus(shift);
+        squares = squares + d * d;
     }
     let (mut tail_sum, mut tail_squares) = (0.0, 0.0);
-    for &v in chunks.remainder() {
+    for &v in rest {
         let d = v.as_f64() - shift;
         tail_sum += d;
         tail_squares += d * d;
     }
-    (total8(sum) + tail_sum, total8(squares) + tail_squares)
+    (total8(sum.0) + tail_sum, total8(squares.0) + tail_squares)
 }
 
 /// The sum of eight partial sums, as a tree (no iterator left for the compiler to outline).
@@ -48,22 +100,73 @@ fn total8(a: [f64; 8]) -> f64 {
     ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
-/// `(Σdy, Σdy·(x − mean))` over `x` and `dy` in `f64`, in eight interleaved partial sums each.
+/// `(Σg, Σg·(x − mean))` over `x` and the gradient `g`: `dy`, or with `gate` (the output of
+/// a ReLU that read the batch norm's output) `dy` where `gate > 0` and zero elsewhere, as
+/// `Relu`'s backward forms it; in `f64`, eight interleaved partial sums each, added in the
+/// same order either way.
 #[inline(always)]
-pub(crate) fn sum8_grads<E: Elem>(x: &[E], dy: &[E], mean: f64) -> (f64, f64) {
-    let (mut sum, mut dev) = ([0.0f64; 8], [0.0f64; 8]);
-    let (mut xc, mut dc) = (x.chunks_exact(8), dy.chunks_exact(8));
-    for (a, b) in (&mut xc).zip(&mut dc) {
-        for (((s, e), &u), &d) in sum.iter_mut().zip(&mut dev).zip(a).zip(b) {
-            let d = d.as_f64();
-            *s += d;
-            *e += d * (u.as_f64() - mean);
+pub(crate) fn sum8_grads<E: Elem>(x: &[E], dy: &[E], gate: Option<&[E]>, mean: f64) -> (f64, f64) {
+    let mut acc = GradSums::default();
+    match gate {
+        None => acc.add(x, dy, mean),
+        Some(y) => {
+            // The gated gradients a block at a time, in a loop of their own: a select on
+            // whole vectors (written into the chunked sums, each value's gate compiled to a
+            // branch around its load).
+            let mut g = [E::zero(); GATE_BLOCK];
+            let blocks = x.chunks(GATE_BLOCK).zip(dy.chunks(GATE_BLOCK)).zip(y.chunks(GATE_BLOCK));
+            for ((xb, db), yb) in blocks {
+                let g = &mut g[..db.len()];
+                g.iter_mut().zip(db).zip(yb).for_each(|((g, &d), &y)| *g = relu_gate(d, y));
+                acc.add(xb, g, mean);
+            }
         }
     }
-    let (mut tail_sum, mut tail_dev) = (0.0, 0.0);
-    for (&u, &d) in xc.remainder().iter().zip(dc.remainder()) {
-        tail_sum += d.as_f64();
-        tail_dev += d.as_f64() * (u.as_f64() - mean);
+    acc.total()
+}
+
+/// Values gated at a time in [`sum8_grads`]: a whole number of chunks of eight, so only the
+/// last block leaves a remainder and the sums' order is that of the ungated slice.
+const GATE_BLOCK: usize = 256;
+
+/// `Relu`'s backward of one value: `dy` where its output `y > 0`, else zero.
+#[inline(always)]
+pub(crate) fn relu_gate<E: Elem>(dy: E, y: E) -> E {
+    if y > E::zero() { dy } else { E::zero() }
+}
+
+/// The partial sums of [`sum8_grads`]: eight lanes of `Σg` and of `Σg·(x − mean)`, and the
+/// values past the last whole chunk.
+#[derive(Default)]
+struct GradSums {
+    sum: F64x8,
+    dev: F64x8,
+    tail_sum: f64,
+    tail_dev: f64,
+}
+
+impl GradSums {
+    /// Adds `x` and `g` (whole chunks, then the remainder).
+    #[inline(always)]
+    fn add<E: Elem>(&mut self, x: &[E], g: &[E], mean: f64) {
+        let ((xc, x_rest), (gc, g_rest)) = (x.as_chunks::<8>(), g.as_chunks::<8>());
+        let (mut sum, mut dev) = (self.sum, self.dev);
+        // Two loops, one per sum, as in `sum8_moments`.
+        for b in gc {
+            sum = sum + lanes(b);
+        }
+        for (a, b) in xc.iter().zip(gc) {
+            dev = dev + lanes(b) * lanes(a).minus(mean);
+        }
+        (self.sum, self.dev) = (sum, dev);
+        for (&u, &d) in x_rest.iter().zip(g_rest) {
+            self.tail_sum += d.as_f64();
+            self.tail_dev += d.as_f64() * (u.as_f64() - mean);
+        }
     }
-    (total8(sum) + tail_sum, total8(dev) + tail_dev)
+
+    #[inline(always)]
+    fn total(&self) -> (f64, f64) {
+        (total8(self.sum.0) + self.tail_sum, total8(self.dev.0) + self.tail_dev)
+    }
 }

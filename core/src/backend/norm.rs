@@ -1,6 +1,6 @@
 //! The normalisation family: batch normalisation (per channel) and layer normalisation (per row).
 
-use super::{Channels, Elem, Elementwise, Gemm, Linalg};
+use super::{Activation, Channels, Elem, Elementwise, Gemm, Linalg};
 
 /// Batch-norm geometry: an `outer × channels × inner` buffer normalised per channel, and `eps`.
 ///
@@ -154,6 +154,65 @@ pub trait Norm: Linalg + Elementwise {
         grads: BatchNormGrads<'_, Self::Storage>,
         g: BatchNormGeom,
     );
+    /// `y = relu(batch_norm(x))`: [`Norm::batch_norm_apply`] and then `Relu`'s forward (NaN
+    /// passes through) in one pass over the buffers where the backend has it; what `model!`
+    /// runs for a `BatchNorm` read only by a `Relu` (`layers::batch_norm_relu`). Defaults to
+    /// the two kernels through a scratch buffer.
+    ///
+    /// ```
+    /// use shapeflow_core::backend::{BatchNormGeom, Channels, Device, Moments, Norm};
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let (x, mean, var) = (dev.upload(&[1.0, 3.0]), dev.upload(&[2.0]), dev.upload(&[1.0]));
+    /// let (gamma, beta, mut y) = (dev.upload(&[1.0]), dev.upload(&[0.0]), dev.zeros(2));
+    /// let g = BatchNormGeom { shape: Channels { outer: 2, channels: 1, inner: 1 }, eps: 0.0 };
+    /// Cpu::batch_norm_relu_apply(&x, Moments { mean: &mean, var: &var }, &gamma, &beta, &mut y, g);
+    /// assert_eq!(Cpu::to_host(&y), vec![0.0, 1.0]);
+    /// ```
+    fn batch_norm_relu_apply(
+        x: &Self::Storage,
+        stats: Moments<'_, Self::Storage>,
+        gamma: &Self::Storage,
+        beta: &Self::Storage,
+        y: &mut Self::Storage,
+        g: BatchNormGeom,
+    ) {
+        let mut z = Self::scratch_like(x, g.shape.len());
+        Self::batch_norm_apply(x, stats, gamma, beta, &mut z, g);
+        Self::activation(Activation::Relu, &z, y);
+    }
+    /// [`Norm::batch_norm_backward`] of the gradient through a `Relu` that read the batch
+    /// norm's output: `dy` is the gradient of `y = relu(batch_norm(x))`, and the batch norm's
+    /// output gradient `dy ⊙ [y > 0]` is formed inside the backward's passes where the
+    /// backend has it. Defaults to `Relu`'s backward and then [`Norm::batch_norm_backward`].
+    ///
+    /// ```
+    /// use shapeflow_core::backend::{BatchNormGeom, BatchNormGrads, Channels, Device, Moments, Norm};
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let (x, y, dy) = (dev.upload(&[1.0, 3.0]), dev.upload(&[0.0, 1.0]), dev.upload(&[5.0, 1.0]));
+    /// let (mean, var, gamma) = (dev.upload(&[2.0]), dev.upload(&[1.0]), dev.upload(&[1.0]));
+    /// let (mut dx, mut dgamma, mut dbeta) = (dev.zeros(2), dev.zeros(1), dev.zeros(1));
+    /// let grads = BatchNormGrads { dx: &mut dx, dgamma: &mut dgamma, dbeta: &mut dbeta };
+    /// let g = BatchNormGeom { shape: Channels { outer: 2, channels: 1, inner: 1 }, eps: 0.0 };
+    /// let stats = Moments { mean: &mean, var: &var };
+    /// Cpu::batch_norm_relu_backward(&x, &y, &dy, stats, &gamma, grads, g);
+    /// // Only the second value passed the ReLU: Σdy = 1, Σdy·x̂ = 1.
+    /// assert_eq!((Cpu::to_host(&dbeta), Cpu::to_host(&dgamma)), (vec![1.0], vec![1.0]));
+    /// ```
+    fn batch_norm_relu_backward(
+        x: &Self::Storage,
+        y: &Self::Storage,
+        dy: &Self::Storage,
+        stats: Moments<'_, Self::Storage>,
+        gamma: &Self::Storage,
+        grads: BatchNormGrads<'_, Self::Storage>,
+        g: BatchNormGeom,
+    ) {
+        let mut dz = Self::scratch_like(dy, g.shape.len());
+        Self::activation_backward(Activation::Relu, y, dy, &mut dz);
+        Self::batch_norm_backward(x, &dz, stats, gamma, grads, g);
+    }
     /// Layer normalisation of each row: `y = (x − mean) · rstd · gamma[c] + beta[c]` with
     /// `rstd = 1/√(var + eps)` and the biased variance (PyTorch's `LayerNorm`); without `affine`,
     /// `y = (x − mean) · rstd`. Writes the per-row mean and variance for the backward pass.

@@ -157,13 +157,13 @@ macro_rules! batch_norm_layer {
             type Output = (N, C, $($shape),*);
             type Cache = BatchNormCache<B>;
             fn forward(&self, x: &Tensor<(N, C, $($shape),*), B>) -> Tensor<(N, C, $($shape),*), B> {
-                bn_eval(self, x)
+                bn_eval(self, x, false)
             }
             fn forward_train(&mut self, x: &Tensor<(N, C, $($shape),*), B>) -> (Tensor<(N, C, $($shape),*), B>, BatchNormCache<B>) {
-                bn_train(self, x)
+                bn_train(self, x, false)
             }
             fn backward(&self, cache: &BatchNormCache<B>, dy: &Tensor<(N, C, $($shape),*), B>) -> Result<(Tensor<(N, C, $($shape),*), B>, Self)> {
-                bn_backward(self, cache, dy)
+                bn_backward(self, cache, dy, None)
             }
         }
     };
@@ -173,61 +173,65 @@ impl<N: Dim, C: StaticDim, B: Backend> Layer<(N, C), B> for BatchNorm<C, B> {
     type Output = (N, C);
     type Cache = BatchNormCache<B>;
     fn forward(&self, x: &Tensor<(N, C), B>) -> Tensor<(N, C), B> {
-        bn_eval(self, x)
+        bn_eval(self, x, false)
     }
     fn forward_train(&mut self, x: &Tensor<(N, C), B>) -> (Tensor<(N, C), B>, BatchNormCache<B>) {
-        bn_train(self, x)
+        bn_train(self, x, false)
     }
     fn backward(
         &self,
         cache: &BatchNormCache<B>,
         dy: &Tensor<(N, C), B>,
     ) -> Result<(Tensor<(N, C), B>, Self)> {
-        bn_backward(self, cache, dy)
+        bn_backward(self, cache, dy, None)
     }
 }
 batch_norm_layer!(L);
 batch_norm_layer!(H, W);
 
-fn bn_eval<S: Shape, C: StaticDim, B: Backend>(
+/// `y = batch_norm(x)`, or `relu(batch_norm(x))` in one pass with `relu`.
+fn apply<S: Shape, C: StaticDim, B: Backend>(
     bn: &BatchNorm<C, B>,
     x: &Tensor<S, B>,
+    stats: Moments<'_, B::Storage>,
+    shape: Channels,
+    relu: bool,
 ) -> Tensor<S, B> {
-    let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
     let mut y = x.scratch_like();
-    let stats = Moments { mean: bn.running_mean.storage(), var: bn.running_var.storage() };
-    let g = BatchNormGeom { shape: Channels { outer, channels, inner }, eps: bn.eps };
-    B::batch_norm_apply(
-        x.storage(),
-        stats,
-        bn.weight.storage(),
-        bn.bias.storage(),
-        y.storage_mut(),
-        g,
-    );
+    let (g, gamma, beta) = (BatchNormGeom { shape, eps: bn.eps }, &bn.weight, &bn.bias);
+    let (x, gamma, beta, out) = (x.storage(), gamma.storage(), beta.storage(), y.storage_mut());
+    if relu {
+        B::batch_norm_relu_apply(x, stats, gamma, beta, out, g);
+    } else {
+        B::batch_norm_apply(x, stats, gamma, beta, out, g);
+    }
     y
 }
 
-fn bn_train<S: Shape, C: StaticDim, B: Backend>(
+/// Inference: normalised with the running statistics (then a ReLU with `relu`).
+pub(super) fn bn_eval<S: Shape, C: StaticDim, B: Backend>(
+    bn: &BatchNorm<C, B>,
+    x: &Tensor<S, B>,
+    relu: bool,
+) -> Tensor<S, B> {
+    let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
+    let stats = Moments { mean: bn.running_mean.storage(), var: bn.running_var.storage() };
+    apply(bn, x, stats, Channels { outer, channels, inner }, relu)
+}
+
+/// Training: normalised with the batch's statistics (then a ReLU with `relu`), the running
+/// statistics updated.
+pub(super) fn bn_train<S: Shape, C: StaticDim, B: Backend>(
     bn: &mut BatchNorm<C, B>,
     x: &Tensor<S, B>,
+    relu: bool,
 ) -> (Tensor<S, B>, BatchNormCache<B>) {
     let (outer, channels, inner) = BatchNorm::<C, B>::layout(x.dims());
     let mut mean = B::scratch_like(x.storage(), channels);
     let mut var = B::scratch_like(x.storage(), channels);
     let shape = Channels { outer, channels, inner };
     B::channel_moments(x.storage(), &mut mean, &mut var, shape);
-    let mut y = x.scratch_like();
-    let stats = Moments { mean: &mean, var: &var };
-    let g = BatchNormGeom { shape, eps: bn.eps };
-    B::batch_norm_apply(
-        x.storage(),
-        stats,
-        bn.weight.storage(),
-        bn.bias.storage(),
-        y.storage_mut(),
-        g,
-    );
+    let y = apply(bn, x, Moments { mean: &mean, var: &var }, shape, relu);
     let m = (outer * inner) as f64;
     let keep = B::Elem::from_f64(1.0 - bn.momentum);
     B::scale(bn.running_mean.storage_mut(), keep);
@@ -241,10 +245,13 @@ fn bn_train<S: Shape, C: StaticDim, B: Backend>(
     (y, cache)
 }
 
-fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
+/// The training backward; with `relu_out` (the output of a ReLU that read this layer's
+/// output), `dy` is the ReLU's output gradient.
+pub(super) fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
     bn: &BatchNorm<C, B>,
     cache: &BatchNormCache<B>,
     dy: &Tensor<S, B>,
+    relu_out: Option<&Tensor<S, B>>,
 ) -> Result<(Tensor<S, B>, BatchNorm<C, B>)> {
     let (outer, channels, inner) = cache.layout;
     if dy.len() != outer * channels * inner {
@@ -253,6 +260,9 @@ fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
             dy.len(),
             outer * channels * inner
         )));
+    }
+    if let Some(y) = relu_out {
+        y.check_same_dims(dy, "BatchNorm → Relu backward: the ReLU's output and its gradient")?;
     }
     let mut dx = dy.scratch_like();
     let mut grads = bn.clone();
@@ -263,6 +273,10 @@ fn bn_backward<S: Shape, C: StaticDim, B: Backend>(
         dbeta: grads.bias.storage_mut(),
     };
     let g = BatchNormGeom { shape: Channels { outer, channels, inner }, eps: bn.eps };
-    B::batch_norm_backward(&cache.x, dy.storage(), stats, bn.weight.storage(), out, g);
+    let (gamma, dy) = (bn.weight.storage(), dy.storage());
+    match relu_out {
+        Some(y) => B::batch_norm_relu_backward(&cache.x, y.storage(), dy, stats, gamma, out, g),
+        None => B::batch_norm_backward(&cache.x, dy, stats, gamma, out, g),
+    }
     Ok((dx, grads))
 }

@@ -3,6 +3,7 @@
 mod activation;
 mod attention;
 mod batch_norm;
+pub mod batch_norm_relu;
 mod conv;
 mod dropout;
 mod embedding;

@@ -92,16 +92,16 @@ fn forward_passes(
     cs: &[syn::Ident],
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let (mut forward, mut forward_train) = (Vec::new(), Vec::new());
-    let fused = crate::model::kinds::private();
-    let fused = quote!(#fused::layers::embedding_recurrent);
+    let p = crate::model::kinds::private();
     for (i, node) in g.nodes.iter().enumerate() {
         let (field, x, c) = (plan.field(i), value_var(NodeRef::Node(i)), &cs[i]);
         if plan.fused.second_of[i].is_some() {
             // Run by the node it is fused into.
             continue;
         }
-        if let Some(e) = plan.fused.first_of[i] {
-            // `Embedding` → recurrent layer as one pass (`expand/fuse.rs`).
+        if let (Some(e), Some(module)) = (plan.fused.first_of[i], plan.fused.module[i]) {
+            // A fused pair as one pass (`expand/fuse.rs`).
+            let fused = fused_module(&p, module);
             let (emb, ce) = (plan.field(e), &cs[e]);
             let ids = value_arg(g.nodes[e].inputs[0]);
             forward.push(quote!(let #x = #fused::forward(&self.#emb, &self.#field, #ids);));
@@ -189,8 +189,8 @@ fn backward_pass(
             Some(id) => id.to_token_stream(),
             None => quote!(_),
         };
-        // An `Embedding` fused into this node: one backward for both, and the embedding's
-        // input (the ids) is the value that receives a gradient.
+        // A layer fused into this node (an `Embedding`, a `BatchNorm`): one backward for
+        // both, and the first layer's input is the value that receives a gradient.
         let fused = plan.fused.first_of[i];
         let (node, wanted, outs) = match fused {
             Some(e) => {
@@ -207,9 +207,9 @@ fn backward_pass(
             }
             None => (node, wanted, outs),
         };
-        let stmt = if let Some(e) = fused {
+        let stmt = if let (Some(e), Some(module)) = (fused, plan.fused.module[i]) {
             let (emb, ce, ge) = (plan.field(e), &plan.names[e], &gs[e]);
-            let f = quote!(#p::layers::embedding_recurrent);
+            let f = fused_module(&p, module);
             let args = quote!(&self.#emb, &self.#field, &cache.#ce, &cache.#cached, #d_out);
             if wanted[0] {
                 let d = bind(&outs[0]);
@@ -269,4 +269,10 @@ fn backward_pass(
         })
         .collect();
     (stmts, inputs)
+}
+
+/// The path of `layers::module`, which runs a fused pair.
+fn fused_module(private: &TokenStream, module: &str) -> TokenStream {
+    let module = format_ident!("{}", module);
+    quote!(#private::layers::#module)
 }

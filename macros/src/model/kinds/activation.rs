@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Attr, Kind, KindDef, Out, Steps, private};
+use super::{Attr, Fusion, Kind, KindDef, Out, Steps, private};
 use crate::model::args::real;
 use crate::model::infer::Site;
 
@@ -39,6 +39,9 @@ struct Activation {
 impl Kind for Activation {
     fn steps(&self) -> Steps {
         Steps::Each
+    }
+    fn fusion(&self) -> Fusion {
+        if self.name == "Relu" { Fusion::Rectifier } else { Fusion::None }
     }
     fn name(&self) -> &'static str {
         self.name

@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use super::{Attr, Build, Kind, KindDef, Out, private, size_type};
+use super::{Attr, Build, Fusion, Kind, KindDef, Out, private, size_type};
 use crate::model::args::{ParamSpec, real, size};
 use crate::model::infer::{Site, fmt_shape};
 
@@ -28,6 +28,9 @@ struct BatchNorm {
 }
 
 impl Kind for BatchNorm {
+    fn fusion(&self) -> Fusion {
+        Fusion::Normalizer
+    }
     fn name(&self) -> &'static str {
         if self.two_d { BATCH_NORM2D.name } else { BATCH_NORM1D.name }
     }

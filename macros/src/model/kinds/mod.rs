@@ -77,6 +77,22 @@ pub(crate) enum Fusion {
     /// A layer whose input projection of a looked-up row is a row of the table's projection
     /// (`Lstm`, `Gru`, `Rnn`; `layers::embedding_recurrent`).
     TableReader,
+    /// Batch normalisation: a `Rectifier` reading only it runs both.
+    Normalizer,
+    /// `Relu`, whose forward and backward fold into the batch norm's passes
+    /// (`layers::batch_norm_relu`).
+    Rectifier,
+}
+
+impl Fusion {
+    /// The `layers` module that runs a `first` → `second` pair as one, if they fuse.
+    pub(crate) fn pair(first: Fusion, second: Fusion) -> Option<&'static str> {
+        match (first, second) {
+            (Fusion::Table, Fusion::TableReader) => Some("embedding_recurrent"),
+            (Fusion::Normalizer, Fusion::Rectifier) => Some("batch_norm_relu"),
+            _ => None,
+        }
+    }
 }
 
 /// One resolved layer of a built-in kind.
@@ -113,7 +129,8 @@ pub(crate) trait Kind {
     fn steps(&self) -> Steps {
         Steps::Sample
     }
-    /// Whether the kind runs fused with the layer next to it (`Embedding` → `Lstm`).
+    /// Whether the kind runs fused with the layer next to it (`Embedding` → `Lstm`,
+    /// `BatchNorm2d` → `Relu`; [`Fusion::pair`]).
     fn fusion(&self) -> Fusion {
         Fusion::None
     }
