@@ -10,9 +10,8 @@ pub(crate) fn sum8<E: Elem>(x: &[E], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = [0.0f64; 8];
     let (chunks, rest) = x.as_chunks::<8>();
     for c in chunks {
-        let v = lanes(c).0;
-        for k in 0..8 {
-            acc[k] += f(v[k]);
+        for (a, &v) in acc.iter_mut().zip(&lanes(c).0) {
+            *a += f(v);
         }
     }
     let mut tail = 0.0;
@@ -30,8 +29,8 @@ pub(crate) fn sum8<E: Elem>(x: &[E], f: impl Fn(f64) -> f64) -> f64 {
 #[inline(always)]
 fn lanes<E: Elem>(c: &[E; 8]) -> F64x8 {
     let mut v = [0.0f64; 8];
-    for k in 0..8 {
-        v[k] = c[k].as_f64();
+    for (v, &c) in v.iter_mut().zip(c) {
+        *v = c.as_f64();
     }
     F64x8(v)
 }
@@ -43,9 +42,9 @@ struct F64x8([f64; 8]);
 impl F64x8 {
     #[inline(always)]
     fn zip(self, other: F64x8, f: impl Fn(f64, f64) -> f64) -> F64x8 {
-        let mut out = [0.0f64; 8];
-        for k in 0..8 {
-            out[k] = f(self.0[k], other.0[k]);
+        let mut out = self.0;
+        for (o, &b) in out.iter_mut().zip(&other.0) {
+            *o = f(*o, b);
         }
         F64x8(out)
     }
