@@ -23,6 +23,19 @@ pub(crate) fn sigmoid<E: Elem>(x: E) -> E {
     }
 }
 
+/// `Relu`'s forward of one value. NaN passes through, as in PyTorch: a NaN input must reach
+/// the loss, not vanish.
+#[inline(always)]
+pub(crate) fn relu<E: Elem>(v: E) -> E {
+    if v > E::zero() || v.is_nan() { v } else { E::zero() }
+}
+
+/// `Relu`'s backward of one value: `dy` where its output `y > 0`, else zero.
+#[inline(always)]
+pub(crate) fn relu_backward<E: Elem>(dy: E, y: E) -> E {
+    if y > E::zero() { dy } else { E::zero() }
+}
+
 /// Tensors at least this large are processed by every worker, in chunks of [`CHUNK`] (an
 /// elementwise map, so the results are the same either way).
 const PARALLEL_MIN: usize = 1 << 15;
@@ -64,11 +77,7 @@ unsafe fn forward_seq_avx2(kind: Activation, x: &[f32], y: &mut [f32]) {
 fn forward_seq_in<E: CpuElem>(kind: Activation, x: &[E], y: &mut [E]) {
     let zero = E::zero();
     match kind {
-        // NaN passes through, as in PyTorch: a NaN input must reach the loss, not vanish.
-        Activation::Relu => y
-            .iter_mut()
-            .zip(x)
-            .for_each(|(o, &v)| *o = if v > zero || v.is_nan() { v } else { zero }),
+        Activation::Relu => y.iter_mut().zip(x).for_each(|(o, &v)| *o = relu(v)),
         Activation::LeakyRelu(s) => {
             let s = E::from_f64(s);
             y.iter_mut().zip(x).for_each(|(o, &v)| *o = if v > zero { v } else { s * v })
@@ -197,7 +206,7 @@ fn backward_seq_in<E: CpuElem>(kind: Activation, saved: &[E], dy: &[E], dx: &mut
     let one = E::one();
     let it = dx.iter_mut().zip(saved).zip(dy);
     match kind {
-        Activation::Relu => it.for_each(|((o, &y), &g)| *o = if y > zero { g } else { zero }),
+        Activation::Relu => it.for_each(|((o, &y), &g)| *o = relu_backward(g, y)),
         Activation::LeakyRelu(s) => {
             let s = E::from_f64(s);
             it.for_each(|((o, &x), &g)| *o = if x > zero { g } else { s * g })

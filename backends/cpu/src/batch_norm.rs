@@ -7,18 +7,20 @@ use rayon::prelude::*;
 use shapeflow_core::Elem;
 use shapeflow_core::backend::{BatchNormGeom, BatchNormGrads, Channels};
 
-use crate::sums::{relu_gate, sum8_grads, sum8_moments};
+use crate::activation::{relu, relu_backward};
+use crate::sums::{sum8_grads, sum8_moments};
 use crate::{CpuBuf, CpuElem};
 
 wide! {
-    /// Adds, for each channel `c`, `(Σd, Σd²)` of `d = x − shifts[c]` over `samples` to
+    /// Adds, for each channel `c`, `(Σd, Σd²)` of `d = x − shift(c)` over `samples` to
     /// `out[2c]` and `out[2c + 1]`: the samples' channels in memory order, each slice in the
     /// eight partial sums of [`sum8_moments`].
-    fn block_moments(x: &[E], shifts: &[f64], samples: Range<usize>, g: Channels, out: &mut [f64]) {
+    fn block_moments(x: &[E], samples: Range<usize>, g: Channels, out: &mut [f64]) {
         let Channels { channels, inner, .. } = g;
         for o in samples {
-            for ((c, pair), &shift) in out.chunks_exact_mut(2).enumerate().zip(shifts) {
-                let (s, q) = sum8_moments(&x[(o * channels + c) * inner..][..inner], shift);
+            for (c, pair) in out.chunks_exact_mut(2).enumerate() {
+                let slice = &x[(o * channels + c) * inner..][..inner];
+                let (s, q) = sum8_moments(slice, shift(x, c, inner));
                 pair[0] += s;
                 pair[1] += q;
             }
@@ -30,18 +32,26 @@ wide! {
     /// Adds, for each channel `c`, `(Σg, Σg·(x − means[c]))` over `samples` to `out[2c]` and
     /// `out[2c + 1]`, in one loop per slice ([`sum8_grads`]; `g` is `dy`, gated by a ReLU's
     /// output `gate`).
-    fn block_grad_sums(x: &[E], dy: &[E], gate: Option<&[E]>, means: &[f64], samples: Range<usize>, g: Channels, out: &mut [f64]) {
+    fn block_grad_sums(x: &[E], dy: &[E], gate: Option<&[E]>, means: &[E], samples: Range<usize>, g: Channels, out: &mut [f64]) {
         let Channels { channels, inner, .. } = g;
         for o in samples {
             for ((c, pair), &mean) in out.chunks_exact_mut(2).enumerate().zip(means) {
                 let at = (o * channels + c) * inner;
                 let gate = gate.map(|y| &y[at..at + inner]);
-                let (d, dd) = sum8_grads(&x[at..at + inner], &dy[at..at + inner], gate, mean);
+                let (x, dy) = (&x[at..at + inner], &dy[at..at + inner]);
+                let (d, dd) = sum8_grads(x, dy, gate, mean.as_f64());
                 pair[0] += d;
                 pair[1] += dd;
             }
         }
     }
+}
+
+/// The value channel `c`'s sums are taken about: its first (so a constant channel gives
+/// exactly zero and a large mean cancels nothing).
+#[inline(always)]
+fn shift<E: Elem>(x: &[E], c: usize, inner: usize) -> f64 {
+    x[c * inner].as_f64()
 }
 
 fn sizes_ok<E>(x: &[E], outer: usize, channels: usize, inner: usize) -> bool {
@@ -74,34 +84,31 @@ fn channel_sums(g: Channels, block: impl Fn(Range<usize>, &mut [f64]) + Sync) ->
 }
 
 /// Mean and biased variance per channel in one pass in `f64`: the sums of `d = x − s` and
-/// `d²` about the channel's first value `s` (so a constant channel gives exactly zero and a
-/// large mean cancels nothing), over [`channel_sums`]' fixed blocks of samples.
+/// `d²` about the channel's [`shift`] `s`, over [`channel_sums`]' fixed blocks of samples.
 pub(crate) fn channel_moments<E: CpuElem>(x: &[E], mean: &mut [E], var: &mut [E], g: Channels) {
     let Channels { outer, channels, inner } = g;
     if !sizes_ok(x, outer, channels, inner) || mean.len() < channels || var.len() < channels {
         mean.iter_mut().chain(var.iter_mut()).for_each(|v| *v = E::zero());
         return;
     }
-    let mut shifts = CpuBuf::<f64>::scratch(channels);
-    shifts.iter_mut().enumerate().for_each(|(c, s)| *s = x[c * inner].as_f64());
-    let sums = channel_sums(g, |samples, out| block_moments(x, &shifts, samples, g, out));
+    let sums = channel_sums(g, |samples, out| block_moments(x, samples, g, out));
     let m = (outer * inner) as f64;
     for (c, pair) in sums.chunks_exact(2).enumerate() {
         let mean_dev = pair[0] / m;
-        mean[c] = E::from_f64(shifts[c] + mean_dev);
+        mean[c] = E::from_f64(shift(x, c, inner) + mean_dev);
         var[c] = E::from_f64((pair[1] / m - mean_dev * mean_dev).max(0.0));
     }
 }
 
 /// `y = (x − mean)·invstd·gamma + beta` per channel, `inner`-long slices in parallel; with
-/// `relu`, `Relu`'s forward of that in the same pass (NaN passes through).
+/// `with_relu`, `Relu`'s forward of that in the same pass (NaN passes through).
 pub(crate) fn batch_norm_apply<E: Elem>(
     x: &[E],
     (mean, var): (&[E], &[E]),
     (gamma, beta): (&[E], &[E]),
     y: &mut [E],
     g: BatchNormGeom,
-    relu: bool,
+    with_relu: bool,
 ) {
     let (Channels { outer, channels, inner }, eps) = (g.shape, g.eps);
     if !sizes_ok(x, outer, channels, inner) || y.len() < x.len() {
@@ -119,12 +126,8 @@ pub(crate) fn batch_norm_apply<E: Elem>(
             let scale = invstd * gamma[c];
             let shift = beta[c] - mean[c] * scale;
             let pairs = ys.iter_mut().zip(xs);
-            if relu {
-                let zero = E::zero();
-                for (yv, &xv) in pairs {
-                    let v = xv * scale + shift;
-                    *yv = if v > zero || v.is_nan() { v } else { zero };
-                }
+            if with_relu {
+                pairs.for_each(|(yv, &xv)| *yv = relu(xv * scale + shift));
             } else {
                 pairs.for_each(|(yv, &xv)| *yv = xv * scale + shift);
             }
@@ -157,12 +160,10 @@ pub(crate) fn batch_norm_backward<E: CpuElem>(
     }
     let m = (outer * inner) as f64;
     let invstd = |c: usize| 1.0 / (var[c].as_f64() + eps).sqrt();
-    // (Σdy, Σdy·x̂) per channel (Σdy·x̂ = invstd·Σdy·(x − mean)), in pooled buffers (a
+    // (Σdy, Σdy·x̂) per channel (Σdy·x̂ = invstd·Σdy·(x − mean)), in a pooled buffer (a
     // steady-state step allocates nothing).
-    let mut means = CpuBuf::<f64>::scratch(channels);
-    means.iter_mut().zip(&mean[..channels]).for_each(|(m, &v)| *m = v.as_f64());
     let mut sums = channel_sums(g.shape, |samples, out| {
-        block_grad_sums(x, dy, gate, &means, samples, g.shape, out);
+        block_grad_sums(x, dy, gate, &mean[..channels], samples, g.shape, out);
     });
     for (c, pair) in sums.chunks_exact_mut(2).enumerate() {
         pair[1] *= invstd(c);
@@ -194,7 +195,7 @@ wide! {
         match gate {
             Some(y) => {
                 for (((o, &xv), &g), &y) in out.iter_mut().zip(x).zip(dy).zip(y) {
-                    *o = value(relu_gate(g, y), xv);
+                    *o = value(relu_backward(g, y), xv);
                 }
             }
             None => out.iter_mut().zip(x).zip(dy).for_each(|((o, &xv), &g)| *o = value(g, xv)),

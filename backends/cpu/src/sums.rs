@@ -4,6 +4,8 @@
 
 use shapeflow_core::Elem;
 
+use crate::activation::relu_backward;
+
 /// `Σ f(x)` over `x` in `f64`, in eight interleaved partial sums.
 #[inline(always)]
 pub(crate) fn sum8<E: Elem>(x: &[E], f: impl Fn(f64) -> f64) -> f64 {
@@ -116,7 +118,7 @@ pub(crate) fn sum8_grads<E: Elem>(x: &[E], dy: &[E], gate: Option<&[E]>, mean: f
             let blocks = x.chunks(GATE_BLOCK).zip(dy.chunks(GATE_BLOCK)).zip(y.chunks(GATE_BLOCK));
             for ((xb, db), yb) in blocks {
                 let g = &mut g[..db.len()];
-                g.iter_mut().zip(db).zip(yb).for_each(|((g, &d), &y)| *g = relu_gate(d, y));
+                g.iter_mut().zip(db).zip(yb).for_each(|((g, &d), &y)| *g = relu_backward(d, y));
                 acc.add(xb, g, mean);
             }
         }
@@ -127,12 +129,6 @@ pub(crate) fn sum8_grads<E: Elem>(x: &[E], dy: &[E], gate: Option<&[E]>, mean: f
 /// Values gated at a time in [`sum8_grads`]: a whole number of chunks of eight, so only the
 /// last block leaves a remainder and the sums' order is that of the ungated slice.
 const GATE_BLOCK: usize = 256;
-
-/// `Relu`'s backward of one value: `dy` where its output `y > 0`, else zero.
-#[inline(always)]
-pub(crate) fn relu_gate<E: Elem>(dy: E, y: E) -> E {
-    if y > E::zero() { dy } else { E::zero() }
-}
 
 /// The partial sums of [`sum8_grads`]: eight lanes of `Σg` and of `Σg·(x − mean)`, and the
 /// values past the last whole chunk.

@@ -131,6 +131,20 @@ impl Plane {
     fn group(&self, share: usize) -> usize {
         SPAN.div_ceil(self.tiles().max(1)).clamp(1, share.max(1))
     }
+
+    /// The column of plane `nc`'s first tile in a position's block of `V` or `M` (`k`
+    /// channels of `span` tiles): channel-major, a channel's samples side by side.
+    fn first_tile(&self, nc: usize, k: usize, span: usize) -> usize {
+        (nc % k) * span + (nc / k) * self.tiles()
+    }
+
+    /// The planes of `values` (`k` channels a sample) in the order of their tiles in `V` and
+    /// `M` (channel-major), so a plane's whole-chunk stores past its last tile spill only into
+    /// tiles stored later (the last plane's into the spare values of each position's block).
+    fn in_tile_order(&self, values: usize, k: usize) -> impl Iterator<Item = usize> {
+        let samples = values / self.size().max(1) / k.max(1);
+        (0..k).flat_map(move |ch| (0..samples).map(move |sample| sample * k + ch))
+    }
 }
 
 /// A worker's buffers for one convolution.

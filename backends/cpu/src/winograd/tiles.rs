@@ -78,12 +78,7 @@ wide! {
         if n == 0 {
             return;
         }
-        // Planes in the order of their tiles in `V` (channel-major), so the whole-chunk stores
-        // of a plane's last chunk spill only into tiles stored later (the last plane's into
-        // the spare values of each position's block).
-        let samples = x.len() / plane.size() / k.max(1);
-        for (ch, sample) in (0..k).flat_map(|ch| (0..samples).map(move |sample| (ch, sample))) {
-            let nc = sample * k + ch;
+        for nc in plane.in_tile_order(x.len(), k) {
             for r in 0..plane.h {
                 // Input column q is padded column q + 1; the line's other columns stay zero.
                 let padded_row = r + 1;
@@ -91,7 +86,7 @@ wide! {
                 let row = (nc * plane.size() + r * w, w, 1);
                 deinterleave_span(x, row, line, padded, (len, phase, at));
             }
-            let (block, at) = (position_stride(k, span), ch * span + sample * n);
+            let (block, at) = (position_stride(k, span), plane.first_tile(nc, k, span));
             // Bounds, checked once per plane: every chunk's reads lie in the padded phases,
             // every chunk's whole stores in each position's block.
             assert!(
@@ -132,8 +127,7 @@ wide! {
             return;
         }
         for nc in 0..y.len() / plane.size() {
-            let (sample, ch) = (nc / k, nc % k);
-            let (block, at) = (position_stride(k, span), ch * span + sample * n);
+            let (block, at) = (position_stride(k, span), plane.first_tile(nc, k, span));
             // Bounds, checked once per plane: every chunk's reads of `M` (the buffer has a
             // chunk of spare values) and stores into the output phases.
             assert!(
@@ -173,16 +167,13 @@ wide! {
         if n == 0 {
             return;
         }
-        // Planes channel-major, as in `input_tiles`.
-        let samples = dy.len() / plane.size() / k.max(1);
-        for (ch, sample) in (0..k).flat_map(|ch| (0..samples).map(move |sample| (ch, sample))) {
-            let nc = sample * k + ch;
+        for nc in plane.in_tile_order(dy.len(), k) {
             for r in 0..plane.h {
                 // The line's columns past the row stay zero.
                 let row = (nc * plane.size() + r * w, w, 0);
                 deinterleave_span(dy, row, line, grads, (len, r % TILE, r / TILE * stride));
             }
-            let (block, at) = (position_stride(k, span), ch * span + sample * n);
+            let (block, at) = (position_stride(k, span), plane.first_tile(nc, k, span));
             // Bounds, checked once per plane, as in `input_tiles`.
             assert!(
                 PHASES * len <= grads.len()
