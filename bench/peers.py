@@ -77,6 +77,26 @@ def pytorch(workloads):
     if "w2" in workloads:
         x, y = torch.rand(128, 784), torch.arange(128) % 10
         emit(impl, "w2", "b128", "samples/s", measure(train(mlp(), x, y), 20, 200, lambda s: 128 / s))
+    if "w8" in workloads:
+        # W2's MLP as free code (weights stored [in, out]), eager autograd, Adam
+        x, y = torch.rand(128, 784), torch.arange(128) % 10
+        params = []
+        for n_in, n_out in ((784, 512), (512, 256), (256, 10)):
+            a = n_in ** -0.5
+            params += [(torch.rand(n_in, n_out) * 2 - 1).mul_(a).requires_grad_(),
+                       (torch.rand(n_out) * 2 - 1).mul_(a).requires_grad_()]
+        opt8 = torch.optim.Adam(params, lr=1e-3)
+        w1, b1, w2, b2, w3, b3 = params
+
+        def step8():
+            opt8.zero_grad(set_to_none=True)
+            h1 = (x @ w1 + b1).relu()
+            h2 = (h1 @ w2 + b2).relu()
+            logits = h2 @ w3 + b3
+            loss = -logits.log_softmax(1).gather(1, y[:, None]).mean()
+            loss.backward()
+            opt8.step()
+        emit(impl, "w8", "b128", "samples/s", measure(step8, 20, 200, lambda s: 128 / s))
     if "w3" in workloads:
         cnn = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3),
                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10))

@@ -50,8 +50,8 @@
 
 pub use shapeflow_core::{
     Activation, Backend, Const, Dim, Dims, Dyn, Elem, Error, Init, Layer, LayerTo, Module, Result,
-    Rng, Shape, Tensor, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith, fit,
-    graph, init, layers, loss, metrics, module, operand, optim, rng, seq, shape, summary,
+    Rng, Shape, Tensor, autograd, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith,
+    fit, graph, init, layers, loss, metrics, module, operand, ops, optim, rng, seq, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Module, dim, model};
@@ -84,12 +84,14 @@ pub use typenum;
 
 /// Everything a model file needs: `use shapeflow::prelude::*;`.
 pub mod prelude {
+    pub use crate::autograd::{AutoLayer, Autograd, Gradients, no_grad};
     pub use crate::backend::Device;
     pub use crate::data::{Dataset, Mnist};
     pub use crate::fit::{
         EarlyStopping, FitConfig, LrScheduler, Metric, ModelCheckpoint, Validation, Verbosity,
         evaluate, evaluate_with, fit, predict, predict_classes, predict_proba,
     };
+    pub use crate::ops::rules::{Axes2, Axes3, Axes4, Axes5, Axes6};
     // Every built-in layer: a new layer in `shapeflow_core::layers` needs no edit here.
     pub use crate::layers::*;
     pub use crate::loss::{
@@ -114,7 +116,7 @@ pub mod __private {
     };
     pub use shapeflow_core::layers::Merge;
     pub use shapeflow_core::module::{
-        StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, add_grads, with_field,
+        StateFn, StateMutFn, TensorsMutFn, VisitFn, VisitGradsFn, VisitMutFn, add_grads, with_field,
     };
     pub use shapeflow_core::operand::Is;
     pub use shapeflow_core::summary::{Summary, SummaryRow};

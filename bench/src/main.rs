@@ -1,7 +1,7 @@
 //! shapeflow benchmarks: the CPU workloads W1–W4 and W7, with optional peers measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w6] [w7] [serve] [--json] [--peers]
+//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w6] [w7] [w8] [ops] [serve] [--json] [--peers]
 //! ```
 //!
 //! * `w1`: f32 GEMM at 512², 1024², 2048² in GFLOP/s, with ndarray's `dot` (matrixmultiply) as
@@ -28,6 +28,12 @@
 //! * `serve`: the MNIST CNN behind `shapeflow-serve` on the loopback, 32 concurrent clients
 //!   sending batch-1 `:predict` requests for 3 s, with and without dynamic batching:
 //!   requests/s and p50/p99 latency (ms). Not in the default set; name it.
+//! * `w8`: W2's MLP written as free code with the op set (`x.matmul(&w)?.add(&b)?.relu()`,
+//!   `log_softmax` + `gather` for the loss) and trained through autograd with Adam, batch 128,
+//!   samples/s; with `--peers`, PyTorch eager runs the same code. Not in the default set.
+//! * `ops`: GB/s of the op set's kernels (`exp`, `add`, a broadcast row add, sums along each
+//!   axis) on 4M-element f32 tensors, beside a plain copy of the same bytes (`copy`). Not in
+//!   the default set.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
 //! * `gpu-gemm`, `gpu-w2`, `gpu-w3`, `gpu-w7` (with `--features cuda`): a 4096² fp32 GEMM (TF32
 //!   off) and the W2/W3/W7 training steps on CUDA device 0, eagerly (`shapeflow`) and replayed
@@ -44,6 +50,7 @@
 //!
 //! The process's peak resident memory is reported last (`rss`, MiB).
 
+mod autograd_mlp;
 mod figure;
 #[cfg(feature = "cuda")]
 mod gpu;
@@ -87,6 +94,8 @@ fn main() {
                 "w5" => workloads::w5_char_lm_train(&mut figures),
                 "w6" => workloads::w6_transformer_train(&mut figures),
                 "w7" => workloads::w7_resnet_train(&mut figures),
+                "w8" => autograd_mlp::w8_autograd_mlp_train(&mut figures),
+                "ops" => autograd_mlp::op_bandwidth(&mut figures),
                 "decode" => workloads::decode_latency(&mut figures),
                 "serve" => serve_load::serve_load(&mut figures),
                 #[cfg(feature = "cuda")]
@@ -98,7 +107,7 @@ fn main() {
                 }
                 other => {
                     eprintln!(
-                        "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
+                        "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, w8, ops, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
                     );
                     std::process::exit(2);
                 }

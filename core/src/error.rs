@@ -55,6 +55,9 @@ pub enum Error {
     /// A collective operation of data-parallel training failed: a rank that stopped answering,
     /// a rank whose loss was not finite, an engine error.
     Distributed(String),
+    /// Automatic differentiation cannot run as asked (nothing recorded, a freed graph, a
+    /// tensor of several elements without a seed).
+    Autograd(String),
 }
 
 /// `Result` with [`Error`].
@@ -81,6 +84,7 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration error: {m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
             Error::Distributed(m) => write!(f, "data-parallel training: {m}"),
+            Error::Autograd(m) => write!(f, "autograd: {m}"),
         }
     }
 }

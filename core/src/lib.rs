@@ -3,6 +3,7 @@
 //! Users normally reach all of this through the `shapeflow` facade crate and its prelude.
 #![warn(missing_docs)]
 
+pub mod autograd;
 pub mod backend;
 pub mod checkpoint;
 pub mod data;
@@ -20,6 +21,7 @@ pub mod loss;
 pub mod metrics;
 pub mod module;
 pub mod operand;
+pub mod ops;
 pub mod optim;
 pub mod rng;
 pub mod seq;

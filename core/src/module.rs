@@ -51,6 +51,14 @@ pub trait Module<B: Backend> {
         let _ = (path, f);
     }
 
+    /// Calls `f(name, tensor)` for every parameter tensor, mutably: how autograd makes a
+    /// layer's parameters leaves and reads their gradients back ([`crate::autograd::Autograd`]).
+    /// `#[derive(Module)]` and `model!` generate it; the default visits nothing, which
+    /// [`crate::autograd::Autograd`] reports as an `Err` for a layer that has parameters.
+    fn visit_tensors_mut(&mut self, path: &mut String, f: &mut TensorsMutFn<'_, B>) {
+        let _ = (path, f);
+    }
+
     /// Total number of scalar parameters.
     fn num_params(&self) -> usize {
         let mut n = 0;
@@ -65,6 +73,9 @@ pub trait Module<B: Backend> {
         names
     }
 }
+
+/// A parameter-tensor visitor: `f(name, tensor)` (see [`Module::visit_tensors_mut`]).
+pub type TensorsMutFn<'a, B> = dyn FnMut(&str, &mut dyn crate::autograd::ParamTensor<B>) + 'a;
 
 /// A parameter visitor: `f(name, sizes, buffer)`.
 pub type VisitFn<'a, B> = dyn FnMut(&str, &[usize], &<B as Device>::Storage) + 'a;
@@ -130,6 +141,9 @@ impl<S: Shape, B: Backend> Module<B> for Tensor<S, B> {
     ) {
         f(path, self.storage_mut(), grads.storage());
     }
+    fn visit_tensors_mut(&mut self, path: &mut String, f: &mut TensorsMutFn<'_, B>) {
+        f(path, self);
+    }
 }
 
 /// An optional part (a layer's `bias`, a layer norm's affine parameters): visited when present,
@@ -175,6 +189,11 @@ impl<B: Backend, M: Module<B>> Module<B> for Option<M> {
     fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
         if let Some(m) = self {
             m.visit_rng(path, f);
+        }
+    }
+    fn visit_tensors_mut(&mut self, path: &mut String, f: &mut TensorsMutFn<'_, B>) {
+        if let Some(m) = self {
+            m.visit_tensors_mut(path, f);
         }
     }
 }
@@ -223,6 +242,9 @@ macro_rules! visit_param_fields {
             $( $crate::module::with_field(path, stringify!($field), |p| {
                 $crate::Module::<B>::visit_params_with_grads(&mut self.$field, &grads.$field, p, f)
             }); )+
+        }
+        fn visit_tensors_mut(&mut self, path: &mut String, f: &mut $crate::module::TensorsMutFn<'_, B>) {
+            $( $crate::module::with_field(path, stringify!($field), |p| $crate::Module::<B>::visit_tensors_mut(&mut self.$field, p, f)); )+
         }
     };
 }

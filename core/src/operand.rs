@@ -74,6 +74,8 @@ pub trait Matrix<K: Dim, N: Dim, B: Backend> {
     fn sizes(&self) -> &[usize];
     /// The row-major buffer.
     fn buffer(&self) -> &B::Storage;
+    /// The matrix as a tensor (sharing the buffer, keeping its autograd node).
+    fn to_tensor(&self) -> crate::Tensor<(K, N), B>;
 }
 
 /// Implemented by `&Tensor<(K, N), B>`: the right operand of a matrix with `K` columns.
@@ -101,5 +103,31 @@ impl<K: Dim, N: Dim, B: Backend, X: ?Sized + Matrix<K, N, B>> MatmulRhs<K, N, B>
     type Rhs = X;
     fn rhs(&self) -> &X {
         self
+    }
+}
+
+/// A tensor passed as an argument, with its shape as an associated type: the hidden condition
+/// of argument traits whose rule relates two shapes ([`crate::ops::BatchRhs`],
+/// [`crate::ops::CatWith`]). Not meant to be named in user code.
+///
+/// ```
+/// use shapeflow_core::operand::TensorArg;
+/// use shapeflow_core::{Const, Shape, Tensor};
+/// use shapeflow_cpu::Cpu;
+/// fn describe<X: TensorArg<Cpu>>(_: &X) -> String { X::Shape::describe() }
+/// assert_eq!(describe(&Tensor::<(Const<2>,), Cpu>::zeros(&Cpu::default(), &[2]).unwrap()), "[2]");
+/// ```
+#[doc(hidden)]
+pub trait TensorArg<B: Backend> {
+    /// The tensor's shape.
+    type Shape: crate::Shape;
+    /// The tensor under shape `T`, which the caller's trait bounds prove equal to `Shape`.
+    fn cast<T: crate::Shape>(&self) -> crate::Tensor<T, B>;
+}
+
+impl<S: crate::Shape, B: Backend> TensorArg<B> for crate::Tensor<S, B> {
+    type Shape = S;
+    fn cast<T: crate::Shape>(&self) -> crate::Tensor<T, B> {
+        self.clone().__assume_shape()
     }
 }

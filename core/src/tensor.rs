@@ -1,11 +1,15 @@
 //! `Tensor<S, B>`: a buffer on backend `B` whose shape `S` the compiler checks.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
-use crate::backend::{Backend, Elem, Gemm};
+use crate::autograd::{Node, Raw};
+use crate::ops::var::Var;
+
+use crate::backend::{Backend, Elem};
 use crate::dim::Dim;
 use crate::error::{Error, Result};
-use crate::operand::{MatmulRhs, Matrix, SameShapeAs};
+use crate::operand::{MatmulRhs, Matrix};
 use crate::rng::Rng;
 use crate::seq::Lengths;
 use crate::shape::{Dims, Shape};
@@ -30,6 +34,8 @@ pub struct Tensor<S: Shape, B: Backend> {
     /// Each sample's valid length along the sequence axis, for sequence shapes
     /// `(Dyn, Dyn, …)` built from ragged data (see [`Tensor::from_sequences`]).
     pub(crate) lengths: Option<Lengths>,
+    /// The autograd node of a tensor that requires gradients or was computed from one.
+    pub(crate) node: Option<Arc<Node<B>>>,
     _shape: PhantomData<S>,
 }
 
@@ -52,6 +58,7 @@ impl<S: Shape, B: Backend> Clone for Tensor<S, B> {
             storage: self.storage.clone(),
             dims: self.dims,
             lengths: self.lengths.clone(),
+            node: self.node.clone(),
             _shape: PhantomData,
         }
     }
@@ -70,13 +77,19 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// Wraps a buffer whose length and sizes are checked against `S`.
     pub fn from_storage(storage: B::Storage, sizes: &[usize]) -> Result<Self> {
         let dims = checked_dims::<S>(sizes, B::len(&storage))?;
-        Ok(Tensor { storage, dims, lengths: None, _shape: PhantomData })
+        Ok(Tensor { storage, dims, lengths: None, node: None, _shape: PhantomData })
     }
 
     /// Builds a tensor from host data; the length must equal the product of `sizes`.
     pub fn from_vec(dev: &B, sizes: &[usize], data: Vec<B::Elem>) -> Result<Self> {
         let dims = checked_dims::<S>(sizes, data.len())?;
-        Ok(Tensor { storage: dev.upload(&data), dims, lengths: None, _shape: PhantomData })
+        Ok(Tensor {
+            storage: dev.upload(&data),
+            dims,
+            lengths: None,
+            node: None,
+            _shape: PhantomData,
+        })
     }
 
     /// Builds a tensor from host data with every `Dyn` dimension set to `batch`.
@@ -106,7 +119,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         if value != B::Elem::default() {
             B::fill(&mut storage, value);
         }
-        Ok(Tensor { storage, dims, lengths: None, _shape: PhantomData })
+        Ok(Tensor { storage, dims, lengths: None, node: None, _shape: PhantomData })
     }
 
     /// A tensor of zeros.
@@ -170,6 +183,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: B::zeros_like(&self.storage, self.dims.numel()),
             dims: self.dims,
             lengths: self.lengths.clone(),
+            node: None,
             _shape: PhantomData,
         }
     }
@@ -181,6 +195,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: B::scratch_like(&self.storage, self.dims.numel()),
             dims: self.dims,
             lengths: self.lengths.clone(),
+            node: None,
             _shape: PhantomData,
         }
     }
@@ -192,6 +207,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: B::scratch_like(&self.storage, dims.numel()),
             dims,
             lengths,
+            node: None,
             _shape: PhantomData,
         }
     }
@@ -203,6 +219,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: B::zeros_like(&self.storage, dims.numel()),
             dims,
             lengths,
+            node: None,
             _shape: PhantomData,
         }
     }
@@ -266,7 +283,8 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// assert_eq!(r.dims(), &[1, 2, 3]);
     /// ```
     pub fn reshape<T: Shape>(self, sizes: &[usize]) -> Result<Tensor<T, B>> {
-        Tensor::<T, B>::from_storage(self.storage, sizes)
+        let dims = checked_dims::<T>(sizes, self.len())?;
+        Ok(Tensor::from_var(self.as_var().reshape(dims)))
     }
 
     /// Checks that `other` has exactly the same runtime sizes (`Dyn` dimensions included).
@@ -281,51 +299,6 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         Ok(())
     }
 
-    /// Elementwise sum of two tensors of the same shape.
-    ///
-    /// ```
-    /// use shapeflow_core::Tensor;
-    /// use shapeflow_cpu::Cpu;
-    /// let dev = Cpu::default();
-    /// let a = Tensor::<(typenum::U2,), Cpu>::ones(&dev, &[2]).unwrap();
-    /// assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 2.0]);
-    /// ```
-    pub fn add<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
-        let other = other.operand();
-        self.check_same_dims(other, "add")?;
-        let mut out = self.scratch_like();
-        B::add(self.storage(), other.storage(), out.storage_mut());
-        Ok(out)
-    }
-
-    /// Elementwise difference of two tensors of the same shape.
-    ///
-    /// ```
-    /// use shapeflow_core::Tensor;
-    /// use shapeflow_cpu::Cpu;
-    /// let a = Tensor::<(typenum::U2,), Cpu>::from_vec(&Cpu::default(), &[2], vec![3.0, 4.0]).unwrap();
-    /// assert_eq!(a.sub(&a).unwrap().to_vec(), vec![0.0, 0.0]);
-    /// assert_eq!(a.mul(&a).unwrap().to_vec(), vec![9.0, 16.0]);
-    /// assert_eq!(a.scaled(0.5).to_vec(), vec![1.5, 2.0]);
-    /// assert_eq!(a.sum(), 7.0);
-    /// ```
-    pub fn sub<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
-        let other = other.operand();
-        self.check_same_dims(other, "sub")?;
-        let mut out = self.zeros_like();
-        B::sub(self.storage(), other.storage(), out.storage_mut());
-        Ok(out)
-    }
-
-    /// Elementwise product of two tensors of the same shape.
-    pub fn mul<R: SameShapeAs<Self>>(&self, other: R) -> Result<Tensor<S, B>> {
-        let other = other.operand();
-        self.check_same_dims(other, "mul")?;
-        let mut out = self.zeros_like();
-        B::mul(self.storage(), other.storage(), out.storage_mut());
-        Ok(out)
-    }
-
     /// Multiplies every element by `alpha`.
     pub fn scaled(&self, alpha: f64) -> Tensor<S, B> {
         let mut out = self.clone();
@@ -333,8 +306,17 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         out
     }
 
-    /// Sum of all elements.
-    pub fn sum(&self) -> f64 {
+    /// Sum of all elements, accumulated in `f64` (not recorded by autograd: see
+    /// [`Tensor::sum_all`]).
+    ///
+    /// ```
+    /// use shapeflow_core::Tensor;
+    /// use shapeflow_cpu::Cpu;
+    /// let a = Tensor::<(typenum::U2,), Cpu>::from_vec(&Cpu::default(), &[2], vec![3.0, 4.0]).unwrap();
+    /// assert_eq!(a.scaled(0.5).to_vec(), vec![1.5, 2.0]);
+    /// assert_eq!(a.sum_f64(), 7.0);
+    /// ```
+    pub fn sum_f64(&self) -> f64 {
         B::sum(&self.storage)
     }
 }
@@ -353,17 +335,8 @@ impl<M: Dim, K: Dim, B: Backend> Tensor<(M, K), B> {
     /// assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![11.0]);
     /// ```
     pub fn matmul<N: Dim, R: MatmulRhs<K, N, B>>(&self, rhs: R) -> Result<Tensor<(M, N), B>> {
-        let rhs = rhs.rhs();
-        let (m, k) = (self.dims()[0], self.dims()[1]);
-        let (k2, n) = (rhs.sizes()[0], rhs.sizes()[1]);
-        if k != k2 {
-            return Err(Error::Shape(format!(
-                "matmul: left operand is {m}×{k} but right operand is {k2}×{n}"
-            )));
-        }
-        let mut out = self.zeros_on(Dims::new(&[m, n])?);
-        B::matmul(self.storage(), rhs.buffer(), out.storage_mut(), Gemm::new(m, k, n));
-        Ok(out)
+        let rhs = rhs.rhs().to_tensor();
+        Ok(Tensor::from_var(self.as_var().matmul(&rhs.as_var())?))
     }
 }
 
@@ -373,6 +346,9 @@ impl<K: Dim, N: Dim, B: Backend> Matrix<K, N, B> for Tensor<(K, N), B> {
     }
     fn buffer(&self) -> &B::Storage {
         self.storage()
+    }
+    fn to_tensor(&self) -> Tensor<(K, N), B> {
+        self.clone()
     }
 }
 
@@ -416,6 +392,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: B::upload_like(&self.storage, &data),
             dims,
             lengths: None,
+            node: None,
             _shape: PhantomData,
         })
     }
@@ -436,7 +413,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
         let dims = Dims::new(&sizes).unwrap_or_default();
         let data: Vec<B::Elem> =
             (0..dims.numel()).map(|_| B::Elem::from_f64(rng.uniform_in(lo, hi))).collect();
-        Tensor { storage: dev.upload(&data), dims, lengths: None, _shape: PhantomData }
+        Tensor { storage: dev.upload(&data), dims, lengths: None, node: None, _shape: PhantomData }
     }
 }
 
@@ -445,7 +422,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// (layers use it for outputs whose sizes they computed from their types).
     pub(crate) fn from_parts(storage: B::Storage, dims: Dims) -> Self {
         debug_assert_eq!(B::len(&storage), dims.numel());
-        Tensor { storage, dims, lengths: None, _shape: PhantomData }
+        Tensor { storage, dims, lengths: None, node: None, _shape: PhantomData }
     }
 
     /// The same data under shape type `T`, for code generated by `model!` after a custom layer
@@ -457,8 +434,26 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: self.storage,
             dims: self.dims,
             lengths: self.lengths,
+            node: self.node,
             _shape: PhantomData,
         }
+    }
+
+    /// A tensor from an op's untyped result and its autograd node; the op's shape rule
+    /// guarantees that the sizes fit `S`.
+    pub(crate) fn from_raw(raw: Raw<B>, node: Option<Arc<Node<B>>>) -> Self {
+        debug_assert!(S::check(raw.dims.as_slice()).is_ok(), "{} vs {}", S::describe(), raw.dims);
+        Tensor { storage: raw.storage, dims: raw.dims, lengths: None, node, _shape: PhantomData }
+    }
+
+    /// The value and node, for the op set.
+    pub(crate) fn as_var(&self) -> Var<B> {
+        Var::new(Raw { storage: self.storage.clone(), dims: self.dims }, self.node.clone())
+    }
+
+    /// A tensor from an op's result.
+    pub(crate) fn from_var(v: Var<B>) -> Self {
+        Self::from_raw(v.raw, v.node)
     }
 
     /// Gives up the buffer.
@@ -484,6 +479,7 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
             storage: dev.upload(&host),
             dims: self.dims,
             lengths: self.lengths.clone(),
+            node: None,
             _shape: PhantomData,
         }
     }

@@ -37,6 +37,9 @@ pub(crate) fn module_impl(
             fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
                 #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_rng(&mut self.#fields, path, f)); )*
             }
+            fn visit_tensors_mut(&mut self, path: &mut String, f: &mut #p::TensorsMutFn<'_, #backend>) {
+                #( #p::with_field(path, #strs, |path| #p::Module::<#backend>::visit_tensors_mut(&mut self.#fields, path, f)); )*
+            }
         }
     }
 }

@@ -67,7 +67,11 @@ fn elementwise_ops_check_runtime_sizes() {
     let dev = Cpu::default();
     let a = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 1, vec![1.0, 2.0]).unwrap();
     let b = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 2, vec![1.0; 4]).unwrap();
-    assert!(a.add(&b).is_err());
+    let c = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 3, vec![1.0; 6]).unwrap();
+    // a batch of 1 broadcasts, as in PyTorch; 2 against 3 does not
+    assert_eq!(a.add(&b).unwrap().to_vec(), vec![2.0, 3.0, 2.0, 3.0]);
+    assert!(b.add(&c).unwrap_err().to_string().contains("cannot broadcast [2, 2] with [3, 2]"));
+    assert!(b.add_same(&a).is_err());
     assert_eq!(a.add(&a).unwrap().to_vec(), vec![2.0, 4.0]);
     assert_eq!(a.mul(&a).unwrap().to_vec(), vec![1.0, 4.0]);
     assert_eq!(a.sub(&a).unwrap().to_vec(), vec![0.0, 0.0]);

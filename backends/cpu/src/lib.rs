@@ -29,6 +29,7 @@ mod optim;
 mod pool;
 mod rows;
 mod sequence;
+mod strided;
 mod winograd;
 
 // Kernels the family files call.

@@ -30,6 +30,7 @@ mod optim;
 mod pool;
 mod rows;
 mod sequence;
+mod strided;
 
 pub mod arch;
 mod cache;

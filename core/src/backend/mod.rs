@@ -14,6 +14,7 @@
 //! | [`Optim`] | `optim.rs` | fused SGD, Adam, RMSprop, Adagrad updates |
 //! | [`Sequence`] | `sequence.rs` | recurrent steps, step reversal, row gathers, means over time |
 //! | [`Attention`] | `attention.rs` | scaled dot-product self-attention over packed heads |
+//! | [`Strided`] | `strided.rs` | the tensor op set's kernels: elementwise ([`UnaryOp`]), broadcast binary ([`BinaryOp`]), select, reductions along an axis ([`ReduceOp`]), strided copies, gathers |
 //!
 //! Storage is a flat, contiguous, row-major buffer; kernels take descriptor structs for their
 //! sizes. Layers check sizes before calling a kernel, so kernels may assume consistent
@@ -32,7 +33,10 @@ mod norm;
 mod optim;
 mod pool;
 mod rows;
+mod scalar_ops;
 mod sequence;
+mod strided;
+pub mod strided_host;
 
 pub use attention::{
     Attention, AttentionGeom, attention_backward_composed, attention_forward_composed, split_heads,
@@ -53,10 +57,12 @@ pub use optim::{
 };
 pub use pool::Pool;
 pub use rows::Rows;
+pub use scalar_ops::{BinaryOp, ReduceOp, UnaryOp};
 pub use sequence::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
     RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
 };
+pub use strided::{Around, Strided, View};
 
 /// A compute backend: a device handle plus every op family. Implemented for every type that
 /// implements the families; write generic code against `B: Backend`.
@@ -67,11 +73,21 @@ pub use sequence::{
 /// assert_eq!(zeros(&shapeflow_cpu::Cpu::default()), vec![0.0; 4]);
 /// ```
 pub trait Backend:
-    Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence + Attention
+    Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence + Attention + Strided
 {
 }
 
 impl<T> Backend for T where
-    T: Device + Linalg + Elementwise + Rows + Conv + Pool + Norm + Optim + Sequence + Attention
+    T: Device
+        + Linalg
+        + Elementwise
+        + Rows
+        + Conv
+        + Pool
+        + Norm
+        + Optim
+        + Sequence
+        + Attention
+        + Strided
 {
 }

@@ -27,7 +27,7 @@ pub fn mse_loss<S: Shape, B: Backend, R: SameShapeAs<Tensor<S, B>>>(
     target: R,
 ) -> Result<LossGrad<S, B>> {
     let target = target.operand();
-    let mut diff = pred.sub(target)?;
+    let mut diff = pred.sub_same(target)?;
     let n = pred.len().max(1) as f64;
     let loss = finite("MSE", B::sum_squares(diff.storage()) / n)?;
     B::scale(diff.storage_mut(), B::Elem::from_f64(2.0 / n));

@@ -2,9 +2,10 @@ use shapeflow::Dim;
 use shapeflow::prelude::*;
 
 // Operands checked by the argument traits (`SameShapeAs`, `MatmulRhs`) in concrete code and in
-// code generic over shapes and backends.
+// code generic over shapes and backends (where the same-shape forms stand in for the
+// broadcasting ones, whose rule the compiler cannot prove for an unknown `S`).
 fn generic_sum<S: Shape, B: Backend>(a: &Tensor<S, B>, b: &Tensor<S, B>) -> Tensor<S, B> {
-    a.add(b).unwrap().sub(b).unwrap().mul(a).unwrap()
+    a.add_same(b).unwrap().sub_same(b).unwrap().mul_same(a).unwrap()
 }
 
 fn generic_product<M: Dim, K: Dim, N: Dim, B: Backend>(
