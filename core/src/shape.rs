@@ -13,6 +13,7 @@ pub const MAX_RANK: usize = 6;
 /// let d = Dims::new(&[2, 3]).unwrap();
 /// assert_eq!(d.as_slice(), &[2, 3]);
 /// assert_eq!(d.numel(), 6);
+/// assert!(Dims::new(&[1 << 63, 2]).is_err()); // the element count would overflow
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Dims {
@@ -27,6 +28,11 @@ impl Dims {
             return Err(Error::Shape(format!(
                 "rank {} is above the maximum rank {MAX_RANK}",
                 sizes.len()
+            )));
+        }
+        if sizes.iter().try_fold(1usize, |n, &s| n.checked_mul(s)).is_none() {
+            return Err(Error::Shape(format!(
+                "sizes {sizes:?} hold more elements than a usize can count"
             )));
         }
         let mut d = Dims { sizes: [0; MAX_RANK], rank: sizes.len() };

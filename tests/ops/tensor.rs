@@ -76,3 +76,11 @@ fn elementwise_ops_check_runtime_sizes() {
     assert_eq!(a.mul(&a).unwrap().to_vec(), vec![1.0, 4.0]);
     assert_eq!(a.sub(&a).unwrap().to_vec(), vec![0.0, 0.0]);
 }
+
+#[test]
+fn sizes_whose_element_count_overflows_are_refused() {
+    let dev = Cpu::default();
+    let err = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[1 << 63, 2], vec![]).unwrap_err();
+    assert!(err.to_string().contains("more elements than a usize can count"), "{err}");
+    assert!(Tensor::<(Dyn, Const<2>), Cpu>::zeros(&dev, &[usize::MAX, 2]).is_err());
+}

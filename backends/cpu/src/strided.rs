@@ -1,32 +1,102 @@
 //! `impl Strided for CpuDevice`: the reference strided kernels of
-//! `shapeflow_core::backend::strided_host`, run in place on the buffers; elementwise maps and
-//! same-shape binary ops over large tensors are split across the workers in fixed chunks (an
-//! elementwise map, so the results do not depend on the split).
+//! `shapeflow_core::backend::strided_host`, run in place on the buffers. On top of them:
+//! - the activations (`relu`, `sigmoid`, `tanh`, `gelu`) and their derivatives run the
+//!   activation layers' kernels (`activation.rs`: AVX2 in f32), and `exp` in f32 the vectorised
+//!   polynomial of `gate_math.rs`;
+//! - large tensors are split across the workers: elementwise maps in fixed chunks, broadcast
+//!   ops and reductions by whole rows of their outermost axis (each output value is computed by
+//!   one worker in the same order as alone, so results do not depend on the split).
 
 use rayon::prelude::*;
-use shapeflow_core::Dims;
 use shapeflow_core::backend::{
-    Around, BinaryOp, ReduceOp, Strided, UnaryOp, View, strided_host as host,
+    Activation, Around, BinaryOp, ReduceOp, Strided, UnaryOp, View, strided_host as host,
 };
+use shapeflow_core::{Dims, Elem};
 
-use crate::{CpuBuf, CpuDevice, CpuElem};
+#[cfg(target_arch = "x86_64")]
+use crate::f32_view::{as_f32, as_f32_mut};
+use crate::{CpuBuf, CpuDevice, CpuElem, activation};
 
-/// Tensors at least this large are processed by every worker, in chunks of [`CHUNK`].
+/// Tensors at least this large are processed by every worker.
 const PARALLEL_MIN: usize = 1 << 15;
 const CHUNK: usize = 1 << 13;
 
+/// The activation kernel that computes `op`, where there is one.
+fn activation_of(op: UnaryOp) -> Option<Activation> {
+    match op {
+        UnaryOp::Relu => Some(Activation::Relu),
+        UnaryOp::Sigmoid => Some(Activation::Sigmoid),
+        UnaryOp::Tanh => Some(Activation::Tanh),
+        UnaryOp::Gelu => Some(Activation::Gelu),
+        _ => None,
+    }
+}
+
+/// `y = eˣ` on one chunk: the polynomial exponential in f32 with AVX2, else the library's.
+fn exp_chunk<E: CpuElem>(x: &[E], y: &mut [E]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::f32_view::avx2_fma()
+        && let (Some(xf), Some(yf)) = (as_f32(x), as_f32_mut(y))
+    {
+        // SAFETY: AVX2 and FMA are available (checked just above).
+        unsafe { exp_avx2(xf, yf) };
+        return;
+    }
+    host::unary(UnaryOp::Exp, x, y);
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp_avx2(x: &[f32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        // NaN passes through the clamps of `gate_math::exp` as NaN
+        *o = if v.is_nan() { v } else { crate::gate_math::exp(v) };
+    }
+}
+
+/// Splits `dims` by its outermost axis into pieces of about [`CHUNK`] elements: `(rows per
+/// piece, elements per row)`, or `None` when the tensor is small or has one row.
+fn row_split(dims: &Dims) -> Option<(usize, usize)> {
+    let s = dims.as_slice();
+    let numel = dims.numel();
+    if numel < PARALLEL_MIN || s.len() < 2 || s[0] < 2 {
+        return None;
+    }
+    let row = numel / s[0];
+    Some(((CHUNK / row.max(1)).max(1), row))
+}
+
+/// `dims` with its outermost axis cut to `rows`, and `v` moved to row `first`.
+fn piece(dims: &Dims, v: View, first: usize, rows: usize) -> (Dims, View) {
+    let mut s = dims.as_slice().to_vec();
+    s[0] = rows;
+    let mut v = v;
+    v.offset += first * v.strides[0];
+    (Dims::new(&s).unwrap_or_default(), v)
+}
+
 impl<E: CpuElem> Strided for CpuDevice<E> {
     fn unary(op: UnaryOp, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
+        if let Some(kind) = activation_of(op) {
+            return activation::forward(kind, x, y);
+        }
         let (x, y): (&[E], &mut [E]) = (x, y);
+        let run = |x: &[E], y: &mut [E]| {
+            if op == UnaryOp::Exp { exp_chunk(x, y) } else { host::unary(op, x, y) }
+        };
         if y.len() >= PARALLEL_MIN {
-            y.par_chunks_mut(CHUNK)
-                .zip(x.par_chunks(CHUNK))
-                .for_each(|(y, x)| host::unary(op, x, y));
+            y.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(y, x)| run(x, y));
         } else {
-            host::unary(op, x, y);
+            run(x, y);
         }
     }
     fn unary_grad(op: UnaryOp, x: &CpuBuf<E>, y: &CpuBuf<E>, dy: &CpuBuf<E>, dx: &mut CpuBuf<E>) {
+        if let Some(kind) = activation_of(op) {
+            let saved = if kind.backward_uses_output() { y } else { x };
+            return activation::backward(kind, saved, dy, dx);
+        }
         let dx: &mut [E] = dx;
         if dx.len() >= PARALLEL_MIN {
             dx.par_chunks_mut(CHUNK)
@@ -46,18 +116,23 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
         dims: &Dims,
     ) {
         let out: &mut [E] = out;
+        let (a0, b0): (&[E], &[E]) = (a.0, b.0);
         if out.len() >= PARALLEL_MIN && a.1.is_contiguous(dims) && b.1.is_contiguous(dims) {
-            let whole = |len| Dims::new(&[len]).unwrap_or_default();
-            out.par_chunks_mut(CHUNK)
-                .zip(a.0.par_chunks(CHUNK))
-                .zip(b.0.par_chunks(CHUNK))
-                .for_each(|((o, a), b)| {
-                    let d = whole(o.len());
+            out.par_chunks_mut(CHUNK).zip(a0.par_chunks(CHUNK)).zip(b0.par_chunks(CHUNK)).for_each(
+                |((o, a), b)| {
+                    let d = Dims::new(&[o.len()]).unwrap_or_default();
                     let v = View::contiguous(&d);
                     host::binary(op, (a, v), (b, v), o, &d);
-                });
+                },
+            );
+        } else if let Some((rows, row)) = row_split(dims) {
+            out.par_chunks_mut(rows * row).enumerate().for_each(|(i, o)| {
+                let (d, va) = piece(dims, a.1, i * rows, o.len() / row);
+                let (_, vb) = piece(dims, b.1, i * rows, o.len() / row);
+                host::binary(op, (a0, va), (b0, vb), o, &d);
+            });
         } else {
-            host::binary(op, (a.0, a.1), (b.0, b.1), out, dims);
+            host::binary(op, (a0, a.1), (b0, b.1), out, dims);
         }
     }
     fn select(
@@ -67,10 +142,44 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
         out: &mut CpuBuf<E>,
         dims: &Dims,
     ) {
-        host::select((mask.0, mask.1), (a.0, a.1), (b.0, b.1), out, dims);
+        let out: &mut [E] = out;
+        let (m0, a0, b0): (&[E], &[E], &[E]) = (mask.0, a.0, b.0);
+        if let Some((rows, row)) = row_split(dims) {
+            out.par_chunks_mut(rows * row).enumerate().for_each(|(i, o)| {
+                let n = o.len() / row;
+                let (d, vm) = piece(dims, mask.1, i * rows, n);
+                let (_, va) = piece(dims, a.1, i * rows, n);
+                let (_, vb) = piece(dims, b.1, i * rows, n);
+                host::select((m0, vm), (a0, va), (b0, vb), o, &d);
+            });
+        } else {
+            host::select((m0, mask.1), (a0, a.1), (b0, b.1), out, dims);
+        }
     }
     fn reduce(op: ReduceOp, x: &CpuBuf<E>, around: Around, out: &mut CpuBuf<E>) {
-        host::reduce(op, x, around, out);
+        let (x, out): (&[E], &mut [E]) = (x, out);
+        let Around { outer, n, inner } = around;
+        if outer * n * inner < PARALLEL_MIN || n == 0 {
+            return host::reduce(op, x, around, out);
+        }
+        if outer >= 8 {
+            // whole blocks of the outer axis per worker
+            let per = (CHUNK / (n * inner).max(1)).max(1);
+            out.par_chunks_mut(per * inner).zip(x.par_chunks(per * n * inner)).for_each(
+                |(o, x)| {
+                    host::reduce(op, x, Around { outer: o.len() / inner, n, inner }, o);
+                },
+            );
+        } else {
+            // few outer blocks of many columns: columns in groups per worker
+            for (o, x) in out.chunks_mut(inner).zip(x.chunks(n * inner)) {
+                // one long run of columns per worker: each row's slice is read whole
+                let cols = inner.div_ceil(rayon::current_num_threads()).max(256);
+                o.par_chunks_mut(cols)
+                    .enumerate()
+                    .for_each(|(c, o)| reduce_columns(op, x, n, inner, c * cols, o));
+            }
+        }
     }
     fn copy_strided(src: &CpuBuf<E>, vs: View, dst: &mut CpuBuf<E>, vd: View, dims: &Dims) {
         host::copy_strided(src, vs, dst, vd, dims);
@@ -80,5 +189,34 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
     }
     fn scatter_add(src: &CpuBuf<E>, around: Around, idx: &[usize], k: usize, dst: &mut CpuBuf<E>) {
         host::scatter_add(src, around, idx, k, dst);
+    }
+}
+
+/// Columns `first..first + out.len()` of an `n × inner` block reduced; sums accumulated in
+/// `f64` row by row (the order of the single-worker kernel).
+fn reduce_columns<E: Elem>(
+    op: ReduceOp,
+    x: &[E],
+    n: usize,
+    inner: usize,
+    first: usize,
+    out: &mut [E],
+) {
+    let w = out.len();
+    if op == ReduceOp::Sum {
+        let mut acc = vec![0f64; w];
+        for j in 0..n {
+            let row = &x[j * inner + first..j * inner + first + w];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v.as_f64();
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = E::from_f64(a);
+        }
+    } else {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = op.reduce_iter((0..n).map(|j| x[j * inner + first + i]));
+        }
     }
 }

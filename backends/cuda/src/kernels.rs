@@ -15,6 +15,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("norm.cu", include_str!("../kernels/norm.cu")),
     ("optim.cu", include_str!("../kernels/optim.cu")),
     ("sequence.cu", include_str!("../kernels/sequence.cu")),
+    ("strided.cu", include_str!("../kernels/strided.cu")),
 ];
 
 /// The kernels `source` defines: the name of every `extern "C" __global__ void name(`.

@@ -30,7 +30,7 @@ mod optim;
 mod pool;
 mod rows;
 mod sequence;
-mod strided;
+pub mod strided;
 
 pub mod arch;
 mod cache;

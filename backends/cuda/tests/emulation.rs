@@ -18,8 +18,11 @@ use shapeflow_core::backend::{
 use shapeflow_cpu::{Cpu, CpuBuf};
 use shapeflow_cuda::shapes;
 
-const SOURCES: [&str; 8] =
-    ["elementwise", "linalg", "rows", "conv", "pool", "norm", "optim", "sequence"];
+const SOURCES: [&str; 9] =
+    ["elementwise", "linalg", "rows", "conv", "pool", "norm", "optim", "sequence", "strided"];
+
+#[path = "emulation/strided.rs"]
+mod strided;
 
 /// Threads per block: the backend's `SHAPEFLOW_BLOCK`, the block size of its launches.
 fn block_threads() -> u32 {
@@ -1612,7 +1615,7 @@ fn a_removed_barrier_or_atomic_makes_the_emulation_fail() {
 /// Every kernel of every `.cu` file is called above (a new kernel needs its comparison here).
 #[test]
 fn every_kernel_is_emulated() {
-    let this = include_str!("emulation.rs");
+    let this = [include_str!("emulation.rs"), include_str!("emulation/strided.rs")].concat();
     let missing: Vec<&str> = shapeflow_cuda::kernels::SOURCES
         .iter()
         .flat_map(|(_, src)| shapeflow_cuda::kernels::kernel_names(src))
