@@ -5,6 +5,7 @@
 
 mod check;
 mod custom_layer;
+mod custom_loss;
 mod finite_differences;
 mod pytorch_values;
 mod random_compositions;

@@ -8,6 +8,8 @@ mod large;
 #[cfg(feature = "cuda")]
 mod on_gpu;
 #[cfg(feature = "cuda")]
+mod ops;
+#[cfg(feature = "cuda")]
 mod runtime;
 
 #[cfg(not(feature = "cuda"))]

@@ -123,10 +123,18 @@ impl Strided for Cuda {
             launch!(&rt, "strided_unary_grad", Runtime::grid(n), xd, yd, gd, dd, &code, &p, &q, &n);
         }
     }
-    fn binary(op: BinaryOp, a: (&CudaBuf, View), b: (&CudaBuf, View), out: &mut CudaBuf, dims: &Dims) {
+    fn binary(
+        op: BinaryOp,
+        a: (&CudaBuf, View),
+        b: (&CudaBuf, View),
+        out: &mut CudaBuf,
+        dims: &Dims,
+    ) {
         let (code, g, n) = (binary_code(op), StridedGeom::new(dims, &[a.1, b.1]), dims.numel());
         let rt = out.rt.clone();
-        if let (Some(ad), Some(bd), Some(od)) = (a.0.data.as_ref(), b.0.data.as_ref(), out.data.as_mut()) {
+        if let (Some(ad), Some(bd), Some(od)) =
+            (a.0.data.as_ref(), b.0.data.as_ref(), out.data.as_mut())
+        {
             launch!(&rt, "strided_binary", Runtime::grid(n), ad, bd, od, &code, &g, &n);
         }
     }
@@ -150,7 +158,17 @@ impl Strided for Cuda {
         let Around { outer, n, inner } = around;
         let rt = out.rt.clone();
         if let (Some(xd), Some(od)) = (x.data.as_ref(), out.data.as_mut()) {
-            launch!(&rt, "strided_reduce", Runtime::grid(outer * inner), xd, od, &code, &outer, &n, &inner);
+            launch!(
+                &rt,
+                "strided_reduce",
+                Runtime::grid(outer * inner),
+                xd,
+                od,
+                &code,
+                &outer,
+                &n,
+                &inner
+            );
         }
     }
     fn copy_strided(src: &CudaBuf, vs: View, dst: &mut CudaBuf, vd: View, dims: &Dims) {

@@ -26,8 +26,11 @@ pub enum LossFn {
     /// `Dataset::regression` holds them): binary and multi-label classification.
     BceWithLogits,
     /// A loss of your own, computed on the host from each batch's outputs and its labels or
-    /// targets (see [`CustomLoss`]).
+    /// targets, with its gradient (see [`CustomLoss`]).
     Custom(CustomLoss),
+    /// A loss of your own written with the tensor op set, differentiated by autograd (see
+    /// [`AutogradLoss`](super::AutogradLoss)).
+    Autograd(super::AutogradLoss),
 }
 
 /// A loss of your own for [`fit`](super::fit): `f` gets the batch ([`LossInput`]) and returns
@@ -127,6 +130,7 @@ impl LossFn {
             LossFn::Mse => mse_loss(out, &targets::<C, B>(batch, dev)?),
             LossFn::BceWithLogits => bce_with_logits(out, &targets::<C, B>(batch, dev)?),
             LossFn::Custom(custom) => custom.apply(out, batch, dev),
+            LossFn::Autograd(loss) => loss.apply(out, batch, dev),
         }
     }
 }

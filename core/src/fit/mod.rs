@@ -4,6 +4,7 @@
 //! [`FitConfig::checkpoint`] it saves a training checkpoint after every epoch, and
 //! [`FitConfig::resume`] continues from one exactly where it stopped.
 
+mod autograd_loss;
 mod callbacks;
 mod history;
 mod history_plot;
@@ -13,6 +14,7 @@ mod predict;
 mod progress;
 mod state;
 
+pub use autograd_loss::{AutogradLoss, AutogradLossFn, LossBatch};
 pub use callbacks::{
     Callback, EarlyStopping, EpochContext, LrScheduler, Mode, ModelCheckpoint, Weights,
 };

@@ -11,9 +11,11 @@ use shapeflow_cuda::strided::{StridedGeom, binary_code, reduce_code, unary_code}
 use super::{Emu, buf, build, close, data};
 
 type UnaryK = unsafe extern "C" fn(*const f32, *mut f32, i32, f32, f32, usize);
-type UnaryGradK = unsafe extern "C" fn(*const f32, *const f32, *const f32, *mut f32, i32, f32, f32, usize);
+type UnaryGradK =
+    unsafe extern "C" fn(*const f32, *const f32, *const f32, *mut f32, i32, f32, f32, usize);
 type BinaryK = unsafe extern "C" fn(*const f32, *const f32, *mut f32, i32, StridedGeom, usize);
-type SelectK = unsafe extern "C" fn(*const f32, *const f32, *const f32, *mut f32, StridedGeom, usize);
+type SelectK =
+    unsafe extern "C" fn(*const f32, *const f32, *const f32, *mut f32, StridedGeom, usize);
 type CopyK = unsafe extern "C" fn(*const f32, *mut f32, StridedGeom, usize);
 type ReduceK = unsafe extern "C" fn(*const f32, *mut f32, i32, usize, usize, usize);
 
@@ -62,13 +64,20 @@ fn strided_kernels_match_the_cpu() {
     for op in UNARY {
         let domain = matches!(
             op,
-            UnaryOp::Log | UnaryOp::Log1p | UnaryOp::Sqrt | UnaryOp::Rsqrt | UnaryOp::Powf(_) | UnaryOp::RdivScalar(_)
+            UnaryOp::Log
+                | UnaryOp::Log1p
+                | UnaryOp::Sqrt
+                | UnaryOp::Rsqrt
+                | UnaryOp::Powf(_)
+                | UnaryOp::RdivScalar(_)
         );
         let x = if domain { &positive } else { &mixed };
         let (code, p, q) = unary_code(op);
         let mut y = vec![0.0f32; n];
         // SAFETY: two buffers of n floats, as the kernel indexes.
-        emu.launch_as(shapes::grid_stride(n), || unsafe { unary(x.as_ptr(), y.as_mut_ptr(), code, p, q, n) });
+        emu.launch_as(shapes::grid_stride(n), || unsafe {
+            unary(x.as_ptr(), y.as_mut_ptr(), code, p, q, n)
+        });
         let mut want = buf(&vec![0.0; n]);
         Cpu::unary(op, &buf(x), &mut want);
         close(&format!("{op:?}"), &y, &want);
@@ -107,7 +116,11 @@ fn strided_kernels_match_the_cpu() {
         let (va, vb) = (View::contiguous(&out_dims), View::broadcast(&other_dims, &out_dims));
         for op in ops {
             // pow of a negative base is NaN on both sides: compare on |a| + 0.5
-            let base: Vec<f32> = if op == BinaryOp::Pow { a.iter().map(|v| v.abs() + 0.5).collect() } else { a.clone() };
+            let base: Vec<f32> = if op == BinaryOp::Pow {
+                a.iter().map(|v| v.abs() + 0.5).collect()
+            } else {
+                a.clone()
+            };
             let g = StridedGeom::new(&out_dims, &[va, vb]);
             let mut out = vec![0.0f32; 60];
             // SAFETY: `base` of 60 floats and `other` read through their views, `out` of 60.
@@ -138,7 +151,8 @@ fn strided_kernels_match_the_cpu() {
     // a permuting copy: [3, 4, 5] read as [5, 3, 4] (axes 2, 0, 1), written contiguously
     let to = dims(&[5, 3, 4]);
     let own = View::contiguous(&out_dims);
-    let src = View { offset: 0, strides: [own.strides[2], own.strides[0], own.strides[1], 0, 0, 0] };
+    let src =
+        View { offset: 0, strides: [own.strides[2], own.strides[0], own.strides[1], 0, 0, 0] };
     let copy = emu.sym::<CopyK>("strided_copy");
     let mut out = vec![0.0f32; 60];
     let g = StridedGeom::new(&to, &[src, View::contiguous(&to)]);
@@ -154,12 +168,20 @@ fn strided_kernels_match_the_cpu() {
     let reduce = emu.sym::<ReduceK>("strided_reduce");
     for axis in [1, 2] {
         let around = Around::axis(&out_dims, axis);
-        for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::ArgMax, ReduceOp::ArgMin] {
+        for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::ArgMax, ReduceOp::ArgMin]
+        {
             let m = around.outer * around.inner;
             let mut out = vec![0.0f32; m];
             // SAFETY: `x` of outer·n·inner floats, `out` of outer·inner.
             emu.launch_as(shapes::grid_stride(m), || unsafe {
-                reduce(x.as_ptr(), out.as_mut_ptr(), reduce_code(op), around.outer, around.n, around.inner)
+                reduce(
+                    x.as_ptr(),
+                    out.as_mut_ptr(),
+                    reduce_code(op),
+                    around.outer,
+                    around.n,
+                    around.inner,
+                )
             });
             let mut want = buf(&vec![0.0; m]);
             Cpu::reduce(op, &buf(&x), around, &mut want);
