@@ -62,7 +62,8 @@ macro_rules! cases {
             let mut i = 0;
             $( let $x = input::<$s>(case, i); i += 1; )+
             let _ = i;
-            let g = output($name, case, $body);
+            #[allow(clippy::redundant_closure_call)]
+            let g = output($name, case, (|| $body)());
             let mut i = 0;
             $( grad($name, case, &g, &$x, i); i += 1; )+
             let _ = i;
@@ -76,7 +77,7 @@ macro_rules! cases {
 fn every_case_matches_pytorch() {
     let all = fixture();
     let zero = Tensor::<(C<1>,), Cpu64>::zeros(&Cpu64::default(), &[1]).unwrap();
-    let seen = cases! { all;
+    let seen: usize = cases! { all;
         "neg": [x: (C<2>, C<3>)] => Ok(-&x);
         "abs": [x: (C<2>, C<3>)] => Ok(x.abs());
         "exp": [x: (C<2>, C<3>)] => Ok(x.exp());
@@ -127,6 +128,52 @@ fn every_case_matches_pytorch() {
         "matmul_2d": [a: (C<3>, C<4>), b: (C<4>, C<2>)] => a.matmul(&b);
         "matmul_batched": [a: (C<2>, C<3>, C<4>), b: (C<1>, C<4>, C<5>)] => a.matmul(&b);
         "outer": [a: (C<3>,), b: (C<4>,)] => Ok(a.outer(&b));
+        "sign": [x: (C<2>, C<3>)] => Ok(x.sign());
+        "scalar_forms": [x: (C<2>, C<3>)] => Ok(x
+            .add_scalar(1.5)
+            .sub_scalar(0.25)
+            .mul_scalar(-2.0)
+            .div_scalar(3.0)
+            .rsub_scalar(1.0)
+            .rdiv_scalar(2.0)
+            .rpow_scalar(2.0));
+        "comparisons": [a: (C<3>, C<4>), b: (C<4>,)] => {
+            let codes = [(a.eq(&b)?, 1.0), (a.ne(&b)?, 2.0), (a.lt(&b)?, 3.0), (a.le(&b)?, 5.0), (a.gt(&b)?, 7.0), (a.ge(&b)?, 11.0)];
+            let mut sum = a.zeros_like();
+            for (m, k) in codes {
+                sum = (&sum + &m.mul_scalar(k))?;
+            }
+            &a * &sum
+        };
+        "masked_fill": [x: (C<3>, C<4>)] => x.masked_fill(&x.gt(&zero)?, 2.0);
+        "mean_all": [x: (C<3>, C<4>)] => Ok(x.mean_all());
+        "max_all": [x: (C<3>, C<4>)] => Ok(x.max_all());
+        "min_all": [x: (C<3>, C<4>)] => Ok(x.min_all());
+        "argmax_axis1": [x: (C<3>, C<4>)] => x.mul(&x.argmax_keepdim::<1>());
+        "argmin_axis0": [x: (C<3>, C<4>)] => x.mul(&x.argmin_keepdim::<0>());
+        "var_correction0_axis1": [x: (C<3>, C<4>)] => x.var_correction::<1>(0);
+        "norm3_axis0": [x: (C<3>, C<4>)] => Ok(x.norm::<0>(3.0));
+        "view": [x: (C<2>, C<6>)] => x.view::<(C<3>, C<4>)>();
+        "flatten": [x: (C<2>, C<3>, C<4>)] => Ok(x.flatten());
+        "unsqueeze_squeeze": [x: (C<2>, C<3>)] => &x.unsqueeze::<1>().mul_scalar(2.0) + &x.unsqueeze::<1>().squeeze::<1>()?.unsqueeze::<1>();
+        "stack_axis1": [a: (C<2>, C<3>), b: (C<2>, C<3>)] => Tensor::stack::<1>(&[&a, &b.exp()]);
+        "split_chunk": [x: (C<2>, C<5>)] => &x.split::<1>(2)?[1] * &x.chunk::<1>(2)?[0].narrow_dyn::<1>(0, 2)?;
+        "repeat_axis0": [x: (C<2>, C<3>)] => x.repeat::<0>(3);
+        "scatter_add_axis1": [x: (C<3>, C<4>), s: (C<3>, C<2>)] => {
+            let idx = Tensor::<(C<3>, C<2>), Cpu64>::from_vec(&Cpu64::default(), &[3, 2], vec![3.0, 3.0, 0.0, 1.0, 2.0, 0.0]).unwrap();
+            x.scatter_add::<1, _>(&idx, &s)
+        };
+        "matmul_4d": [a: (C<2>, C<2>, C<3>, C<4>), b: (C<2>, C<1>, C<4>, C<3>)] => a.matmul(&b);
     };
+    let dev = Cpu64::default();
+    let created: [(&str, Tensor<(Dyn,), Cpu64>); 3] = [
+        ("arange", Tensor::arange(&dev, 0.0, 2.0, 0.5).unwrap()),
+        ("linspace", Tensor::linspace(&dev, 0.0, 1.0, 5).unwrap()),
+        ("eye", Tensor::<(C<3>, C<4>), Cpu64>::eye(&dev, &[3, 4]).unwrap().flatten()),
+    ];
+    for (name, t) in &created {
+        close(name, &t.to_vec(), &nums(&all[*name]["output"]["data"]));
+    }
+    let seen = seen + created.len();
     assert_eq!(seen, all.as_object().expect("object").len(), "every fixture case is checked");
 }

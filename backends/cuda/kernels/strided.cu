@@ -85,7 +85,7 @@ __device__ float unary_apply(int op, float x, float p, float q) {
         case U_RECIP: return 1.0f / x;
         case U_SQUARE: return x * x;
         case U_POWF: return powf(x, p);
-        case U_SIN: return cosf(x);
+        case U_SIN: return sinf(x);
         case U_COS: return cosf(x);
         case U_TANH: return tanhf(x);
         case U_SIGMOID: return sigmoid_of(x);
