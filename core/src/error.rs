@@ -7,8 +7,10 @@ use std::fmt;
 /// ```
 /// let e = shapeflow_core::Error::Length { what: "tensor data".into(), expected: 6, got: 5 };
 /// assert_eq!(e.to_string(), "tensor data: expected 6 elements, got 5");
+/// // `Debug` prints the message too, so `fn main() -> shapeflow::Result<()>` shows it.
+/// assert_eq!(format!("{e:?}"), e.to_string());
 /// ```
-#[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// A buffer holds the wrong number of elements.
     Length {
@@ -71,11 +73,17 @@ impl fmt::Display for Error {
             }
             Error::Shape(m) => write!(f, "shape error: {m}"),
             Error::Label { index, label, classes } => {
-                let plural = if *classes == 1 { "class" } else { "classes" };
-                write!(
-                    f,
-                    "label {label} at batch position {index} is outside 0..{classes} (the model has {classes} {plural})"
-                )
+                if *classes == 1 {
+                    write!(
+                        f,
+                        "label {label} at batch position {index} is outside 0..1: a model with one output is a binary classifier; train it with `LossFn::BceWithLogits` on float targets (`Dataset::regression`), or give it one output per class"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "label {label} at batch position {index} is outside 0..{classes} (the model has {classes} classes)"
+                    )
+                }
             }
             Error::NonFinite(m) => write!(f, "non-finite value: {m}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
@@ -86,6 +94,13 @@ impl fmt::Display for Error {
             Error::Distributed(m) => write!(f, "data-parallel training: {m}"),
             Error::Autograd(m) => write!(f, "autograd: {m}"),
         }
+    }
+}
+
+/// The message, as `Display` writes it: what `main` prints when it returns an `Err`.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -8,6 +8,7 @@ use shapeflow::data::{Dataset, Mnist, read_idx_images, read_idx_labels};
 use shapeflow::prelude::*;
 
 mod csv;
+mod gzip;
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shapeflow-data-tests-{}", std::process::id()));

@@ -437,3 +437,29 @@ fn a_custom_loss_with_a_gradient_of_the_wrong_length_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn empty_and_degenerate_input_is_refused_by_name() {
+    let dev = Cpu::default();
+    let data = Dataset::new(vec![0.5; 80], (0..20).map(|i| i % 3).collect(), 4).unwrap();
+    let empty = Dataset::new(vec![], vec![], 4).unwrap();
+    let run = |train: &Dataset, cfg: FitConfig| {
+        let mut m = Clf::<Cpu>::new(&dev, 0);
+        let mut opt = Sgd::new(&m, SgdConfig::default()).unwrap();
+        fit(&mut m, &mut opt, &dev, train, &cfg, &mut []).unwrap_err().to_string()
+    };
+    let quiet = || FitConfig { epochs: 1, verbosity: Verbosity::Quiet, ..Default::default() };
+    assert!(run(&empty, quiet()).contains("the training set has no samples"));
+    assert!(run(&data, FitConfig { batch_size: 0, ..quiet() }).contains("`batch_size` is 0"));
+    for f in [0.0, 1.0, -0.5, f64::NAN] {
+        let e = run(&data, FitConfig { validation: Validation::Split(f), ..quiet() });
+        assert!(e.contains("strictly between 0 and 1"), "{f}: {e}");
+    }
+    let e = run(&data, FitConfig { validation: Validation::Split(0.01), ..quiet() });
+    assert!(e.contains("leaves no validation sample from 20 training samples"), "{e}");
+    let e = run(&data, FitConfig { validation: Validation::Data(empty.clone()), ..quiet() });
+    assert!(e.contains("leaves no validation sample"), "{e}");
+    let m = Clf::<Cpu>::new(&dev, 0);
+    let e = evaluate(&m, &dev, &empty, &quiet()).unwrap_err().to_string();
+    assert!(e.contains("the dataset has no samples"), "{e}");
+}

@@ -38,3 +38,14 @@ fn bce_is_finite_for_extreme_logits() {
     let (loss, _) = bce_with_logits(&x, &t).unwrap();
     assert!((loss - 200.0).abs() < 1e-3, "{loss}");
 }
+
+#[test]
+fn targets_outside_zero_one_are_errors() {
+    let dev = Cpu::default();
+    let logits = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 1, vec![0.5, -0.5]).unwrap();
+    for bad in [3.0, -2.0, f32::NAN] {
+        let t = Tensor::<(Dyn, Const<2>), Cpu>::from_batch(&dev, 1, vec![0.0, bad]).unwrap();
+        let e = bce_with_logits(&logits, &t).unwrap_err().to_string();
+        assert!(e.contains("at position 1 is outside [0, 1]"), "{e}");
+    }
+}

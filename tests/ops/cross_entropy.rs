@@ -49,9 +49,14 @@ fn cross_entropy_reports_nan_as_an_error() {
 }
 
 #[test]
-fn a_label_error_for_one_class_says_class() {
+fn a_label_error_for_one_output_says_what_to_use() {
     let err = shapeflow::Error::Label { index: 2, label: 1, classes: 1 }.to_string();
-    assert_eq!(err, "label 1 at batch position 2 is outside 0..1 (the model has 1 class)");
+    assert!(err.starts_with("label 1 at batch position 2 is outside 0..1: a model with one output is a binary classifier; train it with `LossFn::BceWithLogits`"), "{err}");
+    let err = shapeflow::Error::Label { index: 0, label: 7, classes: 3 };
+    assert_eq!(
+        format!("{err:?}"),
+        "label 7 at batch position 0 is outside 0..3 (the model has 3 classes)"
+    );
 }
 
 /// Per-step cross-entropy on a ragged batch against PyTorch's `ignore_index` on the padded

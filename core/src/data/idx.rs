@@ -18,22 +18,72 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
-/// A file's bytes, gunzipped when it starts with gzip's magic number.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+/// The file's contents as a stream: gunzipped (every member of a multi-member file, as `zcat`
+/// reads it) when it starts with gzip's magic number.
+fn open(path: &Path) -> Result<Box<dyn Read>> {
     let io = |source| Error::Io { path: path.display().to_string(), source };
-    let raw = std::fs::read(path).map_err(io)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| {
-            Error::Format {
-                path: path.display().to_string(),
-                message: format!("corrupt gzip data: {e}"),
-            }
-        })?;
-        Ok(out)
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut file, &mut magic).map_err(io)?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let stream = head.chain(file);
+    Ok(if magic[..n] == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(stream))
     } else {
-        Ok(raw)
+        Box::new(stream)
+    })
+}
+
+/// Fills as much of `buf` as the stream holds; the count read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
     }
+    Ok(n)
+}
+
+fn corrupt(path: &Path, e: std::io::Error) -> Error {
+    Error::Format { path: path.display().to_string(), message: format!("corrupt gzip data: {e}") }
+}
+
+/// A file's bytes, gunzipped (every member) when it starts with gzip's magic number.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    open(path)?.read_to_end(&mut out).map_err(|e| corrupt(path, e))?;
+    Ok(out)
+}
+
+/// An IDX file's header (`header_len` bytes, checked by `expected`, which returns the data's
+/// length it promises) and then exactly that much data: a file that holds more is refused as
+/// soon as one byte past the promise is read, so a small file that inflates to gigabytes is
+/// never inflated whole.
+fn read_bounded(
+    path: &Path,
+    header_len: usize,
+    expected: impl FnOnce(&[u8]) -> Result<usize>,
+) -> Result<Vec<u8>> {
+    let mut stream = open(path)?;
+    let mut head = vec![0u8; header_len];
+    let got = read_up_to(&mut stream, &mut head).map_err(|e| corrupt(path, e))?;
+    head.truncate(got);
+    let want = expected(&head)?;
+    let mut data = Vec::new();
+    stream.take(want as u64 + 1).read_to_end(&mut data).map_err(|e| corrupt(path, e))?;
+    if data.len() != want {
+        let holds = if data.len() > want { "more".to_string() } else { data.len().to_string() };
+        return Err(Error::Format {
+            path: path.display().to_string(),
+            message: format!(
+                "{} data: the header promises {want} bytes but the file holds {holds}",
+                if data.len() < want { "truncated" } else { "oversized" }
+            ),
+        });
+    }
+    Ok(data)
 }
 
 fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
@@ -54,20 +104,6 @@ fn header(path: &Path, bytes: &[u8], magic: usize, fields: usize) -> Result<Vec<
         .collect()
 }
 
-fn check_len(path: &Path, bytes: &[u8], header_len: usize, expected: usize) -> Result<()> {
-    let got = bytes.len() - header_len;
-    if got != expected {
-        return Err(Error::Format {
-            path: path.display().to_string(),
-            message: format!(
-                "{} data: the header promises {expected} bytes but the file holds {got}",
-                if got < expected { "truncated" } else { "oversized" }
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// Reads an IDX image file (magic `0x00000803`), gzipped or not.
 ///
 /// ```
@@ -80,16 +116,18 @@ fn check_len(path: &Path, bytes: &[u8], header_len: usize, expected: usize) -> R
 /// ```
 pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let h = header(path, &bytes, 0x803, 3)?;
-    let (count, rows, cols) = (h[0], h[1], h[2]);
-    let expected =
+    let mut sizes = (0, 0, 0);
+    let pixels = read_bounded(path, 16, |head| {
+        let h = header(path, head, 0x803, 3)?;
+        let (count, rows, cols) = (h[0], h[1], h[2]);
+        sizes = (count, rows, cols);
         count.checked_mul(rows).and_then(|v| v.checked_mul(cols)).ok_or_else(|| Error::Format {
             path: path.display().to_string(),
             message: format!("header sizes {count} × {rows} × {cols} overflow"),
-        })?;
-    check_len(path, &bytes, 16, expected)?;
-    Ok(IdxImages { count, rows, cols, pixels: bytes[16..].to_vec() })
+        })
+    })?;
+    let (count, rows, cols) = sizes;
+    Ok(IdxImages { count, rows, cols, pixels })
 }
 
 /// Reads an IDX label file (magic `0x00000801`), gzipped or not.
@@ -103,8 +141,5 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
 /// ```
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let h = header(path, &bytes, 0x801, 1)?;
-    check_len(path, &bytes, 8, h[0])?;
-    Ok(bytes[8..].to_vec())
+    read_bounded(path, 8, |head| Ok(header(path, head, 0x801, 1)?[0]))
 }

@@ -30,6 +30,8 @@ pub struct TsFile {
 /// assert_eq!(ts.data.sample(0), &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]); // step-major
 /// std::fs::write(&p, "@dimensions 2\n@classLabel true x y\n@data\n1,2:4:y\n").unwrap();
 /// assert!(shapeflow_core::data::read_ts(&p).unwrap_err().to_string().contains("line 4"));
+/// std::fs::write(&p, "@dimensions 2\n@classLabel true x y\n@data\n").unwrap();
+/// assert!(shapeflow_core::data::read_ts(&p).unwrap_err().to_string().contains("no rows after `@data`"));
 /// ```
 pub fn read_ts(path: impl AsRef<Path>) -> Result<TsFile> {
     let path = path.as_ref();
@@ -105,5 +107,11 @@ pub fn read_ts(path: impl AsRef<Path>) -> Result<TsFile> {
         labels.push(class);
     }
     let d = dims.ok_or_else(|| fail(0, "no `@dimensions` header".into()))?;
+    if seqs.is_empty() {
+        return Err(Error::Format {
+            path: path.display().to_string(),
+            message: "no rows after `@data`: the file holds no sequences".into(),
+        });
+    }
     Ok(TsFile { data: Dataset::sequences(seqs, labels, d)?, classes })
 }

@@ -192,6 +192,7 @@ where
     O::Optimizer: Send,
 {
     let opt = opt.optimizer();
+    check_data(config, train)?;
     let (train_set, val_set) = match &config.validation {
         Validation::None => (train.clone(), None),
         Validation::Split(f) => {
@@ -204,6 +205,18 @@ where
         }
         Validation::Data(v) => (train.clone(), Some(v.clone())),
     };
+    if let Some(v) = &val_set
+        && v.is_empty()
+    {
+        return Err(Error::Config(format!(
+            "{:?} leaves no validation sample from {} training samples: a loss over no data would read as 0.0",
+            config.validation,
+            train.len()
+        )));
+    }
+    if train_set.is_empty() {
+        return Err(Error::Config(format!("{:?} leaves no training sample", config.validation)));
+    }
     check_monitored(config, val_set.is_some(), callbacks)?;
     // The configured learning rate, before a resumed checkpoint replaces it: schedules are
     // computed from it.
@@ -427,6 +440,25 @@ where
 
 /// Loss and metrics over `data`; with `parallel`, every rank scores its shard of each batch
 /// and the sums are added up, so every rank gets the whole dataset's values.
+/// Refuses what would train on nothing or report a loss of data never seen: an empty
+/// training set, a batch size of 0, a validation fraction outside (0, 1).
+fn check_data(config: &FitConfig, train: &Dataset) -> Result<()> {
+    if train.is_empty() {
+        return Err(Error::Config("fit: the training set has no samples".into()));
+    }
+    if config.batch_size == 0 {
+        return Err(Error::Config("fit: `batch_size` is 0; it must be at least 1".into()));
+    }
+    if let Validation::Split(f) | Validation::ShuffledSplit(f, _) = &config.validation
+        && !(*f > 0.0 && *f < 1.0)
+    {
+        return Err(Error::Config(format!(
+            "fit: the validation fraction {f} must be strictly between 0 and 1 (0.1 keeps a tenth of the data for validation)"
+        )));
+    }
+    Ok(())
+}
+
 fn scores<M, S, C, B>(
     model: &M,
     dev: &B,
@@ -443,6 +475,11 @@ where
     C: StaticDim,
     B: Backend,
 {
+    if data.is_empty() {
+        return Err(Error::Config(
+            "evaluate: the dataset has no samples, so it has no loss or metrics".into(),
+        ));
+    }
     let mut acc = Accumulator::new(metrics);
     let world = parallel.map_or(1, DataParallel::world);
     let mut outcome = Ok(());

@@ -1,7 +1,7 @@
 //! Binary cross-entropy with logits (stable: never forms `log(σ(x))` directly).
 
 use crate::backend::{Backend, Elem};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::operand::SameShapeAs;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -28,6 +28,16 @@ pub fn bce_with_logits<S: Shape, B: Backend, R: SameShapeAs<Tensor<S, B>>>(
 ) -> Result<LossGrad<S, B>> {
     let targets = targets.operand();
     logits.check_same_dims(targets, "binary cross-entropy: logits and targets")?;
+    if let Some((i, t)) = targets
+        .to_vec()
+        .into_iter()
+        .enumerate()
+        .find(|(_, t)| !(t.as_f64() >= 0.0 && t.as_f64() <= 1.0))
+    {
+        return Err(Error::Shape(format!(
+            "binary cross-entropy: target {t} at position {i} is outside [0, 1] (targets are probabilities)"
+        )));
+    }
     let n = logits.len().max(1) as f64;
     let mut grad = logits.scratch_like();
     let sum = B::bce_with_logits(
