@@ -221,6 +221,61 @@ macro_rules! impl_module_without_params {
     )+};
 }
 
+/// `Init` and `Module` for a wrapper `Wrapper<L>(pub L)` that adds no level to parameter names:
+/// every visit goes to the wrapped layer (`PerStep`, `Autograd`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_transparent_module {
+    ($wrapper:ident) => {
+        impl<B: $crate::Backend, L: $crate::Init<B>> $crate::Init<B> for $wrapper<L> {
+            fn init(dev: &B, rng: &mut $crate::Rng) -> Self {
+                $wrapper(L::init(dev, rng))
+            }
+        }
+
+        impl<B: $crate::Backend, L: $crate::Module<B>> $crate::Module<B> for $wrapper<L> {
+            fn visit_params(&self, path: &mut String, f: &mut $crate::module::VisitFn<'_, B>) {
+                self.0.visit_params(path, f);
+            }
+            fn visit_params_mut(
+                &mut self,
+                path: &mut String,
+                f: &mut $crate::module::VisitMutFn<'_, B>,
+            ) {
+                self.0.visit_params_mut(path, f);
+            }
+            fn visit_params_with_grads(
+                &mut self,
+                grads: &Self,
+                path: &mut String,
+                f: &mut $crate::module::VisitGradsFn<'_, B>,
+            ) {
+                self.0.visit_params_with_grads(&grads.0, path, f);
+            }
+            fn visit_state(&self, path: &mut String, f: &mut $crate::module::StateFn<'_, B>) {
+                self.0.visit_state(path, f);
+            }
+            fn visit_state_mut(
+                &mut self,
+                path: &mut String,
+                f: &mut $crate::module::StateMutFn<'_, B>,
+            ) {
+                self.0.visit_state_mut(path, f);
+            }
+            fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
+                self.0.visit_rng(path, f);
+            }
+            fn visit_tensors_mut(
+                &mut self,
+                path: &mut String,
+                f: &mut $crate::module::TensorsMutFn<'_, B>,
+            ) {
+                self.0.visit_tensors_mut(path, f);
+            }
+        }
+    };
+}
+
 /// The three parameter visits of a layer whose parameters are the listed tensor fields, for use
 /// inside `impl<…, B: Backend> Module<B> for …` (the backend parameter must be named `B`).
 #[macro_export]

@@ -30,27 +30,8 @@ pub fn grad2<S: Shape, T: Shape, O: Shape>(
     let eval = |a: &Tensor<S, Cpu64>, b: &Tensor<T, Cpu64>| {
         no_grad(|| loss_of(&f(a, b).expect("forward")).item())
     };
-    let h = 1e-6;
-    let numeric_a: Vec<f64> = (0..a.len())
-        .map(|i| {
-            let bump = |d: f64| {
-                let mut v = a.to_vec();
-                v[i] += d;
-                Tensor::from_vec_like(&a, a.dims(), v).expect("sizes")
-            };
-            (eval(&bump(h), &b) - eval(&bump(-h), &b)) / (2.0 * h)
-        })
-        .collect();
-    let numeric_b: Vec<f64> = (0..b.len())
-        .map(|i| {
-            let bump = |d: f64| {
-                let mut v = b.to_vec();
-                v[i] += d;
-                Tensor::from_vec_like(&b, b.dims(), v).expect("sizes")
-            };
-            (eval(&a, &bump(h)) - eval(&a, &bump(-h))) / (2.0 * h)
-        })
-        .collect();
+    let numeric_a = central_differences(&a, |a| eval(a, &b));
+    let numeric_b = central_differences(&b, |b| eval(&a, b));
     close(
         &format!("{name}: d/da"),
         &g.get(&a).map(|t| t.to_vec()).unwrap_or_else(|| vec![0.0; a.len()]),
@@ -61,6 +42,24 @@ pub fn grad2<S: Shape, T: Shape, O: Shape>(
         &g.get(&b).map(|t| t.to_vec()).unwrap_or_else(|| vec![0.0; b.len()]),
         &numeric_b,
     );
+}
+
+/// `∂f/∂t[i]` for every entry of `t` by central differences (step 1e-6).
+fn central_differences<S: Shape>(
+    t: &Tensor<S, Cpu64>,
+    f: impl Fn(&Tensor<S, Cpu64>) -> f64,
+) -> Vec<f64> {
+    let h = 1e-6;
+    (0..t.len())
+        .map(|i| {
+            let bump = |d: f64| {
+                let mut v = t.to_vec();
+                v[i] += d;
+                Tensor::from_vec_like(t, t.dims(), v).expect("sizes")
+            };
+            (f(&bump(h)) - f(&bump(-h))) / (2.0 * h)
+        })
+        .collect()
 }
 
 /// [`grad2`] for one input.

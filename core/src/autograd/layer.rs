@@ -5,9 +5,8 @@
 use super::{Gradients, no_grad};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::layer::{Init, Layer};
-use crate::module::{Module, StateFn, StateMutFn, TensorsMutFn, VisitFn, VisitGradsFn, VisitMutFn};
-use crate::rng::Rng;
+use crate::layer::Layer;
+use crate::module::Module;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -171,37 +170,4 @@ where
     }
 }
 
-impl<B: Backend, L: Init<B>> Init<B> for Autograd<L> {
-    fn init(dev: &B, rng: &mut Rng) -> Self {
-        Autograd(L::init(dev, rng))
-    }
-}
-
-impl<B: Backend, L: Module<B>> Module<B> for Autograd<L> {
-    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
-        self.0.visit_params(path, f);
-    }
-    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
-        self.0.visit_params_mut(path, f);
-    }
-    fn visit_params_with_grads(
-        &mut self,
-        grads: &Self,
-        path: &mut String,
-        f: &mut VisitGradsFn<'_, B>,
-    ) {
-        self.0.visit_params_with_grads(&grads.0, path, f);
-    }
-    fn visit_state(&self, path: &mut String, f: &mut StateFn<'_, B>) {
-        self.0.visit_state(path, f);
-    }
-    fn visit_state_mut(&mut self, path: &mut String, f: &mut StateMutFn<'_, B>) {
-        self.0.visit_state_mut(path, f);
-    }
-    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
-        self.0.visit_rng(path, f);
-    }
-    fn visit_tensors_mut(&mut self, path: &mut String, f: &mut TensorsMutFn<'_, B>) {
-        self.0.visit_tensors_mut(path, f);
-    }
-}
+crate::impl_transparent_module!(Autograd);

@@ -4,9 +4,7 @@
 use crate::backend::Backend;
 use crate::dim::{Dim, Dyn, StaticDim};
 use crate::error::{Error, Result};
-use crate::layer::{Init, Layer};
-use crate::module::{Module, VisitFn, VisitGradsFn, VisitMutFn};
-use crate::rng::Rng;
+use crate::layer::Layer;
 use crate::shape::Dims;
 use crate::tensor::Tensor;
 
@@ -36,37 +34,7 @@ impl<L> PerStep<L> {
     }
 }
 
-impl<B: Backend, L: Init<B>> Init<B> for PerStep<L> {
-    fn init(dev: &B, rng: &mut Rng) -> Self {
-        PerStep(L::init(dev, rng))
-    }
-}
-
-impl<B: Backend, L: Module<B>> Module<B> for PerStep<L> {
-    fn visit_params(&self, path: &mut String, f: &mut VisitFn<'_, B>) {
-        self.0.visit_params(path, f);
-    }
-    fn visit_params_mut(&mut self, path: &mut String, f: &mut VisitMutFn<'_, B>) {
-        self.0.visit_params_mut(path, f);
-    }
-    fn visit_params_with_grads(
-        &mut self,
-        grads: &Self,
-        path: &mut String,
-        f: &mut VisitGradsFn<'_, B>,
-    ) {
-        self.0.visit_params_with_grads(&grads.0, path, f);
-    }
-    fn visit_state(&self, path: &mut String, f: &mut crate::module::StateFn<'_, B>) {
-        self.0.visit_state(path, f);
-    }
-    fn visit_state_mut(&mut self, path: &mut String, f: &mut crate::module::StateMutFn<'_, B>) {
-        self.0.visit_state_mut(path, f);
-    }
-    fn visit_rng(&mut self, path: &mut String, f: &mut dyn FnMut(&str, &mut u64)) {
-        self.0.visit_rng(path, f);
-    }
-}
+crate::impl_transparent_module!(PerStep);
 
 fn rows<S: crate::shape::Shape, T: crate::shape::Shape, B: Backend>(
     x: &Tensor<S, B>,
