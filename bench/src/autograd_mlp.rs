@@ -55,19 +55,23 @@ impl<B: Backend> FreeMlp<B> {
     }
 }
 
-/// One training step: parameters made leaves, the loss, backward, Adam.
+/// One training step: parameters made leaves, the loss, backward, Adam. The tracked copy and
+/// the graph are dropped before the optimizer writes the parameters, so their buffers are not
+/// shared then (a shared buffer would be copied before the write).
 fn step<B: Backend>(
     model: &mut FreeMlp<B>,
     opt: &mut Adam<FreeMlp<B>, B>,
     x: &Tensor<(Dyn, C<784>), B>,
     labels: &Tensor<(Dyn, C<1>), B>,
 ) -> Result<f64> {
-    let mut live = model.clone();
-    requires_grad_params(&mut live)?;
-    let loss = live.loss(x, labels)?;
-    let grads = module_grads(&loss.backward()?, &live);
+    let (grads, value) = {
+        let mut live = model.clone();
+        requires_grad_params(&mut live)?;
+        let loss = live.loss(x, labels)?;
+        (module_grads(&loss.backward()?, &live), loss.item())
+    };
     opt.step(model, &grads)?;
-    Ok(loss.item())
+    Ok(value)
 }
 
 pub fn w8_autograd_mlp_train(out: &mut Vec<Figure>) {

@@ -90,6 +90,9 @@ fn gradients_equal_the_hand_written_layer() {
         assert!((g.0.shift.to_vec()[j] - db[j]).abs() < 1e-12);
     }
     assert_eq!(auto.param_names(), ["scale", "shift"]);
+    // the backward frees the graph and hands back the tracked parameters: once per forward
+    let err = auto.backward(&cache, &dy).err().expect("a second backward is an Err").to_string();
+    assert!(err.contains("run `forward_train` again"), "{err}");
 }
 
 #[test]

@@ -149,3 +149,21 @@ fn f32_tensors_train_too() {
     let got = w.to_vec();
     assert!((got[0] - 2.0).abs() < 1e-3 && (got[1] + 3.0).abs() < 1e-3, "{got:?}");
 }
+
+#[test]
+fn nan_and_infinities_pass_through_the_f32_kernels() {
+    let dev = Cpu::default();
+    let x = Tensor::<(Const<4>,), Cpu>::from_vec(
+        &dev,
+        &[4],
+        vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.5],
+    )
+    .unwrap();
+    let e = x.exp().to_vec();
+    assert!(e[0].is_nan() && e[2] == 0.0 && (e[3] - 0.5f32.exp()).abs() < 1e-6, "{e:?}");
+    assert!(e[1] > 1e38, "{e:?}");
+    let big = Tensor::<(Dyn,), Cpu>::from_vec(&dev, &[1 << 16], vec![f32::NAN; 1 << 16]).unwrap();
+    assert!(big.exp().to_vec().iter().all(|v| v.is_nan()));
+    assert!(x.relu().to_vec()[0].is_nan() && x.tanh().to_vec()[0].is_nan());
+    assert!(x.sum_all().item().is_nan() && x.max_all().item().is_nan());
+}

@@ -50,9 +50,20 @@ fn exp_chunk<E: CpuElem>(x: &[E], y: &mut [E]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn exp_avx2(x: &[f32], y: &mut [f32]) {
+    // the polynomial holds on [-87, 88]; outside it (and for NaN) the library's `exp` gives
+    // 0, subnormals and infinity exactly, in a fix-up pass over the chunk (still in cache)
+    // run only when the branch-free loop saw such a value
+    let mut outside = false;
     for (o, &v) in y.iter_mut().zip(x) {
-        // NaN passes through the clamps of `gate_math::exp` as NaN
-        *o = if v.is_nan() { v } else { crate::gate_math::exp(v) };
+        *o = crate::gate_math::exp(v);
+        outside |= !(v >= -87.0 && v <= 88.0);
+    }
+    if outside {
+        for (o, &v) in y.iter_mut().zip(x) {
+            if !(-87.0..=88.0).contains(&v) {
+                *o = v.exp();
+            }
+        }
     }
 }
 

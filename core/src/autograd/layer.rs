@@ -109,10 +109,11 @@ pub trait AutoLayer<S: Shape, B: Backend> {
 pub struct Autograd<L>(pub L);
 
 /// What [`Autograd`]'s training forward keeps: the input leaf, the tracked parameters and the
-/// recorded output (or the forward's error).
+/// recorded output (or the forward's error). The backward takes the tracked parameters out and
+/// frees the graph, so that the optimizer's writes find the parameters' buffers unshared.
 pub struct AutogradCache<S: Shape, O: Shape, L, B: Backend> {
     x: Tensor<S, B>,
-    live: L,
+    live: std::sync::Mutex<Option<L>>,
     y: std::result::Result<Tensor<O, B>, String>,
 }
 
@@ -152,7 +153,7 @@ where
             Ok(y) => y.detach(),
             Err(_) => nan_like(&x),
         };
-        (out, AutogradCache { x, live, y })
+        (out, AutogradCache { x, live: std::sync::Mutex::new(Some(live)), y })
     }
 
     fn backward(
@@ -164,9 +165,15 @@ where
             .y
             .as_ref()
             .map_err(|e| Error::Autograd(format!("in the layer's forward: {e}")))?;
-        let grads = y.backward_from(Some(dy), true)?;
+        let live =
+            cache.live.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or_else(|| {
+                Error::Autograd(
+                    "a second backward from one training forward: run `forward_train` again".into(),
+                )
+            })?;
+        let grads = y.backward_from(Some(dy), false)?;
         let dx = grads.get(&cache.x).unwrap_or_else(|| cache.x.detach().zeros_like());
-        Ok((dx, Autograd(module_grads(&grads, &cache.live))))
+        Ok((dx, Autograd(module_grads(&grads, &live))))
     }
 }
 
