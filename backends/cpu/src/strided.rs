@@ -56,7 +56,7 @@ unsafe fn exp_avx2(x: &[f32], y: &mut [f32]) {
     let mut outside = false;
     for (o, &v) in y.iter_mut().zip(x) {
         *o = crate::gate_math::exp(v);
-        outside |= !(v >= -87.0 && v <= 88.0);
+        outside |= !(-87.0..=88.0).contains(&v);
     }
     if outside {
         for (o, &v) in y.iter_mut().zip(x) {
