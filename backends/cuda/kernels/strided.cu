@@ -217,3 +217,20 @@ extern "C" __global__ void strided_reduce(const float* x, float* out, int op, si
         }
     }
 }
+
+// Gathers along an axis: x around it is [outer, len, inner], out is [outer, k, inner], and
+// idx (one index per output value, each below len) picks the entry of the axis.
+extern "C" __global__ void strided_gather(const float* x, const int* idx, float* out, size_t outer, size_t len, size_t inner, size_t k) {
+    GRID_STRIDE(p, outer * k * inner) {
+        size_t o = p / (k * inner), i = p % inner;
+        out[p] = x[(o * len + (size_t)idx[p]) * inner + i];
+    }
+}
+
+// The adjoint of strided_gather: dst[o, idx[p], i] += src[p] (repeated indices add up).
+extern "C" __global__ void strided_scatter_add(const float* src, const int* idx, float* dst, size_t outer, size_t len, size_t inner, size_t k) {
+    GRID_STRIDE(p, outer * k * inner) {
+        size_t o = p / (k * inner), i = p % inner;
+        atomicAdd(&dst[(o * len + (size_t)idx[p]) * inner + i], src[p]);
+    }
+}

@@ -1,7 +1,6 @@
 //! `impl Strided for Cuda`, kernels in `kernels/strided.cu`: elementwise functions and their
-//! derivatives, broadcast binary ops, select, strided copies and reductions along an axis.
-//! `gather` and `scatter_add`, whose indices live on the host, keep the family's default
-//! bodies (through host memory).
+//! derivatives, broadcast binary ops, select, strided copies, reductions along an axis, and
+//! gathers and scatter-adds along an axis (the host's indices uploaded per call).
 
 use cudarc::driver::DeviceRepr;
 use shapeflow_core::Dims;
@@ -42,6 +41,19 @@ impl StridedGeom {
         }
         g
     }
+}
+
+/// `idx` on the device as the kernels' `int`s; `None` after recording an error when an index
+/// is not below `len` or `len` does not fit an `int` (the launch is then skipped, and
+/// [`crate::Cuda::check`] reports it).
+fn indices(rt: &Runtime, idx: &[usize], len: usize) -> Option<cudarc::driver::CudaSlice<i32>> {
+    if i32::try_from(len).is_err() || idx.iter().any(|&i| i >= len) {
+        rt.record(format!(
+            "gather/scatter indices must be below the axis size {len} (and it below 2^31)"
+        ));
+        return None;
+    }
+    rt.upload_indices(idx)
 }
 
 /// The kernels' code and scalar parameters for `op` (`U_*` in strided.cu).
@@ -168,6 +180,46 @@ impl Strided for Cuda {
                 &outer,
                 &n,
                 &inner
+            );
+        }
+    }
+    fn gather(x: &CudaBuf, around: Around, idx: &[usize], k: usize, out: &mut CudaBuf) {
+        let Around { outer, n, inner } = around;
+        let rt = out.rt.clone();
+        let Some(ids) = indices(&rt, idx, n) else { return };
+        if let (Some(xd), Some(od)) = (x.data.as_ref(), out.data.as_mut()) {
+            let total = outer * k * inner;
+            launch!(
+                &rt,
+                "strided_gather",
+                Runtime::grid(total),
+                xd,
+                &ids,
+                od,
+                &outer,
+                &n,
+                &inner,
+                &k
+            );
+        }
+    }
+    fn scatter_add(src: &CudaBuf, around: Around, idx: &[usize], k: usize, dst: &mut CudaBuf) {
+        let Around { outer, n, inner } = around;
+        let rt = dst.rt.clone();
+        let Some(ids) = indices(&rt, idx, n) else { return };
+        if let (Some(sd), Some(dd)) = (src.data.as_ref(), dst.data.as_mut()) {
+            let total = outer * k * inner;
+            launch!(
+                &rt,
+                "strided_scatter_add",
+                Runtime::grid(total),
+                sd,
+                &ids,
+                dd,
+                &outer,
+                &n,
+                &inner,
+                &k
             );
         }
     }

@@ -1,6 +1,6 @@
 //! The strided kernels (kernels/strided.cu) against the CPU backend's `Strided` family: every
-//! unary op and derivative, broadcast binary ops, select, a permuting copy and each reduction
-//! along a middle and a last axis.
+//! unary op and derivative, broadcast binary ops, select, a permuting copy, each reduction
+//! along a middle and a last axis, and a gather with its scatter-add.
 
 use shapeflow_core::Dims;
 use shapeflow_core::backend::{Around, BinaryOp, Device, ReduceOp, Strided, UnaryOp, View};
@@ -18,6 +18,7 @@ type SelectK =
     unsafe extern "C" fn(*const f32, *const f32, *const f32, *mut f32, StridedGeom, usize);
 type CopyK = unsafe extern "C" fn(*const f32, *mut f32, StridedGeom, usize);
 type ReduceK = unsafe extern "C" fn(*const f32, *mut f32, i32, usize, usize, usize);
+type IndexK = unsafe extern "C" fn(*const f32, *const i32, *mut f32, usize, usize, usize, usize);
 
 const UNARY: [UnaryOp; 25] = [
     UnaryOp::Neg,
@@ -191,4 +192,29 @@ fn strided_kernels_match_the_cpu() {
             }
         }
     }
+
+    // a gather along the middle axis of [3, 4, 5] picking 6 entries per (outer, inner) pair,
+    // repeats included, and its scatter-add back
+    let around = Around::axis(&out_dims, 1);
+    let k = 6;
+    let idx: Vec<usize> = (0..3 * k * 5).map(|p| (p * 7 + p / 5) % 4).collect();
+    let idx_i: Vec<i32> = idx.iter().map(|&i| i as i32).collect();
+    let gather = emu.sym::<IndexK>("strided_gather");
+    let mut picked = vec![0.0f32; 3 * k * 5];
+    // SAFETY: `a` of 3·4·5 floats, `idx_i` and `picked` of 3·k·5, every index below 4.
+    emu.launch_as(shapes::grid_stride(picked.len()), || unsafe {
+        gather(a.as_ptr(), idx_i.as_ptr(), picked.as_mut_ptr(), 3, 4, 5, k)
+    });
+    let mut want = buf(&vec![0.0; 3 * k * 5]);
+    Cpu::gather(&buf(&a), around, &idx, k, &mut want);
+    close("gather", &picked, &want);
+    let scatter = emu.sym::<IndexK>("strided_scatter_add");
+    let mut table = data(60, 0.4);
+    let mut want = buf(&table);
+    // SAFETY: as above, `table` of 3·4·5 floats.
+    emu.launch_as(shapes::grid_stride(picked.len()), || unsafe {
+        scatter(picked.as_ptr(), idx_i.as_ptr(), table.as_mut_ptr(), 3, 4, 5, k)
+    });
+    Cpu::scatter_add(&buf(&picked), around, &idx, k, &mut want);
+    close("scatter_add", &table, &want);
 }
