@@ -236,6 +236,25 @@ impl<S: Shape, T: Shape> SameNumel<S, T> {
     };
 }
 
+/// Build-time check that a joined axis's stated size `D` is the sum of the two parts' sizes
+/// along `AX`, when all three are static: the guard of [`crate::Tensor::cat`].
+pub(crate) struct CatSizes<S, T, D, const AX: usize>(std::marker::PhantomData<(S, T, D)>);
+
+impl<S: Shape, T: Shape, D: Dim, const AX: usize> CatSizes<S, T, D, AX> {
+    pub(crate) const OK: () = {
+        if let (Some(a), Some(b), Some(d)) =
+            (size_at(S::STATIC, AX), size_at(T::STATIC, AX), D::SIZE)
+            && a + b != d
+        {
+            // "cat along axis 1: 2 + 3 entries make 5, not the stated 4"
+            let mut m = Msg::new();
+            m = m.text("cat along axis ").num(AX).text(": ").num(a).text(" + ").num(b);
+            m = m.text(" entries make ").num(a + b).text(", not the stated ").num(d);
+            m.fail();
+        }
+    };
+}
+
 /// A message built at compile time, in decimal, for a build-time check that fails.
 struct Msg {
     buf: [u8; 200],
@@ -300,9 +319,14 @@ impl Msg {
         let (text, _) = self.buf.split_at(self.len);
         match core::str::from_utf8(text) {
             Ok(m) => None::<()>.expect(m),
-            Err(_) => panic!("view: the element counts differ"),
+            Err(_) => panic!("a shape check failed"),
         };
     }
+}
+
+/// The static size of axis `ax`, `None` when it is `Dyn` or past the rank.
+const fn size_at(dims: &[Option<usize>], ax: usize) -> Option<usize> {
+    if ax < dims.len() { dims[ax] } else { None }
 }
 
 /// The product of the static sizes, and whether any size is `Dyn`.

@@ -1,7 +1,9 @@
 //! Shape ops: views, permutations, new and dropped axes, broadcasting out, slicing, joining and
 //! splitting along an axis.
 
-use super::rules::{Axis, CatAxis, InsertAxis, PermuteAxes, SameNumel, SqueezeAxis, SwapAxes};
+use super::rules::{
+    Axis, CatAxis, CatSizes, InsertAxis, PermuteAxes, SameNumel, SqueezeAxis, SwapAxes,
+};
 use super::var::Var;
 use crate::backend::Backend;
 use crate::dim::{Const, Dim, Dyn};
@@ -236,12 +238,15 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// let b = Tensor::<(Dyn, Const<3>), Cpu>::zeros(&dev, &[1, 3]).unwrap();
     /// let c = a.cat::<1, Const<5>, _>(&b).unwrap();
     /// assert_eq!(c.to_vec(), vec![1.0, 1.0, 0.0, 0.0, 0.0]);
-    /// assert!(a.cat::<1, Const<4>, _>(&b).is_err());
+    /// // `a.cat::<1, Const<4>, _>(&b)` does not build: "cat along axis 1: 2 + 3 entries make 5, not the stated 4"
+    /// let d = a.cat::<1, Dyn, _>(&b).unwrap(); // a `Dyn` result is sized at run time
+    /// assert_eq!(d.dims(), &[1, 5]);
     /// ```
     pub fn cat<const AX: usize, D: Dim, R: CatWith<AX, S, B>>(
         &self,
         other: R,
     ) -> Result<Tensor<R::Joined<D>, B>> {
+        let () = CatSizes::<S, R::Shape, D, AX>::OK;
         let out = Var::cat(&[self.as_var(), other.operand().as_var()], AX)?;
         R::Joined::<D>::check(out.dims().as_slice())?;
         Ok(Tensor::from_var(out))
