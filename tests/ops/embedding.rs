@@ -75,3 +75,49 @@ fn the_padding_row_is_zero_and_gets_no_gradient() {
     let (_, g) = emb.backward(&cache, &y.ones_like()).unwrap();
     assert_eq!(g.weight.to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
 }
+
+#[test]
+fn training_on_an_id_outside_the_table_is_an_err_naming_it() {
+    let dev = Cpu::default();
+    let mut emb = Embedding::<Const<10>, Const<2>, Cpu>::init(&dev, &mut Rng::new(0));
+    for (bad, shown) in
+        [(10.0, "10"), (-1.0, "-1"), (2.5, "2.5"), (f32::NAN, "NaN"), (f32::INFINITY, "inf")]
+    {
+        let ids =
+            Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[2, 3], vec![1.0, 2.0, 3.0, 4.0, bad, 5.0])
+                .unwrap();
+        let (y, cache) = emb.forward_train(&ids);
+        let err = emb.backward(&cache, &y.ones_like()).map(|_| ()).expect_err("an Err").to_string();
+        let want = format!(
+            "token id {shown} at sample 1, position 1 is not an id of this table of 10 rows"
+        );
+        assert!(err.contains(&want), "{err}");
+    }
+    // padding past a sample's length is not an id and is not checked
+    let ids = Tensor::<(Dyn, Dyn), Cpu>::from_padded(
+        &dev,
+        &[2, 2],
+        vec![1.0, 2.0, 3.0, f32::NAN],
+        &[2, 1],
+    )
+    .unwrap();
+    let (y, cache) = emb.forward_train(&ids);
+    assert!(emb.backward(&cache, &y.ones_like()).is_ok());
+}
+
+#[test]
+fn predict_classes_refuses_outputs_it_cannot_rank() {
+    model! {
+        pub struct Tagger {
+            input: [seq],
+            emb: Embedding<10, 4>,
+            pool: MeanOverTime,
+            fc: Linear<4, 3>,
+        }
+    }
+    let dev = Cpu::default();
+    let m = Tagger::<Cpu>::new(&dev, 0);
+    let data = Dataset::sequences(vec![vec![1.0, 2.0], vec![3.0, 12.0]], vec![0, 1], 1).unwrap();
+    let err = predict_classes(&m, &dev, &data, 8).unwrap_err().to_string();
+    assert!(err.contains("sample 1") && err.contains("token id outside"), "{err}");
+}

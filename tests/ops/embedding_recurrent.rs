@@ -130,3 +130,22 @@ fn the_layer_alone_refuses_a_fused_cache() {
     let err = gru.backward(&cr, &y).map(|_| ()).expect_err("an error").to_string();
     assert!(err.contains("embedding table") && err.contains("Gru"), "{err}");
 }
+
+#[test]
+fn the_fused_pass_refuses_an_id_outside_the_table_by_name() {
+    let dev = Cpu64::default();
+    let mut emb = Emb::init(&dev, &mut Rng::new(0));
+    let mut gru = Gru::<Const<3>, Const<2>, Const<2>, 1, Cpu64>::init(&dev, &mut Rng::new(1));
+    let mut v = ids(&dev, 0.0).to_vec();
+    v[5] = 9.0; // sample 1, position 1: a 9-row table has ids 0..9
+    let x = Tensor::<(Dyn, Dyn), Cpu64>::from_vec(&dev, &[3, 4], v).unwrap();
+    let (y, ce, cr) = embedding_recurrent::forward_train(&mut emb, &mut gru, &x);
+    let err = embedding_recurrent::backward(&emb, &gru, &ce, &cr, &y)
+        .map(|_| ())
+        .expect_err("an Err")
+        .to_string();
+    assert!(
+        err.contains("token id 9 at sample 1, position 1 is not an id of this table of 9 rows"),
+        "{err}"
+    );
+}

@@ -72,13 +72,17 @@ where
     B: Backend,
 {
     let out = predict::<M, S, C, B>(model, dev, data, batch_size)?;
-    Ok(out
-        .chunks_exact(C::N.max(1))
-        .map(|row| {
+    out.chunks_exact(C::N.max(1))
+        .enumerate()
+        .map(|(i, row)| {
             let row: Vec<f64> = row.iter().map(|&v| v as f64).collect();
-            (0..row.len()).find(|&c| crate::metrics::in_top_k(&row, c, 1)).unwrap_or(0)
+            (0..row.len()).find(|&c| crate::metrics::in_top_k(&row, c, 1)).ok_or_else(|| {
+                crate::Error::NonFinite(format!(
+                    "the model's outputs for sample {i} are {row:?}: no class can be picked (an input outside what the model accepts, such as a token id outside an Embedding's table?)"
+                ))
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Class probabilities of every sample: the softmax of its outputs (for a model ending in

@@ -13,8 +13,9 @@ use crate::tensor::Tensor;
 /// A table of `V` vectors of `D` values, looked up by token id.
 ///
 /// Ids are the input tensor's values (whole numbers in `0..V`, exact in `f32` up to 2²⁴); an id
-/// that is not one (negative, fractional, `V` or more, NaN) gives a row of NaN, which training
-/// reports as a non-finite loss instead of reading another token's vector. Rows of
+/// that is not one (negative, fractional, `V` or more, NaN) gives a row of NaN instead of another
+/// token's vector, and the training backward returns an `Err` naming the sample, the position
+/// and the id (`predict_classes` refuses the NaN rows too). Rows of
 /// `padding_idx` start at zero and receive no gradient, as in PyTorch. Initialised as PyTorch's:
 /// `N(0, 1)`. A sequence batch's lengths are kept on the output.
 ///
@@ -97,25 +98,56 @@ impl<V: StaticDim, D: StaticDim, B: Backend> Embedding<V, D, B> {
     fn lookup<N: Dim, T: Dim>(
         &self,
         ids: &Tensor<(N, T), B>,
-    ) -> (Tensor<(N, T, D), B>, Vec<usize>) {
-        let rows = Self::rows(&ids.to_vec());
+    ) -> (Tensor<(N, T, D), B>, EmbeddingCache) {
+        let host = ids.to_vec();
+        let rows = Self::rows(&host);
         let (n, t) = (ids.dims()[0], ids.dims()[1]);
         let mut y = ids.scratch_on::<(N, T, D)>(dims(&[n, t, D::N]));
         B::gather_rows(self.weight.storage(), &rows, y.storage_mut(), D::N);
-        (y, rows)
+        (y, EmbeddingCache::new(rows, &host, [n, t], &ids.step_lengths()))
     }
 }
 
-/// What backward needs: each position's row (`usize::MAX` where none), and the input sizes.
+/// What backward needs: each position's row (`usize::MAX` where none), the input sizes, and
+/// the first input that was not an id of the table (its flat position and value).
 pub struct EmbeddingCache {
     rows: Vec<usize>,
     sizes: [usize; 2],
+    bad: Option<(usize, f64)>,
 }
 
 impl EmbeddingCache {
-    /// The cache of a lookup of `rows` (batch-major) in a `[batch, steps]` batch.
-    pub(crate) fn new(rows: Vec<usize>, sizes: [usize; 2]) -> Self {
-        EmbeddingCache { rows, sizes }
+    /// The cache of a lookup of `ids` (batch-major, as `rows` read them) in a `[batch, steps]`
+    /// batch whose samples have `lengths` valid steps (padding may hold anything).
+    pub(crate) fn new<E: crate::Elem>(
+        rows: Vec<usize>,
+        ids: &[E],
+        sizes: [usize; 2],
+        lengths: &[usize],
+    ) -> Self {
+        let steps = sizes[1].max(1);
+        let valid = |i: usize| lengths.get(i / steps).is_none_or(|&len| i % steps < len);
+        let bad = rows
+            .iter()
+            .enumerate()
+            .position(|(i, &r)| r == usize::MAX && valid(i))
+            .map(|i| (i, ids[i].as_f64()));
+        EmbeddingCache { rows, sizes, bad }
+    }
+
+    /// An `Err` naming the first input that was not an id of a `vocab`-row table.
+    pub(crate) fn check_ids(&self, vocab: usize) -> Result<()> {
+        match self.bad {
+            None => Ok(()),
+            Some((i, id)) => {
+                let steps = self.sizes[1].max(1);
+                Err(Error::Shape(format!(
+                    "Embedding: token id {id} at sample {}, position {} is not an id of this table of {vocab} rows (ids are whole numbers in 0..{vocab})",
+                    i / steps,
+                    i % steps
+                )))
+            }
+        }
     }
 
     /// The batch's `[batch, steps]`.
@@ -135,8 +167,7 @@ impl<N: Dim, T: Dim, V: StaticDim, D: StaticDim, B: Backend> Layer<(N, T), B>
     }
 
     fn forward_train(&mut self, ids: &Tensor<(N, T), B>) -> (Tensor<(N, T, D), B>, EmbeddingCache) {
-        let (y, rows) = self.lookup(ids);
-        (y, EmbeddingCache { rows, sizes: [ids.dims()[0], ids.dims()[1]] })
+        self.lookup(ids)
     }
 
     fn backward(
@@ -151,6 +182,7 @@ impl<N: Dim, T: Dim, V: StaticDim, D: StaticDim, B: Backend> Layer<(N, T), B>
     }
 
     fn backward_params(&self, cache: &EmbeddingCache, dy: &Tensor<(N, T, D), B>) -> Result<Self> {
+        cache.check_ids(V::N)?;
         let [n, t] = cache.sizes;
         if dy.dims() != [n, t, D::N] {
             return Err(Error::Shape(format!(

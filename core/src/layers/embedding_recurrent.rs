@@ -98,13 +98,15 @@ where
     B: Backend,
 {
     let (batch, steps) = (ids.dims()[0], ids.dims()[1]);
-    let rows = Embedding::<V, D, B>::rows(&ids.to_vec());
+    let host = ids.to_vec();
+    let rows = Embedding::<V, D, B>::rows(&host);
     let table = TableRef { values: emb.weight.storage(), vocab: V::N };
     let first = FirstInput::Table(time_major(&rows, batch, steps), table);
     let (y, cache) = rec.run_time_major(first, ids.step_lengths(), ids.lengths(), batch, steps);
     let mut out = Tensor::from_parts(y, dims(&[batch, steps, O::N]));
     out.lengths = ids.lengths().cloned();
-    (out, EmbeddingCache::new(rows, [batch, steps]), cache)
+    let lengths = ids.step_lengths();
+    (out, EmbeddingCache::new(rows, &host, [batch, steps], &lengths), cache)
 }
 
 /// The gradients of an embedding and the recurrent layer reading it.
@@ -131,7 +133,7 @@ pub type PairGrads<V, D, C, H, O, const L: usize, B> =
 pub fn backward_params<N, T, V, D, C, H, O, const L: usize, B>(
     emb: &Embedding<V, D, B>,
     rec: &Recurrent<C, D, H, O, L, B>,
-    _e_cache: &EmbeddingCache,
+    e_cache: &EmbeddingCache,
     r_cache: &RecurrentCache<B>,
     dy: &Tensor<(N, T, O), B>,
 ) -> Result<PairGrads<V, D, C, H, O, L, B>>
@@ -145,8 +147,9 @@ where
     O: StaticDim,
     B: Backend,
 {
-    // The recurrent layer's backward checks `dy` against its cache; the embedding's holds
-    // nothing more that backward needs.
+    // The recurrent layer's backward checks `dy` against its cache; the embedding's says
+    // whether every input was an id of the table.
+    e_cache.check_ids(V::N)?;
     let table = TableRef { values: emb.weight.storage(), vocab: V::N };
     let (first, g_rec) =
         rec.backward_time_major(r_cache, (dy.storage(), dy.dims()), Some(table))?;
