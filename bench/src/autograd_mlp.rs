@@ -94,43 +94,54 @@ pub fn w8_autograd_mlp_train(out: &mut Vec<Figure>) {
     out.push(Figure::new("shapeflow", "w8", "b128", "samples/s", t.iter().map(|s| 128.0 / s)));
 }
 
-/// GB/s of the op set's kernels on 4M-element f32 tensors (bytes read + written), beside a
-/// plain copy of a buffer of the same size (`copy`): the figure the ratio is taken against.
+/// GB/s of the op set's kernels (the `Strided` family) on 4M-element f32 buffers (bytes read +
+/// written, outputs allocated once, as a training step's pooled buffers are), beside a plain
+/// copy of the same bytes split across the workers (`copy`): the figure the ratio is taken
+/// against.
 pub fn op_bandwidth(out: &mut Vec<Figure>) {
+    use shapeflow::backend::{Around, BinaryOp, ReduceOp, Strided, UnaryOp, View};
     const N: usize = 1 << 22;
     let dev = Cpu::default();
-    let x = Tensor::<(C<1024>, C<4096>), Cpu>::rand_uniform(&dev, &[1024, 4096], 0.5, 1.5, 1)
-        .expect("sizes");
-    let y = Tensor::<(C<1024>, C<4096>), Cpu>::rand_uniform(&dev, &[1024, 4096], 0.5, 1.5, 2)
-        .expect("sizes");
-    let row = Tensor::<(C<4096>,), Cpu>::rand_uniform(&dev, &[4096], 0.5, 1.5, 3).expect("sizes");
+    let dims = shapeflow::Dims::new(&[1024, 4096]).expect("sizes");
+    let row_dims = shapeflow::Dims::new(&[4096]).expect("sizes");
+    let data = |seed: u64, n: usize| {
+        Tensor::<(Dyn,), Cpu>::rand_uniform(&dev, &[n], 0.5, 1.5, seed)
+            .expect("sizes")
+            .into_storage()
+    };
+    let (x, y, row) = (data(1, N), data(2, N), data(3, 4096));
+    let mut o = dev.zeros(N);
+    let mut small = dev.zeros(4096);
+    let mut cols = dev.zeros(1024);
+    let full = View::contiguous(&dims);
     let bytes = |arrays: f64| arrays * (N * 4) as f64 / 1e9;
     let mut figure = |name: &str, moved: f64, body: &mut (dyn FnMut() + Send)| {
         let t = Cpu::on_workers(|| times(3, 20, &mut *body));
         out.push(Figure::new("shapeflow", "ops", name, "GB/s", t.iter().map(|s| bytes(moved) / s)));
     };
-    let host = x.to_vec();
+    let host = Cpu::to_host(&x);
     let mut dst = vec![0f32; N];
     figure("copy", 2.0, &mut || {
-        // one memcpy per worker over its half, as the kernels split their work
         dst.par_chunks_mut(N / 8)
             .zip(host.par_chunks(N / 8))
             .for_each(|(d, s)| d.copy_from_slice(s));
         std::hint::black_box(&dst);
     });
-    figure("exp", 2.0, &mut || {
-        std::hint::black_box(x.exp());
-    });
-    figure("add", 3.0, &mut || {
-        std::hint::black_box(x.add(&y).ok());
-    });
+    figure("exp", 2.0, &mut || Cpu::unary(UnaryOp::Exp, &x, &mut o));
+    figure("add", 3.0, &mut || Cpu::binary(BinaryOp::Add, (&x, full), (&y, full), &mut o, &dims));
     figure("add-broadcast-row", 2.0, &mut || {
-        std::hint::black_box(x.add(&row).ok());
+        Cpu::binary(
+            BinaryOp::Add,
+            (&x, full),
+            (&row, View::broadcast(&row_dims, &dims)),
+            &mut o,
+            &dims,
+        )
     });
     figure("sum-axis0", 1.0, &mut || {
-        std::hint::black_box(x.sum::<0>());
+        Cpu::reduce(ReduceOp::Sum, &x, Around { outer: 1, n: 1024, inner: 4096 }, &mut small)
     });
     figure("sum-axis1", 1.0, &mut || {
-        std::hint::black_box(x.sum::<1>());
+        Cpu::reduce(ReduceOp::Sum, &x, Around { outer: 1024, n: 4096, inner: 1 }, &mut cols)
     });
 }

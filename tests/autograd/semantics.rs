@@ -167,3 +167,18 @@ fn nan_and_infinities_pass_through_the_f32_kernels() {
     assert!(x.relu().to_vec()[0].is_nan() && x.tanh().to_vec()[0].is_nan());
     assert!(x.sum_all().item().is_nan() && x.max_all().item().is_nan());
 }
+
+#[test]
+fn f32_exp_is_close_to_the_library_over_its_whole_range() {
+    let dev = Cpu::default();
+    let xs: Vec<f32> = (0..40_001).map(|i| -110.0 + i as f32 * 0.0055).collect();
+    let n = xs.len();
+    let got = Tensor::<(Dyn,), Cpu>::from_vec(&dev, &[n], xs.clone()).unwrap().exp().to_vec();
+    for (x, g) in xs.iter().zip(&got) {
+        let want = x.exp();
+        let ok = g == &want
+            || (g - want).abs() <= 4.0 * f32::EPSILON * want.abs()
+            || (g - want).abs() < 1e-44;
+        assert!(ok, "exp({x}): {g} vs {want}");
+    }
+}

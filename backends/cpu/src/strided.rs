@@ -35,14 +35,27 @@ fn activation_of(op: UnaryOp) -> Option<Activation> {
 /// `y = eˣ` on one chunk: the polynomial exponential in f32 with AVX2, else the library's.
 fn exp_chunk<E: CpuElem>(x: &[E], y: &mut [E]) {
     #[cfg(target_arch = "x86_64")]
-    if crate::f32_view::avx2_fma()
-        && let (Some(xf), Some(yf)) = (as_f32(x), as_f32_mut(y))
-    {
-        // SAFETY: AVX2 and FMA are available (checked just above).
-        unsafe { exp_avx2(xf, yf) };
-        return;
+    if let (Some(xf), Some(yf)) = (as_f32(x), as_f32_mut(y)) {
+        if std::arch::is_x86_feature_detected!("avx512f") && crate::f32_view::avx2_fma() {
+            // SAFETY: AVX-512F, AVX2 and FMA are available (checked just above).
+            unsafe { exp_avx512(xf, yf) };
+            return;
+        }
+        if crate::f32_view::avx2_fma() {
+            // SAFETY: AVX2 and FMA are available (checked just above).
+            unsafe { exp_avx2(xf, yf) };
+            return;
+        }
     }
     host::unary(UnaryOp::Exp, x, y);
+}
+
+/// # Safety
+/// The CPU must support AVX-512F, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn exp_avx512(x: &[f32], y: &mut [f32]) {
+    exp_in(x, y);
 }
 
 /// # Safety
@@ -50,6 +63,13 @@ fn exp_chunk<E: CpuElem>(x: &[E], y: &mut [E]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn exp_avx2(x: &[f32], y: &mut [f32]) {
+    exp_in(x, y);
+}
+
+/// `y = eˣ` in f32, compiled once per instruction set by the callers above.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn exp_in(x: &[f32], y: &mut [f32]) {
     // the polynomial holds on [-87, 88]; outside it (and for NaN) the library's `exp` gives
     // 0, subnormals and infinity exactly, in a fix-up pass over the chunk (still in cache)
     // run only when the branch-free loop saw such a value
