@@ -67,3 +67,20 @@ fn bad_files_are_errors_that_name_line_and_column() {
     let e = read_csv(tmp("missing.csv"), &d).unwrap_err().to_string();
     assert!(e.contains("missing.csv"), "{e}");
 }
+
+#[test]
+fn errors_name_the_line_an_editor_shows_and_quote_a_field_briefly() {
+    let d = CsvOptions::default();
+    // a blank line, then a quoted field spanning two lines: the bad cell is on line 6
+    let text = "a,b,label\n1,2,0\n\n\"3\n\",3,1\n4,oops,0\n";
+    let e = error("lines.csv", text, &d);
+    assert!(e.ends_with("line 6, column 2 (`b`): `oops` is not a finite number"), "{e}");
+    // a 5,000-character field is quoted by its first 60 characters and its length
+    let long = "z".repeat(5000);
+    let e = error("long.csv", &format!("a,b,label\n1,{long},0\n"), &d);
+    assert!(e.len() < 200, "{} characters", e.len());
+    assert!(
+        e.ends_with(&format!("`{}…` (5000 characters) is not a finite number", "z".repeat(60))),
+        "{e}"
+    );
+}

@@ -463,3 +463,24 @@ fn empty_and_degenerate_input_is_refused_by_name() {
     let e = evaluate(&m, &dev, &empty, &quiet()).unwrap_err().to_string();
     assert!(e.contains("the dataset has no samples"), "{e}");
 }
+
+#[test]
+fn a_nan_only_in_the_validation_data_says_so() {
+    let mut x = vec![0.5f32; 64 * 4];
+    x[60 * 4] = f32::NAN; // in the last tenth: the validation split
+    let ds = Dataset::new(x, vec![0; 64], 4).unwrap();
+    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
+    let mut opt = Adam::new(&m, AdamConfig::default());
+    let cfg = FitConfig { shuffle: false, validation: Validation::Split(0.1), ..config(1) };
+    let e = fit::<_, (Dyn, Const<4>), Const<3>, Cpu, _>(
+        &mut m,
+        &mut opt,
+        &Cpu::default(),
+        &ds,
+        &cfg,
+        &mut [],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("on the validation data after epoch 1") && e.contains("NaN"), "{e}");
+}

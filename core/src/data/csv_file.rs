@@ -97,39 +97,54 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
     };
     let (mut inputs, mut labels, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for (i, record) in std::iter::once(Ok(first)).chain(rows).enumerate() {
-        let line = first_line + i;
-        let record = record.map_err(|e| fmt(format!("line {line}: {e}")))?;
+        // the line a text editor shows: the csv reader's count, which sees blank lines and
+        // newlines inside quoted fields
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(first_line + i, |p| p.line() as usize);
+            fmt(format!("line {line}: {e}"))
+        })?;
+        let line = record.position().map_or(first_line + i, |p| p.line() as usize);
         if record.len() != width {
             let what = if options.header { "the header has" } else { "the first row has" };
             return Err(fmt(format!("line {line} has {} fields but {what} {width}", record.len())));
         }
         for (k, cell) in record.iter().enumerate() {
             let cell = cell.trim();
+            let shown = quoted(cell);
             if k == target {
                 match &options.target {
                     Target::Class(_) => labels.push(cell.parse::<usize>().map_err(|_| {
                         fmt(format!(
-                            "line {line}, {}: the class `{cell}` is not a non-negative integer",
+                            "line {line}, {}: the class {shown} is not a non-negative integer",
                             label_of(k)
                         ))
                     })?),
                     Target::Value(_) => values.push(number(cell).ok_or_else(|| {
-                        fmt(format!(
-                            "line {line}, {}: `{cell}` is not a finite number",
-                            label_of(k)
-                        ))
+                        fmt(format!("line {line}, {}: {shown} is not a finite number", label_of(k)))
                     })?),
                 }
                 continue;
             }
             inputs.push(number(cell).ok_or_else(|| {
-                fmt(format!("line {line}, {}: `{cell}` is not a finite number", label_of(k)))
+                fmt(format!("line {line}, {}: {shown} is not a finite number", label_of(k)))
             })?);
         }
     }
     match options.target {
         Target::Class(_) => Dataset::new(inputs, labels, width - 1),
         Target::Value(_) => Dataset::regression(inputs, values, width - 1, 1),
+    }
+}
+
+/// A cell as an error quotes it: in backticks, cut to its first 60 characters (with its length)
+/// when longer, so a huge field does not become a huge message.
+fn quoted(cell: &str) -> String {
+    let chars = cell.chars().count();
+    if chars <= 80 {
+        format!("`{cell}`")
+    } else {
+        let head: String = cell.chars().take(60).collect();
+        format!("`{head}…` ({chars} characters)")
     }
 }
 

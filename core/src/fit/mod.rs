@@ -330,7 +330,8 @@ where
                 &config.metrics,
                 config.batch_size.max(256),
                 dp,
-            )?;
+            )
+            .map_err(|e| in_validation(e, epoch))?;
             logs.extend(val_logs.iter().map(|(k, v)| (format!("val_{k}"), *v)));
         }
         logs.insert("lr".into(), opt.lr());
@@ -440,6 +441,18 @@ where
 
 /// Loss and metrics over `data`; with `parallel`, every rank scores its shard of each batch
 /// and the sums are added up, so every rank gets the whole dataset's values.
+/// An error of the validation pass, saying so (a NaN only in the validation data would
+/// otherwise read as a training failure).
+fn in_validation(e: Error, epoch: usize) -> Error {
+    match e {
+        Error::NonFinite(m) => {
+            Error::NonFinite(format!("on the validation data after epoch {epoch}: {m}"))
+        }
+        Error::Shape(m) => Error::Shape(format!("on the validation data after epoch {epoch}: {m}")),
+        other => other,
+    }
+}
+
 /// Refuses what would train on nothing or report a loss of data never seen: an empty
 /// training set, a batch size of 0, a validation fraction outside (0, 1).
 fn check_data(config: &FitConfig, train: &Dataset) -> Result<()> {
