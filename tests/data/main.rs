@@ -9,6 +9,7 @@ use shapeflow::prelude::*;
 
 mod csv;
 mod gzip;
+mod hostile;
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shapeflow-data-tests-{}", std::process::id()));
