@@ -20,6 +20,14 @@ use crate::{CpuBuf, CpuDevice, CpuElem, activation};
 /// Tensors at least this large are processed by every worker.
 const PARALLEL_MIN: usize = 1 << 15;
 const CHUNK: usize = 1 << 13;
+/// Rows per partial sum of a reduction along a leading axis.
+const ROWS: usize = 64;
+
+thread_local! {
+    /// The partial sums of a reduction along a leading axis, kept between calls (a fresh
+    /// allocation each time faulted its pages in again).
+    static PARTIALS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// The activation kernel that computes `op`, where there is one.
 fn activation_of(op: UnaryOp) -> Option<Activation> {
@@ -201,6 +209,33 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
                     host::reduce(op, x, Around { outer: o.len() / inner, n, inner }, o);
                 },
             );
+        } else if op == ReduceOp::Sum {
+            // few outer blocks: each block of ROWS rows summed into its own f64 row on a
+            // worker, read in memory order, and the block sums added in block order (the same
+            // result for any number of workers)
+            for (o, x) in out.chunks_mut(inner).zip(x.chunks(n * inner)) {
+                PARTIALS.with(|p| {
+                    let mut p = p.borrow_mut();
+                    p.clear();
+                    p.resize(n.div_ceil(ROWS) * inner, 0.0);
+                    p.par_chunks_mut(inner).zip(x.par_chunks(ROWS * inner)).for_each(
+                        |(acc, block)| {
+                            for row in block.chunks_exact(inner) {
+                                add_row(acc, row);
+                            }
+                        },
+                    );
+                    let (total, rest) = p.split_at_mut(inner);
+                    for block in rest.chunks_exact(inner) {
+                        for (t, &v) in total.iter_mut().zip(block) {
+                            *t += v;
+                        }
+                    }
+                    for (slot, &t) in o.iter_mut().zip(total.iter()) {
+                        *slot = E::from_f64(t);
+                    }
+                });
+            }
         } else {
             // few outer blocks of many columns: columns in groups per worker
             for (o, x) in out.chunks_mut(inner).zip(x.chunks(n * inner)) {
@@ -220,6 +255,45 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
     }
     fn scatter_add(src: &CpuBuf<E>, around: Around, idx: &[usize], k: usize, dst: &mut CpuBuf<E>) {
         host::scatter_add(src, around, idx, k, dst);
+    }
+}
+
+/// `acc += row` in f64: for f32 rows compiled for AVX-512 or AVX2 where the machine has them
+/// (the baseline build converts and adds two values per instruction).
+fn add_row<E: Elem>(acc: &mut [f64], row: &[E]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(row) = as_f32(row) {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F is available (checked just above).
+            return unsafe { add_row_avx512(acc, row) };
+        }
+        if crate::f32_view::avx2_fma() {
+            // SAFETY: AVX2 and FMA are available (checked just above).
+            return unsafe { add_row_avx2(acc, row) };
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a += v.as_f64();
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn add_row_avx512(acc: &mut [f64], row: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a += v as f64;
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn add_row_avx2(acc: &mut [f64], row: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a += v as f64;
     }
 }
 
@@ -249,5 +323,69 @@ fn reduce_columns<E: Elem>(
         for (i, o) in out.iter_mut().enumerate() {
             *o = op.reduce_iter((0..n).map(|j| x[j * inner + first + i]));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The parallel paths (tensors past `PARALLEL_MIN`) against the single-worker reference
+    //! kernels of `strided_host`.
+    use super::*;
+    use shapeflow_core::backend::Device;
+
+    use crate::Cpu;
+
+    fn data(n: usize, seed: f32) -> CpuBuf<f32> {
+        let v: Vec<f32> = (0..n).map(|i| ((i as f32 * 0.37 + seed).sin() * 3.0)).collect();
+        Cpu::default().upload(&v)
+    }
+
+    fn close(what: &str, got: &[f32], want: &[f32]) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let same = (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-5 * (1.0 + w.abs());
+            assert!(same, "{what}[{i}]: {g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn large_reductions_match_the_reference() {
+        for sizes in [[3usize, 700, 50], [1, 1024, 64], [64, 40, 30], [2, 40_000, 1]] {
+            let d = Dims::new(&sizes).unwrap();
+            let x = data(d.numel(), 0.1);
+            for axis in 0..3 {
+                let around = Around::axis(&d, axis);
+                for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::ArgMin] {
+                    let m = around.outer * around.inner;
+                    let mut got = Cpu::default().zeros(m);
+                    Cpu::reduce(op, &x, around, &mut got);
+                    let mut want = vec![0f32; m];
+                    host::reduce(op, &x, around, &mut want);
+                    close(&format!("{op:?} of {sizes:?} along {axis}"), &got, &want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_broadcasts_and_selects_match_the_reference() {
+        let d = Dims::new(&[64, 30, 40]).unwrap();
+        let n = d.numel();
+        let (a, b, m) = (data(n, 0.2), data(40, 0.9), data(30, 0.5));
+        let (bd, md) = (Dims::new(&[40]).unwrap(), Dims::new(&[30, 1]).unwrap());
+        let (va, vb, vm) =
+            (View::contiguous(&d), View::broadcast(&bd, &d), View::broadcast(&md, &d));
+        let mut got = Cpu::default().zeros(n);
+        Cpu::binary(BinaryOp::Maximum, (&a, va), (&b, vb), &mut got, &d);
+        let mut want = vec![0f32; n];
+        host::binary(BinaryOp::Maximum, (&a, va), (&b, vb), &mut want, &d);
+        close("maximum", &got, &want);
+        Cpu::select((&m, vm), (&a, va), (&b, vb), &mut got, &d);
+        host::select((&m, vm), (&a, va), (&b, vb), &mut want, &d);
+        close("select", &got, &want);
+        let mut y = Cpu::default().zeros(n);
+        Cpu::unary(UnaryOp::Exp, &a, &mut y);
+        let mut want = vec![0f32; n];
+        host::unary(UnaryOp::Exp, &a, &mut want);
+        close("exp", &y, &want);
     }
 }
