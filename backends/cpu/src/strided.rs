@@ -336,7 +336,7 @@ mod tests {
     use crate::Cpu;
 
     fn data(n: usize, seed: f32) -> CpuBuf<f32> {
-        let v: Vec<f32> = (0..n).map(|i| ((i as f32 * 0.37 + seed).sin() * 3.0)).collect();
+        let v: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37 + seed).sin() * 3.0).collect();
         Cpu::default().upload(&v)
     }
 
