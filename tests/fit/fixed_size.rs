@@ -193,24 +193,28 @@ fn resuming_from_a_training_checkpoint_is_bitwise_identical() {
 
 #[test]
 fn a_nan_loss_is_an_error_naming_epoch_and_batch() {
+    let cfg = FitConfig { shuffle: false, validation: Validation::None, ..config(1) };
+    let e = fit_with_a_nan_at(20, &cfg);
+    assert!(e.contains("epoch 1, batch 2") && e.contains("NaN"), "{e}");
+}
+
+/// The error of training `Clf` on 64 samples of which sample `at` holds a NaN.
+fn fit_with_a_nan_at(at: usize, cfg: &FitConfig) -> String {
     let mut x = vec![0.5f32; 64 * 4];
-    x[20 * 4] = f32::NAN;
+    x[at * 4] = f32::NAN;
     let ds = Dataset::new(x, vec![0; 64], 4).unwrap();
     let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
     let mut opt = Adam::new(&m, AdamConfig::default());
-    let cfg = FitConfig { shuffle: false, ..config(1) };
-    let cfg = FitConfig { validation: Validation::None, ..cfg };
-    let e = fit::<_, (Dyn, Const<4>), Const<3>, Cpu, _>(
+    fit::<_, (Dyn, Const<4>), Const<3>, Cpu, _>(
         &mut m,
         &mut opt,
         &Cpu::default(),
         &ds,
-        &cfg,
+        cfg,
         &mut [],
     )
     .unwrap_err()
-    .to_string();
-    assert!(e.contains("epoch 1, batch 2") && e.contains("NaN"), "{e}");
+    .to_string()
 }
 
 model! {
@@ -466,21 +470,8 @@ fn empty_and_degenerate_input_is_refused_by_name() {
 
 #[test]
 fn a_nan_only_in_the_validation_data_says_so() {
-    let mut x = vec![0.5f32; 64 * 4];
-    x[60 * 4] = f32::NAN; // in the last tenth: the validation split
-    let ds = Dataset::new(x, vec![0; 64], 4).unwrap();
-    let mut m = Clf::<Cpu>::new(&Cpu::default(), 0);
-    let mut opt = Adam::new(&m, AdamConfig::default());
+    // sample 60 is in the last tenth: the validation split
     let cfg = FitConfig { shuffle: false, validation: Validation::Split(0.1), ..config(1) };
-    let e = fit::<_, (Dyn, Const<4>), Const<3>, Cpu, _>(
-        &mut m,
-        &mut opt,
-        &Cpu::default(),
-        &ds,
-        &cfg,
-        &mut [],
-    )
-    .unwrap_err()
-    .to_string();
+    let e = fit_with_a_nan_at(60, &cfg);
     assert!(e.contains("on the validation data after epoch 1") && e.contains("NaN"), "{e}");
 }
