@@ -88,8 +88,9 @@ pub mod prelude {
     pub use crate::backend::Device;
     pub use crate::data::{Dataset, Mnist};
     pub use crate::fit::{
-        EarlyStopping, FitConfig, LrScheduler, Metric, ModelCheckpoint, Validation, Verbosity,
-        evaluate, evaluate_with, fit, predict, predict_classes, predict_proba,
+        AutogradLoss, CustomLoss, EarlyStopping, FitConfig, LossBatch, LossFn, LrScheduler, Metric,
+        ModelCheckpoint, Validation, Verbosity, evaluate, evaluate_with, fit, predict,
+        predict_classes, predict_proba,
     };
     pub use crate::ops::rules::{Axes2, Axes3, Axes4, Axes5, Axes6};
     // Every built-in layer: a new layer in `shapeflow_core::layers` needs no edit here.
