@@ -54,7 +54,7 @@ pub use shapeflow_core::{
     fit, graph, init, layers, loss, metrics, module, operand, ops, optim, rng, seq, shape, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
-pub use shapeflow_macros::{Module, dim, model};
+pub use shapeflow_macros::{Init, Module, dim, model};
 
 /// Data-parallel training (see [`shapeflow_core::distributed`]): the [`DataParallel`](distributed::DataParallel)
 /// group `fit` and hand-written loops use, the in-process engines, the MPI engine (the

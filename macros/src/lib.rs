@@ -5,6 +5,7 @@
 //! Each macro parses into an IR, validates it (collecting every error, each spanned at the
 //! user's token) and only then expands.
 
+mod derive_init;
 mod derive_module;
 mod dim;
 mod model;
@@ -68,6 +69,24 @@ pub fn model(input: TokenStream) -> TokenStream {
 /// assert_eq!(a.param_names(), ["scale", "shift"]);
 /// assert_eq!(a.calls, 0);
 /// ```
+/// `Init` for a user's own layer: each tensor field starts as its `#[init(…)]` says (`ones`,
+/// `zeros`, `uniform(bound)`), any other field by its own `Init`, or by `Default` with
+/// `#[init(default)]`.
+///
+/// ```ignore
+/// #[derive(Module, Init, Clone)]
+/// pub struct ScaleShift<B: Backend> {
+///     #[init(ones)]
+///     pub scale: Tensor<(Const<4>,), B>,
+///     #[init(zeros)]
+///     pub shift: Tensor<(Const<4>,), B>,
+/// }
+/// ```
+#[proc_macro_derive(Init, attributes(init))]
+pub fn derive_init(input: TokenStream) -> TokenStream {
+    derive_init::expand(input.into()).into()
+}
+
 #[proc_macro_derive(Module, attributes(module))]
 pub fn derive_module(input: TokenStream) -> TokenStream {
     derive_module::expand(input.into()).into()

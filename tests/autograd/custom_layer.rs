@@ -6,18 +6,12 @@ use shapeflow::prelude::*;
 
 // ---- the whole layer ----
 /// `y = x ⊙ scale + shift`, per feature; the backward is autograd's.
-#[derive(Module, Clone)]
+#[derive(Module, Init, Clone)]
 pub struct ScaleShift<B: Backend> {
+    #[init(ones)]
     pub scale: Tensor<(Const<4>,), B>,
+    #[init(zeros)]
     pub shift: Tensor<(Const<4>,), B>,
-}
-impl<B: Backend> Init<B> for ScaleShift<B> {
-    fn init(dev: &B, _: &mut Rng) -> Self {
-        ScaleShift {
-            scale: Tensor::ones(dev, &[4]).unwrap(),
-            shift: Tensor::zeros(dev, &[4]).unwrap(),
-        }
-    }
 }
 impl<B: Backend> AutoLayer<(Dyn, Const<4>), B> for ScaleShift<B> {
     type Output = (Dyn, Const<4>);
@@ -29,14 +23,10 @@ impl<B: Backend> AutoLayer<(Dyn, Const<4>), B> for ScaleShift<B> {
 
 /// A GroupNorm-style normalisation over each row's 4 features, composed of ops (mean, var,
 /// rsqrt, broadcasting): no backward written.
-#[derive(Module, Clone)]
+#[derive(Module, Init, Clone)]
 pub struct RowNorm<B: Backend> {
+    #[init(ones)]
     pub weight: Tensor<(Const<4>,), B>,
-}
-impl<B: Backend> Init<B> for RowNorm<B> {
-    fn init(dev: &B, _: &mut Rng) -> Self {
-        RowNorm { weight: Tensor::ones(dev, &[4]).unwrap() }
-    }
 }
 impl<B: Backend> AutoLayer<(Dyn, Const<4>), B> for RowNorm<B> {
     type Output = (Dyn, Const<4>);
