@@ -16,6 +16,36 @@ fn tuple(items: &[String]) -> String {
     if items.is_empty() { "()".into() } else { format!("({},)", items.join(", ")) }
 }
 
+/// `D0: Dim, D1: Dim, …`: the impl's parameters.
+fn bounds(d: &[String]) -> String {
+    d.iter().map(|x| format!("{x}: Dim")).collect::<Vec<_>>().join(", ")
+}
+
+/// The shape `d` with axis `ax` replaced by `v`.
+fn replaced(d: &[String], ax: usize, v: &str) -> String {
+    tuple(
+        &d.iter()
+            .enumerate()
+            .map(|(i, x)| if i == ax { v.to_string() } else { x.clone() })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// An impl of `rule` (a permuting trait) for the shape `d`: output axis `i` is input axis `p[i]`.
+fn permuted(s: &mut String, d: &[String], rule: &str, p: &[usize]) {
+    let outs: Vec<String> = p.iter().map(|&i| d[i].clone()).collect();
+    let consts: Vec<String> = p.iter().map(|i| i.to_string()).collect();
+    writeln!(
+        s,
+        "#[diagnostic::do_not_recommend]\nimpl<{}> {rule} for {} {{ type Output = {}; const PERM: &'static [usize] = &[{}]; }}",
+        bounds(d),
+        tuple(d),
+        tuple(&outs),
+        consts.join(", ")
+    )
+    .unwrap();
+}
+
 fn permutations(n: usize) -> Vec<Vec<usize>> {
     if n == 0 {
         return vec![vec![]];
@@ -87,74 +117,42 @@ fn main() {
     }
     std::fs::write(out.join("broadcast_shapes.rs"), s).unwrap();
 
-    // Axis<AX>: the axis's dim, the shape without it, with it set to 1, with it replaced.
+    // Per rank and axis: Axis<AX> (the axis's dim, the shape without it, with it set to 1,
+    // with it replaced), SqueezeAxis<AX> (the axis is Const<1> or Dyn) and CatAxis<AX, T> (T
+    // equal to the shape but on AX).
     let mut s = String::new();
     for r in 1..=MAX_RANK {
         let d = dims("D", r);
-        let params: Vec<String> = d.iter().map(|x| format!("{x}: Dim")).collect();
+        let params = bounds(&d);
         for ax in 0..r {
             let removed: Vec<String> =
                 d.iter().enumerate().filter(|(i, _)| *i != ax).map(|(_, x)| x.clone()).collect();
-            let with = |rep: &str| -> String {
-                tuple(
-                    &d.iter()
-                        .enumerate()
-                        .map(|(i, x)| if i == ax { rep.to_string() } else { x.clone() })
-                        .collect::<Vec<_>>(),
-                )
-            };
             writeln!(
                 s,
-                "#[diagnostic::do_not_recommend]\nimpl<{}> Axis<{ax}> for {} {{ type Dim = D{ax}; type Removed = {}; type Kept = {}; type Replaced<N: Dim> = {}; }}",
-                params.join(", "),
+                "#[diagnostic::do_not_recommend]\nimpl<{params}> Axis<{ax}> for {} {{ type Dim = D{ax}; type Removed = {}; type Kept = {}; type Replaced<N: Dim> = {}; }}",
                 tuple(&d),
                 tuple(&removed),
-                with("Const<1>"),
-                with("N")
+                replaced(&d, ax, "Const<1>"),
+                replaced(&d, ax, "N")
             )
             .unwrap();
-        }
-    }
-    // SqueezeAxis<AX>: the axis is Const<1> or Dyn; CatAxis<AX, T>: T equal but on AX.
-    for r in 1..=MAX_RANK {
-        let d = dims("D", r);
-        for ax in 0..r {
-            let removed: Vec<String> =
-                d.iter().enumerate().filter(|(i, _)| *i != ax).map(|(_, x)| x.clone()).collect();
-            let params: Vec<String> = removed.iter().map(|x| format!("{x}: Dim")).collect();
+            let others = bounds(&removed);
             for one in ["Const<1>", "Dyn"] {
-                let with: Vec<String> = d
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| if i == ax { one.to_string() } else { x.clone() })
-                    .collect();
                 writeln!(
                     s,
-                    "#[diagnostic::do_not_recommend]\nimpl<{}> SqueezeAxis<{ax}> for {} {{ type Squeezed = {}; }}",
-                    params.join(", "),
-                    tuple(&with),
+                    "#[diagnostic::do_not_recommend]\nimpl<{others}> SqueezeAxis<{ax}> for {} {{ type Squeezed = {}; }}",
+                    replaced(&d, ax, one),
                     tuple(&removed)
                 )
                 .unwrap();
             }
-            let mut params = params.clone();
-            params.push("X: Dim".into());
-            params.push("Y: Dim".into());
-            let at = |v: &str| -> String {
-                tuple(
-                    &d.iter()
-                        .enumerate()
-                        .map(|(i, x)| if i == ax { v.to_string() } else { x.clone() })
-                        .collect::<Vec<_>>(),
-                )
-            };
+            let sep = if others.is_empty() { "" } else { ", " };
             writeln!(
                 s,
-                "#[diagnostic::do_not_recommend]\nimpl<{}> CatAxis<{ax}, {}> for {} {{ type Joined<N: Dim> = {}; }}",
-                params.join(", "),
-                at("Y"),
-                at("X"),
-                at("N")
+                "#[diagnostic::do_not_recommend]\nimpl<{others}{sep}X: Dim, Y: Dim> CatAxis<{ax}, {}> for {} {{ type Joined<N: Dim> = {}; }}",
+                replaced(&d, ax, "Y"),
+                replaced(&d, ax, "X"),
+                replaced(&d, ax, "N")
             )
             .unwrap();
         }
@@ -162,14 +160,13 @@ fn main() {
     // InsertAxis<AX>: a new axis before position AX (AX = rank appends).
     for r in 0..MAX_RANK {
         let d = dims("D", r);
-        let params: Vec<String> = d.iter().map(|x| format!("{x}: Dim")).collect();
+        let params = bounds(&d);
         for ax in 0..=r {
             let mut ins = d.clone();
             ins.insert(ax, "N".into());
             writeln!(
                 s,
-                "#[diagnostic::do_not_recommend]\nimpl<{}> InsertAxis<{ax}> for {} {{ type Inserted<N: Dim> = {}; }}",
-                params.join(", "),
+                "#[diagnostic::do_not_recommend]\nimpl<{params}> InsertAxis<{ax}> for {} {{ type Inserted<N: Dim> = {}; }}",
                 tuple(&d),
                 tuple(&ins)
             )
@@ -182,36 +179,15 @@ fn main() {
     let mut s = String::new();
     for r in 2..=MAX_RANK {
         let d = dims("D", r);
-        let params: Vec<String> = d.iter().map(|x| format!("{x}: Dim")).collect();
         for p in permutations(r) {
-            let outs: Vec<String> = p.iter().map(|&i| d[i].clone()).collect();
             let consts: Vec<String> = p.iter().map(|i| i.to_string()).collect();
-            writeln!(
-                s,
-                "#[diagnostic::do_not_recommend]\nimpl<{}> PermuteAxes<Axes{r}<{}>> for {} {{ type Output = {}; const PERM: &'static [usize] = &[{}]; }}",
-                params.join(", "),
-                consts.join(", "),
-                tuple(&d),
-                tuple(&outs),
-                consts.join(", ")
-            )
-            .unwrap();
+            permuted(&mut s, &d, &format!("PermuteAxes<Axes{r}<{}>>", consts.join(", ")), &p);
         }
         for a in 0..r {
             for b in 0..r {
                 let mut p: Vec<usize> = (0..r).collect();
                 p.swap(a, b);
-                let outs: Vec<String> = p.iter().map(|&i| d[i].clone()).collect();
-                let consts: Vec<String> = p.iter().map(|i| i.to_string()).collect();
-                writeln!(
-                    s,
-                    "#[diagnostic::do_not_recommend]\nimpl<{}> SwapAxes<{a}, {b}> for {} {{ type Output = {}; const PERM: &'static [usize] = &[{}]; }}",
-                    params.join(", "),
-                    tuple(&d),
-                    tuple(&outs),
-                    consts.join(", ")
-                )
-                .unwrap();
+                permuted(&mut s, &d, &format!("SwapAxes<{a}, {b}>"), &p);
             }
         }
     }

@@ -5,18 +5,13 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::DeriveInput;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, GenericParam};
+
+use crate::derive_common::{backend_param, each_field, named_fields};
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(i) => i,
-        Err(e) => return e.to_compile_error(),
-    };
-    match derive(&input) {
-        Ok(ts) => ts,
-        Err(e) => e.to_compile_error(),
-    }
+    crate::derive_common::expand(input, derive)
 }
 
 /// How one field starts.
@@ -72,55 +67,16 @@ fn start_of(field: &syn::Field) -> syn::Result<Start> {
 fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let p = quote!(::shapeflow::__private);
     let name = &input.ident;
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(
-            name.span(),
-            "derive(Init) works on structs with named fields",
-        ));
-    };
-    let Fields::Named(fields) = &data.fields else {
-        return Err(syn::Error::new(data.fields.span(), "derive(Init) needs named fields"));
-    };
-    let backend = input
-        .generics
-        .params
-        .iter()
-        .filter_map(|g| match g {
-            GenericParam::Type(t) => Some(t),
-            _ => None,
+    let fields = named_fields(input, "Init", "they name what each starts as")?;
+    let backend = backend_param(input, "Init")?;
+    let inits = each_field(fields, |f| {
+        let (ident, ty) = (&f.ident, &f.ty);
+        Ok(match start_of(f)? {
+            Start::Uniform(lo, hi) => quote!(#ident: <#ty>::uniform_static(dev, #lo, #hi, rng)),
+            Start::Default => quote!(#ident: ::core::default::Default::default()),
+            Start::Nested => quote!(#ident: <#ty as #p::Init<#backend>>::init(dev, rng)),
         })
-        .find(|t| {
-            t.ident == "B" || t.bounds.iter().any(|b| quote!(#b).to_string().ends_with("Backend"))
-        })
-        .map(|t| t.ident.clone())
-        .ok_or_else(|| {
-            syn::Error::new(
-                name.span(),
-                format!("derive(Init) on `{name}` needs a backend type parameter, e.g. `struct {name}<B: Backend>`"),
-            )
-        })?;
-    let mut errors: Option<syn::Error> = None;
-    let mut inits = Vec::new();
-    for f in &fields.named {
-        let ident = &f.ident;
-        let ty = &f.ty;
-        match start_of(f) {
-            Ok(Start::Uniform(lo, hi)) => {
-                inits.push(quote!(#ident: <#ty>::uniform_static(dev, #lo, #hi, rng)))
-            }
-            Ok(Start::Default) => inits.push(quote!(#ident: ::core::default::Default::default())),
-            Ok(Start::Nested) => {
-                inits.push(quote!(#ident: <#ty as #p::Init<#backend>>::init(dev, rng)))
-            }
-            Err(e) => match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            },
-        }
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
+    })?;
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
     Ok(quote! {
         impl #impl_g #p::Init<#backend> for #name #ty_g #where_c {

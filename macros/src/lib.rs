@@ -5,6 +5,7 @@
 //! Each macro parses into an IR, validates it (collecting every error, each spanned at the
 //! user's token) and only then expands.
 
+mod derive_common;
 mod derive_init;
 mod derive_module;
 mod dim;

@@ -93,24 +93,23 @@ impl<S: Shape, B: Backend> Tensor<S, B> {
     /// assert_eq!(x.rand_like(0).dims(), x.randn_like(0).dims());
     /// ```
     pub fn full_like(&self, value: f64) -> Self {
-        let mut t = self.zeros_like();
-        B::fill(t.storage_mut(), B::Elem::from_f64(value));
-        t.node = None;
-        t.lengths = None;
-        t
+        let mut storage = B::scratch_like(self.storage(), self.len());
+        B::fill(&mut storage, B::Elem::from_f64(value));
+        Tensor::from_parts(storage, self.shape())
     }
 
     /// Seeded uniform samples on `[0, 1)` with `self`'s sizes and device.
     pub fn rand_like(&self, seed: u64) -> Self {
         let mut rng = crate::Rng::new(seed);
-        let data = (0..self.len()).map(|_| B::Elem::from_f64(rng.uniform_in(0.0, 1.0))).collect();
-        self.from_vec_like(self.dims(), data).unwrap_or_else(|_| self.zeros_like())
+        let data: Vec<B::Elem> =
+            (0..self.len()).map(|_| B::Elem::from_f64(rng.uniform_in(0.0, 1.0))).collect();
+        Tensor::from_parts(B::upload_like(self.storage(), &data), self.shape())
     }
 
     /// Seeded standard normal samples with `self`'s sizes and device.
     pub fn randn_like(&self, seed: u64) -> Self {
         let mut rng = crate::Rng::new(seed);
-        let data = (0..self.len()).map(|_| B::Elem::from_f64(rng.normal())).collect();
-        self.from_vec_like(self.dims(), data).unwrap_or_else(|_| self.zeros_like())
+        let data: Vec<B::Elem> = (0..self.len()).map(|_| B::Elem::from_f64(rng.normal())).collect();
+        Tensor::from_parts(B::upload_like(self.storage(), &data), self.shape())
     }
 }
