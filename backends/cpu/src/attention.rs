@@ -11,7 +11,7 @@ use crate::matmul::threads;
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 impl<E: CpuElem> Attention for CpuDevice<E> {
-    fn attention_forward(
+    unsafe fn attention_forward_unchecked(
         qkv: &CpuBuf<E>,
         lengths: &[usize],
         attn: &mut CpuBuf<E>,
@@ -21,7 +21,7 @@ impl<E: CpuElem> Attention for CpuDevice<E> {
         forward(qkv, lengths, attn, ctx, g);
     }
 
-    fn attention_backward(
+    unsafe fn attention_backward_unchecked(
         qkv: &CpuBuf<E>,
         attn: &CpuBuf<E>,
         dctx: &CpuBuf<E>,

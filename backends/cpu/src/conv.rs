@@ -12,13 +12,18 @@ use shapeflow_core::backend::{Conv, ConvGeom, ConvGrads};
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 impl<E: CpuElem> Conv for CpuDevice<E> {
-    fn im2col(x: &CpuBuf<E>, cols: &mut CpuBuf<E>, g: Window2d) {
+    unsafe fn im2col_unchecked(x: &CpuBuf<E>, cols: &mut CpuBuf<E>, g: Window2d) {
         im2col(x, cols, g);
     }
-    fn col2im(cols: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
+    unsafe fn col2im_unchecked(cols: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
         col2im(cols, dx, g);
     }
-    fn conv2d(x: &CpuBuf<E>, weight: &CpuBuf<E>, y: &mut CpuBuf<E>, geom: ConvGeom) {
+    unsafe fn conv2d_unchecked(
+        x: &CpuBuf<E>,
+        weight: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        geom: ConvGeom,
+    ) {
         if crate::winograd::suits(geom) {
             return crate::winograd::forward(x, weight, y, geom);
         }
@@ -27,7 +32,7 @@ impl<E: CpuElem> Conv for CpuDevice<E> {
         }
         crate::conv_samples::forward(x, weight, y, geom);
     }
-    fn conv2d_backward(
+    unsafe fn conv2d_backward_unchecked(
         x: &CpuBuf<E>,
         weight: &CpuBuf<E>,
         dy: &CpuBuf<E>,

@@ -11,10 +11,10 @@ use shapeflow_core::backend::Elementwise;
 use crate::{CpuBuf, CpuDevice, CpuElem, activation, dropout};
 
 impl<E: CpuElem> Elementwise for CpuDevice<E> {
-    fn activation(kind: Activation, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
+    unsafe fn activation_unchecked(kind: Activation, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         activation::forward(kind, x, y);
     }
-    fn activation_with_derivative(
+    unsafe fn activation_with_derivative_unchecked(
         kind: Activation,
         x: &CpuBuf<E>,
         y: &mut CpuBuf<E>,
@@ -22,7 +22,7 @@ impl<E: CpuElem> Elementwise for CpuDevice<E> {
     ) {
         activation::with_derivative(kind, x, y, d);
     }
-    fn activation_backward(
+    unsafe fn activation_backward_unchecked(
         kind: Activation,
         saved: &CpuBuf<E>,
         dy: &CpuBuf<E>,
@@ -30,16 +30,16 @@ impl<E: CpuElem> Elementwise for CpuDevice<E> {
     ) {
         activation::backward(kind, saved, dy, dx);
     }
-    fn mul(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
+    unsafe fn mul_unchecked(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
         mul(a, b, out);
     }
-    fn sub(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
+    unsafe fn sub_unchecked(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
         sub(a, b, out);
     }
-    fn add(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
+    unsafe fn add_unchecked(a: &CpuBuf<E>, b: &CpuBuf<E>, out: &mut CpuBuf<E>) {
         add(a, b, out);
     }
-    fn axpy(alpha: E, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
+    unsafe fn axpy_unchecked(alpha: E, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         axpy(alpha, x, y);
     }
     fn scale(x: &mut CpuBuf<E>, alpha: E) {
@@ -54,7 +54,7 @@ impl<E: CpuElem> Elementwise for CpuDevice<E> {
     fn sum_squares(x: &CpuBuf<E>) -> f64 {
         sum_squares(x)
     }
-    fn mul_rows_broadcast(
+    unsafe fn mul_rows_broadcast_unchecked(
         x: &CpuBuf<E>,
         m: &CpuBuf<E>,
         y: &mut CpuBuf<E>,

@@ -7,22 +7,28 @@ use shapeflow_core::backend::{Blocks, Channels, Gemm, Joined, Linalg};
 use crate::{CpuBuf, CpuDevice, CpuElem, bias, elementwise, matmul};
 
 impl<E: CpuElem> Linalg for CpuDevice<E> {
-    fn matmul(a: &CpuBuf<E>, b: &CpuBuf<E>, c: &mut CpuBuf<E>, g: Gemm) {
+    unsafe fn matmul_unchecked(a: &CpuBuf<E>, b: &CpuBuf<E>, c: &mut CpuBuf<E>, g: Gemm) {
         matmul::matmul(a, b, c, g);
     }
-    fn matmul_batched(a: &CpuBuf<E>, b: &CpuBuf<E>, c: &mut CpuBuf<E>, g: Gemm, count: usize) {
+    unsafe fn matmul_batched_unchecked(
+        a: &CpuBuf<E>,
+        b: &CpuBuf<E>,
+        c: &mut CpuBuf<E>,
+        g: Gemm,
+        count: usize,
+    ) {
         matmul::matmul_batched(a, b, c, g, count);
     }
-    fn transpose_blocks(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Blocks) {
+    unsafe fn transpose_blocks_unchecked(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Blocks) {
         elementwise::transpose_blocks(x, y, g.batch, g.rows, g.cols, g.inner);
     }
-    fn add_channel_bias(y: &mut CpuBuf<E>, bias: &CpuBuf<E>, g: Channels) {
+    unsafe fn add_channel_bias_unchecked(y: &mut CpuBuf<E>, bias: &CpuBuf<E>, g: Channels) {
         bias::add_channel_bias(y, bias, g.outer, g.channels, g.inner);
     }
-    fn sum_channels(x: &CpuBuf<E>, out: &mut CpuBuf<E>, g: Channels) {
+    unsafe fn sum_channels_unchecked(x: &CpuBuf<E>, out: &mut CpuBuf<E>, g: Channels) {
         bias::sum_channels(x, out, g.outer, g.channels, g.inner);
     }
-    fn concat_rows(a: &CpuBuf<E>, b: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Joined) {
+    unsafe fn concat_rows_unchecked(a: &CpuBuf<E>, b: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Joined) {
         let Joined { rows, left, right } = g;
         if a.len() < rows * left || b.len() < rows * right || y.len() < rows * g.width() {
             return;
@@ -33,7 +39,7 @@ impl<E: CpuElem> Linalg for CpuDevice<E> {
             row[left..].copy_from_slice(&b[r * right..(r + 1) * right]);
         }
     }
-    fn split_rows(y: &CpuBuf<E>, a: &mut CpuBuf<E>, b: &mut CpuBuf<E>, g: Joined) {
+    unsafe fn split_rows_unchecked(y: &CpuBuf<E>, a: &mut CpuBuf<E>, b: &mut CpuBuf<E>, g: Joined) {
         let Joined { rows, left, right } = g;
         if a.len() < rows * left || b.len() < rows * right || y.len() < rows * g.width() {
             return;
@@ -44,10 +50,10 @@ impl<E: CpuElem> Linalg for CpuDevice<E> {
             b[r * right..(r + 1) * right].copy_from_slice(&row[left..]);
         }
     }
-    fn add_bias(y: &mut CpuBuf<E>, bias: &CpuBuf<E>, rows: usize, cols: usize) {
+    unsafe fn add_bias_unchecked(y: &mut CpuBuf<E>, bias: &CpuBuf<E>, rows: usize, cols: usize) {
         bias::add_bias(y, bias, rows, cols);
     }
-    fn sum_rows(x: &CpuBuf<E>, out: &mut CpuBuf<E>, rows: usize, cols: usize) {
+    unsafe fn sum_rows_unchecked(x: &CpuBuf<E>, out: &mut CpuBuf<E>, rows: usize, cols: usize) {
         bias::sum_rows(x, out, rows, cols);
     }
 }

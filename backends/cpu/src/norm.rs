@@ -15,10 +15,15 @@ use crate::sums::sum8;
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 impl<E: CpuElem> Norm for CpuDevice<E> {
-    fn channel_moments(x: &CpuBuf<E>, mean: &mut CpuBuf<E>, var: &mut CpuBuf<E>, g: Channels) {
+    unsafe fn channel_moments_unchecked(
+        x: &CpuBuf<E>,
+        mean: &mut CpuBuf<E>,
+        var: &mut CpuBuf<E>,
+        g: Channels,
+    ) {
         channel_moments(x, mean, var, g);
     }
-    fn batch_norm_apply(
+    unsafe fn batch_norm_apply_unchecked(
         x: &CpuBuf<E>,
         stats: Moments<'_, CpuBuf<E>>,
         gamma: &CpuBuf<E>,
@@ -28,7 +33,7 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     ) {
         batch_norm_apply(x, (stats.mean, stats.var), (gamma, beta), y, g, false);
     }
-    fn batch_norm_relu_apply(
+    unsafe fn batch_norm_relu_apply_unchecked(
         x: &CpuBuf<E>,
         stats: Moments<'_, CpuBuf<E>>,
         gamma: &CpuBuf<E>,
@@ -38,7 +43,7 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     ) {
         batch_norm_apply(x, (stats.mean, stats.var), (gamma, beta), y, g, true);
     }
-    fn batch_norm_backward(
+    unsafe fn batch_norm_backward_unchecked(
         x: &CpuBuf<E>,
         dy: &CpuBuf<E>,
         stats: Moments<'_, CpuBuf<E>>,
@@ -48,7 +53,7 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     ) {
         batch_norm_backward(x, dy, None, (stats.mean, stats.var), gamma, grads, g);
     }
-    fn batch_norm_relu_backward(
+    unsafe fn batch_norm_relu_backward_unchecked(
         x: &CpuBuf<E>,
         y: &CpuBuf<E>,
         dy: &CpuBuf<E>,
@@ -59,7 +64,7 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     ) {
         batch_norm_backward(x, dy, Some(y), (stats.mean, stats.var), gamma, grads, g);
     }
-    fn layer_norm(
+    unsafe fn layer_norm_unchecked(
         x: &CpuBuf<E>,
         affine: Option<(&CpuBuf<E>, &CpuBuf<E>)>,
         y: &mut CpuBuf<E>,
@@ -68,7 +73,7 @@ impl<E: CpuElem> Norm for CpuDevice<E> {
     ) {
         layer_norm_forward(x, affine.map(|(w, b)| (&w[..], &b[..])), y, stats, g);
     }
-    fn layer_norm_backward(
+    unsafe fn layer_norm_backward_unchecked(
         x: &CpuBuf<E>,
         dy: &CpuBuf<E>,
         stats: RowStats<'_, CpuBuf<E>>,

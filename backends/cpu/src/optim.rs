@@ -7,7 +7,7 @@ use shapeflow_core::backend::{AdagradStep, AdamStep, Optim, RmspropState, Rmspro
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 impl<E: CpuElem> Optim for CpuDevice<E> {
-    fn adam_step(
+    unsafe fn adam_step_unchecked(
         p: &mut CpuBuf<E>,
         g: &CpuBuf<E>,
         m: &mut CpuBuf<E>,
@@ -16,10 +16,15 @@ impl<E: CpuElem> Optim for CpuDevice<E> {
     ) {
         adam_step(p, g, m, v, hp);
     }
-    fn sgd_step(p: &mut CpuBuf<E>, g: &CpuBuf<E>, buf: Option<&mut CpuBuf<E>>, hp: SgdStep) {
+    unsafe fn sgd_step_unchecked(
+        p: &mut CpuBuf<E>,
+        g: &CpuBuf<E>,
+        buf: Option<&mut CpuBuf<E>>,
+        hp: SgdStep,
+    ) {
         sgd_step(p, g, buf.map(|b| &mut b[..]), hp);
     }
-    fn rmsprop_step(
+    unsafe fn rmsprop_step_unchecked(
         p: &mut CpuBuf<E>,
         g: &CpuBuf<E>,
         state: RmspropState<'_, CpuBuf<E>>,
@@ -27,7 +32,12 @@ impl<E: CpuElem> Optim for CpuDevice<E> {
     ) {
         rmsprop_step(p, g, state, hp);
     }
-    fn adagrad_step(p: &mut CpuBuf<E>, g: &CpuBuf<E>, sum: &mut CpuBuf<E>, hp: AdagradStep) {
+    unsafe fn adagrad_step_unchecked(
+        p: &mut CpuBuf<E>,
+        g: &CpuBuf<E>,
+        sum: &mut CpuBuf<E>,
+        hp: AdagradStep,
+    ) {
         adagrad_step(p, g, sum, hp);
     }
 }

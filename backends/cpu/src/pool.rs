@@ -12,16 +12,26 @@ use shapeflow_core::backend::Pool;
 use crate::{CpuBuf, CpuDevice, CpuElem};
 
 impl<E: CpuElem> Pool for CpuDevice<E> {
-    fn max_pool2d(x: &CpuBuf<E>, y: &mut CpuBuf<E>, argmax: &mut CpuBuf<E>, g: Window2d) {
+    unsafe fn max_pool2d_unchecked(
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        argmax: &mut CpuBuf<E>,
+        g: Window2d,
+    ) {
         max_pool2d(x, y, argmax, g);
     }
-    fn max_pool2d_backward(dy: &CpuBuf<E>, argmax: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
+    unsafe fn max_pool2d_backward_unchecked(
+        dy: &CpuBuf<E>,
+        argmax: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+        g: Window2d,
+    ) {
         max_pool2d_backward(dy, argmax, dx, g);
     }
-    fn avg_pool2d(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Window2d) {
+    unsafe fn avg_pool2d_unchecked(x: &CpuBuf<E>, y: &mut CpuBuf<E>, g: Window2d) {
         avg_pool2d(x, y, g);
     }
-    fn avg_pool2d_backward(dy: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
+    unsafe fn avg_pool2d_backward_unchecked(dy: &CpuBuf<E>, dx: &mut CpuBuf<E>, g: Window2d) {
         avg_pool2d_backward(dy, dx, g);
     }
 }

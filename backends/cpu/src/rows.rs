@@ -6,13 +6,18 @@ use shapeflow_core::backend::Rows;
 use crate::{CpuBuf, CpuDevice, CpuElem, loss, softmax};
 
 impl<E: CpuElem> Rows for CpuDevice<E> {
-    fn softmax_rows(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize) {
+    unsafe fn softmax_rows_unchecked(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize) {
         softmax::softmax_rows(x, y, rows, cols);
     }
-    fn log_softmax_rows(x: &CpuBuf<E>, y: &mut CpuBuf<E>, rows: usize, cols: usize) {
+    unsafe fn log_softmax_rows_unchecked(
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        rows: usize,
+        cols: usize,
+    ) {
         softmax::log_softmax_rows(x, y, rows, cols);
     }
-    fn softmax_backward_rows(
+    unsafe fn softmax_backward_rows_unchecked(
         y: &CpuBuf<E>,
         dy: &CpuBuf<E>,
         dx: &mut CpuBuf<E>,
@@ -21,7 +26,7 @@ impl<E: CpuElem> Rows for CpuDevice<E> {
     ) {
         softmax::softmax_backward_rows(y, dy, dx, rows, cols);
     }
-    fn log_softmax_backward_rows(
+    unsafe fn log_softmax_backward_rows_unchecked(
         y: &CpuBuf<E>,
         dy: &CpuBuf<E>,
         dx: &mut CpuBuf<E>,
@@ -30,10 +35,15 @@ impl<E: CpuElem> Rows for CpuDevice<E> {
     ) {
         softmax::log_softmax_backward_rows(y, dy, dx, rows, cols);
     }
-    fn nll_sum(logp: &CpuBuf<E>, labels: &[usize], rows: usize, cols: usize) -> f64 {
+    unsafe fn nll_sum_unchecked(
+        logp: &CpuBuf<E>,
+        labels: &[usize],
+        rows: usize,
+        cols: usize,
+    ) -> f64 {
         loss::nll_sum(logp, labels, rows, cols)
     }
-    fn softmax_minus_onehot(
+    unsafe fn softmax_minus_onehot_unchecked(
         logp: &CpuBuf<E>,
         labels: &[usize],
         dx: &mut CpuBuf<E>,
@@ -43,10 +53,21 @@ impl<E: CpuElem> Rows for CpuDevice<E> {
     ) {
         loss::softmax_minus_onehot(logp, labels, dx, rows, cols, scale);
     }
-    fn neg_onehot(labels: &[usize], dx: &mut CpuBuf<E>, rows: usize, cols: usize, scale: E) {
+    unsafe fn neg_onehot_unchecked(
+        labels: &[usize],
+        dx: &mut CpuBuf<E>,
+        rows: usize,
+        cols: usize,
+        scale: E,
+    ) {
         loss::neg_onehot(labels, dx, rows, cols, scale);
     }
-    fn bce_with_logits(x: &CpuBuf<E>, t: &CpuBuf<E>, grad: &mut CpuBuf<E>, scale: E) -> f64 {
+    unsafe fn bce_with_logits_unchecked(
+        x: &CpuBuf<E>,
+        t: &CpuBuf<E>,
+        grad: &mut CpuBuf<E>,
+        scale: E,
+    ) -> f64 {
         loss::bce_with_logits(x, t, grad, scale)
     }
 }

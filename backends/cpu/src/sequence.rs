@@ -181,7 +181,7 @@ fn lstm_backward_row_in<E: CpuElem>(
 }
 
 impl<E: CpuElem> Sequence for CpuDevice<E> {
-    fn lstm_step(
+    unsafe fn lstm_step_unchecked(
         g: RecurrentStep,
         pre: &CpuBuf<E>,
         rec: &CpuBuf<E>,
@@ -217,7 +217,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn lstm_step_backward(
+    unsafe fn lstm_step_backward_unchecked(
         g: RecurrentStep,
         lengths: &CpuBuf<E>,
         saved: LstmSaved<'_, CpuBuf<E>>,
@@ -252,7 +252,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn lstm_forward_steps(
+    unsafe fn lstm_forward_steps_unchecked(
         g: StepBatch,
         w_hh: &CpuBuf<E>,
         pre: &CpuBuf<E>,
@@ -274,7 +274,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         crate::recurrence::lstm_forward(g, w_hh, buffers);
     }
 
-    fn lstm_backward_steps(
+    unsafe fn lstm_backward_steps_unchecked(
         g: StepBatch,
         w_hh: &CpuBuf<E>,
         lengths: &CpuBuf<E>,
@@ -295,7 +295,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         crate::recurrence::lstm_backward(g, w_hh, buffers);
     }
 
-    fn gru_step(
+    unsafe fn gru_step_unchecked(
         g: RecurrentStep,
         pre: &CpuBuf<E>,
         rec: &CpuBuf<E>,
@@ -345,7 +345,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn gru_step_backward(
+    unsafe fn gru_step_backward_unchecked(
         g: RecurrentStep,
         lengths: &CpuBuf<E>,
         saved: GruSaved<'_, CpuBuf<E>>,
@@ -394,7 +394,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn rnn_step(
+    unsafe fn rnn_step_unchecked(
         g: RecurrentStep,
         act: RnnActivation,
         pre: &CpuBuf<E>,
@@ -435,7 +435,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn rnn_step_backward(
+    unsafe fn rnn_step_backward_unchecked(
         g: RecurrentStep,
         act: RnnActivation,
         lengths: &CpuBuf<E>,
@@ -474,7 +474,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn mask_scores(scores: &mut CpuBuf<E>, lengths: &[usize], g: ScoreMask) {
+    unsafe fn mask_scores_unchecked(scores: &mut CpuBuf<E>, lengths: &[usize], g: ScoreMask) {
         let ScoreMask { heads, queries, keys: t, causal, .. } = g;
         for (bh, block) in scores.chunks_mut(queries * t).enumerate().take(g.batch * heads) {
             let len = lengths.get(bh / heads).copied().unwrap_or(t).min(t);
@@ -485,7 +485,13 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn rotary(x: &CpuBuf<E>, y: &mut CpuBuf<E>, cos: &CpuBuf<E>, sin: &CpuBuf<E>, g: Rotary) {
+    unsafe fn rotary_unchecked(
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        cos: &CpuBuf<E>,
+        sin: &CpuBuf<E>,
+        g: Rotary,
+    ) {
         let Rotary { steps, head, inverse, .. } = g;
         let half = head / 2;
         for (i, (xr, yr)) in
@@ -502,7 +508,7 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn zero_padding(x: &mut CpuBuf<E>, lengths: &[usize], g: StepBatch) {
+    unsafe fn zero_padding_unchecked(x: &mut CpuBuf<E>, lengths: &[usize], g: StepBatch) {
         let StepBatch { steps, width, .. } = g;
         if lengths.iter().all(|&len| len >= steps) {
             return; // nothing padded: leave a shared buffer shared
@@ -512,7 +518,12 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn reverse_steps(x: &CpuBuf<E>, y: &mut CpuBuf<E>, lengths: &[usize], g: StepBatch) {
+    unsafe fn reverse_steps_unchecked(
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        lengths: &[usize],
+        g: StepBatch,
+    ) {
         let StepBatch { batch, steps, width: w } = g;
         for t in 0..steps {
             for (b, &len) in lengths.iter().enumerate().take(batch) {
@@ -527,7 +538,12 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn gather_rows(table: &CpuBuf<E>, rows: &[usize], out: &mut CpuBuf<E>, width: usize) {
+    unsafe fn gather_rows_unchecked(
+        table: &CpuBuf<E>,
+        rows: &[usize],
+        out: &mut CpuBuf<E>,
+        width: usize,
+    ) {
         for (o, &r) in out.chunks_mut(width).zip(rows) {
             match table.get(r.saturating_mul(width)..r.saturating_mul(width).saturating_add(width))
             {
@@ -537,7 +553,12 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn scatter_add_rows(src: &CpuBuf<E>, rows: &[usize], table: &mut CpuBuf<E>, width: usize) {
+    unsafe fn scatter_add_rows_unchecked(
+        src: &CpuBuf<E>,
+        rows: &[usize],
+        table: &mut CpuBuf<E>,
+        width: usize,
+    ) {
         for (s, &r) in src.chunks(width).zip(rows) {
             let lo = r.saturating_mul(width);
             if let Some(dst) = table.get_mut(lo..lo.saturating_add(width)) {
@@ -546,7 +567,12 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn mean_steps(x: &CpuBuf<E>, y: &mut CpuBuf<E>, lengths: &[usize], g: StepBatch) {
+    unsafe fn mean_steps_unchecked(
+        x: &CpuBuf<E>,
+        y: &mut CpuBuf<E>,
+        lengths: &[usize],
+        g: StepBatch,
+    ) {
         let StepBatch { steps, width: w, .. } = g;
         for (b, (yr, &len)) in y.chunks_mut(w).zip(lengths).enumerate() {
             yr.fill(E::zero());
@@ -559,7 +585,12 @@ impl<E: CpuElem> Sequence for CpuDevice<E> {
         }
     }
 
-    fn mean_steps_backward(dy: &CpuBuf<E>, dx: &mut CpuBuf<E>, lengths: &[usize], g: StepBatch) {
+    unsafe fn mean_steps_backward_unchecked(
+        dy: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+        lengths: &[usize],
+        g: StepBatch,
+    ) {
         let StepBatch { steps, width: w, .. } = g;
         for (b, &len) in lengths.iter().enumerate().take(g.batch) {
             let inv = E::one() / E::from_f64(len.max(1) as f64);

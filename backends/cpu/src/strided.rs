@@ -117,7 +117,7 @@ fn piece(dims: &Dims, v: View, first: usize, rows: usize) -> (Dims, View) {
 }
 
 impl<E: CpuElem> Strided for CpuDevice<E> {
-    fn unary(op: UnaryOp, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
+    unsafe fn unary_unchecked(op: UnaryOp, x: &CpuBuf<E>, y: &mut CpuBuf<E>) {
         if let Some(kind) = activation_of(op) {
             return activation::forward(kind, x, y);
         }
@@ -131,7 +131,13 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
             run(x, y);
         }
     }
-    fn unary_grad(op: UnaryOp, x: &CpuBuf<E>, y: &CpuBuf<E>, dy: &CpuBuf<E>, dx: &mut CpuBuf<E>) {
+    unsafe fn unary_grad_unchecked(
+        op: UnaryOp,
+        x: &CpuBuf<E>,
+        y: &CpuBuf<E>,
+        dy: &CpuBuf<E>,
+        dx: &mut CpuBuf<E>,
+    ) {
         if let Some(kind) = activation_of(op) {
             let saved = if kind.backward_uses_output() { y } else { x };
             return activation::backward(kind, saved, dy, dx);
@@ -147,7 +153,7 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
             host::unary_grad(op, x, y, dy, dx);
         }
     }
-    fn binary(
+    unsafe fn binary_unchecked(
         op: BinaryOp,
         a: (&CpuBuf<E>, View),
         b: (&CpuBuf<E>, View),
@@ -174,7 +180,7 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
             host::binary(op, (a0, a.1), (b0, b.1), out, dims);
         }
     }
-    fn select(
+    unsafe fn select_unchecked(
         mask: (&CpuBuf<E>, View),
         a: (&CpuBuf<E>, View),
         b: (&CpuBuf<E>, View),
@@ -195,7 +201,7 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
             host::select((m0, mask.1), (a0, a.1), (b0, b.1), out, dims);
         }
     }
-    fn reduce(op: ReduceOp, x: &CpuBuf<E>, around: Around, out: &mut CpuBuf<E>) {
+    unsafe fn reduce_unchecked(op: ReduceOp, x: &CpuBuf<E>, around: Around, out: &mut CpuBuf<E>) {
         let (x, out): (&[E], &mut [E]) = (x, out);
         let Around { outer, n, inner } = around;
         if outer * n * inner < PARALLEL_MIN || n == 0 {
@@ -247,13 +253,31 @@ impl<E: CpuElem> Strided for CpuDevice<E> {
             }
         }
     }
-    fn copy_strided(src: &CpuBuf<E>, vs: View, dst: &mut CpuBuf<E>, vd: View, dims: &Dims) {
+    unsafe fn copy_strided_unchecked(
+        src: &CpuBuf<E>,
+        vs: View,
+        dst: &mut CpuBuf<E>,
+        vd: View,
+        dims: &Dims,
+    ) {
         host::copy_strided(src, vs, dst, vd, dims);
     }
-    fn gather(x: &CpuBuf<E>, around: Around, idx: &[usize], k: usize, out: &mut CpuBuf<E>) {
+    unsafe fn gather_unchecked(
+        x: &CpuBuf<E>,
+        around: Around,
+        idx: &[usize],
+        k: usize,
+        out: &mut CpuBuf<E>,
+    ) {
         host::gather(x, around, idx, k, out);
     }
-    fn scatter_add(src: &CpuBuf<E>, around: Around, idx: &[usize], k: usize, dst: &mut CpuBuf<E>) {
+    unsafe fn scatter_add_unchecked(
+        src: &CpuBuf<E>,
+        around: Around,
+        idx: &[usize],
+        k: usize,
+        dst: &mut CpuBuf<E>,
+    ) {
         host::scatter_add(src, around, idx, k, dst);
     }
 }

@@ -7,7 +7,7 @@ use crate::storage::CudaBuf;
 use shapeflow_core::backend::{Conv, Window2d};
 
 impl Conv for Cuda {
-    fn im2col(x: &CudaBuf, cols: &mut CudaBuf, g: Window2d) {
+    unsafe fn im2col_unchecked(x: &CudaBuf, cols: &mut CudaBuf, g: Window2d) {
         let rt = cols.rt.clone();
         let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.col_rows() * g.n * g.col_cols();
@@ -15,7 +15,7 @@ impl Conv for Cuda {
             launch!(&rt, "im2col", Runtime::grid(n), xd, cd, &geom);
         }
     }
-    fn col2im(cols: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
+    unsafe fn col2im_unchecked(cols: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
         let rt = dx.rt.clone();
         let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.h * g.w;

@@ -8,14 +8,19 @@ use shapeflow_core::Activation;
 use shapeflow_core::backend::Elementwise;
 
 impl Elementwise for Cuda {
-    fn activation(kind: Activation, x: &CudaBuf, y: &mut CudaBuf) {
+    unsafe fn activation_unchecked(kind: Activation, x: &CudaBuf, y: &mut CudaBuf) {
         let (code, slope) = act_code(kind);
         let (rt, n) = (y.rt.clone(), y.len);
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(&rt, "activation", Runtime::grid(n), xd, yd, &code, &slope, &n);
         }
     }
-    fn activation_backward(kind: Activation, saved: &CudaBuf, dy: &CudaBuf, dx: &mut CudaBuf) {
+    unsafe fn activation_backward_unchecked(
+        kind: Activation,
+        saved: &CudaBuf,
+        dy: &CudaBuf,
+        dx: &mut CudaBuf,
+    ) {
         let (code, slope) = act_code(kind);
         let (rt, n) = (dx.rt.clone(), dx.len);
         if let (Some(sd), Some(gd), Some(dd)) =
@@ -24,7 +29,7 @@ impl Elementwise for Cuda {
             launch!(&rt, "activation_backward", Runtime::grid(n), sd, gd, dd, &code, &slope, &n);
         }
     }
-    fn mul(a: &CudaBuf, b: &CudaBuf, out: &mut CudaBuf) {
+    unsafe fn mul_unchecked(a: &CudaBuf, b: &CudaBuf, out: &mut CudaBuf) {
         let (rt, n) = (out.rt.clone(), out.len);
         if let (Some(ad), Some(bd), Some(od)) =
             (a.data.as_ref(), b.data.as_ref(), out.data.as_mut())
@@ -32,7 +37,7 @@ impl Elementwise for Cuda {
             launch!(&rt, "mul", Runtime::grid(n), ad, bd, od, &n);
         }
     }
-    fn sub(a: &CudaBuf, b: &CudaBuf, out: &mut CudaBuf) {
+    unsafe fn sub_unchecked(a: &CudaBuf, b: &CudaBuf, out: &mut CudaBuf) {
         let (rt, n) = (out.rt.clone(), out.len);
         if let (Some(ad), Some(bd), Some(od)) =
             (a.data.as_ref(), b.data.as_ref(), out.data.as_mut())
@@ -40,7 +45,7 @@ impl Elementwise for Cuda {
             launch!(&rt, "sub", Runtime::grid(n), ad, bd, od, &n);
         }
     }
-    fn axpy(alpha: f32, x: &CudaBuf, y: &mut CudaBuf) {
+    unsafe fn axpy_unchecked(alpha: f32, x: &CudaBuf, y: &mut CudaBuf) {
         let (rt, n) = (y.rt.clone(), y.len);
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(&rt, "axpy", Runtime::grid(n), &alpha, xd, yd, &n);
@@ -65,7 +70,13 @@ impl Elementwise for Cuda {
     fn sum_squares(x: &CudaBuf) -> f64 {
         reduce(x, "sum_squares")
     }
-    fn mul_rows_broadcast(x: &CudaBuf, m: &CudaBuf, y: &mut CudaBuf, rows: usize, inner: usize) {
+    unsafe fn mul_rows_broadcast_unchecked(
+        x: &CudaBuf,
+        m: &CudaBuf,
+        y: &mut CudaBuf,
+        rows: usize,
+        inner: usize,
+    ) {
         let rt = y.rt.clone();
         if let (Some(xd), Some(md), Some(yd)) = (x.data.as_ref(), m.data.as_ref(), y.data.as_mut())
         {

@@ -26,8 +26,12 @@ macro_rules! launch {
                     $( cudarc::driver::PushKernelArg::arg(&mut b, $arg); )*
                     // SAFETY: the arguments match the kernel's parameter list in kernels/*.cu
                     // (device buffers, then sizes as size_t = usize), and every buffer holds at
-                    // least the elements the sizes describe: layers check sizes before calling
-                    // the backend, and buffers that failed to allocate skip the launch above.
+                    // least the elements the sizes describe: every launch runs inside a family's
+                    // `*_unchecked` method, which the safe method calls only after
+                    // `shapeflow_core::backend::contract` checked its buffers and indices
+                    // against those sizes, or takes its size from its one buffer's own length
+                    // (`fill`, `scale`, `clamp`, `sum`, `dropout_mask`); buffers that failed to
+                    // allocate skip the launch.
                     if let Err(e) = unsafe { b.launch($cfg) } {
                         rt.record(format!("kernel `{}`: {e}", $name));
                     }

@@ -8,7 +8,7 @@ use cudarc::cublas::Gemm as _;
 use shapeflow_core::backend::{Blocks, Channels, Gemm, Joined, Linalg};
 
 impl Linalg for Cuda {
-    fn matmul(a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf, g: Gemm) {
+    unsafe fn matmul_unchecked(a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf, g: Gemm) {
         let Gemm { m, k, n, trans_a, trans_b, .. } = g;
         let beta = g.beta as f32;
         let rt = c.rt.clone();
@@ -44,7 +44,13 @@ impl Linalg for Cuda {
             rt.record(format!("cuBLAS sgemm {m}×{k}·{k}×{n}: {e}"));
         }
     }
-    fn matmul_batched(a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf, g: Gemm, count: usize) {
+    unsafe fn matmul_batched_unchecked(
+        a: &CudaBuf,
+        b: &CudaBuf,
+        c: &mut CudaBuf,
+        g: Gemm,
+        count: usize,
+    ) {
         let Gemm { m, k, n, trans_a, trans_b, .. } = g;
         let rt = c.rt.clone();
         if rt.failed() || m == 0 || n == 0 || count == 0 {
@@ -83,7 +89,7 @@ impl Linalg for Cuda {
             rt.record(format!("cuBLAS batched sgemm {count}× {m}×{k}·{k}×{n}: {e}"));
         }
     }
-    fn transpose_blocks(x: &CudaBuf, y: &mut CudaBuf, g: Blocks) {
+    unsafe fn transpose_blocks_unchecked(x: &CudaBuf, y: &mut CudaBuf, g: Blocks) {
         let Blocks { batch, rows, cols, inner } = g;
         let rt = y.rt.clone();
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
@@ -100,19 +106,19 @@ impl Linalg for Cuda {
             );
         }
     }
-    fn add_bias(y: &mut CudaBuf, bias: &CudaBuf, rows: usize, cols: usize) {
+    unsafe fn add_bias_unchecked(y: &mut CudaBuf, bias: &CudaBuf, rows: usize, cols: usize) {
         let rt = y.rt.clone();
         if let (Some(yd), Some(bd)) = (y.data.as_mut(), bias.data.as_ref()) {
             launch!(&rt, "add_bias", Runtime::grid(rows * cols), yd, bd, &rows, &cols);
         }
     }
-    fn sum_rows(x: &CudaBuf, out: &mut CudaBuf, rows: usize, cols: usize) {
+    unsafe fn sum_rows_unchecked(x: &CudaBuf, out: &mut CudaBuf, rows: usize, cols: usize) {
         let rt = out.rt.clone();
         if let (Some(xd), Some(od)) = (x.data.as_ref(), out.data.as_mut()) {
             launch!(&rt, "sum_rows", Runtime::grid(cols), xd, od, &rows, &cols);
         }
     }
-    fn add_channel_bias(y: &mut CudaBuf, bias: &CudaBuf, g: Channels) {
+    unsafe fn add_channel_bias_unchecked(y: &mut CudaBuf, bias: &CudaBuf, g: Channels) {
         let Channels { outer, channels, inner } = g;
         let rt = y.rt.clone();
         if let (Some(yd), Some(bd)) = (y.data.as_mut(), bias.data.as_ref()) {
@@ -130,7 +136,7 @@ impl Linalg for Cuda {
     }
     /// Through the norm family's per-channel reduction kernels (`channel_sums_partial` and
     /// `channel_sums_finish` in `kernels/norm.cu`), which spread each channel over blocks.
-    fn sum_channels(x: &CudaBuf, out: &mut CudaBuf, g: Channels) {
+    unsafe fn sum_channels_unchecked(x: &CudaBuf, out: &mut CudaBuf, g: Channels) {
         let Channels { outer, channels, inner } = g;
         let rt = out.rt.clone();
         let splits = crate::shapes::channel_splits(channels, outer * inner);
@@ -175,7 +181,7 @@ impl Linalg for Cuda {
         }
         rt.give_partials(part);
     }
-    fn concat_rows(a: &CudaBuf, b: &CudaBuf, y: &mut CudaBuf, g: Joined) {
+    unsafe fn concat_rows_unchecked(a: &CudaBuf, b: &CudaBuf, y: &mut CudaBuf, g: Joined) {
         let rt = y.rt.clone();
         let Joined { rows, left, right } = g;
         if let (Some(ad), Some(bd), Some(yd)) = (a.data.as_ref(), b.data.as_ref(), y.data.as_mut())
@@ -184,7 +190,7 @@ impl Linalg for Cuda {
             launch!(&rt, "concat_rows", cfg, ad, bd, yd, &rows, &left, &right);
         }
     }
-    fn split_rows(y: &CudaBuf, a: &mut CudaBuf, b: &mut CudaBuf, g: Joined) {
+    unsafe fn split_rows_unchecked(y: &CudaBuf, a: &mut CudaBuf, b: &mut CudaBuf, g: Joined) {
         let rt = a.rt.clone();
         let Joined { rows, left, right } = g;
         if let (Some(yd), Some(ad), Some(bd)) = (y.data.as_ref(), a.data.as_mut(), b.data.as_mut())

@@ -10,7 +10,12 @@ use shapeflow_core::backend::{
 };
 
 impl Norm for Cuda {
-    fn channel_moments(x: &CudaBuf, mean: &mut CudaBuf, var: &mut CudaBuf, g: Channels) {
+    unsafe fn channel_moments_unchecked(
+        x: &CudaBuf,
+        mean: &mut CudaBuf,
+        var: &mut CudaBuf,
+        g: Channels,
+    ) {
         let Channels { outer, channels, inner } = g;
         let rt = mean.rt.clone();
         let splits = crate::shapes::channel_splits(channels, outer * inner);
@@ -35,7 +40,7 @@ impl Norm for Cuda {
         }
         rt.give_partials(part);
     }
-    fn batch_norm_apply(
+    unsafe fn batch_norm_apply_unchecked(
         x: &CudaBuf,
         stats: Moments<'_, CudaBuf>,
         gamma: &CudaBuf,
@@ -72,7 +77,7 @@ impl Norm for Cuda {
             );
         }
     }
-    fn batch_norm_backward(
+    unsafe fn batch_norm_backward_unchecked(
         x: &CudaBuf,
         dy: &CudaBuf,
         stats: Moments<'_, CudaBuf>,
@@ -151,7 +156,7 @@ impl Norm for Cuda {
         }
         rt.give_partials(part);
     }
-    fn layer_norm(
+    unsafe fn layer_norm_unchecked(
         x: &CudaBuf,
         affine: Option<(&CudaBuf, &CudaBuf)>,
         y: &mut CudaBuf,
@@ -188,7 +193,7 @@ impl Norm for Cuda {
             );
         }
     }
-    fn layer_norm_backward(
+    unsafe fn layer_norm_backward_unchecked(
         x: &CudaBuf,
         dy: &CudaBuf,
         stats: RowStats<'_, CudaBuf>,

@@ -7,7 +7,13 @@ use crate::storage::CudaBuf;
 use shapeflow_core::backend::{AdagradStep, AdamStep, Optim, RmspropState, RmspropStep, SgdStep};
 
 impl Optim for Cuda {
-    fn adam_step(p: &mut CudaBuf, g: &CudaBuf, m: &mut CudaBuf, v: &mut CudaBuf, hp: AdamStep) {
+    unsafe fn adam_step_unchecked(
+        p: &mut CudaBuf,
+        g: &CudaBuf,
+        m: &mut CudaBuf,
+        v: &mut CudaBuf,
+        hp: AdamStep,
+    ) {
         let (rt, n) = (p.rt.clone(), p.len);
         let t = hp.step as i32;
         let step_size = (hp.lr / (1.0 - hp.beta1.powi(t))) as f32;
@@ -74,7 +80,12 @@ impl Optim for Cuda {
             );
         }
     }
-    fn sgd_step(p: &mut CudaBuf, g: &CudaBuf, buf: Option<&mut CudaBuf>, hp: SgdStep) {
+    unsafe fn sgd_step_unchecked(
+        p: &mut CudaBuf,
+        g: &CudaBuf,
+        buf: Option<&mut CudaBuf>,
+        hp: SgdStep,
+    ) {
         let (rt, n) = (p.rt.clone(), p.len);
         if rt.capturing() && hp.first && buf.is_some() {
             rt.refuse("SGD's first momentum step (it differs from the later ones)".into());
@@ -125,7 +136,7 @@ impl Optim for Cuda {
             }
         }
     }
-    fn rmsprop_step(
+    unsafe fn rmsprop_step_unchecked(
         p: &mut CudaBuf,
         g: &CudaBuf,
         state: RmspropState<'_, CudaBuf>,
@@ -186,7 +197,12 @@ impl Optim for Cuda {
             );
         }
     }
-    fn adagrad_step(p: &mut CudaBuf, g: &CudaBuf, sum: &mut CudaBuf, hp: AdagradStep) {
+    unsafe fn adagrad_step_unchecked(
+        p: &mut CudaBuf,
+        g: &CudaBuf,
+        sum: &mut CudaBuf,
+        hp: AdagradStep,
+    ) {
         let (rt, n) = (p.rt.clone(), p.len);
         if rt.capturing() && hp.lr_decay != 0.0 {
             rt.refuse("Adagrad with lr_decay (its rate changes every step)".into());

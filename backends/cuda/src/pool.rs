@@ -7,7 +7,12 @@ use crate::storage::CudaBuf;
 use shapeflow_core::backend::{Pool, Window2d};
 
 impl Pool for Cuda {
-    fn max_pool2d(x: &CudaBuf, y: &mut CudaBuf, argmax: &mut CudaBuf, g: Window2d) {
+    unsafe fn max_pool2d_unchecked(
+        x: &CudaBuf,
+        y: &mut CudaBuf,
+        argmax: &mut CudaBuf,
+        g: Window2d,
+    ) {
         let rt = y.rt.clone();
         let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.oh * g.ow;
@@ -17,7 +22,12 @@ impl Pool for Cuda {
             launch!(&rt, "max_pool2d", Runtime::grid(n), xd, yd, ad, &geom);
         }
     }
-    fn max_pool2d_backward(dy: &CudaBuf, argmax: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
+    unsafe fn max_pool2d_backward_unchecked(
+        dy: &CudaBuf,
+        argmax: &CudaBuf,
+        dx: &mut CudaBuf,
+        g: Window2d,
+    ) {
         let rt = dx.rt.clone();
         let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.oh * g.ow;
@@ -32,7 +42,7 @@ impl Pool for Cuda {
             launch!(&rt, "max_pool2d_backward", Runtime::grid(n), gd, ad, dd, &geom);
         }
     }
-    fn avg_pool2d(x: &CudaBuf, y: &mut CudaBuf, g: Window2d) {
+    unsafe fn avg_pool2d_unchecked(x: &CudaBuf, y: &mut CudaBuf, g: Window2d) {
         let rt = y.rt.clone();
         let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.oh * g.ow;
@@ -40,7 +50,7 @@ impl Pool for Cuda {
             launch!(&rt, "avg_pool2d", Runtime::grid(n), xd, yd, &geom);
         }
     }
-    fn avg_pool2d_backward(dy: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
+    unsafe fn avg_pool2d_backward_unchecked(dy: &CudaBuf, dx: &mut CudaBuf, g: Window2d) {
         let rt = dx.rt.clone();
         let Some(geom) = Geom::new(&rt, g) else { return };
         let n = g.n * g.c * g.h * g.w;

@@ -8,19 +8,19 @@ use cudarc::driver::CudaSlice;
 use shapeflow_core::backend::Rows;
 
 impl Rows for Cuda {
-    fn softmax_rows(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
+    unsafe fn softmax_rows_unchecked(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
         let rt = y.rt.clone();
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(&rt, "softmax_rows", warp_rows_cfg(rows), xd, yd, &rows, &cols);
         }
     }
-    fn log_softmax_rows(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
+    unsafe fn log_softmax_rows_unchecked(x: &CudaBuf, y: &mut CudaBuf, rows: usize, cols: usize) {
         let rt = y.rt.clone();
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(&rt, "log_softmax_rows", warp_rows_cfg(rows), xd, yd, &rows, &cols);
         }
     }
-    fn softmax_backward_rows(
+    unsafe fn softmax_backward_rows_unchecked(
         y: &CudaBuf,
         dy: &CudaBuf,
         dx: &mut CudaBuf,
@@ -34,7 +34,7 @@ impl Rows for Cuda {
             launch!(&rt, "softmax_backward_rows", warp_rows_cfg(rows), yd, gd, dd, &rows, &cols);
         }
     }
-    fn log_softmax_backward_rows(
+    unsafe fn log_softmax_backward_rows_unchecked(
         y: &CudaBuf,
         dy: &CudaBuf,
         dx: &mut CudaBuf,
@@ -57,7 +57,7 @@ impl Rows for Cuda {
             );
         }
     }
-    fn nll_sum(logp: &CudaBuf, labels: &[usize], rows: usize, cols: usize) -> f64 {
+    unsafe fn nll_sum_unchecked(logp: &CudaBuf, labels: &[usize], rows: usize, cols: usize) -> f64 {
         let rt = logp.rt.clone();
         let (Some(lab), Some(per_row)) = (rt.take_labels(labels), rt.take_partials(rows)) else {
             return f64::NAN;
@@ -66,7 +66,7 @@ impl Rows for Cuda {
         rt.give_labels(lab);
         host_sum(&rt, per_row, rows)
     }
-    fn softmax_minus_onehot(
+    unsafe fn softmax_minus_onehot_unchecked(
         logp: &CudaBuf,
         labels: &[usize],
         dx: &mut CudaBuf,
@@ -79,7 +79,13 @@ impl Rows for Cuda {
         softmax_minus_onehot_rows(logp, &lab, dx, rows, cols, scale);
         rt.give_labels(lab);
     }
-    fn neg_onehot(labels: &[usize], dx: &mut CudaBuf, rows: usize, cols: usize, scale: f32) {
+    unsafe fn neg_onehot_unchecked(
+        labels: &[usize],
+        dx: &mut CudaBuf,
+        rows: usize,
+        cols: usize,
+        scale: f32,
+    ) {
         let rt = dx.rt.clone();
         let Some(lab) = rt.take_labels(labels) else { return };
         if let Some(dd) = dx.data.as_mut() {
@@ -87,7 +93,12 @@ impl Rows for Cuda {
         }
         rt.give_labels(lab);
     }
-    fn bce_with_logits(x: &CudaBuf, t: &CudaBuf, grad: &mut CudaBuf, scale: f32) -> f64 {
+    unsafe fn bce_with_logits_unchecked(
+        x: &CudaBuf,
+        t: &CudaBuf,
+        grad: &mut CudaBuf,
+        scale: f32,
+    ) -> f64 {
         let (rt, n) = (grad.rt.clone(), grad.len);
         let Some(mut loss) = rt.take_partials(n) else { return f64::NAN };
         if let (Some(xd), Some(td), Some(gd)) =

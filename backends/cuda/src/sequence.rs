@@ -17,7 +17,7 @@ fn act_code(a: RnnActivation) -> i32 {
 }
 
 impl Sequence for Cuda {
-    fn lstm_step(
+    unsafe fn lstm_step_unchecked(
         g: RecurrentStep,
         pre: &CudaBuf,
         rec: &CudaBuf,
@@ -69,7 +69,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn lstm_step_backward(
+    unsafe fn lstm_step_backward_unchecked(
         g: RecurrentStep,
         lengths: &CudaBuf,
         saved: LstmSaved<'_, CudaBuf>,
@@ -109,7 +109,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn gru_step(
+    unsafe fn gru_step_unchecked(
         g: RecurrentStep,
         pre: &CudaBuf,
         rec: &CudaBuf,
@@ -149,7 +149,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn gru_step_backward(
+    unsafe fn gru_step_backward_unchecked(
         g: RecurrentStep,
         lengths: &CudaBuf,
         saved: GruSaved<'_, CudaBuf>,
@@ -200,7 +200,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn rnn_step(
+    unsafe fn rnn_step_unchecked(
         g: RecurrentStep,
         act: RnnActivation,
         pre: &CudaBuf,
@@ -241,7 +241,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn rnn_step_backward(
+    unsafe fn rnn_step_backward_unchecked(
         g: RecurrentStep,
         act: RnnActivation,
         lengths: &CudaBuf,
@@ -279,7 +279,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn mask_scores(scores: &mut CudaBuf, lengths: &[usize], g: ScoreMask) {
+    unsafe fn mask_scores_unchecked(scores: &mut CudaBuf, lengths: &[usize], g: ScoreMask) {
         let ScoreMask { batch, heads, queries, keys, causal } = g;
         let rt = scores.rt.clone();
         let causal = i32::from(causal);
@@ -300,7 +300,13 @@ impl Sequence for Cuda {
         }
     }
 
-    fn rotary(x: &CudaBuf, y: &mut CudaBuf, cos: &CudaBuf, sin: &CudaBuf, g: Rotary) {
+    unsafe fn rotary_unchecked(
+        x: &CudaBuf,
+        y: &mut CudaBuf,
+        cos: &CudaBuf,
+        sin: &CudaBuf,
+        g: Rotary,
+    ) {
         let Rotary { blocks, steps, head, inverse } = g;
         let rt = y.rt.clone();
         let inverse = i32::from(inverse);
@@ -323,7 +329,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn zero_padding(x: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+    unsafe fn zero_padding_unchecked(x: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
         let StepBatch { batch, steps, width } = g;
         let rt = x.rt.clone();
         let Some(lens) = rt.upload_indices(lengths) else { return };
@@ -332,7 +338,12 @@ impl Sequence for Cuda {
         }
     }
 
-    fn reverse_steps(x: &CudaBuf, y: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+    unsafe fn reverse_steps_unchecked(
+        x: &CudaBuf,
+        y: &mut CudaBuf,
+        lengths: &[usize],
+        g: StepBatch,
+    ) {
         let StepBatch { batch, steps, width } = g;
         let rt = y.rt.clone();
         let Some(lens) = rt.upload_indices(lengths) else { return };
@@ -351,7 +362,12 @@ impl Sequence for Cuda {
         }
     }
 
-    fn gather_rows(table: &CudaBuf, rows: &[usize], out: &mut CudaBuf, width: usize) {
+    unsafe fn gather_rows_unchecked(
+        table: &CudaBuf,
+        rows: &[usize],
+        out: &mut CudaBuf,
+        width: usize,
+    ) {
         let rt = out.rt.clone();
         let n = rows.len();
         let Some(idx) = rt.upload_indices(rows) else { return };
@@ -360,7 +376,12 @@ impl Sequence for Cuda {
         }
     }
 
-    fn scatter_add_rows(src: &CudaBuf, rows: &[usize], table: &mut CudaBuf, width: usize) {
+    unsafe fn scatter_add_rows_unchecked(
+        src: &CudaBuf,
+        rows: &[usize],
+        table: &mut CudaBuf,
+        width: usize,
+    ) {
         let rt = table.rt.clone();
         let n = rows.len();
         let Some(idx) = rt.upload_indices(rows) else { return };
@@ -369,7 +390,7 @@ impl Sequence for Cuda {
         }
     }
 
-    fn mean_steps(x: &CudaBuf, y: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+    unsafe fn mean_steps_unchecked(x: &CudaBuf, y: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
         let StepBatch { batch, steps, width } = g;
         let rt = y.rt.clone();
         let Some(lens) = rt.upload_indices(lengths) else { return };
@@ -388,7 +409,12 @@ impl Sequence for Cuda {
         }
     }
 
-    fn mean_steps_backward(dy: &CudaBuf, dx: &mut CudaBuf, lengths: &[usize], g: StepBatch) {
+    unsafe fn mean_steps_backward_unchecked(
+        dy: &CudaBuf,
+        dx: &mut CudaBuf,
+        lengths: &[usize],
+        g: StepBatch,
+    ) {
         let StepBatch { batch, steps, width } = g;
         let rt = dx.rt.clone();
         let Some(lens) = rt.upload_indices(lengths) else { return };

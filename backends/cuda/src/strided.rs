@@ -119,14 +119,20 @@ pub fn reduce_code(op: ReduceOp) -> i32 {
 }
 
 impl Strided for Cuda {
-    fn unary(op: UnaryOp, x: &CudaBuf, y: &mut CudaBuf) {
+    unsafe fn unary_unchecked(op: UnaryOp, x: &CudaBuf, y: &mut CudaBuf) {
         let (code, p, q) = unary_code(op);
         let (rt, n) = (y.rt.clone(), y.len);
         if let (Some(xd), Some(yd)) = (x.data.as_ref(), y.data.as_mut()) {
             launch!(&rt, "strided_unary", Runtime::grid(n), xd, yd, &code, &p, &q, &n);
         }
     }
-    fn unary_grad(op: UnaryOp, x: &CudaBuf, y: &CudaBuf, dy: &CudaBuf, dx: &mut CudaBuf) {
+    unsafe fn unary_grad_unchecked(
+        op: UnaryOp,
+        x: &CudaBuf,
+        y: &CudaBuf,
+        dy: &CudaBuf,
+        dx: &mut CudaBuf,
+    ) {
         let (code, p, q) = unary_code(op);
         let (rt, n) = (dx.rt.clone(), dx.len);
         if let (Some(xd), Some(yd), Some(gd), Some(dd)) =
@@ -135,7 +141,7 @@ impl Strided for Cuda {
             launch!(&rt, "strided_unary_grad", Runtime::grid(n), xd, yd, gd, dd, &code, &p, &q, &n);
         }
     }
-    fn binary(
+    unsafe fn binary_unchecked(
         op: BinaryOp,
         a: (&CudaBuf, View),
         b: (&CudaBuf, View),
@@ -150,7 +156,7 @@ impl Strided for Cuda {
             launch!(&rt, "strided_binary", Runtime::grid(n), ad, bd, od, &code, &g, &n);
         }
     }
-    fn select(
+    unsafe fn select_unchecked(
         mask: (&CudaBuf, View),
         a: (&CudaBuf, View),
         b: (&CudaBuf, View),
@@ -165,7 +171,7 @@ impl Strided for Cuda {
             launch!(&rt, "strided_select", Runtime::grid(n), md, ad, bd, od, &g, &n);
         }
     }
-    fn reduce(op: ReduceOp, x: &CudaBuf, around: Around, out: &mut CudaBuf) {
+    unsafe fn reduce_unchecked(op: ReduceOp, x: &CudaBuf, around: Around, out: &mut CudaBuf) {
         let code = reduce_code(op);
         let Around { outer, n, inner } = around;
         let rt = out.rt.clone();
@@ -183,7 +189,13 @@ impl Strided for Cuda {
             );
         }
     }
-    fn gather(x: &CudaBuf, around: Around, idx: &[usize], k: usize, out: &mut CudaBuf) {
+    unsafe fn gather_unchecked(
+        x: &CudaBuf,
+        around: Around,
+        idx: &[usize],
+        k: usize,
+        out: &mut CudaBuf,
+    ) {
         let Around { outer, n, inner } = around;
         let rt = out.rt.clone();
         let Some(ids) = indices(&rt, idx, n) else { return };
@@ -203,7 +215,13 @@ impl Strided for Cuda {
             );
         }
     }
-    fn scatter_add(src: &CudaBuf, around: Around, idx: &[usize], k: usize, dst: &mut CudaBuf) {
+    unsafe fn scatter_add_unchecked(
+        src: &CudaBuf,
+        around: Around,
+        idx: &[usize],
+        k: usize,
+        dst: &mut CudaBuf,
+    ) {
         let Around { outer, n, inner } = around;
         let rt = dst.rt.clone();
         let Some(ids) = indices(&rt, idx, n) else { return };
@@ -223,7 +241,13 @@ impl Strided for Cuda {
             );
         }
     }
-    fn copy_strided(src: &CudaBuf, vs: View, dst: &mut CudaBuf, vd: View, dims: &Dims) {
+    unsafe fn copy_strided_unchecked(
+        src: &CudaBuf,
+        vs: View,
+        dst: &mut CudaBuf,
+        vd: View,
+        dims: &Dims,
+    ) {
         let (g, n) = (StridedGeom::new(dims, &[vs, vd]), dims.numel());
         let rt = dst.rt.clone();
         if let (Some(sd), Some(dd)) = (src.data.as_ref(), dst.data.as_mut()) {

@@ -1,6 +1,7 @@
 //! The attention family: scaled dot-product self-attention of several heads, read from and
 //! written to the packed layouts of PyTorch's `nn.MultiheadAttention` (the in-projection's
 //! `[q | k | v]` rows and the heads' outputs side by side), so no head-major copies are needed.
+use super::contract::{check_lengths, contract, count};
 
 use super::{Blocks, Elementwise, Gemm, Joined, Linalg, Rows, ScoreMask, Sequence};
 
@@ -66,7 +67,30 @@ pub trait Attention: Linalg + Elementwise + Rows + Sequence {
     /// `attn[b, h] = softmax(q_h·k_hᵀ/√head)` over each query's visible keys (its sample's
     /// first `lengths[b]` steps and, when causal, those up to itself; hidden keys weigh exactly
     /// zero) and `ctx[b·steps + i, h·head..(h+1)·head] = attn[b, h, i]·v_h`.
+    #[track_caller]
     fn attention_forward(
+        qkv: &Self::Storage,
+        lengths: &[usize],
+        attn: &mut Self::Storage,
+        ctx: &mut Self::Storage,
+        g: AttentionGeom,
+    ) {
+        let (packed, width) = (
+            count(&[g.batch, g.steps, 3, g.heads, g.head]),
+            count(&[g.batch, g.steps, g.heads, g.head]),
+        );
+        let weights = count(&[g.batch, g.heads, g.steps, g.steps]);
+        check_lengths("Attention::attention_forward", lengths, g.batch, g.steps, true);
+        contract!("Attention::attention_forward", g; qkv => at_least(packed), attn => at_least(weights), ctx => at_least(width));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::attention_forward_unchecked(qkv, lengths, attn, ctx, g) }
+    }
+
+    /// The kernel behind [`Attention::attention_forward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Attention::attention_forward`] checks.
+    unsafe fn attention_forward_unchecked(
         qkv: &Self::Storage,
         lengths: &[usize],
         attn: &mut Self::Storage,
@@ -78,7 +102,29 @@ pub trait Attention: Linalg + Elementwise + Rows + Sequence {
 
     /// The backward of [`Attention::attention_forward`]: `dqkv` (overwritten, the layout of
     /// `qkv`) from the gradient `dctx` of `ctx`.
+    #[track_caller]
     fn attention_backward(
+        qkv: &Self::Storage,
+        attn: &Self::Storage,
+        dctx: &Self::Storage,
+        dqkv: &mut Self::Storage,
+        g: AttentionGeom,
+    ) {
+        let (packed, width) = (
+            count(&[g.batch, g.steps, 3, g.heads, g.head]),
+            count(&[g.batch, g.steps, g.heads, g.head]),
+        );
+        let weights = count(&[g.batch, g.heads, g.steps, g.steps]);
+        contract!("Attention::attention_backward", g; qkv => at_least(packed), attn => at_least(weights), dctx => at_least(width), dqkv => at_least(packed));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::attention_backward_unchecked(qkv, attn, dctx, dqkv, g) }
+    }
+
+    /// The kernel behind [`Attention::attention_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Attention::attention_backward`] checks.
+    unsafe fn attention_backward_unchecked(
         qkv: &Self::Storage,
         attn: &Self::Storage,
         dctx: &Self::Storage,

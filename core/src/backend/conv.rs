@@ -1,6 +1,7 @@
 //! The convolution family: im2col and its adjoint over a [`Window2d`] geometry, and the
 //! convolution's forward and backward products, by default composed from them and matrix
 //! products over the whole batch (a backend overrides them to keep the unfolded input small).
+use super::contract::{contract, count};
 
 use super::{Blocks, Gemm, Linalg};
 
@@ -100,14 +101,64 @@ impl Window2d {
 pub trait Conv: Linalg {
     /// Unfolds `x` (`[n, c, h, w]`) into `cols` (`[c·kh·kw, n·oh·ow]`: one column per output
     /// position of every sample, zeros for padding), so a convolution is one matrix product.
-    fn im2col(x: &Self::Storage, cols: &mut Self::Storage, g: Window2d);
+    #[track_caller]
+    fn im2col(x: &Self::Storage, cols: &mut Self::Storage, g: Window2d) {
+        let (x_len, cols_len) =
+            (count(&[g.n, g.c, g.h, g.w]), count(&[g.col_rows(), g.n, g.col_cols()]));
+        contract!("Conv::im2col", g; x => at_least(x_len), cols => at_least(cols_len));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::im2col_unchecked(x, cols, g) }
+    }
+
+    /// The kernel behind [`Conv::im2col`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Conv::im2col`] checks.
+    unsafe fn im2col_unchecked(x: &Self::Storage, cols: &mut Self::Storage, g: Window2d);
     /// The adjoint of [`Conv::im2col`]: sums `cols` back into `dx` (overwritten).
-    fn col2im(cols: &Self::Storage, dx: &mut Self::Storage, g: Window2d);
+    #[track_caller]
+    fn col2im(cols: &Self::Storage, dx: &mut Self::Storage, g: Window2d) {
+        let (x_len, cols_len) =
+            (count(&[g.n, g.c, g.h, g.w]), count(&[g.col_rows(), g.n, g.col_cols()]));
+        contract!("Conv::col2im", g; cols => at_least(cols_len), dx => at_least(x_len));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::col2im_unchecked(cols, dx, g) }
+    }
+
+    /// The kernel behind [`Conv::col2im`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Conv::col2im`] checks.
+    unsafe fn col2im_unchecked(cols: &Self::Storage, dx: &mut Self::Storage, g: Window2d);
 
     /// `y[n, O, oh·ow] = W[O, c·kh·kw] ⋆ x[n, c, h, w]` (no bias), `y` overwritten. Defaults to
     /// [`conv2d_composed`].
+    #[track_caller]
     fn conv2d(x: &Self::Storage, weight: &Self::Storage, y: &mut Self::Storage, g: ConvGeom)
     where
+        Self: Sized,
+    {
+        let w = g.window;
+        let (x_len, w_len, y_len) = (
+            count(&[w.n, w.c, w.h, w.w]),
+            count(&[g.out_channels, w.c, w.kh, w.kw]),
+            count(&[w.n, g.out_channels, w.oh, w.ow]),
+        );
+        contract!("Conv::conv2d", g; x => at_least(x_len), weight => at_least(w_len), y => at_least(y_len));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::conv2d_unchecked(x, weight, y, g) }
+    }
+
+    /// The kernel behind [`Conv::conv2d`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Conv::conv2d`] checks.
+    unsafe fn conv2d_unchecked(
+        x: &Self::Storage,
+        weight: &Self::Storage,
+        y: &mut Self::Storage,
+        g: ConvGeom,
+    ) where
         Self: Sized,
     {
         conv2d_composed::<Self>(x, weight, y, g);
@@ -116,7 +167,35 @@ pub trait Conv: Linalg {
     /// From `dy[n, O, oh·ow]`: the weight gradient `dweight[O, c·kh·kw]` and, when asked, the
     /// input gradient `dx[n, c, h, w]` (both overwritten). Defaults to
     /// [`conv2d_backward_composed`].
+    #[track_caller]
     fn conv2d_backward(
+        x: &Self::Storage,
+        weight: &Self::Storage,
+        dy: &Self::Storage,
+        grads: ConvGrads<'_, Self::Storage>,
+        g: ConvGeom,
+    ) where
+        Self: Sized,
+    {
+        let w = g.window;
+        let (x_len, w_len, y_len) = (
+            count(&[w.n, w.c, w.h, w.w]),
+            count(&[g.out_channels, w.c, w.kh, w.kw]),
+            count(&[w.n, g.out_channels, w.oh, w.ow]),
+        );
+        contract!("Conv::conv2d_backward", g; x => at_least(x_len), weight => at_least(w_len), dy => at_least(y_len), grads.dweight => at_least(w_len));
+        if let Some(dx) = grads.dx.as_deref() {
+            contract!("Conv::conv2d_backward", g; dx => at_least(x_len));
+        }
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::conv2d_backward_unchecked(x, weight, dy, grads, g) }
+    }
+
+    /// The kernel behind [`Conv::conv2d_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Conv::conv2d_backward`] checks.
+    unsafe fn conv2d_backward_unchecked(
         x: &Self::Storage,
         weight: &Self::Storage,
         dy: &Self::Storage,

@@ -1,5 +1,6 @@
 //! The elementwise family: activations, arithmetic, reductions to a scalar, dropout masks.
 
+use super::contract::{contract, count};
 /// Elementwise activation functions, shared by the activation layers and the kernels.
 ///
 /// ```
@@ -52,7 +53,18 @@ use super::Device;
 /// ```
 pub trait Elementwise: Device {
     /// `y = f(x)` elementwise.
-    fn activation(kind: Activation, x: &Self::Storage, y: &mut Self::Storage);
+    #[track_caller]
+    fn activation(kind: Activation, x: &Self::Storage, y: &mut Self::Storage) {
+        contract!("Elementwise::activation"; y => exactly(Self::len(x)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::activation_unchecked(kind, x, y) }
+    }
+
+    /// The kernel behind [`Elementwise::activation`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::activation`] checks.
+    unsafe fn activation_unchecked(kind: Activation, x: &Self::Storage, y: &mut Self::Storage);
     /// `y = f(x)` and `d = f'(x)` in one pass (see [`Activation::saves_derivative`]).
     /// Defaults to [`Elementwise::activation`], then [`Elementwise::activation_backward`] of
     /// an output gradient of ones.
@@ -65,7 +77,23 @@ pub trait Elementwise: Device {
     /// Cpu::activation_with_derivative(Activation::Gelu, &x, &mut y, &mut d);
     /// assert_eq!((Cpu::to_host(&y)[0], Cpu::to_host(&d)[0]), (0.0, 0.5));
     /// ```
+    #[track_caller]
     fn activation_with_derivative(
+        kind: Activation,
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        d: &mut Self::Storage,
+    ) {
+        contract!("Elementwise::activation_with_derivative"; y => exactly(Self::len(x)), d => exactly(Self::len(x)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::activation_with_derivative_unchecked(kind, x, y, d) }
+    }
+
+    /// The kernel behind [`Elementwise::activation_with_derivative`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::activation_with_derivative`] checks.
+    unsafe fn activation_with_derivative_unchecked(
         kind: Activation,
         x: &Self::Storage,
         y: &mut Self::Storage,
@@ -78,16 +106,54 @@ pub trait Elementwise: Device {
     }
     /// `dx = f'(·) · dy`; `saved` is the forward output or input per
     /// [`Activation::backward_uses_output`].
+    #[track_caller]
     fn activation_backward(
+        kind: Activation,
+        saved: &Self::Storage,
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+    ) {
+        contract!("Elementwise::activation_backward"; dy => exactly(Self::len(saved)), dx => exactly(Self::len(saved)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::activation_backward_unchecked(kind, saved, dy, dx) }
+    }
+
+    /// The kernel behind [`Elementwise::activation_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::activation_backward`] checks.
+    unsafe fn activation_backward_unchecked(
         kind: Activation,
         saved: &Self::Storage,
         dy: &Self::Storage,
         dx: &mut Self::Storage,
     );
     /// `out = a ⊙ b`.
-    fn mul(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    #[track_caller]
+    fn mul(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage) {
+        contract!("Elementwise::mul"; b => exactly(Self::len(a)), out => exactly(Self::len(a)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::mul_unchecked(a, b, out) }
+    }
+
+    /// The kernel behind [`Elementwise::mul`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::mul`] checks.
+    unsafe fn mul_unchecked(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
     /// `out = a - b`.
-    fn sub(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
+    #[track_caller]
+    fn sub(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage) {
+        contract!("Elementwise::sub"; b => exactly(Self::len(a)), out => exactly(Self::len(a)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::sub_unchecked(a, b, out) }
+    }
+
+    /// The kernel behind [`Elementwise::sub`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::sub`] checks.
+    unsafe fn sub_unchecked(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage);
     /// `out = a + b`, in one pass over the three buffers where the backend has it. Defaults to
     /// zeroing `out` and adding `a` and then `b` with [`Elementwise::axpy`].
     ///
@@ -99,14 +165,36 @@ pub trait Elementwise: Device {
     /// Cpu::add(&a, &b, &mut out);
     /// assert_eq!(Cpu::to_host(&out), vec![4.0, 7.0]);
     /// ```
+    #[track_caller]
     fn add(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage) {
+        contract!("Elementwise::add"; b => exactly(Self::len(a)), out => exactly(Self::len(a)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::add_unchecked(a, b, out) }
+    }
+
+    /// The kernel behind [`Elementwise::add`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::add`] checks.
+    unsafe fn add_unchecked(a: &Self::Storage, b: &Self::Storage, out: &mut Self::Storage) {
         let one = <Self::Elem as num_traits::One>::one();
         Self::fill(out, <Self::Elem as num_traits::Zero>::zero());
         Self::axpy(one, a, out);
         Self::axpy(one, b, out);
     }
     /// `y += alpha · x`.
-    fn axpy(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage);
+    #[track_caller]
+    fn axpy(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage) {
+        contract!("Elementwise::axpy"; y => exactly(Self::len(x)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::axpy_unchecked(alpha, x, y) }
+    }
+
+    /// The kernel behind [`Elementwise::axpy`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::axpy`] checks.
+    unsafe fn axpy_unchecked(alpha: Self::Elem, x: &Self::Storage, y: &mut Self::Storage);
     /// `x *= alpha`.
     fn scale(x: &mut Self::Storage, alpha: Self::Elem);
     /// Clamps every element to `[lo, hi]`.
@@ -121,7 +209,25 @@ pub trait Elementwise: Device {
         Self::sum(&sq)
     }
     /// `y[r, i] = x[r, i] · m[r]` for `rows × inner` buffers (channel dropout masks).
+    #[track_caller]
     fn mul_rows_broadcast(
+        x: &Self::Storage,
+        m: &Self::Storage,
+        y: &mut Self::Storage,
+        rows: usize,
+        inner: usize,
+    ) {
+        let n = count(&[rows, inner]);
+        contract!("Elementwise::mul_rows_broadcast", (rows, inner); x => at_least(n), m => at_least(Some(rows)), y => at_least(n));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::mul_rows_broadcast_unchecked(x, m, y, rows, inner) }
+    }
+
+    /// The kernel behind [`Elementwise::mul_rows_broadcast`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Elementwise::mul_rows_broadcast`] checks.
+    unsafe fn mul_rows_broadcast_unchecked(
         x: &Self::Storage,
         m: &Self::Storage,
         y: &mut Self::Storage,

@@ -1,6 +1,7 @@
 //! The linear-algebra family: matrix products, block transposes and bias broadcasts.
 
 use super::Device;
+use super::contract::{self, contract, count};
 
 /// A row-major matrix product `c = op(a) · op(b) + beta · c`, with `op(a)` of size `m × k` and
 /// `op(b)` of size `k × n`. `trans_a` means `a` is stored `k × m`; `trans_b` means `b` is stored
@@ -150,11 +151,44 @@ impl Joined {
 /// ```
 pub trait Linalg: Device {
     /// `c = op(a) · op(b) + beta · c` as described by `g`.
-    fn matmul(a: &Self::Storage, b: &Self::Storage, c: &mut Self::Storage, g: Gemm);
+    #[track_caller]
+    fn matmul(a: &Self::Storage, b: &Self::Storage, c: &mut Self::Storage, g: Gemm) {
+        contract!("Linalg::matmul", g; a => at_least(count(&[g.m, g.k])), b => at_least(count(&[g.k, g.n])), c => at_least(count(&[g.m, g.n])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::matmul_unchecked(a, b, c, g) }
+    }
+
+    /// The kernel behind [`Linalg::matmul`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::matmul`] checks.
+    unsafe fn matmul_unchecked(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        c: &mut Self::Storage,
+        g: Gemm,
+    );
     /// `count` independent products `c_i = op(a_i) · op(b_i) + beta · c_i`, each operand a
     /// contiguous block of its buffer (`a_i` the `i`-th block of `m·k` values, `b_i` of `k·n`,
     /// `c_i` of `m·n`): attention's per-head products.
+    #[track_caller]
     fn matmul_batched(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        c: &mut Self::Storage,
+        g: Gemm,
+        count: usize,
+    ) {
+        contract!("Linalg::matmul_batched", (g, count); a => at_least(contract::count(&[count, g.m, g.k])), b => at_least(contract::count(&[count, g.k, g.n])), c => at_least(contract::count(&[count, g.m, g.n])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::matmul_batched_unchecked(a, b, c, g, count) }
+    }
+
+    /// The kernel behind [`Linalg::matmul_batched`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::matmul_batched`] checks.
+    unsafe fn matmul_batched_unchecked(
         a: &Self::Storage,
         b: &Self::Storage,
         c: &mut Self::Storage,
@@ -162,23 +196,121 @@ pub trait Linalg: Device {
         count: usize,
     );
     /// `y[b, c, r, i] = x[b, r, c, i]` (moves axes in and out of convolution products).
-    fn transpose_blocks(x: &Self::Storage, y: &mut Self::Storage, g: Blocks);
+    #[track_caller]
+    fn transpose_blocks(x: &Self::Storage, y: &mut Self::Storage, g: Blocks) {
+        let n = count(&[g.batch, g.rows, g.cols, g.inner]);
+        contract!("Linalg::transpose_blocks", g; x => at_least(n), y => at_least(n));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::transpose_blocks_unchecked(x, y, g) }
+    }
+
+    /// The kernel behind [`Linalg::transpose_blocks`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::transpose_blocks`] checks.
+    unsafe fn transpose_blocks_unchecked(x: &Self::Storage, y: &mut Self::Storage, g: Blocks);
     /// `y[o, c, i] += bias[c]` (a convolution's bias).
-    fn add_channel_bias(y: &mut Self::Storage, bias: &Self::Storage, g: Channels);
+    #[track_caller]
+    fn add_channel_bias(y: &mut Self::Storage, bias: &Self::Storage, g: Channels) {
+        contract!("Linalg::add_channel_bias", g; y => at_least(count(&[g.outer, g.channels, g.inner])), bias => at_least(Some(g.channels)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::add_channel_bias_unchecked(y, bias, g) }
+    }
+
+    /// The kernel behind [`Linalg::add_channel_bias`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::add_channel_bias`] checks.
+    unsafe fn add_channel_bias_unchecked(y: &mut Self::Storage, bias: &Self::Storage, g: Channels);
     /// `out[c] = Σ_{o, i} x[o, c, i]` (a convolution's bias gradient).
-    fn sum_channels(x: &Self::Storage, out: &mut Self::Storage, g: Channels);
+    #[track_caller]
+    fn sum_channels(x: &Self::Storage, out: &mut Self::Storage, g: Channels) {
+        contract!("Linalg::sum_channels", g; x => at_least(count(&[g.outer, g.channels, g.inner])), out => at_least(Some(g.channels)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::sum_channels_unchecked(x, out, g) }
+    }
+
+    /// The kernel behind [`Linalg::sum_channels`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::sum_channels`] checks.
+    unsafe fn sum_channels_unchecked(x: &Self::Storage, out: &mut Self::Storage, g: Channels);
     /// `y[r] = [a[r], b[r]]`: each row of `a` followed by the same row of `b` (concatenation).
-    fn concat_rows(a: &Self::Storage, b: &Self::Storage, y: &mut Self::Storage, g: Joined);
+    #[track_caller]
+    fn concat_rows(a: &Self::Storage, b: &Self::Storage, y: &mut Self::Storage, g: Joined) {
+        contract!("Linalg::concat_rows", g; a => at_least(count(&[g.rows, g.left])), b => at_least(count(&[g.rows, g.right])), y => at_least(g.left.checked_add(g.right).and_then(|w| w.checked_mul(g.rows))));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::concat_rows_unchecked(a, b, y, g) }
+    }
+
+    /// The kernel behind [`Linalg::concat_rows`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::concat_rows`] checks.
+    unsafe fn concat_rows_unchecked(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        y: &mut Self::Storage,
+        g: Joined,
+    );
     /// The adjoint of [`Linalg::concat_rows`]: each row of `y` split into `a` and `b`.
-    fn split_rows(y: &Self::Storage, a: &mut Self::Storage, b: &mut Self::Storage, g: Joined);
+    #[track_caller]
+    fn split_rows(y: &Self::Storage, a: &mut Self::Storage, b: &mut Self::Storage, g: Joined) {
+        contract!("Linalg::split_rows", g; a => at_least(count(&[g.rows, g.left])), b => at_least(count(&[g.rows, g.right])), y => at_least(g.left.checked_add(g.right).and_then(|w| w.checked_mul(g.rows))));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::split_rows_unchecked(y, a, b, g) }
+    }
+
+    /// The kernel behind [`Linalg::split_rows`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::split_rows`] checks.
+    unsafe fn split_rows_unchecked(
+        y: &Self::Storage,
+        a: &mut Self::Storage,
+        b: &mut Self::Storage,
+        g: Joined,
+    );
     /// `y[r, c] += bias[c]` for a `rows × cols` buffer. Defaults to
     /// [`Linalg::add_channel_bias`] with `inner = 1`.
+    #[track_caller]
     fn add_bias(y: &mut Self::Storage, bias: &Self::Storage, rows: usize, cols: usize) {
+        contract!("Linalg::add_bias", (rows, cols); y => at_least(count(&[rows, cols])), bias => at_least(Some(cols)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::add_bias_unchecked(y, bias, rows, cols) }
+    }
+
+    /// The kernel behind [`Linalg::add_bias`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::add_bias`] checks.
+    unsafe fn add_bias_unchecked(
+        y: &mut Self::Storage,
+        bias: &Self::Storage,
+        rows: usize,
+        cols: usize,
+    ) {
         Self::add_channel_bias(y, bias, Channels::rows(rows, cols));
     }
     /// `out[c] = Σ_r x[r, c]` (the bias gradient). Defaults to [`Linalg::sum_channels`] with
     /// `inner = 1`.
+    #[track_caller]
     fn sum_rows(x: &Self::Storage, out: &mut Self::Storage, rows: usize, cols: usize) {
+        contract!("Linalg::sum_rows", (rows, cols); x => at_least(count(&[rows, cols])), out => at_least(Some(cols)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::sum_rows_unchecked(x, out, rows, cols) }
+    }
+
+    /// The kernel behind [`Linalg::sum_rows`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Linalg::sum_rows`] checks.
+    unsafe fn sum_rows_unchecked(
+        x: &Self::Storage,
+        out: &mut Self::Storage,
+        rows: usize,
+        cols: usize,
+    ) {
         Self::sum_channels(x, out, Channels::rows(rows, cols));
     }
 }

@@ -17,13 +17,15 @@
 //! | [`Strided`] | `strided.rs` | the tensor op set's kernels: elementwise ([`UnaryOp`]), broadcast binary ([`BinaryOp`]), select, reductions along an axis ([`ReduceOp`]), strided copies, gathers |
 //!
 //! Storage is a flat, contiguous, row-major buffer; kernels take descriptor structs for their
-//! sizes. Layers check sizes before calling a kernel, so kernels may assume consistent
-//! arguments. Methods with default bodies (`add_bias`, `sum_rows`, `sum_squares`,
+//! sizes. Each method that takes buffers checks them against its descriptor in one place
+//! ([`contract`]) and then calls the backend's `unsafe fn <method>_unchecked`, which is what a
+//! backend implements: no safe call reaches a kernel with buffers shorter than its sizes. Methods with default bodies (`add_bias`, `sum_rows`, `sum_squares`,
 //! `neg_onehot`, `layer_norm`, `layer_norm_backward`, `sgd_step`) are composed from the others; a backend overrides them for speed. The CPU
 //! backend lives in `shapeflow-cpu`, the CUDA one in `shapeflow-cuda`, each implementing each
 //! family in a file named for it.
 
 mod attention;
+pub mod contract;
 mod conv;
 mod device;
 mod elem;

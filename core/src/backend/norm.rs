@@ -1,5 +1,6 @@
 //! The normalisation family: batch normalisation (per channel) and layer normalisation (per row).
 
+use super::contract::{Need, check, contract, count};
 use super::{Activation, Channels, Elem, Elementwise, Gemm, Linalg};
 
 /// Batch-norm geometry: an `outer × channels × inner` buffer normalised per channel, and `eps`.
@@ -130,14 +131,50 @@ pub struct LayerNormGrads<'a, S> {
 /// ```
 pub trait Norm: Linalg + Elementwise {
     /// Per-channel mean and biased variance of `x`.
+    #[track_caller]
     fn channel_moments(
+        x: &Self::Storage,
+        mean: &mut Self::Storage,
+        var: &mut Self::Storage,
+        g: Channels,
+    ) {
+        contract!("Norm::channel_moments", g; x => at_least(count(&[g.outer, g.channels, g.inner])), mean => at_least(Some(g.channels)), var => at_least(Some(g.channels)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::channel_moments_unchecked(x, mean, var, g) }
+    }
+
+    /// The kernel behind [`Norm::channel_moments`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::channel_moments`] checks.
+    unsafe fn channel_moments_unchecked(
         x: &Self::Storage,
         mean: &mut Self::Storage,
         var: &mut Self::Storage,
         g: Channels,
     );
     /// `y = (x − mean[c]) · invstd[c] · gamma[c] + beta[c]`; `invstd = 1/√(var + eps)`.
+    #[track_caller]
     fn batch_norm_apply(
+        x: &Self::Storage,
+        stats: Moments<'_, Self::Storage>,
+        gamma: &Self::Storage,
+        beta: &Self::Storage,
+        y: &mut Self::Storage,
+        g: BatchNormGeom,
+    ) {
+        let (n, ch) =
+            (count(&[g.shape.outer, g.shape.channels, g.shape.inner]), Some(g.shape.channels));
+        contract!("Norm::batch_norm_apply", g; x => at_least(n), stats.mean => at_least(ch), stats.var => at_least(ch), gamma => at_least(ch), beta => at_least(ch), y => at_least(n));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::batch_norm_apply_unchecked(x, stats, gamma, beta, y, g) }
+    }
+
+    /// The kernel behind [`Norm::batch_norm_apply`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::batch_norm_apply`] checks.
+    unsafe fn batch_norm_apply_unchecked(
         x: &Self::Storage,
         stats: Moments<'_, Self::Storage>,
         gamma: &Self::Storage,
@@ -146,7 +183,27 @@ pub trait Norm: Linalg + Elementwise {
         g: BatchNormGeom,
     );
     /// Batch-norm backward in training mode (batch statistics), writing `dx`, `dgamma`, `dbeta`.
+    #[track_caller]
     fn batch_norm_backward(
+        x: &Self::Storage,
+        dy: &Self::Storage,
+        stats: Moments<'_, Self::Storage>,
+        gamma: &Self::Storage,
+        grads: BatchNormGrads<'_, Self::Storage>,
+        g: BatchNormGeom,
+    ) {
+        let (n, ch) =
+            (count(&[g.shape.outer, g.shape.channels, g.shape.inner]), Some(g.shape.channels));
+        contract!("Norm::batch_norm_backward", g; x => at_least(n), dy => at_least(n), stats.mean => at_least(ch), stats.var => at_least(ch), gamma => at_least(ch), grads.dx => at_least(n), grads.dgamma => at_least(ch), grads.dbeta => at_least(ch));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::batch_norm_backward_unchecked(x, dy, stats, gamma, grads, g) }
+    }
+
+    /// The kernel behind [`Norm::batch_norm_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::batch_norm_backward`] checks.
+    unsafe fn batch_norm_backward_unchecked(
         x: &Self::Storage,
         dy: &Self::Storage,
         stats: Moments<'_, Self::Storage>,
@@ -169,7 +226,27 @@ pub trait Norm: Linalg + Elementwise {
     /// Cpu::batch_norm_relu_apply(&x, Moments { mean: &mean, var: &var }, &gamma, &beta, &mut y, g);
     /// assert_eq!(Cpu::to_host(&y), vec![0.0, 1.0]);
     /// ```
+    #[track_caller]
     fn batch_norm_relu_apply(
+        x: &Self::Storage,
+        stats: Moments<'_, Self::Storage>,
+        gamma: &Self::Storage,
+        beta: &Self::Storage,
+        y: &mut Self::Storage,
+        g: BatchNormGeom,
+    ) {
+        let (n, ch) =
+            (count(&[g.shape.outer, g.shape.channels, g.shape.inner]), Some(g.shape.channels));
+        contract!("Norm::batch_norm_relu_apply", g; x => at_least(n), stats.mean => at_least(ch), stats.var => at_least(ch), gamma => at_least(ch), beta => at_least(ch), y => at_least(n));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::batch_norm_relu_apply_unchecked(x, stats, gamma, beta, y, g) }
+    }
+
+    /// The kernel behind [`Norm::batch_norm_relu_apply`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::batch_norm_relu_apply`] checks.
+    unsafe fn batch_norm_relu_apply_unchecked(
         x: &Self::Storage,
         stats: Moments<'_, Self::Storage>,
         gamma: &Self::Storage,
@@ -200,7 +277,28 @@ pub trait Norm: Linalg + Elementwise {
     /// // Only the second value passed the ReLU: Σdy = 1, Σdy·x̂ = 1.
     /// assert_eq!((Cpu::to_host(&dbeta), Cpu::to_host(&dgamma)), (vec![1.0], vec![1.0]));
     /// ```
+    #[track_caller]
     fn batch_norm_relu_backward(
+        x: &Self::Storage,
+        y: &Self::Storage,
+        dy: &Self::Storage,
+        stats: Moments<'_, Self::Storage>,
+        gamma: &Self::Storage,
+        grads: BatchNormGrads<'_, Self::Storage>,
+        g: BatchNormGeom,
+    ) {
+        let (n, ch) =
+            (count(&[g.shape.outer, g.shape.channels, g.shape.inner]), Some(g.shape.channels));
+        contract!("Norm::batch_norm_relu_backward", g; x => at_least(n), y => at_least(n), dy => at_least(n), stats.mean => at_least(ch), stats.var => at_least(ch), gamma => at_least(ch), grads.dx => at_least(n), grads.dgamma => at_least(ch), grads.dbeta => at_least(ch));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::batch_norm_relu_backward_unchecked(x, y, dy, stats, gamma, grads, g) }
+    }
+
+    /// The kernel behind [`Norm::batch_norm_relu_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::batch_norm_relu_backward`] checks.
+    unsafe fn batch_norm_relu_backward_unchecked(
         x: &Self::Storage,
         y: &Self::Storage,
         dy: &Self::Storage,
@@ -218,7 +316,28 @@ pub trait Norm: Linalg + Elementwise {
     /// `y = (x − mean) · rstd`. Writes the per-row mean and variance for the backward pass.
     /// Defaults to [`layer_norm_composed`] (batch-norm kernels over rows); backends override it
     /// with a fused kernel.
+    #[track_caller]
     fn layer_norm(
+        x: &Self::Storage,
+        affine: Option<(&Self::Storage, &Self::Storage)>,
+        y: &mut Self::Storage,
+        stats: RowStatsMut<'_, Self::Storage>,
+        g: RowNorm,
+    ) {
+        let (n, r, cols) = (count(&[g.rows, g.cols]), Some(g.rows), Some(g.cols));
+        contract!("Norm::layer_norm", g; x => at_least(n), y => at_least(n), stats.mean => at_least(r), stats.var => at_least(r));
+        if let Some((gamma, beta)) = affine {
+            contract!("Norm::layer_norm", g; gamma => at_least(cols), beta => at_least(cols));
+        }
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::layer_norm_unchecked(x, affine, y, stats, g) }
+    }
+
+    /// The kernel behind [`Norm::layer_norm`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::layer_norm`] checks.
+    unsafe fn layer_norm_unchecked(
         x: &Self::Storage,
         affine: Option<(&Self::Storage, &Self::Storage)>,
         y: &mut Self::Storage,
@@ -231,7 +350,39 @@ pub trait Norm: Linalg + Elementwise {
     /// `dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat))` per row;
     /// `dgamma = Σ_rows dy ⊙ xhat`, `dbeta = Σ_rows dy`. Defaults to
     /// [`layer_norm_backward_composed`].
+    #[track_caller]
     fn layer_norm_backward(
+        x: &Self::Storage,
+        dy: &Self::Storage,
+        stats: RowStats<'_, Self::Storage>,
+        gamma: Option<&Self::Storage>,
+        grads: LayerNormGrads<'_, Self::Storage>,
+        g: RowNorm,
+    ) {
+        let (n, r, cols) = (count(&[g.rows, g.cols]), Some(g.rows), Some(g.cols));
+        contract!("Norm::layer_norm_backward", g; x => at_least(n), dy => at_least(n), stats.mean => at_least(r), stats.var => at_least(r), grads.dx => at_least(n));
+        for (name, buf) in [
+            ("gamma", gamma),
+            ("grads.dgamma", grads.dgamma.as_deref()),
+            ("grads.dbeta", grads.dbeta.as_deref()),
+        ] {
+            if let Some(buf) = buf {
+                check(
+                    "Norm::layer_norm_backward",
+                    Some(&g),
+                    &[Need::at_least(name, Self::len(buf), cols)],
+                );
+            }
+        }
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::layer_norm_backward_unchecked(x, dy, stats, gamma, grads, g) }
+    }
+
+    /// The kernel behind [`Norm::layer_norm_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Norm::layer_norm_backward`] checks.
+    unsafe fn layer_norm_backward_unchecked(
         x: &Self::Storage,
         dy: &Self::Storage,
         stats: RowStats<'_, Self::Storage>,

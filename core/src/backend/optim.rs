@@ -1,5 +1,6 @@
 //! The optimizer family: fused parameter updates with PyTorch's rules.
 
+use super::contract::{Need, check, contract};
 use super::{Elem, Elementwise};
 
 /// Hyper-parameters of one fused Adam/AdamW update (PyTorch's rules).
@@ -124,7 +125,24 @@ pub struct AdagradStep {
 /// ```
 pub trait Optim: Elementwise {
     /// One fused Adam/AdamW update of `p` with gradient `g` and moments `m`, `v`.
+    #[track_caller]
     fn adam_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        m: &mut Self::Storage,
+        v: &mut Self::Storage,
+        hp: AdamStep,
+    ) {
+        contract!("Optim::adam_step"; g => exactly(Self::len(p)), m => exactly(Self::len(p)), v => exactly(Self::len(p)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::adam_step_unchecked(p, g, m, v, hp) }
+    }
+
+    /// The kernel behind [`Optim::adam_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Optim::adam_step`] checks.
+    unsafe fn adam_step_unchecked(
         p: &mut Self::Storage,
         g: &Self::Storage,
         m: &mut Self::Storage,
@@ -133,7 +151,26 @@ pub trait Optim: Elementwise {
     );
     /// One fused SGD update of `p` with gradient `g` and momentum buffer `buf` (`None` when
     /// momentum is 0). Defaults to [`sgd_step_composed`].
+    #[track_caller]
     fn sgd_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        buf: Option<&mut Self::Storage>,
+        hp: SgdStep,
+    ) {
+        contract!("Optim::sgd_step"; g => exactly(Self::len(p)));
+        if let Some(buf) = buf.as_deref() {
+            contract!("Optim::sgd_step"; buf => exactly(Self::len(p)));
+        }
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::sgd_step_unchecked(p, g, buf, hp) }
+    }
+
+    /// The kernel behind [`Optim::sgd_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Optim::sgd_step`] checks.
+    unsafe fn sgd_step_unchecked(
         p: &mut Self::Storage,
         g: &Self::Storage,
         buf: Option<&mut Self::Storage>,
@@ -142,14 +179,58 @@ pub trait Optim: Elementwise {
         sgd_step_composed::<Self>(p, g, buf, hp);
     }
     /// One fused RMSprop update of `p` with gradient `g`.
+    #[track_caller]
     fn rmsprop_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        state: RmspropState<'_, Self::Storage>,
+        hp: RmspropStep,
+    ) {
+        contract!("Optim::rmsprop_step"; g => exactly(Self::len(p)), state.square_avg => exactly(Self::len(p)));
+        for (name, buf) in [
+            ("state.grad_avg", state.grad_avg.as_deref()),
+            ("state.momentum_buffer", state.momentum_buffer.as_deref()),
+        ] {
+            if let Some(buf) = buf {
+                check(
+                    "Optim::rmsprop_step",
+                    None,
+                    &[Need::exactly(name, Self::len(buf), Self::len(p))],
+                );
+            }
+        }
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::rmsprop_step_unchecked(p, g, state, hp) }
+    }
+
+    /// The kernel behind [`Optim::rmsprop_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Optim::rmsprop_step`] checks.
+    unsafe fn rmsprop_step_unchecked(
         p: &mut Self::Storage,
         g: &Self::Storage,
         state: RmspropState<'_, Self::Storage>,
         hp: RmspropStep,
     );
     /// One fused Adagrad update of `p` with gradient `g` and the squared-gradient sum `sum`.
+    #[track_caller]
     fn adagrad_step(
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        sum: &mut Self::Storage,
+        hp: AdagradStep,
+    ) {
+        contract!("Optim::adagrad_step"; g => exactly(Self::len(p)), sum => exactly(Self::len(p)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::adagrad_step_unchecked(p, g, sum, hp) }
+    }
+
+    /// The kernel behind [`Optim::adagrad_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Optim::adagrad_step`] checks.
+    unsafe fn adagrad_step_unchecked(
         p: &mut Self::Storage,
         g: &Self::Storage,
         sum: &mut Self::Storage,

@@ -2,6 +2,7 @@
 //! row gathers and scatters (embeddings, last steps), and means over valid steps. Every kernel
 //! takes each sample's length and leaves padded steps out: they produce zeros, carry the state
 //! unchanged and receive no gradient.
+use super::contract::{check_indices, check_lengths, contract, count};
 
 use super::{Gemm, Linalg};
 
@@ -205,7 +206,30 @@ pub trait Sequence: Linalg {
     /// each sample's length (`[batch]`, as values). For a sample still running at this step it
     /// updates `state`, writes `h` to `y`'s step slice (`[steps, batch, hidden]`) and saves what
     /// backward needs; for a finished one it writes zeros to `y` and leaves the state as it is.
+    #[track_caller]
     fn lstm_step(
+        g: RecurrentStep,
+        pre: &Self::Storage,
+        rec: &Self::Storage,
+        lengths: &Self::Storage,
+        state: LstmState<'_, Self::Storage>,
+        y: &mut Self::Storage,
+        saved: LstmSavedMut<'_, Self::Storage>,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let upto = step.checked_add(1);
+        let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::lstm_step", g; pre => at_least(all(4)), rec => at_least(one(4)), lengths => at_least(Some(batch)), state.h => at_least(one(1)), state.c => at_least(one(1)), y => at_least(all(1)), saved.gates => at_least(all(4)), saved.c_prev => at_least(all(1)), saved.h_prev => at_least(all(1)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::lstm_step_unchecked(g, pre, rec, lengths, state, y, saved) }
+    }
+
+    /// The kernel behind [`Sequence::lstm_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::lstm_step`] checks.
+    unsafe fn lstm_step_unchecked(
         g: RecurrentStep,
         pre: &Self::Storage,
         rec: &Self::Storage,
@@ -221,7 +245,30 @@ pub trait Sequence: Linalg {
     /// recurrent part) into. `dy` is the output gradient of all steps, `dpre` (all steps) and
     /// `dgates` (this step, `[batch, 4·hidden]`) receive the gates' pre-activation gradient;
     /// finished samples get zeros there and keep `grad` unchanged.
+    #[track_caller]
     fn lstm_step_backward(
+        g: RecurrentStep,
+        lengths: &Self::Storage,
+        saved: LstmSaved<'_, Self::Storage>,
+        dy: &Self::Storage,
+        grad: LstmState<'_, Self::Storage>,
+        dpre: &mut Self::Storage,
+        dgates: &mut Self::Storage,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let upto = step.checked_add(1);
+        let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::lstm_step_backward", g; lengths => at_least(Some(batch)), saved.gates => at_least(all(4)), saved.c_prev => at_least(all(1)), dy => at_least(all(1)), grad.h => at_least(one(1)), grad.c => at_least(one(1)), dpre => at_least(all(4)), dgates => at_least(one(4)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::lstm_step_backward_unchecked(g, lengths, saved, dy, grad, dpre, dgates) }
+    }
+
+    /// The kernel behind [`Sequence::lstm_step_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::lstm_step_backward`] checks.
+    unsafe fn lstm_step_backward_unchecked(
         g: RecurrentStep,
         lengths: &Self::Storage,
         saved: LstmSaved<'_, Self::Storage>,
@@ -256,7 +303,29 @@ pub trait Sequence: Linalg {
     /// );
     /// assert_eq!(Cpu::to_host(&y)[1], Cpu::to_host(&hs)[0]);
     /// ```
+    #[track_caller]
     fn lstm_forward_steps(
+        g: StepBatch,
+        w_hh: &Self::Storage,
+        pre: &Self::Storage,
+        lengths: &Self::Storage,
+        state: LstmState<'_, Self::Storage>,
+        y: &mut Self::Storage,
+        saved: LstmSavedMut<'_, Self::Storage>,
+    ) {
+        let StepBatch { batch, steps, width: hidden } = g;
+        let all = |gates: usize| count(&[steps, batch, gates, hidden]);
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::lstm_forward_steps", g; w_hh => at_least(count(&[4, hidden, hidden])), pre => at_least(all(4)), lengths => at_least(Some(batch)), state.h => at_least(one(1)), state.c => at_least(one(1)), y => at_least(all(1)), saved.gates => at_least(all(4)), saved.c_prev => at_least(all(1)), saved.h_prev => at_least(all(1)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::lstm_forward_steps_unchecked(g, w_hh, pre, lengths, state, y, saved) }
+    }
+
+    /// The kernel behind [`Sequence::lstm_forward_steps`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::lstm_forward_steps`] checks.
+    unsafe fn lstm_forward_steps_unchecked(
         g: StepBatch,
         w_hh: &Self::Storage,
         pre: &Self::Storage,
@@ -309,7 +378,29 @@ pub trait Sequence: Linalg {
     /// );
     /// assert!(Cpu::to_host(&dpre).iter().all(|v| v.is_finite()));
     /// ```
+    #[track_caller]
     fn lstm_backward_steps(
+        g: StepBatch,
+        w_hh: &Self::Storage,
+        lengths: &Self::Storage,
+        saved: LstmSaved<'_, Self::Storage>,
+        dy: &Self::Storage,
+        grad: LstmState<'_, Self::Storage>,
+        dpre: &mut Self::Storage,
+    ) {
+        let StepBatch { batch, steps, width: hidden } = g;
+        let all = |gates: usize| count(&[steps, batch, gates, hidden]);
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::lstm_backward_steps", g; w_hh => at_least(count(&[4, hidden, hidden])), lengths => at_least(Some(batch)), saved.gates => at_least(all(4)), saved.c_prev => at_least(all(1)), dy => at_least(all(1)), grad.h => at_least(one(1)), grad.c => at_least(one(1)), dpre => at_least(all(4)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::lstm_backward_steps_unchecked(g, w_hh, lengths, saved, dy, grad, dpre) }
+    }
+
+    /// The kernel behind [`Sequence::lstm_backward_steps`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::lstm_backward_steps`] checks.
+    unsafe fn lstm_backward_steps_unchecked(
         g: StepBatch,
         w_hh: &Self::Storage,
         lengths: &Self::Storage,
@@ -341,7 +432,30 @@ pub trait Sequence: Linalg {
     /// (`[steps, batch, 3·hidden]`), `rec` this step's `h·W_hhᵀ + b_hh` (`[batch, 3·hidden]`);
     /// `h' = (1 − z)·n + z·h` with `n = tanh(pre_n + r·rec_n)`. Running and finished samples as in
     /// [`Sequence::lstm_step`].
+    #[track_caller]
     fn gru_step(
+        g: RecurrentStep,
+        pre: &Self::Storage,
+        rec: &Self::Storage,
+        lengths: &Self::Storage,
+        h: &mut Self::Storage,
+        y: &mut Self::Storage,
+        saved: GruSavedMut<'_, Self::Storage>,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let upto = step.checked_add(1);
+        let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::gru_step", g; pre => at_least(all(3)), rec => at_least(one(3)), lengths => at_least(Some(batch)), h => at_least(one(1)), y => at_least(all(1)), saved.gates => at_least(all(3)), saved.rec_n => at_least(all(1)), saved.h_prev => at_least(all(1)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::gru_step_unchecked(g, pre, rec, lengths, h, y, saved) }
+    }
+
+    /// The kernel behind [`Sequence::gru_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::gru_step`] checks.
+    unsafe fn gru_step_unchecked(
         g: RecurrentStep,
         pre: &Self::Storage,
         rec: &Self::Storage,
@@ -354,7 +468,29 @@ pub trait Sequence: Linalg {
     /// The backward of [`Sequence::gru_step`]: `dh` holds the gradient of the state after the
     /// step and becomes, for a running sample, its direct part before the step (`dh·z`), to
     /// which the caller adds `drec·W_hh`.
+    #[track_caller]
     fn gru_step_backward(
+        g: RecurrentStep,
+        lengths: &Self::Storage,
+        saved: GruSaved<'_, Self::Storage>,
+        dy: &Self::Storage,
+        dh: &mut Self::Storage,
+        grads: GruGrads<'_, Self::Storage>,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let upto = step.checked_add(1);
+        let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::gru_step_backward", g; lengths => at_least(Some(batch)), saved.gates => at_least(all(3)), saved.rec_n => at_least(all(1)), saved.h_prev => at_least(all(1)), dy => at_least(all(1)), dh => at_least(one(1)), grads.dpre => at_least(all(3)), grads.drec_all => at_least(all(3)), grads.drec => at_least(one(3)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::gru_step_backward_unchecked(g, lengths, saved, dy, dh, grads) }
+    }
+
+    /// The kernel behind [`Sequence::gru_step_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::gru_step_backward`] checks.
+    unsafe fn gru_step_backward_unchecked(
         g: RecurrentStep,
         lengths: &Self::Storage,
         saved: GruSaved<'_, Self::Storage>,
@@ -367,7 +503,33 @@ pub trait Sequence: Linalg {
     /// `x·W_ihᵀ + b_ih + b_hh` of all steps and `rec` this step's `h·W_hhᵀ`; the new state is also
     /// saved in `out` (all steps) and the old one in `h_prev`.
     #[allow(clippy::too_many_arguments)]
+    #[track_caller]
     fn rnn_step(
+        g: RecurrentStep,
+        act: RnnActivation,
+        pre: &Self::Storage,
+        rec: &Self::Storage,
+        lengths: &Self::Storage,
+        h: &mut Self::Storage,
+        y: &mut Self::Storage,
+        out: &mut Self::Storage,
+        h_prev: &mut Self::Storage,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let upto = step.checked_add(1);
+        let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::rnn_step", g; pre => at_least(all(1)), rec => at_least(one(1)), lengths => at_least(Some(batch)), h => at_least(one(1)), y => at_least(all(1)), out => at_least(all(1)), h_prev => at_least(all(1)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::rnn_step_unchecked(g, act, pre, rec, lengths, h, y, out, h_prev) }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    /// The kernel behind [`Sequence::rnn_step`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::rnn_step`] checks.
+    unsafe fn rnn_step_unchecked(
         g: RecurrentStep,
         act: RnnActivation,
         pre: &Self::Storage,
@@ -382,7 +544,32 @@ pub trait Sequence: Linalg {
     /// The backward of [`Sequence::rnn_step`]: `dh` (the state's gradient after the step) is
     /// zeroed for running samples, for the caller to add `dgates·W_hh`.
     #[allow(clippy::too_many_arguments)]
+    #[track_caller]
     fn rnn_step_backward(
+        g: RecurrentStep,
+        act: RnnActivation,
+        lengths: &Self::Storage,
+        out: &Self::Storage,
+        dy: &Self::Storage,
+        dh: &mut Self::Storage,
+        dpre: &mut Self::Storage,
+        dgates: &mut Self::Storage,
+    ) {
+        let RecurrentStep { step, batch, hidden } = g;
+        let upto = step.checked_add(1);
+        let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
+        let one = |gates: usize| count(&[batch, gates, hidden]);
+        contract!("Sequence::rnn_step_backward", g; lengths => at_least(Some(batch)), out => at_least(all(1)), dy => at_least(all(1)), dh => at_least(one(1)), dpre => at_least(all(1)), dgates => at_least(one(1)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::rnn_step_backward_unchecked(g, act, lengths, out, dy, dh, dpre, dgates) }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    /// The kernel behind [`Sequence::rnn_step_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::rnn_step_backward`] checks.
+    unsafe fn rnn_step_backward_unchecked(
         g: RecurrentStep,
         act: RnnActivation,
         lengths: &Self::Storage,
@@ -396,11 +583,41 @@ pub trait Sequence: Linalg {
     /// Sets to −∞ every score whose key is a padded step of its sample (`key ≥ len_b`, `lengths`
     /// being the keys' lengths) or, when causal, comes after its query, so that a softmax gives
     /// it exactly zero weight.
-    fn mask_scores(scores: &mut Self::Storage, lengths: &[usize], g: ScoreMask);
+    #[track_caller]
+    fn mask_scores(scores: &mut Self::Storage, lengths: &[usize], g: ScoreMask) {
+        check_lengths("Sequence::mask_scores", lengths, g.batch, g.keys, true);
+        contract!("Sequence::mask_scores", g; scores => at_least(count(&[g.batch, g.heads, g.queries, g.keys])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::mask_scores_unchecked(scores, lengths, g) }
+    }
+
+    /// The kernel behind [`Sequence::mask_scores`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::mask_scores`] checks.
+    unsafe fn mask_scores_unchecked(scores: &mut Self::Storage, lengths: &[usize], g: ScoreMask);
 
     /// Rotary position embeddings (see [`Rotary`]); `cos` and `sin` hold `[steps, head / 2]`
     /// angles' cosines and sines.
+    #[track_caller]
     fn rotary(
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        cos: &Self::Storage,
+        sin: &Self::Storage,
+        g: Rotary,
+    ) {
+        let (n, angles) = (count(&[g.blocks, g.steps, g.head]), count(&[g.steps, g.head / 2]));
+        contract!("Sequence::rotary", g; x => at_least(n), y => at_least(n), cos => at_least(angles), sin => at_least(angles));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::rotary_unchecked(x, y, cos, sin, g) }
+    }
+
+    /// The kernel behind [`Sequence::rotary`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::rotary`] checks.
+    unsafe fn rotary_unchecked(
         x: &Self::Storage,
         y: &mut Self::Storage,
         cos: &Self::Storage,
@@ -409,19 +626,85 @@ pub trait Sequence: Linalg {
     );
 
     /// Zeroes the padded steps (`t ≥ len_b`) of a batch-first `[batch, steps, width]` buffer.
-    fn zero_padding(x: &mut Self::Storage, lengths: &[usize], g: StepBatch);
+    #[track_caller]
+    fn zero_padding(x: &mut Self::Storage, lengths: &[usize], g: StepBatch) {
+        check_lengths("Sequence::zero_padding", lengths, g.batch, g.steps, false);
+        contract!("Sequence::zero_padding", g; x => at_least(count(&[g.batch, g.steps, g.width])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::zero_padding_unchecked(x, lengths, g) }
+    }
+
+    /// The kernel behind [`Sequence::zero_padding`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::zero_padding`] checks.
+    unsafe fn zero_padding_unchecked(x: &mut Self::Storage, lengths: &[usize], g: StepBatch);
 
     /// Reverses each sample's valid steps of a time-major `[steps, batch, width]` buffer:
     /// `y[t, b] = x[len_b − 1 − t, b]` for `t < len_b`, zeros after (its own inverse on the
     /// valid steps).
-    fn reverse_steps(x: &Self::Storage, y: &mut Self::Storage, lengths: &[usize], g: StepBatch);
+    #[track_caller]
+    fn reverse_steps(x: &Self::Storage, y: &mut Self::Storage, lengths: &[usize], g: StepBatch) {
+        check_lengths("Sequence::reverse_steps", lengths, g.batch, g.steps, false);
+        let n = count(&[g.batch, g.steps, g.width]);
+        contract!("Sequence::reverse_steps", g; x => at_least(n), y => at_least(n));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::reverse_steps_unchecked(x, y, lengths, g) }
+    }
+
+    /// The kernel behind [`Sequence::reverse_steps`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::reverse_steps`] checks.
+    unsafe fn reverse_steps_unchecked(
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        lengths: &[usize],
+        g: StepBatch,
+    );
 
     /// `out[i] = table[rows[i]]`, rows of `width` values; a row index of `usize::MAX` (an id
     /// the caller found invalid) gives a row of NaN.
-    fn gather_rows(table: &Self::Storage, rows: &[usize], out: &mut Self::Storage, width: usize);
+    #[track_caller]
+    fn gather_rows(table: &Self::Storage, rows: &[usize], out: &mut Self::Storage, width: usize) {
+        let table_rows = Self::len(table).checked_div(width).unwrap_or(0);
+        check_indices("Sequence::gather_rows", "rows", rows, rows.len(), table_rows, true);
+        contract!("Sequence::gather_rows", width; out => at_least(count(&[rows.len(), width])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::gather_rows_unchecked(table, rows, out, width) }
+    }
+
+    /// The kernel behind [`Sequence::gather_rows`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::gather_rows`] checks.
+    unsafe fn gather_rows_unchecked(
+        table: &Self::Storage,
+        rows: &[usize],
+        out: &mut Self::Storage,
+        width: usize,
+    );
 
     /// `table[rows[i]] += src[i]`, rows of `width` values; `usize::MAX` rows are skipped.
+    #[track_caller]
     fn scatter_add_rows(
+        src: &Self::Storage,
+        rows: &[usize],
+        table: &mut Self::Storage,
+        width: usize,
+    ) {
+        let table_rows = Self::len(table).checked_div(width).unwrap_or(0);
+        check_indices("Sequence::scatter_add_rows", "rows", rows, rows.len(), table_rows, true);
+        contract!("Sequence::scatter_add_rows", width; src => at_least(count(&[rows.len(), width])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::scatter_add_rows_unchecked(src, rows, table, width) }
+    }
+
+    /// The kernel behind [`Sequence::scatter_add_rows`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::scatter_add_rows`] checks.
+    unsafe fn scatter_add_rows_unchecked(
         src: &Self::Storage,
         rows: &[usize],
         table: &mut Self::Storage,
@@ -430,11 +713,45 @@ pub trait Sequence: Linalg {
 
     /// The mean over each sample's valid steps of a batch-first `[batch, steps, width]`
     /// buffer, into `y` (`[batch, width]`).
-    fn mean_steps(x: &Self::Storage, y: &mut Self::Storage, lengths: &[usize], g: StepBatch);
+    #[track_caller]
+    fn mean_steps(x: &Self::Storage, y: &mut Self::Storage, lengths: &[usize], g: StepBatch) {
+        check_lengths("Sequence::mean_steps", lengths, g.batch, g.steps, false);
+        contract!("Sequence::mean_steps", g; x => at_least(count(&[g.batch, g.steps, g.width])), y => at_least(count(&[g.batch, g.width])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::mean_steps_unchecked(x, y, lengths, g) }
+    }
+
+    /// The kernel behind [`Sequence::mean_steps`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::mean_steps`] checks.
+    unsafe fn mean_steps_unchecked(
+        x: &Self::Storage,
+        y: &mut Self::Storage,
+        lengths: &[usize],
+        g: StepBatch,
+    );
 
     /// The backward of [`Sequence::mean_steps`]: `dx[b, t] = dy[b] / len_b` for valid steps,
     /// zeros for padded ones.
+    #[track_caller]
     fn mean_steps_backward(
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+        lengths: &[usize],
+        g: StepBatch,
+    ) {
+        check_lengths("Sequence::mean_steps_backward", lengths, g.batch, g.steps, false);
+        contract!("Sequence::mean_steps_backward", g; dy => at_least(count(&[g.batch, g.width])), dx => at_least(count(&[g.batch, g.steps, g.width])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::mean_steps_backward_unchecked(dy, dx, lengths, g) }
+    }
+
+    /// The kernel behind [`Sequence::mean_steps_backward`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Sequence::mean_steps_backward`] checks.
+    unsafe fn mean_steps_backward_unchecked(
         dy: &Self::Storage,
         dx: &mut Self::Storage,
         lengths: &[usize],

@@ -5,6 +5,7 @@
 //! Every method has a default body that runs the reference kernels of
 //! [`super::strided_host`] through host memory, so a new backend has the op set at once; the CPU
 //! backend runs the same kernels in place (vectorised, on its workers for large tensors).
+use super::contract::{check_indices, contract, count, span};
 
 use super::Device;
 use super::scalar_ops::{BinaryOp, ReduceOp, UnaryOp};
@@ -104,7 +105,18 @@ impl Around {
 /// ```
 pub trait Strided: Device {
     /// `y = f(x)` elementwise over contiguous buffers of one length.
+    #[track_caller]
     fn unary(op: UnaryOp, x: &Self::Storage, y: &mut Self::Storage) {
+        contract!("Strided::unary", op; y => exactly(Self::len(x)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::unary_unchecked(op, x, y) }
+    }
+
+    /// The kernel behind [`Strided::unary`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::unary`] checks.
+    unsafe fn unary_unchecked(op: UnaryOp, x: &Self::Storage, y: &mut Self::Storage) {
         let x = Self::to_host(x);
         let mut out = vec![Self::Elem::default(); x.len()];
         host::unary(op, &x, &mut out);
@@ -112,7 +124,24 @@ pub trait Strided: Device {
     }
 
     /// `dx = dy · f'(x)`, with `y = f(x)` from the forward pass.
+    #[track_caller]
     fn unary_grad(
+        op: UnaryOp,
+        x: &Self::Storage,
+        y: &Self::Storage,
+        dy: &Self::Storage,
+        dx: &mut Self::Storage,
+    ) {
+        contract!("Strided::unary_grad", op; y => exactly(Self::len(x)), dy => exactly(Self::len(x)), dx => exactly(Self::len(x)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::unary_grad_unchecked(op, x, y, dy, dx) }
+    }
+
+    /// The kernel behind [`Strided::unary_grad`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::unary_grad`] checks.
+    unsafe fn unary_grad_unchecked(
         op: UnaryOp,
         x: &Self::Storage,
         y: &Self::Storage,
@@ -126,7 +155,24 @@ pub trait Strided: Device {
     }
 
     /// `out[i] = op(a[va(i)], b[vb(i)])` over every index `i` of `dims`; `out` is contiguous.
+    #[track_caller]
     fn binary(
+        op: BinaryOp,
+        a: (&Self::Storage, View),
+        b: (&Self::Storage, View),
+        out: &mut Self::Storage,
+        dims: &Dims,
+    ) {
+        contract!("Strided::binary", dims; a.0 => at_least(span(&a.1, dims)), b.0 => at_least(span(&b.1, dims)), out => at_least(count(dims.as_slice())));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::binary_unchecked(op, a, b, out, dims) }
+    }
+
+    /// The kernel behind [`Strided::binary`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::binary`] checks.
+    unsafe fn binary_unchecked(
         op: BinaryOp,
         a: (&Self::Storage, View),
         b: (&Self::Storage, View),
@@ -140,7 +186,24 @@ pub trait Strided: Device {
     }
 
     /// `out[i] = if mask[i] != 0 { a[i] } else { b[i] }`, each operand through its view.
+    #[track_caller]
     fn select(
+        mask: (&Self::Storage, View),
+        a: (&Self::Storage, View),
+        b: (&Self::Storage, View),
+        out: &mut Self::Storage,
+        dims: &Dims,
+    ) {
+        contract!("Strided::select", dims; mask.0 => at_least(span(&mask.1, dims)), a.0 => at_least(span(&a.1, dims)), b.0 => at_least(span(&b.1, dims)), out => at_least(count(dims.as_slice())));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::select_unchecked(mask, a, b, out, dims) }
+    }
+
+    /// The kernel behind [`Strided::select`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::select`] checks.
+    unsafe fn select_unchecked(
         mask: (&Self::Storage, View),
         a: (&Self::Storage, View),
         b: (&Self::Storage, View),
@@ -154,7 +217,23 @@ pub trait Strided: Device {
     }
 
     /// Reduces `x`, viewed as `[outer, n, inner]`, along `n` into `out` (`[outer, inner]`).
+    #[track_caller]
     fn reduce(op: ReduceOp, x: &Self::Storage, around: Around, out: &mut Self::Storage) {
+        contract!("Strided::reduce", around; x => at_least(count(&[around.outer, around.n, around.inner])), out => at_least(count(&[around.outer, around.inner])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::reduce_unchecked(op, x, around, out) }
+    }
+
+    /// The kernel behind [`Strided::reduce`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::reduce`] checks.
+    unsafe fn reduce_unchecked(
+        op: ReduceOp,
+        x: &Self::Storage,
+        around: Around,
+        out: &mut Self::Storage,
+    ) {
         let xh = Self::to_host(x);
         let mut o = vec![Self::Elem::default(); around.outer * around.inner];
         host::reduce(op, &xh, around, &mut o);
@@ -163,7 +242,24 @@ pub trait Strided: Device {
 
     /// Copies every index of `dims` from `src` through `vs` to `dst` through `vd`; elements of
     /// `dst` outside that view keep their values.
+    #[track_caller]
     fn copy_strided(src: &Self::Storage, vs: View, dst: &mut Self::Storage, vd: View, dims: &Dims) {
+        contract!("Strided::copy_strided", dims; src => at_least(span(&vs, dims)), dst => at_least(span(&vd, dims)));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::copy_strided_unchecked(src, vs, dst, vd, dims) }
+    }
+
+    /// The kernel behind [`Strided::copy_strided`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::copy_strided`] checks.
+    unsafe fn copy_strided_unchecked(
+        src: &Self::Storage,
+        vs: View,
+        dst: &mut Self::Storage,
+        vd: View,
+        dims: &Dims,
+    ) {
         let sh = Self::to_host(src);
         let mut dh = Self::to_host(dst);
         host::copy_strided(&sh, vs, &mut dh, vd, dims);
@@ -172,7 +268,26 @@ pub trait Strided: Device {
 
     /// `out[o, j, i] = x[o, idx[(o, j, i)], i]` for `x` around its axis and `out` of
     /// `[outer, k, inner]`; `idx` holds `outer·k·inner` indices below `around.n`.
+    #[track_caller]
     fn gather(x: &Self::Storage, around: Around, idx: &[usize], k: usize, out: &mut Self::Storage) {
+        let picked = count(&[around.outer, k, around.inner]);
+        check_indices("Strided::gather", "idx", idx, picked.unwrap_or(usize::MAX), around.n, false);
+        contract!("Strided::gather", around; x => at_least(count(&[around.outer, around.n, around.inner])), out => at_least(picked));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::gather_unchecked(x, around, idx, k, out) }
+    }
+
+    /// The kernel behind [`Strided::gather`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::gather`] checks.
+    unsafe fn gather_unchecked(
+        x: &Self::Storage,
+        around: Around,
+        idx: &[usize],
+        k: usize,
+        out: &mut Self::Storage,
+    ) {
         let xh = Self::to_host(x);
         let mut o = vec![Self::Elem::default(); around.outer * k * around.inner];
         host::gather(&xh, around, idx, k, &mut o);
@@ -180,7 +295,33 @@ pub trait Strided: Device {
     }
 
     /// The adjoint of [`Strided::gather`]: `dst[o, idx[(o, j, i)], i] += src[o, j, i]`.
+    #[track_caller]
     fn scatter_add(
+        src: &Self::Storage,
+        around: Around,
+        idx: &[usize],
+        k: usize,
+        dst: &mut Self::Storage,
+    ) {
+        let picked = count(&[around.outer, k, around.inner]);
+        check_indices(
+            "Strided::scatter_add",
+            "idx",
+            idx,
+            picked.unwrap_or(usize::MAX),
+            around.n,
+            false,
+        );
+        contract!("Strided::scatter_add", around; src => at_least(picked), dst => at_least(count(&[around.outer, around.n, around.inner])));
+        // SAFETY: every buffer and index was just checked against the call's sizes.
+        unsafe { Self::scatter_add_unchecked(src, around, idx, k, dst) }
+    }
+
+    /// The kernel behind [`Strided::scatter_add`], called once the sizes are checked.
+    ///
+    /// # Safety
+    /// Every buffer and index meets what [`Strided::scatter_add`] checks.
+    unsafe fn scatter_add_unchecked(
         src: &Self::Storage,
         around: Around,
         idx: &[usize],
