@@ -32,6 +32,20 @@ pub enum Error {
         /// Number of classes of the model output.
         classes: usize,
     },
+    /// An input value that is not an id of the table it indexes (an `Embedding`'s token id
+    /// that is negative, fractional, NaN or past the table).
+    InvalidId {
+        /// The layer.
+        layer: String,
+        /// The sample (counted from the first sample of the data the call was given).
+        sample: usize,
+        /// The position (step) within the sample.
+        position: usize,
+        /// The value found.
+        id: f64,
+        /// The table's rows: ids are whole numbers in `0..rows`.
+        rows: usize,
+    },
     /// A loss or value that is NaN or infinite.
     NonFinite(String),
     /// A file could not be read or written.
@@ -85,6 +99,10 @@ impl fmt::Display for Error {
                     )
                 }
             }
+            Error::InvalidId { layer, sample, position, id, rows } => write!(
+                f,
+                "{layer}: token id {id} at sample {sample}, position {position} is not an id of this table of {rows} rows (ids are whole numbers in 0..{rows})"
+            ),
             Error::NonFinite(m) => write!(f, "non-finite value: {m}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
             Error::Format { path, message } => write!(f, "{path}: {message}"),
@@ -93,6 +111,19 @@ impl fmt::Display for Error {
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
             Error::Distributed(m) => write!(f, "data-parallel training: {m}"),
             Error::Autograd(m) => write!(f, "autograd: {m}"),
+        }
+    }
+}
+
+impl Error {
+    /// The same error with sample numbers counted from `first` (a batch's first sample in the
+    /// whole dataset) instead of from the batch's start.
+    pub(crate) fn from_sample(self, first: usize) -> Self {
+        match self {
+            Error::InvalidId { layer, sample, position, id, rows } => {
+                Error::InvalidId { layer, sample: sample + first, position, id, rows }
+            }
+            other => other,
         }
     }
 }

@@ -39,6 +39,27 @@ pub trait Layer<S: Shape, B: Backend>: Module<B> + Sized {
     /// Inference: no cache, dropout off, batch norm in eval mode.
     fn forward(&self, x: &Tensor<S, B>) -> Tensor<Self::Output, B>;
 
+    /// Checks values of `x` that the types cannot (an `Embedding`'s token ids): an `Err` naming
+    /// the sample, the position and the value that `forward` would turn into NaN outputs.
+    /// `forward` itself does not fail, so the inference entry points (`predict`,
+    /// `predict_classes`, `predict_proba`, `evaluate`, the server) call this first; call it
+    /// before `forward` on input you did not build. A `model!` checks each layer that reads the
+    /// model's input. Defaults to `Ok(())`.
+    ///
+    /// ```
+    /// use shapeflow_core::{Dyn, Init, Layer, Rng, Tensor, layers::Embedding};
+    /// use shapeflow_cpu::Cpu;
+    /// let dev = Cpu::default();
+    /// let emb = Embedding::<typenum::U10, typenum::U4, Cpu>::init(&dev, &mut Rng::new(0));
+    /// let ids = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[1, 3], vec![1.0, 10.0, 2.0]).unwrap();
+    /// let err = emb.check_input(&ids).unwrap_err().to_string();
+    /// assert!(err.contains("token id 10 at sample 0, position 1"), "{err}");
+    /// ```
+    fn check_input(&self, x: &Tensor<S, B>) -> Result<()> {
+        let _ = x;
+        Ok(())
+    }
+
     /// Training forward: keeps what backward needs (`&mut self` for dropout's RNG counter and
     /// batch-norm running statistics).
     fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<Self::Output, B>, Self::Cache);

@@ -55,6 +55,8 @@ pub(crate) enum Failed {
     Model(String),
     /// An instance's output is NaN or infinite (its values drove the model there).
     NonFinite(String),
+    /// A request's values the model cannot take (`Servable::check`).
+    Input(String),
 }
 
 /// Why a job was not queued.
@@ -147,6 +149,22 @@ fn run(model: &dyn Servable, rx: &Receiver<Job>, b: Batching, metrics: &Metrics)
 
 /// Runs `jobs` (`rows` samples in all) in passes of at most `max_batch` and answers each job.
 fn answer(model: &dyn Servable, jobs: Vec<Job>, rows: usize, max_batch: usize, metrics: &Metrics) {
+    // A request the model cannot take is answered alone, before it can spoil a batch.
+    let (mut kept, mut rows) = (Vec::with_capacity(jobs.len()), rows);
+    for job in jobs {
+        match catch_unwind(AssertUnwindSafe(|| model.check(&job.values, job.batch))) {
+            Ok(Ok(())) => kept.push(job),
+            failed => {
+                let m = match failed {
+                    Ok(Err(e)) => Failed::Input(e.to_string()),
+                    _ => Failed::Model("the model's input check panicked".to_string()),
+                };
+                rows -= job.batch;
+                let _ = job.reply.send(Err(m));
+            }
+        }
+    }
+    let jobs = kept;
     let per_in: usize = model.input_dims().iter().product();
     let per_out: usize = model.output_dims().iter().product();
     let mut values = Vec::with_capacity(rows * per_in);

@@ -240,6 +240,7 @@ async fn predict_parsed(app: &App, bytes: Vec<u8>) -> Result<Response, ApiError>
         .map_err(|e| match e {
             Failed::Model(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, m),
             Failed::NonFinite(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            Failed::Input(m) => ApiError(StatusCode::BAD_REQUEST, m),
         })?;
     Ok(json_response(StatusCode::OK, predictions_json(&out, &app.output_dims, parsed.format)))
 }

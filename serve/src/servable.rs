@@ -24,6 +24,14 @@ pub trait Servable: Send + 'static {
     /// The outputs of `batch` samples laid out one after the other in `inputs`: `batch ×
     /// output numel` values (the server checks them for NaN and infinities).
     fn predict(&self, inputs: &[f32], batch: usize) -> Result<Vec<f32>>;
+    /// Checks one request's `batch` samples before they join a batch: an `Err` for values the
+    /// model cannot take (an `Embedding`'s token id outside its table), which the server
+    /// answers with 400 and the message, leaving the requests batched with it unharmed.
+    /// Defaults to `Ok(())`.
+    fn check(&self, inputs: &[f32], batch: usize) -> Result<()> {
+        let _ = (inputs, batch);
+        Ok(())
+    }
 }
 
 /// A model (any [`Layer`] over a batch of fixed-size samples) and the device it runs on, as a
@@ -108,5 +116,11 @@ where
         let y = B::on_workers(|| self.model.forward(&x));
         let out: Vec<f32> = y.to_vec().into_iter().map(|v| v.as_f64() as f32).collect();
         Ok(out)
+    }
+
+    fn check(&self, inputs: &[f32], batch: usize) -> Result<()> {
+        let data: Vec<B::Elem> = inputs.iter().map(|&v| B::Elem::from_f64(v as f64)).collect();
+        let x = Tensor::<S, B>::from_batch(&self.dev, batch, data)?;
+        self.model.check_input(&x)
     }
 }

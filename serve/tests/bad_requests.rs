@@ -147,3 +147,29 @@ async fn a_non_finite_output_names_the_instance_and_spares_the_others() {
     assert_eq!((code, v["predictions"][0][0].as_f64().map(|x| x > 1e30)), (200, Some(true)));
     s.shutdown().await;
 }
+
+model! {
+    /// Four token ids per instance.
+    pub struct Bag { input: [4], emb: Embedding<10, 3>, flat: Flatten, fc: Linear<12, 2> }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_id_outside_the_table_is_400_naming_it_and_spares_other_requests() {
+    let dev = Cpu::default();
+    let s =
+        start("bag", Served::new(Bag::<Cpu>::new(&dev, 0), dev).unwrap(), ServeConfig::default())
+            .await;
+    let bad = json!({"instances": [[1, 2, 3, 4], [1, 2, 30, 4]]}).to_string();
+    let good = json!({"instances": [[1, 2, 3, 4]]}).to_string();
+    // Sent together, so that they may share a batch.
+    let ((bad_code, bad_v), (good_code, good_v)) =
+        tokio::join!(s.post("/v1/models/bag:predict", bad), s.post("/v1/models/bag:predict", good));
+    assert_eq!(bad_code, 400);
+    assert_eq!(
+        bad_v["error"],
+        "Embedding: token id 30 at sample 1, position 2 is not an id of this table of 10 rows (ids are whole numbers in 0..10)"
+    );
+    assert_eq!(good_code, 200, "{good_v}");
+    assert_eq!(good_v["predictions"][0].as_array().map(Vec::len), Some(2));
+    s.shutdown().await;
+}

@@ -141,3 +141,25 @@ fn an_embedding_read_only_by_an_lstm_runs_fused_with_it() {
     let err = lm.lstm.backward(&cache.lstm, &d).map(|_| ()).expect_err("refused").to_string();
     assert!(err.contains("embedding table"), "{err}");
 }
+
+#[test]
+fn the_fused_models_input_check_names_an_id_outside_the_table() {
+    let dev = Cpu::default();
+    let lm = TinyLm::<Cpu>::new(&dev, 3);
+    let x = |bad: f32| {
+        Tensor::<(Dyn, Dyn), Cpu>::from_padded(
+            &dev,
+            &[2, 3],
+            vec![1.0, 5.0, 2.0, 3.0, bad, f32::NAN],
+            &[3, 2],
+        )
+        .unwrap()
+    };
+    // Padding past a sample's length is not an id and is not checked.
+    assert!(lm.check_input(&x(10.0)).is_ok());
+    let err = lm.check_input(&x(11.0)).unwrap_err().to_string();
+    assert!(
+        err.contains("token id 11 at sample 1, position 1 is not an id of this table of 11 rows"),
+        "{err}"
+    );
+}

@@ -106,7 +106,7 @@ fn training_on_an_id_outside_the_table_is_an_err_naming_it() {
 }
 
 #[test]
-fn predict_classes_refuses_outputs_it_cannot_rank() {
+fn inference_refuses_an_id_outside_the_table_naming_the_dataset_sample() {
     model! {
         pub struct Tagger {
             input: [seq],
@@ -118,6 +118,25 @@ fn predict_classes_refuses_outputs_it_cannot_rank() {
     let dev = Cpu::default();
     let m = Tagger::<Cpu>::new(&dev, 0);
     let data = Dataset::sequences(vec![vec![1.0, 2.0], vec![3.0, 12.0]], vec![0, 1], 1).unwrap();
-    let err = predict_classes(&m, &dev, &data, 8).unwrap_err().to_string();
-    assert!(err.contains("sample 1") && err.contains("token id outside"), "{err}");
+    let want = "Embedding: token id 12 at sample 1, position 1 is not an id of this table of 10 rows (ids are whole numbers in 0..10)";
+    // In one batch and in batches of one: the sample is counted in the dataset.
+    for batch in [8, 1] {
+        let err = predict_classes(&m, &dev, &data, batch).unwrap_err();
+        assert_eq!(err.to_string(), want);
+        assert!(matches!(
+            err,
+            shapeflow::Error::InvalidId { sample: 1, position: 1, rows: 10, .. }
+        ));
+        let err = predict_proba(&m, &dev, &data, batch).unwrap_err().to_string();
+        assert_eq!(err, want);
+    }
+    let err = evaluate_with(&m, &dev, &data, LossFn::CrossEntropy, &[]).unwrap_err().to_string();
+    assert_eq!(err, want);
+    // The model's own check (`model!` checks the layer reading its input); forward does not fail.
+    let ids = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[1, 2], vec![3.0, -1.0]).unwrap();
+    let err = m.check_input(&ids).unwrap_err().to_string();
+    assert!(err.contains("token id -1 at sample 0, position 1"), "{err}");
+    assert!(m.forward(&ids).to_vec().iter().all(|v| v.is_nan()));
+    let ok = Tensor::<(Dyn, Dyn), Cpu>::from_vec(&dev, &[1, 2], vec![3.0, 9.0]).unwrap();
+    assert!(m.check_input(&ok).is_ok());
 }

@@ -496,7 +496,16 @@ where
     let mut acc = Accumulator::new(metrics);
     let world = parallel.map_or(1, DataParallel::world);
     let mut outcome = Ok(());
+    let mut next = 0;
     for global in data.batches_in_order(batch_size * world) {
+        let first = next;
+        next += global.len();
+        if parallel.is_some() {
+            // Checked whole, so that the sample named is the dataset's (every rank sees the
+            // same global batch, so every rank stops here together).
+            let x = global.inputs_tensor::<S, B>(dev)?;
+            model.check_input(&x).map_err(|e| e.from_sample(first))?;
+        }
         let shard = parallel.map(|dp| dp.shard(&global));
         let (batch, counted) = match &shard {
             Some(s) => (&s.batch, s.weight > 0),
@@ -508,6 +517,9 @@ where
         let acc = &mut acc;
         let step = B::on_workers(|| -> Result<()> {
             let x = batch.inputs_tensor::<S, B>(dev)?;
+            if parallel.is_none() {
+                model.check_input(&x).map_err(|e| e.from_sample(first))?;
+            }
             let (out, _) = M::Output::rows(model.forward(&x));
             let (loss, _) = loss_fn.apply(&out, batch, dev)?;
             acc.add(loss, &out, batch, dev)

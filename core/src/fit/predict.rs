@@ -13,7 +13,9 @@ use super::FitOutput;
 /// The model's outputs for every sample of `data` (inference mode, batches of `batch_size`), as
 /// host values, sample after sample (`data.len() × C`). For a model whose output is a sequence
 /// (`[seq, C]`: a language model, a tagger), one row per valid step, the samples' steps in
-/// order; padded steps are left out.
+/// order; padded steps are left out. Inputs the model cannot take (an `Embedding`'s token id
+/// outside its table) are an `Err` naming the sample, the position and the value
+/// ([`Layer::check_input`](crate::Layer::check_input)).
 ///
 /// ```
 /// use shapeflow_core::{Dyn, Init, Rng, data::Dataset, fit::predict, layers::Linear};
@@ -38,8 +40,11 @@ where
     B: Backend,
 {
     let mut out = Vec::with_capacity(data.len() * C::N);
+    let mut first = 0;
     for batch in data.batches_in_order(batch_size.max(1)) {
         let x = batch.inputs_tensor::<S, B>(dev)?;
+        model.check_input(&x).map_err(|e| e.from_sample(first))?;
+        first += batch.len();
         let y = B::on_workers(|| M::Output::rows(model.forward(&x)).0);
         out.extend(y.to_vec().into_iter().map(|v| v.as_f64() as f32));
     }

@@ -14,8 +14,9 @@ use crate::tensor::Tensor;
 ///
 /// Ids are the input tensor's values (whole numbers in `0..V`, exact in `f32` up to 2²⁴); an id
 /// that is not one (negative, fractional, `V` or more, NaN) gives a row of NaN instead of another
-/// token's vector, and the training backward returns an `Err` naming the sample, the position
-/// and the id (`predict_classes` refuses the NaN rows too). Rows of
+/// token's vector; [`Layer::check_input`] (which `predict`, `evaluate` and the server call
+/// before `forward`) and the training backward return an `Err` naming the sample, the position
+/// and the id. Rows of
 /// `padding_idx` start at zero and receive no gradient, as in PyTorch. Initialised as PyTorch's:
 /// `N(0, 1)`. A sequence batch's lengths are kept on the output.
 ///
@@ -141,11 +142,14 @@ impl EmbeddingCache {
             None => Ok(()),
             Some((i, id)) => {
                 let steps = self.sizes[1].max(1);
-                Err(Error::Shape(format!(
-                    "Embedding: token id {id} at sample {}, position {} is not an id of this table of {vocab} rows (ids are whole numbers in 0..{vocab})",
-                    i / steps,
-                    i % steps
-                )))
+                let layer = "Embedding".to_string();
+                Err(Error::InvalidId {
+                    layer,
+                    sample: i / steps,
+                    position: i % steps,
+                    id,
+                    rows: vocab,
+                })
             }
         }
     }
@@ -164,6 +168,12 @@ impl<N: Dim, T: Dim, V: StaticDim, D: StaticDim, B: Backend> Layer<(N, T), B>
 
     fn forward(&self, ids: &Tensor<(N, T), B>) -> Tensor<(N, T, D), B> {
         self.lookup(ids).0
+    }
+
+    fn check_input(&self, ids: &Tensor<(N, T), B>) -> Result<()> {
+        let host = ids.to_vec();
+        let sizes = [ids.dims()[0], ids.dims()[1]];
+        EmbeddingCache::new(Self::rows(&host), &host, sizes, &ids.step_lengths()).check_ids(V::N)
     }
 
     fn forward_train(&mut self, ids: &Tensor<(N, T), B>) -> (Tensor<(N, T, D), B>, EmbeddingCache) {

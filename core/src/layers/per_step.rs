@@ -77,6 +77,10 @@ where
         steps_of(y, x.dims(), O::N, x.lengths().cloned())
     }
 
+    fn check_input(&self, x: &Tensor<(N, T, I), B>) -> crate::Result<()> {
+        self.0.check_input(&rows(x, I::N))
+    }
+
     fn forward_train(&mut self, x: &Tensor<(N, T, I), B>) -> (Tensor<(N, T, O), B>, Self::Cache) {
         let (y, inner) = self.0.forward_train(&rows(x, I::N));
         let sizes = [x.dims()[0], x.dims()[1]];

@@ -91,6 +91,10 @@ macro_rules! tuple_layer {
                 self.$n.forward(&y)
             }
 
+            fn check_input(&self, x: &Tensor<S, B>) -> Result<()> {
+                self.0.check_input(x)
+            }
+
             fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<$on, B>, Self::Cache) {
                 let (y, $g0) = self.0.forward_train(x);
                 $( let (y, $g) = self.$i.forward_train(&y); )*
@@ -129,6 +133,9 @@ impl<S: Shape, B: Backend, L0: Layer<S, B>> Layer<S, B> for (L0,) {
 
     fn forward(&self, x: &Tensor<S, B>) -> Tensor<L0::Output, B> {
         self.0.forward(x)
+    }
+    fn check_input(&self, x: &Tensor<S, B>) -> Result<()> {
+        self.0.check_input(x)
     }
     fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<L0::Output, B>, Self::Cache) {
         self.0.forward_train(x)

@@ -16,7 +16,7 @@ pub(crate) use fallback::fallback;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use self::passes::{Passes, passes};
+use self::passes::{Passes, input_checks, passes};
 use self::plan::Plan;
 use self::spans::{KEEP_SPANS, respan, with_span};
 use super::infer::{Instance, Shapes};
@@ -115,7 +115,7 @@ fn instance(def: &ModelDef, g: &Graph, shapes: &Shapes, k: usize) -> TokenStream
         sn: plan.value_type(g.output()),
     };
     let cache = cache_struct(&def.vis, &plan, &names, None);
-    let layer = layer_impl(&plan, &names, &passes);
+    let layer = layer_impl(&plan, &names, &passes, &input_checks(g, &plan));
     let described =
         described_at(&plan, &names, describe::graph_expr(g, &plan, &def.name.to_string()));
     respan(quote!(#cache #layer #described), Some(anchor(g, &plan, &def.name)))
@@ -274,7 +274,7 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     };
     let declarations = declarations(def, g, &plan, &names);
     let inherent = inherent_impl(g, &plan, &names);
-    let layer = layer_impl(&plan, &names, &passes);
+    let layer = layer_impl(&plan, &names, &passes, &input_checks(g, &plan));
     let (name, p) = (&names.name, private());
     let described = described_at(&plan, &names, quote!(Self::graph(self)));
     let module = crate::module_visitor::module_impl(
@@ -431,7 +431,12 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
 }
 
 /// `impl Layer<Input, B> for Name<B>`: the passes.
-fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
+fn layer_impl(
+    plan: &Plan,
+    n: &Names,
+    passes: &Passes,
+    input_checks: &[TokenStream],
+) -> TokenStream {
     let p = private();
     let Names { name, cache, s0, sn, .. } = n;
     let (names, where_clauses) = (&plan.names, &plan.where_clauses);
@@ -463,6 +468,11 @@ fn layer_impl(plan: &Plan, n: &Names, passes: &Passes) -> TokenStream {
             fn forward(&self, in0: &#p::Tensor<#s0, B>) -> #p::Tensor<#sn, B> {
                 #( #forward )*
                 #output
+            }
+
+            fn check_input(&self, in0: &#p::Tensor<#s0, B>) -> #p::Result<()> {
+                #( #input_checks )*
+                Ok(())
             }
 
             fn forward_train(&mut self, in0: &#p::Tensor<#s0, B>) -> (#p::Tensor<#sn, B>, #cache_ty) {

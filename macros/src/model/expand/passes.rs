@@ -133,6 +133,23 @@ fn forward_passes(
     (forward, forward_train)
 }
 
+/// `Layer::check_input` of every layer that reads a model input directly (an `Embedding` of
+/// token ids), each followed by `?`: what `check_input` of the model runs.
+pub(crate) fn input_checks(g: &Graph, plan: &Plan) -> Vec<TokenStream> {
+    let mut checks = Vec::new();
+    for (i, node) in g.nodes.iter().enumerate() {
+        let call = &plan.calls[i];
+        let [r @ NodeRef::Input(_)] = node.inputs[..] else { continue };
+        if call.merge || call.forward != "forward" || plan.per_step[i] {
+            continue;
+        }
+        let (field, arg) = (plan.field(i), value_arg(r));
+        let check = plan.qual(i, quote!(check_input));
+        checks.push(quote!(#check(&self.#field, #arg)?;));
+    }
+    checks
+}
+
 /// A value's gradient so far: the caller's (`dy`, a reference), or a variable.
 #[derive(Clone)]
 enum Grad {
