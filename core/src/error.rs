@@ -118,7 +118,7 @@ impl fmt::Display for Error {
 impl Error {
     /// The same error with sample numbers counted from `first` (a batch's first sample in the
     /// whole dataset) instead of from the batch's start.
-    pub(crate) fn from_sample(self, first: usize) -> Self {
+    pub(crate) fn counted_from(self, first: usize) -> Self {
         match self {
             Error::InvalidId { layer, sample, position, id, rows } => {
                 Error::InvalidId { layer, sample: sample + first, position, id, rows }

@@ -345,3 +345,139 @@ fn batch_norm_statistics_agree_and_dropout_masks_differ_across_ranks() {
         assert_eq!(r, s, "resumed run");
     }
 }
+
+/// Runs `rank_fit(rank)` on two ranks (threads) and returns each rank's error.
+fn both_fail(rank_fit: impl Fn(usize, DataParallel) -> String + Sync) -> Vec<String> {
+    std::thread::scope(|s| {
+        let rank_fit = &rank_fit;
+        let hs: Vec<_> = ThreadGroup::with_timeout(2, Duration::from_secs(20))
+            .into_iter()
+            .enumerate()
+            .map(|(r, engine)| s.spawn(move || rank_fit(r, DataParallel::new(engine))))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// `fit` of `Net` in f64 on `train` with `cfg` plus the group; the error it returns.
+fn net_error(dp: DataParallel, train: &Dataset, cfg: FitConfig) -> String {
+    let dev = Cpu64::default();
+    let mut model = Net::<Cpu64>::new(&dev, 3);
+    let opt = &mut Adam::new(&model, AdamConfig::default());
+    let cfg = FitConfig { parallel: Some(dp), ..cfg };
+    fit(&mut model, opt, &dev, train, &cfg, &mut []).map(|_| ()).unwrap_err().to_string()
+}
+
+#[test]
+fn ranks_with_different_configurations_stop_with_the_same_error_naming_the_field() {
+    let (train, short) = (data(64, 4, 6), data(48, 4, 6));
+    // Each rank's configuration, and whether it trains on the shorter dataset.
+    type PerRank = Box<dyn Fn(usize) -> (FitConfig, bool) + Sync>;
+    let cases: Vec<(&str, PerRank)> = vec![
+        ("`batch_size` differs between ranks: 8 on rank 0, 16 on rank 1", {
+            Box::new(|r| (config(if r == 0 { 8 } else { 16 }, 1), false))
+        }),
+        ("`epochs` differs between ranks: 1 on rank 0, 3 on rank 1", {
+            Box::new(|r| (config(8, if r == 0 { 1 } else { 3 }), false))
+        }),
+        ("`seed` differs between ranks: 7 on rank 0, 8 on rank 1", {
+            Box::new(|r| (FitConfig { seed: 7 + r as u64, ..config(8, 1) }, false))
+        }),
+        ("`training samples` differs between ranks: 64 on rank 0, 48 on rank 1", {
+            Box::new(|r| (config(8, 1), r == 1))
+        }),
+        ("`validation` differs between ranks: Split(0.2) on rank 0, None on rank 1", {
+            Box::new(|r| {
+                let v = if r == 0 { Validation::Split(0.2) } else { Validation::None };
+                (FitConfig { validation: v, ..config(8, 1) }, false)
+            })
+        }),
+    ];
+    for (want, case) in cases {
+        let errors = both_fail(|r, dp| {
+            let (cfg, use_short) = case(r);
+            net_error(dp, if use_short { &short } else { &train }, cfg)
+        });
+        assert_eq!(errors[0], errors[1], "the same error on every rank");
+        assert_eq!(
+            errors[0],
+            format!(
+                "data-parallel training: {want}; every rank must run the same model, optimizer and configuration"
+            )
+        );
+    }
+}
+
+model! {
+    /// `Net` with a wider hidden layer.
+    pub struct Wide { input: [4], fc1: Linear<4, 32>, act: Tanh, fc2: Linear<32, 3> }
+}
+
+#[test]
+fn ranks_with_different_models_or_element_types_never_reach_an_all_reduce() {
+    let train = data(64, 4, 7);
+    // Another model on rank 1.
+    let errors = both_fail(|r, dp| {
+        if r == 0 {
+            return net_error(dp, &train, config(8, 1));
+        }
+        let dev = Cpu64::default();
+        let mut model = Wide::<Cpu64>::new(&dev, 3);
+        let opt = &mut Adam::new(&model, AdamConfig::default());
+        let cfg = FitConfig { parallel: Some(dp), ..config(8, 1) };
+        fit(&mut model, opt, &dev, &train, &cfg, &mut []).map(|_| ()).unwrap_err().to_string()
+    });
+    assert_eq!(errors[0], errors[1]);
+    assert!(
+        errors[0].contains("`the model's parameter and buffer values` differs between ranks: 131 on rank 0, 259 on rank 1"),
+        "{}",
+        errors[0]
+    );
+    // The same model in f32 on rank 1.
+    let errors = both_fail(|r, dp| {
+        if r == 0 {
+            return net_error(dp, &train, config(8, 1));
+        }
+        let dev = Cpu::default();
+        let mut model = Net::<Cpu>::new(&dev, 3);
+        let opt = &mut Adam::new(&model, AdamConfig::default());
+        let cfg = FitConfig { parallel: Some(dp), ..config(8, 1) };
+        fit(&mut model, opt, &dev, &train, &cfg, &mut []).map(|_| ()).unwrap_err().to_string()
+    });
+    assert_eq!(errors[0], errors[1]);
+    assert!(
+        errors[0].contains("`element type` differs between ranks: f64 on rank 0, f32 on rank 1"),
+        "{}",
+        errors[0]
+    );
+    // A hand-written loop: `broadcast_model` compares the models first.
+    let errors = both_fail(|r, dp| {
+        let dev = Cpu64::default();
+        if r == 0 {
+            let mut model = Net::<Cpu64>::new(&dev, 3);
+            dp.broadcast_model(&mut model).unwrap_err().to_string()
+        } else {
+            let mut model = Wide::<Cpu64>::new(&dev, 3);
+            dp.broadcast_model(&mut model).unwrap_err().to_string()
+        }
+    });
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].contains("differs between ranks"), "{}", errors[0]);
+}
+
+#[test]
+fn a_rank_that_fails_its_own_checks_stops_the_others_at_once() {
+    let train = data(64, 4, 8);
+    let start = std::time::Instant::now();
+    let errors = both_fail(|r, dp| {
+        // Rank 1 asks for batches of 0 samples.
+        let cfg = config(if r == 0 { 8 } else { 0 }, 1);
+        net_error(dp, &train, cfg)
+    });
+    assert!(start.elapsed() < Duration::from_secs(10), "not a timeout");
+    assert_eq!(
+        errors[0],
+        "data-parallel training: rank 1 failed before training (see its own error); every rank stops"
+    );
+    assert_eq!(errors[1], "configuration error: fit: `batch_size` is 0; it must be at least 1");
+}

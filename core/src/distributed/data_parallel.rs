@@ -141,11 +141,15 @@ impl DataParallel {
     /// Copies rank 0's parameters, buffers (batch-norm statistics) and dropout counters to
     /// every rank, then moves each rank's dropout counters to a stream of its own (`rank << 40`
     /// calls ahead), so ranks draw independent masks for their shards. Call it once, before
-    /// training.
+    /// training. It first compares the ranks' models ([`model_fields`](super::model_fields)):
+    /// different element types, tensor names or shapes are the same `Err` on every rank.
     pub fn broadcast_model<M: Module<B>, B: Backend>(&self, model: &mut M) -> Result<()> {
         if self.world() == 1 {
             return Ok(());
         }
+        // Ranks holding different models (or element types) stop here with the same `Err`,
+        // before buffers of different sizes could meet in a collective.
+        self.agree_to_start(true, &super::model_fields::<M, B>(model))?;
         self.broadcast_state(model, false)?;
         let mut counters = Vec::new();
         model.visit_rng(&mut String::new(), &mut |_, c| counters.push(*c as f64));

@@ -14,11 +14,14 @@
 //! assert!(dp.is_main() && dp.world() == 1);
 //! ```
 
+mod agreement;
 mod collective;
 mod data_parallel;
 mod local;
 mod threads;
 
+pub(crate) use agreement::short_name;
+pub use agreement::{RunField, fnv1a, model_fields};
 pub use collective::{Collective, Pending, Values};
 pub use data_parallel::{DEFAULT_BUCKET_BYTES, DataParallel, Shard, Stats};
 pub use local::Local;

@@ -12,6 +12,7 @@ mod metrics;
 mod output;
 mod predict;
 mod progress;
+mod run_fields;
 mod state;
 
 pub use autograd_loss::{AutogradLoss, AutogradLossFn, LossBatch};
@@ -39,6 +40,7 @@ use crate::shape::Shape;
 
 use metrics::Accumulator;
 use progress::Progress;
+use run_fields::run_fields;
 
 /// Where validation data comes from.
 #[derive(Clone, Debug, Default)]
@@ -192,32 +194,15 @@ where
     O::Optimizer: Send,
 {
     let opt = opt.optimizer();
-    check_data(config, train)?;
-    let (train_set, val_set) = match &config.validation {
-        Validation::None => (train.clone(), None),
-        Validation::Split(f) => {
-            let (t, v) = train.split(*f);
-            (t, Some(v))
-        }
-        Validation::ShuffledSplit(f, seed) => {
-            let (t, v) = train.split_shuffled(*f, *seed);
-            (t, Some(v))
-        }
-        Validation::Data(v) => (train.clone(), Some(v.clone())),
-    };
-    if let Some(v) = &val_set
-        && v.is_empty()
-    {
-        return Err(Error::Config(format!(
-            "{:?} leaves no validation sample from {} training samples: a loss over no data would read as 0.0",
-            config.validation,
-            train.len()
-        )));
+    let prepared = prepare(config, train, callbacks);
+    if let Some(dp) = config.parallel.as_ref() {
+        // Before anything that depends on the model or the configuration crosses ranks.
+        dp.agree_to_start(
+            prepared.is_ok(),
+            &run_fields::<M, B, O::Optimizer>(model, opt, train, config),
+        )?;
     }
-    if train_set.is_empty() {
-        return Err(Error::Config(format!("{:?} leaves no training sample", config.validation)));
-    }
-    check_monitored(config, val_set.is_some(), callbacks)?;
+    let (train_set, val_set) = prepared?;
     // The configured learning rate, before a resumed checkpoint replaces it: schedules are
     // computed from it.
     let base_lr = opt.lr();
@@ -379,6 +364,41 @@ where
     Ok(history)
 }
 
+/// The checks `fit` makes before training, and the training and validation sets.
+fn prepare<M>(
+    config: &FitConfig,
+    train: &Dataset,
+    callbacks: &[&mut dyn Callback<M>],
+) -> Result<(Dataset, Option<Dataset>)> {
+    check_data(config, train)?;
+    let (train_set, val_set) = match &config.validation {
+        Validation::None => (train.clone(), None),
+        Validation::Split(f) => {
+            let (t, v) = train.split(*f);
+            (t, Some(v))
+        }
+        Validation::ShuffledSplit(f, seed) => {
+            let (t, v) = train.split_shuffled(*f, *seed);
+            (t, Some(v))
+        }
+        Validation::Data(v) => (train.clone(), Some(v.clone())),
+    };
+    if let Some(v) = &val_set
+        && v.is_empty()
+    {
+        return Err(Error::Config(format!(
+            "{:?} leaves no validation sample from {} training samples: a loss over no data would read as 0.0",
+            config.validation,
+            train.len()
+        )));
+    }
+    if train_set.is_empty() {
+        return Err(Error::Config(format!("{:?} leaves no training sample", config.validation)));
+    }
+    check_monitored(config, val_set.is_some(), callbacks)?;
+    Ok((train_set, val_set))
+}
+
 /// Loss and metrics of `model` on `data` (inference mode), as a map `name → value`.
 ///
 /// ```
@@ -504,7 +524,7 @@ where
             // Checked whole, so that the sample named is the dataset's (every rank sees the
             // same global batch, so every rank stops here together).
             let x = global.inputs_tensor::<S, B>(dev)?;
-            model.check_input(&x).map_err(|e| e.from_sample(first))?;
+            model.check_input(&x).map_err(|e| e.counted_from(first))?;
         }
         let shard = parallel.map(|dp| dp.shard(&global));
         let (batch, counted) = match &shard {
@@ -518,7 +538,7 @@ where
         let step = B::on_workers(|| -> Result<()> {
             let x = batch.inputs_tensor::<S, B>(dev)?;
             if parallel.is_none() {
-                model.check_input(&x).map_err(|e| e.from_sample(first))?;
+                model.check_input(&x).map_err(|e| e.counted_from(first))?;
             }
             let (out, _) = M::Output::rows(model.forward(&x));
             let (loss, _) = loss_fn.apply(&out, batch, dev)?;

@@ -43,7 +43,7 @@ where
     let mut first = 0;
     for batch in data.batches_in_order(batch_size.max(1)) {
         let x = batch.inputs_tensor::<S, B>(dev)?;
-        model.check_input(&x).map_err(|e| e.from_sample(first))?;
+        model.check_input(&x).map_err(|e| e.counted_from(first))?;
         first += batch.len();
         let y = B::on_workers(|| M::Output::rows(model.forward(&x)).0);
         out.extend(y.to_vec().into_iter().map(|v| v.as_f64() as f32));

@@ -89,6 +89,21 @@ fn data_parallel_under_mpirun() {
     );
     assert!(r.seconds < 60.0, "the other rank took {:.0} s to stop", r.seconds);
 
+    // Ranks given different element types, models, batch sizes, datasets or seeds: the same
+    // error on both, before any all-reduce (no crash inside MPI).
+    for (kind, want) in [
+        ("elem", "`element type` differs between ranks: f32 on rank 0, f64 on rank 1"),
+        ("model", "`the model's tensors` differs between ranks"),
+        ("batch", "`batch_size` differs between ranks: 64 on rank 0, 32 on rank 1"),
+        ("data", "`training samples` differs between ranks: 512 on rank 0, 448 on rank 1"),
+        ("seed", "`seed` differs between ranks: 11 on rank 0, 12 on rank 1"),
+    ] {
+        let r = mpirun(bin, &["mismatch", kind]);
+        assert!(!r.ok, "{kind}: {}", r.output);
+        assert_eq!(r.output.matches(want).count(), 2, "{kind}: on both ranks:\n{}", r.output);
+        assert!(!r.output.contains("double free") && r.seconds < 60.0, "{kind}: {}", r.output);
+    }
+
     let r = mpirun(bin, &["hang", "1"]);
     assert!(!r.ok, "{}", r.output);
     assert!(r.output.contains("no answer from the other ranks within 3 s"), "{}", r.output);

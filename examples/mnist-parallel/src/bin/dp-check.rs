@@ -82,9 +82,37 @@ fn run(args: &[String]) -> R<()> {
             fit(&mut model, &mut opt, &dev, &train, &cfg, &mut [])?;
             Err("training finished despite a NaN input".into())
         }
+        "mismatch" => {
+            // Rank 1 differs from rank 0 in one thing: both must stop with the same error.
+            let mpi = Mpi::with_timeout(Duration::from_secs(20))?;
+            let other = mpi.rank() == 1;
+            let train = slice(data, if other && args[1] == "data" { 448 } else { 512 })?;
+            let batch = if other && args[1] == "batch" { 32 } else { 64 };
+            let mut cfg = config(batch, Some(DataParallel::new(mpi)), None);
+            if other && args[1] == "seed" {
+                cfg.seed += 1;
+            }
+            match (args[1].as_str(), other) {
+                ("elem", true) => mismatch::<Mlp<Cpu64>, Cpu64, MlpIn>(&train, &cfg),
+                ("model", true) => mismatch::<LeNet<Cpu>, Cpu, CnnIn>(&train, &cfg),
+                _ => mismatch::<Mlp<Cpu>, Cpu, MlpIn>(&train, &cfg),
+            }
+        }
         "scale" => scale(data),
         other => Err(format!("unknown mode `{other}`").into()),
     }
+}
+
+/// `fit` that must fail before training (the ranks were given different settings).
+fn mismatch<M: Net<B, S>, B: Backend + Default, S: Shape>(
+    train: &Dataset,
+    cfg: &FitConfig,
+) -> R<()> {
+    let dev = B::default();
+    let mut model = M::make(&dev);
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    fit(&mut model, &mut opt, &dev, train, cfg, &mut [])?;
+    Err("training finished although the ranks differ".into())
 }
 
 type MlpIn = (Dyn, Const<784>);
