@@ -1,6 +1,7 @@
 //! The inference thread: it owns the model, takes requests from a bounded queue, merges those
 //! that arrive together into one forward pass (dynamic batching) and answers each with its rows.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -112,94 +113,126 @@ impl Drop for Batcher {
     }
 }
 
-/// The thread's loop: until the queue closes, gather a batch, run it, answer it.
+/// A request being answered: its job, the rows done and their outputs.
+struct Work {
+    job: Job,
+    done: usize,
+    out: Vec<f32>,
+}
+
+/// The thread's loop: until the queue closes and every request is answered, run forward
+/// passes of at most `max_batch` samples. A pass takes the waiting requests in order, a
+/// request larger than what is left of the pass giving only a slice; a request that still has
+/// rows to run goes behind those that arrived meanwhile, so a small request waits for at most
+/// one slice of a large one, however large.
 fn run(model: &dyn Servable, rx: &Receiver<Job>, b: Batching, metrics: &Metrics) {
-    let mut held: Option<Job> = None;
+    let (per_in, per_out) = (numel(model.input_dims()), numel(model.output_dims()));
+    let max_batch = b.max_batch.max(1);
+    let mut queue: VecDeque<Work> = VecDeque::new();
     loop {
-        let first = match held.take() {
-            Some(job) => job,
-            None => match rx.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            },
-        };
-        let mut rows = first.batch;
-        let mut jobs = vec![first];
-        let deadline = Instant::now() + b.max_wait;
-        while rows < b.max_batch {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let next = if left.is_zero() { rx.try_recv().ok() } else { rx.recv_timeout(left).ok() };
-            match next {
-                Some(job) if rows + job.batch <= b.max_batch => {
-                    rows += job.batch;
-                    jobs.push(job);
+        if queue.is_empty() {
+            // Idle: wait for a request, then up to `max_wait` for others to join its pass.
+            let Ok(job) = rx.recv() else { return };
+            admit(model, job, &mut queue);
+            let deadline = Instant::now() + b.max_wait;
+            while rows(&queue) < max_batch {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let next =
+                    if left.is_zero() { rx.try_recv().ok() } else { rx.recv_timeout(left).ok() };
+                match next {
+                    Some(job) => admit(model, job, &mut queue),
+                    None => break,
                 }
-                // Too big to join: it starts the next batch.
-                Some(job) => {
-                    held = Some(job);
-                    break;
-                }
-                None => break,
+            }
+            if queue.is_empty() {
+                continue; // every request was refused by the model's check
             }
         }
-        // A closed queue still hands out what it holds before `recv` fails.
-        answer(model, jobs, rows, b.max_batch, metrics);
+        // One pass over the front of the queue.
+        let (mut values, mut parts) = (Vec::new(), Vec::new());
+        for (i, w) in queue.iter().enumerate() {
+            let n = (w.job.batch - w.done).min(max_batch - values.len() / per_in);
+            if n == 0 {
+                break;
+            }
+            values.extend_from_slice(&w.job.values[w.done * per_in..(w.done + n) * per_in]);
+            parts.push((i, n));
+        }
+        let n = values.len() / per_in;
+        metrics.record_batch(n);
+        let outcome = match catch_unwind(AssertUnwindSafe(|| model.predict(&values, n))) {
+            Ok(Ok(out)) if out.len() == n * per_out => Ok(out),
+            Ok(Ok(out)) => Err(Failed::Model(format!(
+                "the model gave {} values for {n} samples of {per_out}",
+                out.len()
+            ))),
+            Ok(Err(e)) => Err(Failed::Model(format!("the model failed on this batch: {e}"))),
+            Err(_) => {
+                Err(Failed::Model("the model's forward pass panicked on this batch".to_string()))
+            }
+        };
+        let taken = parts.len();
+        match outcome {
+            Ok(out) => {
+                let mut at = 0;
+                for &(i, n) in &parts {
+                    let w = &mut queue[i];
+                    w.out.extend_from_slice(&out[at..at + n * per_out]);
+                    w.done += n;
+                    at += n * per_out;
+                }
+            }
+            Err(failure) => {
+                for w in queue.drain(..taken) {
+                    let _ = w.job.reply.send(Err(failure.clone()));
+                }
+                continue;
+            }
+        }
+        // Answer the finished requests; one cut short by the pass goes behind what arrived.
+        let mut unfinished = None;
+        for w in queue.drain(..taken) {
+            if w.done == w.job.batch {
+                let _ = w.job.reply.send(finite(&w.out, per_out));
+            } else {
+                unfinished = Some(w);
+            }
+        }
+        while let Ok(job) = rx.try_recv() {
+            admit(model, job, &mut queue);
+        }
+        queue.extend(unfinished);
     }
 }
 
-/// Runs `jobs` (`rows` samples in all) in passes of at most `max_batch` and answers each job.
-fn answer(model: &dyn Servable, jobs: Vec<Job>, rows: usize, max_batch: usize, metrics: &Metrics) {
-    // A request the model cannot take is answered alone, before it can spoil a batch.
-    let (mut kept, mut rows) = (Vec::with_capacity(jobs.len()), rows);
-    for job in jobs {
-        match catch_unwind(AssertUnwindSafe(|| model.check(&job.values, job.batch))) {
-            Ok(Ok(())) => kept.push(job),
-            failed => {
-                let m = match failed {
-                    Ok(Err(e)) => Failed::Input(e.to_string()),
-                    _ => Failed::Model("the model's input check panicked".to_string()),
-                };
-                rows -= job.batch;
-                let _ = job.reply.send(Err(m));
-            }
+/// Queues `job` for the passes, or answers it at once when the model cannot take its values.
+fn admit(model: &dyn Servable, job: Job, queue: &mut VecDeque<Work>) {
+    if job.batch == 0 {
+        let _ = job.reply.send(Ok(Vec::new()));
+        return;
+    }
+    match catch_unwind(AssertUnwindSafe(|| model.check(&job.values, job.batch))) {
+        Ok(Ok(())) => {
+            let out = Vec::with_capacity(job.batch * numel(model.output_dims()));
+            queue.push_back(Work { job, done: 0, out });
+        }
+        Ok(Err(e)) => {
+            let _ = job.reply.send(Err(Failed::Input(e.to_string())));
+        }
+        Err(_) => {
+            let failed = Failed::Model("the model's input check panicked".to_string());
+            let _ = job.reply.send(Err(failed));
         }
     }
-    let jobs = kept;
-    let per_in: usize = model.input_dims().iter().product();
-    let per_out: usize = model.output_dims().iter().product();
-    let mut values = Vec::with_capacity(rows * per_in);
-    for job in &jobs {
-        values.extend_from_slice(&job.values);
-    }
-    let mut outputs = Vec::with_capacity(rows * per_out);
-    let mut failure = None;
-    for chunk in values.chunks(max_batch.max(1) * per_in.max(1)) {
-        let n = chunk.len() / per_in.max(1);
-        metrics.record_batch(n);
-        match catch_unwind(AssertUnwindSafe(|| model.predict(chunk, n))) {
-            Ok(Ok(out)) => outputs.extend(out),
-            Ok(Err(e)) => {
-                failure = Some(Failed::Model(format!("the model failed on this batch: {e}")));
-                break;
-            }
-            Err(_) => {
-                failure = Some(Failed::Model(
-                    "the model's forward pass panicked on this batch".to_string(),
-                ));
-                break;
-            }
-        }
-    }
-    let mut at = 0;
-    for job in jobs {
-        let n = job.batch * per_out;
-        let result = match &failure {
-            Some(e) => Err(e.clone()),
-            None => finite(&outputs[at..at + n], per_out),
-        };
-        at += n;
-        let _ = job.reply.send(result);
-    }
+}
+
+/// Samples waiting in `queue`.
+fn rows(queue: &VecDeque<Work>) -> usize {
+    queue.iter().map(|w| w.job.batch - w.done).sum()
+}
+
+fn numel(dims: &[usize]) -> usize {
+    dims.iter().product::<usize>().max(1)
 }
 
 /// One request's outputs, or which of its instances has a non-finite output.

@@ -29,6 +29,7 @@
 //! ```
 
 mod batcher;
+mod listen;
 mod metrics;
 pub mod request;
 pub mod response;
@@ -37,9 +38,11 @@ mod servable;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 pub use batcher::Batching;
 pub use metrics::Metrics;
@@ -50,6 +53,7 @@ pub use servable::{Servable, Served};
 /// ```
 /// let c = shapeflow_serve::ServeConfig::default();
 /// assert_eq!((c.body_limit, c.queue, c.input_name.as_str()), (16 << 20, 1024, "input"));
+/// assert_eq!((c.max_connections, c.header_timeout.as_secs(), c.shutdown_grace.as_secs()), (1024, 10, 10));
 /// ```
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -65,6 +69,20 @@ pub struct ServeConfig {
     pub output_name: String,
     /// The version the model is served as.
     pub version: String,
+    /// The most connections open at once; one more is answered 503 and closed unread.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open; the connection is then closed.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body (from its headers); then 408.
+    pub body_timeout: Duration,
+    /// The bytes of request bodies and parsed inputs held at once, over all requests (a
+    /// request holds its body plus 4 bytes per value it may hold, at most 3× its body);
+    /// beyond it, 503. Raised to 3 × `body_limit` if lower, so a largest request fits.
+    pub memory_budget: usize,
+    /// After a shutdown signal, how long requests in flight have to finish; connections still
+    /// open then are closed and the server returns.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServeConfig {
@@ -76,6 +94,11 @@ impl Default for ServeConfig {
             input_name: "input".into(),
             output_name: "output".into(),
             version: "1".into(),
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            memory_budget: 512 << 20,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -127,29 +150,62 @@ impl Server {
             input_dims,
             output_dims,
             body_limit: c.body_limit,
+            body_timeout: c.body_timeout,
+            budget: Arc::new(Semaphore::new(c.memory_budget.max(3 * c.body_limit))),
             metrics,
             batcher,
         });
         let router = Router::new().fallback(routes::dispatch).with_state(app);
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        let limits = listen::Limits {
+            max_connections: c.max_connections,
+            header_timeout: c.header_timeout,
+            grace: c.shutdown_grace,
+        };
+        listen::serve(listener, router, limits, shutdown).await
     }
 
-    /// Serves on `addr` (`"127.0.0.1:8501"`) until Ctrl-C, on a runtime of its own.
+    /// Serves on `addr` (`"127.0.0.1:8501"`) until Ctrl-C (SIGINT) or SIGTERM (what Docker,
+    /// Kubernetes and systemd send), on a runtime of its own; then it drains as
+    /// [`Server::serve`] does and returns within `shutdown_grace`.
     pub fn run(self, addr: &str) -> std::io::Result<()> {
         let runtime = tokio::runtime::Runtime::new()?;
-        runtime.block_on(async move {
+        let served: std::io::Result<()> = runtime.block_on(async move {
             let listener = TcpListener::bind(addr).await?;
             eprintln!(
-                "serving \"{}\" on http://{}/v1/models/{} (Ctrl-C stops)",
+                "serving \"{}\" on http://{}/v1/models/{} (Ctrl-C or SIGTERM stops)",
                 self.name,
                 listener.local_addr()?,
                 self.name
             );
-            self.serve(listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-                eprintln!("stopping: answering the requests already received");
+            let grace = self.config.shutdown_grace;
+            self.serve(listener, async move {
+                let signal = stop_signal().await;
+                eprintln!(
+                    "{signal}: answering the requests in flight (at most {} s), then stopping",
+                    grace.as_secs_f64()
+                );
             })
             .await
-        })
+        });
+        served?;
+        // Connections still open after the grace period end with the runtime, at once.
+        runtime.shutdown_background();
+        Ok(())
     }
+}
+
+/// The first of Ctrl-C (SIGINT) and, on Unix, SIGTERM; its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::batcher::{Batcher, Failed, Job, Rejected};
 use crate::metrics::Metrics;
@@ -26,6 +26,9 @@ pub(crate) struct App {
     pub input_dims: Vec<usize>,
     pub output_dims: Vec<usize>,
     pub body_limit: usize,
+    pub body_timeout: std::time::Duration,
+    /// Bytes of request bodies and parsed inputs held at once (`ServeConfig::memory_budget`).
+    pub budget: Arc<Semaphore>,
     pub metrics: Arc<Metrics>,
     pub batcher: Batcher,
 }
@@ -176,17 +179,37 @@ fn metadata(app: &App) -> Response {
 /// still sending, reads the answer instead of a reset connection.
 const DRAIN_MAX: usize = 64 << 20;
 
-/// The request body, or 413 when it is over `limit` (the connection then closes) or 400 when it
-/// cannot be read.
-async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Response> {
-    let too_big = || {
-        let msg = format!("the request body is larger than the limit of {limit} bytes");
-        let mut r = ApiError(StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
+/// The request body, or 413 when it is over the limit (the connection then closes), 408 when
+/// it does not arrive within the body timeout, 503 when the server's memory budget is spent,
+/// 400 when it cannot be read. The permit holds the body's bytes in the budget.
+async fn read_body(
+    app: &App,
+    mut body: Body,
+) -> Result<(Vec<u8>, Option<OwnedSemaphorePermit>), Response> {
+    let limit = app.body_limit;
+    let closing = |status: StatusCode, msg: String| {
+        let mut r = ApiError(status, msg).into_response();
         r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         r
     };
-    let (mut bytes, mut total) = (Vec::new(), 0usize);
-    while let Some(frame) = body.frame().await {
+    let too_big = || {
+        let msg = format!("the request body is larger than the limit of {limit} bytes");
+        closing(StatusCode::PAYLOAD_TOO_LARGE, msg)
+    };
+    let deadline = tokio::time::Instant::now() + app.body_timeout;
+    let (mut bytes, mut total, mut held) = (Vec::new(), 0usize, None);
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                let msg = format!(
+                    "the request body did not arrive within {} s",
+                    app.body_timeout.as_secs_f64()
+                );
+                return Err(closing(StatusCode::REQUEST_TIMEOUT, msg));
+            }
+        };
         let frame = frame.map_err(|e| {
             let msg = format!("the request body could not be read: {e}");
             ApiError(StatusCode::BAD_REQUEST, msg).into_response()
@@ -197,15 +220,41 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Response> {
             return Err(too_big());
         }
         if total <= limit {
+            charge(app, &mut held, data.len())
+                .map_err(|m| closing(StatusCode::SERVICE_UNAVAILABLE, m))?;
             bytes.extend_from_slice(&data);
         }
     }
-    if total > limit { Err(too_big()) } else { Ok(bytes) }
+    if total > limit { Err(too_big()) } else { Ok((bytes, held)) }
+}
+
+/// Adds `bytes` to what this request holds of the memory budget, or says why it cannot.
+fn charge(app: &App, held: &mut Option<OwnedSemaphorePermit>, bytes: usize) -> Result<(), String> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    let more = u32::try_from(bytes)
+        .ok()
+        .and_then(|n| app.budget.clone().try_acquire_many_owned(n).ok())
+        .ok_or_else(|| {
+            "the server holds as many request bytes as its memory budget allows: retry shortly"
+                .to_string()
+        })?;
+    match held {
+        Some(p) => p.merge(more),
+        None => *held = Some(more),
+    }
+    Ok(())
 }
 
 async fn predict(app: &App, body: Body) -> Result<Response, Response> {
-    let bytes = read_body(body, app.body_limit).await?;
-    predict_parsed(app, bytes).await.map_err(IntoResponse::into_response)
+    let (bytes, mut held) = read_body(app, body).await?;
+    // The parsed values: at most one per two bytes of the body, four bytes each.
+    charge(app, &mut held, 2 * bytes.len())
+        .map_err(|m| ApiError(StatusCode::SERVICE_UNAVAILABLE, m).into_response())?;
+    let answer = predict_parsed(app, bytes).await.map_err(IntoResponse::into_response);
+    drop(held);
+    answer
 }
 
 async fn predict_parsed(app: &App, bytes: Vec<u8>) -> Result<Response, ApiError> {

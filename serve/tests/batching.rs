@@ -164,3 +164,36 @@ async fn graceful_shutdown_answers_requests_in_flight_then_refuses_connections()
     let after = reqwest::Client::new().post(url).body("{}").send().await;
     assert!(after.is_err(), "the server still answers after shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_small_request_waits_for_one_slice_of_a_large_one_not_all_of_it() {
+    let probe = Probe { delay: Duration::from_millis(20), ..Probe::default() };
+    let batches = probe.batches.clone();
+    let config = ServeConfig {
+        batching: Batching { max_batch: 16, max_wait: Duration::from_millis(1) },
+        ..ServeConfig::default()
+    };
+    let s = Arc::new(start("probe", probe, config).await);
+    let big = json!({ "instances": (0..160).map(|i| [i as f32, 0.0]).collect::<Vec<_>>() });
+    let (s1, s2) = (s.clone(), s.clone());
+    let large = tokio::spawn(async move {
+        let (code, v) = s1.post("/v1/models/probe:predict", big.to_string()).await;
+        assert_eq!(code, 200);
+        assert_eq!(v["predictions"][159], json!([318]));
+        Instant::now()
+    });
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let small = tokio::spawn(async move {
+        let (code, v) =
+            s2.post("/v1/models/probe:predict", json!({"instances": [[7, 0]]}).to_string()).await;
+        assert_eq!((code, &v["predictions"]), (200, &json!([[14]])));
+        Instant::now()
+    });
+    let (large, small) = (large.await.unwrap(), small.await.unwrap());
+    assert!(small < large, "the batch-1 request finished after the 160-sample one");
+    // Ten slices of 16 for the large request; the small one rode in one of them or its own.
+    let passes = batches.lock().unwrap().clone();
+    assert!(passes.iter().all(|&n| n <= 16), "{passes:?}");
+    assert_eq!(passes.iter().sum::<usize>(), 161, "{passes:?}");
+    Arc::try_unwrap(s).ok().unwrap().shutdown().await;
+}
