@@ -1,10 +1,11 @@
 //! The thread an engine's library runs on: jobs in, results out, in the order they were
 //! started (the same order on every rank).
 
-use std::sync::Mutex;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shapeflow_core::distributed::{Pending, Values};
 use shapeflow_core::{Error, Result};
@@ -29,6 +30,9 @@ pub(crate) struct EngineThread {
     jobs: Mutex<Option<Sender<Job>>>,
     done: Mutex<Receiver<()>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set when a collective timed out: the thread is stuck in the library, so every later
+    /// collective fails at once and the drop does not wait for it.
+    stalled: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for EngineThread {
@@ -84,10 +88,22 @@ impl EngineThread {
             jobs: Mutex::new(Some(jobs_tx)),
             done: Mutex::new(done_rx),
             thread: Mutex::new(Some(thread)),
+            stalled: Arc::new(AtomicBool::new(false)),
         })
     }
 
+    /// Queues a collective; its `Pending` fails `timeout` after this call (not after the wait
+    /// starts), and once one has timed out every later one fails at once, so a stuck or dead
+    /// rank is an error within the timeout, not after one timeout per collective.
     fn submit(&self, what: &str, make: impl FnOnce(Sender<Result<Values>>) -> Job) -> Pending {
+        if self.stalled.load(Ordering::SeqCst) {
+            return Pending::ready(Err(Error::Distributed(format!(
+                "{what}: an earlier collective of the {} engine got no answer from the other \
+                 ranks within {} s; none runs after that",
+                self.name,
+                self.timeout.as_secs_f64()
+            ))));
+        }
         let (tx, rx) = mpsc::channel();
         let sent = match self.jobs.lock() {
             Ok(jobs) => jobs.as_ref().is_some_and(|j| j.send(make(tx)).is_ok()),
@@ -100,7 +116,24 @@ impl EngineThread {
             ))));
         }
         let what = format!("{what} ({} engine, rank {} of {})", self.name, self.rank, self.world);
-        Pending::channel(rx, self.timeout, what)
+        let (deadline, timeout, stalled) =
+            (Instant::now() + self.timeout, self.timeout, self.stalled.clone());
+        Pending::deferred(move || {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(result) => result,
+                Err(RecvTimeoutError::Timeout) => {
+                    stalled.store(true, Ordering::SeqCst);
+                    Err(Error::Distributed(format!(
+                        "{what}: no answer from the other ranks within {} s; a rank has failed, \
+                         stopped or hangs (see its own output)",
+                        timeout.as_secs_f64()
+                    )))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    Err(Error::Distributed(format!("{what}: the engine stopped")))
+                }
+            }
+        })
     }
 
     pub fn sum(&self, values: Values) -> Pending {
@@ -121,10 +154,14 @@ impl EngineThread {
 impl Drop for EngineThread {
     /// Closes the queue and lets the thread finalize the engine (`MPI_Finalize` waits for the
     /// other ranks to finish too); a thread stuck in a collective (a rank that died or hangs)
-    /// is left behind after the engine's timeout instead of hanging the process's exit.
+    /// is left behind at once when a collective has timed out, and after the engine's timeout
+    /// otherwise, instead of hanging the process's exit.
     fn drop(&mut self) {
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();
+        }
+        if self.stalled.load(Ordering::SeqCst) {
+            return;
         }
         let finished =
             self.done.lock().map(|d| d.recv_timeout(self.timeout).is_ok()).unwrap_or(false);

@@ -301,7 +301,10 @@ impl DataParallel {
             row[self.rank()] = if matches!(e, Error::NonFinite(_)) { 1.0 } else { 2.0 };
         }
         row.extend(values);
-        self.sum(&mut row)?;
+        if let Err(e) = self.sum(&mut row) {
+            // This rank's own failure (a collective that timed out) says more than the sum's.
+            return Err(local.err().unwrap_or(e));
+        }
         let failed: Vec<usize> = (0..world).filter(|&r| row[r] != 0.0).collect();
         if failed.is_empty() {
             return Ok(row.split_off(world));

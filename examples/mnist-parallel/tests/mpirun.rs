@@ -107,10 +107,13 @@ fn data_parallel_under_mpirun() {
         assert!(!r.output.contains("double free") && r.seconds < 60.0, "{kind}: {}", r.output);
     }
 
+    // A rank that hangs: the other stops with the timeout's error after one timeout (3 s),
+    // not one per collective, and exits without waiting for the hung rank again.
     let r = mpirun(bin, &["hang", "1"]);
     assert!(!r.ok, "{}", r.output);
     assert!(r.output.contains("no answer from the other ranks within 3 s"), "{}", r.output);
-    assert!(r.seconds < Duration::from_secs(60).as_secs_f64(), "took {:.0} s", r.seconds);
+    println!("hang: the run ended {:.1} s after it started (timeout 3 s)", r.seconds);
+    assert!(r.seconds < Duration::from_secs(20).as_secs_f64(), "took {:.0} s", r.seconds);
 }
 
 /// Without an MPI library the engine's start is an error that says what was tried (no MPI
