@@ -51,7 +51,8 @@
 pub use shapeflow_core::{
     Activation, Backend, Const, Dim, Dims, Dyn, Elem, Error, Init, Layer, LayerTo, Module, Result,
     Rng, Shape, Tensor, autograd, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith,
-    fit, graph, init, layers, loss, metrics, module, operand, ops, optim, rng, seq, shape, summary,
+    fit, graph, init, layers, loss, metrics, module, operand, ops, optim, rng, seq, shape,
+    skip_test, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
 pub use shapeflow_macros::{Init, Module, dim, model};

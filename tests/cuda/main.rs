@@ -15,5 +15,5 @@ mod runtime;
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn cuda_suite_needs_the_cuda_feature() {
-    println!("skipped: build with `--features cuda` to run the CUDA suite");
+    shapeflow::skip_test("build with `--features cuda` (and a GPU) to run the CUDA suite");
 }

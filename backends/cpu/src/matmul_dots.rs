@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn matches_f64_dot_products() {
         if !crate::matmul_row::available() {
-            eprintln!("skipped: no AVX-512 on this machine");
+            shapeflow_core::skip_test("no AVX-512 on this machine");
             return;
         }
         for (m, k, n) in [(1, 5, 1), (3, 17, 2), (8, 4099, 9), (16, 7744, 72), (5, 2048, 7)] {

@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn matches_f64_products() {
         if !available() {
-            eprintln!("skipped: no AVX2/FMA on this machine");
+            shapeflow_core::skip_test("no AVX2/FMA on this machine");
             return;
         }
         for (m, k, n) in

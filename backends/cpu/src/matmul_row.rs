@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn matches_f64_dot_products() {
         if !available() {
-            eprintln!("skipped: no AVX-512 on this machine");
+            shapeflow_core::skip_test("no AVX-512 on this machine");
             return;
         }
         for (k, n) in [(1, 3), (15, 7), (16, 5), (17, 9), (63, 4), (64, 33), (100, 700), (784, 512)]

@@ -221,7 +221,7 @@ mod tests {
         match Cuda::new(0) {
             Ok(gpu) => assert!(!gpu.device_name().is_empty()),
             Err(e) => {
-                println!("skipped: {e}");
+                shapeflow_core::skip_test(&e);
                 assert!(e.to_string().contains("CUDA"), "{e}");
             }
         }

@@ -20,8 +20,8 @@ fn every_kernel_compiles_for_sm80_and_sm90() {
             std::env::var("SHAPEFLOW_REQUIRE_NVRTC").is_err(),
             "SHAPEFLOW_REQUIRE_NVRTC is set but NVRTC (libnvrtc.so) cannot be loaded; check LD_LIBRARY_PATH"
         );
-        println!(
-            "skipped: NVRTC (libnvrtc.so) cannot be loaded; set LD_LIBRARY_PATH (see .ci/run)"
+        shapeflow_core::skip_test(
+            "NVRTC (libnvrtc.so) cannot be loaded; put it on LD_LIBRARY_PATH (`pip install nvidia-cuda-nvrtc`, as .ci/run does)",
         );
         return;
     }
@@ -58,7 +58,9 @@ fn every_kernel_compiles_for_sm80_and_sm90() {
 #[test]
 fn nvrtc_reports_its_version_and_architectures() {
     if !nvrtc_present() {
-        println!("skipped: NVRTC (libnvrtc.so) cannot be loaded");
+        shapeflow_core::skip_test(
+            "NVRTC (libnvrtc.so) cannot be loaded; put it on LD_LIBRARY_PATH (`pip install nvidia-cuda-nvrtc`, as .ci/run does)",
+        );
         return;
     }
     let version = nvrtc_version().unwrap();
@@ -72,7 +74,9 @@ fn nvrtc_reports_its_version_and_architectures() {
 #[test]
 fn a_broken_kernel_is_reported_with_nvrtc_s_log() {
     if !nvrtc_present() {
-        println!("skipped: NVRTC (libnvrtc.so) cannot be loaded");
+        shapeflow_core::skip_test(
+            "NVRTC (libnvrtc.so) cannot be loaded; put it on LD_LIBRARY_PATH (`pip install nvidia-cuda-nvrtc`, as .ci/run does)",
+        );
         return;
     }
     let e = compile(

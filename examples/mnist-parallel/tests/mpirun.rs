@@ -50,7 +50,7 @@ fn data_parallel_under_mpirun() {
         if std::env::var("SHAPEFLOW_REQUIRE_MPI").is_ok_and(|v| v == "1") {
             panic!("SHAPEFLOW_REQUIRE_MPI=1 but {why}");
         }
-        println!("skipped: {why}");
+        shapeflow::skip_test(why);
         return;
     }
     let bin = Path::new(env!("CARGO_BIN_EXE_dp-check"));

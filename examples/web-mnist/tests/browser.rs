@@ -41,7 +41,7 @@ fn tools_present() -> bool {
     if std::env::var("SHAPEFLOW_REQUIRE_WASM").is_ok_and(|v| v == "1") {
         panic!("SHAPEFLOW_REQUIRE_WASM=1 but {why}");
     }
-    eprintln!("skipped: {why}");
+    shapeflow::skip_test(why);
     false
 }
 

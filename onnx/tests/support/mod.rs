@@ -38,7 +38,10 @@ pub fn onnx_runtime_available() -> bool {
     if std::env::var("SHAPEFLOW_REQUIRE_ONNX").is_ok_and(|v| v == "1") {
         panic!("SHAPEFLOW_REQUIRE_ONNX=1 but onnx/onnxruntime cannot be imported: {why}");
     }
-    eprintln!("skipped: onnx and onnxruntime are not importable ({why}); .ci/run installs them");
+    let last = why.lines().last().unwrap_or_default();
+    shapeflow::skip_test(format!(
+        "onnx and onnxruntime are not importable ({last}); .ci/run installs them"
+    ));
     false
 }
 
