@@ -11,6 +11,31 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+/// The scalar `visit_*` methods of a visitor for which any scalar is an error:
+/// `self.kind_error(kind)` with the value's kind (`"a string"`, `"a number"`, …).
+macro_rules! scalars_are_errors {
+    () => {
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(self.kind_error("a string"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(self.kind_error("a number"))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(self.kind_error("a number"))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(self.kind_error("a number"))
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(self.kind_error("a boolean"))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Err(self.kind_error("null"))
+        }
+    };
+}
+
 /// How the request was written, which decides how the answer is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -132,30 +157,17 @@ impl<'de> Visitor<'de> for Body<'_, '_> {
         })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Instances, A::Error> {
-        Err(self.0.fail(not_an_object("a list")))
+        Err(self.kind_error("a list"))
     }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Instances, E> {
-        Err(self.0.fail(not_an_object("a string")))
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Instances, E> {
-        Err(self.0.fail(not_an_object("a number")))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Instances, E> {
-        Err(self.0.fail(not_an_object("a number")))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Instances, E> {
-        Err(self.0.fail(not_an_object("a number")))
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Instances, E> {
-        Err(self.0.fail(not_an_object("a boolean")))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Instances, E> {
-        Err(self.0.fail(not_an_object("null")))
-    }
+    scalars_are_errors!();
 }
 
-fn not_an_object(kind: &str) -> String {
-    format!("the request body must be a JSON object with \"instances\" or \"inputs\", got {kind}")
+impl Body<'_, '_> {
+    fn kind_error<E: serde::de::Error>(&self, kind: &str) -> E {
+        self.0.fail(format!(
+            "the request body must be a JSON object with \"instances\" or \"inputs\", got {kind}"
+        ))
+    }
 }
 
 /// The value of `"instances"` (a list of instances, each a tensor or `{"input": tensor}`) or of
@@ -171,6 +183,9 @@ impl Batch<'_, '_> {
             Format::Row => "instances",
             Format::Columnar => "inputs",
         }
+    }
+    fn kind_error<E: serde::de::Error>(&self, kind: &str) -> E {
+        self.not_a_list(self.path(), kind)
     }
     fn not_a_list<E: serde::de::Error>(&self, path: &str, kind: &str) -> E {
         self.ctx.fail(match self.format {
@@ -208,24 +223,7 @@ impl<'de> Visitor<'de> for Batch<'_, '_> {
         let seed = NamedList { ctx, path: &path };
         named(ctx, map, "inputs", seed)
     }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Instances, E> {
-        Err(self.not_a_list(self.path(), "a string"))
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Instances, E> {
-        Err(self.not_a_list(self.path(), "a number"))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Instances, E> {
-        Err(self.not_a_list(self.path(), "a number"))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Instances, E> {
-        Err(self.not_a_list(self.path(), "a number"))
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Instances, E> {
-        Err(self.not_a_list(self.path(), "a boolean"))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Instances, E> {
-        Err(self.not_a_list(self.path(), "null"))
-    }
+    scalars_are_errors!();
 }
 
 /// The list under `{"inputs": {"input": ...}}`.
@@ -250,30 +248,18 @@ impl<'de> Visitor<'de> for NamedList<'_, '_, '_> {
         instances(self.ctx, seq, self.path, Format::Columnar)
     }
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Instances, A::Error> {
-        Err(self.ctx.fail(list_of_instances(self.path, "an object")))
+        Err(self.kind_error("an object"))
     }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Instances, E> {
-        Err(self.ctx.fail(list_of_instances(self.path, "a string")))
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Instances, E> {
-        Err(self.ctx.fail(list_of_instances(self.path, "a number")))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Instances, E> {
-        Err(self.ctx.fail(list_of_instances(self.path, "a number")))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Instances, E> {
-        Err(self.ctx.fail(list_of_instances(self.path, "a number")))
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Instances, E> {
-        Err(self.ctx.fail(list_of_instances(self.path, "a boolean")))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Instances, E> {
-        Err(self.ctx.fail(list_of_instances(self.path, "null")))
-    }
+    scalars_are_errors!();
 }
 
-fn list_of_instances(path: &str, kind: &str) -> String {
-    format!("{path} must be a list of instances (the batch first), got {kind}")
+impl NamedList<'_, '_, '_> {
+    fn kind_error<E: serde::de::Error>(&self, kind: &str) -> E {
+        self.ctx.fail(format!(
+            "{} must be a list of instances (the batch first), got {kind}",
+            self.path
+        ))
+    }
 }
 
 /// The value of the one key of `{"input": ...}` at `at`, read with `seed`.

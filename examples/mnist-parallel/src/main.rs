@@ -45,7 +45,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         batch_size: 64,
         seed: args.seed.wrapping_add(1),
         metrics: vec![Metric::Accuracy],
-        validation: Validation::Data(mnist.test.clone()),
+        validation: Validation::ShuffledSplit(shapeflow::example_args::VALIDATION_SHARE, args.seed),
         checkpoint: Some(args.out.join("training.safetensors")),
         resume: args.resume,
         parallel: Some(dp.clone()),
@@ -60,10 +60,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         // Epochs trained by this run (a resumed run skips the ones in the checkpoint).
         let per_epoch = mnist.train.len().div_ceil(64 * dp.world()) as u64;
         let epochs = (stats.steps / per_epoch.max(1)) as f64;
+        let test = shapeflow::example_args::test_accuracy(&model, &dev, &mnist.test)?;
         println!(
-            "test accuracy {:.2}%; {:.0} samples/s over {} ranks; all-reduce wait {:.2} ms per step \
-             ({:.1} MB of gradients per step); wrote {}/model.safetensors",
+            "validation accuracy {:.2}%; test accuracy {:.2}%; {:.0} samples/s over {} ranks; \
+             all-reduce wait {:.2} ms per step ({:.1} MB of gradients per step); wrote \
+             {}/{{model.safetensors, training.safetensors}}",
             100.0 * history.last("val_accuracy").unwrap_or(0.0),
+            100.0 * test,
             mnist.train.len() as f64 * epochs / seconds,
             dp.world(),
             1e3 * stats.wait_s / stats.steps.max(1) as f64,
