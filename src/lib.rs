@@ -36,8 +36,12 @@
 //! `Linear<in, out>`, `Conv2d<in, out, kernel, stride = 1, padding = 0, dilation = 1>`, `Conv1d<…>`,
 //! `MaxPool2d<kernel, stride = kernel, padding = 0>`, `AvgPool2d<…>`, `GlobalAvgPool2d`, `Flatten`,
 //! `BatchNorm1d<features, eps = 1e-5, momentum = 0.1>`, `BatchNorm2d<…>`, `Relu`,
-//! `LeakyRelu<negative_slope = 0.01>`, `Sigmoid`, `Tanh`, `Gelu`, `Softmax`, `LogSoftmax`,
-//! `Dropout<p = 0.5>`, `Dropout2d<p = 0.5>`. A layer of your own is written
+//! `LeakyRelu<negative_slope = 0.01>`, `Sigmoid`, `Tanh`, `Gelu`, `GeluTanh`, `Softmax`,
+//! `LogSoftmax`, `Dropout<p = 0.5>`, `Dropout2d<p = 0.5>`, `LayerNorm`, `RmsNorm`, `Narrow`;
+//! merges `Add(a, b)`, `Sub`, `Mul`, `Concat`; for sequences `Embedding`, `Lstm`, `Gru`, `Rnn`,
+//! `RnnRelu`, `LastStep`, `MeanOverTime`, `PositionEmbedding`, `SinusoidalPositions`; attention
+//! `MultiheadAttention`, `CrossAttention`. The guide's models chapter (`docs/guide/models.md`) lists each
+//! with its arguments. A layer of your own is written
 //! `#[custom(output = [sizes…])] name: YourType<B>` (it implements [`Layer`] and [`Init`], and
 //! derives [`Module`]); the compiler checks that its `Layer` impl takes the shape before it and
 //! produces the stated one. `output` may be left out (`#[custom]`) only when no built-in layer
@@ -136,3 +140,36 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/ops.md")]
 pub struct OpsDoctests;
+
+/// The guide's chapters, compiled as doctests so their examples cannot rot.
+#[cfg(doctest)]
+pub mod guide_doctests {
+    #[doc = include_str!("../docs/guide/tensors.md")]
+    pub struct Tensors;
+    #[doc = include_str!("../docs/guide/models.md")]
+    pub struct Models;
+    #[doc = include_str!("../docs/guide/graphs.md")]
+    pub struct Graphs;
+    #[doc = include_str!("../docs/guide/sequences.md")]
+    pub struct Sequences;
+    #[doc = include_str!("../docs/guide/attention.md")]
+    pub struct Attention;
+    #[doc = include_str!("../docs/guide/training.md")]
+    pub struct Training;
+    #[doc = include_str!("../docs/guide/backends.md")]
+    pub struct Backends;
+    #[doc = include_str!("../docs/guide/onnx.md")]
+    pub struct Onnx;
+    #[doc = include_str!("../docs/guide/browser.md")]
+    pub struct Browser;
+    #[doc = include_str!("../docs/guide/serving.md")]
+    pub struct Serving;
+    #[doc = include_str!("../docs/guide/data-parallel.md")]
+    pub struct DataParallel;
+    #[doc = include_str!("../docs/guide/errors.md")]
+    pub struct Errors;
+    #[doc = include_str!("../docs/guide/examples.md")]
+    pub struct Examples;
+    #[doc = include_str!("../docs/guide/benchmarks.md")]
+    pub struct Benchmarks;
+}

@@ -111,6 +111,82 @@ pub fn peak_rss_mib() -> Option<f64> {
 
 /// The table for people: every figure, and shapeflow's ratio to it (above 1: shapeflow better);
 /// where a workload also ran as a replayed CUDA graph (`shapeflow-graph`), its ratio too.
+/// Shapeflow's ratio to `peer` (above 1: shapeflow better): the paired per-round ratios'
+/// median and range where there were rounds, else the medians' ratio; `-` without a shapeflow
+/// figure for the same measure.
+fn ratio_to_peer(figures: &[Figure], peer: &Figure) -> String {
+    let Some(ours) =
+        figures.iter().find(|g| g.implementation == "shapeflow" && g.same_measure(peer))
+    else {
+        return "-".to_string();
+    };
+    if peer.implementation != "shapeflow" && peer.paired.len() > 1 {
+        let mut p = peer.paired.clone();
+        p.sort_by(f64::total_cmp);
+        return format!("{:.2}x ({:.2}–{:.2})", p[p.len() / 2], p[0], p[p.len() - 1]);
+    }
+    format!("{:.2}x", ours.ratio_to(peer))
+}
+
+/// The CPU as `/proc/cpuinfo` gives it: its model name, family and model numbers, and whether
+/// it has AVX-512 (a cloud CPU's name alone may not tell its generation).
+fn cpu_name() -> String {
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return "an unknown CPU".to_string();
+    };
+    let field = |key: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|l| l.split(':').nth(1))
+            .map_or("?".to_string(), |v| v.trim().to_string())
+    };
+    let avx512 = if field("flags").split(' ').any(|f| f == "avx512f") { ", AVX-512" } else { "" };
+    format!(
+        "{} (family {}, model {}{avx512})",
+        field("model name"),
+        field("cpu family"),
+        field("model")
+    )
+}
+
+/// The figures as a Markdown table for the README: one row per shapeflow measure with each
+/// peer's figure and shapeflow's ratio to it, under a line naming the machine.
+pub fn print_markdown(figures: &[Figure]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "`shapeflow-bench {}` on {} ({threads} threads), medians; ratios above 1 mean shapeflow is ahead.\n",
+        std::env::args().skip(1).filter(|a| a != "--markdown").collect::<Vec<_>>().join(" "),
+        cpu_name()
+    );
+    let version = |name: &str| {
+        figures
+            .iter()
+            .find(|g| g.implementation.starts_with(name))
+            .map_or(String::new(), |g| format!(" ({})", g.implementation))
+    };
+    println!(
+        "| workload | measure | shapeflow | PyTorch{} | vs PyTorch | JAX{} | vs JAX |",
+        version("pytorch"),
+        version("jax")
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for f in figures.iter().filter(|f| f.implementation == "shapeflow") {
+        let peer = |name: &str| {
+            figures
+                .iter()
+                .find(|g| g.implementation.starts_with(name) && g.same_measure(f))
+                .map_or(("-".to_string(), "-".to_string()), |g| {
+                    (format!("{:.1}", g.median), ratio_to_peer(figures, g))
+                })
+        };
+        let ((torch, vs_torch), (jax, vs_jax)) = (peer("pytorch"), peer("jax"));
+        println!(
+            "| {} | {} {} | {:.1} | {torch} | {vs_torch} | {jax} | {vs_jax} |",
+            f.workload, f.param, f.unit, f.median
+        );
+    }
+}
+
 pub fn print_table(figures: &[Figure]) {
     println!("threads: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
     let graphs = figures.iter().any(|f| f.implementation == "shapeflow-graph");
@@ -128,26 +204,13 @@ pub fn print_table(figures: &[Figure]) {
     );
     for f in figures {
         let ratio = |implementation: &str| {
-            figures.iter().find(|g| g.implementation == implementation && g.same_measure(f)).map_or(
-                "-".to_string(),
-                |o| {
-                    // Paired per-round ratios, where there are rounds, else the medians'.
-                    if implementation == "shapeflow"
-                        && f.implementation != "shapeflow"
-                        && f.paired.len() > 1
-                    {
-                        let mut p = f.paired.clone();
-                        p.sort_by(f64::total_cmp);
-                        return format!(
-                            "{:.2}x ({:.2}–{:.2})",
-                            p[p.len() / 2],
-                            p[0],
-                            p[p.len() - 1]
-                        );
-                    }
-                    format!("{:.2}x", o.ratio_to(f))
-                },
-            )
+            if implementation == "shapeflow" {
+                return ratio_to_peer(figures, f);
+            }
+            figures
+                .iter()
+                .find(|g| g.implementation == implementation && g.same_measure(f))
+                .map_or("-".to_string(), |o| format!("{:.2}x", o.ratio_to(f)))
         };
         let graph =
             if graphs { format!(" {:>14}", ratio("shapeflow-graph")) } else { String::new() };

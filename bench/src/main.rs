@@ -47,6 +47,7 @@
 //!   per-round ratios, printed with their range, so that a slow spell of a noisy machine (shared
 //!   cloud vCPUs) weighs on both sides of a ratio instead of on one.
 //! * `--json`: one JSON object per line per figure instead of the table.
+//! * `--markdown`: a Markdown table (shapeflow, each peer, the ratios, the machine) for the README.
 //!
 //! The process's peak resident memory is reported last (`rss`, MiB).
 
@@ -63,6 +64,7 @@ use figure::Figure;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
+    let markdown = args.iter().any(|a| a == "--markdown");
     let peers = args.iter().any(|a| a == "--peers");
     let rounds = match args.iter().find_map(|a| a.strip_prefix("--rounds=")) {
         None => 1,
@@ -124,6 +126,8 @@ fn main() {
     }
     if json {
         figures.iter().for_each(|f| println!("{}", f.json()));
+    } else if markdown {
+        figure::print_markdown(&figures);
     } else {
         figure::print_table(&figures);
     }

@@ -27,7 +27,8 @@ pub fn dim(input: TokenStream) -> TokenStream {
     dim::expand(input.into()).into()
 }
 
-/// Declares a sequential model whose shapes are checked at compile time.
+/// Declares a model (a chain of layers, or a graph whose layers name what they read) whose
+/// shapes are checked at compile time.
 ///
 /// See the `shapeflow` crate documentation for the syntax and what is generated.
 ///

@@ -91,7 +91,7 @@ pub(crate) fn matmul<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm) {
         && fits(a, b, c, m, k, n)
     {
         // `aᵀ·b` with a small `a` (a convolution's `Wᵀ·dy`): transpose `a` and run a plain
-        // product, which gemm streams ~2× faster (W3's conv2: 155 → 75 µs measured).
+        // product, which gemm streams ~2× faster (the CNN training benchmark's (W3) conv2: 155 → 75 µs measured).
         let mut a_t = CpuBuf::<E>::scratch(m * k);
         transpose_2d(&a[..k * m], &mut a_t, k, m);
         matmul_with(&a_t, b, c, Gemm { trans_a: false, ..g }, parallelism(m, k, n));
@@ -101,7 +101,7 @@ pub(crate) fn matmul<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm) {
         if 4 * m <= n {
             row_major_times_transposed(a, b, c, g);
         } else {
-            // `b` is not much larger than `a` (fc2 of W2, 128×512×256): transpose it and run a
+            // `b` is not much larger than `a` (fc2 of the MLP training benchmark (W2), 128×512×256): transpose it and run a
             // plain product; measured 252 → 192 µs (81 + 110).
             let mut b_t = CpuBuf::<E>::scratch(k * n);
             transpose_2d(&b[..n * k], &mut b_t, n, k);
@@ -119,7 +119,7 @@ fn fits<E>(a: &[E], b: &[E], c: &[E], m: usize, k: usize, n: usize) -> bool {
 /// `c = a·bᵀ (+ beta·c)` with `a` (`m × k`) much smaller than `b` (`n × k`, `n ≥ 4m`): a `Linear`
 /// forward, a batch of rows times wide weights. gemm streams two k-contiguous operands poorly,
 /// so this computes `cᵀ = b·aᵀ` as a plain product after transposing the small `a`, then
-/// transposes the small result back. Measured at W2's 128×784×512: 617 µs (gemm with
+/// transposes the small result back. Measured at the MLP training benchmark's (W2) 128×784×512: 617 µs (gemm with
 /// transposed output strides) → 528 µs (53 + 380 + 37); at 128×512×256 (n = 2m) it was 6 %
 /// slower, hence the `n ≥ 4m` rule.
 fn row_major_times_transposed<E: CpuElem>(a: &[E], b: &[E], c: &mut [E], g: Gemm) {
@@ -165,7 +165,7 @@ pub(crate) fn matmul_with<E: Elem>(a: &[E], b: &[E], c: &mut [E], g: Gemm, par: 
     }
     if trans_b && !trans_a {
         // `a·bᵀ` with both operands k-contiguous (every `Linear` forward): gemm runs this 20–25 %
-        // faster as `cᵀ = b·aᵀ`, writing `c` through transposed strides (measured at W2's
+        // faster as `cᵀ = b·aᵀ`, writing `c` through transposed strides (measured at the MLP training benchmark's (W2)
         // 128×784×512: 718 → 560 µs on 2 threads).
         // SAFETY: as below, with the roles of `a` and `b` swapped: `b` is n×k row-major
         // (column stride 1, row stride k), `aᵀ` is read from `a` (m×k row-major) with row

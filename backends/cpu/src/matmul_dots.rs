@@ -1,9 +1,9 @@
 //! matmul for a small output over a long reduction, `c[i, j] = a[i, :] · b[j, :]` with both
 //! operands row-major along `k` (`a·bᵀ`), in f32 on AVX-512: a convolution's weight gradient
-//! `dW = dy·colsᵀ`, where `k` is every output pixel of the batch (43,264 for W3's first layer)
+//! `dW = dy·colsᵀ`, where `k` is every output pixel of the batch (43,264 for the CNN training benchmark's (W3) first layer)
 //! and `c` has a few dozen to a few thousand values.
 //!
-//! gemm packs both operands for such shapes and ran W3's first-layer product (8×43264×9) at
+//! gemm packs both operands for such shapes and ran the CNN training benchmark's (W3) first-layer product (8×43264×9) at
 //! 10 GFLOP/s. Here each worker takes a fixed share of `k`, computes all of `c` over it in 4×4
 //! tiles of dot products (four rows of `a` against four rows of `b`: eight loads feed sixteen
 //! FMA chains), and the partial results are summed in worker order, so the result does not

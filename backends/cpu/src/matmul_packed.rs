@@ -1,7 +1,7 @@
 //! matmul against a right operand packed once and used many times: `c = a·b (+ c)` with `b`
 //! (`k × n`) stored as panels of 16 columns, each panel `k` rows of 16 contiguous values (zero
 //! past `n`). A recurrent layer multiplies its state by the same `W_hh` at every step (`[32,
-//! 256]·[256, 1024]` in W5, 128 steps); gemm packs `W_hh` again in every call, this packs it once
+//! 256]·[256, 1024]` in the character-LSTM training benchmark (W5), 128 steps); gemm packs `W_hh` again in every call, this packs it once
 //! per pass. In f32 on AVX2 with FMA: tiles of up to 6 rows × 16 columns, 12 accumulators.
 
 /// Columns per panel (two 8-lane vectors).

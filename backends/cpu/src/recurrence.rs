@@ -2,7 +2,7 @@
 //! split into one share of samples per worker for all steps, each worker running its samples'
 //! recurrent products and cell rows step after step. A sample's state depends only on its own
 //! past, so the workers never wait for each other between steps (the step-by-step default forks
-//! and joins twice per step: W5 runs 1 016 steps per training step); `W_hh` is packed once per
+//! and joins twice per step: the character-LSTM training benchmark (W5) runs 1 016 steps per training step); `W_hh` is packed once per
 //! pass for the per-step products (`matmul_packed.rs`).
 //!
 //! [`Sequence::lstm_forward_steps`]: shapeflow_core::backend::Sequence::lstm_forward_steps

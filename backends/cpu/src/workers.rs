@@ -22,7 +22,7 @@ pub(crate) fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 /// Runs the pool's pending jobs until `done`, spinning between them: while `f` of
 /// `on_workers` runs, another worker stays awake and takes each kernel's share at once instead of
-/// being woken from sleep for every one (~20 kernels per training step; W2 +16 %, W3 +15 %).
+/// being woken from sleep for every one (~20 kernels per training step; the MLP training benchmark (W2) +16 %, the CNN training benchmark (W3) +15 %).
 ///
 /// It gives up after [`IDLE_LIMIT`] without work, so it never holds a worker for long: this job
 /// may start on a worker that is itself waiting inside one of `f`'s jobs (rayon runs pending

@@ -4,7 +4,7 @@
 //! instead of multiplying every token's vector; backward sums the gates' gradients per id and
 //! gives `dW_ih` and the table's gradient from those `vocab` rows. The layers, their parameters
 //! and their results are the ones of the two layers run one after the other (up to rounding);
-//! W5's character model spends a quarter of its multiply-adds less.
+//! the character language model of the benchmarks (W5) spends a quarter of its multiply-adds less.
 
 use crate::backend::Backend;
 use crate::dim::{Dim, StaticDim};

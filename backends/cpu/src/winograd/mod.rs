@@ -20,7 +20,7 @@
 //! scheduling. Inside a share, samples are transformed in groups of at least [`SPAN`] tiles so
 //! the products are wide enough to run at the machine's rate while `V` and `M` stay in cache;
 //! the backward pass takes each group through the input gradient and then the weight
-//! gradient, so the group's `dy` comes from memory once for both (W7 +7 % over two passes).
+//! gradient, so the group's `dy` comes from memory once for both (the ResNet training benchmark (W7) +7 % over two passes).
 //!
 //! Files: this one holds the plan (planes, scratch, shares, the products); `weights.rs` the
 //! kernels' transform and its adjoint; `tiles.rs` the three tile transforms, computed on

@@ -11,7 +11,7 @@ use crate::{CpuBuf, CpuElem};
 /// input channels and `k` over the output channels with each kernel rotated by 180°. On all
 /// workers: the kernels' tiles in parallel, then each position's block gathered from them in
 /// parallel (one worker scattering each kernel's 36 values a block apart left the others
-/// idle: 1.4 % of W7 on one core).
+/// idle: 1.4 % of the ResNet training benchmark (W7) on one core).
 pub(super) fn kernels<E: CpuElem>(weight: &[E], o: usize, c: usize, adjoint: bool) -> CpuBuf<E> {
     let (rows, cols) = if adjoint { (c, o) } else { (o, c) };
     let mut tiles = CpuBuf::<E>::scratch(o * c * POS);
