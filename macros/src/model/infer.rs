@@ -38,6 +38,8 @@ pub(crate) struct Site<'a> {
     name: &'a Ident,
     prev: String,
     note: Option<&'a str>,
+    /// The feeding node's lookup table, when it is an `Embedding` ([`Kind::table`]).
+    prev_table: Option<(usize, usize)>,
     trace: &'a str,
     errors: &'a mut Vec<syn::Error>,
 }
@@ -54,6 +56,10 @@ impl Site<'_> {
     /// The input's note, if the node that made it left one.
     pub fn note(&self) -> Option<&str> {
         self.note
+    }
+    /// `(num_embeddings, embedding_dim)` of the feeding `Embedding`, if it is one.
+    pub fn prev_table(&self) -> Option<(usize, usize)> {
+        self.prev_table
     }
     /// Records an error at `span`, followed by the shape trace up to this node.
     pub fn err(&mut self, span: Span, msg: String) {
@@ -268,7 +274,14 @@ fn infer_inputs(
             ),
             None => (trace.clone(), g.name_of(from)),
         };
-        let mut site = Site { name: &node.name, prev, note, trace: &site_trace, errors };
+        let prev_table = match from {
+            NodeRef::Node(i) => match &g.nodes[i].op {
+                Op::Builtin(kind) => kind.table(),
+                _ => None,
+            },
+            NodeRef::Input(_) => None,
+        };
+        let mut site = Site { name: &node.name, prev, note, prev_table, trace: &site_trace, errors };
         let errors_before = site.errors.len();
         // A reused layer follows its owner's rule on its own input.
         let op = match &node.op {

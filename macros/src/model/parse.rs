@@ -102,6 +102,41 @@ impl ArgValue {
     }
 }
 
+/// What `model!` implements itself, and what that impl does: a `#[derive]` of one of them on
+/// the model would conflict with it (rustc's E0119, which does not say which impl to drop).
+const GENERATED: &[(&str, &str)] = &[
+    ("Debug", "it prints the architecture, as PyTorch's `print(model)` does"),
+    ("Module", "its parameters under PyTorch's `state_dict` names"),
+    ("Init", "each layer initialised as PyTorch's, through `new(&device, seed)`"),
+];
+
+/// An error for each derive of a trait `model!` implements itself.
+fn check_derives(attrs: &[Attribute], model: &Ident) -> syn::Result<()> {
+    let mut errors: Option<syn::Error> = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let paths = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, Token![,]>::parse_terminated,
+        )?;
+        for path in paths {
+            let Some(last) = path.segments.last() else { continue };
+            let Some((name, what)) = GENERATED.iter().find(|(n, _)| last.ident == n) else {
+                continue;
+            };
+            let e = syn::Error::new_spanned(
+                &path,
+                format!(
+                    "`model!` implements `{name}` for `{model}` itself ({what}): remove `{name}` from this `derive`"
+                ),
+            );
+            match &mut errors {
+                Some(all) => all.combine(e),
+                None => errors = Some(e),
+            }
+        }
+    }
+    errors.map_or(Ok(()), Err)
+}
+
 impl Parse for ModelDef {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
@@ -110,6 +145,7 @@ impl Parse for ModelDef {
             syn::Error::new(e.span(), "expected `struct Name { input: [...], layer: Kind, ... }`")
         })?;
         let name: Ident = input.parse()?;
+        check_derives(&attrs, &name)?;
         let body;
         let brace = braced!(body in input);
         let body_span = brace.span.close();

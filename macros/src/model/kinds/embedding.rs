@@ -63,6 +63,9 @@ impl Kind for Embedding {
         }
         Some(Out::new(vec![shape[0], self.dim]))
     }
+    fn table(&self) -> Option<(usize, usize)> {
+        Some((self.vocab, self.dim))
+    }
     fn ty(&self) -> TokenStream {
         let (p, v, d) = (private(), size_type(self.vocab), size_type(self.dim));
         quote!(#p::layers::Embedding<#v, #d, B>)

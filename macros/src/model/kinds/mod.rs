@@ -134,6 +134,11 @@ pub(crate) trait Kind {
     fn fusion(&self) -> Fusion {
         Fusion::None
     }
+    /// A lookup table's `(num_embeddings, embedding_dim)` (an `Embedding`), so that the layer
+    /// after it can name both readings of swapped arguments.
+    fn table(&self) -> Option<(usize, usize)> {
+        None
+    }
     /// The shape rule of a two-input kind, for inputs `a` and `b` (whose traces `site` carries).
     fn infer2(&self, site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
         let _ = b;

@@ -82,9 +82,10 @@ impl Kind for Recurrent {
             let help = if is_seq(shape) {
                 String::new()
             } else {
+                // The steps become the runtime `seq`; each step keeps this layer's input size.
                 format!(
                     "\n  = help: a sequence input is declared with its runtime length first: `input: [seq, {}]`",
-                    shape.iter().product::<usize>()
+                    self.input.0
                 )
             };
             site.err(
@@ -98,10 +99,18 @@ impl Kind for Recurrent {
             return None;
         }
         if shape[1] != self.input.0 {
+            // An `Embedding<V, D>` whose arguments look swapped (its table has as many rows as
+            // this layer has input features): name both readings.
+            let swapped = match site.prev_table() {
+                Some((rows, width)) if rows == self.input.0 && width == shape[1] => format!(
+                    ", or, if `{prev}` should hold {width} tokens of width {rows}, `{prev}: Embedding<{width}, {rows}>` (num_embeddings, then embedding_dim)"
+                ),
+                _ => String::new(),
+            };
             site.err(
                 self.input.1,
                 format!(
-                    "`{name}` expects {} input features per step but `{prev}` produces {}\n  = help: write `{name}: {}<{}>`",
+                    "`{name}` expects {} input features per step but `{prev}` produces {}\n  = help: write `{name}: {}<{}>`{swapped}",
                     self.input.0,
                     shape[1],
                     self.kind,
