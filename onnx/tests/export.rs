@@ -135,7 +135,7 @@ fn cross_attention_over_a_second_sequence_matches_in_onnx_runtime() {
     let (mem, mem_padded, mem_steps) = make(&mem_lens, 7);
     let t = Tensor::<(Dyn, Dyn, Const<8>), Cpu>::from_sequences(&dev, &tgt).unwrap();
     let m = Tensor::<(Dyn, Dyn, Const<8>), Cpu>::from_sequences(&dev, &mem).unwrap();
-    let (want,) = model.forward(&t, &m);
+    let want = model.forward(&t, &m);
     let lens = |l: &[usize]| l.iter().map(|&v| v as f64).collect::<Vec<_>>();
     let feeds = [
         ("tgt", vec![3, tgt_steps, 8], tgt_padded, "float32"),

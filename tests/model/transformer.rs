@@ -119,12 +119,12 @@ fn a_pytorch_transformer_decoder_layer_loads_and_matches() {
     let valid: Vec<f64> =
         (0..3 * 4 * 8).map(|i| f64::from(u8::from((i / 8) % 4 < tl[i / 32]))).collect();
     let masked = |v: Vec<f64>| v.iter().zip(&valid).map(|(a, m)| a * m).collect::<Vec<_>>();
-    let ((y,), cache) = dec.forward_train(&tgt, &mem);
+    let (y, cache) = dec.forward_train(&tgt, &mem);
     assert_close("decoder y", &masked(y.to_vec()), &nums(&case["y"]), 1e-10, 1e-10);
     let r =
         Tensor::<(Dyn, Dyn, Const<8>), Cpu64>::from_vec(&dev, &[3, 4, 8], masked(nums(&case["r"])))
             .unwrap();
-    let ((dt, dm), g) = dec.backward_with_input(&cache, (&r,)).unwrap();
+    let ((dt, dm), g) = dec.backward_with_input(&cache, &r).unwrap();
     assert_close("decoder dtgt", &masked(dt.to_vec()), &nums(&case["dtgt"]), 1e-10, 1e-10);
     assert_close("decoder dmemory", &dm.to_vec(), &nums(&case["dmemory"]), 1e-10, 1e-10);
     g.visit_params(&mut String::new(), &mut |name, _, s| {

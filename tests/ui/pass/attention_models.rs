@@ -62,6 +62,6 @@ fn main() {
     let dl = DecoderLayer::<Cpu>::new(&dev, 0);
     let tgt = Tensor::<(Dyn, Dyn, Const<32>), Cpu>::from_sequences(&dev, &[vec![0.1; 64]]).unwrap();
     let memory = Tensor::<(Dyn, Dyn, Const<32>), Cpu>::from_sequences(&dev, &[vec![0.2; 96]]).unwrap();
-    let (y,) = dl.forward(&tgt, &memory);
+    let y = dl.forward(&tgt, &memory);
     assert_eq!(y.dims(), &[1, 2, 32]);
 }

@@ -54,6 +54,12 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
             .iter()
             .map(|&r| shape_type(shapes.of(r).map_or(&[][..], |s| s.as_slice())))
             .collect();
+        // The same signatures as the working expansion (`multi.rs`): one output as itself.
+        let (out_ty, dys) = if outs.len() == 1 {
+            (quote!(#( #p::Tensor<#outs, B> )*), quote!(dy: #( &#p::Tensor<#outs, B> )*))
+        } else {
+            (quote!((#( #p::Tensor<#outs, B>, )*)), quote!(dys: (#( &#p::Tensor<#outs, B>, )*)))
+        };
         return quote! {
             #(#attrs)*
             #vis struct #name<B: #p::Backend>(::core::marker::PhantomData<B>);
@@ -61,10 +67,10 @@ pub(crate) fn fallback(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStrea
             #[allow(unused_variables, clippy::all)]
             impl<B: #p::Backend> #name<B> {
                 pub fn new(dev: &B, seed: u64) -> Self { ::core::unreachable!() }
-                pub fn forward(&self, #( #args: &#p::Tensor<#tys, B>, )*) -> (#( #p::Tensor<#outs, B>, )*) { ::core::unreachable!() }
-                pub fn forward_train(&mut self, #( #args: &#p::Tensor<#tys, B>, )*) -> ((#( #p::Tensor<#outs, B>, )*), #cache_name<B>) { ::core::unreachable!() }
-                pub fn backward(&self, cache: &#cache_name<B>, dys: (#( &#p::Tensor<#outs, B>, )*)) -> #p::Result<Self> { ::core::unreachable!() }
-                pub fn backward_with_input(&self, cache: &#cache_name<B>, dys: (#( &#p::Tensor<#outs, B>, )*)) -> #p::Result<((#( #p::Tensor<#tys, B>, )*), Self)> { ::core::unreachable!() }
+                pub fn forward(&self, #( #args: &#p::Tensor<#tys, B>, )*) -> #out_ty { ::core::unreachable!() }
+                pub fn forward_train(&mut self, #( #args: &#p::Tensor<#tys, B>, )*) -> (#out_ty, #cache_name<B>) { ::core::unreachable!() }
+                pub fn backward(&self, cache: &#cache_name<B>, #dys) -> #p::Result<Self> { ::core::unreachable!() }
+                pub fn backward_with_input(&self, cache: &#cache_name<B>, #dys) -> #p::Result<((#( #p::Tensor<#tys, B>, )*), Self)> { ::core::unreachable!() }
                 pub fn num_params(&self) -> usize { ::core::unreachable!() }
                 pub fn graph(&self) -> #p::Graph { ::core::unreachable!() }
                 pub fn summary(&self) -> #p::Summary { ::core::unreachable!() }

@@ -1,6 +1,7 @@
 //! A model with several inputs or several outputs: not a `Layer` (which takes one tensor and
 //! returns one), so its passes are inherent methods taking one argument per input and returning
-//! a tuple of outputs; `backward` takes a tuple of output gradients.
+//! its output (a tuple of outputs when it has several); `backward` takes the output's gradient
+//! (a tuple of them when there are several).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -42,8 +43,11 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     let in_tys: Vec<TokenStream> =
         (0..g.inputs.len()).map(|k| plan.value_type(NodeRef::Input(k))).collect();
     let out_tys: Vec<TokenStream> = g.outputs.iter().map(|&r| plan.value_type(r)).collect();
-    let outs = quote!((#( #p::Tensor<#out_tys, B>, )*));
-    let dys = quote!((#( &#p::Tensor<#out_tys, B>, )*));
+    let (outs, dys_param) = if out_tys.len() == 1 {
+        (quote!(#( #p::Tensor<#out_tys, B> )*), quote!(dy: #( &#p::Tensor<#out_tys, B> )*))
+    } else {
+        (quote!((#( #p::Tensor<#out_tys, B>, )*)), quote!(dys: (#( &#p::Tensor<#out_tys, B>, )*)))
+    };
     let dxs = quote!((#( #p::Tensor<#in_tys, B>, )*));
     let (forward, forward_train, backward, backward_params) =
         (&passes.forward, &passes.forward_train, &passes.backward, &passes.backward_params);
@@ -63,7 +67,7 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     );
     let inputs_doc = g.inputs.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>();
     let forward_doc = format!(
-        "Inference forward pass (dropout off) from the inputs {}, returning the outputs in declared order.",
+        "Inference forward pass (dropout off) from the inputs {}, returning the output (the outputs in declared order, when there are several).",
         inputs_doc.join(", ")
     );
     let decl = super::struct_decl(def, g, &plan);
@@ -94,15 +98,16 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
                 (#output, #cache { #( #cached, )* __backend: ::core::marker::PhantomData })
             }
 
-            /// Generated backward pass: from the gradient of every output (in declared order),
-            /// the gradient of every parameter, as a value of the model's own type.
-            pub fn backward(&self, cache: &#cache<B>, dys: #dys) -> #p::Result<Self> {
+            /// Generated backward pass: from the output's gradient (a tuple, in declared order,
+            /// when there are several outputs), the gradient of every parameter, as a value of the
+            /// model's own type.
+            pub fn backward(&self, cache: &#cache<B>, #dys_param) -> #p::Result<Self> {
                 #( #backward_params )*
                 Ok(Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData })
             }
 
             /// [`Self::backward`] that also returns the gradient of every input, in declared order.
-            pub fn backward_with_input(&self, cache: &#cache<B>, dys: #dys) -> #p::Result<(#dxs, Self)> {
+            pub fn backward_with_input(&self, cache: &#cache<B>, #dys_param) -> #p::Result<(#dxs, Self)> {
                 #( #backward )*
                 Ok((#input_grad, Self { #( #fields: #gs, )* __backend: ::core::marker::PhantomData }))
             }

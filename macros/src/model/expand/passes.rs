@@ -68,17 +68,18 @@ pub(crate) fn passes(g: &Graph, plan: &Plan) -> Passes {
         backward,
         backward_params,
         backward_ready,
-        output: if single { quote!(#(#outs)*) } else { quote!((#(#outs,)*)) },
+        // One output is returned as itself, whatever the number of inputs.
+        output: if g.outputs.len() == 1 { quote!(#(#outs)*) } else { quote!((#(#outs,)*)) },
         input_grad: if single { quote!(#(#grads)*) } else { quote!((#(#grads,)*)) },
         param_grads: gs,
         caches: cs,
     }
 }
 
-/// The caller's gradient of output `k`: `dy` for a model that is a layer (one input, one
-/// output), else `dys.k` (the several-input form takes a tuple of output gradients).
+/// The caller's gradient of output `k`: `dy` for a model with one output, else `dys.k` (a
+/// model with several outputs takes a tuple of output gradients).
 fn output_grad(g: &Graph, k: usize) -> TokenStream {
-    if g.is_layer() {
+    if g.outputs.len() == 1 {
         quote!(dy)
     } else {
         let k = syn::Index::from(k);
