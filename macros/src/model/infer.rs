@@ -281,7 +281,8 @@ fn infer_inputs(
             },
             NodeRef::Input(_) => None,
         };
-        let mut site = Site { name: &node.name, prev, note, prev_table, trace: &site_trace, errors };
+        let mut site =
+            Site { name: &node.name, prev, note, prev_table, trace: &site_trace, errors };
         let errors_before = site.errors.len();
         // A reused layer follows its owner's rule on its own input.
         let op = match &node.op {

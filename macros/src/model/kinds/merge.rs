@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{Kind, KindDef, Out, Steps, private};
-use crate::model::infer::{Site, fmt_shape};
+use crate::model::infer::{SEQ, Site, fmt_shape};
 
 /// A merge kind named `$name`.
 macro_rules! merge {
@@ -42,8 +42,9 @@ impl Kind for Merge {
         if a != b {
             let name = site.name().clone();
             let (first, second) = site.prev().split_once(", ").unwrap_or((site.prev(), "?"));
+            let help = projection(self.0, &name.to_string(), (first, a), (second, b));
             let msg = format!(
-                "`{name}` ({}) needs two values of one shape but `{first}` is {} and `{second}` is {}",
+                "`{name}` ({}) needs two values of one shape but `{first}` is {} and `{second}` is {}{help}",
                 self.0,
                 fmt_shape(a),
                 fmt_shape(b)
@@ -59,6 +60,45 @@ impl Kind for Merge {
     }
     fn describe(&self) -> String {
         self.0.to_string()
+    }
+}
+
+/// The edit that makes a merge's two shapes equal, as a `help:` line: a projection of one value
+/// to the other's shape, inserted before the merge (a `Linear` for feature vectors, a 1×1
+/// `Conv2d` with the right stride for feature maps, as ResNet's shortcut), or nothing when no
+/// single layer does it.
+fn projection(
+    kind: &str,
+    merge: &str,
+    (first, a): (&str, &[usize]),
+    (second, b): (&str, &[usize]),
+) -> String {
+    let edit = |from: &str, layer: String, a_side: bool| {
+        let proj = format!("{from}_proj");
+        let args = if a_side { format!("{proj}, {second}") } else { format!("{first}, {proj}") };
+        format!(
+            "\n  = help: insert `{proj}: {layer}({from}),` before `{merge}` and write `{merge}: {kind}({args})`"
+        )
+    };
+    match (a, b) {
+        // Feature vectors, or sequences of them (a `Linear` runs per step).
+        ([x], [y]) => edit(second, format!("Linear<{y}, {x}>"), false),
+        ([s1, x], [s2, y]) if s1 == s2 && *s1 == SEQ => {
+            edit(second, format!("Linear<{y}, {x}>"), false)
+        }
+        // Feature maps: a 1×1 convolution, strided when one map is a whole multiple of the other.
+        ([c1, h1, w1], [c2, h2, w2]) => {
+            if h1 == h2 && w1 == w2 {
+                edit(second, format!("Conv2d<{c2}, {c1}, 1>"), false)
+            } else if h2 % h1 == 0 && w2 % w1 == 0 && h2 / h1 == w2 / w1 {
+                edit(second, format!("Conv2d<{c2}, {c1}, 1, stride = {}>", h2 / h1), false)
+            } else if h1 % h2 == 0 && w1 % w2 == 0 && h1 / h2 == w1 / w2 {
+                edit(first, format!("Conv2d<{c1}, {c2}, 1, stride = {}>", h1 / h2), true)
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
     }
 }
 

@@ -35,10 +35,27 @@ impl Kind for Narrow {
             return None;
         }
         if start + length > shape[0] {
+            let n = shape[0];
+            // `Narrow<start, length>` takes a length; a user who wrote an end meant `end - start`.
+            let help = if start < n {
+                let end = if start < length && length <= n {
+                    format!(
+                        ", or, if {length} was meant as the end, `{name}: Narrow<{start}, {}>`",
+                        length - start
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "\n  = help: `Narrow<start, length>` takes a length: for the rest of the axis ({start}..{n}) write `{name}: Narrow<{start}, {}>`{end}",
+                    n - start
+                )
+            } else {
+                String::new()
+            };
             let msg = format!(
-                "`{name}` takes entries {start}..{} of the first axis but `{prev}` has {} ({})",
+                "`{name}` takes entries {start}..{} of the first axis but `{prev}` has {n} ({}){help}",
                 start + length,
-                shape[0],
                 fmt_shape(shape)
             );
             site.err(self.length.1, msg);

@@ -1,0 +1,40 @@
+use shapeflow::prelude::*;
+
+// The corrected versions of `merge_shapes_differ.rs`, `add_feature_maps_differ.rs` and
+// `narrow_past_the_end.rs`, each written as its help says.
+model! {
+    pub struct Residual {
+        input x: [8],
+        fc1: Linear<8, 4>,
+        act: Relu,
+        act_proj: Linear<4, 8>(act),
+        sum: Add(x, act_proj),
+    }
+}
+
+model! {
+    pub struct Stage {
+        input x: [16, 8, 8],
+        conv: Conv2d<16, 32, 3, stride = 2, padding = 1>,
+        act: Relu,
+        x_proj: Conv2d<16, 32, 1, stride = 2>(x),
+        sum: Add(act, x_proj),
+    }
+}
+
+model! {
+    pub struct Glu {
+        input x: [8],
+        fc: Linear<8, 6>,
+        lo: Narrow<0, 3>(fc),
+        hi: Narrow<3, 3>(fc),
+        glu: Mul(lo, hi),
+    }
+}
+
+fn main() {
+    let dev = Cpu::default();
+    assert_eq!(Residual::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 8]");
+    assert_eq!(Stage::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 32, 4, 4]");
+    assert_eq!(Glu::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 3]");
+}
