@@ -125,6 +125,33 @@ fn fits(input: &super::ir::Input, shape: &[usize]) -> bool {
         })
 }
 
+/// When only the first axis of `shape` misses the nested model's declared input (channels or
+/// features), the layer that projects it, as a `help:` line: a 1×1 `Conv2d` for feature maps, a
+/// `Linear` for vectors and sequences of them.
+fn projection_help(input: &super::ir::Input, shape: &[usize], prev: &str, node: &Ident) -> String {
+    let dims = &input.dims;
+    if dims.len() != shape.len() {
+        return String::new();
+    }
+    let rest_fits = dims.iter().zip(shape).skip(1).all(|((d, _), &n)| match d {
+        super::ir::Dim::Fixed(m) => *m == n,
+        super::ir::Dim::Runtime(_) => n == SEQ,
+        super::ir::Dim::Any => n != SEQ,
+    });
+    let layer = match (&dims[0].0, shape) {
+        (super::ir::Dim::Fixed(want), [got, _, _]) if rest_fits => {
+            format!("Conv2d<{got}, {want}, 1>")
+        }
+        (super::ir::Dim::Fixed(want), [got]) => format!("Linear<{got}, {want}>"),
+        (super::ir::Dim::Runtime(_), [s, got]) if *s == SEQ => match &dims[1].0 {
+            super::ir::Dim::Fixed(want) => format!("Linear<{got}, {want}>"),
+            _ => return String::new(),
+        },
+        _ => return String::new(),
+    };
+    format!("\n  = help: insert `{prev}_proj: {layer},` between `{prev}` and `{node}`")
+}
+
 /// "1 input", "2 inputs".
 fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
@@ -223,10 +250,15 @@ fn model_node(
                     fmt_shape(&shape)
                 )
             };
+            let help = if position == 0 {
+                projection_help(&model.inputs[0], &shape, site.prev(), &node)
+            } else {
+                String::new()
+            };
             site.err(
                 name.span(),
                 format!(
-                    "`{node}`: the model `{name}` takes input {} but {got}",
+                    "`{node}`: the model `{name}` takes input {} but {got}{help}",
                     fmt_declared(&model.inputs[0])
                 ),
             );

@@ -1,7 +1,8 @@
 use shapeflow::prelude::*;
 
-// The corrected versions of `merge_shapes_differ.rs`, `add_feature_maps_differ.rs` and
-// `narrow_past_the_end.rs`, each written as its help says.
+// The corrected versions of `merge_shapes_differ.rs`, `add_feature_maps_differ.rs`,
+// `narrow_past_the_end.rs` and `nested_model_input_does_not_fit.rs`, each written as its help
+// says.
 model! {
     pub struct Residual {
         input x: [8],
@@ -32,9 +33,27 @@ model! {
     }
 }
 
+model! {
+    pub struct Block {
+        input x: [8, _, _],
+        conv: Conv2d<8, 8, 3, padding = 1>,
+        sum: Add(x, conv),
+    }
+
+    pub struct Net {
+        input: [1, 12, 12],
+        stem: Conv2d<1, 16, 3, padding = 1>,
+        stem_proj: Conv2d<16, 8, 1>,
+        block: Block,
+        gap: GlobalAvgPool2d,
+        fc: Linear<8, 10>,
+    }
+}
+
 fn main() {
     let dev = Cpu::default();
     assert_eq!(Residual::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 8]");
     assert_eq!(Stage::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 32, 4, 4]");
     assert_eq!(Glu::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 3]");
+    assert_eq!(Net::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 10]");
 }
