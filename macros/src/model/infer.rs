@@ -377,8 +377,17 @@ fn infer_inputs(
         // A reused layer's errors: the owner's rule, but not its advice to rewrite the layer.
         if let Op::Shared { owner } = node.op {
             let owner = &g.nodes[owner];
+            let reads = g.name_of(from);
             for e in &mut errors[errors_before..] {
                 let text = e.to_string();
+                // The owner's rule suggests rewriting the layer, which would change the owner
+                // too: offer it as a layer of the node's own instead.
+                let own = text
+                    .lines()
+                    .find_map(|l| l.trim_start().strip_prefix("= help: write `"))
+                    .and_then(|l| l.split('`').next())
+                    .map(|layer| format!("\n  = help: for a layer of its own, not shared, write `{layer}({reads})`"))
+                    .unwrap_or_default();
                 let kept: Vec<&str> =
                     text.lines().filter(|l| !l.trim_start().starts_with("= help: write")).collect();
                 let note = format!(
@@ -388,7 +397,9 @@ fn infer_inputs(
                     owner.describe(),
                     owner.name
                 );
-                *e = syn::Error::new(node.name.span(), kept.join("\n") + &note);
+                let (first, rest) = kept.split_first().map_or(("", &[][..]), |(f, r)| (*f, r));
+                let rest: String = rest.iter().map(|l| format!("\n{l}")).collect();
+                *e = syn::Error::new(node.name.span(), format!("{first}{own}{rest}{note}"));
             }
         }
         let shape = out.as_ref().map(|o| o.shape.clone());

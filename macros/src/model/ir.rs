@@ -393,7 +393,12 @@ fn check_every_value_is_read(
     }
     for (k, (name, _)) in def.inputs.iter().enumerate() {
         if !read(NodeRef::Input(k)) {
-            errors.push(syn::Error::new(name.span(), format!("no layer reads the input `{name}`")));
+            errors.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "no layer reads the input `{name}`\n  = help: remove `input {name}`, or name it in the layer that should read it: `layer: Kind<…>({name})`"
+                ),
+            ));
         }
     }
 }

@@ -1,8 +1,8 @@
 use shapeflow::prelude::*;
 
 // The corrected versions of `merge_shapes_differ.rs`, `add_feature_maps_differ.rs`,
-// `narrow_past_the_end.rs` and `nested_model_input_does_not_fit.rs`, each written as its help
-// says.
+// `narrow_past_the_end.rs`, `nested_model_input_does_not_fit.rs`, `reused_layer_does_not_fit.rs`
+// and `input_nothing_reads.rs`, each written as its help says.
 model! {
     pub struct Residual {
         input x: [8],
@@ -50,10 +50,28 @@ model! {
     }
 }
 
+model! {
+    pub struct Tied {
+        input x: [5],
+        l1: Linear<5, 4>,
+        act: Tanh,
+        l2: Linear<4, 4>(act),
+    }
+}
+
+model! {
+    pub struct Pair {
+        input a: [8],
+        fc: Linear<8, 2>,
+    }
+}
+
 fn main() {
     let dev = Cpu::default();
     assert_eq!(Residual::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 8]");
     assert_eq!(Stage::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 32, 4, 4]");
     assert_eq!(Glu::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 3]");
     assert_eq!(Net::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 10]");
+    assert_eq!(Tied::<Cpu>::new(&dev, 0).num_params(), 5 * 4 + 4 + 4 * 4 + 4);
+    assert_eq!(Pair::<Cpu>::new(&dev, 0).num_params(), 8 * 2 + 2);
 }
