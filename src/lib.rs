@@ -58,7 +58,7 @@ pub use shapeflow_core::{
     fit, graph, init, layers, loss, metrics, module, operand, ops, optim, rng, seq, shape,
     skip_test, summary,
 };
-pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads};
+pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads, set_num_threads};
 pub use shapeflow_macros::{Init, Module, dim, model};
 
 /// Data-parallel training (see [`shapeflow_core::distributed`]): the [`DataParallel`](distributed::DataParallel)
@@ -94,7 +94,7 @@ pub mod prelude {
     pub use crate::data::{Dataset, Mnist};
     pub use crate::fit::{
         AutogradLoss, CustomLoss, EarlyStopping, FitConfig, LossBatch, LossFn, LrScheduler, Metric,
-        ModelCheckpoint, Validation, Verbosity, evaluate, evaluate_with, fit, predict,
+        ModelCheckpoint, Trainable, Validation, Verbosity, evaluate, evaluate_with, fit, predict,
         predict_classes, predict_proba,
     };
     pub use crate::ops::rules::{Axes2, Axes3, Axes4, Axes5, Axes6};

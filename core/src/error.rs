@@ -135,6 +135,22 @@ impl fmt::Debug for Error {
     }
 }
 
+/// An I/O error from the user's own code (a reader of their own), so `?` works on it in a
+/// function returning [`Result`]; the library's own I/O errors name their file instead.
+///
+/// ```
+/// fn read_my_file() -> shapeflow_core::Result<String> {
+///     Ok(std::fs::read_to_string("/nonexistent/shapeflow-example")?)
+/// }
+/// let e = read_my_file().unwrap_err().to_string();
+/// assert!(e.starts_with("I/O error: "), "{e}");
+/// ```
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io { path: "I/O error".to_string(), source }
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

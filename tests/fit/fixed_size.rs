@@ -475,3 +475,25 @@ fn a_nan_only_in_the_validation_data_says_so() {
     let e = fit_with_a_nan_at(60, &cfg);
     assert!(e.contains("on the validation data after epoch 1") && e.contains("NaN"), "{e}");
 }
+
+#[test]
+fn scoring_batches_are_their_own_option_and_do_not_change_the_scores() {
+    let dev = Cpu::default();
+    let (model, test) = (Clf::<Cpu>::new(&dev, 3), data(100, 9));
+    let metrics = vec![Metric::Accuracy];
+    let score = |eval_batch_size| {
+        let cfg = FitConfig { eval_batch_size, metrics: metrics.clone(), ..Default::default() };
+        evaluate::<_, (Dyn, Const<4>), Const<3>, Cpu>(&model, &dev, &test, &cfg).unwrap()
+    };
+    let (whole, small) = (score(None), score(Some(7)));
+    assert!((whole["loss"] - small["loss"]).abs() < 1e-6, "{whole:?} vs {small:?}");
+    assert_eq!(whole["accuracy"], small["accuracy"]);
+    let mut model = Clf::<Cpu>::new(&dev, 3);
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let cfg = FitConfig { eval_batch_size: Some(0), ..config(1) };
+    let err = train(&mut model, &mut opt, &cfg, &mut []).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "configuration error: fit: `eval_batch_size` is Some(0); it must be at least 1 (or None)"
+    );
+}

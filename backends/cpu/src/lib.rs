@@ -61,6 +61,7 @@ use shapeflow_core::Elem;
 
 pub use buffer::{CpuBuf, Pool};
 pub use matmul::set_matmul_threads;
+pub use workers::set_num_threads;
 
 /// The CPU device, computing in `E` (`f32` or `f64`).
 ///

@@ -68,6 +68,34 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
+/// Sets how many threads the CPU backend runs on (its kernels and `on_workers`), for the whole
+/// process: call it first, before any tensor work. Without it, every core is used (or the
+/// number in the `RAYON_NUM_THREADS` environment variable). An `Err` once the threads have
+/// started (the first kernel starts them) or for 0.
+///
+/// ```
+/// // In a program's `main`, before anything else; here the doctest's own process may have
+/// // started its threads already, which the `Err` says.
+/// match shapeflow_cpu::set_num_threads(2) {
+///     Ok(()) => assert_eq!(rayon::current_num_threads(), 2),
+///     Err(e) => assert!(e.to_string().contains("already running")),
+/// }
+/// ```
+pub fn set_num_threads(n: usize) -> shapeflow_core::Result<()> {
+    if n == 0 {
+        return Err(shapeflow_core::Error::Config(
+            "set_num_threads(0): the CPU backend needs at least one thread".into(),
+        ));
+    }
+    rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|_| {
+        shapeflow_core::Error::Config(format!(
+            "set_num_threads({n}): the CPU backend's {} threads are already running; call it at \
+             the start of `main`, before any tensor work (or set RAYON_NUM_THREADS={n})",
+            rayon::current_num_threads()
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,9 @@ pub struct TsFile {
 
 /// Reads a classification `.ts` file: `@dimensions d`, `@classLabel true c1 c2 …`, then after
 /// `@data` one sequence per line, `d` comma-separated series of one length separated by `:`,
-/// then `:label`. Every malformed line is an `Err` naming the file and line.
+/// then `:label`. Without `@dimensions` (sktime's univariate files say `@univariate true`
+/// instead) a file has one series per line, or as many as its first row holds. Every malformed
+/// line is an `Err` naming the file and line.
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("sf-ts-doc-{}", std::process::id()));
@@ -30,6 +32,9 @@ pub struct TsFile {
 /// assert_eq!(ts.data.sample(0), &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]); // step-major
 /// std::fs::write(&p, "@dimensions 2\n@classLabel true x y\n@data\n1,2:4:y\n").unwrap();
 /// assert!(shapeflow_core::data::read_ts(&p).unwrap_err().to_string().contains("line 4"));
+/// std::fs::write(&p, "@univariate true\n@classLabel true a b\n@data\n1,2,3:b\n4,5:a\n").unwrap();
+/// let uni = shapeflow_core::data::read_ts(&p).unwrap();
+/// assert_eq!((uni.data.features(), uni.data.steps(0), uni.data.steps(1)), (1, 3, 2));
 /// std::fs::write(&p, "@dimensions 2\n@classLabel true x y\n@data\n").unwrap();
 /// assert!(shapeflow_core::data::read_ts(&p).unwrap_err().to_string().contains("no rows after `@data`"));
 /// ```
@@ -42,6 +47,7 @@ pub fn read_ts(path: impl AsRef<Path>) -> Result<TsFile> {
     };
     let text = String::from_utf8(bytes).map_err(|e| fail(0, format!("not UTF-8 text ({e})")))?;
     let (mut dims, mut classes, mut in_data) = (None::<usize>, Vec::<String>::new(), false);
+    let mut univariate = false;
     let (mut seqs, mut labels) = (Vec::new(), Vec::new());
     for (k, raw) in text.lines().enumerate() {
         let (no, line) = (k + 1, raw.trim());
@@ -66,13 +72,18 @@ pub fn read_ts(path: impl AsRef<Path>) -> Result<TsFile> {
                     }
                     classes = words.map(str::to_string).collect();
                 }
+                // sktime's univariate files say `@univariate true` and omit `@dimensions`.
+                Some("@univariate") => univariate = words.next() == Some("true"),
                 Some("@data") => in_data = true,
                 _ => {}
             }
             continue;
         }
-        let d = dims.ok_or_else(|| fail(no, "data before an `@dimensions` header".into()))?;
         let parts: Vec<&str> = line.split(':').collect();
+        // Without `@dimensions`: one series for a univariate file, else as many as the first row
+        // holds (every later row must agree).
+        let d =
+            *dims.get_or_insert(if univariate { 1 } else { parts.len().saturating_sub(1).max(1) });
         if parts.len() != d + 1 {
             return Err(fail(
                 no,
@@ -106,12 +117,12 @@ pub fn read_ts(path: impl AsRef<Path>) -> Result<TsFile> {
         seqs.push((0..steps).flat_map(|t| series.iter().map(move |s| s[t])).collect::<Vec<f32>>());
         labels.push(class);
     }
-    let d = dims.ok_or_else(|| fail(0, "no `@dimensions` header".into()))?;
     if seqs.is_empty() {
         return Err(Error::Format {
             path: path.display().to_string(),
             message: "no rows after `@data`: the file holds no sequences".into(),
         });
     }
+    let d = dims.unwrap_or(1);
     Ok(TsFile { data: Dataset::sequences(seqs, labels, d)?, classes })
 }

@@ -75,6 +75,10 @@ pub struct FitConfig {
     pub epochs: usize,
     /// Samples per batch.
     pub batch_size: usize,
+    /// Samples per batch when scoring (the validation pass and [`evaluate`]); `None`: the larger
+    /// of `batch_size` and 256 (no gradients are kept, so larger batches are cheaper). Lower it
+    /// for long sequences, whose attention grows with the square of their length.
+    pub eval_batch_size: Option<usize>,
     /// Shuffle the training data every epoch.
     pub shuffle: bool,
     /// For sequences: batch sequences of similar lengths together (less padding; see
@@ -104,11 +108,26 @@ pub struct FitConfig {
     pub parallel: Option<DataParallel>,
 }
 
+impl FitConfig {
+    /// Samples per batch when scoring: `eval_batch_size`, else the larger of `batch_size` and
+    /// 256.
+    ///
+    /// ```
+    /// use shapeflow_core::fit::FitConfig;
+    /// assert_eq!(FitConfig::default().eval_batch(), 256);
+    /// assert_eq!(FitConfig { eval_batch_size: Some(8), ..Default::default() }.eval_batch(), 8);
+    /// ```
+    pub fn eval_batch(&self) -> usize {
+        self.eval_batch_size.unwrap_or(self.batch_size.max(256))
+    }
+}
+
 impl Default for FitConfig {
     fn default() -> Self {
         FitConfig {
             epochs: 1,
             batch_size: 32,
+            eval_batch_size: None,
             shuffle: true,
             bucket_by_length: false,
             seed: 0,
@@ -122,6 +141,46 @@ impl Default for FitConfig {
             parallel: None,
         }
     }
+}
+
+/// What [`fit`] needs of a model, as one bound: a generic training function writes
+/// `M: Trainable<S, C, B>` instead of copying `fit`'s five. Every model that `fit` takes has it.
+///
+/// ```
+/// use shapeflow_core::{Backend, Shape, dim::StaticDim, fit::{FitConfig, History, Trainable, fit}};
+/// use shapeflow_core::{data::Dataset, optim::{Adam, AdamConfig}};
+///
+/// fn train<M, S, C, B>(model: &mut M, dev: &B, data: &Dataset) -> shapeflow_core::Result<History>
+/// where
+///     M: Trainable<S, C, B>,
+///     S: Shape,
+///     C: StaticDim,
+///     B: Backend,
+/// {
+///     let mut opt = Adam::new(model, AdamConfig::default());
+///     fit(model, &mut opt, dev, data, &FitConfig::default(), &mut [])
+/// }
+///
+/// use shapeflow_core::{Init, Rng, layers::Linear};
+/// use shapeflow_cpu::Cpu;
+/// let dev = Cpu::default();
+/// let mut model = Linear::<typenum::U2, typenum::U2, Cpu>::init(&dev, &mut Rng::new(0));
+/// let data = Dataset::new(vec![1.0, 0.0, 0.0, 1.0], vec![0, 1], 2).unwrap();
+/// let history = train::<_, (shapeflow_core::Dyn, typenum::U2), typenum::U2, Cpu>(&mut model, &dev, &data).unwrap();
+/// assert_eq!(history.len(), 1);
+/// ```
+pub trait Trainable<S: Shape, C: StaticDim, B: Backend>:
+    Layer<S, B, Cache: Send + Sync, Output: FitOutput<C, B>> + Send + Sync
+{
+}
+
+impl<M, S, C, B> Trainable<S, C, B> for M
+where
+    M: Layer<S, B, Cache: Send + Sync, Output: FitOutput<C, B>> + Send + Sync,
+    S: Shape,
+    C: StaticDim,
+    B: Backend,
+{
 }
 
 /// Every value a callback monitors must be one `fit` logs: checked before the first epoch, so a
@@ -313,7 +372,7 @@ where
                 val,
                 config.loss,
                 &config.metrics,
-                config.batch_size.max(256),
+                config.eval_batch(),
                 dp,
             )
             .map_err(|e| in_validation(e, epoch))?;
@@ -426,7 +485,7 @@ where
     B: Backend,
 {
     let (loss, metrics, parallel) = (config.loss, &config.metrics, config.parallel.as_ref());
-    scores(model, dev, data, loss, metrics, config.batch_size.max(256), parallel)
+    scores(model, dev, data, loss, metrics, config.eval_batch(), parallel)
 }
 
 /// [`evaluate`] without a [`FitConfig`]: the loss and the metrics named here (Keras's
@@ -482,6 +541,11 @@ fn check_data(config: &FitConfig, train: &Dataset) -> Result<()> {
     if config.batch_size == 0 {
         return Err(Error::Config("fit: `batch_size` is 0; it must be at least 1".into()));
     }
+    if config.eval_batch_size == Some(0) {
+        return Err(Error::Config(
+            "fit: `eval_batch_size` is Some(0); it must be at least 1 (or None)".into(),
+        ));
+    }
     if let Validation::Split(f) | Validation::ShuffledSplit(f, _) = &config.validation
         && !(*f > 0.0 && *f < 1.0)
     {
@@ -511,6 +575,12 @@ where
     if data.is_empty() {
         return Err(Error::Config(
             "evaluate: the dataset has no samples, so it has no loss or metrics".into(),
+        ));
+    }
+    if batch_size == 0 {
+        return Err(Error::Config(
+            "evaluate: a batch size of 0 (`eval_batch_size: Some(0)`); it must be at least 1"
+                .into(),
         ));
     }
     let mut acc = Accumulator::new(metrics);
