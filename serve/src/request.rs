@@ -36,6 +36,18 @@ macro_rules! scalars_are_errors {
     };
 }
 
+/// `DeserializeSeed` for a type that is its own `Visitor`: it reads whatever JSON value comes.
+macro_rules! seed_is_its_visitor {
+    ($ty:ty, $value:ty) => {
+        impl<'de> DeserializeSeed<'de> for $ty {
+            type Value = $value;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+    };
+}
+
 /// How the request was written, which decides how the answer is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -104,12 +116,7 @@ impl Ctx<'_> {
 /// The top-level object.
 struct Body<'c, 'a>(&'c Ctx<'a>);
 
-impl<'de> DeserializeSeed<'de> for Body<'_, '_> {
-    type Value = Instances;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Instances, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_its_visitor!(Body<'_, '_>, Instances);
 
 impl<'de> Visitor<'de> for Body<'_, '_> {
     type Value = Instances;
@@ -197,12 +204,7 @@ impl Batch<'_, '_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Batch<'_, '_> {
-    type Value = Instances;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Instances, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_its_visitor!(Batch<'_, '_>, Instances);
 
 impl<'de> Visitor<'de> for Batch<'_, '_> {
     type Value = Instances;
@@ -232,12 +234,7 @@ struct NamedList<'c, 'a, 'p> {
     path: &'p str,
 }
 
-impl<'de> DeserializeSeed<'de> for NamedList<'_, '_, '_> {
-    type Value = Instances;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Instances, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_its_visitor!(NamedList<'_, '_, '_>, Instances);
 
 impl<'de> Visitor<'de> for NamedList<'_, '_, '_> {
     type Value = Instances;
@@ -430,12 +427,7 @@ impl Tensor<'_, '_, '_, '_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Tensor<'_, '_, '_, '_> {
-    type Value = Fault;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Fault, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_its_visitor!(Tensor<'_, '_, '_, '_>, Fault);
 
 impl<'de> Visitor<'de> for Tensor<'_, '_, '_, '_> {
     type Value = Fault;

@@ -119,12 +119,28 @@ impl Kind for Attention {
             .split_once(", ")
             .map(|(x, y)| (x.to_string(), y.to_string()))
             .unwrap_or_default();
-        for (what, shape) in [(&first, a), (&second, b)] {
+        for (k, (what, shape)) in [(&first, a), (&second, b)].into_iter().enumerate() {
             if !is_seq(shape) || shape.len() != 2 || shape[1] != self.width.0 {
+                // A sequence of another width: a per-step projection to the attention's width.
+                let help = if is_seq(shape) && shape.len() == 2 {
+                    let reads = if k == 0 {
+                        format!("{what}_proj, {second}")
+                    } else {
+                        format!("{first}, {what}_proj")
+                    };
+                    format!(
+                        "\n  = help: insert `{what}_proj: Linear<{}, {}>({what}),` before `{name}` and write `{name}: {}({reads})`",
+                        shape[1],
+                        self.width.0,
+                        self.describe()
+                    )
+                } else {
+                    String::new()
+                };
                 site.err(
                     self.width.1,
                     format!(
-                        "`{name}` (CrossAttention) attends with sequences of {} features per step but `{what}` produces {}",
+                        "`{name}` (CrossAttention) attends with sequences of {} features per step but `{what}` produces {}{help}",
                         self.width.0,
                         fmt_shape(shape)
                     ),
