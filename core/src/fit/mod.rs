@@ -169,11 +169,19 @@ impl Default for FitConfig {
 /// let history = train::<_, (shapeflow_core::Dyn, typenum::U2), typenum::U2, Cpu>(&mut model, &dev, &data).unwrap();
 /// assert_eq!(history.len(), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`fit` cannot train `{Self}`: it needs a model with one input and one output of class scores",
+    label = "not a model `fit` trains",
+    note = "a `model!` with several inputs or outputs is not a `Layer`: train it in a loop of your own (`forward_train`, `backward`); one with one output must end in `[C]` or `[seq, C]`"
+)]
 pub trait Trainable<S: Shape, C: StaticDim, B: Backend>:
     Layer<S, B, Cache: Send + Sync, Output: FitOutput<C, B>> + Send + Sync
 {
 }
 
+// `do_not_recommend`: a model that misses one of these bounds is reported as not `Trainable`,
+// with the message above, instead of as rustc's search through every `Layer` impl.
+#[diagnostic::do_not_recommend]
 impl<M, S, C, B> Trainable<S, C, B> for M
 where
     M: Layer<S, B, Cache: Send + Sync, Output: FitOutput<C, B>> + Send + Sync,
@@ -244,9 +252,7 @@ pub fn fit<M, S, C, B, O: OptimizerFor<M>>(
     callbacks: &mut [&mut dyn Callback<M>],
 ) -> Result<History>
 where
-    M: Layer<S, B> + Send + Sync,
-    M::Cache: Send + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
