@@ -116,8 +116,7 @@ pub fn test_accuracy<M, S, C, B>(
     test: &shapeflow_core::data::Dataset,
 ) -> shapeflow_core::Result<f64>
 where
-    M: shapeflow_core::Layer<S, B> + Sync,
-    M::Output: shapeflow_core::fit::FitOutput<C, B>,
+    M: shapeflow_core::fit::Trainable<S, C, B>,
     S: shapeflow_core::Shape,
     C: shapeflow_core::dim::StaticDim,
     B: shapeflow_core::Backend,

@@ -143,8 +143,8 @@ impl Default for FitConfig {
     }
 }
 
-/// What [`fit`] needs of a model, as one bound: a generic training function writes
-/// `M: Trainable<S, C, B>` instead of copying `fit`'s five. Every model that `fit` takes has it.
+/// What [`fit`], [`evaluate`] and [`predict`] need of a model, as one bound: a generic training
+/// function writes `M: Trainable<S, C, B>` instead of copying five. Every model they take has it.
 ///
 /// ```
 /// use shapeflow_core::{Backend, Shape, dim::StaticDim, fit::{FitConfig, History, Trainable, fit}};
@@ -170,8 +170,8 @@ impl Default for FitConfig {
 /// assert_eq!(history.len(), 1);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`fit` cannot train `{Self}`: it needs a model with one input and one output of class scores",
-    label = "not a model `fit` trains",
+    message = "`{Self}` is not a model `fit`, `evaluate` and `predict` take: they need one input and one output of class scores",
+    label = "not a model these take",
     note = "a `model!` with several inputs or outputs is not a `Layer`: train it in a loop of your own (`forward_train`, `backward`); one with one output must end in `[C]` or `[seq, C]`"
 )]
 pub trait Trainable<S: Shape, C: StaticDim, B: Backend>:
@@ -484,8 +484,7 @@ pub fn evaluate<M, S, C, B>(
     config: &FitConfig,
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B> + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -515,8 +514,7 @@ pub fn evaluate_with<M, S, C, B>(
     metrics: &[Metric],
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B> + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -572,8 +570,7 @@ fn scores<M, S, C, B>(
     parallel: Option<&DataParallel>,
 ) -> Result<EpochLogs>
 where
-    M: Layer<S, B> + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,

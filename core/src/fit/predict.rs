@@ -5,10 +5,9 @@ use crate::backend::{Backend, Elem};
 use crate::data::Dataset;
 use crate::dim::StaticDim;
 use crate::error::Result;
-use crate::layer::Layer;
 use crate::shape::Shape;
 
-use super::FitOutput;
+use super::{FitOutput, Trainable};
 
 /// The model's outputs for every sample of `data` (inference mode, batches of `batch_size`), as
 /// host values, sample after sample (`data.len() × C`). For a model whose output is a sequence
@@ -33,8 +32,7 @@ pub fn predict<M, S, C, B>(
     batch_size: usize,
 ) -> Result<Vec<f32>>
 where
-    M: Layer<S, B> + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -70,8 +68,7 @@ pub fn predict_classes<M, S, C, B>(
     batch_size: usize,
 ) -> Result<Vec<usize>>
 where
-    M: Layer<S, B> + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
@@ -109,8 +106,7 @@ pub fn predict_proba<M, S, C, B>(
     batch_size: usize,
 ) -> Result<Vec<f32>>
 where
-    M: Layer<S, B> + Sync,
-    M::Output: FitOutput<C, B>,
+    M: Trainable<S, C, B>,
     S: Shape,
     C: StaticDim,
     B: Backend,
