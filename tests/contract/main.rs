@@ -145,10 +145,7 @@ fn sequence_refuses_short_steps_ids_and_lengths() {
             &buf(12),
             &buf(6),
             &buf(2),
-            &mut h,
-            &mut y,
-            &mut out,
-            &mut hp,
+            RnnStepMut { h: &mut h, y: &mut y, out: &mut out, h_prev: &mut hp },
         )
     });
     let mask = ScoreMask { batch: 2, heads: 1, queries: 3, keys: 3, causal: false };

@@ -24,6 +24,7 @@ mod conv_samples;
 mod device;
 mod elementwise;
 mod linalg;
+mod lstm_rows;
 mod norm;
 mod optim;
 mod pool;

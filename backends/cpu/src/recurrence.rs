@@ -13,9 +13,9 @@ use shapeflow_core::backend::{Gemm, StepBatch};
 
 #[cfg(target_arch = "x86_64")]
 use crate::f32_view::{as_f32, as_f32_mut};
+use crate::lstm_rows::{lstm_backward_row, lstm_forward_row, running};
 #[cfg(target_arch = "x86_64")]
 use crate::matmul_packed::Packed;
-use crate::sequence::{lstm_backward_row, lstm_forward_row, running};
 use crate::{CpuElem, matmul};
 
 /// Below this many multiply-adds in a direction's recurrent products all samples run on one

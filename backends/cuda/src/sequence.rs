@@ -6,7 +6,7 @@ use crate::runtime::Runtime;
 use crate::storage::CudaBuf;
 use shapeflow_core::backend::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
+    RnnActivation, RnnGrads, RnnStepMut, Rotary, ScoreMask, Sequence, StepBatch,
 };
 
 fn act_code(a: RnnActivation) -> i32 {
@@ -206,11 +206,9 @@ impl Sequence for Cuda {
         pre: &CudaBuf,
         rec: &CudaBuf,
         lengths: &CudaBuf,
-        h: &mut CudaBuf,
-        y: &mut CudaBuf,
-        out: &mut CudaBuf,
-        h_prev: &mut CudaBuf,
+        io: RnnStepMut<'_, CudaBuf>,
     ) {
+        let RnnStepMut { h, y, out, h_prev } = io;
         let RecurrentStep { step, batch, hidden } = g;
         let (rt, code) = (y.rt.clone(), act_code(act));
         if let (Some(p), Some(r), Some(l), Some(hd), Some(yd), Some(od), Some(hp)) = (
@@ -247,10 +245,9 @@ impl Sequence for Cuda {
         lengths: &CudaBuf,
         out: &CudaBuf,
         dy: &CudaBuf,
-        dh: &mut CudaBuf,
-        dpre: &mut CudaBuf,
-        dgates: &mut CudaBuf,
+        grads: RnnGrads<'_, CudaBuf>,
     ) {
+        let RnnGrads { dh, dpre, dgates } = grads;
         let RecurrentStep { step, batch, hidden } = g;
         let (rt, code) = (dh.rt.clone(), act_code(act));
         if let (Some(l), Some(od), Some(dyd), Some(dhd), Some(dp), Some(dg)) = (

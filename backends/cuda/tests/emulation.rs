@@ -1341,7 +1341,8 @@ type RnnStepBwdFn = unsafe extern "C" fn(
 #[test]
 fn gru_and_rnn_kernels_match_the_cpu() {
     use shapeflow_core::backend::{
-        GruGrads, GruSaved, GruSavedMut, RecurrentStep, RnnActivation, Sequence,
+        GruGrads, GruSaved, GruSavedMut, RecurrentStep, RnnActivation, RnnGrads, RnnStepMut,
+        Sequence,
     };
     let Some(lib) = build() else { return };
     let emu = Emu(lib);
@@ -1458,10 +1459,7 @@ fn gru_and_rnn_kernels_match_the_cpu() {
                 &buf(&pre),
                 &buf(&rec),
                 &buf(&lens_f),
-                &mut ch,
-                &mut cy,
-                &mut cout,
-                &mut chp,
+                RnnStepMut { h: &mut ch, y: &mut cy, out: &mut cout, h_prev: &mut chp },
             );
         }
         close("rnn_step y", &y, &cy);
@@ -1493,9 +1491,7 @@ fn gru_and_rnn_kernels_match_the_cpu() {
                 &buf(&lens_f),
                 &cout,
                 &buf(&dy),
-                &mut cdh,
-                &mut cdpre,
-                &mut cdg,
+                RnnGrads { dh: &mut cdh, dpre: &mut cdpre, dgates: &mut cdg },
             );
         }
         close(&format!("rnn_step_backward {act:?} dpre"), &dpre, &cdpre);

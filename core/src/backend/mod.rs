@@ -37,6 +37,7 @@ mod pool;
 mod rows;
 mod scalar_ops;
 mod sequence;
+mod sequence_descriptors;
 mod strided;
 pub mod strided_host;
 
@@ -60,9 +61,10 @@ pub use optim::{
 pub use pool::Pool;
 pub use rows::Rows;
 pub use scalar_ops::{BinaryOp, ReduceOp, UnaryOp};
-pub use sequence::{
+pub use sequence::Sequence;
+pub use sequence_descriptors::{
     GruGrads, GruSaved, GruSavedMut, LstmSaved, LstmSavedMut, LstmState, RecurrentStep,
-    RnnActivation, Rotary, ScoreMask, Sequence, StepBatch,
+    RnnActivation, RnnGrads, RnnStepMut, Rotary, ScoreMask, StepBatch,
 };
 pub use strided::{Around, Strided, View};
 

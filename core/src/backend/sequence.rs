@@ -4,189 +4,8 @@
 //! unchanged and receive no gradient.
 use super::contract::{check_indices, check_lengths, contract, count};
 
+use super::sequence_descriptors::*;
 use super::{Gemm, Linalg};
-
-/// A batch of sequences as a buffer of `batch × steps` rows of `width` values: batch-first
-/// (`[batch, steps, width]`, the layout of sequence tensors) or time-major (`[steps, batch,
-/// width]`, the layout recurrent layers work in), as each method says.
-///
-/// ```
-/// let g = shapeflow_core::backend::StepBatch { batch: 2, steps: 3, width: 4 };
-/// assert_eq!(g.len(), 24);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StepBatch {
-    /// Samples.
-    pub batch: usize,
-    /// Padded steps.
-    pub steps: usize,
-    /// Values per step.
-    pub width: usize,
-}
-
-impl StepBatch {
-    /// Values in all.
-    pub const fn len(&self) -> usize {
-        self.batch * self.steps * self.width
-    }
-    /// Whether there are no values.
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Step `step` of a recurrent layer with `hidden` units over `batch` samples; buffers named
-/// "all steps" are time-major `[steps, batch, …]` and the step reads and writes its own slice.
-///
-/// ```
-/// let s = shapeflow_core::backend::RecurrentStep { step: 0, batch: 4, hidden: 8 };
-/// assert_eq!(s.hidden, 8);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecurrentStep {
-    /// The time step (0-based, in the direction of processing).
-    pub step: usize,
-    /// Samples.
-    pub batch: usize,
-    /// Hidden units.
-    pub hidden: usize,
-}
-
-/// What an LSTM step keeps for its backward pass, all steps time-major: the activated gates
-/// `[steps, batch, 4·hidden]` in PyTorch's order (input, forget, cell, output), and the cell and
-/// hidden states before each step `[steps, batch, hidden]`.
-pub struct LstmSaved<'a, S> {
-    /// Activated gates `i, f, g, o`.
-    pub gates: &'a S,
-    /// Cell state before each step.
-    pub c_prev: &'a S,
-}
-
-/// [`LstmSaved`], written by the forward step.
-pub struct LstmSavedMut<'a, S> {
-    /// Activated gates `i, f, g, o`.
-    pub gates: &'a mut S,
-    /// Cell state before each step.
-    pub c_prev: &'a mut S,
-    /// Hidden state before each step (the recurrent weight gradient's right operand).
-    pub h_prev: &'a mut S,
-}
-
-/// A recurrent state (or its gradient): hidden `h` and cell `c`, each `[batch, hidden]`.
-pub struct LstmState<'a, S> {
-    /// Hidden state.
-    pub h: &'a mut S,
-    /// Cell state.
-    pub c: &'a mut S,
-}
-
-/// What a GRU step keeps for its backward pass, all steps time-major: the activated gates
-/// `[steps, batch, 3·hidden]` in PyTorch's order (reset, update, new), the recurrent part of
-/// the new gate before the reset gate scales it (`h·W_hnᵀ + b_hn`, `[steps, batch, hidden]`),
-/// and the hidden state before each step.
-pub struct GruSaved<'a, S> {
-    /// Activated gates `r, z, n`.
-    pub gates: &'a S,
-    /// `h·W_hnᵀ + b_hn` of each step.
-    pub rec_n: &'a S,
-    /// Hidden state before each step.
-    pub h_prev: &'a S,
-}
-
-/// [`GruSaved`], written by the forward step.
-pub struct GruSavedMut<'a, S> {
-    /// Activated gates `r, z, n`.
-    pub gates: &'a mut S,
-    /// `h·W_hnᵀ + b_hn` of each step.
-    pub rec_n: &'a mut S,
-    /// Hidden state before each step.
-    pub h_prev: &'a mut S,
-}
-
-/// The gradients a GRU step's backward writes: the gates' pre-activation gradients on the input
-/// side (`dpre`, all steps) and on the recurrent side (`drec_all`, all steps, and `drec`, this
-/// step, `[batch, 3·hidden]`), which differ in the new gate (the reset gate scales its
-/// recurrent part).
-pub struct GruGrads<'a, S> {
-    /// Input-side pre-activation gradients, all steps.
-    pub dpre: &'a mut S,
-    /// Recurrent-side pre-activation gradients, all steps.
-    pub drec_all: &'a mut S,
-    /// Recurrent-side pre-activation gradients of this step.
-    pub drec: &'a mut S,
-}
-
-/// The nonlinearity of a plain recurrent layer (PyTorch's `nn.RNN(nonlinearity=…)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RnnActivation {
-    /// `tanh` (PyTorch's default).
-    Tanh,
-    /// `relu`.
-    Relu,
-}
-
-/// Attention scores `[batch, heads, queries, keys]` and which of them a query may not see.
-///
-/// ```
-/// let g = shapeflow_core::backend::ScoreMask { batch: 2, heads: 4, queries: 5, keys: 3, causal: false };
-/// assert_eq!(g.len(), 2 * 4 * 5 * 3);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ScoreMask {
-    /// Samples.
-    pub batch: usize,
-    /// Heads.
-    pub heads: usize,
-    /// Query steps.
-    pub queries: usize,
-    /// Key steps (the queries' own for self-attention, the memory's for cross-attention).
-    pub keys: usize,
-    /// Also hide the keys after each query (self-attention).
-    pub causal: bool,
-}
-
-impl ScoreMask {
-    /// Scores in all.
-    pub const fn len(&self) -> usize {
-        self.batch * self.heads * self.queries * self.keys
-    }
-    /// Whether there are none.
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Rotary position embeddings over head-major `[blocks, steps, head]` buffers (`blocks` =
-/// batch × heads): the two halves of each head's vector rotated by the step's angles,
-/// `y₁ = x₁·cos − x₂·sin`, `y₂ = x₂·cos + x₁·sin` (the "rotate half" convention of GPT-NeoX and
-/// LLaMA); `inverse` rotates back (the backward pass).
-///
-/// ```
-/// let g = shapeflow_core::backend::Rotary { blocks: 8, steps: 16, head: 32, inverse: false };
-/// assert_eq!(g.len(), 8 * 16 * 32);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rotary {
-    /// Batch × heads.
-    pub blocks: usize,
-    /// Steps.
-    pub steps: usize,
-    /// Values per head (even).
-    pub head: usize,
-    /// Rotate by the negated angles.
-    pub inverse: bool,
-}
-
-impl Rotary {
-    /// Values in all.
-    pub const fn len(&self) -> usize {
-        self.blocks * self.steps * self.head
-    }
-    /// Whether there are none.
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Recurrent steps, reversal, gathers and masked means over time.
 ///
@@ -500,9 +319,9 @@ pub trait Sequence: Linalg {
     );
 
     /// One step of a plain recurrent layer: `h' = act(pre + rec)`, `pre` holding
-    /// `x·W_ihᵀ + b_ih + b_hh` of all steps and `rec` this step's `h·W_hhᵀ`; the new state is also
-    /// saved in `out` (all steps) and the old one in `h_prev`.
-    #[allow(clippy::too_many_arguments)]
+    /// `x·W_ihᵀ + b_ih + b_hh` of all steps and `rec` this step's `h·W_hhᵀ`; the new state goes
+    /// to `io.h` and `io.y`, and is also saved in `io.out` (all steps), the old one in
+    /// `io.h_prev`.
     #[track_caller]
     fn rnn_step(
         g: RecurrentStep,
@@ -510,21 +329,17 @@ pub trait Sequence: Linalg {
         pre: &Self::Storage,
         rec: &Self::Storage,
         lengths: &Self::Storage,
-        h: &mut Self::Storage,
-        y: &mut Self::Storage,
-        out: &mut Self::Storage,
-        h_prev: &mut Self::Storage,
+        io: RnnStepMut<'_, Self::Storage>,
     ) {
         let RecurrentStep { step, batch, hidden } = g;
         let upto = step.checked_add(1);
         let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
         let one = |gates: usize| count(&[batch, gates, hidden]);
-        contract!("Sequence::rnn_step", g; pre => at_least(all(1)), rec => at_least(one(1)), lengths => at_least(Some(batch)), h => at_least(one(1)), y => at_least(all(1)), out => at_least(all(1)), h_prev => at_least(all(1)));
+        contract!("Sequence::rnn_step", g; pre => at_least(all(1)), rec => at_least(one(1)), lengths => at_least(Some(batch)), io.h => at_least(one(1)), io.y => at_least(all(1)), io.out => at_least(all(1)), io.h_prev => at_least(all(1)));
         // SAFETY: every buffer and index was just checked against the call's sizes.
-        unsafe { Self::rnn_step_unchecked(g, act, pre, rec, lengths, h, y, out, h_prev) }
+        unsafe { Self::rnn_step_unchecked(g, act, pre, rec, lengths, io) }
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// The kernel behind [`Sequence::rnn_step`], called once the sizes are checked.
     ///
     /// # Safety
@@ -535,15 +350,12 @@ pub trait Sequence: Linalg {
         pre: &Self::Storage,
         rec: &Self::Storage,
         lengths: &Self::Storage,
-        h: &mut Self::Storage,
-        y: &mut Self::Storage,
-        out: &mut Self::Storage,
-        h_prev: &mut Self::Storage,
+        io: RnnStepMut<'_, Self::Storage>,
     );
 
-    /// The backward of [`Sequence::rnn_step`]: `dh` (the state's gradient after the step) is
-    /// zeroed for running samples, for the caller to add `dgates·W_hh`.
-    #[allow(clippy::too_many_arguments)]
+    /// The backward of [`Sequence::rnn_step`]: `grads.dh` (the state's gradient after the step)
+    /// is zeroed for running samples, for the caller to add `dgates·W_hh`; `grads.dpre` (all
+    /// steps) and `grads.dgates` (this step) receive the pre-activation gradient.
     #[track_caller]
     fn rnn_step_backward(
         g: RecurrentStep,
@@ -551,20 +363,17 @@ pub trait Sequence: Linalg {
         lengths: &Self::Storage,
         out: &Self::Storage,
         dy: &Self::Storage,
-        dh: &mut Self::Storage,
-        dpre: &mut Self::Storage,
-        dgates: &mut Self::Storage,
+        grads: RnnGrads<'_, Self::Storage>,
     ) {
         let RecurrentStep { step, batch, hidden } = g;
         let upto = step.checked_add(1);
         let all = |gates: usize| upto.and_then(|s| count(&[s, batch, gates, hidden]));
         let one = |gates: usize| count(&[batch, gates, hidden]);
-        contract!("Sequence::rnn_step_backward", g; lengths => at_least(Some(batch)), out => at_least(all(1)), dy => at_least(all(1)), dh => at_least(one(1)), dpre => at_least(all(1)), dgates => at_least(one(1)));
+        contract!("Sequence::rnn_step_backward", g; lengths => at_least(Some(batch)), out => at_least(all(1)), dy => at_least(all(1)), grads.dh => at_least(one(1)), grads.dpre => at_least(all(1)), grads.dgates => at_least(one(1)));
         // SAFETY: every buffer and index was just checked against the call's sizes.
-        unsafe { Self::rnn_step_backward_unchecked(g, act, lengths, out, dy, dh, dpre, dgates) }
+        unsafe { Self::rnn_step_backward_unchecked(g, act, lengths, out, dy, grads) }
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// The kernel behind [`Sequence::rnn_step_backward`], called once the sizes are checked.
     ///
     /// # Safety
@@ -575,9 +384,7 @@ pub trait Sequence: Linalg {
         lengths: &Self::Storage,
         out: &Self::Storage,
         dy: &Self::Storage,
-        dh: &mut Self::Storage,
-        dpre: &mut Self::Storage,
-        dgates: &mut Self::Storage,
+        grads: RnnGrads<'_, Self::Storage>,
     );
 
     /// Sets to −∞ every score whose key is a padded step of its sample (`key ≥ len_b`, `lengths`

@@ -5,7 +5,7 @@
 
 use std::marker::PhantomData;
 
-use crate::backend::{Backend, Gemm, RecurrentStep, RnnActivation};
+use crate::backend::{Backend, Gemm, RecurrentStep, RnnActivation, RnnGrads, RnnStepMut};
 use crate::layers::recurrent::RecurrentWeights;
 use crate::layers::recurrent_layer::{Cell, DirSizes, Recurrent};
 
@@ -82,7 +82,8 @@ impl<A: RnnNonlinearity> Cell for RnnCell<A> {
                 );
             }
             let g = RecurrentStep { step, batch, hidden };
-            B::rnn_step(g, A::ACT, pre, &rec, lengths, &mut h, &mut y, &mut out, &mut h_prev);
+            let io = RnnStepMut { h: &mut h, y: &mut y, out: &mut out, h_prev: &mut h_prev };
+            B::rnn_step(g, A::ACT, pre, &rec, lengths, io);
         }
         (y, vec![out, h_prev])
     }
@@ -104,7 +105,8 @@ impl<A: RnnNonlinearity> Cell for RnnCell<A> {
         let mut dgates = B::scratch_like(dy, batch * hidden);
         for step in (0..steps).rev() {
             let g = RecurrentStep { step, batch, hidden };
-            B::rnn_step_backward(g, A::ACT, lengths, out, dy, &mut dh, &mut dpre, &mut dgates);
+            let grads = RnnGrads { dh: &mut dh, dpre: &mut dpre, dgates: &mut dgates };
+            B::rnn_step_backward(g, A::ACT, lengths, out, dy, grads);
             if step > 0 {
                 B::matmul(
                     &dgates,
