@@ -34,5 +34,7 @@ fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let idents: Vec<_> = visited.into_iter().flatten().flatten().collect();
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
     let header = quote!(impl #impl_g #p::Module<#backend> for #name #ty_g #where_c);
-    Ok(crate::module_visitor::module_impl(header, &quote!(#backend), &idents))
+    let named: Vec<(syn::Ident, String)> =
+        idents.iter().map(|i| (i.clone(), i.to_string())).collect();
+    Ok(crate::module_visitor::module_impl(header, &quote!(#backend), &named))
 }

@@ -4,14 +4,16 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// `impl<generics> Module<backend> for ty` visiting `fields` (named as written).
+/// `impl<generics> Module<backend> for ty` visiting each field under its name in parameter
+/// paths (the field's own, or `downsample.0` for `model!`'s `downsample_0`).
 pub(crate) fn module_impl(
     header: TokenStream,
     backend: &TokenStream,
-    fields: &[syn::Ident],
+    named: &[(syn::Ident, String)],
 ) -> TokenStream {
     let p = quote!(::shapeflow::__private);
-    let strs: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    let fields: Vec<&syn::Ident> = named.iter().map(|(f, _)| f).collect();
+    let strs: Vec<&String> = named.iter().map(|(_, s)| s).collect();
     quote! {
         #header {
             fn visit_params(&self, path: &mut String, f: &mut #p::VisitFn<'_, #backend>) {

@@ -12,6 +12,7 @@ mod graph_models;
 mod input_gradients;
 mod multi_io;
 mod nested_models;
+mod param_models;
 mod sequences;
 mod shape_rules_agree;
 mod transformer;

@@ -186,7 +186,7 @@ fn instance_output(
     }
     let before = errors.len();
     let shapes = infer_inputs(block, m, vec![Some(input.to_vec())], instances, errors);
-    let model = &block[m].name;
+    let model = &block[m].shown;
     for e in &mut errors[before..] {
         let note = format!("\n  = note: {used_by} applies `{model}` to {}", fmt_shape(input));
         *e = syn::Error::new(e.span(), e.to_string() + &note);
@@ -219,7 +219,7 @@ pub(crate) fn infer(
 /// declared input and inferred at the shape it is given.
 fn model_node(
     block: &[Graph],
-    models: &[(usize, Ident)],
+    models: &[(usize, Ident, String)],
     input: &[usize],
     used_by: &str,
     site: &mut Site<'_>,
@@ -227,13 +227,13 @@ fn model_node(
 ) -> Option<Vec<usize>> {
     let node = site.name().clone();
     let mut shape = input.to_vec();
-    for (position, (k, name)) in models.iter().enumerate() {
+    for (position, (k, name, shown)) in models.iter().enumerate() {
         let model = &block[*k];
         if !model.is_layer() {
             site.err(
                 name.span(),
                 format!(
-                    "`{node}`: the model `{name}` takes {} and returns {}; a model used as a node takes one input and returns one value",
+                    "`{node}`: the model `{shown}` takes {} and returns {}; a model used as a node takes one input and returns one value",
                     count(model.inputs.len(), "input"),
                     count(model.outputs.len(), "value")
                 ),
@@ -246,7 +246,7 @@ fn model_node(
             } else {
                 format!(
                     "`{}` before it in the sequence produces {}",
-                    models[position - 1].1,
+                    models[position - 1].2,
                     fmt_shape(&shape)
                 )
             };
@@ -258,7 +258,7 @@ fn model_node(
             site.err(
                 name.span(),
                 format!(
-                    "`{node}`: the model `{name}` takes input {} but {got}{help}",
+                    "`{node}`: the model `{shown}` takes input {} but {got}{help}",
                     fmt_declared(&model.inputs[0])
                 ),
             );
@@ -325,7 +325,7 @@ fn infer_inputs(
             (Op::Custom { stated, .. }, _) => stated.clone().map(Out::new),
             (Op::Model { models, .. }, Some(input)) => {
                 let input = input.clone();
-                let used_by = format!("`{}` of `{}`", node.name, g.name);
+                let used_by = format!("`{}` of `{}`", node.name, g.shown);
                 model_node(block, models, &input, &used_by, &mut site, instances).map(Out::new)
             }
             (Op::Invalid | Op::Shared { .. }, _) => None,

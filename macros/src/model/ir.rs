@@ -6,8 +6,8 @@
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Type};
 
-use super::args;
-use super::kinds::{self, Build, Kind};
+use super::kinds::Kind;
+use super::lower_op::{Models, lower_op};
 use super::parse::{KindDecl, ModelDef, SizeDecl};
 
 /// One per-sample dimension: a size fixed at compile time, or a named size known at run time.
@@ -59,7 +59,8 @@ pub(crate) enum Op {
     /// Models declared above in the same `model!` block (indices into the block), applied in
     /// order: `block: BasicBlock`, or the sequence `layer1: (BasicBlock, BasicBlock)` whose
     /// parameters are named `layer1.0.…`, `layer1.1.…`.
-    Model { models: Vec<(usize, Ident)>, sequence: bool },
+    /// Each entry: the model's index, its struct's name, and how messages name it.
+    Model { models: Vec<(usize, Ident, String)>, sequence: bool },
     /// Resolution failed (an error was recorded).
     Invalid,
 }
@@ -67,6 +68,9 @@ pub(crate) enum Op {
 /// One node: a named layer and the values it reads.
 pub(crate) struct Node {
     pub name: Ident,
+    /// The node's name in parameter paths (`downsample.0` for `downsample_0`, the first layer
+    /// of a sequence of built-in layers); its field's name otherwise.
+    pub param: String,
     pub docs: Vec<Attribute>,
     pub op: Op,
     pub inputs: Vec<NodeRef>,
@@ -83,7 +87,7 @@ impl Node {
                 .replace(" >", ">")
                 .replace(" ,", ","),
             Op::Model { models, sequence } => {
-                let names: Vec<String> = models.iter().map(|(_, n)| n.to_string()).collect();
+                let names: Vec<String> = models.iter().map(|(_, _, shown)| shown.clone()).collect();
                 match (sequence, names.len()) {
                     (true, 1) => format!("({},)", names[0]),
                     (true, _) => format!("({})", names.join(", ")),
@@ -97,8 +101,8 @@ impl Node {
 
 /// The whole model.
 pub(crate) struct Graph {
-    /// The model's name.
-    pub name: Ident,
+    /// How messages name it (`BasicBlock<64, 128, 2>` for a parameterised model's build).
+    pub shown: String,
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,
     /// The values the model returns, in order (its last layer unless `output (…)` says).
@@ -129,7 +133,7 @@ impl Graph {
 /// (usable as nodes), `later` the ones after it. Every error goes to `errors`.
 pub(crate) fn lower(
     def: &ModelDef,
-    models: &[Ident],
+    models: &[(Ident, String)],
     later: &[Ident],
     errors: &mut Vec<syn::Error>,
 ) -> Graph {
@@ -178,6 +182,7 @@ pub(crate) fn lower(
             let inputs = vec![if i == 0 { NodeRef::Input(0) } else { NodeRef::Node(i - 1) }];
             nodes.push(Node {
                 name: l.name.clone(),
+                param: param_name(l),
                 docs: l.docs.clone(),
                 op: Op::Invalid,
                 inputs,
@@ -206,7 +211,13 @@ pub(crate) fn lower(
             None => lower_op(&l.name, &l.kind, &Models { def, earlier: models, later }, errors),
         };
         let inputs = lower_inputs(def, i, &op, errors);
-        nodes.push(Node { name: l.name.clone(), docs: l.docs.clone(), op, inputs });
+        nodes.push(Node {
+            name: l.name.clone(),
+            param: param_name(l),
+            docs: l.docs.clone(),
+            op,
+            inputs,
+        });
     }
     let before = errors.len();
     let outputs = lower_outputs(def, &nodes, errors);
@@ -214,7 +225,12 @@ pub(crate) fn lower(
     if errors.len() == before && written_as_layer.is_none() {
         check_every_value_is_read(def, &nodes, &outputs, errors);
     }
-    Graph { name: def.name.clone(), inputs, nodes, outputs }
+    Graph { shown: def.shown.clone(), inputs, nodes, outputs }
+}
+
+/// The layer's name in parameter paths.
+fn param_name(l: &super::parse::LayerDecl) -> String {
+    l.param_name.clone().unwrap_or_else(|| l.name.to_string())
 }
 
 /// `output: (a, b)` naming layers: the outputs written as a layer (a sequence named `output`).
@@ -222,10 +238,10 @@ pub(crate) fn lower(
 fn output_written_as_a_layer(def: &ModelDef, errors: &mut Vec<syn::Error>) -> Option<usize> {
     let i = def.layers.iter().position(|l| {
         l.name == "output"
-            && matches!(&l.kind, KindDecl::Sequence { models } if models.iter().any(|m| def.layers.iter().any(|l| l.name == *m)))
+            && matches!(&l.kind, KindDecl::Sequence { items } if items.iter().any(|m| def.layers.iter().any(|l| l.name == m.kind)))
     })?;
-    let KindDecl::Sequence { models } = &def.layers[i].kind else { return None };
-    let names: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+    let KindDecl::Sequence { items } = &def.layers[i].kind else { return None };
+    let names: Vec<String> = items.iter().map(|m| m.kind.to_string()).collect();
     errors.push(syn::Error::new(
         def.layers[i].name.span(),
         format!(
@@ -246,13 +262,13 @@ fn lower_outputs(def: &ModelDef, nodes: &[Node], errors: &mut Vec<syn::Error>) -
             let msg = if def.inputs.iter().any(|(name, _)| name == n) {
                 format!(
                     "`{n}` is an input of `{}`; a model returns values its layers compute",
-                    def.name
+                    def.shown
                 )
             } else {
                 let known: Vec<String> = nodes.iter().map(|n| format!("`{}`", n.name)).collect();
                 format!(
                     "`{n}` is not a layer of `{}`; its layers are {}",
-                    def.name,
+                    def.shown,
                     known.join(", ")
                 )
             };
@@ -348,7 +364,7 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
                             "`{}` reads `{n}`, which is neither {} nor a layer of `{}`",
                             layer.name,
                             inputs_phrase(def),
-                            def.name
+                            def.shown
                         ),
                     ));
                     previous
@@ -418,7 +434,8 @@ fn lower_dim(d: &SizeDecl) -> Dim {
     match d {
         SizeDecl::Fixed(n) => Dim::Fixed(*n),
         SizeDecl::Named(id) => Dim::Runtime(id.clone()),
-        SizeDecl::Any => Dim::Any,
+        // Arithmetic outside a parameterised model's build was reported there.
+        SizeDecl::Any | SizeDecl::Expr(_) => Dim::Any,
     }
 }
 
@@ -462,139 +479,15 @@ fn check_names(def: &ModelDef, errors: &mut Vec<syn::Error>) {
             .iter()
             .map(|(d, _)| match d {
                 SizeDecl::Fixed(n) => *n,
-                SizeDecl::Named(_) | SizeDecl::Any => 1,
+                SizeDecl::Named(_) | SizeDecl::Any | SizeDecl::Expr(_) => 1,
             })
             .product();
         errors.push(syn::Error::new(
             def.body_span,
             format!(
                 "model `{}` has no layers; add at least one, e.g. `fc: Linear<{flat}, 10>,`",
-                def.name
+                def.shown
             ),
         ));
-    }
-}
-
-/// The models of the block, as a layer's kind resolves against them.
-struct Models<'a> {
-    def: &'a ModelDef,
-    earlier: &'a [Ident],
-    later: &'a [Ident],
-}
-
-impl Models<'_> {
-    /// The model named `name`, declared above the one being lowered; an error otherwise.
-    fn resolve(&self, layer: &Ident, name: &Ident, errors: &mut Vec<syn::Error>) -> Option<usize> {
-        if let Some(i) = self.earlier.iter().position(|m| m == name) {
-            return Some(i);
-        }
-        let model = &self.def.name;
-        let msg = if name == model {
-            format!("`{layer}` uses `{model}` inside itself; a model cannot contain itself")
-        } else if self.later.contains(name) {
-            format!(
-                "`{layer}` uses the model `{name}`, which is declared after `{model}` in this `model!`; declare `{name}` first"
-            )
-        } else {
-            format!(
-                "`{layer}`: a sequence lists models declared above `{model}` in the same `model!` block, and `{name}` is not one"
-            )
-        };
-        errors.push(syn::Error::new(name.span(), msg));
-        None
-    }
-}
-
-/// Resolves one layer's kind and arguments.
-fn lower_op(
-    layer: &Ident,
-    decl: &KindDecl,
-    models: &Models<'_>,
-    errors: &mut Vec<syn::Error>,
-) -> Op {
-    if let KindDecl::Sequence { models: names, .. } = decl {
-        let resolved: Vec<Option<(usize, Ident)>> = names
-            .iter()
-            .map(|n| models.resolve(layer, n, errors).map(|i| (i, n.clone())))
-            .collect();
-        return match resolved.into_iter().collect::<Option<Vec<_>>>() {
-            Some(models) => Op::Model { models, sequence: true },
-            None => Op::Invalid,
-        };
-    }
-    if let KindDecl::Builtin { kind, args, .. } = decl
-        && kinds::lookup(kind).is_none()
-        && (models.earlier.contains(kind)
-            || models.later.contains(kind)
-            || *kind == models.def.name)
-    {
-        let Some(index) = models.resolve(layer, kind, errors) else { return Op::Invalid };
-        if let Some(a) = args.first() {
-            errors.push(syn::Error::new(
-                a.span,
-                format!("`{layer}`: the model `{kind}` takes no arguments; its layers are declared in `{kind}`"),
-            ));
-            return Op::Invalid;
-        }
-        return Op::Model { models: vec![(index, kind.clone())], sequence: false };
-    }
-    let (kind, args, span) = match decl {
-        KindDecl::Sequence { .. } => return Op::Invalid,
-        KindDecl::Custom(ty, out) => {
-            let stated = out.as_ref().and_then(|o| {
-                o.dims
-                    .iter()
-                    .map(|(d, s)| match d {
-                        SizeDecl::Fixed(n) => Some(*n),
-                        SizeDecl::Named(id) => {
-                            errors.push(syn::Error::new(
-                                *s,
-                                format!("`{id}`: a custom layer's stated output sizes are integer literals"),
-                            ));
-                            None
-                        }
-                        SizeDecl::Any => {
-                            errors.push(syn::Error::new(
-                                *s,
-                                "`_`: a custom layer's stated output sizes are integer literals",
-                            ));
-                            None
-                        }
-                    })
-                    .collect::<Option<Vec<usize>>>()
-            });
-            return Op::Custom { ty: ty.clone(), stated };
-        }
-        KindDecl::Builtin { kind, args, span } => (kind, args, *span),
-    };
-    let Some(def) = kinds::lookup(kind) else {
-        let earlier: Vec<String> = models.earlier.iter().map(|m| m.to_string()).collect();
-        let names: Vec<&str> = kinds::REGISTRY
-            .iter()
-            .map(|k| k.name)
-            .chain(earlier.iter().map(String::as_str))
-            .collect();
-        let aliases: &[(&str, &str)] = &[("Dense", "Linear"), ("ReLU", "Relu"), ("GELU", "Gelu")];
-        // A near miss of a built-in kind is that kind; otherwise list them, and say how a
-        // model or layer of the user's own is written.
-        let known = match args::suggest(&kind.to_string(), &names, aliases) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!(
-                "known kinds: {}\n  = help: for a model of your own, declare it above this one in the same `model!`; for a layer of your own, write `#[custom(output = [...])] {layer}: YourType<B>`",
-                kinds::known_kinds()
-            ),
-        };
-        errors.push(syn::Error::new(
-            kind.span(),
-            format!("unknown layer kind `{kind}` for `{layer}`\n  = help: {known}"),
-        ));
-        return Op::Invalid;
-    };
-    let Some(args) = args::resolve(layer, def.name, def.params, args, span, errors) else {
-        return Op::Invalid;
-    };
-    match (def.build)(&Build { layer, args }, errors) {
-        Some(k) => Op::Builtin(k),
-        None => Op::Invalid,
     }
 }

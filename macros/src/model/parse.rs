@@ -3,13 +3,22 @@
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Attribute, Ident, Lit, Token, Type, Visibility, braced, bracketed};
+use syn::{Attribute, Expr, Ident, Lit, Token, Type, Visibility, braced, bracketed};
+
+use super::size_expr::SizeExpr;
 
 /// The whole declaration.
+#[derive(Clone)]
 pub(crate) struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
+    /// `<const IN: usize, const OUT: usize>`: sizes given where the model is used; `model!`
+    /// builds it once per distinct set of values (`BasicBlock<64, 128, 2>`).
+    pub params: Vec<ParamDecl>,
+    /// How messages name the model: `BasicBlock`, or `BasicBlock<64, 128, 2>` where it is
+    /// built at those sizes.
+    pub shown: String,
     /// The inputs, in order: each `input x: [...]` line's name (`input` when unnamed) and
     /// per-sample shape.
     pub inputs: Vec<(Ident, InputDecl)>,
@@ -21,23 +30,35 @@ pub(crate) struct ModelDef {
     pub body_span: Span,
 }
 
+/// `const STRIDE: usize = 1`: a size parameter and its default.
+#[derive(Clone)]
+pub(crate) struct ParamDecl {
+    pub name: Ident,
+    pub default: Option<u64>,
+}
+
 /// `output (cls, boxes)`: the names and where the line starts.
+#[derive(Clone)]
 pub(crate) struct OutputDecl {
     pub keyword: Span,
     pub names: Vec<Ident>,
 }
 
 /// `input: [1, 28, 28]`: per-sample sizes; the batch dimension is added.
+#[derive(Clone)]
 pub(crate) struct InputDecl {
     pub dims: Vec<(SizeDecl, Span)>,
 }
 
 /// One size as written: an integer literal, a name (a runtime size such as `seq`), or `_` (a
 /// model used inside another takes any size there: `input x: [32, _, _]`).
+#[derive(Clone)]
 pub(crate) enum SizeDecl {
     Fixed(usize),
     Named(Ident),
     Any,
+    /// `IN * 2`: arithmetic on a model's parameters, evaluated where it is built.
+    Expr(SizeExpr),
 }
 
 /// Every model of one `model!` block, in order: a model may use the ones declared before it as
@@ -55,21 +76,37 @@ impl Parse for ModelDefs {
 }
 
 /// One `name: Kind<args>` line.
+#[derive(Clone)]
 pub(crate) struct LayerDecl {
     pub docs: Vec<Attribute>,
     pub name: Ident,
     pub kind: KindDecl,
     /// `(x, c2)` after the kind: the values the node reads (by default the node before it).
     pub inputs: Option<Vec<Ident>>,
+    /// `#[when(STRIDE != 1)]`: the layer exists only where the condition holds; elsewhere
+    /// the values that read it read its input.
+    pub when: Option<Expr>,
+    /// The layer's name in parameter paths, where it differs from its field's
+    /// (`downsample.0` for the first layer of `downsample: (Conv2d<…>, BatchNorm2d<…>)`).
+    pub param_name: Option<String>,
 }
 
+/// One entry of a sequence node: a model (`BasicBlock<64, 128, 2>`) or a built-in layer.
+#[derive(Clone)]
+pub(crate) struct SeqItem {
+    pub kind: Ident,
+    pub args: Vec<Arg>,
+    pub span: Span,
+}
+
+#[derive(Clone)]
 pub(crate) enum KindDecl {
     /// A built-in layer, a model declared above in the same block, another use of an earlier
     /// layer, or an unknown name (reported by validation).
     Builtin { kind: Ident, args: Vec<Arg>, span: Span },
-    /// `(BasicBlock, BasicBlock)`: models declared above, applied in order (PyTorch's
-    /// `nn.Sequential`; parameters named `layer1.0.…`).
-    Sequence { models: Vec<Ident> },
+    /// `(BasicBlock, BasicBlock)`: models declared above or built-in layers, applied in order
+    /// (PyTorch's `nn.Sequential`; parameters named `layer1.0.…`).
+    Sequence { items: Vec<SeqItem> },
     /// `#[custom] name: Type` or `#[custom(output = [16, 8, 8])] name: Type`: a user layer.
     /// With its output stated, `model!` checks the layers after it in decimal too (and the
     /// type system checks the statement); without, the shapes after it are the type system's.
@@ -77,18 +114,22 @@ pub(crate) enum KindDecl {
 }
 
 /// One argument: positional (`784`) or named (`p = 0.5`).
+#[derive(Clone)]
 pub(crate) struct Arg {
     pub name: Option<Ident>,
     pub value: ArgValue,
     pub span: Span,
 }
 
+#[derive(Clone)]
 pub(crate) enum ArgValue {
     Int(u64),
     Float(f64),
     Bool(bool),
     /// Anything else (a string, an identifier): kept for the error message.
     Other(String),
+    /// `OUT * 4`: arithmetic on a model's parameters, evaluated where it is built.
+    Expr(SizeExpr),
 }
 
 impl ArgValue {
@@ -98,6 +139,7 @@ impl ArgValue {
             ArgValue::Float(v) => format!("the number {v:?}"),
             ArgValue::Bool(v) => format!("`{v}`"),
             ArgValue::Other(s) => format!("`{s}`"),
+            ArgValue::Expr(e) => format!("`{}`", e.text()),
         }
     }
 }
@@ -146,6 +188,7 @@ impl Parse for ModelDef {
         })?;
         let name: Ident = input.parse()?;
         check_derives(&attrs, &name)?;
+        let params = parse_params(input)?;
         let body;
         let brace = braced!(body in input);
         let body_span = brace.span.close();
@@ -237,8 +280,17 @@ impl Parse for ModelDef {
             }
             layers.push(body.parse::<LayerDecl>()?);
         }
-        Ok(ModelDef { attrs, vis, name, inputs, layers, output, body_span })
+        let shown = name.to_string();
+        Ok(ModelDef { attrs, vis, name, params, shown, inputs, layers, output, body_span })
     }
+}
+
+/// The `,` between two sizes (none after the last).
+fn continue_after_comma(content: ParseStream) -> syn::Result<()> {
+    if !content.is_empty() {
+        content.parse::<Token![,]>()?;
+    }
+    Ok(())
 }
 
 /// `output = [16, 8, 8]` inside `#[custom(...)]`.
@@ -272,7 +324,16 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
         } else if content.peek(Ident) {
             let id: Ident = content.parse()?;
             let span = id.span();
-            dims.push((SizeDecl::Named(id), span));
+            if SizeExpr::continues(&content) {
+                let e = SizeExpr::parse_after(SizeExpr::Param(id), &content)?;
+                dims.push((SizeDecl::Expr(e), span));
+            } else {
+                dims.push((SizeDecl::Named(id), span));
+            }
+        } else if content.peek(syn::token::Paren) {
+            let e = SizeExpr::parse(&content)?;
+            let span = e.span();
+            dims.push((SizeDecl::Expr(e), span));
         } else {
             let lit: syn::LitInt = content.parse().map_err(|e| {
                 syn::Error::new(
@@ -281,6 +342,13 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDecl> {
                 )
             })?;
             let v: usize = lit.base10_parse()?;
+            if SizeExpr::continues(&content) {
+                let first = SizeExpr::Lit(v as u64, lit.span());
+                let e = SizeExpr::parse_after(first, &content)?;
+                dims.push((SizeDecl::Expr(e), lit.span()));
+                continue_after_comma(&content)?;
+                continue;
+            }
             if v == 0 {
                 return Err(syn::Error::new(lit.span(), "an input size must be at least 1"));
             }
@@ -309,8 +377,16 @@ impl Parse for LayerDecl {
         let mut custom = false;
         let mut stated = None;
         let mut docs = Vec::new();
+        let mut when = None;
         for a in attrs {
-            if a.path().is_ident("custom") {
+            if a.path().is_ident("when") {
+                when = Some(a.parse_args::<Expr>().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "`#[when(...)]` takes a condition on the model's parameters, e.g. `#[when(STRIDE != 1 || IN != OUT)]`",
+                    )
+                })?);
+            } else if a.path().is_ident("custom") {
                 custom = true;
                 if let syn::Meta::List(list) = &a.meta {
                     stated = Some(list.parse_args_with(parse_custom_output)?);
@@ -320,7 +396,7 @@ impl Parse for LayerDecl {
             } else {
                 return Err(syn::Error::new(
                     a.span(),
-                    "only doc comments and `#[custom]` (a user layer) may annotate a layer",
+                    "only doc comments, `#[custom]` (a user layer) and `#[when(...)]` (a layer that exists only when a condition on the model's parameters holds) may annotate a layer",
                 ));
             }
         }
@@ -332,46 +408,103 @@ impl Parse for LayerDecl {
                 docs,
                 name,
                 kind: KindDecl::Custom(Box::new(input.parse()?), stated),
+                when,
+                param_name: None,
             });
         }
         if input.peek(syn::token::Paren) {
             let content;
             let paren = syn::parenthesized!(content in input);
-            let models = content.parse_terminated(Ident::parse, Token![,])?;
-            let models: Vec<Ident> = models.into_iter().collect();
-            if models.is_empty() {
+            let mut items = Vec::new();
+            while !content.is_empty() {
+                let kind: Ident = content.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "a sequence lists models or layers, e.g. `(BasicBlock<64, 64, 1>, BasicBlock<64, 64, 1>)` or `(Conv2d<64, 128, 1, stride = 2>, BatchNorm2d<128>)`",
+                    )
+                })?;
+                let (args, span) = parse_kind_args(&kind, &content)?;
+                items.push(SeqItem { kind, args, span });
+                if !content.is_empty() {
+                    content.parse::<Token![,]>()?;
+                }
+            }
+            if items.is_empty() {
                 return Err(syn::Error::new(
                     paren.span.join(),
                     "a sequence lists the models it applies in order, e.g. `layer1: (BasicBlock, BasicBlock)`",
                 ));
             }
             let inputs = parse_inputs(input)?;
-            return Ok(LayerDecl { docs, name, kind: KindDecl::Sequence { models }, inputs });
+            let kind = KindDecl::Sequence { items };
+            return Ok(LayerDecl { docs, name, kind, inputs, when, param_name: None });
         }
         let kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a layer kind such as `Linear<784, 128>` or `Relu`")
         })?;
-        let mut args = Vec::new();
-        let mut span = kind.span();
-        if input.peek(Token![<]) {
-            input.parse::<Token![<]>()?;
-            loop {
-                if input.peek(Token![>]) {
-                    let close = input.parse::<Token![>]>()?;
-                    span = kind.span().join(close.span).unwrap_or(span);
-                    break;
-                }
-                args.push(parse_arg(input)?);
-                if input.peek(Token![,]) {
-                    input.parse::<Token![,]>()?;
-                } else if !input.peek(Token![>]) {
-                    return Err(input.error("expected `,` or `>` in the layer's arguments"));
-                }
+        let (args, span) = parse_kind_args(&kind, input)?;
+        let inputs = parse_inputs(input)?;
+        let kind = KindDecl::Builtin { kind, args, span };
+        Ok(LayerDecl { docs, name, kind, inputs, when, param_name: None })
+    }
+}
+
+/// `<784, 128>` after a kind (nothing when it has none), and the span of the whole kind.
+fn parse_kind_args(kind: &Ident, input: ParseStream) -> syn::Result<(Vec<Arg>, Span)> {
+    let mut args = Vec::new();
+    let mut span = kind.span();
+    if input.peek(Token![<]) {
+        input.parse::<Token![<]>()?;
+        loop {
+            if input.peek(Token![>]) {
+                let close = input.parse::<Token![>]>()?;
+                span = kind.span().join(close.span).unwrap_or(span);
+                break;
+            }
+            args.push(parse_arg(input)?);
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            } else if !input.peek(Token![>]) {
+                return Err(input.error("expected `,` or `>` in the layer's arguments"));
             }
         }
-        let inputs = parse_inputs(input)?;
-        Ok(LayerDecl { docs, name, kind: KindDecl::Builtin { kind, args, span }, inputs })
     }
+    Ok((args, span))
+}
+
+/// `<const IN: usize, const STRIDE: usize = 1>` after a model's name.
+fn parse_params(input: ParseStream) -> syn::Result<Vec<ParamDecl>> {
+    if !input.peek(Token![<]) {
+        return Ok(Vec::new());
+    }
+    let generics: syn::Generics = input.parse()?;
+    let mut params = Vec::new();
+    for p in &generics.params {
+        let syn::GenericParam::Const(c) = p else {
+            return Err(syn::Error::new(
+                p.span(),
+                "a model's parameters are sizes: `const IN: usize` (the backend `B` is added by `model!`)",
+            ));
+        };
+        if !matches!(&c.ty, Type::Path(t) if t.path.is_ident("usize")) {
+            return Err(syn::Error::new(
+                c.ty.span(),
+                format!("`{}`: a model's parameters are sizes, of type `usize`", c.ident),
+            ));
+        }
+        let default = match &c.default {
+            None => None,
+            Some(Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. })) => Some(i.base10_parse()?),
+            Some(other) => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    format!("`{}`: a parameter's default is an integer, e.g. `= 1`", c.ident),
+                ));
+            }
+        };
+        params.push(ParamDecl { name: c.ident.clone(), default });
+    }
+    Ok(params)
 }
 
 /// `(x, c2)` after a kind: the values a node reads.
@@ -396,6 +529,10 @@ fn parse_arg(input: ParseStream) -> syn::Result<Arg> {
     let (value, span) = if input.peek(Lit) {
         let lit: Lit = input.parse()?;
         let v = match &lit {
+            Lit::Int(i) if neg.is_none() && SizeExpr::continues(input) => {
+                let first = SizeExpr::Lit(i.base10_parse()?, i.span());
+                ArgValue::Expr(SizeExpr::parse_after(first, input)?)
+            }
             Lit::Int(i) if neg.is_none() => match i.base10_parse::<u64>() {
                 Ok(v) => ArgValue::Int(v),
                 Err(_) => ArgValue::Other(i.to_string()),
@@ -409,7 +546,22 @@ fn parse_arg(input: ParseStream) -> syn::Result<Arg> {
         (v, lit.span())
     } else if input.peek(Ident) {
         let id: Ident = input.parse()?;
-        (ArgValue::Other(id.to_string()), id.span())
+        let span = id.span();
+        if SizeExpr::continues(input) {
+            (ArgValue::Expr(SizeExpr::parse_after(SizeExpr::Param(id), input)?), span)
+        } else {
+            (ArgValue::Other(id.to_string()), span)
+        }
+    } else if input.peek(syn::token::Paren) && neg.is_none() {
+        let e = SizeExpr::parse(input)?;
+        let span = e.span();
+        (ArgValue::Expr(e), span)
+    } else if input.peek(Token![_]) {
+        let u = input.parse::<Token![_]>()?;
+        return Err(syn::Error::new(
+            u.span,
+            "`_`: a layer's sizes are written out (`Conv2d<64, 128, 3>`)\n  = help: to declare one block for several sizes, give the model parameters (`struct Block<const IN: usize, const OUT: usize>`), write `Conv2d<IN, OUT, 3>` here and `Block<64, 128>` where it is used",
+        ));
     } else {
         return Err(input.error("expected a literal argument, e.g. `784`, `0.5` or `p = 0.5`"));
     };

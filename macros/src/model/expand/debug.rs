@@ -12,7 +12,7 @@ use crate::model::kinds::private;
 /// `impl Debug for Name<B>`.
 pub(crate) fn debug_impl(g: &Graph, plan: &Plan, name: &syn::Ident) -> TokenStream {
     let p = private();
-    let model = name.to_string();
+    let model = &g.shown;
     let (fields, labels): (Vec<String>, Vec<String>) = (0..g.nodes.len())
         .filter(|&i| plan.owns(i))
         .map(|i| (g.nodes[i].name.to_string(), g.nodes[i].describe()))

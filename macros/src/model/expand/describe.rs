@@ -49,7 +49,8 @@ pub(crate) fn graph_expr(g: &Graph, plan: &Plan, model: &str) -> TokenStream {
         let out = &plan.output_types[i];
         // A reused layer's parameters are its owner's, listed there.
         let params = if plan.owns(i) {
-            quote!(#p::params_of::<B, _>(&self.#field, #name))
+            let path = &plan.params[i];
+            quote!(#p::params_of::<B, _>(&self.#field, #path))
         } else {
             quote!(Vec::new())
         };
@@ -93,7 +94,7 @@ fn blocks_expr(
     };
     let mut at = plan.value_type(input);
     let mut blocks = Vec::new();
-    for (k, (_, model)) in models.iter().enumerate() {
+    for (k, (_, model, _)) in models.iter().enumerate() {
         let ty = quote!(#model<B>);
         let (prefix, value) = if *sequence {
             let index = syn::Index::from(k);

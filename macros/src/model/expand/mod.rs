@@ -2,6 +2,7 @@
 //! `forward`, `forward_train`, the generated `backward`, the parameter visitor, `graph()` and
 //! `summary()`, and the `Layer` impl that lets a model stand inside another one.
 
+mod alias;
 mod debug;
 mod describe;
 mod fallback;
@@ -11,6 +12,7 @@ mod passes;
 mod plan;
 mod spans;
 
+pub(crate) use alias::template_alias;
 pub(crate) use fallback::fallback;
 
 use proc_macro2::TokenStream;
@@ -73,7 +75,7 @@ fn template(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let plan = Plan::new(g, shapes);
     let p = private();
     let name = &def.name;
-    let fields = plan.fields();
+    let fields = plan.named_fields();
     let (constructor, init) = (constructor(g, &plan), init_impl(name, &[]));
     let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
@@ -116,8 +118,7 @@ fn instance(def: &ModelDef, g: &Graph, shapes: &Shapes, k: usize) -> TokenStream
     };
     let cache = cache_struct(&def.vis, &plan, &names, None);
     let layer = layer_impl(&plan, &names, &passes, &input_checks(g, &plan));
-    let described =
-        described_at(&plan, &names, describe::graph_expr(g, &plan, &def.name.to_string()));
+    let described = described_at(&plan, &names, describe::graph_expr(g, &plan, &def.shown));
     respan(quote!(#cache #layer #described), Some(anchor(g, &plan, &def.name)))
 }
 
@@ -280,7 +281,7 @@ fn fixed_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenStream {
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
         &quote!(B),
-        &plan.fields(),
+        &plan.named_fields(),
     );
     let debug = debug::debug_impl(g, &plan, name);
     respan(
@@ -376,7 +377,7 @@ fn inherent_impl(g: &Graph, plan: &Plan, n: &Names) -> TokenStream {
         Some(i) => plan.at_user(i, quote!((#p::Tensor<#sn, B>, #cache_ty))),
         None => quote!((#p::Tensor<#sn, B>, #cache_ty)),
     };
-    let described = described(&describe::graph_expr(g, plan, &n.name.to_string()));
+    let described = described(&describe::graph_expr(g, plan, &g.shown));
     quote! {
         impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
             #constructor

@@ -58,12 +58,12 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
             plan.at_user(i, quote!(#field: #c))
         })
         .collect();
-    let described = super::described(&describe::graph_expr(g, &plan, &name.to_string()));
+    let described = super::described(&describe::graph_expr(g, &plan, &g.shown));
     let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
         &quote!(B),
-        &fields,
+        &plan.named_fields(),
     );
     let inputs_doc = g.inputs.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>();
     let forward_doc = format!(

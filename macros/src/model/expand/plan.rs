@@ -81,6 +81,8 @@ impl Call {
 /// The expansion plan, one entry per node.
 pub(crate) struct Plan {
     pub names: Vec<syn::Ident>,
+    /// Each node's name in parameter paths (`downsample.0` for `downsample_0`).
+    pub params: Vec<String>,
     /// The node whose field each node calls: itself, or the owner of a reused layer.
     pub owner: Vec<usize>,
     pub types: Vec<TokenStream>,
@@ -127,7 +129,7 @@ impl Plan {
                 Op::Builtin(k) => k.ty(),
                 Op::Custom { ty, .. } => quote!(#ty),
                 Op::Model { models, sequence } => {
-                    let tys = models.iter().map(|(_, name)| quote!(#name<B>));
+                    let tys = models.iter().map(|(_, name, _)| quote!(#name<B>));
                     if *sequence { quote!((#(#tys,)*)) } else { quote!(#(#tys)*) }
                 }
                 Op::Shared { .. } | Op::Invalid => quote!(()),
@@ -137,6 +139,7 @@ impl Plan {
             shapes.inputs.iter().map(|s| shape_type(s.as_deref().unwrap_or(&[]))).collect();
         let mut plan = Plan {
             names,
+            params: g.nodes.iter().map(|n| n.param.clone()).collect(),
             owner: owner.clone(),
             types,
             input_types,
@@ -202,6 +205,14 @@ impl Plan {
     /// The struct's fields: the nodes that own a layer.
     pub fn fields(&self) -> Vec<syn::Ident> {
         (0..self.names.len()).filter(|&i| self.owns(i)).map(|i| self.names[i].clone()).collect()
+    }
+
+    /// The struct's fields with their names in parameter paths.
+    pub fn named_fields(&self) -> Vec<(syn::Ident, String)> {
+        (0..self.names.len())
+            .filter(|&i| self.owns(i))
+            .map(|i| (self.names[i].clone(), self.params[i].clone()))
+            .collect()
     }
 
     /// The struct field node `i` calls (its own, or its owner's).
