@@ -152,6 +152,36 @@ fn projection_help(input: &super::ir::Input, shape: &[usize], prev: &str, node: 
     format!("\n  = help: insert `{prev}_proj: {layer},` between `{prev}` and `{node}`")
 }
 
+/// For a parameterised model's build given another size where its input names a parameter
+/// (`[IN, _, _]`): the build that takes it (`Block<16, 64>`).
+fn rebuild_help(model: &Graph, shape: &[usize]) -> String {
+    let Some(b) = &model.build else { return String::new() };
+    let dims = &model.inputs[0].dims;
+    if dims.len() != shape.len() || b.input_params.len() != shape.len() {
+        return String::new();
+    }
+    let mut values = b.values.clone();
+    for (k, ((d, _), &got)) in dims.iter().zip(shape).enumerate() {
+        let fits = match d {
+            super::ir::Dim::Fixed(m) => *m == got,
+            super::ir::Dim::Runtime(_) => got == SEQ,
+            super::ir::Dim::Any => got != SEQ,
+        };
+        match b.input_params[k] {
+            Some(p) if !fits => values[p] = got as u64,
+            _ if !fits => return String::new(),
+            _ => {}
+        }
+    }
+    let shown: Vec<String> = values.iter().map(u64::to_string).collect();
+    format!(
+        "\n  = help: to build `{}` for the size it is given, write `{}<{}>`",
+        b.template,
+        b.template,
+        shown.join(", ")
+    )
+}
+
 /// "1 input", "2 inputs".
 fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
@@ -250,10 +280,11 @@ fn model_node(
                     fmt_shape(&shape)
                 )
             };
+            let rebuild = rebuild_help(model, &shape);
             let help = if position == 0 {
-                projection_help(&model.inputs[0], &shape, site.prev(), &node)
+                rebuild + &projection_help(&model.inputs[0], &shape, site.prev(), &node)
             } else {
-                String::new()
+                rebuild
             };
             site.err(
                 name.span(),

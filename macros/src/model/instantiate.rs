@@ -8,7 +8,7 @@
 use proc_macro2::Span;
 use syn::Ident;
 
-use super::parse::{Arg, ArgValue, KindDecl, LayerDecl, ModelDef, SizeDecl};
+use super::parse::{Arg, ArgValue, BuildInfo, KindDecl, LayerDecl, ModelDef, SizeDecl};
 use super::size_expr::{Env, SizeExpr, eval_condition};
 
 /// The block after building: the models to lower, in order (each built model before its first
@@ -28,6 +28,8 @@ pub(crate) struct Template {
     pub def: ModelDef,
     /// Each build: its parameter values and its struct's name.
     pub builds: Vec<(Vec<u64>, Ident)>,
+    /// Whether a model of the block uses it (a use with wrong sizes builds nothing).
+    pub used: bool,
 }
 
 /// Builds every use of a parameterised model in the block; errors go to `errors`.
@@ -44,19 +46,17 @@ pub(crate) fn build(defs: Vec<ModelDef>, errors: &mut Vec<syn::Error>) -> Built 
             b.defs.push(def);
             b.notes.push(None);
         } else {
-            b.templates.push(Template { def, builds: Vec::new() });
+            b.templates.push(Template { def, builds: Vec::new(), used: false });
         }
     }
     for t in 0..b.templates.len() {
-        if !b.templates[t].builds.is_empty() {
-            continue;
-        }
         let def = &b.templates[t].def;
         match def.params.iter().map(|p| p.default).collect::<Option<Vec<u64>>>() {
-            // Used nowhere, every size has a default: the model on its own.
+            // Every size has a default: the model on its own, too.
             Some(defaults) => {
                 build_at(t, defaults, "built at its defaults", &mut b, errors);
             }
+            None if b.templates[t].used => {}
             None => errors.push(syn::Error::new(
                 def.name.span(),
                 format!(
@@ -71,9 +71,9 @@ pub(crate) fn build(defs: Vec<ModelDef>, errors: &mut Vec<syn::Error>) -> Built 
     b
 }
 
-/// `64, 64` for a model with two parameters.
+/// `64, 64` for a model with two parameters without defaults.
 fn example_values(def: &ModelDef) -> String {
-    def.params.iter().map(|_| "64").collect::<Vec<_>>().join(", ")
+    def.params.iter().filter(|p| p.default.is_none()).map(|_| "64").collect::<Vec<_>>().join(", ")
 }
 
 /// The model's struct name at `values` (`BasicBlock64x128x2`).
@@ -104,7 +104,18 @@ fn build_at(
     let bindings: Vec<String> = bound.iter().map(|(p, v)| format!("{p} = {v}")).collect();
     let note = format!("in `{shown}` ({}), {why}", bindings.join(", "));
     let before = errors.len();
+    let input_params = template.inputs[0]
+        .1
+        .dims
+        .iter()
+        .map(|(d, _)| match d {
+            SizeDecl::Named(id) => template.params.iter().position(|p| p.name == *id),
+            _ => None,
+        })
+        .collect();
+    let template_name = template.name.to_string();
     let mut def = substitute(template, &bound, errors);
+    def.build = Some(BuildInfo { template: template_name, values: values.clone(), input_params });
     def.name = name.clone();
     def.shown = shown;
     def.params.clear();
@@ -165,8 +176,11 @@ fn use_of(
         ));
         return None;
     }
+    b.templates[t].used = true;
     let values = bind(&b.templates[t].def, args, span, errors)?;
-    Some(build_at(t, values, &format!("used by {used_by}"), b, errors))
+    let built = build_at(t, values, &format!("used by {used_by}"), b, errors);
+    // Errors about the use point at the use.
+    Some(Ident::new(&built.to_string(), kind.span()))
 }
 
 /// The parameter values a use gives: positional (`<64, 128>`) or by name (`<IN = 64>`), the
@@ -287,10 +301,10 @@ fn env_value(env: &Env<'_>, id: &Ident) -> Result<u64, syn::Error> {
 fn substitute_args(args: &mut [Arg], env: &Env<'_>, errors: &mut Vec<syn::Error>) {
     for a in args {
         let value = match &a.value {
-            ArgValue::Other(name) => match env.values.iter().find(|(p, _)| p == name) {
-                Some((_, v)) => Ok(*v),
-                None => continue,
-            },
+            // A name where a number goes: a parameter, else an error saying which exist.
+            ArgValue::Other(name) if syn::parse_str::<Ident>(name).is_ok() => {
+                env_value(env, &Ident::new(name, a.span))
+            }
             ArgValue::Expr(e) => e.eval(env),
             _ => continue,
         };

@@ -103,6 +103,8 @@ impl Node {
 pub(crate) struct Graph {
     /// How messages name it (`BasicBlock<64, 128, 2>` for a parameterised model's build).
     pub shown: String,
+    /// Which build of a parameterised model it is.
+    pub build: Option<super::parse::BuildInfo>,
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,
     /// The values the model returns, in order (its last layer unless `output (…)` says).
@@ -225,7 +227,7 @@ pub(crate) fn lower(
     if errors.len() == before && written_as_layer.is_none() {
         check_every_value_is_read(def, &nodes, &outputs, errors);
     }
-    Graph { shown: def.shown.clone(), inputs, nodes, outputs }
+    Graph { shown: def.shown.clone(), build: def.build.clone(), inputs, nodes, outputs }
 }
 
 /// The layer's name in parameter paths.

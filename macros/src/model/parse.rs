@@ -19,6 +19,8 @@ pub(crate) struct ModelDef {
     /// How messages name the model: `BasicBlock`, or `BasicBlock<64, 128, 2>` where it is
     /// built at those sizes.
     pub shown: String,
+    /// For a model built from a parameterised one: which build, for helps that change it.
+    pub build: Option<BuildInfo>,
     /// The inputs, in order: each `input x: [...]` line's name (`input` when unnamed) and
     /// per-sample shape.
     pub inputs: Vec<(Ident, InputDecl)>,
@@ -28,6 +30,15 @@ pub(crate) struct ModelDef {
     pub output: Option<OutputDecl>,
     /// The closing brace, where "empty model" errors point.
     pub body_span: Span,
+}
+
+/// A parameterised model's build: the declaration's name, its parameters' values, and which
+/// parameter each size of the first input is (`[IN, _, _]`: `IN` for the first).
+#[derive(Clone)]
+pub(crate) struct BuildInfo {
+    pub template: String,
+    pub values: Vec<u64>,
+    pub input_params: Vec<Option<usize>>,
 }
 
 /// `const STRIDE: usize = 1`: a size parameter and its default.
@@ -281,7 +292,18 @@ impl Parse for ModelDef {
             layers.push(body.parse::<LayerDecl>()?);
         }
         let shown = name.to_string();
-        Ok(ModelDef { attrs, vis, name, params, shown, inputs, layers, output, body_span })
+        Ok(ModelDef {
+            attrs,
+            vis,
+            name,
+            params,
+            shown,
+            build: None,
+            inputs,
+            layers,
+            output,
+            body_span,
+        })
     }
 }
 

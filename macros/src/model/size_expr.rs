@@ -29,16 +29,23 @@ impl Env<'_> {
         }
         let msg = if self.values.is_empty() {
             format!(
-                "`{name}` is not a size `model!` knows: `{}` has no parameters\n  = help: to build one model at several sizes, give it parameters: `struct {}<const {name}: usize>`, and write `{}<64>` where it is used",
+                "`{name}` is not a size `model!` knows: `{}` has no parameters\n  = help: declare it as one: `struct {}<const {name}: usize = 64>` (built at the default on its own, at `{}<128>` where a model uses it so)",
                 self.model, self.model, self.model
             )
         } else {
-            let names: Vec<String> = self.values.iter().map(|(p, _)| format!("`{p}`")).collect();
-            format!(
-                "`{name}` is not a parameter of `{}`; its parameters are {}",
-                self.model,
-                names.join(", ")
-            )
+            let names: Vec<String> = self.values.iter().map(|(p, _)| p.to_string()).collect();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            match super::args::suggest(&name.to_string(), &refs, &[]) {
+                Some(s) => format!(
+                    "`{name}` is not a parameter of `{}`\n  = help: did you mean `{s}`?",
+                    self.model
+                ),
+                None => format!(
+                    "`{name}` is not a parameter of `{}`; its parameters are `{}`",
+                    self.model,
+                    names.join("`, `")
+                ),
+            }
         };
         Err(syn::Error::new(name.span(), msg))
     }

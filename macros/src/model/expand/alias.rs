@@ -29,7 +29,7 @@ pub(crate) fn template_alias(t: &Template) -> TokenStream {
     });
     let list: Vec<String> = params.iter().map(|p| p.to_string()).collect();
     let message = format!(
-        "`{name}` is not built at these sizes: `model!` builds `{name}<{}>` at the sizes its uses in the same `model!` give",
+        "`{name}` is not built at these sizes: `model!` builds `{name}<{}>` at the sizes its uses in the same `model!` give, and at its defaults when every parameter has one",
         list.join(", ")
     );
     let builds = t.builds.iter().map(|(values, built)| {
