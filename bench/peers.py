@@ -47,6 +47,37 @@ def w7_resnet(torch):
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
 
 
+def w9_resnet34(torch):
+    """torchvision's resnet34(), written out (no torchvision needed): BasicBlocks in stages of
+    3, 4, 6 and 3, 1x1 projection shortcuts where a block changes size, 1000 classes."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out)) + identity)
+    layers, cin = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                   nn.MaxPool2d(3, 2, 1)], 64
+    for k, (n, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
+        for b in range(n):
+            layers.append(BasicBlock(cin, width, 2 if (k > 0 and b == 0) else 1))
+            cin = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)]
+    return nn.Sequential(*layers)
+
+
 def pytorch(workloads):
     try:
         import torch
@@ -106,6 +137,20 @@ def pytorch(workloads):
         resnet = w7_resnet(torch)
         x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
         emit(impl, "w7", "b64", "samples/s", measure(train(resnet, x, y), 4, 40, lambda s: 64 / s))
+    if "w9" in workloads:
+        resnet = w9_resnet34(torch)
+        x, y = torch.rand(8, 3, 224, 224), torch.arange(8) * 127 % 1000
+        opt9 = torch.optim.SGD(resnet.parameters(), lr=0.01, momentum=0.9)
+
+        def step9():
+            opt9.zero_grad(set_to_none=True)
+            F.cross_entropy(resnet(x), y).backward()
+            opt9.step()
+        emit(impl, "w9", "b8-train", "samples/s", measure(step9, 1, 5, lambda s: 8 / s))
+        resnet.eval()
+        one = torch.rand(1, 3, 224, 224)
+        with torch.no_grad():
+            emit(impl, "w9", "b1-infer", "ms", measure(lambda: resnet(one), 2, 10, lambda s: s * 1e3))
     if "w5" in workloads:
         class CharLm(nn.Module):
             def __init__(self):

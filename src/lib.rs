@@ -55,7 +55,7 @@
 pub use shapeflow_core::{
     Activation, Backend, Const, Dim, Dims, Dyn, Elem, Error, Init, Layer, LayerTo, Module, Result,
     Rng, Shape, Tensor, autograd, backend, checkpoint, data, dim::DimEq, dim::StaticDim, dim_arith,
-    fit, graph, init, layers, loss, metrics, module, operand, ops, optim, rng, seq, shape,
+    fit, graph, init, layers, loss, metrics, module, operand, ops, optim, profile, rng, seq, shape,
     skip_test, summary,
 };
 pub use shapeflow_cpu::{Cpu, Cpu64, CpuDevice, set_matmul_threads, set_num_threads};
@@ -125,6 +125,7 @@ pub mod __private {
         StateFn, StateMutFn, TensorsMutFn, VisitFn, VisitGradsFn, VisitMutFn, add_grads, with_field,
     };
     pub use shapeflow_core::operand::Is;
+    pub use shapeflow_core::profile;
     pub use shapeflow_core::summary::{Summary, SummaryRow};
     pub use shapeflow_core::{
         Backend, Const, Dyn, GradReady, Init, Layer, LayerTo, Module, Result, Rng, Shape, Tensor,

@@ -1,7 +1,7 @@
 //! shapeflow benchmarks: the CPU workloads W1–W4 and W7, with optional peers measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w6] [w7] [w8] [ops] [serve] [--json] [--peers]
+//! cargo run --release -p shapeflow-bench -- [w1] [w2] [w3] [w4] [w5] [w6] [w7] [w8] [w9] [ops] [serve] [--json] [--peers]
 //! ```
 //!
 //! * `w1`: f32 GEMM at 512², 1024², 2048² in GFLOP/s, with ndarray's `dot` (matrixmultiply) as
@@ -34,6 +34,10 @@
 //! * `ops`: GB/s of the op set's kernels (`exp`, `add`, a broadcast row add, sums along each
 //!   axis) on 4M-element f32 tensors, beside a plain copy of the same bytes (`copy`). Not in
 //!   the default set.
+//! * `w9`: torchvision's ResNet-34 (`examples/torchvision-resnet`) at 3×224×224: a training
+//!   step at batch 8 (cross-entropy over 1000 classes, SGD with momentum 0.9), samples/s, and
+//!   inference at batch 1, ms (lower is better). Not in the default set (about half a minute
+//!   with its peer); name it.
 //! * `w4`: MLP inference: latency at batch 1 (µs, lower is better) and samples/s at batch 1024.
 //! * `gpu-gemm`, `gpu-w2`, `gpu-w3`, `gpu-w7` (with `--features cuda`): a 4096² fp32 GEMM (TF32
 //!   off) and the W2/W3/W7 training steps on CUDA device 0, eagerly (`shapeflow`) and replayed
@@ -56,6 +60,7 @@ mod figure;
 #[cfg(feature = "cuda")]
 mod gpu;
 mod peers;
+mod resnet34;
 mod serve_load;
 mod workloads;
 
@@ -97,6 +102,7 @@ fn main() {
                 "w6" => workloads::w6_transformer_train(&mut figures),
                 "w7" => workloads::w7_resnet_train(&mut figures),
                 "w8" => autograd_mlp::w8_autograd_mlp_train(&mut figures),
+                "w9" => resnet34::w9_resnet34(&mut figures),
                 "ops" => autograd_mlp::op_bandwidth(&mut figures),
                 "decode" => workloads::decode_latency(&mut figures),
                 "serve" => serve_load::serve_load(&mut figures),
@@ -109,7 +115,7 @@ fn main() {
                 }
                 other => {
                     eprintln!(
-                        "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, w8, ops, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
+                        "unknown workload `{other}` (known: w1, w2, w3, w4, w5, w6, w7, w8, w9, ops, decode, serve; gpu-gemm, gpu-w2, gpu-w3, gpu-w7 with --features cuda)"
                     );
                     std::process::exit(2);
                 }

@@ -23,6 +23,7 @@ pub mod module;
 pub mod operand;
 pub mod ops;
 pub mod optim;
+pub mod profile;
 pub mod rng;
 pub mod seq;
 pub mod shape;

@@ -13,6 +13,7 @@ mod input_gradients;
 mod multi_io;
 mod nested_models;
 mod param_models;
+mod profile;
 mod sequences;
 mod shape_rules_agree;
 mod transformer;

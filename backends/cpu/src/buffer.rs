@@ -86,7 +86,9 @@ impl<E: CpuElem> CpuBuf<E> {
     /// A buffer whose contents are unspecified (old values of a pooled buffer, or zeros); for
     /// outputs every element of which the caller overwrites.
     pub fn scratch(len: usize) -> Self {
-        let data = take::<E>(len).unwrap_or_else(|| Arc::new(vec![E::zero(); len]));
+        let pooled = take::<E>(len);
+        shapeflow_core::profile::buffer_taken(len * size_of::<E>(), pooled.is_none());
+        let data = pooled.unwrap_or_else(|| Arc::new(vec![E::zero(); len]));
         CpuBuf { data: ManuallyDrop::new(data) }
     }
 

@@ -24,13 +24,11 @@ impl<E: CpuElem> Conv for CpuDevice<E> {
         y: &mut CpuBuf<E>,
         geom: ConvGeom,
     ) {
-        if crate::winograd::suits(geom) {
-            return crate::winograd::forward(x, weight, y, geom);
+        match path(geom) {
+            Path::Winograd => crate::winograd::forward(x, weight, y, geom),
+            Path::Samples => crate::conv_samples::forward(x, weight, y, geom),
+            Path::Batch => shapeflow_core::backend::conv2d_composed::<Self>(x, weight, y, geom),
         }
-        if !crate::conv_samples::suits(geom) {
-            return shapeflow_core::backend::conv2d_composed::<Self>(x, weight, y, geom);
-        }
-        crate::conv_samples::forward(x, weight, y, geom);
     }
     unsafe fn conv2d_backward_unchecked(
         x: &CpuBuf<E>,
@@ -39,15 +37,54 @@ impl<E: CpuElem> Conv for CpuDevice<E> {
         grads: ConvGrads<'_, CpuBuf<E>>,
         geom: ConvGeom,
     ) {
-        if crate::winograd::suits(geom) {
-            return crate::winograd::backward(x, weight, dy, grads, geom);
-        }
-        if !crate::conv_samples::suits(geom) {
-            return shapeflow_core::backend::conv2d_backward_composed::<Self>(
+        match path(geom) {
+            Path::Winograd => crate::winograd::backward(x, weight, dy, grads, geom),
+            Path::Samples => crate::conv_samples::backward(x, weight, dy, grads, geom),
+            Path::Batch => shapeflow_core::backend::conv2d_backward_composed::<Self>(
                 x, weight, dy, grads, geom,
-            );
+            ),
         }
-        crate::conv_samples::backward(x, weight, dy, grads, geom);
+    }
+}
+
+/// How a convolution runs on the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// Winograd F(4×4, 3×3) (`winograd/`): 3×3, stride 1, padding 1, with at least
+    /// [`WINOGRAD_MIN_TILES`] output tiles in the batch.
+    Winograd,
+    /// One im2col product per sample, spread over the workers (`conv_samples.rs`).
+    Samples,
+    /// One im2col product over the whole batch (`conv2d_composed`).
+    Batch,
+}
+
+/// Winograd's kernel transforms (`c·o` of them, forward and backward, every step) pay only
+/// over enough 4 × 4 output tiles: with fewer in the batch, the im2col product runs instead.
+/// Measured on ResNet-18's training step at 224 × 224, batch 8 (2 vCPU AMD EPYC Zen 4): its
+/// 7 × 7 stage (32 tiles, 512 × 512 kernels) took 151 ms per 3×3 layer by Winograd and 40 ms
+/// as one product, the step 0.82 → 0.5 s; at 14 × 14 (128 tiles) the two tie; the MNIST
+/// ResNet's 7 × 7 blocks at batch 64 (256 tiles, 32 × 32 kernels) stay faster by Winograd
+/// (`torchvision-resnet`'s profile and W7; bench/NOTES.md).
+pub(crate) const WINOGRAD_MIN_TILES: usize = 64;
+
+/// Output planes of at most this many positions (14 × 14) run as one product over the whole
+/// batch rather than one per sample, whose product would be too narrow (49 columns at 7 × 7)
+/// for the matrix kernel.
+pub(crate) const BATCH_PLANE: usize = 196;
+
+/// The path for `geom`: Winograd where it suits and the batch has the tiles to pay for it; one
+/// product per sample for large planes when the batch spreads over the workers; else one
+/// product over the whole batch.
+pub(crate) fn path(geom: ConvGeom) -> Path {
+    let g = geom.window;
+    let tiles = g.n * g.oh.div_ceil(4) * g.ow.div_ceil(4);
+    if crate::winograd::suits(geom) && tiles >= WINOGRAD_MIN_TILES {
+        Path::Winograd
+    } else if g.oh * g.ow > BATCH_PLANE && crate::conv_samples::suits(geom) {
+        Path::Samples
+    } else {
+        Path::Batch
     }
 }
 

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 /// meanwhile keeps another worker spinning on the pool's pending jobs ([`keep_busy`]).
 pub(crate) fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     let done = AtomicBool::new(false);
+    // The profiler's recording follows `f` to the worker that runs it.
+    let recording = shapeflow_core::profile::current();
     rayon::scope(|scope| {
         if rayon::current_num_threads() > 1 {
             let (done, owner) = (&done, rayon::current_thread_index());
@@ -16,7 +18,7 @@ pub(crate) fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         }
         // Set even when `f` panics, so the helper stops at once.
         let _stop = SetOnDrop(&done);
-        f()
+        shapeflow_core::profile::attach(recording, f)
     })
 }
 

@@ -171,6 +171,9 @@ impl Runtime {
         };
         let mut tries = 0;
         let got = pool.take(len, |n| {
+            if tries == 0 {
+                shapeflow_core::profile::buffer_taken(n * std::mem::size_of::<f32>(), true);
+            }
             tries += 1;
             if tries > 1 {
                 // The released buffers are freed in stream order: let that happen first.
@@ -181,6 +184,9 @@ impl Runtime {
             // contract).
             unsafe { self.stream.alloc::<f32>(n) }
         });
+        if tries == 0 {
+            shapeflow_core::profile::buffer_taken(len * std::mem::size_of::<f32>(), false);
+        }
         match got {
             Ok(b) => Some(b),
             Err(e) => {

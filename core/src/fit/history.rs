@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::profile::Profile;
 
 /// One epoch's logs: `loss`, metrics, `val_*`, `lr`, `time_s`.
 pub type EpochLogs = BTreeMap<String, f64>;
@@ -18,6 +19,7 @@ pub type EpochLogs = BTreeMap<String, f64>;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     epochs: Vec<EpochLogs>,
+    profile: Option<Profile>,
 }
 
 impl History {
@@ -36,6 +38,14 @@ impl History {
     /// The last epoch's value of a metric.
     pub fn last(&self, name: &str) -> Option<f64> {
         self.epochs.last().and_then(|e| e.get(name).copied())
+    }
+    /// The step [`FitConfig::profile`](super::FitConfig::profile) asked for, profiled.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
+    }
+    /// Keeps a step's profile.
+    pub(crate) fn set_profile(&mut self, profile: Profile) {
+        self.profile = Some(profile);
     }
     /// Number of epochs.
     pub fn len(&self) -> usize {
@@ -61,6 +71,6 @@ impl History {
     pub fn from_json(text: &str) -> Result<History> {
         let epochs = serde_json::from_str(text)
             .map_err(|e| Error::Format { path: "history".into(), message: e.to_string() })?;
-        Ok(History { epochs })
+        Ok(History { epochs, profile: None })
     }
 }

@@ -33,6 +33,19 @@ pub enum LossFn {
     Autograd(super::AutogradLoss),
 }
 
+impl LossFn {
+    /// PyTorch's name for it (`cross_entropy`), or `custom` / `autograd`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossFn::CrossEntropy => "cross_entropy",
+            LossFn::Mse => "mse_loss",
+            LossFn::BceWithLogits => "binary_cross_entropy_with_logits",
+            LossFn::Custom(_) => "custom",
+            LossFn::Autograd(_) => "autograd",
+        }
+    }
+}
+
 /// A loss of your own for [`fit`](super::fit): `f` gets the batch ([`LossInput`]) and returns
 /// the loss (a mean over the batch, as the built-in losses) and its gradient with respect to
 /// every output, in the outputs' order. A gradient of the wrong length, or a loss or gradient

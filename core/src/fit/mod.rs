@@ -12,6 +12,7 @@ mod history_plot;
 mod metrics;
 mod output;
 mod predict;
+mod profile_step;
 mod progress;
 mod run_fields;
 mod state;
@@ -25,6 +26,7 @@ pub use history::{EpochLogs, History};
 pub use metrics::{CustomLoss, LossFn, LossInput, Metric};
 pub use output::{FitOutput, RowIndex};
 pub use predict::{predict, predict_classes, predict_proba};
+pub use profile_step::ProfileStep;
 pub use progress::Verbosity;
 
 use std::path::PathBuf;
@@ -37,11 +39,13 @@ use crate::distributed::{DataParallel, Shard};
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::optim::{Optimizer, OptimizerFor, clip_grad_norm};
+use crate::profile::{self, Phase, Profile};
 use crate::rng::Rng;
 use crate::shape::Shape;
 
 use evaluate::scores;
 use metrics::Accumulator;
+use profile_step::report_profile;
 use progress::Progress;
 use run_fields::run_fields;
 
@@ -109,6 +113,9 @@ pub struct FitConfig {
     /// each step, the loss and metrics are computed over the whole batch, and only rank 0
     /// prints and writes checkpoints. Every rank must call `fit` with the same configuration.
     pub parallel: Option<DataParallel>,
+    /// Profile one training step ([`crate::profile`]): its table is printed after it (unless
+    /// quiet) and kept in the returned [`History`], and its Chrome trace written if asked.
+    pub profile: Option<ProfileStep>,
 }
 
 impl FitConfig {
@@ -142,6 +149,7 @@ impl Default for FitConfig {
             checkpoint: None,
             resume: false,
             parallel: None,
+            profile: None,
         }
     }
 }
@@ -276,6 +284,7 @@ where
     let base_lr = opt.lr();
     let mut rng = Rng::new(config.seed);
     let mut history = History::default();
+    let mut step = 0usize;
     let mut first_epoch = 1;
     let dp = config.parallel.as_ref();
     let (world, main) = dp.map_or((1, true), |d| (d.world(), d.is_main()));
@@ -331,19 +340,42 @@ where
             match dp {
                 None => {
                     let x = batch.inputs_tensor::<S, B>(dev)?;
-                    B::on_workers(|| -> Result<()> {
-                        let (out, cache) = model.forward_train(&x);
-                        let (out, rows) = M::Output::rows(out);
-                        let (loss, dout) =
-                            config.loss.apply(&out, &batch, dev).map_err(at_batch)?;
-                        acc.add(loss, &out, &batch, dev)?;
-                        let dout = M::Output::unrows(dout, &rows);
-                        let mut grads = model.backward_params(&cache, &dout)?;
-                        if let Some(max) = config.clip_grad_norm {
-                            clip_grad_norm(&mut grads, max)?;
+                    step += 1;
+                    let profiled = config.profile.as_ref().filter(|p| p.step == step);
+                    let prof = B::on_workers(|| -> Result<Option<Profile>> {
+                        let mut run = || -> Result<()> {
+                            let (out, cache) = model.forward_train(&x);
+                            let (out, rows) = M::Output::rows(out);
+                            let span = profile::enter("loss", config.loss.name(), Phase::Loss);
+                            let (loss, dout) =
+                                config.loss.apply(&out, &batch, dev).map_err(at_batch)?;
+                            drop(span);
+                            acc.add(loss, &out, &batch, dev)?;
+                            let dout = M::Output::unrows(dout, &rows);
+                            let mut grads = model.backward_params(&cache, &dout)?;
+                            let _span = profile::enter("update", "", Phase::Update);
+                            if let Some(max) = config.clip_grad_norm {
+                                clip_grad_norm(&mut grads, max)?;
+                            }
+                            opt.step(model, &grads)
+                        };
+                        match profiled {
+                            Some(_) => {
+                                let (r, prof) = profile::record(run);
+                                r.map(|()| Some(prof))
+                            }
+                            None => run().map(|()| None),
                         }
-                        opt.step(model, &grads)
                     })?;
+                    if let (Some(prof), Some(want)) = (prof, profiled) {
+                        report_profile(
+                            &prof,
+                            want,
+                            step,
+                            main && config.verbosity != Verbosity::Quiet,
+                        )?;
+                        history.set_profile(prof);
+                    }
                 }
                 Some(dp) => {
                     // The collectives run outside `on_workers`: a rank waiting for another

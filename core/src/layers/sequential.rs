@@ -20,6 +20,7 @@ use crate::backend::Backend;
 use crate::error::Result;
 use crate::layer::{Init, Layer};
 use crate::module::{Module, StateFn, StateMutFn, VisitFn, VisitGradsFn, VisitMutFn, with_field};
+use crate::profile::{self, Phase};
 use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -86,9 +87,9 @@ macro_rules! tuple_layer {
             );
 
             fn forward(&self, x: &Tensor<S, B>) -> Tensor<$on, B> {
-                let y = self.0.forward(x);
-                $( let y = self.$i.forward(&y); )*
-                self.$n.forward(&y)
+                let y = at(0, Phase::Forward, || self.0.forward(x));
+                $( let y = at($i, Phase::Forward, || self.$i.forward(&y)); )*
+                at($n, Phase::Forward, || self.$n.forward(&y))
             }
 
             fn check_input(&self, x: &Tensor<S, B>) -> Result<()> {
@@ -96,23 +97,23 @@ macro_rules! tuple_layer {
             }
 
             fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<$on, B>, Self::Cache) {
-                let (y, $g0) = self.0.forward_train(x);
-                $( let (y, $g) = self.$i.forward_train(&y); )*
-                let (y, $gn) = self.$n.forward_train(&y);
+                let (y, $g0) = at(0, Phase::Forward, || self.0.forward_train(x));
+                $( let (y, $g) = at($i, Phase::Forward, || self.$i.forward_train(&y)); )*
+                let (y, $gn) = at($n, Phase::Forward, || self.$n.forward_train(&y));
                 (y, ($g0, $($g,)* $gn))
             }
 
             fn backward(&self, cache: &Self::Cache, dy: &Tensor<$on, B>) -> Result<(Tensor<S, B>, Self)> {
-                let (d, $gn) = self.$n.backward(&cache.$n, dy)?;
-                $( let (d, $rg) = self.$ri.backward(&cache.$ri, &d)?; )*
-                let (d, $g0) = self.0.backward(&cache.0, &d)?;
+                let (d, $gn) = at($n, Phase::Backward, || self.$n.backward(&cache.$n, dy))?;
+                $( let (d, $rg) = at($ri, Phase::Backward, || self.$ri.backward(&cache.$ri, &d))?; )*
+                let (d, $g0) = at(0, Phase::Backward, || self.0.backward(&cache.0, &d))?;
                 Ok((d, ($g0, $($g,)* $gn)))
             }
 
             fn backward_params(&self, cache: &Self::Cache, dy: &Tensor<$on, B>) -> Result<Self> {
-                let (d, $gn) = self.$n.backward(&cache.$n, dy)?;
-                $( let (d, $rg) = self.$ri.backward(&cache.$ri, &d)?; )*
-                let $g0 = self.0.backward_params(&cache.0, &d)?;
+                let (d, $gn) = at($n, Phase::Backward, || self.$n.backward(&cache.$n, dy))?;
+                $( let (d, $rg) = at($ri, Phase::Backward, || self.$ri.backward(&cache.$ri, &d))?; )*
+                let $g0 = at(0, Phase::Backward, || self.0.backward_params(&cache.0, &d))?;
                 Ok(($g0, $($g,)* $gn))
             }
         }
@@ -126,29 +127,36 @@ tuple_module!(L0 0, L1 1, L2 2, L3 3);
 tuple_module!(L0 0, L1 1, L2 2, L3 3, L4 4);
 tuple_module!(L0 0, L1 1, L2 2, L3 3, L4 4, L5 5);
 
+/// Runs `f` inside the profiler's span of element `index` (`layer1.0`, `layer1.1`, …).
+fn at<R>(index: usize, phase: Phase, f: impl FnOnce() -> R) -> R {
+    const NAMES: [&str; 6] = ["0", "1", "2", "3", "4", "5"];
+    let _span = profile::enter(NAMES.get(index).copied().unwrap_or("?"), "", phase);
+    f()
+}
+
 /// A one-element sequence (`layer1: (BasicBlock,)`, a ResNet stage of one block).
 impl<S: Shape, B: Backend, L0: Layer<S, B>> Layer<S, B> for (L0,) {
     type Output = L0::Output;
     type Cache = L0::Cache;
 
     fn forward(&self, x: &Tensor<S, B>) -> Tensor<L0::Output, B> {
-        self.0.forward(x)
+        at(0, Phase::Forward, || self.0.forward(x))
     }
     fn check_input(&self, x: &Tensor<S, B>) -> Result<()> {
         self.0.check_input(x)
     }
     fn forward_train(&mut self, x: &Tensor<S, B>) -> (Tensor<L0::Output, B>, Self::Cache) {
-        self.0.forward_train(x)
+        at(0, Phase::Forward, || self.0.forward_train(x))
     }
     fn backward(
         &self,
         cache: &Self::Cache,
         dy: &Tensor<L0::Output, B>,
     ) -> Result<(Tensor<S, B>, Self)> {
-        self.0.backward(cache, dy).map(|(d, g)| (d, (g,)))
+        at(0, Phase::Backward, || self.0.backward(cache, dy)).map(|(d, g)| (d, (g,)))
     }
     fn backward_params(&self, cache: &Self::Cache, dy: &Tensor<L0::Output, B>) -> Result<Self> {
-        self.0.backward_params(cache, dy).map(|g| (g,))
+        at(0, Phase::Backward, || self.0.backward_params(cache, dy)).map(|g| (g,))
     }
 }
 

@@ -28,6 +28,28 @@ fn value_arg(r: NodeRef) -> TokenStream {
     }
 }
 
+/// `let __span = profile::enter(…);`: the profiler's span of node `i` (and of the node fused
+/// into it), named by its parameter path and kind; the statements after it up to
+/// [`span_end`] are measured.
+fn span_start(g: &Graph, plan: &Plan, i: usize, phase: &str) -> TokenStream {
+    let p = crate::model::kinds::private();
+    let kind_of = |k: usize| g.nodes[plan.owner[k]].describe();
+    let (name, kind) = match plan.fused.first_of[i] {
+        Some(e) => (
+            format!("{}+{}", plan.params[e], plan.params[i]),
+            format!("{} + {}", kind_of(e), kind_of(i)),
+        ),
+        None => (plan.params[i].clone(), kind_of(i)),
+    };
+    let phase = format_ident!("{}", phase);
+    quote!(let __span = #p::profile::enter(#name, #kind, #p::profile::Phase::#phase);)
+}
+
+/// Closes the span [`span_start`] opened.
+fn span_end() -> TokenStream {
+    quote!(drop(__span);)
+}
+
 /// The generated statements of every pass.
 pub(crate) struct Passes {
     pub forward: Vec<TokenStream>,
@@ -105,12 +127,18 @@ fn forward_passes(
             let fused = fused_module(&p, module);
             let (emb, ce) = (plan.field(e), &cs[e]);
             let ids = value_arg(g.nodes[e].inputs[0]);
+            forward.push(span_start(g, plan, i, "Forward"));
+            forward_train.push(span_start(g, plan, i, "Forward"));
             forward.push(quote!(let #x = #fused::forward(&self.#emb, &self.#field, #ids);));
             forward_train.push(quote!(
                 let (#x, #ce, #c) = #fused::forward_train(&mut self.#emb, &mut self.#field, #ids);
             ));
+            forward.push(span_end());
+            forward_train.push(span_end());
             continue;
         }
+        forward.push(span_start(g, plan, i, "Forward"));
+        forward_train.push(span_start(g, plan, i, "Forward"));
         let args: Vec<TokenStream> = node.inputs.iter().map(|&r| value_arg(r)).collect();
         let call = &plan.calls[i];
         let fwd = plan.qual(i, call.forward.to_token_stream());
@@ -130,6 +158,8 @@ fn forward_passes(
             forward.push(quote!(let #x = #fwd(&self.#field, #(#args),*);));
             forward_train.push(quote!(let (#x, #c) = #train(&mut self.#field, #(#args),*);));
         }
+        forward.push(span_end());
+        forward_train.push(span_end());
     }
     (forward, forward_train)
 }
@@ -246,7 +276,9 @@ fn backward_pass(
             let bwd = plan.qual(i, call.backward_params.to_token_stream());
             quote!(let #gi_bind = #bwd(&self.#field, &cache.#cached, #d_out)?;)
         };
+        stmts.push(span_start(g, plan, i, "Backward"));
         stmts.push(plan.at_user(i, stmt));
+        stmts.push(span_end());
         for reuse in reuses {
             stmts.push(quote!(#p::add_grads::<B, _>(&mut #gi, &#reuse);));
         }
