@@ -313,3 +313,41 @@ fn col2im_plane<E: Elem>(cols: &[E], out: &mut [E], g: Window2d, nc: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` samples of `c` channels on `h × w`, a `k × k` kernel to `o` channels.
+    fn geom(
+        n: usize,
+        c: usize,
+        o: usize,
+        hw: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> ConvGeom {
+        let window = Window2d::new([n, c, hw, hw], [k, k], [stride, stride], [pad, pad], [1, 1])
+            .expect("a valid window");
+        ConvGeom { window, out_channels: o }
+    }
+
+    #[test]
+    fn each_geometry_takes_the_path_its_rule_names() {
+        let threads = rayon::current_num_threads();
+        // ResNet-18's 7 × 7 stage at batch 8: 32 tiles, too few for Winograd; one product.
+        assert_eq!(path(geom(8, 512, 512, 7, 3, 1, 1)), Path::Batch);
+        // Its 14 × 14 stage: 128 tiles.
+        assert_eq!(path(geom(8, 256, 256, 14, 3, 1, 1)), Path::Winograd);
+        // The MNIST ResNet's 7 × 7 blocks at batch 64: 256 tiles.
+        assert_eq!(path(geom(64, 32, 32, 7, 3, 1, 1)), Path::Winograd);
+        // Too few channels for Winograd's transforms.
+        assert_ne!(path(geom(64, 1, 32, 28, 3, 1, 1)), Path::Winograd);
+        // The 7 × 7 stride-2 stem at 224: a plane of 112 × 112 per sample.
+        let stem = path(geom(8, 3, 64, 224, 7, 2, 3));
+        assert_eq!(stem, if threads <= 8 { Path::Samples } else { Path::Batch });
+        // A stride-2 1 × 1 projection onto a 7 × 7 plane: one product.
+        assert_eq!(path(geom(8, 256, 512, 14, 1, 2, 0)), Path::Batch);
+    }
+}
