@@ -18,7 +18,7 @@ pub fn w9_resnet34(out: &mut Vec<Figure>) {
         .expect("sizes");
     let labels: Vec<usize> = (0..batch).map(|i| i * 127 % 1000).collect();
     let sgd = SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() };
-    let mut opt = Sgd::new(&model, sgd).expect("a valid configuration");
+    let mut opt = Sgd::new(&model, sgd);
     let t = Cpu::on_workers(|| {
         times(1, 5, || {
             let (logits, cache) = model.forward_train(&x);

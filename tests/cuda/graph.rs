@@ -94,8 +94,7 @@ fn a_replayed_step_trains_as_the_eager_loop_does() {
     let proto = Block::<Cuda>::new(&dev, 3);
     let adam = || Adam::new(&proto, AdamConfig { weight_decay: 0.01, ..AdamConfig::default() });
     trains_as_eagerly(&dev, "Adam", adam(), adam());
-    let sgd =
-        || Sgd::new(&proto, SgdConfig { lr: 0.05, momentum: 0.9, ..SgdConfig::default() }).unwrap();
+    let sgd = || Sgd::new(&proto, SgdConfig { lr: 0.05, momentum: 0.9, ..SgdConfig::default() });
     trains_as_eagerly(&dev, "SGD with momentum", sgd(), sgd());
 }
 

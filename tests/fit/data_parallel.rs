@@ -157,8 +157,7 @@ fn a_cnn_in_a_hand_written_loop_matches_one_process() {
         let mut model = Cnn::<Cpu64>::new(&dev, 5 + dp.as_ref().map_or(0, |d| d.rank() as u64));
         let dp = dp.unwrap_or_else(|| DataParallel::new(shapeflow::distributed::Local));
         dp.broadcast_model(&mut model).unwrap();
-        let mut opt =
-            Sgd::new(&model, SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() }).unwrap();
+        let mut opt = Sgd::new(&model, SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() });
         for global in train.batches(12, &mut Rng::new(9)) {
             let shard = dp.shard(&global);
             let x = shard

@@ -449,7 +449,7 @@ fn empty_and_degenerate_input_is_refused_by_name() {
     let empty = Dataset::new(vec![], vec![], 4).unwrap();
     let run = |train: &Dataset, cfg: FitConfig| {
         let mut m = Clf::<Cpu>::new(&dev, 0);
-        let mut opt = Sgd::new(&m, SgdConfig::default()).unwrap();
+        let mut opt = Sgd::new(&m, SgdConfig::default());
         fit(&mut m, &mut opt, &dev, train, &cfg, &mut []).unwrap_err().to_string()
     };
     let quiet = || FitConfig { epochs: 1, verbosity: Verbosity::Quiet, ..Default::default() };

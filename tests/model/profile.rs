@@ -96,7 +96,7 @@ fn fit_profiles_the_step_it_is_asked_for_and_writes_its_trace() {
         profile: Some(ProfileStep { step: 2, trace: Some(trace.clone()) }),
         ..Default::default()
     };
-    let mut opt = Sgd::new(&m, SgdConfig::default()).unwrap();
+    let mut opt = Sgd::new(&m, SgdConfig::default());
     let history = fit(&mut m, &mut opt, &dev, &data, &cfg, &mut []).unwrap();
     let prof = history.profile().expect("step 2 was profiled");
     let rows = prof.rows();

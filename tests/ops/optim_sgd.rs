@@ -9,12 +9,12 @@ fn sgd_case(key: &str, cfg: SgdConfig) {
     let dev = Cpu64::default();
     let mut opt: Option<Sgd<Linear<Const<3>, Const<2>, Cpu64>, Cpu64>> = None;
     three_steps(&dev, key, 1e-12, |m, g| {
-        opt.get_or_insert_with(|| Sgd::new(m, cfg).unwrap()).step(m, g).unwrap();
+        opt.get_or_insert_with(|| Sgd::new(m, cfg)).step(m, g).unwrap();
     });
     let dev = Cpu::default();
     let mut opt: Option<Sgd<Linear<Const<3>, Const<2>, Cpu>, Cpu>> = None;
     three_steps(&dev, key, 1e-6, |m, g| {
-        opt.get_or_insert_with(|| Sgd::new(m, cfg).unwrap()).step(m, g).unwrap();
+        opt.get_or_insert_with(|| Sgd::new(m, cfg)).step(m, g).unwrap();
     });
 }
 
@@ -47,10 +47,29 @@ fn sgd_dampening_matches_pytorch() {
     );
 }
 
+/// What PyTorch refuses when an optimizer is built is refused at its next step, with the
+/// parameters untouched: a configuration given at construction or a rate set later.
 #[test]
-fn nesterov_without_momentum_is_an_error() {
-    let fc = Linear::<Const<3>, Const<2>, Cpu>::init(&Cpu::default(), &mut Rng::new(0));
-    assert!(Sgd::new(&fc, SgdConfig { nesterov: true, ..Default::default() }).is_err());
+fn configurations_pytorch_refuses_are_errors_that_name_the_field() {
+    let dev = Cpu::default();
+    let mut fc = Linear::<Const<3>, Const<2>, Cpu>::init(&dev, &mut Rng::new(0));
+    let grads = Linear::<Const<3>, Const<2>, Cpu>::init(&dev, &mut Rng::new(1));
+    let before = fc.weight.to_vec();
+    let mut sgd = Sgd::new(&fc, SgdConfig { nesterov: true, ..Default::default() });
+    let e = sgd.step(&mut fc, &grads).unwrap_err().to_string();
+    assert!(e.contains("Nesterov momentum needs momentum > 0"), "{e}");
+    let mut adam = Adam::new(&fc, AdamConfig { betas: (0.9, 1.5), ..Default::default() });
+    let e = adam.step(&mut fc, &grads).unwrap_err().to_string();
+    assert!(e.contains("Adam: `betas.1` must be at least 0 and below 1, not 1.5"), "{e}");
+    let mut adam = Adam::new(&fc, AdamConfig::default());
+    adam.set_lr(f64::NAN);
+    let e = adam.step(&mut fc, &grads).unwrap_err().to_string();
+    assert!(e.contains("Adam: `lr` must be finite and at least 0, not NaN"), "{e}");
+    let mut rms = Rmsprop::new(&fc, RmspropConfig { momentum: -0.5, ..Default::default() });
+    assert!(rms.step(&mut fc, &grads).unwrap_err().to_string().contains("`momentum`"));
+    let mut ada = Adagrad::new(&fc, AdagradConfig { lr_decay: -1.0, ..Default::default() });
+    assert!(ada.step(&mut fc, &grads).unwrap_err().to_string().contains("`lr_decay`"));
+    assert_eq!(fc.weight.to_vec(), before, "a refused step changes nothing");
 }
 
 /// The default body every backend gets (axpy and scale) computes what the CPU backend's fused

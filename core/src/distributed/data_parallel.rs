@@ -34,7 +34,7 @@ pub const DEFAULT_BUCKET_BYTES: usize = 1 << 20;
 /// let dp = DataParallel::new(Local);
 /// let mut model = Linear::<U2, U2, Cpu>::init(&dev, &mut Rng::new(0));
 /// dp.broadcast_model(&mut model).unwrap();
-/// let mut opt = Sgd::new(&model, SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
+/// let mut opt = Sgd::new(&model, SgdConfig { lr: 0.1, ..Default::default() });
 /// let data = Dataset::new(vec![1.0, 0.0, 0.0, 1.0], vec![0, 1], 2).unwrap();
 /// for global in data.batches(2 * dp.world(), &mut Rng::new(1)) {
 ///     let shard = dp.shard(&global);

@@ -30,6 +30,24 @@ pub struct AdagradConfig {
     pub eps: f64,
 }
 
+impl AdagradConfig {
+    /// An `Err` for what PyTorch refuses: a learning rate, its decay, the weight decay, the
+    /// initial accumulator value or epsilon below 0 or not finite.
+    ///
+    /// ```
+    /// use shapeflow_core::optim::AdagradConfig;
+    /// assert!(AdagradConfig { eps: f64::NAN, ..Default::default() }.check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        use super::check::at_least_zero;
+        at_least_zero("Adagrad", "lr", self.lr)?;
+        at_least_zero("Adagrad", "lr_decay", self.lr_decay)?;
+        at_least_zero("Adagrad", "weight_decay", self.weight_decay)?;
+        at_least_zero("Adagrad", "initial_accumulator_value", self.initial_accumulator_value)?;
+        at_least_zero("Adagrad", "eps", self.eps)
+    }
+}
+
 impl Default for AdagradConfig {
     fn default() -> Self {
         AdagradConfig {
@@ -83,6 +101,7 @@ impl<M: Module<B>, B: Backend> Adagrad<M, B> {
         model: &mut X,
         grads: G,
     ) -> Result<()> {
+        self.config.check()?;
         let (model, grads) = (G::model(model), grads.gradients());
         self.step += 1;
         let c = self.config;

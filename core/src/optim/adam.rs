@@ -27,6 +27,25 @@ pub struct AdamConfig {
     pub weight_decay: f64,
 }
 
+impl AdamConfig {
+    /// An `Err` for what PyTorch refuses: a learning rate, epsilon or weight decay below 0 or
+    /// not finite, a beta outside `[0, 1)`.
+    ///
+    /// ```
+    /// use shapeflow_core::optim::AdamConfig;
+    /// assert!(AdamConfig::default().check().is_ok());
+    /// assert!(AdamConfig { betas: (0.9, 1.0), ..Default::default() }.check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        use super::check::{at_least_zero, below_one};
+        at_least_zero("Adam", "lr", self.lr)?;
+        at_least_zero("Adam", "eps", self.eps)?;
+        at_least_zero("Adam", "weight_decay", self.weight_decay)?;
+        below_one("Adam", "betas.0", self.betas.0)?;
+        below_one("Adam", "betas.1", self.betas.1)
+    }
+}
+
 impl Default for AdamConfig {
     fn default() -> Self {
         AdamConfig { lr: 1e-3, betas: (0.9, 0.999), eps: 1e-8, weight_decay: 0.0 }
@@ -91,6 +110,7 @@ impl<M: Module<B>, B: Backend> Adam<M, B> {
         model: &mut X,
         grads: G,
     ) -> Result<()> {
+        self.config.check()?;
         let (model, grads) = (G::model(model), grads.gradients());
         self.step += 1;
         let hp = AdamStep {

@@ -3,6 +3,7 @@
 
 mod adagrad;
 mod adam;
+mod check;
 mod clip;
 mod rmsprop;
 mod schedule;

@@ -32,6 +32,24 @@ pub struct RmspropConfig {
     pub centered: bool,
 }
 
+impl RmspropConfig {
+    /// An `Err` for what PyTorch refuses: a learning rate, alpha, epsilon, momentum or weight
+    /// decay below 0 or not finite.
+    ///
+    /// ```
+    /// use shapeflow_core::optim::RmspropConfig;
+    /// assert!(RmspropConfig { lr: -1.0, ..Default::default() }.check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        use super::check::at_least_zero;
+        at_least_zero("Rmsprop", "lr", self.lr)?;
+        at_least_zero("Rmsprop", "alpha", self.alpha)?;
+        at_least_zero("Rmsprop", "eps", self.eps)?;
+        at_least_zero("Rmsprop", "momentum", self.momentum)?;
+        at_least_zero("Rmsprop", "weight_decay", self.weight_decay)
+    }
+}
+
 impl Default for RmspropConfig {
     fn default() -> Self {
         RmspropConfig {
@@ -90,6 +108,7 @@ impl<M: Module<B>, B: Backend> Rmsprop<M, B> {
         model: &mut X,
         grads: G,
     ) -> Result<()> {
+        self.config.check()?;
         let (model, grads) = (G::model(model), grads.gradients());
         self.step += 1;
         let c = self.config;

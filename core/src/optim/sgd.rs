@@ -30,6 +30,32 @@ pub struct SgdConfig {
     pub weight_decay: f64,
 }
 
+impl SgdConfig {
+    /// An `Err` for what PyTorch refuses: a learning rate, momentum, dampening or weight decay
+    /// below 0 or not finite, Nesterov momentum without momentum or with dampening.
+    ///
+    /// ```
+    /// use shapeflow_core::optim::SgdConfig;
+    /// assert!(SgdConfig::default().check().is_ok());
+    /// let bad = SgdConfig { nesterov: true, ..Default::default() };
+    /// assert!(bad.check().unwrap_err().to_string().contains("Nesterov"));
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        use super::check::at_least_zero;
+        at_least_zero("Sgd", "lr", self.lr)?;
+        at_least_zero("Sgd", "momentum", self.momentum)?;
+        at_least_zero("Sgd", "dampening", self.dampening)?;
+        at_least_zero("Sgd", "weight_decay", self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(crate::Error::Config(format!(
+                "Sgd: Nesterov momentum needs momentum > 0 and dampening = 0 (momentum {}, dampening {})",
+                self.momentum, self.dampening
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SgdConfig {
     fn default() -> Self {
         SgdConfig { lr: 1e-2, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
@@ -44,7 +70,7 @@ impl Default for SgdConfig {
 /// let dev = Cpu::default();
 /// let mut fc = Linear::<typenum::U2, typenum::U1, Cpu>::init(&dev, &mut Rng::new(0));
 /// let grads = fc.clone();
-/// let mut opt = Sgd::new(&fc, SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
+/// let mut opt = Sgd::new(&fc, SgdConfig { lr: 0.1, ..Default::default() });
 /// opt.step(&mut fc, &grads).unwrap();
 /// ```
 pub struct Sgd<M, B: Backend> {
@@ -56,15 +82,10 @@ pub struct Sgd<M, B: Backend> {
 }
 
 impl<M: Module<B>, B: Backend> Sgd<M, B> {
-    /// SGD for `model`; an `Err` for Nesterov without momentum or with dampening (as PyTorch).
-    pub fn new(model: &M, config: SgdConfig) -> Result<Self> {
-        if config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0) {
-            return Err(crate::Error::Shape(
-                "Nesterov momentum requires momentum > 0 and dampening = 0".into(),
-            ));
-        }
+    /// SGD for `model`. Its configuration is checked before every step ([`SgdConfig::check`]).
+    pub fn new(model: &M, config: SgdConfig) -> Self {
         let momentum = if config.momentum != 0.0 { zero_buffers(model) } else { Vec::new() };
-        Ok(Sgd { config, steps: 0, momentum: [momentum], path: String::new(), _model: PhantomData })
+        Sgd { config, steps: 0, momentum: [momentum], path: String::new(), _model: PhantomData }
     }
 
     /// Applies one update to every parameter of `model` from `grads` (both of the type the
@@ -74,6 +95,7 @@ impl<M: Module<B>, B: Backend> Sgd<M, B> {
         model: &mut X,
         grads: G,
     ) -> Result<()> {
+        self.config.check()?;
         let (model, grads) = (G::model(model), grads.gradients());
         let hp = SgdStep {
             lr: self.config.lr,

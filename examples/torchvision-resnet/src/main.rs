@@ -81,7 +81,7 @@ fn train<M: Trainable<Images, Const<1000>, Cpu>>(
     args: &Args,
     data: &Dataset,
 ) -> shapeflow::Result<()> {
-    let mut opt = Sgd::new(&model, SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() })?;
+    let mut opt = Sgd::new(&model, SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() });
     let cfg = FitConfig {
         epochs: 1,
         batch_size: args.batch,

@@ -31,7 +31,7 @@ where
     let (y, cache) = model.forward_train(x);
     let (loss, dy) = cross_entropy(&y, labels).unwrap();
     let grads = model.backward(&cache, &dy).unwrap();
-    let mut opt = Sgd::new(&model, SgdConfig::default()).unwrap();
+    let mut opt = Sgd::new(&model, SgdConfig::default());
     opt.step(&mut model, &grads).unwrap();
     let _ = model.forward(x);
     let data = shapeflow::data::Dataset::new(vec![0.5; 2 * 784], vec![1, 9], 784).unwrap();

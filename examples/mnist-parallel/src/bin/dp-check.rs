@@ -201,7 +201,7 @@ where
     let mut opt: Box<dyn Optimizer<M> + Send> = if <B::Elem as Elem>::BYTES == 8 {
         Box::new(Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() }))
     } else {
-        Box::new(Sgd::new(&model, SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() })?)
+        Box::new(Sgd::new(&model, SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() }))
     };
     let batch = if dp.is_some() { 64 } else { 128 };
     if how == "fit" {
