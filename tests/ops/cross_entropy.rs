@@ -100,3 +100,29 @@ fn cross_entropy_steps_matches_pytorch_and_finite_differences() {
     let err = cross_entropy_steps(&x, &bad).unwrap_err().to_string();
     assert!(err.contains("label 7 at step 1 of sequence 1"), "{err}");
 }
+
+/// One logit per sample: cross-entropy would be 0 whatever the logit and train nothing, so it
+/// is an `Err` that names the loss to use, in the function and in `fit`.
+#[test]
+fn cross_entropy_over_one_class_is_an_error_that_names_bce() {
+    let dev = Cpu::default();
+    let logits = Tensor::<(Dyn, Const<1>), Cpu>::from_batch(&dev, 2, vec![0.3, -1.0]).unwrap();
+    let e = cross_entropy(&logits, &[0, 0]).unwrap_err().to_string();
+    assert!(e.contains("`LossFn::BceWithLogits` in `fit`"), "{e}");
+    let steps =
+        Tensor::<(Dyn, Dyn, Const<1>), Cpu>::from_vec(&dev, &[1, 2, 1], vec![0.1, 0.2]).unwrap();
+    assert!(cross_entropy_steps(&steps, &[vec![0, 0]]).is_err());
+
+    model! {
+        pub struct OneLogit {
+            input: [4],
+            fc: Linear<4, 1>,
+        }
+    }
+    let mut model = OneLogit::<Cpu>::new(&dev, 0);
+    let data = shapeflow::data::Dataset::new(vec![0.5; 8], vec![0, 0], 4).unwrap();
+    let mut opt = Adam::new(&model, AdamConfig::default());
+    let cfg = FitConfig { verbosity: Verbosity::Quiet, ..Default::default() };
+    let e = fit(&mut model, &mut opt, &dev, &data, &cfg, &mut []).unwrap_err().to_string();
+    assert!(e.contains("cross-entropy over 1 class"), "{e}");
+}

@@ -6,10 +6,11 @@ use crate::error::Result;
 use crate::tensor::Tensor;
 
 use super::{LabelsFor, LossGrad};
-use super::{check_labels, finite};
+use super::{at_least_two_classes, check_labels, finite};
 
 /// Mean cross-entropy of `logits` (`[batch, classes]`) against class `labels`, and its gradient
-/// `(softmax(logits) − onehot) / batch`. A label outside `0..classes` is an `Err`.
+/// `(softmax(logits) − onehot) / batch`. A label outside `0..classes` is an `Err`, and so is a
+/// single class ([`at_least_two_classes`](super::at_least_two_classes)).
 ///
 /// ```
 /// use shapeflow_core::{Dyn, Tensor, loss::cross_entropy};
@@ -26,6 +27,7 @@ pub fn cross_entropy<N: Dim, C: StaticDim, B: Backend, L: LabelsFor<C>>(
 ) -> Result<LossGrad<(N, C), B>> {
     let labels = labels.class_labels();
     let rows = logits.batch();
+    at_least_two_classes(C::N)?;
     check_labels(labels, rows, C::N)?;
     let mut logp = logits.scratch_like();
     B::log_softmax_rows(logits.storage(), logp.storage_mut(), rows, C::N);

@@ -30,6 +30,7 @@ pub fn cross_entropy_steps<N: Dim, T: Dim, C: StaticDim, B: Backend, L: AsRef<[u
     logits: &Tensor<(N, T, C), B>,
     labels: &[L],
 ) -> Result<LossGrad<(N, T, C), B>> {
+    super::at_least_two_classes(C::N)?;
     let (batch, steps) = (logits.dims()[0], logits.dims()[1]);
     let lengths = logits.step_lengths();
     if labels.len() != batch {

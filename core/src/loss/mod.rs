@@ -44,6 +44,23 @@ pub fn check_labels(labels: &[usize], rows: usize, classes: usize) -> Result<()>
     Ok(())
 }
 
+/// An `Err` for cross-entropy over fewer than two classes: over one, softmax is 1 whatever the
+/// logit, so the loss is 0 and nothing would be learned (silently).
+///
+/// ```
+/// use shapeflow_core::loss::at_least_two_classes;
+/// assert!(at_least_two_classes(2).is_ok());
+/// assert!(at_least_two_classes(1).unwrap_err().to_string().contains("BceWithLogits"));
+/// ```
+pub fn at_least_two_classes(classes: usize) -> Result<()> {
+    if classes >= 2 {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "cross-entropy over {classes} class is 0 whatever the logit, so nothing would be learned; for one logit per sample (a yes/no output) use `bce_with_logits` (`LossFn::BceWithLogits` in `fit`) with float targets, or give the model 2 outputs"
+    )))
+}
+
 /// Turns a loss value into an `Err` when it is NaN or infinite.
 pub(crate) fn finite(name: &str, value: f64) -> Result<f64> {
     if value.is_finite() {

@@ -40,6 +40,8 @@ pub(crate) struct Site<'a> {
     note: Option<&'a str>,
     /// The feeding node's lookup table, when it is an `Embedding` ([`Kind::table`]).
     prev_table: Option<(usize, usize)>,
+    /// The built-in layer that made each value the node reads, where one did.
+    producers: Vec<Option<Producer>>,
     trace: &'a str,
     errors: &'a mut Vec<syn::Error>,
 }
@@ -57,6 +59,10 @@ impl Site<'_> {
     pub fn note(&self) -> Option<&str> {
         self.note
     }
+    /// The built-in layer that made the `k`-th value the node reads, if one did.
+    pub fn producer(&self, k: usize) -> Option<&Producer> {
+        self.producers.get(k).and_then(Option::as_ref)
+    }
     /// `(num_embeddings, embedding_dim)` of the feeding `Embedding`, if it is one.
     pub fn prev_table(&self) -> Option<(usize, usize)> {
         self.prev_table
@@ -65,6 +71,23 @@ impl Site<'_> {
     pub fn err(&mut self, span: Span, msg: String) {
         let note = format!("\n  = note: {}", self.trace);
         self.errors.push(syn::Error::new(span, msg + &note));
+    }
+}
+
+/// A built-in layer as a help can rewrite it: its name, its kind as written, its attributes.
+pub(crate) struct Producer {
+    pub name: String,
+    pub written: String,
+    pub attrs: Vec<(&'static str, super::kinds::Attr)>,
+}
+
+impl Producer {
+    /// Integer attribute `name` (`stride`, `padding`).
+    pub fn int(&self, name: &str) -> Option<usize> {
+        self.attrs.iter().find_map(|(n, a)| match a {
+            super::kinds::Attr::Int(v) if *n == name => Some(*v),
+            _ => None,
+        })
     }
 }
 
@@ -344,8 +367,30 @@ fn infer_inputs(
             },
             NodeRef::Input(_) => None,
         };
-        let mut site =
-            Site { name: &node.name, prev, note, prev_table, trace: &site_trace, errors };
+        let producers = node
+            .inputs
+            .iter()
+            .map(|&r| match r {
+                NodeRef::Node(i) => match &g.nodes[i].op {
+                    Op::Builtin(kind) => Some(Producer {
+                        name: g.nodes[i].name.to_string(),
+                        written: kind.describe(),
+                        attrs: kind.attrs(),
+                    }),
+                    _ => None,
+                },
+                NodeRef::Input(_) => None,
+            })
+            .collect();
+        let mut site = Site {
+            name: &node.name,
+            prev,
+            note,
+            prev_table,
+            producers,
+            trace: &site_trace,
+            errors,
+        };
         let errors_before = site.errors.len();
         // A reused layer follows its owner's rule on its own input.
         let op = match &node.op {

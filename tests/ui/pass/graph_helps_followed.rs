@@ -66,8 +66,19 @@ model! {
     }
 }
 
+model! {
+    /// `concat_sizes_differ`, with `wide` padded as its help says.
+    pub struct Inception {
+        input x: [3, 16, 16],
+        narrow: Conv2d<3, 8, 1>(x),
+        wide: Conv2d<3, 8, 3, padding = 1>(x),
+        cat: Concat(narrow, wide),
+    }
+}
+
 fn main() {
     let dev = Cpu::default();
+    assert_eq!(Inception::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 16, 16, 16]");
     assert_eq!(Residual::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 8]");
     assert_eq!(Stage::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 32, 4, 4]");
     assert_eq!(Glu::<Cpu>::new(&dev, 0).summary().rows.last().unwrap().output, "[batch, 3]");

@@ -66,11 +66,14 @@ impl Kind for Conv {
             return None;
         }
         if shape[0] != self.input.0 {
+            // The layer as written, with the channels it is given.
+            let written = self.describe();
+            let tail = written.find(',').map_or(">", |at| &written[at..]);
             site.err(
                 self.input.1,
                 format!(
-                    "`{name}` expects {} input channels but `{prev}` produces {}\n  = help: write `{name}: {kind}<{}, {}, {}, …>`",
-                    self.input.0, shape[0], shape[0], self.output, self.kernel.0
+                    "`{name}` expects {} input channels but `{prev}` produces {}\n  = help: write `{name}: {kind}<{}{tail}`",
+                    self.input.0, shape[0], shape[0]
                 ),
             );
         }

@@ -116,11 +116,49 @@ fn concat(site: &mut Site<'_>, a: &[usize], b: &[usize]) -> Option<Out> {
     } else {
         "joins along the first axis, so the other sizes must agree".to_string()
     };
+    let help = concat_padding_help(site, a, b);
     let msg = format!(
-        "`{name}` (Concat) {why}, but `{first}` is {} and `{second}` is {}",
+        "`{name}` (Concat) {why}, but `{first}` is {} and `{second}` is {}{help}",
         fmt_shape(a),
         fmt_shape(b)
     );
     site.err(name.span(), msg);
     None
+}
+
+/// For two images of one channel count apart whose planes differ: the padding that makes the
+/// smaller one's stride-1 `Conv2d` or pool produce the larger plane (`wide: Conv2d<3, 8, 3,
+/// padding = 1>`), when the difference is even and the same on both sides.
+fn concat_padding_help(site: &Site<'_>, a: &[usize], b: &[usize]) -> String {
+    let ([_, ah, aw], [_, bh, bw]) = (a, b) else { return String::new() };
+    let (small, (grow_h, grow_w)) = if ah <= bh && aw <= bw {
+        (0, (bh - ah, bw - aw))
+    } else if bh <= ah && bw <= aw {
+        (1, (ah - bh, aw - bw))
+    } else {
+        return String::new();
+    };
+    let Some(p) = site.producer(small) else { return String::new() };
+    let kind = p.written.split('<').next().unwrap_or_default();
+    let window = matches!(kind, "Conv2d" | "MaxPool2d" | "AvgPool2d");
+    if !window || grow_h != grow_w || grow_h % 2 != 0 || p.int("stride") != Some(1) {
+        return String::new();
+    }
+    let padding = p.int("padding").unwrap_or(0) + grow_h / 2;
+    let written = match p.written.find("padding = ") {
+        Some(at) => {
+            let end = p.written[at..].find([',', '>']).map_or(p.written.len(), |e| at + e);
+            format!("{}padding = {padding}{}", &p.written[..at], &p.written[end..])
+        }
+        None => match p.written.strip_suffix('>') {
+            Some(head) => format!("{head}, padding = {padding}>"),
+            None => return String::new(),
+        },
+    };
+    format!(
+        "\n  = help: write `{}: {written}`, so that it keeps the {} × {} plane",
+        p.name,
+        a[1].max(b[1]),
+        a[2].max(b[2])
+    )
 }
