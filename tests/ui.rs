@@ -13,12 +13,15 @@ fn ui() {
 /// code is generated for a hand-written call (E0080, reported by `cargo build`, not `cargo
 /// check`), with rustc's notes on where the constant was used; and an unmet bound of `fit`,
 /// whose first 8 lines are the library's message, label and note and the rest rustc's pointer
-/// to the bound (7 lines) and to the macro the type came from.
+/// to the bound (7 lines) and to the macro the type came from; and the optimizer passed to
+/// `fit` by value, where rustc adds to the library's message its pointer to the bound and its
+/// own suggestion, which is the fix (`help: consider mutably borrowing here`, `&mut opt`).
 const RUSTC_LAYOUT: &[(&str, usize)] = &[
     ("hand_written_conv_kernel_too_large.stderr", 15),
     ("view_element_counts_differ.stderr", 16),
     ("cat_stated_size_wrong.stderr", 16),
     ("fit_a_model_with_two_outputs.stderr", 21),
+    ("fit_given_the_optimizer_by_value.stderr", 18),
 ];
 
 /// Every committed snapshot, as (file name, text).
@@ -131,6 +134,7 @@ const TYPE_PATHS: &[(&str, &str)] = &[
     ("custom_layer_input_does_not_fit", RUSTC),
     ("custom_layer_stated_output_is_wrong", RUSTC),
     ("fit_a_model_with_two_outputs", RUSTC),
+    ("fit_given_the_optimizer_by_value", RUSTC),
     ("image_model_called_with_wrong_shape", RUSTC),
     ("loss_labels_for_another_class_count", RUSTC),
     ("model_called_with_wrong_rank", RUSTC),

@@ -64,8 +64,9 @@ impl<M, X: ?Sized + Is<M>, Y: ?Sized + Is<M>> GradientsFor<M, X> for &Y {
 /// assert_eq!(lr(&mut Adam::new(&fc, AdamConfig::default())), 1e-3);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "this optimizer was built for another model type than `{M}`",
-    label = "`{Self}` steps another model type"
+    message = "`fit` takes `&mut` an optimizer built for `{M}`",
+    label = "`{Self}` is not `&mut` an optimizer for `{M}`",
+    note = "pass `&mut opt` (`fit` keeps the optimizer's state in it for you); an optimizer steps the model type it was built for: `Adam::new(&model, …)` with this `model`"
 )]
 pub trait OptimizerFor<M> {
     /// The optimizer behind the reference.

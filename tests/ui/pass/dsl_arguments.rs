@@ -24,7 +24,8 @@ fn main() {
     let grads = Mlp::<Cpu>::new(&dev, 2);
     let mut target = Mlp::<Cpu>::new(&dev, 3);
     opt.step(&mut target, &grads).unwrap();
-    // `fit` with the optimizer built for this model type.
+    // `fit` with `&mut` the optimizer built for this model type (the twin of
+    // `fit_with_an_optimizer_for_another_model` and `fit_given_the_optimizer_by_value`).
     let data = shapeflow::data::Dataset::new(vec![0.0; 2 * 784], vec![0, 1], 784).unwrap();
     let config = FitConfig { epochs: 1, verbosity: shapeflow::fit::Verbosity::Quiet, ..Default::default() };
     assert!(fit(&mut target, &mut opt, &dev, &data, &config, &mut []).is_ok());
