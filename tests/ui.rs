@@ -142,6 +142,7 @@ const TYPE_PATHS: &[(&str, &str)] = &[
     ("model_on_f64_called_with_f32", RUSTC),
     ("optimizer_for_another_model", RUSTC),
     ("optimizer_given_gradients_of_another_model", RUSTC),
+    ("several_inputs_given_in_another_order", RUSTC),
 ];
 const OP_SET: &str = "the op set's rules print their operands as types";
 const RUSTC: &str = "rustc's own help and note lines name the types and the bound's source";

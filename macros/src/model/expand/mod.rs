@@ -8,6 +8,7 @@ mod describe;
 mod fallback;
 mod fuse;
 mod multi;
+mod multi_inputs;
 mod passes;
 mod plan;
 mod spans;

@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::passes::{passes, value_var};
+use super::passes::passes;
 use super::plan::Plan;
 use super::spans::respan;
 use super::{Names, anchor, cache_struct, debug, describe};
@@ -37,9 +37,6 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     let owned: Vec<usize> = (0..plan.names.len()).filter(|&i| plan.owns(i)).collect();
     let (constructor, init) = (super::constructor(g, &plan), super::init_impl(name, where_clauses));
     let gs: Vec<&syn::Ident> = owned.iter().map(|&i| &passes.param_grads[i]).collect();
-    // One argument per input, under the input's own name.
-    let args: Vec<&syn::Ident> = g.inputs.iter().map(|i| &i.name).collect();
-    let vars: Vec<syn::Ident> = (0..g.inputs.len()).map(|k| value_var(NodeRef::Input(k))).collect();
     let in_tys: Vec<TokenStream> =
         (0..g.inputs.len()).map(|k| plan.value_type(NodeRef::Input(k))).collect();
     let out_tys: Vec<TokenStream> = g.outputs.iter().map(|&r| plan.value_type(r)).collect();
@@ -59,6 +56,9 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
         })
         .collect();
     let described = super::described(&describe::graph_expr(g, &plan, &g.shown));
+    let a = super::multi_inputs::input_args(g, shapes, vis, name, &in_tys);
+    let (accepts, generics, params, bounds, lets) =
+        (&a.items, &a.generics, &a.params, &a.bounds, &a.lets);
     let debug = debug::debug_impl(g, &plan, name);
     let module = crate::module_visitor::module_impl(
         quote!(impl<B: #p::Backend> #p::Module<B> for #name<B>),
@@ -74,17 +74,20 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
     let tokens = quote! {
         #decl
 
+        #accepts
+
         #cache_decl
 
         impl<B: #p::Backend> #name<B> where #(#where_clauses,)* {
             #constructor
 
             #[doc = #forward_doc]
-            pub fn forward(&self, #( #args: &#p::Tensor<#in_tys, B>, )*) -> #outs
+            pub fn forward #generics (&self, #params) -> #outs
             where
+                #( #bounds, )*
                 Self: Sync,
             {
-                #( let #vars = #args; )*
+                #( #lets )*
                 <B as #p::Device>::on_workers(|| {
                     #( #forward )*
                     #output
@@ -92,8 +95,11 @@ pub(crate) fn multi_model(def: &ModelDef, g: &Graph, shapes: &Shapes) -> TokenSt
             }
 
             /// Training forward pass: the outputs and every layer's cache for [`Self::backward`].
-            pub fn forward_train(&mut self, #( #args: &#p::Tensor<#in_tys, B>, )*) -> (#outs, #cache<B>) {
-                #( let #vars = #args; )*
+            pub fn forward_train #generics (&mut self, #params) -> (#outs, #cache<B>)
+            where
+                #( #bounds, )*
+            {
+                #( #lets )*
                 #( #forward_train )*
                 (#output, #cache { #( #cached, )* __backend: ::core::marker::PhantomData })
             }
