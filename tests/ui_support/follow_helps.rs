@@ -39,8 +39,25 @@ fn quoted(s: &str) -> Option<(&str, &str)> {
     Some((&s[start..start + len], &s[start + len + 1..]))
 }
 
-/// The byte length of the kind at the start of `s`: a name and its balanced `<…>`.
+/// The byte length of the kind at the start of `s`: a name and its balanced `<…>`, or a
+/// sequence `(…)`.
 fn kind_len(s: &str) -> usize {
+    if s.starts_with('(') {
+        let mut depth = 0;
+        for (i, c) in s.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        return s.len();
+    }
     let name = s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
     if !s[name..].starts_with('<') {
         return name;

@@ -152,27 +152,37 @@ fn fits(input: &super::ir::Input, shape: &[usize]) -> bool {
 /// features), the layer that projects it, as a `help:` line: a 1×1 `Conv2d` for feature maps, a
 /// `Linear` for vectors and sequences of them.
 fn projection_help(input: &super::ir::Input, shape: &[usize], prev: &str, node: &Ident) -> String {
+    match projection_layer(input, shape) {
+        Some(layer) => {
+            format!("\n  = help: insert `{prev}_proj: {layer},` between `{prev}` and `{node}`")
+        }
+        None => String::new(),
+    }
+}
+
+/// The built-in layer that maps `shape` onto `input`'s declared sizes when only the first
+/// (channels or features) differs: `Conv2d<16, 8, 1>`, `Linear<16, 8>`.
+fn projection_layer(input: &super::ir::Input, shape: &[usize]) -> Option<String> {
     let dims = &input.dims;
     if dims.len() != shape.len() {
-        return String::new();
+        return None;
     }
     let rest_fits = dims.iter().zip(shape).skip(1).all(|((d, _), &n)| match d {
         super::ir::Dim::Fixed(m) => *m == n,
         super::ir::Dim::Runtime(_) => n == SEQ,
         super::ir::Dim::Any => n != SEQ,
     });
-    let layer = match (&dims[0].0, shape) {
+    match (&dims[0].0, shape) {
         (super::ir::Dim::Fixed(want), [got, _, _]) if rest_fits => {
-            format!("Conv2d<{got}, {want}, 1>")
+            Some(format!("Conv2d<{got}, {want}, 1>"))
         }
-        (super::ir::Dim::Fixed(want), [got]) => format!("Linear<{got}, {want}>"),
+        (super::ir::Dim::Fixed(want), [got]) => Some(format!("Linear<{got}, {want}>")),
         (super::ir::Dim::Runtime(_), [s, got]) if *s == SEQ => match &dims[1].0 {
-            super::ir::Dim::Fixed(want) => format!("Linear<{got}, {want}>"),
-            _ => return String::new(),
+            super::ir::Dim::Fixed(want) => Some(format!("Linear<{got}, {want}>")),
+            _ => None,
         },
-        _ => return String::new(),
-    };
-    format!("\n  = help: insert `{prev}_proj: {layer},` between `{prev}` and `{node}`")
+        _ => None,
+    }
 }
 
 /// For a parameterised model's build given another size where its input names a parameter
@@ -307,7 +317,13 @@ fn model_node(
             let help = if position == 0 {
                 rebuild + &projection_help(&model.inputs[0], &shape, site.prev(), &node)
             } else {
-                rebuild
+                // A projection between the two, as an entry of the sequence.
+                let inside = projection_layer(&model.inputs[0], &shape).map(|layer| {
+                    let mut items: Vec<String> = models.iter().map(|m| m.2.clone()).collect();
+                    items.insert(position, layer);
+                    format!("\n  = help: write `{node}: ({})`", items.join(", "))
+                });
+                rebuild + &inside.unwrap_or_default()
             };
             site.err(
                 name.span(),

@@ -6,6 +6,7 @@
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Type};
 
+use super::args;
 use super::kinds::Kind;
 use super::lower_op::{Models, lower_op};
 use super::parse::{KindDecl, ModelDef, SizeDecl};
@@ -353,17 +354,31 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
                     errors.push(syn::Error::new(
                         n.span(),
                         format!(
-                            "`{}` reads `{n}`, which is declared after it; a layer reads the input or the layers above it",
-                            layer.name
+                            "`{}` reads `{n}`, which is declared after it; a layer reads the input or the layers above it\n  = help: move the line of `{n}` above `{}`",
+                            layer.name, layer.name
                         ),
                     ));
                     previous
                 }
                 None => {
+                    let known: Vec<String> = def
+                        .inputs
+                        .iter()
+                        .map(|(name, _)| name.to_string())
+                        .chain(def.layers[..i].iter().map(|l| l.name.to_string()))
+                        .collect();
+                    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+                    let help = match args::suggest(&n.to_string(), &refs, &[]) {
+                        Some(s) => format!("\n  = help: did you mean `{s}`?"),
+                        None => format!(
+                            "\n  = help: it can read {}",
+                            refs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    };
                     errors.push(syn::Error::new(
                         n.span(),
                         format!(
-                            "`{}` reads `{n}`, which is neither {} nor a layer of `{}`",
+                            "`{}` reads `{n}`, which is neither {} nor a layer of `{}`{help}",
                             layer.name,
                             inputs_phrase(def),
                             def.shown
@@ -401,12 +416,26 @@ fn check_every_value_is_read(
         }
         None => format!("the model's output is its last layer, `{}`", nodes[nodes.len() - 1].name),
     };
+    let mut returned_now: Vec<String> = outputs
+        .iter()
+        .map(|&r| match r {
+            NodeRef::Node(i) => nodes[i].name.to_string(),
+            NodeRef::Input(k) => def.inputs[k].0.to_string(),
+        })
+        .collect();
     for (i, node) in nodes.iter().enumerate() {
         if !read(NodeRef::Node(i)) && !outputs.contains(&NodeRef::Node(i)) {
+            returned_now.push(node.name.to_string());
             errors.push(syn::Error::new(
                 node.name.span(),
-                format!("`{}` is computed but no layer reads it; {returned}", node.name),
+                format!(
+                    "`{}` is computed but no layer reads it; {returned}\n  = help: remove `{}`, or return it too: `output ({})` after the layers",
+                    node.name,
+                    node.name,
+                    returned_now.join(", ")
+                ),
             ));
+            returned_now.pop();
         }
     }
     for (k, (name, _)) in def.inputs.iter().enumerate() {

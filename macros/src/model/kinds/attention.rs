@@ -9,6 +9,26 @@ use super::{Attr, Kind, KindDef, Out, Steps, private, size_type};
 use crate::model::args::{flag, real, size};
 use crate::model::infer::{Site, fmt_shape, is_seq};
 
+/// The head count nearest `heads` (the smaller on a tie) that `ok` accepts.
+fn nearest_heads(width: usize, heads: usize, ok: impl Fn(usize) -> bool) -> Option<usize> {
+    (1..=width).filter(|&h| ok(h)).min_by_key(|&h| (h.abs_diff(heads), h))
+}
+
+/// `MultiheadAttention<width, heads, …>` with the other arguments as given.
+fn written(a: &crate::model::args::Args, width: usize, heads: usize) -> String {
+    let mut s = format!("MultiheadAttention<{width}, {heads}");
+    if a.flag(2) {
+        s.push_str(", causal = true");
+    }
+    if a.flag(3) {
+        s.push_str(", rope = true");
+    }
+    if a.real(4) > 0.0 {
+        s.push_str(&format!(", dropout = {}", a.real(4)));
+    }
+    s + ">"
+}
+
 pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
     name: "MultiheadAttention",
     params: &[
@@ -26,10 +46,13 @@ pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
                 .filter(|h| width % h == 0 && h.abs_diff(heads) <= 4)
                 .map(|h| h.to_string())
                 .collect();
+            let fix = nearest_heads(width, heads, |h| width % h == 0)
+                .map(|h| format!("\n  = help: write `{}: {}`", b.layer, written(a, width, h)))
+                .unwrap_or_default();
             errors.push(syn::Error::new(
                 a.span(1),
                 format!(
-                    "`{}`: {width} features do not split into {heads} heads ({width} / {heads} is not a whole number)\n  = help: a head count that divides {width}: {}",
+                    "`{}`: {width} features do not split into {heads} heads ({width} / {heads} is not a whole number){fix}\n  = help: the head counts near {heads} that divide {width}: {}",
                     b.layer,
                     near.join(", ")
                 ),
@@ -38,10 +61,13 @@ pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
         }
         let rope = a.flag(3);
         if rope && (width / heads) % 2 != 0 {
+            let fix = nearest_heads(width, heads, |h| width % h == 0 && (width / h) % 2 == 0)
+                .map(|h| format!("\n  = help: write `{}: {}`", b.layer, written(a, width, h)))
+                .unwrap_or_default();
             errors.push(syn::Error::new(
                 a.span(3),
                 format!(
-                    "`{}`: rotary embeddings rotate pairs of a head's features, but each of the {heads} heads has {} (an odd number)",
+                    "`{}`: rotary embeddings rotate pairs of a head's features, but each of the {heads} heads has {} (an odd number){fix}",
                     b.layer,
                     width / heads
                 ),
@@ -159,8 +185,9 @@ impl Kind for Attention {
             site.err(
                 self.width.1,
                 format!(
-                    "`{name}` (MultiheadAttention) attends over a sequence [seq, embed_dim] but `{prev}` produces {}",
-                    fmt_shape(shape)
+                    "`{name}` (MultiheadAttention) attends over a sequence [seq, embed_dim] but `{prev}` produces {}{}",
+                    fmt_shape(shape),
+                    if is_seq(shape) { String::new() } else { super::sequence_input_help(self.width.0) }
                 ),
             );
             return None;

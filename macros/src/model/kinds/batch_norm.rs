@@ -43,8 +43,15 @@ impl Kind for BatchNorm {
             } else {
                 "[features] or [channels, length]"
             };
+            // The other batch norm takes what it is given: `BatchNorm2d` for an image,
+            // `BatchNorm1d` for features or a signal.
+            let help = match (self.two_d, shape.len()) {
+                (false, 3) => format!("\n  = help: write `{name}: BatchNorm2d<{}>`", shape[0]),
+                (true, 1 | 2) => format!("\n  = help: write `{name}: BatchNorm1d<{}>`", shape[0]),
+                _ => String::new(),
+            };
             let msg = format!(
-                "`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}",
+                "`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}{help}",
                 fmt_shape(shape)
             );
             site.err(self.features.1, msg);

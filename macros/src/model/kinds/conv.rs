@@ -48,6 +48,22 @@ struct Conv {
     bias: bool,
 }
 
+impl Conv {
+    /// For a flat model input whose size is channels × a square (784 = 1 × 28 × 28) given to a
+    /// `Conv2d`: the image input to declare. Nothing otherwise.
+    fn image_input_help(&self, site: &Site<'_>, shape: &[usize]) -> String {
+        let (c, [n]) = (self.input.0, shape) else { return String::new() };
+        if !self.two_d || site.producer(0).is_some() || c == 0 || n % c != 0 {
+            return String::new();
+        }
+        let side = ((n / c) as f64).sqrt().round() as usize;
+        if side * side * c != *n {
+            return String::new();
+        }
+        format!("\n  = help: declare the image: `input: [{c}, {side}, {side}]`")
+    }
+}
+
 impl Kind for Conv {
     fn name(&self) -> &'static str {
         if self.two_d { CONV2D.name } else { CONV1D.name }
@@ -59,8 +75,9 @@ impl Kind for Conv {
             if self.two_d { (3, "[channels, height, width]") } else { (2, "[channels, length]") };
         if shape.len() != rank {
             let msg = format!(
-                "`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}",
-                fmt_shape(shape)
+                "`{name}` ({kind}) needs an input {layout} but `{prev}` produces {}{}",
+                fmt_shape(shape),
+                self.image_input_help(site, shape)
             );
             site.err(self.input.1, msg);
             return None;

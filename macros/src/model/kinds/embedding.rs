@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::{Attr, Fusion, Kind, KindDef, Out, Steps, private, size_type};
 use crate::model::args::{count_or, size};
-use crate::model::infer::{Site, fmt_shape};
+use crate::model::infer::{Site, fmt_shape, is_seq};
 
 pub(crate) const EMBEDDING: KindDef = KindDef {
     name: "Embedding",
@@ -20,10 +20,16 @@ pub(crate) const EMBEDDING: KindDef = KindDef {
             errors.push(syn::Error::new(
                 a.span(2),
                 format!(
-                    "`padding_idx` of `{}` is {p} but the table has {} rows (ids 0 to {})",
+                    "`padding_idx` of `{}` is {p} but the table has {} rows (ids 0 to {})\n  = help: write `{}: Embedding<{}, {}, padding_idx = {}>` (a row for the padding id after the {} tokens), or a `padding_idx` below {}",
                     b.layer,
                     a.size(0),
-                    a.size(0) - 1
+                    a.size(0) - 1,
+                    b.layer,
+                    p + 1,
+                    a.size(1),
+                    p,
+                    a.size(0),
+                    a.size(0)
                 ),
             ));
             return None;
@@ -55,8 +61,13 @@ impl Kind for Embedding {
             site.err(
                 self.span,
                 format!(
-                    "`{name}` (Embedding) looks up one token id per step and needs an input [seq] (or [length]) but `{prev}` produces {}",
-                    fmt_shape(shape)
+                    "`{name}` (Embedding) looks up one token id per step and needs an input [seq] (or [length]) but `{prev}` produces {}{}",
+                    fmt_shape(shape),
+                    if is_seq(shape) && site.producer(0).is_none() {
+                        "\n  = help: token ids are one number per step: `input: [seq]`".to_string()
+                    } else {
+                        String::new()
+                    }
                 ),
             );
             return None;

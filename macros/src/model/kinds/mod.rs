@@ -221,3 +221,11 @@ pub(crate) fn private() -> TokenStream {
 pub(crate) fn size_type(n: usize) -> TokenStream {
     crate::dim::const_type(n as u64)
 }
+
+/// The help for a layer over sequences given a value that is not one: declare the input as a
+/// sequence of `features`-wide steps (the steps become the runtime `seq`).
+pub(crate) fn sequence_input_help(features: usize) -> String {
+    format!(
+        "\n  = help: a sequence input is declared with its runtime length first: `input: [seq, {features}]`"
+    )
+}

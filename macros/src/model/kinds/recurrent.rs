@@ -83,10 +83,7 @@ impl Kind for Recurrent {
                 String::new()
             } else {
                 // The steps become the runtime `seq`; each step keeps this layer's input size.
-                format!(
-                    "\n  = help: a sequence input is declared with its runtime length first: `input: [seq, {}]`",
-                    self.input.0
-                )
+                super::sequence_input_help(self.input.0)
             };
             site.err(
                 self.input.1,
