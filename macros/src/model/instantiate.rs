@@ -279,7 +279,22 @@ fn substitute(
             }
         }
     }
+    let values_of_def: Vec<String> = def
+        .inputs
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .chain(def.layers.iter().map(|l| l.name.to_string()))
+        .collect();
     for layer in &mut def.layers {
+        if let KindDecl::Builtin { kind, args, .. } = &mut layer.kind
+            && reads_written_as_arguments(&layer.name, kind, args, &values_of_def, errors)
+        {
+            // Read as written in parentheses, so the rest of the model is checked as meant.
+            let names = args.iter().map(|a| Ident::new(&arg_text(a), a.span)).collect();
+            layer.inputs = Some(names);
+            args.clear();
+            continue;
+        }
         match &mut layer.kind {
             KindDecl::Builtin { args, .. } => substitute_args(args, &env, errors),
             KindDecl::Sequence { items } => {
@@ -292,6 +307,38 @@ fn substitute(
     }
     drop_absent_layers(&mut def, &env, errors);
     def
+}
+
+fn arg_text(a: &Arg) -> String {
+    match &a.value {
+        ArgValue::Other(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// `sum: Add<x, fc>`: values to read written as arguments. One error, with the edit.
+fn reads_written_as_arguments(
+    layer: &Ident,
+    kind: &Ident,
+    args: &[Arg],
+    values: &[String],
+    errors: &mut Vec<syn::Error>,
+) -> bool {
+    let names_values =
+        |a: &Arg| a.name.is_none() && matches!(&a.value, ArgValue::Other(s) if values.contains(s));
+    if args.is_empty() || !args.iter().all(names_values) {
+        return false;
+    }
+    let read: Vec<String> = args.iter().map(arg_text).collect();
+    let span = args[0].span;
+    errors.push(syn::Error::new(
+        span,
+        format!(
+            "`{layer}` ({kind}) reads the values in parentheses, not angle brackets\n  = help: write `{layer}: {kind}({})`",
+            read.join(", ")
+        ),
+    ));
+    true
 }
 
 fn env_value(env: &Env<'_>, id: &Ident) -> Result<u64, syn::Error> {

@@ -249,6 +249,17 @@ impl Parse for ModelDef {
                 return Err(e);
             }
             let keyword = body.fork().parse::<Ident>().ok();
+            if keyword.as_ref().is_some_and(|k| k == "input") && body.peek2(Token![:]) {
+                let kw: Ident = body.fork().parse()?;
+                let first = &inputs[0].0;
+                return Err(syn::Error::new(
+                    kw.span(),
+                    format!(
+                        "a model with several inputs names each one: `input {}: [...]`, then `input b: [...]` (a layer reads them by name: `fc: Linear<…>(b)`)",
+                        if first == "input" { "a" } else { "b" }
+                    ),
+                ));
+            }
             let is =
                 |word: &str| keyword.as_ref().is_some_and(|k| k == word) && !body.peek2(Token![:]);
             if is("input") {

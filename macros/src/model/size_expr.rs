@@ -27,7 +27,15 @@ impl Env<'_> {
         if let Some((_, v)) = self.values.iter().find(|(p, _)| p == name) {
             return Ok(*v);
         }
-        let msg = if self.values.is_empty() {
+        let upper = name
+            .to_string()
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        let msg = if self.values.is_empty() && !upper {
+            format!(
+                "`{name}` is not a size: a layer's sizes are integers (`784`), or the parameters of a model that has some (`struct Block<const C: usize>`, then `Conv2d<C, C, 3>`)"
+            )
+        } else if self.values.is_empty() {
             format!(
                 "`{name}` is not a size `model!` knows: `{}` has no parameters\n  = help: declare it as one: `struct {}<const {name}: usize = 64>` (built at the default on its own, at `{}<128>` where a model uses it so)",
                 self.model, self.model, self.model
