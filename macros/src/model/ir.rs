@@ -268,12 +268,19 @@ fn lower_outputs(def: &ModelDef, nodes: &[Node], errors: &mut Vec<syn::Error>) -
                     def.shown
                 )
             } else {
-                let known: Vec<String> = nodes.iter().map(|n| format!("`{}`", n.name)).collect();
-                format!(
-                    "`{n}` is not a layer of `{}`; its layers are {}",
-                    def.shown,
-                    known.join(", ")
-                )
+                let names: Vec<String> = nodes.iter().map(|n| n.name.to_string()).collect();
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                match args::suggest(&n.to_string(), &refs, &[]) {
+                    Some(s) => format!(
+                        "`{n}` is not a layer of `{}`\n  = help: did you mean `{s}`?",
+                        def.shown
+                    ),
+                    None => format!(
+                        "`{n}` is not a layer of `{}`; its layers are `{}`",
+                        def.shown,
+                        names.join("`, `")
+                    ),
+                }
             };
             errors.push(syn::Error::new(n.span(), msg));
             continue;

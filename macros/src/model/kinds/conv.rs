@@ -49,6 +49,23 @@ struct Conv {
 }
 
 impl Conv {
+    /// The layer as declared, with kernel size `kernel`.
+    fn written_with_kernel(&self, kernel: usize) -> String {
+        let mut s = format!("{}<{}, {}, {kernel}", self.name(), self.input.0, self.output);
+        for (name, v, d) in [
+            ("stride", self.stride, 1),
+            ("padding", self.padding, 0),
+            ("dilation", self.dilation, 1),
+        ] {
+            if v != d {
+                s.push_str(&format!(", {name} = {v}"));
+            }
+        }
+        if !self.bias {
+            s.push_str(", bias = false");
+        }
+        s + ">"
+    }
     /// For a flat model input whose size is channels × a square (784 = 1 × 28 × 28) given to a
     /// `Conv2d`: the image input to declare. Nothing otherwise.
     fn image_input_help(&self, site: &Site<'_>, shape: &[usize]) -> String {
@@ -107,10 +124,20 @@ impl Kind for Conv {
                 String::new()
             };
             let padded: Vec<String> = spatial.iter().map(|n| (n + 2 * p).to_string()).collect();
+            // The largest kernel that fits the smallest side with this padding (undilated).
+            let fits = spatial.iter().map(|n| n + 2 * p).min().unwrap_or(0);
+            let help = if d == 1 && fits >= 1 {
+                format!(
+                    "\n  = help: write `{name}: {}`, or pool less before it",
+                    self.written_with_kernel(fits)
+                )
+            } else {
+                String::new()
+            };
             site.err(
                 self.kernel.1,
                 format!(
-                    "`{name}`: the {what}{spans} is larger than its padded input {} (`{prev}` produces {}; padding {p})",
+                    "`{name}`: the {what}{spans} is larger than its padded input {} (`{prev}` produces {}; padding {p}){help}",
                     padded.join(" × "),
                     product(spatial)
                 ),
@@ -128,20 +155,7 @@ impl Kind for Conv {
         quote!(#p::layers::#kind<#i, #o, #k, B, #s, #pd, #d>)
     }
     fn describe(&self) -> String {
-        let mut s = format!("{}<{}, {}, {}", self.name(), self.input.0, self.output, self.kernel.0);
-        for (name, v, d) in [
-            ("stride", self.stride, 1),
-            ("padding", self.padding, 0),
-            ("dilation", self.dilation, 1),
-        ] {
-            if v != d {
-                s.push_str(&format!(", {name} = {v}"));
-            }
-        }
-        if !self.bias {
-            s.push_str(", bias = false");
-        }
-        s + ">"
+        self.written_with_kernel(self.kernel.0)
     }
     fn init(&self, ty: &TokenStream) -> TokenStream {
         let p = private();
