@@ -11,6 +11,7 @@ mod ir;
 mod kinds;
 mod lower_op;
 mod parse;
+mod parse_args;
 mod sequence;
 mod size_expr;
 
