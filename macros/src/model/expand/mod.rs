@@ -312,6 +312,12 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
     let accepts_label = format!(
         "this is not a tensor of shape {input_desc} on `{{B}}` (check the shape, the backend and its element type)"
     );
+    let accepts_items = multi_inputs::accepts_trait(
+        vis,
+        accepts,
+        [&accepts_doc, &accepts_message, &accepts_label],
+        s0,
+    );
     // For each custom layer whose output the model states: a function that only compiles when
     // the layer takes its input and its `Output` is the stated shape.
     let stated_checks: Vec<TokenStream> = (0..names.len())
@@ -336,21 +342,7 @@ fn declarations(def: &ModelDef, g: &Graph, plan: &Plan, n: &Names) -> TokenStrea
         #[doc = #input_doc]
         #vis type #input_alias<B> = #p::Tensor<#s0, B>;
 
-        #[doc = #accepts_doc]
-        #[diagnostic::on_unimplemented(message = #accepts_message, label = #accepts_label)]
-        #vis trait #accepts<B: #p::Backend> {
-            /// The tensor as the model's input type.
-            fn as_model_input(&self) -> &#p::Tensor<#s0, B>;
-        }
-
-        // Implemented for `&X` by a blanket impl (see `shapeflow_core::operand`): a wrong input
-        // is one short error at the argument, with the message above.
-        #[diagnostic::do_not_recommend]
-        impl<B: #p::Backend, X: ?Sized + #p::Is<#p::Tensor<#s0, B>>> #accepts<B> for &X {
-            fn as_model_input(&self) -> &#p::Tensor<#s0, B> {
-                #p::Is::is(&**self)
-            }
-        }
+        #accepts_items
 
         const _: () = { #( #stated_checks )* };
 

@@ -36,6 +36,34 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
+/// `trait {accepts}<B>` (its doc, failure message and label given), implemented by a borrow of
+/// the one tensor type `ty`: a wrong argument is one short error at the argument, with the
+/// message, instead of rustc's mismatch of type paths.
+pub(crate) fn accepts_trait(
+    vis: &syn::Visibility,
+    accepts: &syn::Ident,
+    [doc, message, label]: [&str; 3],
+    ty: &TokenStream,
+) -> TokenStream {
+    let p = private();
+    quote! {
+        #[doc = #doc]
+        #[diagnostic::on_unimplemented(message = #message, label = #label)]
+        #vis trait #accepts<B: #p::Backend> {
+            /// The tensor as the model's input type.
+            fn as_model_input(&self) -> &#p::Tensor<#ty, B>;
+        }
+
+        // Implemented for `&X` by a blanket impl (see `shapeflow_core::operand`).
+        #[diagnostic::do_not_recommend]
+        impl<B: #p::Backend, X: ?Sized + #p::Is<#p::Tensor<#ty, B>>> #accepts<B> for &X {
+            fn as_model_input(&self) -> &#p::Tensor<#ty, B> {
+                #p::Is::is(&**self)
+            }
+        }
+    }
+}
+
 pub(crate) fn input_args(
     g: &Graph,
     shapes: &Shapes,
@@ -43,7 +71,6 @@ pub(crate) fn input_args(
     name: &syn::Ident,
     in_tys: &[TokenStream],
 ) -> InputArgs {
-    let p = private();
     let keep = format_ident!("{}", KEEP_SPANS);
     let desc = |k: usize| {
         let dims = shapes.inputs[k].as_deref().unwrap_or(&[]).iter().map(|&d| fmt_size(d));
@@ -67,21 +94,7 @@ pub(crate) fn input_args(
         let message = format!("input `{arg}` of `{name}` on `{{B}}` is a tensor {}", desc(k));
         let label =
             format!("not a tensor {} on `{{B}}`; `{name}`'s inputs, in order: {order}", desc(k));
-        items.extend(quote! {
-            #[doc = #doc]
-            #[diagnostic::on_unimplemented(message = #message, label = #label)]
-            #vis trait #accepts<B: #p::Backend> {
-                /// The tensor as the input's type.
-                fn as_model_input(&self) -> &#p::Tensor<#ty, B>;
-            }
-
-            #[diagnostic::do_not_recommend]
-            impl<B: #p::Backend, X: ?Sized + #p::Is<#p::Tensor<#ty, B>>> #accepts<B> for &X {
-                fn as_model_input(&self) -> &#p::Tensor<#ty, B> {
-                    #p::Is::is(&**self)
-                }
-            }
-        });
+        items.extend(accepts_trait(vis, &accepts, [&doc, &message, &label], ty));
         generics.push(quote!(#x: ?Sized));
         params.push(quote!(#arg: &'x #x));
         let bound = with_span(quote!(&'x #x: #accepts<B>), name.span());
