@@ -343,9 +343,22 @@ fn lower_inputs(def: &ModelDef, i: usize, op: &Op, errors: &mut Vec<syn::Error>)
         };
         let what = if arity == 1 { "one value" } else { "two values" };
         let span = names.first().map_or(layer.name.span(), |n| n.span());
+        // Two values into a one-value layer: merge them first, in a node of their own.
+        let help = match (op, names.as_slice()) {
+            (Op::Builtin(k), [a, b]) if arity == 1 => {
+                let merged = format!("{}_in", layer.name);
+                format!(
+                    "\n  = help: insert `{merged}: Add({a}, {b}),` before `{}` and write `{}: {}({merged})` (or `Concat` to keep both side by side)",
+                    layer.name,
+                    layer.name,
+                    k.describe()
+                )
+            }
+            _ => String::new(),
+        };
         errors.push(syn::Error::new(
             span,
-            format!("`{}` ({kind}) reads {what}, not {}", layer.name, names.len()),
+            format!("`{}` ({kind}) reads {what}, not {}{help}", layer.name, names.len()),
         ));
         return vec![previous; arity];
     }

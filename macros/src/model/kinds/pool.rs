@@ -59,10 +59,27 @@ impl Kind for Pool {
             .collect();
         let Some(outs) = outs else {
             let padded: Vec<String> = shape[1..].iter().map(|n| (n + 2 * p).to_string()).collect();
+            // The largest window that fits, its stride kept (or following it, by default).
+            let fits = shape[1..].iter().map(|n| n + 2 * p).min().unwrap_or(0);
+            let stride = if self.stride == k {
+                String::new()
+            } else {
+                format!(", stride = {}", self.stride)
+            };
+            let padding =
+                if p == 0 || 2 * p > fits { String::new() } else { format!(", padding = {p}") };
+            let help = if fits >= 1 {
+                format!(
+                    "\n  = help: write `{name}: {}<{fits}{stride}{padding}>`, or pool less before it",
+                    self.name()
+                )
+            } else {
+                String::new()
+            };
             site.err(
                 self.kernel.1,
                 format!(
-                    "`{name}`: the {k}×{k} pooling window does not fit its input {} from `{prev}` ({} with padding)",
+                    "`{name}`: the {k}×{k} pooling window does not fit its input {} from `{prev}` ({} with padding){help}",
                     product(&shape[1..]),
                     padded.join(" × ")
                 ),
