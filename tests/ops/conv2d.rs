@@ -143,11 +143,16 @@ fn sample_by_sample_convolution_equals_the_batch_wide_products() {
     let dev = Cpu64::default();
     let mut rng = Rng::new(3);
     let mut fill = |n: usize| dev.upload(&(0..n).map(|_| rng.normal()).collect::<Vec<f64>>());
+    // Output planes larger than 14 × 14, which the CPU backend runs sample by sample (smaller
+    // ones run as one product over the batch: the last case), 1×1 kernels read in place.
     for (n, c, hw, o, k, s, p, d) in [
+        (2, 3, 17, 4, 3, 1, 1, 1),
+        (5, 2, 33, 3, 3, 2, 0, 1),
+        (3, 4, 18, 5, 2, 1, 2, 2),
+        (7, 1, 16, 2, 5, 1, 2, 1),
+        (3, 6, 15, 4, 1, 1, 0, 1),
+        (2, 4, 32, 5, 1, 2, 0, 1),
         (2, 3, 7, 4, 3, 1, 1, 1),
-        (5, 2, 9, 3, 3, 2, 0, 1),
-        (3, 4, 8, 5, 2, 1, 2, 2),
-        (7, 1, 6, 2, 5, 1, 2, 1),
     ] {
         let window = Window2d::new([n, c, hw, hw], [k, k], [s, s], [p, p], [d, d]).unwrap();
         let geom = ConvGeom { window, out_channels: o };

@@ -26,6 +26,13 @@ fn share(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
+/// Whether `unfold(x[s])` is `x[s]` itself (`[c, h·w]`): a 1×1 kernel, stride 1, no padding.
+/// Such a convolution reads the input in place, and its input gradient is written in place,
+/// without the copies `im2col`/`col2im` would make.
+fn pointwise(g: &Window2d) -> bool {
+    g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0
+}
+
 /// `y[s] = W · unfold(x[s])` for every sample `s`.
 pub(crate) fn forward<E: CpuElem>(x: &[E], weight: &[E], y: &mut [E], geom: ConvGeom) {
     let (g, o) = (geom.window, geom.out_channels);
@@ -40,10 +47,16 @@ pub(crate) fn forward<E: CpuElem>(x: &[E], weight: &[E], y: &mut [E], geom: Conv
         .par_chunks_mut(chunk * sample_out)
         .zip(x[..g.n * sample_in].par_chunks(chunk * sample_in))
         .for_each(|(ys, xs)| {
-            let mut cols = CpuBuf::<E>::scratch(rows * per);
+            let in_place = pointwise(&g);
+            let mut cols = CpuBuf::<E>::scratch(if in_place { 0 } else { rows * per });
             for (y_s, x_s) in ys.chunks_mut(sample_out).zip(xs.chunks(sample_in)) {
-                im2col_seq(x_s, &mut cols, one);
-                matmul_with(weight, &cols, y_s, Gemm::new(o, rows, per), Parallelism::None);
+                let unfolded: &[E] = if in_place {
+                    x_s
+                } else {
+                    im2col_seq(x_s, &mut cols, one);
+                    &cols
+                };
+                matmul_with(weight, unfolded, y_s, Gemm::new(o, rows, per), Parallelism::None);
             }
         });
 }
@@ -85,21 +98,32 @@ pub(crate) fn backward<E: CpuElem>(
         .into_par_iter()
         .enumerate()
         .map(|(k, mut dx_part)| {
+            let in_place = pointwise(&g);
             let mut dw = CpuBuf::<E>::zeros(o * rows);
-            let mut cols = CpuBuf::<E>::scratch(rows * per);
-            let mut dcols = CpuBuf::<E>::scratch(if with_input { rows * per } else { 0 });
+            let scratch = if in_place { 0 } else { rows * per };
+            let mut cols = CpuBuf::<E>::scratch(scratch);
+            let mut dcols = CpuBuf::<E>::scratch(if with_input { scratch } else { 0 });
             for (t, s) in (k * chunk..((k + 1) * chunk).min(g.n)).enumerate() {
-                im2col_seq(&x[s * sample_in..(s + 1) * sample_in], &mut cols, one);
+                let x_s = &x[s * sample_in..(s + 1) * sample_in];
+                let unfolded: &[E] = if in_place {
+                    x_s
+                } else {
+                    im2col_seq(x_s, &mut cols, one);
+                    &cols
+                };
                 let dy_s = &dy[s * sample_out..(s + 1) * sample_out];
                 let gw = Gemm::new(o, per, rows).transpose_b().accumulate();
-                matmul_with(dy_s, &cols, &mut dw, gw, Parallelism::None);
+                matmul_with(dy_s, unfolded, &mut dw, gw, Parallelism::None);
                 if let Some(dx_part) = dx_part.as_deref_mut() {
-                    matmul_with(&w_t, dy_s, &mut dcols, Gemm::new(rows, o, per), Parallelism::None);
-                    col2im_seq_scratch(
-                        &mut dcols,
-                        &mut dx_part[t * sample_in..(t + 1) * sample_in],
-                        one,
-                    );
+                    let dx_s = &mut dx_part[t * sample_in..(t + 1) * sample_in];
+                    let shape = Gemm::new(rows, o, per);
+                    if in_place {
+                        // The unfolded gradient is the input gradient.
+                        matmul_with(&w_t, dy_s, dx_s, shape, Parallelism::None);
+                    } else {
+                        matmul_with(&w_t, dy_s, &mut dcols, shape, Parallelism::None);
+                        col2im_seq_scratch(&mut dcols, dx_s, one);
+                    }
                 }
             }
             dw
