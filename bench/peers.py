@@ -47,6 +47,26 @@ def w7_resnet(torch):
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
 
 
+def reset_peak_rss():
+    """Starts a new peak resident size (Linux), as the bench does before W9."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mib():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def w9_resnet34(torch):
     """torchvision's resnet34(), written out (no torchvision needed): BasicBlocks in stages of
     3, 4, 6 and 3, 1x1 projection shortcuts where a block changes size, 1000 classes."""
@@ -138,6 +158,7 @@ def pytorch(workloads):
         x, y = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
         emit(impl, "w7", "b64", "samples/s", measure(train(resnet, x, y), 4, 40, lambda s: 64 / s))
     if "w9" in workloads:
+        reset_peak_rss()
         resnet = w9_resnet34(torch)
         x, y = torch.rand(8, 3, 224, 224), torch.arange(8) * 127 % 1000
         opt9 = torch.optim.SGD(resnet.parameters(), lr=0.01, momentum=0.9)
@@ -151,6 +172,9 @@ def pytorch(workloads):
         one = torch.rand(1, 3, 224, 224)
         with torch.no_grad():
             emit(impl, "w9", "b1-infer", "ms", measure(lambda: resnet(one), 2, 10, lambda s: s * 1e3))
+        peak = peak_rss_mib()
+        if peak is not None:
+            emit(impl, "w9", "peak-rss", "MiB", (peak, peak, peak))
     if "w5" in workloads:
         class CharLm(nn.Module):
             def __init__(self):

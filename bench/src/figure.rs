@@ -102,6 +102,12 @@ pub fn combine(mut rounds: Vec<Vec<Figure>>) -> Vec<Figure> {
 }
 
 /// The process's peak resident set (VmHWM), in MiB, where /proc has it.
+/// Starts a new peak: the kernel's high-water mark is reset to the current resident size
+/// (Linux; elsewhere nothing happens and [`peak_rss_mib`] keeps the process's peak).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

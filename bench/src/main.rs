@@ -53,7 +53,9 @@
 //! * `--json`: one JSON object per line per figure instead of the table.
 //! * `--markdown`: a Markdown table (shapeflow, each peer, the ratios, the machine) for the README.
 //!
-//! The process's peak resident memory is reported last (`rss`, MiB).
+//! The process's peak resident memory is reported last (`rss`, MiB); `w9` also reports its own
+//! peak (`peak-rss`: the high-water mark reset when it starts, so memory earlier workloads left
+//! in the buffer pools counts too: run it alone for its own figure).
 
 mod autograd_mlp;
 mod figure;
@@ -102,7 +104,13 @@ fn main() {
                 "w6" => workloads::w6_transformer_train(&mut figures),
                 "w7" => workloads::w7_resnet_train(&mut figures),
                 "w8" => autograd_mlp::w8_autograd_mlp_train(&mut figures),
-                "w9" => resnet34::w9_resnet34(&mut figures),
+                "w9" => {
+                    figure::reset_peak_rss();
+                    resnet34::w9_resnet34(&mut figures);
+                    if let Some(mib) = figure::peak_rss_mib() {
+                        figures.push(Figure::new("shapeflow", "w9", "peak-rss", "MiB", [mib]));
+                    }
+                }
                 "ops" => autograd_mlp::op_bandwidth(&mut figures),
                 "decode" => workloads::decode_latency(&mut figures),
                 "serve" => serve_load::serve_load(&mut figures),
