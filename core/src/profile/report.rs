@@ -183,7 +183,6 @@ impl fmt::Display for Profile {
         )?;
         let total = self.total.as_secs_f64().max(1e-12);
         for r in &rows {
-            let time = if r.other.is_zero() { ms(r.total()) } else { ms(r.other) };
             writeln!(
                 f,
                 "{:<path_w$}  {:<kind_w$}  {:>10}  {:>10}  {:>10}  {:>5.1}%  {:>9}  {:>9}",
@@ -191,7 +190,7 @@ impl fmt::Display for Profile {
                 clip(&r.kind, kind_w),
                 if r.forward.is_zero() { "-".to_string() } else { ms(r.forward) },
                 if r.backward.is_zero() { "-".to_string() } else { ms(r.backward) },
-                time,
+                ms(r.total()),
                 100.0 * r.total().as_secs_f64() / total,
                 bytes(r.buffer_bytes),
                 bytes(r.new_bytes),

@@ -9,7 +9,7 @@ use proc_macro2::Span;
 use syn::Ident;
 
 use super::parse::{Arg, ArgValue, BuildInfo, KindDecl, LayerDecl, ModelDef, SizeDecl};
-use super::size_expr::{Env, SizeExpr, eval_condition};
+use super::size_expr::{Env, eval_condition};
 
 /// The block after building: the models to lower, in order (each built model before its first
 /// user), and for each, what its errors should name.
@@ -268,7 +268,7 @@ fn substitute(
     for (_, input) in &mut def.inputs {
         for (d, span) in &mut input.dims {
             let value = match d {
-                SizeDecl::Named(id) if values.iter().any(|(p, _)| p == id) => env_value(&env, id),
+                SizeDecl::Named(id) if values.iter().any(|(p, _)| p == id) => env.get(id),
                 SizeDecl::Expr(e) => e.eval(&env),
                 _ => continue,
             };
@@ -341,16 +341,12 @@ fn reads_written_as_arguments(
     true
 }
 
-fn env_value(env: &Env<'_>, id: &Ident) -> Result<u64, syn::Error> {
-    SizeExpr::Param(id.clone()).eval(env)
-}
-
 fn substitute_args(args: &mut [Arg], env: &Env<'_>, errors: &mut Vec<syn::Error>) {
     for a in args {
         let value = match &a.value {
             // A name where a number goes: a parameter, else an error saying which exist.
             ArgValue::Other(name) if syn::parse_str::<Ident>(name).is_ok() => {
-                env_value(env, &Ident::new(name, a.span))
+                env.get(&Ident::new(name, a.span))
             }
             ArgValue::Expr(e) => e.eval(env),
             _ => continue,
@@ -398,17 +394,7 @@ fn drop_absent_layers(def: &mut ModelDef, env: &Env<'_>, errors: &mut Vec<syn::E
                 {
                     next.inputs = Some(vec![reads.clone()]);
                 }
-                let rename = |n: &mut Ident| {
-                    if *n == removed.name {
-                        *n = Ident::new(&reads.to_string(), n.span());
-                    }
-                };
-                for later in &mut def.layers[i..] {
-                    later.inputs.iter_mut().flatten().for_each(rename);
-                }
-                if let Some(out) = &mut def.output {
-                    out.names.iter_mut().for_each(rename);
-                }
+                def.rename_reads(i, &removed.name, &reads);
             }
         }
     }

@@ -436,7 +436,8 @@ fn check_every_value_is_read(
         }
         None => format!("the model's output is its last layer, `{}`", nodes[nodes.len() - 1].name),
     };
-    let mut returned_now: Vec<String> = outputs
+    // What the model returns now, to which the help adds the unread value.
+    let returned_now: Vec<String> = outputs
         .iter()
         .map(|&r| match r {
             NodeRef::Node(i) => nodes[i].name.to_string(),
@@ -445,17 +446,14 @@ fn check_every_value_is_read(
         .collect();
     for (i, node) in nodes.iter().enumerate() {
         if !read(NodeRef::Node(i)) && !outputs.contains(&NodeRef::Node(i)) {
-            returned_now.push(node.name.to_string());
+            let name = &node.name;
             errors.push(syn::Error::new(
-                node.name.span(),
+                name.span(),
                 format!(
-                    "`{}` is computed but no layer reads it; {returned}\n  = help: remove `{}`, or return it too: `output ({})` after the layers",
-                    node.name,
-                    node.name,
+                    "`{name}` is computed but no layer reads it; {returned}\n  = help: remove `{name}`, or return it too: `output ({}, {name})` after the layers",
                     returned_now.join(", ")
                 ),
             ));
-            returned_now.pop();
         }
     }
     for (k, (name, _)) in def.inputs.iter().enumerate() {

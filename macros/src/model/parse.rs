@@ -42,6 +42,24 @@ pub(crate) struct BuildInfo {
     pub input_params: Vec<Option<usize>>,
 }
 
+impl ModelDef {
+    /// Makes the layers from index `from` on, and the `output` line, read `new` where they
+    /// read `old` (a layer left out, or unfolded into several).
+    pub fn rename_reads(&mut self, from: usize, old: &Ident, new: &Ident) {
+        let rename = |n: &mut Ident| {
+            if n == old {
+                *n = Ident::new(&new.to_string(), n.span());
+            }
+        };
+        for later in &mut self.layers[from..] {
+            later.inputs.iter_mut().flatten().for_each(rename);
+        }
+        if let Some(out) = &mut self.output {
+            out.names.iter_mut().for_each(rename);
+        }
+    }
+}
+
 /// `const STRIDE: usize = 1`: a size parameter and its default.
 #[derive(Clone)]
 pub(crate) struct ParamDecl {

@@ -36,18 +36,7 @@ pub(crate) fn unfold(def: &mut ModelDef) {
             };
             def.layers.insert(i + k, layer);
         }
-        let last = name_at(count - 1);
-        let rename = |n: &mut Ident| {
-            if *n == seq.name {
-                *n = Ident::new(&last.to_string(), n.span());
-            }
-        };
-        for later in &mut def.layers[i + count..] {
-            later.inputs.iter_mut().flatten().for_each(rename);
-        }
-        if let Some(out) = &mut def.output {
-            out.names.iter_mut().for_each(rename);
-        }
+        def.rename_reads(i + count, &seq.name, &name_at(count - 1));
         i += count;
     }
 }

@@ -23,7 +23,8 @@ pub(crate) struct Env<'a> {
 }
 
 impl Env<'_> {
-    fn get(&self, name: &Ident) -> Result<u64, syn::Error> {
+    /// The value of parameter `name`, or an error saying which exist.
+    pub fn get(&self, name: &Ident) -> Result<u64, syn::Error> {
         if let Some((_, v)) = self.values.iter().find(|(p, _)| p == name) {
             return Ok(*v);
         }

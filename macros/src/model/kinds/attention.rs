@@ -16,17 +16,23 @@ fn nearest_heads(width: usize, heads: usize, ok: impl Fn(usize) -> bool) -> Opti
 
 /// `MultiheadAttention<width, heads, …>` with the other arguments as given.
 fn written(a: &crate::model::args::Args, width: usize, heads: usize) -> String {
-    let mut s = format!("MultiheadAttention<{width}, {heads}");
-    if a.flag(2) {
-        s.push_str(", causal = true");
-    }
-    if a.flag(3) {
-        s.push_str(", rope = true");
-    }
-    if a.real(4) > 0.0 {
-        s.push_str(&format!(", dropout = {}", a.real(4)));
-    }
-    s + ">"
+    written_form("MultiheadAttention", width, heads, a.flag(2), a.flag(3), a.real(4))
+}
+
+/// `Kind<width, heads, …>` as `describe` and the helps write it: the flags and dropout only
+/// where they are not their defaults.
+fn written_form(
+    kind: &str,
+    width: usize,
+    heads: usize,
+    causal: bool,
+    rope: bool,
+    dropout: f64,
+) -> String {
+    let c = if causal { ", causal = true" } else { "" };
+    let r = if rope { ", rope = true" } else { "" };
+    let d = if dropout > 0.0 { format!(", dropout = {dropout}") } else { String::new() };
+    format!("{kind}<{width}, {heads}{c}{r}{d}>")
 }
 
 pub(crate) const MULTIHEAD_ATTENTION: KindDef = KindDef {
@@ -220,14 +226,7 @@ impl Kind for Attention {
         if p > 0.0 { quote!(#init.with_dropout(#p, rng.next_u64())) } else { init }
     }
     fn describe(&self) -> String {
-        let c = if self.causal { ", causal = true" } else { "" };
-        let r = if self.rope { ", rope = true" } else { "" };
-        let d = if self.dropout > 0.0 {
-            format!(", dropout = {}", self.dropout)
-        } else {
-            String::new()
-        };
-        format!("{}<{}, {}{c}{r}{d}>", self.name(), self.width.0, self.heads)
+        written_form(self.name(), self.width.0, self.heads, self.causal, self.rope, self.dropout)
     }
     fn attrs(&self) -> Vec<(&'static str, Attr)> {
         vec![
